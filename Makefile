@@ -1,0 +1,40 @@
+# The README's commands. `make test` is what CI runs.
+GO ?= go
+STATICCHECK_VERSION ?= v0.7.0
+FUZZTIME ?= 10s
+
+.PHONY: test unit interop deps bench fuzz lint
+
+## test: install the real peers if missing, then unit + interop tests with -race.
+test: deps unit interop
+
+deps:
+	./scripts/install-deps.sh
+
+unit:
+	$(GO) test -race -count=1 ./...
+
+interop:
+	cd interop && $(GO) test -race -count=1 -timeout 20m ./...
+	cd bench && $(GO) vet ./...
+
+## bench: side-by-side benchmarks against pion, coturn and nginx-rtmp.
+bench: deps
+	cd bench && $(GO) test -run '^$$' -bench . -benchmem -count 1 -timeout 30m ./...
+
+## fuzz: every FuzzXxx target for $(FUZZTIME) each.
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+			echo "== $$pkg $$f"; \
+			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+		done; \
+	done
+
+## lint: gofmt, go vet and staticcheck on all three modules.
+lint:
+	@test -z "$$(gofmt -l .)" || (gofmt -l . && exit 1)
+	$(GO) vet ./...
+	cd interop && $(GO) vet ./...
+	cd bench && $(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...

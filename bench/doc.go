@@ -1,0 +1,2 @@
+// Package bench holds tests of streamwire that need heavy peers; it is a separate module so that the library's go.mod stays lean.
+package bench

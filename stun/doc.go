@@ -1,0 +1,2 @@
+// Package stun placeholder.
+package stun
