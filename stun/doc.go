@@ -1,2 +1,0 @@
-// Package stun placeholder.
-package stun
