@@ -1,0 +1,53 @@
+package bench
+
+import (
+	"context"
+	"testing"
+
+	"github.com/streamwire/streamwire/bench/internal/loadgen"
+)
+
+// loadShape is the generator configuration every server gets: 2 client
+// sockets with 128 requests outstanding each, 32 datagrams per syscall.
+var loadShape = loadgen.Config{Clients: 2, Window: 128, Batch: 32}
+
+// BenchmarkBindingServer sends STUN Binding requests (with FINGERPRINT) over
+// loopback UDP to coturn and to streamwire's stun.Server with the same
+// generator, closed loop, and reports responses per second and lost requests.
+// One op is one request. The machine's cores are shared by the server and
+// the generator, so the figures compare servers, not absolute capacity.
+func BenchmarkBindingServer(b *testing.B) {
+	for _, s := range bindingServers {
+		addr, stop := s.start(b)
+		b.Run(s.name, func(b *testing.B) { runLoad(b, addr, loadShape) })
+		stop()
+	}
+}
+
+// bindingServer is a server under test.
+type bindingServer struct {
+	name  string
+	start func(testing.TB) (addr string, stop func())
+}
+
+var bindingServers = []bindingServer{
+	{"coturn", func(tb testing.TB) (string, func()) { return startCoturn(tb) }},
+}
+
+// runLoad sends b.N requests to addr and reports resp/s and loss.
+func runLoad(b *testing.B, addr string, cfg loadgen.Config) loadgen.Result {
+	cfg.Target = addr
+	cfg.Requests = b.N
+	b.ResetTimer()
+	res, err := loadgen.Run(context.Background(), cfg)
+	b.StopTimer()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if res.Bad > 0 {
+		b.Errorf("%d invalid responses", res.Bad)
+	}
+	b.ReportMetric(res.RespPerSec(), "resp/s")
+	b.ReportMetric(float64(res.Lost()), "loss")
+	return res
+}
