@@ -1,0 +1,59 @@
+// Package stun is a zero-allocation codec for Session Traversal Utilities for
+// NAT (STUN) messages: RFC 8489 (which obsoletes RFC 5389), the ICE attributes
+// of RFC 8445 §16.1, and the Chromium extensions an ICE-lite server meets
+// (GOOG-NETWORK-INFO, GOOG-PING).
+//
+// # Decoding
+//
+// Message.Decode parses a caller's buffer in place (RFC 8489 §5, §14): it
+// checks the header (top two bits zero, magic cookie, length a multiple of 4
+// that matches the input) and every attribute's bounds and padding, and
+// records attribute offsets in a fixed array of MaxAttributes entries. It
+// neither copies nor allocates; values returned by getters are sub-slices of
+// the buffer and stay valid only while the caller leaves it unchanged.
+// Attributes that follow MESSAGE-INTEGRITY, other than
+// MESSAGE-INTEGRITY-SHA256 and FINGERPRINT, are ignored as RFC 8489 §14.5
+// requires: getters never see them. Message.AppendUnknown lists the
+// comprehension-required attributes the caller does not understand
+// (RFC 8489 §7.3.1, §14). Messages of RFC 3489 (no magic cookie) are rejected.
+//
+// # Encoding
+//
+// Builder appends a message to a caller's buffer: Start writes the header,
+// each Add method one attribute with padding while keeping the length field
+// current, and AddMessageIntegrity, AddMessageIntegritySHA256 and
+// AddFingerprint seal it (RFC 8489 §14.5-§14.7). Errors are sticky and
+// returned by Finish.
+//
+// # Integrity and fingerprint
+//
+// Integrity holds keyed HMAC-SHA1 and HMAC-SHA256 states for one key, so the
+// key schedule is paid once per credential, not per packet: short-term keys
+// (RFC 8489 §9.1, the ICE password of RFC 8445 §7.2.2) and long-term keys
+// (MD5 or SHA-256 of username:realm:password, RFC 8489 §9.2.2).
+// Integrity.Verify computes the HMAC over a copy of the header with the
+// length adjusted (RFC 8489 §14.5, §14.6) followed by the message bytes, so it
+// never writes to the message, and compares in constant time.
+// MESSAGE-INTEGRITY-SHA256 values truncated to 16-28 bytes are accepted
+// (RFC 8489 §14.6). Message.VerifyFingerprint checks the CRC-32 of RFC 8489
+// §14.7.
+//
+// # Attributes
+//
+// Addresses are netip.AddrPort: MAPPED-ADDRESS (§14.1), XOR-MAPPED-ADDRESS
+// (§14.2, IPv4 and IPv6), ALTERNATE-SERVER (§14.15). Text: USERNAME (§14.3),
+// REALM (§14.9), NONCE (§14.10), SOFTWARE (§14.14), ALTERNATE-DOMAIN
+// (§14.16), with the RFC's length limits enforced on encode and decode.
+// Others: USERHASH (§14.4), ERROR-CODE (§14.8), UNKNOWN-ATTRIBUTES (§14.13),
+// PASSWORD-ALGORITHM and PASSWORD-ALGORITHMS (§14.11, §14.12), PRIORITY,
+// USE-CANDIDATE, ICE-CONTROLLED and ICE-CONTROLLING (RFC 8445 §7.1), and
+// GOOG-NETWORK-INFO. Any other attribute is reachable through Message.Get,
+// Message.All and Builder.Add.
+//
+// Errors are the package's sentinels (ErrTruncated, ErrBadHeader,
+// ErrBadAttribute, ErrTooManyAttributes, ErrAttributeNotFound, ErrIntegrity,
+// ErrFingerprint, ...), possibly wrapped; test them with errors.Is.
+// Decoding never panics on any input (see FuzzDecode).
+//
+// RFC 5769 test vectors are in rfc5769_test.go.
+package stun
