@@ -1,0 +1,189 @@
+package rtmp
+
+import (
+	"bytes"
+	"errors"
+	"math"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A connect command shaped like the one ffmpeg 5.1 sends when publishing
+// (hand-assembled: transaction id 1, object with app/type/flashVer/tcUrl in
+// ffmpeg's order). The real capture is exercised by the recorded stream test.
+const ffmpegConnectHex = `
+02 0007 636f6e6e656374 00 3ff0000000000000 03
+0003 617070 02 0004 6c697665
+0004 74797065 02 000a 6e6f6e70726976617465
+0008 666c61736856657202 0024 464d4c452f332e302028636f6d70617469626c653b204c61766635392e32372e31303029
+0005 746355726c 02 001a 72746d703a2f2f3132372e302e302e313a313933352f6c697665
+000009`
+
+func TestAMF0DecodeConnect(t *testing.T) {
+	b := unhex(t, ffmpegConnectHex)
+	c, err := ParseCommand(Message{Type: TypeCommandAMF0, Payload: b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, ok := c.Object.(Object)
+	if c.Name != "connect" || c.TransactionID != 1 || !ok {
+		t.Fatalf("%+v", c)
+	}
+	if o.String("app") != "live" || o.String("type") != "nonprivate" || o.String("tcUrl") != "rtmp://127.0.0.1:1935/live" || !strings.HasPrefix(o.String("flashVer"), "FMLE/3.0") {
+		t.Errorf("object %+v", o)
+	}
+	// Re-encoding gives the same bytes (order is kept).
+	again, err := c.AppendTo(nil)
+	if err != nil || !bytes.Equal(again, b) {
+		t.Errorf("re-encoded:\n%x\n%x (%v)", again, b, err)
+	}
+	// The same body as an AMF3 command (type 17): one format byte first.
+	c3, err := ParseCommand(Message{Type: TypeCommandAMF3, Payload: append([]byte{0}, b...)})
+	if err != nil || !reflect.DeepEqual(c3, c) {
+		t.Errorf("AMF3 command: %+v %v", c3, err)
+	}
+}
+
+func TestAMF0RoundTrip(t *testing.T) {
+	date := time.UnixMilli(1700000000123).UTC()
+	long := strings.Repeat("x", 70000)
+	values := []any{
+		0.0, 1.5, -3.25, math.MaxFloat64, math.Inf(1),
+		true, false,
+		"", "hello", long,
+		nil, Undefined{}, Unsupported{},
+		Object{{"a", 1.0}, {"b", "two"}, {"c", Object{{"d", nil}}}},
+		ECMAArray{{"duration", 0.0}, {"width", 320.0}, {"encoder", "Lavf59"}},
+		[]any{1.0, "x", Object{}, []any{}},
+		date,
+		XMLDocument("<a/>"),
+		TypedObject{ClassName: "flex.Msg", Properties: Object{{"x", 1.0}}},
+		Object{},
+	}
+	for _, v := range values {
+		b, err := AppendAMF0(nil, v)
+		if err != nil {
+			t.Fatalf("encode %T: %v", v, err)
+		}
+		got, n, err := DecodeAMF0(b)
+		if err != nil || n != len(b) {
+			t.Fatalf("decode %T: n=%d/%d %v", v, n, len(b), err)
+		}
+		if f, ok := v.(float64); ok && math.IsNaN(f) {
+			continue
+		}
+		if !reflect.DeepEqual(got, v) {
+			t.Errorf("round trip %T: got %#v", v, got)
+		}
+	}
+	// Conversions on encode.
+	for _, c := range []struct {
+		in   any
+		want any
+	}{
+		{int(7), 7.0}, {uint32(8), 8.0}, {int64(-9), -9.0}, {float32(0.5), 0.5}, {uint8(1), 1.0},
+		{map[string]any{"b": 2, "a": "x"}, Object{{"a", "x"}, {"b", 2.0}}},
+		{[]string{"avc1", "hvc1"}, []any{"avc1", "hvc1"}},
+	} {
+		b, err := AppendAMF0(nil, c.in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _, err := DecodeAMF0(b)
+		if err != nil || !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%T: got %#v, %v", c.in, got, err)
+		}
+	}
+	if _, err := AppendAMF0(nil, struct{}{}); !errors.Is(err, ErrAMFType) {
+		t.Errorf("struct: %v", err)
+	}
+}
+
+func TestAMF0Quirks(t *testing.T) {
+	t.Run("ECMA array count wrong and end marker present", func(t *testing.T) {
+		b := unhex(t, "08 00000005 0001 61 0101 000009")
+		v, n, err := DecodeAMF0(b)
+		if err != nil || n != len(b) || !reflect.DeepEqual(v, ECMAArray{{"a", true}}) {
+			t.Errorf("%#v %d %v", v, n, err)
+		}
+	})
+	t.Run("ECMA array without end marker at end of data", func(t *testing.T) {
+		b := unhex(t, "08 00000001 0001 61 0101")
+		v, _, err := DecodeAMF0(b)
+		if err != nil || !reflect.DeepEqual(v, ECMAArray{{"a", true}}) {
+			t.Errorf("%#v %v", v, err)
+		}
+	})
+	t.Run("strict array in connect object (eRTMP fourCcList, MediaMTX #3188)", func(t *testing.T) {
+		b, _ := AppendAMF0Values(nil, "connect", 1, Object{{"app", "live"}, {"fourCcList", []any{"av01", "vp09", "hvc1"}}})
+		c, err := ParseCommand(Message{Type: TypeCommandAMF0, Payload: b})
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, _ := c.Object.(Object).Get("fourCcList")
+		if !reflect.DeepEqual(l, []any{"av01", "vp09", "hvc1"}) {
+			t.Errorf("fourCcList %#v", l)
+		}
+	})
+	t.Run("stray object end between values (MediaMTX #2077)", func(t *testing.T) {
+		b := unhex(t, "02 0003 616263 09 05")
+		vs, err := DecodeAMF0All(b)
+		if err != nil || !reflect.DeepEqual(vs, []any{"abc", nil}) {
+			t.Errorf("%#v %v", vs, err)
+		}
+	})
+	t.Run("reference", func(t *testing.T) {
+		b := unhex(t, "0a 00000002 03 0001 78 00 4000000000000000 000009 07 0001")
+		v, _, err := DecodeAMF0(b)
+		o := Object{{"x", 2.0}}
+		if err != nil || !reflect.DeepEqual(v, []any{o, o}) {
+			t.Errorf("%#v %v", v, err)
+		}
+		// A reference to the object being decoded (a cycle) is refused.
+		if _, _, err := DecodeAMF0(unhex(t, "03 0001 78 07 0000 000009")); !errors.Is(err, ErrAMF) {
+			t.Errorf("cycle: %v", err)
+		}
+	})
+	t.Run("AVM+ switch to AMF3", func(t *testing.T) {
+		// AMF3 object: dynamic anonymous, {"app": "live", "n": 5, "l": [1, 2]}
+		b := unhex(t, `11 0a 0b 01 07 617070 06 096c697665 03 6e 04 05 03 6c 09 05 01 04 01 04 02 01`)
+		v, n, err := DecodeAMF0(b)
+		want := Object{{"app", "live"}, {"n", 5.0}, {"l", []any{1.0, 2.0}}}
+		if err != nil || n != len(b) || !reflect.DeepEqual(v, want) {
+			t.Errorf("%#v %d %v", v, n, err)
+		}
+	})
+}
+
+func TestAMF0Errors(t *testing.T) {
+	deep := bytes.Repeat([]byte{0x0a, 0, 0, 0, 1}, 100)
+	for name, b := range map[string][]byte{
+		"empty":          {},
+		"short number":   {0, 1, 2},
+		"short string":   {2, 0, 5, 'a'},
+		"long string":    {0x0c, 0xff, 0xff, 0xff, 0xff, 'a'},
+		"huge array":     {0x0a, 0xff, 0xff, 0xff, 0xff, 5},
+		"bad marker":     {0x04},
+		"recordset":      {0x0e},
+		"unterminated":   {3, 0, 1, 'a', 5},
+		"bad reference":  {7, 0, 3},
+		"deep":           deep,
+		"date NaN":       {0x0b, 0x7f, 0xf8, 0, 0, 0, 0, 0, 1, 0, 0},
+		"amf3 truncated": {0x11, 0x06, 0x09, 'a'},
+		"amf3 deep":      append([]byte{0x11}, bytes.Repeat([]byte{0x09, 0x03, 0x01}, 100)...),
+	} {
+		if _, _, err := DecodeAMF0(b); err == nil {
+			t.Errorf("%s: no error", name)
+		} else if !errors.Is(err, ErrAMF) && !errors.Is(err, ErrAMFDepth) {
+			t.Errorf("%s: %v is neither ErrAMF nor ErrAMFDepth", name, err)
+		}
+	}
+	if _, err := ParseCommand(Message{Type: TypeVideo}); !errors.Is(err, ErrAMF) {
+		t.Errorf("video as command: %v", err)
+	}
+	if _, err := ParseCommand(Message{Type: TypeCommandAMF0, Payload: []byte{0, 0, 0, 0, 0, 0, 0, 0, 0}}); !errors.Is(err, ErrAMF) {
+		t.Errorf("number as name: %v", err)
+	}
+}
