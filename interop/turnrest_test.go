@@ -1,0 +1,348 @@
+package interop
+
+// Interop of package turnrest with real TURN servers: coturn in use-auth-secret
+// mode, and a pion/turn server whose authentication is turnrest's Keys/FindKey.
+// Each Allocate is made by a pion/turn v4 client, bounded in time.
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/stun/v3"
+	"github.com/pion/turn/v4"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/streamwire/streamwire/turnrest"
+)
+
+const turnrestRealm = "streamwire.test"
+
+// turnrestAllocate makes a TURN Allocate at server with the pion client and,
+// when it succeeds, relays one datagram to a loopback echo peer and back
+// through the allocation. It returns the relayed address or the Allocate error.
+// The whole exchange is bounded by 15 s.
+func turnrestAllocate(t *testing.T, server, username, password string) (net.Addr, error) {
+	t.Helper()
+	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer conn.Close()
+	client, err := turn.NewClient(&turn.ClientConfig{
+		STUNServerAddr: server,
+		TURNServerAddr: server,
+		Username:       username,
+		Password:       password,
+		Conn:           conn,
+		RTO:            100 * time.Millisecond, // at most ~6 s of retransmissions
+	})
+	require.NoError(t, err)
+	defer client.Close()
+	require.NoError(t, client.Listen())
+
+	type result struct {
+		relay net.PacketConn
+		err   error
+	}
+	done := make(chan result, 1)
+	go func() {
+		r, err := client.Allocate()
+		done <- result{r, err}
+	}()
+	var res result
+	select {
+	case res = <-done:
+	case <-time.After(15 * time.Second):
+		t.Fatalf("Allocate at %s did not finish in 15 s", server)
+	}
+	if res.err != nil {
+		return nil, res.err
+	}
+	defer res.relay.Close()
+	turnrestEcho(t, res.relay)
+	return res.relay.LocalAddr(), nil
+}
+
+// turnrestEcho sends a datagram from the relayed address to an echo peer on
+// loopback and expects it back through the TURN server.
+func turnrestEcho(t *testing.T, relay net.PacketConn) {
+	t.Helper()
+	peer, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer peer.Close()
+	go func() {
+		buf := make([]byte, 1500)
+		_ = peer.SetReadDeadline(time.Now().Add(10 * time.Second))
+		n, from, err := peer.ReadFrom(buf)
+		if err == nil {
+			_, _ = peer.WriteTo(buf[:n], from)
+		}
+	}()
+	msg := []byte("streamwire turnrest relay check")
+	_, err = relay.WriteTo(msg, peer.LocalAddr()) // creates the permission first
+	require.NoError(t, err)
+	require.NoError(t, relay.SetReadDeadline(time.Now().Add(5*time.Second)))
+	buf := make([]byte, 1500)
+	n, from, err := relay.ReadFrom(buf)
+	require.NoError(t, err, "no echo through the relay")
+	assert.Equal(t, msg, buf[:n])
+	assert.Equal(t, peer.LocalAddr().String(), from.String())
+}
+
+func turnrestMinter(t *testing.T, now func() time.Time, sep string, secrets ...string) *turnrest.Minter {
+	t.Helper()
+	m, err := turnrest.New(turnrest.Config{Secrets: secrets, TTL: time.Hour, Separator: sep, Now: now})
+	require.NoError(t, err)
+	return m
+}
+
+func turnrestMint(t *testing.T, m *turnrest.Minter, user string) turnrest.Credential {
+	t.Helper()
+	c, err := m.Mint(user)
+	require.NoError(t, err)
+	return c
+}
+
+// errorCode returns the STUN error code of an error response, or 0.
+func errorCode(err error) stun.ErrorCode {
+	var te *stun.TurnError
+	if errors.As(err, &te) {
+		return te.ErrorCodeAttr.Code
+	}
+	return 0
+}
+
+type turnrestCase struct {
+	name, username, password string
+	accept                   bool
+}
+
+// turnrestCases are credentials for a server that holds secrets s1 and s2:
+// minted by turnrest with either secret first, in every username order coturn
+// reads, and the ones that must fail.
+func turnrestCases(t *testing.T, sep string) []turnrestCase {
+	s1First := turnrestMinter(t, nil, sep, "s1", "s2")
+	s2First := turnrestMinter(t, nil, sep, "s2", "s1")
+	expired := turnrestMinter(t, func() time.Time { return time.Now().Add(-2 * time.Hour) }, sep, "s1")
+	a := turnrestMint(t, s1First, "alice")
+	b := turnrestMint(t, s2First, "bob")
+	anon := turnrestMint(t, s1First, "")
+	old := turnrestMint(t, expired, "carol")
+	foreign := turnrestMint(t, turnrestMinter(t, nil, sep, "s3"), "dave")
+	ts := strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10)
+	userFirst := "erin" + sep + ts
+	leadingSep := sep + ts
+	tampered := []byte(a.Password)
+	tampered[3] ^= 0x01
+	return []turnrestCase{
+		{"minted with s1 first", a.Username, a.Password, true},
+		{"minted with s2 first (rotation)", b.Username, b.Password, true},
+		{"timestamp only", anon.Username, anon.Password, true},
+		{"user then timestamp", userFirst, turnrest.Password("s2", userFirst), true},
+		{"separator then timestamp", leadingSep, turnrest.Password("s1", leadingSep), true},
+		{"expired", old.Username, old.Password, false},
+		{"tampered password", a.Username, string(tampered), false},
+		{"password for another user", "1" + a.Username, a.Password, false},
+		{"unknown secret", foreign.Username, foreign.Password, false},
+	}
+}
+
+// runTurnrestCases allocates with each case and checks that the server and
+// turnrest's own Verify (with the server's secrets) decide alike. refused is
+// the error code the server answers a bad credential with: coturn sends 401
+// (RFC 8489 §9.2.4), pion/turn sends 400.
+func runTurnrestCases(t *testing.T, server, sep string, refused stun.ErrorCode) {
+	verifier := turnrestMinter(t, nil, sep, "s1", "s2")
+	for _, c := range turnrestCases(t, sep) {
+		t.Run(c.name, func(t *testing.T) {
+			relay, err := turnrestAllocate(t, server, c.username, c.password)
+			_, verr := verifier.Verify(c.username, c.password)
+			if c.accept {
+				require.NoError(t, err, "server refused %q", c.username)
+				host, port, _ := net.SplitHostPort(relay.String())
+				assert.Equal(t, "127.0.0.1", host)
+				assert.NotEqual(t, "0", port)
+				assert.NoError(t, verr, "turnrest.Verify disagrees with the server")
+			} else {
+				require.Error(t, err, "server accepted %q", c.username)
+				assert.Equal(t, refused, errorCode(err), "error %v", err)
+				assert.Error(t, verr, "turnrest.Verify disagrees with the server")
+			}
+		})
+	}
+}
+
+// TestTurnrestCoturn runs coturn with two static secrets (a rotation) and
+// allocates with turnrest credentials.
+func TestTurnrestCoturn(t *testing.T) {
+	c := startCoturn(t, "--use-auth-secret", "--static-auth-secret=s1", "--static-auth-secret=s2",
+		"--realm="+turnrestRealm)
+	runTurnrestCases(t, c.Addr(), ":", stun.CodeUnauthorized)
+	t.Run("over HTTP", func(t *testing.T) { turnrestHTTPToCoturn(t, c) })
+}
+
+// turnrestHTTPToCoturn fetches credentials from turnrest's HTTP handlers the way
+// Janus (POST form, draft shape) and AppRTC (POST, iceServers shape) do, and
+// allocates at coturn with what came back.
+func turnrestHTTPToCoturn(t *testing.T, c *coturn) {
+	uri := "turn:" + c.Addr() + "?transport=udp"
+	cfg := turnrest.Config{Secrets: []string{"s2"}, URIs: []string{uri}, APIKeys: []string{"k"}}
+	rest, err := turnrest.NewHandler(cfg, turnrest.FormatREST)
+	require.NoError(t, err)
+	ice, err := turnrest.NewHandler(cfg, turnrest.FormatICE)
+	require.NoError(t, err)
+	mux := http.NewServeMux()
+	mux.Handle("/turn", rest)
+	mux.Handle("/v1alpha/iceconfig", ice)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	hc := &http.Client{Timeout: 5 * time.Second}
+
+	form := "service=turn&api=k&key=k&username=janus"
+	res, err := hc.Post(srv.URL+"/turn?"+form, "application/x-www-form-urlencoded", strings.NewReader(form))
+	require.NoError(t, err)
+	var cred turnrest.Credential
+	require.NoError(t, json.NewDecoder(io.LimitReader(res.Body, 1<<16)).Decode(&cred))
+	res.Body.Close()
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	require.Equal(t, []string{uri}, cred.URIs)
+	_, err = turnrestAllocate(t, c.Addr(), cred.Username, cred.Password)
+	require.NoError(t, err, "draft-shape credential refused by coturn")
+
+	req, err := http.NewRequest(http.MethodPost, srv.URL+"/v1alpha/iceconfig", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer k")
+	res, err = hc.Do(req)
+	require.NoError(t, err)
+	var ic turnrest.ICEConfig
+	require.NoError(t, json.NewDecoder(io.LimitReader(res.Body, 1<<16)).Decode(&ic))
+	res.Body.Close()
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	require.Len(t, ic.ICEServers, 1)
+	s := ic.ICEServers[0]
+	require.Equal(t, []string{uri}, s.URLs)
+	_, err = turnrestAllocate(t, c.Addr(), s.Username, s.Credential)
+	require.NoError(t, err, "iceServers-shape credential refused by coturn")
+}
+
+// TestTurnrestCoturnSeparator checks a non-default rest-api-separator.
+func TestTurnrestCoturnSeparator(t *testing.T) {
+	c := startCoturn(t, "--use-auth-secret", "--static-auth-secret=s1", "--static-auth-secret=s2",
+		"--realm="+turnrestRealm, "--rest-api-separator=|")
+	runTurnrestCases(t, c.Addr(), "|", stun.CodeUnauthorized)
+}
+
+// keyFinder wraps a TURN server's socket. For each authenticated STUN request
+// it reads, it asks turnrest.FindKey which secret's long-term key verifies the
+// MESSAGE-INTEGRITY, and keeps that key for the AuthHandler called next on
+// the same goroutine (pion's server handles one datagram at a time per
+// socket). This gives a pion server coturn's try-every-secret rotation.
+type keyFinder struct {
+	net.PacketConn
+	m     *turnrest.Minter
+	realm string
+
+	mu       sync.Mutex
+	username string
+	key      []byte
+	lookups  int
+}
+
+func (k *keyFinder) ReadFrom(p []byte) (int, net.Addr, error) {
+	n, addr, err := k.PacketConn.ReadFrom(p)
+	if err == nil {
+		k.inspect(p[:n])
+	}
+	return n, addr, err
+}
+
+func (k *keyFinder) inspect(b []byte) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.username, k.key = "", nil
+	if !stun.IsMessage(b) {
+		return
+	}
+	msg := &stun.Message{Raw: append([]byte(nil), b...)}
+	if msg.Decode() != nil || !msg.Contains(stun.AttrMessageIntegrity) {
+		return
+	}
+	var user stun.Username
+	if user.GetFrom(msg) != nil {
+		return
+	}
+	k.lookups++
+	key, err := k.m.FindKey(user.String(), k.realm, func(key []byte) bool {
+		return stun.MessageIntegrity(key).Check(msg) == nil
+	})
+	if err == nil {
+		k.username, k.key = user.String(), key
+	}
+}
+
+func (k *keyFinder) authHandler(username, realm string, _ net.Addr) ([]byte, bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if realm != k.realm || username != k.username || k.key == nil {
+		return nil, false
+	}
+	return k.key, true
+}
+
+// TestTurnrestPionServer runs a pion/turn server authenticated by turnrest
+// (FindKey over both secrets, keys from LongTermKey) and allocates against it
+// with the pion client: our verification path checked by a real client.
+func TestTurnrestPionServer(t *testing.T) {
+	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	require.NoError(t, err)
+	finder := &keyFinder{PacketConn: pc, m: turnrestMinter(t, nil, ":", "s1", "s2"), realm: turnrestRealm}
+	srv, err := turn.NewServer(turn.ServerConfig{
+		Realm:       turnrestRealm,
+		AuthHandler: finder.authHandler,
+		PacketConnConfigs: []turn.PacketConnConfig{{
+			PacketConn: finder,
+			RelayAddressGenerator: &turn.RelayAddressGeneratorStatic{
+				RelayAddress: net.ParseIP("127.0.0.1"), Address: "127.0.0.1",
+			},
+		}},
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = srv.Close() })
+	runTurnrestCases(t, pc.LocalAddr().String(), ":", stun.CodeBadRequest)
+	finder.mu.Lock()
+	assert.Greater(t, finder.lookups, 0, "FindKey was consulted")
+	finder.mu.Unlock()
+}
+
+// TestTurnrestKeyMatchesPion checks turnrest.Keys against pion's own
+// long-term key derivation for the same credential.
+func TestTurnrestKeyMatchesPion(t *testing.T) {
+	m := turnrestMinter(t, nil, ":", "s1", "s2")
+	c := turnrestMint(t, m, "alice")
+	keys, err := m.Keys(c.Username, turnrestRealm)
+	require.NoError(t, err)
+	require.Len(t, keys, 2)
+	assert.True(t, bytes.Equal(turn.GenerateAuthKey(c.Username, turnrestRealm, c.Password), keys[0]))
+	// pion's own TURN REST helper signs with one secret; turnrest accepts it.
+	u, p, err := turn.GenerateLongTermTURNRESTCredentials("s2", "bob", time.Hour)
+	require.NoError(t, err)
+	_, err = m.Verify(u, p)
+	assert.NoError(t, err, fmt.Sprintf("pion credential %q", u))
+	assert.True(t, bytes.Equal(stun.NewLongTermIntegrity(u, turnrestRealm, p), keys1(t, m, u)))
+}
+
+func keys1(t *testing.T, m *turnrest.Minter, username string) []byte {
+	keys, err := m.Keys(username, turnrestRealm)
+	require.NoError(t, err)
+	return keys[1]
+}
