@@ -1,0 +1,260 @@
+package interop
+
+// Live offers from headless Chromium and Firefox ESR: each browser makes offers in
+// several shapes, streamwire's sdp.Answer answers them, and the browser must accept
+// the answer (setRemoteDescription) and end up with the expected directions and
+// codecs. With -update-sdp-offers the offers are also written to
+// ../sdp/testdata/offers/, where sdp's own tests check the answers to them in every
+// normal run.
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/streamwire/streamwire/sdp"
+)
+
+var updateSDPOffers = flag.Bool("update-sdp-offers", false, "write browser offers to ../sdp/testdata/offers/")
+
+// browserShapes are the offer shapes the page makes, in order.
+var browserShapes = []string{"recvonly", "sendonly", "sendrecv", "datachannel", "sendrecv_datachannel"}
+
+const browserPage = `<!doctype html><html><body><script>
+const shapes = %s;
+async function gathered(pc) {
+  if (pc.iceGatheringState === 'complete') return;
+  await new Promise(r => {
+    const t = setTimeout(r, 3000);
+    pc.addEventListener('icegatheringstatechange', () => {
+      if (pc.iceGatheringState === 'complete') { clearTimeout(t); r(); }
+    });
+  });
+}
+async function one(shape) {
+  const pc = new RTCPeerConnection();
+  let stream = null;
+  try {
+    if (shape.startsWith('send')) stream = await navigator.mediaDevices.getUserMedia({audio: true, video: true});
+    if (shape === 'recvonly') {
+      pc.addTransceiver('audio', {direction: 'recvonly'});
+      pc.addTransceiver('video', {direction: 'recvonly'});
+    } else if (shape === 'sendonly') {
+      for (const t of stream.getTracks()) pc.addTransceiver(t, {direction: 'sendonly', streams: [stream]});
+    } else if (shape.startsWith('sendrecv')) {
+      for (const t of stream.getTracks()) pc.addTrack(t, stream);
+    }
+    if (shape.endsWith('datachannel')) pc.createDataChannel('chat');
+    await pc.setLocalDescription(await pc.createOffer());
+    await gathered(pc);
+    const resp = await fetch('/offer?shape=' + shape + '&ua=' + encodeURIComponent(navigator.userAgent),
+      {method: 'POST', body: pc.localDescription.sdp});
+    if (!resp.ok) throw new Error('server: ' + await resp.text());
+    await pc.setRemoteDescription({type: 'answer', sdp: await resp.text()});
+    const trs = pc.getTransceivers().map(t => {
+      let codecs = [];
+      try { codecs = t.sender.getParameters().codecs.map(c => c.mimeType); } catch (e) {}
+      return {mid: t.mid, kind: t.receiver.track.kind, direction: t.currentDirection, codecs: codecs};
+    });
+    return {shape: shape, ok: true, transceivers: trs, sctp: pc.sctp !== null};
+  } catch (e) {
+    return {shape: shape, ok: false, error: String(e)};
+  } finally {
+    if (stream) stream.getTracks().forEach(t => t.stop());
+    pc.close();
+  }
+}
+(async () => {
+  for (const s of shapes) {
+    const r = await one(s);
+    await fetch('/result', {method: 'POST', body: JSON.stringify(r)});
+  }
+})();
+</script></body></html>`
+
+type browserTransceiver struct {
+	Mid       string   `json:"mid"`
+	Kind      string   `json:"kind"`
+	Direction string   `json:"direction"`
+	Codecs    []string `json:"codecs"`
+}
+
+type browserResult struct {
+	Shape        string               `json:"shape"`
+	OK           bool                 `json:"ok"`
+	Error        string               `json:"error"`
+	Transceivers []browserTransceiver `json:"transceivers"`
+	SCTP         bool                 `json:"sctp"`
+}
+
+// browserAnswerConfig is the server side the browsers talk to: it sends and
+// receives audio and video, accepts a data channel and is ICE-lite.
+func browserAnswerConfig() *sdp.Config {
+	return &sdp.Config{
+		DataChannel: true,
+		ICELite:     true,
+		Fingerprints: []sdp.Fingerprint{{Algorithm: "sha-256",
+			Value: "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89"}},
+		Candidates:      []string{"candidate:1 1 udp 2130706431 127.0.0.1 9 typ host"},
+		EndOfCandidates: true,
+	}
+}
+
+var (
+	chromeVersion  = regexp.MustCompile(`Chrome/(\d+)`)
+	firefoxVersion = regexp.MustCompile(`Firefox/(\d+)`)
+)
+
+// offerFileName names a captured offer after the browser that made it.
+func offerFileName(ua, shape string) string {
+	if m := firefoxVersion.FindStringSubmatch(ua); m != nil {
+		return fmt.Sprintf("firefox_esr%s_%s.sdp", m[1], shape)
+	}
+	if m := chromeVersion.FindStringSubmatch(ua); m != nil {
+		return fmt.Sprintf("chromium%s_%s.sdp", m[1], shape)
+	}
+	return "unknown_" + shape + ".sdp"
+}
+
+func runBrowserOffers(t *testing.T, start func(testing.TB, string), requireCodecs bool) {
+	var (
+		mu      sync.Mutex
+		results = map[string]browserResult{}
+		answers = map[string]*sdp.Session{}
+		offers  = map[string]string{}
+		done    = make(chan struct{})
+	)
+	shapesJSON, _ := json.Marshal(browserShapes)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprintf(w, browserPage, shapesJSON)
+	})
+	mux.HandleFunc("/offer", func(w http.ResponseWriter, r *http.Request) {
+		offer, err := io.ReadAll(io.LimitReader(r.Body, sdp.MaxSize+1))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		shape := r.URL.Query().Get("shape")
+		if *updateSDPOffers {
+			name := filepath.Join("..", "sdp", "testdata", "offers", offerFileName(r.URL.Query().Get("ua"), shape))
+			if err := os.WriteFile(name, offer, 0o644); err != nil {
+				t.Errorf("write %s: %v", name, err)
+			}
+		}
+		sess, err := sdp.Answer(offer, browserAnswerConfig())
+		if err != nil {
+			t.Errorf("%s: answer: %v\noffer:\n%s", shape, err, offer)
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		answers[shape] = sess
+		offers[shape] = string(offer)
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/sdp")
+		_, _ = w.Write(sess.SDP)
+	})
+	mux.HandleFunc("/result", func(w http.ResponseWriter, r *http.Request) {
+		var res browserResult
+		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&res); err != nil {
+			t.Errorf("bad result: %v", err)
+			return
+		}
+		mu.Lock()
+		results[res.Shape] = res
+		if len(results) == len(browserShapes) {
+			close(done)
+		}
+		mu.Unlock()
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	start(t, srv.URL+"/")
+	select {
+	case <-done:
+	case <-time.After(90 * time.Second):
+		mu.Lock()
+		defer mu.Unlock()
+		t.Fatalf("browser reported %d of %d shapes in 90s: %+v", len(results), len(browserShapes), results)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, shape := range browserShapes {
+		t.Logf("%s: %+v", shape, results[shape])
+		checkBrowserResult(t, results[shape], answers[shape], offers[shape], requireCodecs)
+	}
+}
+
+// checkBrowserResult checks that the browser accepted the answer and agrees with
+// it: every media transceiver has the mirror of the server's direction and, where
+// the browser exposes them (RTCRtpSender.getParameters), the negotiated codecs.
+func checkBrowserResult(t *testing.T, res browserResult, sess *sdp.Session, offer string, requireCodecs bool) {
+	t.Helper()
+	if !res.OK {
+		t.Errorf("%s: browser rejected the answer: %s", res.Shape, res.Error)
+		return
+	}
+	want := map[string]string{"recvonly": "recvonly", "sendonly": "sendonly", "sendrecv": "sendrecv",
+		"sendrecv_datachannel": "sendrecv"}[res.Shape]
+	media := 0
+	for _, tr := range res.Transceivers {
+		media++
+		if tr.Direction != want {
+			t.Errorf("%s: mid %s (%s) currentDirection %q, want %q", res.Shape, tr.Mid, tr.Kind, tr.Direction, want)
+		}
+		var sec *sdp.Section
+		for i := range sess.Sections {
+			if sess.Sections[i].Mid == tr.Mid {
+				sec = &sess.Sections[i]
+			}
+		}
+		if sec == nil || sec.Rejected {
+			t.Errorf("%s: mid %s not accepted in the answer", res.Shape, tr.Mid)
+			continue
+		}
+		// The default video codecs are H.264 then VP8; headless Firefox ESR has no
+		// H.264 until it downloads OpenH264, so it gets VP8.
+		wantCodec := map[string]string{"audio": "audio/opus", "video": "video/VP8"}[tr.Kind]
+		if tr.Kind == "video" && strings.Contains(offer, " H264/90000") {
+			wantCodec = "video/H264"
+		}
+		if !strings.EqualFold(tr.Kind+"/"+sec.Codec.Name, wantCodec) {
+			t.Errorf("%s: mid %s answered %s, want %s", res.Shape, tr.Mid, sec.Codec.Name, wantCodec)
+		}
+		if requireCodecs && strings.HasPrefix(tr.Direction, "send") && len(tr.Codecs) == 0 {
+			t.Errorf("%s: mid %s: the browser reports no send codecs", res.Shape, tr.Mid)
+		}
+		for _, c := range tr.Codecs {
+			if !strings.EqualFold(c, wantCodec) && !strings.HasSuffix(c, "/rtx") {
+				t.Errorf("%s: mid %s: browser negotiated %v, want only %s (+rtx)", res.Shape, tr.Mid, tr.Codecs, wantCodec)
+				break
+			}
+		}
+	}
+	wantMedia := 2
+	if res.Shape == "datachannel" {
+		wantMedia = 0
+	}
+	if media != wantMedia {
+		t.Errorf("%s: %d transceivers, want %d", res.Shape, media, wantMedia)
+	}
+	if strings.HasSuffix(res.Shape, "datachannel") != res.SCTP {
+		t.Errorf("%s: sctp transport present = %v", res.Shape, res.SCTP)
+	}
+}
+
+func TestSDPChromiumOffers(t *testing.T) { runBrowserOffers(t, startChromium, true) }
+
+func TestSDPFirefoxOffers(t *testing.T) { runBrowserOffers(t, startFirefox, false) }

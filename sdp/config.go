@@ -1,0 +1,242 @@
+package sdp
+
+import (
+	"fmt"
+	"io"
+)
+
+// Codec is one codec the local side can use (RFC 8866 §6.6 rtpmap, §6.15 fmtp;
+// RFC 4585 §4.2 rtcp-fb).
+type Codec struct {
+	// Name is the encoding name, matched case-insensitively: "opus", "H264", "VP8",
+	// "VP9", "AV1", "PCMU", ...
+	Name string
+	// ClockRate in Hz. Zero means 48000 for audio and 90000 for video.
+	ClockRate uint32
+	// Channels for audio. Zero means 1, except for Opus, whose rtpmap always says 2.
+	Channels uint16
+	// Fmtp holds the format parameters that decide compatibility and that Offer writes:
+	// H.264 profile-level-id, packetization-mode and level-asymmetry-allowed (RFC 6184
+	// §8.1, §8.2.2), VP9 profile-id, AV1 profile. Empty means the codec's defaults
+	// (H.264: profile-level-id=42001f, packetization-mode=0).
+	Fmtp string
+	// RTCPFeedback lists the rtcp-fb values this side supports ("nack", "nack pli",
+	// "ccm fir", "goog-remb", "transport-cc"). Nil means: transport-cc for audio;
+	// nack, nack pli, ccm fir, goog-remb and transport-cc for video.
+	RTCPFeedback []string
+	// PayloadType is used only by Offer; zero assigns one from 96 upwards. Answers
+	// always keep the offerer's payload types.
+	PayloadType uint8
+}
+
+// Source describes a stream the local side sends in an m-section: its SSRCs and the
+// identifiers that tie it to a MediaStream (RFC 8830 msid, RFC 7022 CNAME).
+type Source struct {
+	// SSRC of the media stream. Zero picks a random one (from Config.Rand).
+	SSRC uint32
+	// RTXSSRC of the retransmission stream, written when RTX is negotiated. Zero picks
+	// a random one.
+	RTXSSRC uint32
+	// CNAME is the RTCP canonical name. Empty uses Config.CNAME.
+	CNAME string
+	// StreamID and TrackID form a=msid. Empty StreamID uses Config.StreamID, empty
+	// TrackID uses "<kind>0" ("audio0", "video0").
+	StreamID, TrackID string
+}
+
+// MediaConfig is what the local side does with one media kind.
+type MediaConfig struct {
+	// Disabled rejects every m-section of this kind (port 0).
+	Disabled bool
+	// Direction is what the local side can do: SendRecv (the zero value) answers an
+	// offer's sendonly with recvonly, its recvonly with sendonly and its sendrecv with
+	// sendrecv; SendOnly or RecvOnly narrow that; Inactive makes every answer inactive.
+	Direction Direction
+	// Codecs in order of preference. Nil means DefaultAudioCodecs or
+	// DefaultVideoCodecs. The answer uses the first one the offer also has.
+	Codecs []Codec
+	// NoRTX turns off RTX (RFC 4588) for video; by default the RTX format whose apt
+	// points at the chosen codec is accepted too.
+	NoRTX bool
+	// RED accepts RED (RFC 2198) for the chosen codec when the offer has it, and
+	// ULPFEC accepts ulpfec (RFC 5109) for video. Both are off by default.
+	RED, ULPFEC bool
+	// Extensions lists the RTP header extension URIs this side understands (RFC 8285).
+	// Nil means DefaultAudioExtensions or DefaultVideoExtensions.
+	Extensions []string
+	// Source is what the local side sends when the answer direction includes sending.
+	Source Source
+}
+
+// Config is the local side of a negotiation. The zero value works once Fingerprints
+// is set: it sends and receives Opus and H.264/VP8 with RTX, rejects data channels,
+// picks random ICE credentials and answers a=setup:actpass with active.
+type Config struct {
+	// Audio and Video configure each media kind.
+	Audio, Video MediaConfig
+	// DataChannel accepts the first UDP/DTLS/SCTP webrtc-datachannel m-section
+	// (RFC 8841). False (the default) rejects it.
+	DataChannel bool
+	// SCTPPort is the local a=sctp-port. Zero means 5000.
+	SCTPPort int
+	// MaxMessageSize is the local a=max-message-size. Zero means 262144.
+	MaxMessageSize int
+
+	// ICEUfrag and ICEPwd are the local ICE credentials (RFC 8839 §5.4). Empty values
+	// are filled with random ones (16 and 32 characters) read from Rand.
+	ICEUfrag, ICEPwd string
+	// ICELite writes a=ice-lite (RFC 8839 §5.3) at session level.
+	ICELite bool
+	// ICEOptions are written as a=ice-options, for example "trickle". None by default.
+	ICEOptions []string
+	// Candidates are local candidates as the value of an a=candidate line, without
+	// the "a=" prefix ("candidate:1 1 udp 2130706431 192.0.2.1 5000 typ host"). They
+	// are written into every accepted m-section, in this order, so put a UDP host
+	// candidate first (ffmpeg uses only the first one).
+	Candidates []string
+	// EndOfCandidates writes a=end-of-candidates after the candidates (RFC 8840 §8.2).
+	EndOfCandidates bool
+
+	// Fingerprints of the local DTLS certificate (required).
+	Fingerprints []Fingerprint
+	// Setup is what an answer says when the offer says actpass: SetupActive (the
+	// zero value) or SetupPassive. Offers always say actpass.
+	Setup Setup
+
+	// CNAME is the default RTCP CNAME of sent streams. Empty uses "streamwire".
+	CNAME string
+	// StreamID is the default msid stream ID. Empty uses "streamwire".
+	StreamID string
+	// SessionName is the s= line. Empty uses "-".
+	SessionName string
+	// Rand supplies ICE credentials, SSRCs and the session ID. Nil means crypto/rand.
+	Rand io.Reader
+}
+
+// Default codec and extension lists used when a MediaConfig leaves them nil.
+var (
+	DefaultAudioCodecs = []Codec{
+		{Name: "opus", ClockRate: 48000, Channels: 2, Fmtp: "minptime=10;useinbandfec=1"},
+	}
+	DefaultVideoCodecs = []Codec{
+		{Name: "H264", ClockRate: 90000, Fmtp: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"},
+		{Name: "VP8", ClockRate: 90000},
+	}
+	DefaultAudioExtensions = []string{
+		"urn:ietf:params:rtp-hdrext:sdes:mid",
+		"urn:ietf:params:rtp-hdrext:ssrc-audio-level",
+		"http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time",
+		"http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01",
+	}
+	DefaultVideoExtensions = []string{
+		"urn:ietf:params:rtp-hdrext:sdes:mid",
+		"http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time",
+		"http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01",
+	}
+	defaultAudioFeedback = []string{"transport-cc"}
+	defaultVideoFeedback = []string{"nack", "nack pli", "ccm fir", "goog-remb", "transport-cc"}
+)
+
+func (c *Config) media(k Kind) *MediaConfig {
+	if k == KindAudio {
+		return &c.Audio
+	}
+	return &c.Video
+}
+
+func (m *MediaConfig) codecs(k Kind) []Codec {
+	if m.Codecs != nil {
+		return m.Codecs
+	}
+	if k == KindAudio {
+		return DefaultAudioCodecs
+	}
+	return DefaultVideoCodecs
+}
+
+func (m *MediaConfig) extensions(k Kind) []string {
+	if m.Extensions != nil {
+		return m.Extensions
+	}
+	if k == KindAudio {
+		return DefaultAudioExtensions
+	}
+	return DefaultVideoExtensions
+}
+
+func (c *Codec) feedback(k Kind) []string {
+	if c.RTCPFeedback != nil {
+		return c.RTCPFeedback
+	}
+	if k == KindAudio {
+		return defaultAudioFeedback
+	}
+	return defaultVideoFeedback
+}
+
+func (c *Codec) clockRate(k Kind) uint32 {
+	if c.ClockRate != 0 {
+		return c.ClockRate
+	}
+	if k == KindAudio {
+		return 48000
+	}
+	return 90000
+}
+
+func (c *Codec) channels() uint16 {
+	if c.Channels != 0 {
+		return c.Channels
+	}
+	if isName(c.Name, "opus") {
+		return 2
+	}
+	return 1
+}
+
+func (c *Config) sctpPort() int {
+	if c.SCTPPort != 0 {
+		return c.SCTPPort
+	}
+	return 5000
+}
+
+func (c *Config) maxMessageSize() int {
+	if c.MaxMessageSize != 0 {
+		return c.MaxMessageSize
+	}
+	return 262144
+}
+
+func orDefault(s, def string) string {
+	if s != "" {
+		return s
+	}
+	return def
+}
+
+// validate checks what cannot be defaulted.
+func (c *Config) validate() error {
+	if len(c.Fingerprints) == 0 {
+		return ErrNoFingerprint
+	}
+	for _, f := range c.Fingerprints {
+		if f.Algorithm == "" || f.Value == "" {
+			return errorf(ErrConfig, "empty fingerprint algorithm or value")
+		}
+	}
+	if c.Setup != SetupActive && c.Setup != SetupPassive {
+		return errorf(ErrConfig, "Setup must be SetupActive or SetupPassive, not %s", c.Setup)
+	}
+	if c.SCTPPort < 0 || c.SCTPPort > 65535 {
+		return errorf(ErrConfig, "SCTPPort %d out of range", c.SCTPPort)
+	}
+	if c.MaxMessageSize < 0 {
+		return errorf(ErrConfig, "negative MaxMessageSize")
+	}
+	return nil
+}
+
+func errorf(sentinel error, format string, args ...any) error {
+	return fmt.Errorf("%w: %s", sentinel, fmt.Sprintf(format, args...))
+}
