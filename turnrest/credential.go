@@ -5,7 +5,6 @@ import (
 	"crypto/sha1" //nolint:gosec // HMAC-SHA1 is what coturn's use-auth-secret checks.
 	"encoding/base64"
 	"fmt"
-	"io"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -69,16 +68,20 @@ type Credential struct {
 // ICEServer is a W3C RTCIceServer dictionary (webrtc-pc §4.2.4), with urls
 // always an array as AppRTC's clients require.
 type ICEServer struct {
-	URLs       []string `json:"urls"`
-	Username   string   `json:"username,omitempty"`
-	Credential string   `json:"credential,omitempty"`
+	// URLs are the stun:, turn: or turns: URIs of one server.
+	URLs []string `json:"urls"`
+	// Username is the TURN username; omitted for STUN servers.
+	Username string `json:"username,omitempty"`
+	// Credential is the TURN password; omitted for STUN servers.
+	Credential string `json:"credential,omitempty"`
 }
 
 // ICEConfig is the AppRTC / networktraversal "iceconfig" response body.
 type ICEConfig struct {
 	// LifetimeDuration is the TTL in Google duration syntax ("86400.000s").
-	LifetimeDuration string      `json:"lifetimeDuration"`
-	ICEServers       []ICEServer `json:"iceServers"`
+	LifetimeDuration string `json:"lifetimeDuration"`
+	// ICEServers is the RTCConfiguration.iceServers list; never null.
+	ICEServers []ICEServer `json:"iceServers"`
 }
 
 // ICEConfig converts c to the browser shape: one RTCIceServer holding the
@@ -101,6 +104,38 @@ func (c Credential) ICEConfig() ICEConfig {
 		servers = append(servers, ICEServer{URLs: stun})
 	}
 	return ICEConfig{LifetimeDuration: strconv.FormatInt(c.TTL, 10) + ".000s", ICEServers: servers}
+}
+
+// LinkHeaders returns c as Link header values of RFC 9725 §4.6 (WHIP) and
+// WHEP, one per URI, to be added as separate header lines (several clients
+// read only the first link of a comma-joined line):
+//
+//	<turn:t.example:3478?transport=udp>; rel="ice-server"; username="1700000000:u"; credential="..."; credential-type="password"
+//	<stun:t.example:3478>; rel="ice-server"
+func (c Credential) LinkHeaders() []string {
+	links := make([]string, 0, len(c.URIs))
+	for _, u := range c.URIs {
+		l := "<" + u + `>; rel="ice-server"`
+		if hasScheme(u, "turn:", "turns:") {
+			l += "; username=" + quote(c.Username) + "; credential=" + quote(c.Password) + `; credential-type="password"`
+		}
+		links = append(links, l)
+	}
+	return links
+}
+
+// quote returns s as an HTTP quoted-string (RFC 9110 §5.6.4).
+func quote(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		if s[i] == '"' || s[i] == '\\' {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(s[i])
+	}
+	b.WriteByte('"')
+	return b.String()
 }
 
 // Minter mints and verifies TURN REST credentials. It is safe for concurrent
@@ -152,6 +187,11 @@ func New(cfg Config) (*Minter, error) {
 		if !hasScheme(u, "turn:", "turns:", "stun:", "stuns:") {
 			return nil, fmt.Errorf("%w: URI %q is not a turn:, turns:, stun: or stuns: URI", ErrBadConfig, u)
 		}
+		// URIs go into JSON and into Link headers as <uri>: keep them to the
+		// RFC 3986 characters, which excludes space, quotes and angle brackets.
+		if i := strings.IndexFunc(u, func(r rune) bool { return r <= ' ' || r > '~' || strings.ContainsRune(`"<>\^`+"`{|}", r) }); i >= 0 {
+			return nil, fmt.Errorf("%w: URI %q has a character not allowed in a URI at %d", ErrBadConfig, u, i)
+		}
 	}
 	for i, k := range cfg.APIKeys {
 		if k == "" {
@@ -163,7 +203,7 @@ func New(cfg Config) (*Minter, error) {
 		m.now = time.Now
 	}
 	if m.log == nil {
-		m.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		m.log = slog.New(slog.DiscardHandler)
 	}
 	return m, nil
 }

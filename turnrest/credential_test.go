@@ -117,3 +117,21 @@ func TestICEConfigShape(t *testing.T) {
 	assert.Equal(t, ICEServer{URLs: []string{"stun:s:3478"}}, ic.ICEServers[1])
 	assert.NotNil(t, Credential{}.ICEConfig().ICEServers, "encodes as [] not null")
 }
+
+func TestLinkHeaders(t *testing.T) {
+	c := Credential{Username: `1700000000:a"b\c`, Password: "p+/=", TTL: 600,
+		URIs: []string{"stun:s.example:3478", "turn:t.example:3478?transport=udp", "turns:t.example:5349?transport=tcp"}}
+	assert.Equal(t, []string{
+		`<stun:s.example:3478>; rel="ice-server"`,
+		`<turn:t.example:3478?transport=udp>; rel="ice-server"; username="1700000000:a\"b\\c"; credential="p+/="; credential-type="password"`,
+		`<turns:t.example:5349?transport=tcp>; rel="ice-server"; username="1700000000:a\"b\\c"; credential="p+/="; credential-type="password"`,
+	}, c.LinkHeaders())
+	assert.Empty(t, Credential{}.LinkHeaders())
+}
+
+func TestNewRejectsUnsafeURIs(t *testing.T) {
+	for _, u := range []string{"turn:h:3478>; rel=x", "turn:h 3478", "turn:h\r\nX: y", `turn:"h"`, "turn:h\\x", "turn:hé"} {
+		_, err := New(Config{Secrets: []string{"a"}, URIs: []string{u}})
+		assert.ErrorIs(t, err, ErrBadConfig, "%q", u)
+	}
+}

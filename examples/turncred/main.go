@@ -10,6 +10,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -33,13 +34,13 @@ func main() {
 	flag.Var(&uris, "uri", "TURN/STUN URI to include (repeatable), e.g. turn:127.0.0.1:3478?transport=udp")
 	flag.Parse()
 
-	if err := run(*secret, *user, *sep, *ttl, uris, *ice); err != nil {
+	if err := run(os.Stdout, *secret, *user, *sep, *ttl, uris, *ice); err != nil {
 		fmt.Fprintln(os.Stderr, "turncred:", err)
 		os.Exit(2)
 	}
 }
 
-func run(secret, user, sep string, ttl time.Duration, uris []string, ice bool) error {
+func run(w io.Writer, secret, user, sep string, ttl time.Duration, uris []string, ice bool) error {
 	if secret == "" {
 		return errors.New("-secret (or $TURN_SECRET) is required")
 	}
@@ -55,7 +56,7 @@ func run(secret, user, sep string, ttl time.Duration, uris []string, ice bool) e
 	if ice {
 		out = c.ICEConfig()
 	}
-	enc := json.NewEncoder(os.Stdout)
+	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
 }
