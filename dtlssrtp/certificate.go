@@ -1,0 +1,150 @@
+package dtlssrtp
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"fmt"
+	"io"
+	"math/big"
+	"time"
+)
+
+// CertificateConfig configures GenerateCertificate. The zero value works.
+type CertificateConfig struct {
+	// Rand is the source of the serial number, and of the key and
+	// signature where the Go release still honours a caller's reader
+	// (since Go 1.26 crypto/ecdsa uses its own secure source unless
+	// GODEBUG=cryptocustomrand=1). Default crypto/rand.Reader.
+	Rand io.Reader
+
+	// Now gives the time the validity period starts from. Default time.Now.
+	Now func() time.Time
+
+	// Validity is how long the certificate stays valid after Now. Default
+	// 30 days, as browsers do for their per-connection certificates.
+	Validity time.Duration
+
+	// CommonName is the subject and issuer common name. WebRTC peers do not
+	// look at it (trust comes from the SDP fingerprint). Default "streamwire".
+	CommonName string
+}
+
+// DefaultCertificateValidity is the Validity GenerateCertificate uses by default.
+const DefaultCertificateValidity = 30 * 24 * time.Hour
+
+// clockSkew backdates NotBefore so that a peer whose clock runs a little
+// behind does not reject a freshly made certificate.
+const clockSkew = 24 * time.Hour
+
+// Certificate is a DTLS certificate with its private key, ready for a
+// handshake, and its parsed leaf for fingerprints.
+type Certificate struct {
+	tls  tls.Certificate
+	leaf *x509.Certificate
+}
+
+// GenerateCertificate makes a self-signed ECDSA P-256 certificate, the kind
+// browsers generate for WebRTC (RFC 8827 §6.5 calls for ECDSA P-256 support).
+func GenerateCertificate(cfg CertificateConfig) (*Certificate, error) {
+	r := cfg.Rand
+	if r == nil {
+		r = rand.Reader
+	}
+	now := time.Now
+	if cfg.Now != nil {
+		now = cfg.Now
+	}
+	validity := cfg.Validity
+	if validity <= 0 {
+		validity = DefaultCertificateValidity
+	}
+	cn := cfg.CommonName
+	if cn == "" {
+		cn = "streamwire"
+	}
+
+	// A positive 63-bit serial: RFC 5280 §4.1.2.2 wants positive and unique.
+	var serialBytes [8]byte
+	if _, err := io.ReadFull(r, serialBytes[:]); err != nil {
+		return nil, fmt.Errorf("dtlssrtp: certificate serial: %w", err)
+	}
+	serialBytes[0] &= 0x7f
+	serial := new(big.Int).SetBytes(serialBytes[:])
+	if serial.Sign() == 0 {
+		serial.SetInt64(1)
+	}
+
+	key, err := ecdsa.GenerateKey(elliptic.P256(), r)
+	if err != nil {
+		return nil, fmt.Errorf("dtlssrtp: certificate key: %w", err)
+	}
+	start := now()
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{CommonName: cn},
+		Issuer:                pkix.Name{CommonName: cn},
+		NotBefore:             start.Add(-clockSkew),
+		NotAfter:              start.Add(validity),
+		KeyUsage:              x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth, x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(r, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, fmt.Errorf("dtlssrtp: certificate: %w", err)
+	}
+	return LoadCertificate(tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key})
+}
+
+// LoadCertificate wraps an existing certificate, for example one from
+// tls.LoadX509KeyPair, so that an endpoint can keep the same fingerprint
+// across sessions. The chain must be non-empty, the leaf must parse, and the
+// private key must be ECDSA, Ed25519 or RSA and match the leaf; otherwise
+// it fails with ErrBadCertificate.
+func LoadCertificate(c tls.Certificate) (*Certificate, error) {
+	if len(c.Certificate) == 0 {
+		return nil, fmt.Errorf("%w: empty chain", ErrBadCertificate)
+	}
+	leaf, err := x509.ParseCertificate(c.Certificate[0])
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadCertificate, err)
+	}
+	signer, ok := c.PrivateKey.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("%w: private key is %T, not a crypto.Signer", ErrBadCertificate, c.PrivateKey)
+	}
+	switch signer.(type) {
+	case *ecdsa.PrivateKey, ed25519.PrivateKey, *rsa.PrivateKey:
+	default:
+		return nil, fmt.Errorf("%w: unsupported private key type %T", ErrBadCertificate, c.PrivateKey)
+	}
+	pub, ok := signer.Public().(interface{ Equal(crypto.PublicKey) bool })
+	if !ok || !pub.Equal(leaf.PublicKey) {
+		return nil, fmt.Errorf("%w: private key does not match certificate", ErrBadCertificate)
+	}
+	c.Leaf = leaf
+	return &Certificate{tls: c, leaf: leaf}, nil
+}
+
+// TLSCertificate returns the certificate and key in crypto/tls form.
+func (c *Certificate) TLSCertificate() tls.Certificate { return c.tls }
+
+// Leaf returns the parsed end-entity certificate. Callers must not modify it.
+func (c *Certificate) Leaf() *x509.Certificate { return c.leaf }
+
+// NotAfter returns the end of the validity period; a long-lived endpoint
+// rotates its certificate (and SDP fingerprint) before then.
+func (c *Certificate) NotAfter() time.Time { return c.leaf.NotAfter }
+
+// Fingerprint returns the certificate's fingerprint with alg, for the
+// a=fingerprint attribute. WebRTC endpoints send sha-256 (RFC 8827 §6.5).
+func (c *Certificate) Fingerprint(alg HashAlgorithm) (Fingerprint, error) {
+	return ComputeFingerprint(alg, c.leaf.Raw)
+}

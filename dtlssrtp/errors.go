@@ -1,0 +1,64 @@
+package dtlssrtp
+
+import "errors"
+
+// Sentinel errors. Functions wrap them with context using fmt.Errorf("...: %w"),
+// so callers test for them with errors.Is.
+var (
+	// ErrBadSetup reports an a=setup value that is not actpass, active,
+	// passive or holdconn (RFC 4145 §4).
+	ErrBadSetup = errors.New("dtlssrtp: bad a=setup value")
+
+	// ErrRoleConflict reports an offer/answer pair of a=setup values from
+	// which no DTLS role follows: both sides active or both passive, an
+	// answer of actpass, or holdconn for a new session (RFC 5763 §5,
+	// RFC 8842 §5).
+	ErrRoleConflict = errors.New("dtlssrtp: impossible DTLS role combination")
+
+	// ErrBadFingerprint reports a malformed a=fingerprint value (RFC 8122 §5).
+	ErrBadFingerprint = errors.New("dtlssrtp: bad fingerprint")
+
+	// ErrUnsupportedHash reports a fingerprint hash function this package
+	// does not implement (anything but sha-1, sha-224, sha-256, sha-384,
+	// sha-512).
+	ErrUnsupportedHash = errors.New("dtlssrtp: unsupported fingerprint hash function")
+
+	// ErrNoFingerprint reports a handshake attempted without any remote
+	// fingerprint to check the peer's certificate against.
+	ErrNoFingerprint = errors.New("dtlssrtp: no remote fingerprint")
+
+	// ErrFingerprintMismatch reports a peer certificate that matches none of
+	// the fingerprints signalled in SDP (RFC 5763 §5, RFC 8122 §5).
+	ErrFingerprintMismatch = errors.New("dtlssrtp: peer certificate does not match fingerprint")
+
+	// ErrBadCertificate reports a certificate that cannot be used: missing or
+	// unparsable leaf, or a private key of an unsupported type.
+	ErrBadCertificate = errors.New("dtlssrtp: bad certificate")
+
+	// ErrUnsupportedProfile reports an SRTP protection profile this package
+	// does not negotiate.
+	ErrUnsupportedProfile = errors.New("dtlssrtp: unsupported SRTP protection profile")
+
+	// ErrNoProfile reports a completed DTLS handshake in which the peer
+	// did not agree on any SRTP protection profile (no use_srtp extension,
+	// RFC 5764 §4.1).
+	ErrNoProfile = errors.New("dtlssrtp: no SRTP protection profile negotiated")
+
+	// ErrBadKeyingMaterial reports exported keying material of the wrong
+	// length for the profile (RFC 5764 §4.2).
+	ErrBadKeyingMaterial = errors.New("dtlssrtp: bad keying material")
+
+	// ErrHandshake reports a DTLS handshake that failed: a fatal alert from
+	// the peer, an undecodable flight, or a local verification failure. The
+	// cause from pion/dtls is wrapped as well.
+	ErrHandshake = errors.New("dtlssrtp: DTLS handshake failed")
+
+	// ErrHandshakeTimeout reports a DTLS handshake that did not finish before
+	// the context was done: a silent peer, a peer in the same role, or
+	// records that were all discarded as garbage. The context's error is
+	// wrapped as well.
+	ErrHandshakeTimeout = errors.New("dtlssrtp: DTLS handshake timed out")
+
+	// ErrBadRole reports a Role value other than RoleClient or RoleServer.
+	ErrBadRole = errors.New("dtlssrtp: bad DTLS role")
+)

@@ -1,0 +1,237 @@
+package dtlssrtp
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/pion/dtls/v3"
+)
+
+// Config configures a DTLS-SRTP handshake. Certificate and
+// RemoteFingerprints are required; the zero value of every other field
+// picks the documented default.
+type Config struct {
+	// Certificate is our certificate; its fingerprint is what we put in our
+	// SDP. Required.
+	Certificate *Certificate
+
+	// RemoteFingerprints are the peer's a=fingerprint values from its SDP.
+	// The peer's certificate must match them (see VerifyFingerprint) or the
+	// handshake fails with ErrFingerprintMismatch. Required: a handshake
+	// without a fingerprint to check would accept any man in the middle.
+	RemoteFingerprints []Fingerprint
+
+	// Profiles is our SRTP protection profile preference, most preferred
+	// first, offered in the use_srtp extension (RFC 5764 §4.1.1). As client
+	// we offer them in this order and the server picks; as server we pick
+	// the first of ours the client offered. Default DefaultProfiles.
+	Profiles []Profile
+
+	// ReplayWindow is the SRTP and SRTCP replay window in packets for the
+	// inbound context. Default DefaultReplayWindow.
+	ReplayWindow uint
+
+	// HandshakeTimeout bounds the handshake when the context has no earlier
+	// deadline. Default 30 s.
+	HandshakeTimeout time.Duration
+
+	// RetransmitInterval is the first flight retransmission timeout; pion
+	// doubles it on each retransmission (RFC 6347 §4.2.4.1). Default 1 s.
+	RetransmitInterval time.Duration
+
+	// MTU caps the size of the DTLS records we send. Default 1200 bytes,
+	// which fits any path carrying WebRTC media.
+	MTU int
+
+	// Logger receives pion/dtls's logs. Default: discard.
+	Logger *slog.Logger
+}
+
+// DefaultHandshakeTimeout is the HandshakeTimeout Config uses by default.
+const DefaultHandshakeTimeout = 30 * time.Second
+
+// Client runs the handshake as DTLS client (we sent or answered
+// a=setup:active). See Handshake.
+func Client(ctx context.Context, conn net.Conn, cfg Config) (*Session, error) {
+	return Handshake(ctx, conn, RoleClient, cfg)
+}
+
+// Server runs the handshake as DTLS server (we sent or answered
+// a=setup:passive). See Handshake.
+func Server(ctx context.Context, conn net.Conn, cfg Config) (*Session, error) {
+	return Handshake(ctx, conn, RoleServer, cfg)
+}
+
+// Handshake runs a DTLS 1.2 handshake with the use_srtp extension in role
+// over conn (RFC 5764 §4), checks the peer's certificate against
+// cfg.RemoteFingerprints (RFC 5763 §5), exports the SRTP keys (RFC 5764
+// §4.2) and returns a Session ready to protect and unprotect media.
+//
+// conn carries one peer's datagrams, boundaries preserved, and only DTLS
+// ones once the handshake runs: on a shared ICE socket, demultiplex with
+// Classify and hand this function a connection that yields ClassDTLS
+// packets. conn must honour read and write deadlines. The Session owns
+// conn: Session.Close closes it, and so does a failed Handshake.
+//
+// The handshake ends when ctx is done or cfg.HandshakeTimeout passes,
+// whichever is first, with an error wrapping ErrHandshakeTimeout and the
+// context's error. A peer certificate that does not match gives
+// ErrFingerprintMismatch (wrapped in ErrHandshake); any other failure
+// gives ErrHandshake.
+func Handshake(ctx context.Context, conn net.Conn, role Role, cfg Config) (*Session, error) {
+	if err := cfg.check(conn, role); err != nil {
+		if conn != nil {
+			_ = conn.Close()
+		}
+		return nil, err
+	}
+	timeout := cfg.HandshakeTimeout
+	if timeout <= 0 {
+		timeout = DefaultHandshakeTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	verify := &peerVerifier{fingerprints: cfg.RemoteFingerprints}
+	dc, err := newDTLSConn(newPacketConn(conn), role, cfg, verify)
+	if err != nil {
+		_ = conn.Close()
+		return nil, fmt.Errorf("%w: %w", ErrHandshake, err)
+	}
+	if err := dc.HandshakeContext(ctx); err != nil {
+		_ = dc.Close()
+		return nil, classifyHandshakeError(ctx, verify, err)
+	}
+	s, err := newSession(dc, role, cfg)
+	if err != nil {
+		_ = dc.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (cfg *Config) check(conn net.Conn, role Role) error {
+	switch {
+	case conn == nil:
+		return fmt.Errorf("%w: nil conn", ErrHandshake)
+	case role != RoleClient && role != RoleServer:
+		return fmt.Errorf("%w: %v", ErrBadRole, role)
+	case cfg.Certificate == nil:
+		return fmt.Errorf("%w: Config.Certificate is nil", ErrBadCertificate)
+	}
+	usable := false
+	for _, f := range cfg.RemoteFingerprints {
+		usable = usable || !f.IsZero()
+	}
+	if !usable {
+		return ErrNoFingerprint
+	}
+	for _, p := range cfg.Profiles {
+		if !p.Supported() {
+			return fmt.Errorf("%w: %v", ErrUnsupportedProfile, p)
+		}
+	}
+	return nil
+}
+
+func (cfg *Config) profiles() []Profile {
+	if len(cfg.Profiles) == 0 {
+		return DefaultProfiles
+	}
+	return cfg.Profiles
+}
+
+// newDTLSConn builds pion's connection. Certificates are self-signed in
+// WebRTC, so chain verification is off and the SDP fingerprint is the only
+// trust anchor; the server requires a client certificate so that both
+// directions are authenticated (RFC 5763 §5).
+func newDTLSConn(pc *packetConn, role Role, cfg Config, verify *peerVerifier) (*dtls.Conn, error) {
+	profiles := cfg.profiles()
+	dp := make([]dtls.SRTPProtectionProfile, len(profiles))
+	for i, p := range profiles {
+		dp[i] = p.dtlsProfile()
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	opts := []dtls.Option{
+		dtls.WithCertificates(cfg.Certificate.TLSCertificate()),
+		dtls.WithSRTPProtectionProfiles(dp...),
+		dtls.WithInsecureSkipVerify(true),
+		dtls.WithVerifyPeerCertificate(verify.check),
+		dtls.WithExtendedMasterSecret(dtls.RequireExtendedMasterSecret),
+		dtls.WithLoggerFactory(slogFactory{logger}),
+	}
+	if cfg.RetransmitInterval > 0 {
+		opts = append(opts, dtls.WithFlightInterval(cfg.RetransmitInterval))
+	}
+	if cfg.MTU > 0 {
+		opts = append(opts, dtls.WithMTU(cfg.MTU))
+	}
+	if role == RoleClient {
+		co := make([]dtls.ClientOption, 0, len(opts))
+		for _, o := range opts {
+			co = append(co, o)
+		}
+		return dtls.ClientWithOptions(pc, pc.peer, co...)
+	}
+	so := make([]dtls.ServerOption, 0, len(opts)+1)
+	for _, o := range opts {
+		so = append(so, o)
+	}
+	so = append(so, dtls.WithClientAuth(dtls.RequireAnyClientCert))
+	return dtls.ServerWithOptions(pc, pc.peer, so...)
+}
+
+// peerVerifier checks the peer's certificate against the SDP fingerprints
+// and remembers the failure, because pion/dtls reports it to us only as a
+// handshake error.
+type peerVerifier struct {
+	fingerprints []Fingerprint
+
+	mu  sync.Mutex
+	err error
+}
+
+func (v *peerVerifier) check(rawCerts [][]byte, _ [][]*x509.Certificate) error {
+	var err error
+	if len(rawCerts) == 0 {
+		err = fmt.Errorf("%w: peer sent no certificate", ErrFingerprintMismatch)
+	} else {
+		err = VerifyFingerprint(rawCerts[0], v.fingerprints)
+	}
+	if err != nil {
+		v.mu.Lock()
+		v.err = err
+		v.mu.Unlock()
+	}
+	return err
+}
+
+func (v *peerVerifier) failure() error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.err
+}
+
+// classifyHandshakeError maps pion's error to this package's sentinels.
+func classifyHandshakeError(ctx context.Context, verify *peerVerifier, err error) error {
+	if verr := verify.failure(); verr != nil {
+		return fmt.Errorf("%w: %w", ErrHandshake, verr)
+	}
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return fmt.Errorf("%w: %w (%v)", ErrHandshakeTimeout, ctxErr, err)
+	}
+	var te *dtls.TimeoutError
+	if errors.As(err, &te) {
+		return fmt.Errorf("%w: %w", ErrHandshakeTimeout, err)
+	}
+	return fmt.Errorf("%w: %w", ErrHandshake, err)
+}

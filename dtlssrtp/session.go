@@ -1,0 +1,135 @@
+package dtlssrtp
+
+import (
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/pion/dtls/v3"
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/srtp/v3"
+)
+
+// Session is an established DTLS-SRTP association: the DTLS connection
+// (kept for close_notify and, if used, SCTP data channels) and the SRTP
+// contexts keyed from it.
+//
+// The Protect methods may be called from several goroutines, and so may
+// the Unprotect methods; each direction is serialised by its own lock, so a
+// sender and a receiver never wait for each other.
+type Session struct {
+	conn    *dtls.Conn
+	role    Role
+	profile Profile
+	keys    KeyingMaterial
+	peer    []byte
+
+	// Each direction keeps its own context and reusable headers, so the
+	// hot path does not allocate; the lock guards all three.
+	outMu      sync.Mutex
+	out        *srtp.Context
+	outRTPHdr  rtp.Header
+	outRTCPHdr rtcp.Header
+	inMu       sync.Mutex
+	in         *srtp.Context
+	inRTPHdr   rtp.Header
+	inRTCPHdr  rtcp.Header
+}
+
+func newSession(dc *dtls.Conn, role Role, cfg Config) (*Session, error) {
+	selected, ok := dc.SelectedSRTPProtectionProfile()
+	if !ok {
+		return nil, ErrNoProfile
+	}
+	p := Profile(selected)
+	if !slices.Contains(cfg.profiles(), p) {
+		return nil, fmt.Errorf("%w: peer selected %v, which we did not offer", ErrUnsupportedProfile, p)
+	}
+	state, ok := dc.ConnectionState()
+	if !ok {
+		return nil, fmt.Errorf("%w: no connection state after handshake", ErrHandshake)
+	}
+	material, err := state.ExportKeyingMaterial(ExporterLabel, nil, KeyingMaterialLen(p))
+	if err != nil {
+		return nil, fmt.Errorf("%w: export: %w", ErrBadKeyingMaterial, err)
+	}
+	keys, err := SplitKeyingMaterial(p, role, material)
+	if err != nil {
+		return nil, err
+	}
+	out, in, err := keys.Contexts(cfg.ReplayWindow)
+	if err != nil {
+		return nil, err
+	}
+	var peer []byte
+	if len(state.PeerCertificates) > 0 {
+		peer = state.PeerCertificates[0]
+	}
+	return &Session{conn: dc, role: role, profile: p, keys: keys, peer: peer, out: out, in: in}, nil
+}
+
+// Role returns our DTLS role.
+func (s *Session) Role() Role { return s.role }
+
+// Profile returns the negotiated SRTP protection profile.
+func (s *Session) Profile() Profile { return s.profile }
+
+// Keys returns the SRTP master keys and salts. They are secrets: never log
+// them. The slices are shared with the Session; do not modify them.
+func (s *Session) Keys() KeyingMaterial { return s.keys }
+
+// PeerCertificate returns the DER bytes of the peer's certificate, the one
+// that matched the SDP fingerprint.
+func (s *Session) PeerCertificate() []byte { return s.peer }
+
+// DTLSConn returns the DTLS connection, for application data such as SCTP
+// data channels (RFC 8261). Closing it closes the Session's transport.
+func (s *Session) DTLSConn() *dtls.Conn { return s.conn }
+
+// Contexts returns the pion/srtp contexts: out encrypts what we send, in
+// decrypts what we receive (with replay protection). They are not safe for
+// concurrent use; callers that use them directly must not also call the
+// Session's Protect and Unprotect methods.
+func (s *Session) Contexts() (out, in *srtp.Context) { return s.out, s.in }
+
+// ProtectRTP encrypts and authenticates one RTP packet (RFC 3711 §3.3,
+// RFC 7714 §9). The result is written to dst's backing array when
+// cap(dst) >= len(pkt)+s.Profile().Overhead(), else to a new slice; with a
+// reused dst it does not allocate. dst and pkt must not overlap.
+func (s *Session) ProtectRTP(dst, pkt []byte) ([]byte, error) {
+	s.outMu.Lock()
+	defer s.outMu.Unlock()
+	return s.out.EncryptRTP(dst, pkt, &s.outRTPHdr)
+}
+
+// UnprotectRTP authenticates, replay-checks and decrypts one SRTP packet
+// into dst, under the same buffer rules as ProtectRTP.
+func (s *Session) UnprotectRTP(dst, pkt []byte) ([]byte, error) {
+	s.inMu.Lock()
+	defer s.inMu.Unlock()
+	return s.in.DecryptRTP(dst, pkt, &s.inRTPHdr)
+}
+
+// ProtectRTCP encrypts and authenticates one (compound) RTCP packet
+// (RFC 3711 §3.4), under the same buffer rules as ProtectRTP; SRTCP adds
+// the 4-byte index and the tag.
+func (s *Session) ProtectRTCP(dst, pkt []byte) ([]byte, error) {
+	s.outMu.Lock()
+	defer s.outMu.Unlock()
+	return s.out.EncryptRTCP(dst, pkt, &s.outRTCPHdr)
+}
+
+// UnprotectRTCP authenticates, replay-checks and decrypts one SRTCP packet
+// into dst, under the same buffer rules as ProtectRTP.
+func (s *Session) UnprotectRTCP(dst, pkt []byte) ([]byte, error) {
+	s.inMu.Lock()
+	defer s.inMu.Unlock()
+	return s.in.DecryptRTCP(dst, pkt, &s.inRTCPHdr)
+}
+
+// Close sends a close_notify alert (RFC 6347 §4.1, RFC 5246 §7.2.1) and
+// closes the DTLS connection and the underlying conn.
+func (s *Session) Close() error {
+	return s.conn.Close()
+}
