@@ -189,6 +189,19 @@ func TestTurnrestCoturn(t *testing.T) {
 		"--realm="+turnrestRealm)
 	runTurnrestCases(t, c.Addr(), ":", stun.CodeUnauthorized)
 	t.Run("over HTTP", func(t *testing.T) { turnrestHTTPToCoturn(t, c) })
+	t.Run("expires in real time", func(t *testing.T) {
+		m, err := turnrest.New(turnrest.Config{Secrets: []string{"s1"}, TTL: 2 * time.Second})
+		require.NoError(t, err)
+		cred, err := m.Mint("brief")
+		require.NoError(t, err)
+		_, err = turnrestAllocate(t, c.Addr(), cred.Username, cred.Password)
+		require.NoError(t, err, "fresh 2 s credential refused")
+		time.Sleep(time.Until(cred.Expires.Add(1100 * time.Millisecond)))
+		_, verr := m.Verify(cred.Username, cred.Password)
+		require.ErrorIs(t, verr, turnrest.ErrExpired)
+		_, err = turnrestAllocate(t, c.Addr(), cred.Username, cred.Password)
+		assert.Equal(t, stun.CodeUnauthorized, errorCode(err), "coturn accepted an expired credential: %v", err)
+	})
 }
 
 // turnrestHTTPToCoturn fetches credentials from turnrest's HTTP handlers the way
