@@ -47,6 +47,9 @@
 //
 //	{"lifetimeDuration":"86400.000s","iceServers":[{"urls":["turn:..."],"username":"...","credential":"..."}]}
 //
+// Credential.LinkHeaders gives the same credential as the Link header values a
+// WHIP/WHEP server sends (RFC 9725 §4.6).
+//
 // Optional API keys (Config.APIKeys) are checked in constant time; optional
 // CORS (Config.AllowOrigin) lets pages on other origins fetch credentials.
 // Responses are never cached (Cache-Control: no-store), and neither the

@@ -19,6 +19,4 @@ var (
 	ErrExpired = errors.New("turnrest: credential expired")
 	// ErrMismatch means the password was not produced by any configured secret.
 	ErrMismatch = errors.New("turnrest: password does not match any secret")
-	// ErrUnauthorized means an HTTP request lacked a valid API key or bearer token.
-	ErrUnauthorized = errors.New("turnrest: missing or invalid API key")
 )
