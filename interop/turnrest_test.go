@@ -359,3 +359,104 @@ func keys1(t *testing.T, m *turnrest.Minter, username string) []byte {
 	require.NoError(t, err)
 	return keys[1]
 }
+
+// turnrestChromiumPage fetches ICE servers the way AppRTC's web client does
+// (POST with no body), then gathers relay-only candidates twice: with the
+// credential as served, and with its password tampered with.
+const turnrestChromiumPage = `<!doctype html><html><body><script>
+const report = (o) => fetch('/report', {method: 'POST', body: JSON.stringify(o)});
+function gather(name, iceServers) {
+  return new Promise((resolve) => {
+    const pc = new RTCPeerConnection({iceServers, iceTransportPolicy: 'relay'});
+    const out = {name, candidates: [], errors: []};
+    const finish = () => { pc.close(); report(out); resolve(); };
+    const timer = setTimeout(finish, 20000);
+    pc.onicecandidateerror = (e) => out.errors.push(e.errorCode + ' ' + e.errorText);
+    pc.onicecandidate = (e) => {
+      if (e.candidate && e.candidate.candidate) out.candidates.push(e.candidate.candidate);
+      if (!e.candidate) { clearTimeout(timer); finish(); }
+    };
+    pc.createDataChannel('probe');
+    pc.createOffer().then((o) => pc.setLocalDescription(o));
+  });
+}
+(async () => {
+  try {
+    const resp = await fetch('/v1alpha/iceconfig', {method: 'POST'});
+    const cfg = await resp.json();
+    await gather('served', cfg.iceServers);
+    const bad = JSON.parse(JSON.stringify(cfg.iceServers));
+    bad[0].credential = 'x' + bad[0].credential.slice(1);
+    await gather('tampered', bad);
+  } catch (e) {
+    report({name: 'error', errors: [String(e)]});
+  }
+})();
+</script></body></html>`
+
+// TestTurnrestChromiumRelay has headless Chromium fetch iceServers from
+// turnrest's FormatICE handler and gather relay candidates at coturn: the
+// browser shape and the credential work end to end, and a tampered
+// credential yields no relay candidate.
+func TestTurnrestChromiumRelay(t *testing.T) {
+	c := startCoturn(t, "--use-auth-secret", "--static-auth-secret=s1", "--realm="+turnrestRealm)
+	ice, err := turnrest.NewHandler(turnrest.Config{
+		Secrets: []string{"s1"},
+		TTL:     10 * time.Minute,
+		URIs:    []string{"turn:" + c.Addr() + "?transport=udp"},
+	}, turnrest.FormatICE)
+	require.NoError(t, err)
+
+	type gathered struct {
+		Name       string
+		Candidates []string
+		Errors     []string
+	}
+	results := make(chan gathered, 4)
+	mux := http.NewServeMux()
+	mux.Handle("/v1alpha/iceconfig", ice)
+	mux.HandleFunc("/report", func(w http.ResponseWriter, r *http.Request) {
+		var g gathered
+		if err := json.NewDecoder(io.LimitReader(r.Body, 64<<10)).Decode(&g); err == nil {
+			select {
+			case results <- g:
+			default:
+			}
+		}
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = io.WriteString(w, turnrestChromiumPage)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	startChromium(t, srv.URL)
+
+	got := map[string]gathered{}
+	deadline := time.After(60 * time.Second)
+	for len(got) < 2 {
+		select {
+		case g := <-results:
+			require.NotEqual(t, "error", g.Name, "page: %v", g.Errors)
+			got[g.Name] = g
+		case <-deadline:
+			t.Fatalf("Chromium reported %d of 2 gatherings in 60 s: %+v", len(got), got)
+		}
+	}
+	relays := func(g gathered) (n int) {
+		for _, c := range g.Candidates {
+			if strings.Contains(c, " typ relay ") && strings.Contains(c, " 127.0.0.1 ") {
+				n++
+			}
+		}
+		return n
+	}
+	assert.Positive(t, relays(got["served"]), "no relay candidate with the served credential: %+v", got["served"])
+	assert.Zero(t, relays(got["tampered"]), "relay candidate with a tampered credential: %+v", got["tampered"])
+	refused := false
+	for _, e := range got["tampered"].Errors {
+		refused = refused || strings.HasPrefix(e, "401")
+	}
+	assert.True(t, refused, "coturn's 401 did not reach the page: %q", got["tampered"].Errors)
+	t.Logf("served: %q; tampered errors: %q", got["served"].Candidates, got["tampered"].Errors)
+}
