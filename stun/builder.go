@@ -28,8 +28,8 @@ type Builder struct {
 }
 
 const (
-	sealMI uint8 = 1 << iota
-	sealMI256
+	sealMI    uint8 = 1 << iota
+	sealMI256       // also GOOG-MESSAGE-INTEGRITY-32: only FINGERPRINT may follow
 	sealFP
 )
 
@@ -121,6 +121,8 @@ func (b *Builder) allowed(t AttrType) bool {
 		return false
 	case t == AttrMessageIntegritySHA256:
 		return true
+	case t == AttrGoogMessageIntegrity32:
+		return b.sealed == 0
 	default:
 		return b.sealed == 0
 	}

@@ -17,6 +17,7 @@ const (
 	// bytes in steps of 4.
 	IntegritySHA256Size = sha256.Size
 	minIntegritySHA256  = 16
+	googIntegrity32Size = 4
 )
 
 // Integrity verifies and computes MESSAGE-INTEGRITY (HMAC-SHA1) and
@@ -76,7 +77,8 @@ func (i *Integrity) Key() []byte { return i.key }
 func (i *Integrity) Clone() *Integrity { return NewIntegrity(i.key) }
 
 // Verify checks the integrity attribute of m: MESSAGE-INTEGRITY-SHA256 when
-// present (RFC 8489 §9.1.3 prefers it), else MESSAGE-INTEGRITY. It returns
+// present (the stronger of the two, RFC 8489 §9.1.3), else
+// MESSAGE-INTEGRITY. It returns
 // ErrAttributeNotFound when m has neither, ErrIntegrity when the HMAC does
 // not match, ErrBadAttribute when the value has a wrong size. The comparison
 // is constant-time, m's bytes are not modified, and nothing is allocated.
@@ -112,6 +114,22 @@ func (i *Integrity) VerifySHA256(m *Message) error {
 	return i.verify(m, a, i.s256)
 }
 
+// VerifyGoogMessageIntegrity32 checks Chromium's GOOG-MESSAGE-INTEGRITY-32:
+// the first 4 bytes of the HMAC-SHA1 that MESSAGE-INTEGRITY would carry,
+// which Chromium puts in GOOG-PING requests and responses instead of
+// MESSAGE-INTEGRITY. Four bytes are a weak check; accept it only where
+// Chromium does (a GOOG-PING on a pair that passed full Binding checks).
+func (i *Integrity) VerifyGoogMessageIntegrity32(m *Message) error {
+	if m.mi32 < 0 {
+		return ErrAttributeNotFound
+	}
+	a := m.attrs[m.mi32]
+	if a.length != googIntegrity32Size {
+		return ErrBadAttribute
+	}
+	return i.verify(m, a, i.sha1)
+}
+
 // verify computes the HMAC over the message up to attribute a, with the
 // header length adjusted to end at a (RFC 8489 §14.5), in the scratch header
 // copy, and compares it with a's value.
@@ -140,6 +158,13 @@ func (b *Builder) AddMessageIntegrity(i *Integrity) {
 // (HMAC-SHA256 with i's key, RFC 8489 §14.6). Only FINGERPRINT may follow.
 func (b *Builder) AddMessageIntegritySHA256(i *Integrity) {
 	b.addIntegrity(AttrMessageIntegritySHA256, i.s256, IntegritySHA256Size, sealMI256, i)
+}
+
+// AddGoogMessageIntegrity32 appends Chromium's GOOG-MESSAGE-INTEGRITY-32 (the
+// HMAC-SHA1 of MESSAGE-INTEGRITY cut to 4 bytes), as GOOG-PING messages
+// carry. Only FINGERPRINT may follow.
+func (b *Builder) AddGoogMessageIntegrity32(i *Integrity) {
+	b.addIntegrity(AttrGoogMessageIntegrity32, i.sha1, googIntegrity32Size, sealMI256, i)
 }
 
 func (b *Builder) addIntegrity(t AttrType, h hash.Hash, n int, seal uint8, i *Integrity) {

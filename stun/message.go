@@ -171,6 +171,7 @@ type Message struct {
 	n     uint8 // attributes recorded in attrs
 	mi    int8  // index in attrs of MESSAGE-INTEGRITY, or -1
 	mi256 int8  // index in attrs of MESSAGE-INTEGRITY-SHA256, or -1
+	mi32  int8  // index in attrs of GOOG-MESSAGE-INTEGRITY-32, or -1
 	fp    int8  // index in attrs of FINGERPRINT, or -1
 	attrs [MaxAttributes]attrRef
 }
@@ -209,7 +210,7 @@ func MessageLength(b []byte) (int, error) {
 //
 // Decode does not allocate. On error m is left empty.
 func (m *Message) Decode(b []byte) error {
-	m.raw, m.n, m.mi, m.mi256, m.fp = nil, 0, -1, -1, -1
+	m.raw, m.n, m.mi, m.mi256, m.mi32, m.fp = nil, 0, -1, -1, -1, -1
 	m.typ = 0
 	if len(b) < HeaderSize {
 		return ErrTruncated
@@ -231,7 +232,7 @@ func (m *Message) Decode(b []byte) error {
 		return ErrBadHeader
 	}
 	if err := m.decodeAttributes(b); err != nil {
-		m.n, m.mi, m.mi256, m.fp = 0, -1, -1, -1
+		m.n, m.mi, m.mi256, m.mi32, m.fp = 0, -1, -1, -1, -1
 		return err
 	}
 	m.raw = b
@@ -264,10 +265,12 @@ func (m *Message) decodeAttributes(b []byte) error {
 				m.mi = i
 			case AttrMessageIntegritySHA256:
 				m.mi256 = i
+			case AttrGoogMessageIntegrity32:
+				m.mi32 = i
 			case AttrFingerprint:
 				m.fp = i
 			}
-			ignoring = m.mi >= 0 || m.mi256 >= 0 || m.fp >= 0
+			ignoring = m.mi >= 0 || m.mi256 >= 0 || m.mi32 >= 0 || m.fp >= 0
 		}
 		off += attrHeaderSize + padded(l)
 	}
@@ -287,7 +290,7 @@ func (m *Message) keep(t AttrType, ignoring bool) bool {
 	case AttrFingerprint:
 		return true
 	case AttrMessageIntegritySHA256:
-		return m.mi256 < 0
+		return m.mi256 < 0 && m.mi32 < 0
 	}
 	return false
 }

@@ -314,3 +314,70 @@ func TestIntegritySHA256Truncated(t *testing.T) {
 		t.Errorf("12-byte value: %v", err)
 	}
 }
+
+func TestGoogPingIntegrity32(t *testing.T) {
+	integ := NewShortTermIntegrity("streamwireIceLitePwd0123")
+	var b Builder
+	b.Start(nil, GoogPingRequest, TransactionID{3, 1, 4})
+	b.AddUsername("swLt:M7YN")
+	b.AddGoogMessageIntegrity32(integ)
+	b.AddFingerprint()
+	raw, err := b.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m Message
+	if err := m.Decode(raw); err != nil {
+		t.Fatal(err)
+	}
+	if m.Type().Method() != MethodGoogPing || m.Type().Class() != ClassRequest {
+		t.Fatalf("type %v", m.Type())
+	}
+	if err := integ.VerifyGoogMessageIntegrity32(&m); err != nil {
+		t.Errorf("GOOG-MESSAGE-INTEGRITY-32: %v", err)
+	}
+	if err := integ.Verify(&m); err != ErrAttributeNotFound {
+		t.Errorf("Verify without MESSAGE-INTEGRITY: %v", err)
+	}
+	if err := m.VerifyFingerprint(); err != nil {
+		t.Errorf("fingerprint: %v", err)
+	}
+	// The 4 bytes are the head of the MESSAGE-INTEGRITY HMAC over the same
+	// header length (both attributes are followed by nothing but FINGERPRINT
+	// and the length is adjusted to the attribute's end).
+	raw[len(raw)-9] ^= 1
+	if err := integ.VerifyGoogMessageIntegrity32(&m); err != ErrIntegrity {
+		t.Errorf("corrupted: %v", err)
+	}
+	b.Start(nil, GoogPingRequest, TransactionID{})
+	b.AddGoogMessageIntegrity32(integ)
+	b.AddUsername("late")
+	if _, err := b.Finish(); !errors.Is(err, ErrAttributeOrder) {
+		t.Errorf("attribute after GOOG-MESSAGE-INTEGRITY-32: %v", err)
+	}
+}
+
+func TestFingerprintWithIgnoredTrailer(t *testing.T) {
+	raw := buildTest(t, BindingRequest, func(b *Builder) {
+		b.AddUsername("a:b")
+		b.AddFingerprint()
+	})
+	// Append an attribute after FINGERPRINT: it is ignored, and the
+	// fingerprint still verifies against the length the sender used.
+	raw = append(raw, 0x80, 0x22, 0x00, 0x01, 'x', 0, 0, 0)
+	binary.BigEndian.PutUint16(raw[2:], uint16(len(raw)-HeaderSize))
+	var m Message
+	if err := m.Decode(raw); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.VerifyFingerprint(); err != nil {
+		t.Errorf("fingerprint: %v", err)
+	}
+	if m.Has(AttrSoftware) || m.NumAttributes() != 2 {
+		t.Errorf("attribute after FINGERPRINT kept: %s", &m)
+	}
+	raw[HeaderSize+5] ^= 1 // corrupt USERNAME
+	if err := m.VerifyFingerprint(); err != ErrFingerprint {
+		t.Errorf("corrupted: %v", err)
+	}
+}
