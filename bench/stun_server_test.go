@@ -2,14 +2,18 @@ package bench
 
 import (
 	"context"
+	"net"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/streamwire/streamwire/bench/internal/loadgen"
+	"github.com/streamwire/streamwire/stun"
 )
 
 // loadShape is the generator configuration every server gets: 2 client
 // sockets with 128 requests outstanding each, 32 datagrams per syscall.
-var loadShape = loadgen.Config{Clients: 2, Window: 128, Batch: 32}
+var loadShape = loadgen.Config{Clients: 2, Window: 128, Batch: 32, LossAfter: 5 * time.Second}
 
 // BenchmarkBindingServer sends STUN Binding requests (with FINGERPRINT) over
 // loopback UDP to coturn and to streamwire's stun.Server with the same
@@ -32,6 +36,29 @@ type bindingServer struct {
 
 var bindingServers = []bindingServer{
 	{"coturn", func(tb testing.TB) (string, func()) { return startCoturn(tb) }},
+	{"streamwire", startStreamwire},
+}
+
+// startStreamwire serves a stun.Server with default settings (one worker
+// per CPU, batches of 32) on a free loopback port.
+func startStreamwire(tb testing.TB) (addr string, stop func()) {
+	tb.Helper()
+	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	_ = conn.SetReadBuffer(4 << 20)
+	_ = conn.SetWriteBuffer(4 << 20)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = (&stun.Server{Software: "streamwire"}).Serve(ctx, conn)
+	}()
+	var once sync.Once
+	stop = func() { once.Do(func() { cancel(); <-done; conn.Close() }) }
+	tb.Cleanup(stop)
+	return conn.LocalAddr().String(), stop
 }
 
 // runLoad sends b.N requests to addr and reports resp/s and loss.

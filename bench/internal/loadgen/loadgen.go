@@ -181,18 +181,16 @@ func newClient(raddr *net.UDPAddr, id uint32, quota int, cfg Config) (*client, e
 	}
 	_ = conn.SetReadBuffer(cfg.SocketBuffer)
 	_ = conn.SetWriteBuffer(cfg.SocketBuffer)
-	ringSize := 1
-	need := 4 * cfg.Window
-	if cfg.Rate > 0 {
-		need = 1 << 16 // open loop: room for LossAfter worth of requests at high rates
-	}
-	for ringSize < need {
-		ringSize <<= 1
-	}
+	// The ring must span every request that may still be answered: in
+	// closed loop the window bounds how many are outstanding, not how far
+	// apart they are (a server worker descheduled with a batch in hand
+	// answers it thousands of requests later), and in open loop LossAfter
+	// worth of requests are in flight.
+	const ringSize = 1 << 16
 	c := &client{
 		cfg: cfg, conn: conn, pc: ipv4.NewPacketConn(conn), id: id, quota: quota,
 		localPort: uint16(conn.LocalAddr().(*net.UDPAddr).Port),
-		ring:      make([]slot, ringSize), mask: uint64(ringSize - 1),
+		ring:      make([]slot, ringSize), mask: ringSize - 1,
 		wmsgs: make([]ipv4.Message, cfg.Batch), rmsgs: make([]ipv4.Message, cfg.Batch),
 		wbufs: make([][]byte, cfg.Batch),
 	}
