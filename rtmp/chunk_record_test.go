@@ -1,0 +1,262 @@
+package rtmp
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+)
+
+// The recorded chunk stream: what ffmpeg 5.1.9 sent after the handshake when
+// publishing 3 s of testsrc (libx264, 320x240, 30 fps, GOP 30) and sine
+// (AAC) to a minimal server. Regenerate with
+//
+//	go test ./rtmp -run TestRecordedStream -update
+//
+// (needs ffmpeg; like crypto/tls's golden transcripts).
+const recordingPath = "testdata/ffmpeg_publish.chunks"
+
+var update = flag.Bool("update", false, "re-record testdata/ffmpeg_publish.chunks with ffmpeg")
+
+// teeConn records every byte read from a net.Conn once recording is on.
+type teeConn struct {
+	net.Conn
+	mu  sync.Mutex
+	on  bool
+	buf bytes.Buffer
+}
+
+func (c *teeConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.mu.Lock()
+	if c.on {
+		c.buf.Write(p[:n])
+	}
+	c.mu.Unlock()
+	return n, err
+}
+
+// recordFFmpegPublish runs ffmpeg against a minimal publish server and
+// returns the client-to-server chunk stream that followed the handshake.
+func recordFFmpegPublish(t *testing.T) []byte {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	port := ln.Addr().(*net.TCPAddr).Port
+	cmd := exec.CommandContext(ctx, "ffmpeg", "-hide_banner", "-loglevel", "error",
+		"-re", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=30", "-f", "lavfi", "-i", "sine",
+		"-c:v", "libx264", "-g", "30", "-c:a", "aac", "-t", "3",
+		"-f", "flv", "rtmp://127.0.0.1:"+strconv.Itoa(port)+"/live/test")
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Wait() }()
+	nc, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc := &teeConn{Conn: nc}
+	defer tc.Close()
+	if _, err := ServerHandshake(ctx, tc, HandshakeConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	tc.mu.Lock()
+	tc.on = true
+	tc.mu.Unlock()
+	serveMinimalPublish(ctx, t, NewConn(tc, ConnConfig{}))
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	return bytes.Clone(tc.buf.Bytes())
+}
+
+// serveMinimalPublish answers connect, createStream and publish just enough
+// for ffmpeg to send media, until the client disconnects.
+func serveMinimalPublish(ctx context.Context, t *testing.T, c *Conn) {
+	reply := func(streamID uint32, cmd Command) {
+		m, err := cmd.Message(streamID)
+		if err == nil {
+			err = c.WriteMessage(ctx, m)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for {
+		m, err := c.ReadMessage(ctx)
+		if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Type != TypeCommandAMF0 {
+			continue
+		}
+		cmd, err := ParseCommand(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch cmd.Name {
+		case "connect":
+			err := c.WithWriter(ctx, func(w *ChunkWriter) error {
+				if err := w.WriteWindowAckSize(2500000); err != nil {
+					return err
+				}
+				return w.WriteSetPeerBandwidth(2500000, LimitDynamic)
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			reply(0, Command{Name: "_result", TransactionID: cmd.TransactionID,
+				Object: Object{{"fmsVer", "FMS/3,0,1,123"}, {"capabilities", 31.0}},
+				Args:   []any{Object{{"level", "status"}, {"code", "NetConnection.Connect.Success"}, {"description", "Connection succeeded."}}}})
+		case "createStream":
+			reply(0, Command{Name: "_result", TransactionID: cmd.TransactionID, Args: []any{1.0}})
+		case "publish":
+			reply(m.StreamID, Command{Name: "onStatus", Args: []any{Object{{"level", "status"}, {"code", "NetStream.Publish.Start"}, {"description", "Publishing."}}}})
+		}
+	}
+}
+
+func loadRecording(t testing.TB) []byte {
+	b, err := os.ReadFile(recordingPath)
+	if err != nil {
+		t.Fatalf("%v (record it with -update)", err)
+	}
+	return b
+}
+
+// TestRecordedStream reads ffmpeg's real publish stream: commands, metadata,
+// and every audio and video payload down to AVC NAL units and the AAC
+// AudioSpecificConfig.
+func TestRecordedStream(t *testing.T) {
+	if *update {
+		b := recordFFmpegPublish(t)
+		if err := os.WriteFile(recordingPath, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("recorded %d bytes", len(b))
+	}
+	r := NewChunkReader(bytes.NewReader(loadRecording(t)), ReaderConfig{})
+	var (
+		commands   []string
+		metadata   ECMAArray
+		avc        AVCDecoderConfig
+		asc        AudioSpecificConfig
+		video      int
+		keyframes  int
+		audio      int
+		nalus      int
+		lastVideo  uint32
+		sawCTS     bool
+		chunkSizes []uint32
+	)
+	for {
+		m, err := r.ReadMessage()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch m.Type {
+		case TypeSetChunkSize:
+			chunkSizes = append(chunkSizes, r.ChunkSize())
+		case TypeCommandAMF0:
+			c, err := ParseCommand(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			commands = append(commands, c.Name)
+			if c.Name == "connect" {
+				o, _ := c.Object.(Object)
+				if o.String("app") != "live" || o.String("tcUrl") == "" {
+					t.Errorf("connect object %v", o)
+				}
+			}
+		case TypeDataAMF0:
+			vs, err := DecodeAMFPayload(m.Type, m.Payload)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(vs) == 3 && vs[0] == "@setDataFrame" && vs[1] == "onMetaData" {
+				metadata, _ = vs[2].(ECMAArray)
+			}
+		case TypeVideo:
+			tag, err := ParseVideoTag(m.Payload)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tag.FourCC != FourCCAVC {
+				t.Fatalf("video codec %v", tag.FourCC)
+			}
+			if tag.IsSequenceHeader() {
+				if avc, err = ParseAVCDecoderConfig(tag.Data); err != nil {
+					t.Fatal(err)
+				}
+				continue
+			}
+			if video > 0 && m.Timestamp < lastVideo {
+				t.Errorf("video timestamp went back: %d after %d", m.Timestamp, lastVideo)
+			}
+			lastVideo = m.Timestamp
+			video++
+			sawCTS = sawCTS || tag.CompositionTime > 0
+			if tag.IsKeyFrame() {
+				keyframes++
+			}
+			it := NewNALUIter(tag.Data, avc.LengthSize)
+			for _, ok := it.Next(); ok; _, ok = it.Next() {
+				nalus++
+			}
+			if err := it.Err(); err != nil {
+				t.Fatal(err)
+			}
+		case TypeAudio:
+			tag, err := ParseAudioTag(m.Payload)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tag.FourCC != FourCCAAC {
+				t.Fatalf("audio codec %v", tag.FourCC)
+			}
+			if tag.IsSequenceHeader() {
+				if asc, err = ParseAudioSpecificConfig(tag.Data); err != nil {
+					t.Fatal(err)
+				}
+				continue
+			}
+			audio++
+		}
+	}
+	t.Logf("commands %v, chunk sizes %v, %d video (%d key, %d NAL units), %d audio, metadata %d keys",
+		commands, chunkSizes, video, keyframes, nalus, audio, len(metadata))
+	if len(commands) < 4 || commands[0] != "connect" || commands[len(commands)-1] != "publish" && commands[len(commands)-1] != "deleteStream" && commands[len(commands)-1] != "FCUnpublish" {
+		t.Errorf("commands %v", commands)
+	}
+	if w, _ := metadata.Get("width"); w != 320.0 {
+		t.Errorf("metadata width %v", w)
+	}
+	if avc.Profile == 0 || len(avc.SPS) != 1 || len(avc.PPS) != 1 || avc.LengthSize != 4 {
+		t.Errorf("AVC config %+v", avc)
+	}
+	if asc.ObjectType != 2 || asc.SampleRate != 44100 || asc.Channels != 1 {
+		t.Errorf("AudioSpecificConfig %+v", asc)
+	}
+	if video < 80 || keyframes < 3 || audio < 100 || nalus < video || !sawCTS {
+		t.Errorf("%d video, %d keyframes, %d audio, %d NAL units, composition times seen: %v", video, keyframes, audio, nalus, sawCTS)
+	}
+}
