@@ -1,6 +1,7 @@
 package sdp
 
 import (
+	"bytes"
 	"strconv"
 	"strings"
 
@@ -86,6 +87,11 @@ type offerIndex struct {
 func parseOffer(offer []byte) (*psdp.SessionDescription, error) {
 	if len(offer) > MaxSize {
 		return nil, errorf(ErrTooLarge, "%d bytes, limit %d", len(offer), MaxSize)
+	}
+	// pion accepts some inputs that are not SDP at all (a lone "x"); every
+	// description starts with its version line (RFC 8866 §5).
+	if !bytes.HasPrefix(offer, []byte("v=")) {
+		return nil, errorf(ErrParse, "does not start with v=")
 	}
 	desc := new(psdp.SessionDescription)
 	if err := desc.UnmarshalString(string(offer)); err != nil {

@@ -1,6 +1,7 @@
 package sdp
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 )
@@ -111,7 +112,7 @@ func (f *SDPFrag) attribute(m *FragMedia, attr string) error {
 	switch key {
 	case "ice-ufrag", "ice-pwd":
 		if !validICEChars(value) {
-			return errorf(ErrBadSDPFrag, "bad %s %q", key, clip(value))
+			return fmt.Errorf("bad %s %q", key, clip(value))
 		}
 		dst := &f.Ufrag
 		if m != nil {
@@ -134,15 +135,15 @@ func (f *SDPFrag) attribute(m *FragMedia, attr string) error {
 		}
 	case "mid":
 		if m == nil {
-			return errorf(ErrBadSDPFrag, "a=mid before any m= line")
+			return fmt.Errorf("a=mid before any m= line")
 		}
 		if value == "" {
-			return errorf(ErrBadSDPFrag, "empty a=mid")
+			return fmt.Errorf("empty a=mid")
 		}
 		m.Mid = value
 	case "candidate":
 		if m == nil {
-			return errorf(ErrBadSDPFrag, "a=candidate before any m= line")
+			return fmt.Errorf("a=candidate before any m= line")
 		}
 		if err := checkCandidate(value); err != nil {
 			return err
@@ -166,22 +167,22 @@ func (f *SDPFrag) attribute(m *FragMedia, attr string) error {
 func checkCandidate(v string) error {
 	fields := strings.Fields(v)
 	if len(fields) < 8 {
-		return errorf(ErrBadSDPFrag, "candidate %q has %d fields, want at least 8", clip(v), len(fields))
+		return fmt.Errorf("candidate %q has %d fields, want at least 8", clip(v), len(fields))
 	}
 	if len(fields[0]) > 32 || !validICEChars(fields[0]) {
-		return errorf(ErrBadSDPFrag, "candidate foundation %q", clip(fields[0]))
+		return fmt.Errorf("candidate foundation %q", clip(fields[0]))
 	}
 	if c, err := strconv.ParseUint(fields[1], 10, 16); err != nil || c < 1 || c > 256 {
-		return errorf(ErrBadSDPFrag, "candidate component %q", clip(fields[1]))
+		return fmt.Errorf("candidate component %q", clip(fields[1]))
 	}
 	if _, err := strconv.ParseUint(fields[3], 10, 32); err != nil {
-		return errorf(ErrBadSDPFrag, "candidate priority %q", clip(fields[3]))
+		return fmt.Errorf("candidate priority %q", clip(fields[3]))
 	}
 	if _, err := strconv.ParseUint(fields[5], 10, 16); err != nil {
-		return errorf(ErrBadSDPFrag, "candidate port %q", clip(fields[5]))
+		return fmt.Errorf("candidate port %q", clip(fields[5]))
 	}
 	if fields[6] != "typ" {
-		return errorf(ErrBadSDPFrag, "candidate has %q where \"typ\" belongs", clip(fields[6]))
+		return fmt.Errorf("candidate has %q where \"typ\" belongs", clip(fields[6]))
 	}
 	return nil
 }
