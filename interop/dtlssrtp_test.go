@@ -1,0 +1,713 @@
+package interop
+
+// DTLS-SRTP against pion/webrtc: a pion PeerConnection offers a VP8
+// sendrecv transceiver; the test answers it by hand as an ICE-lite endpoint
+// on a UDP socket it owns (STUN answered with pion/stun, datagrams sorted
+// with dtlssrtp.Classify), runs dtlssrtp.Handshake on that socket in the
+// role dtlssrtp.SelectRole picks, and exchanges real SRTP and SRTCP with
+// pion in both directions, for every profile pion supports and both roles.
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pion/dtls/v3"
+	"github.com/pion/ice/v4"
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	pionsdp "github.com/pion/sdp/v3"
+	"github.com/pion/stun/v3"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/streamwire/streamwire/dtlssrtp"
+)
+
+// liteSocket is the test's ICE-lite endpoint: one loopback UDP socket that
+// answers authenticated STUN binding requests and demultiplexes the rest
+// (RFC 7983) into a DTLS net.Conn and a media queue.
+type liteSocket struct {
+	udp        *net.UDPConn
+	ufrag, pwd string
+
+	peer     atomic.Pointer[net.UDPAddr]
+	peerSeen chan struct{}
+	seenOnce sync.Once
+
+	dtls  *queueConn
+	media chan []byte
+
+	stunAnswered, dropped atomic.Int64
+	done                  chan struct{}
+}
+
+func newLiteSocket(t *testing.T) *liteSocket {
+	t.Helper()
+	udp, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &liteSocket{
+		udp: udp, ufrag: randomToken(t, 4), pwd: randomToken(t, 12),
+		peerSeen: make(chan struct{}), media: make(chan []byte, 256), done: make(chan struct{}),
+	}
+	s.dtls = newQueueConn(s)
+	go s.readLoop()
+	t.Cleanup(func() {
+		_ = s.udp.Close()
+		<-s.done
+	})
+	return s
+}
+
+func randomToken(t *testing.T, n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+func (s *liteSocket) port() int { return s.udp.LocalAddr().(*net.UDPAddr).Port }
+
+// readLoop reads until the socket closes. Datagrams are at most 1500 bytes
+// (loopback MTU is larger, but nothing here sends more).
+func (s *liteSocket) readLoop() {
+	defer close(s.done)
+	buf := make([]byte, 1500)
+	for {
+		n, from, err := s.udp.ReadFromUDP(buf)
+		if err != nil {
+			return
+		}
+		p := append([]byte(nil), buf[:n]...)
+		switch dtlssrtp.Classify(p) {
+		case dtlssrtp.ClassSTUN:
+			s.answerSTUN(p, from)
+		case dtlssrtp.ClassDTLS:
+			s.learnPeer(from)
+			s.enqueue(s.dtls.in, p)
+		case dtlssrtp.ClassRTP, dtlssrtp.ClassRTCP:
+			s.enqueue(s.media, p)
+		default:
+			s.dropped.Add(1)
+		}
+	}
+}
+
+func (s *liteSocket) enqueue(q chan []byte, p []byte) {
+	select {
+	case q <- p:
+	default:
+		s.dropped.Add(1)
+	}
+}
+
+func (s *liteSocket) learnPeer(from *net.UDPAddr) {
+	s.seenOnce.Do(func() {
+		s.peer.Store(from)
+		close(s.peerSeen)
+	})
+}
+
+// answerSTUN answers a binding request addressed to our ufrag and signed
+// with our password (RFC 8445 §7.3), as an ICE-lite agent does.
+func (s *liteSocket) answerSTUN(p []byte, from *net.UDPAddr) {
+	m := &stun.Message{Raw: p}
+	if err := m.Decode(); err != nil || m.Type != stun.BindingRequest {
+		s.dropped.Add(1)
+		return
+	}
+	var user stun.Username
+	if err := user.GetFrom(m); err != nil || !strings.HasPrefix(user.String(), s.ufrag+":") {
+		s.dropped.Add(1)
+		return
+	}
+	if err := stun.NewShortTermIntegrity(s.pwd).Check(m); err != nil {
+		s.dropped.Add(1)
+		return
+	}
+	resp, err := stun.Build(
+		stun.NewTransactionIDSetter(m.TransactionID), stun.BindingSuccess,
+		&stun.XORMappedAddress{IP: from.IP, Port: from.Port},
+		stun.NewShortTermIntegrity(s.pwd), stun.Fingerprint,
+	)
+	if err != nil {
+		return
+	}
+	if _, err := s.udp.WriteToUDP(resp.Raw, from); err == nil {
+		s.stunAnswered.Add(1)
+		s.learnPeer(from)
+	}
+}
+
+// sendMedia writes one SRTP or SRTCP datagram to the peer.
+func (s *liteSocket) sendMedia(p []byte) error {
+	peer := s.peer.Load()
+	if peer == nil {
+		return errors.New("no ICE peer yet")
+	}
+	_, err := s.udp.WriteToUDP(p, peer)
+	return err
+}
+
+// queueConn is the DTLS view of a liteSocket: reads come from the demuxed
+// queue (with read deadlines, which pion/dtls relies on), writes go to the
+// ICE peer.
+type queueConn struct {
+	s  *liteSocket
+	in chan []byte
+
+	mu       sync.Mutex
+	deadline time.Time
+	changed  chan struct{}
+	closed   chan struct{}
+	once     sync.Once
+}
+
+func newQueueConn(s *liteSocket) *queueConn {
+	return &queueConn{s: s, in: make(chan []byte, 256), changed: make(chan struct{}), closed: make(chan struct{})}
+}
+
+func (c *queueConn) Read(b []byte) (int, error) {
+	for {
+		c.mu.Lock()
+		dl, changed := c.deadline, c.changed
+		c.mu.Unlock()
+		var expired <-chan time.Time
+		var timer *time.Timer
+		if !dl.IsZero() {
+			d := time.Until(dl)
+			if d <= 0 {
+				return 0, os.ErrDeadlineExceeded
+			}
+			timer = time.NewTimer(d)
+			expired = timer.C
+		}
+		select {
+		case p := <-c.in:
+			stopTimer(timer)
+			return copy(b, p), nil
+		case <-c.closed:
+			stopTimer(timer)
+			return 0, net.ErrClosed
+		case <-expired:
+			return 0, os.ErrDeadlineExceeded
+		case <-changed:
+			stopTimer(timer)
+		}
+	}
+}
+
+func stopTimer(t *time.Timer) {
+	if t != nil {
+		t.Stop()
+	}
+}
+
+func (c *queueConn) Write(b []byte) (int, error) {
+	select {
+	case <-c.closed:
+		return 0, net.ErrClosed
+	default:
+	}
+	peer := c.s.peer.Load()
+	if peer == nil {
+		return 0, errors.New("no ICE peer yet")
+	}
+	return c.s.udp.WriteToUDP(b, peer)
+}
+
+func (c *queueConn) Close() error {
+	c.once.Do(func() { close(c.closed) })
+	return nil
+}
+
+func (c *queueConn) SetReadDeadline(t time.Time) error {
+	c.mu.Lock()
+	c.deadline = t
+	close(c.changed)
+	c.changed = make(chan struct{})
+	c.mu.Unlock()
+	return nil
+}
+
+func (c *queueConn) SetDeadline(t time.Time) error      { return c.SetReadDeadline(t) }
+func (c *queueConn) SetWriteDeadline(_ time.Time) error { return nil }
+func (c *queueConn) LocalAddr() net.Addr                { return c.s.udp.LocalAddr() }
+func (c *queueConn) RemoteAddr() net.Addr {
+	if p := c.s.peer.Load(); p != nil {
+		return p
+	}
+	return c.s.udp.LocalAddr()
+}
+
+// pionOffer is what the test needs from pion's offer.
+type pionOffer struct {
+	ufrag, pwd   string
+	fingerprints []dtlssrtp.Fingerprint
+	setup        dtlssrtp.Setup
+	mid          string
+	vp8          uint8
+	ssrc         uint32
+}
+
+func parsePionOffer(t *testing.T, raw string) pionOffer {
+	t.Helper()
+	var sd pionsdp.SessionDescription
+	if err := sd.UnmarshalString(raw); err != nil {
+		t.Fatal(err)
+	}
+	if len(sd.MediaDescriptions) != 1 {
+		t.Fatalf("offer has %d m-lines, want 1", len(sd.MediaDescriptions))
+	}
+	var o pionOffer
+	attrs := append(append([]pionsdp.Attribute(nil), sd.Attributes...), sd.MediaDescriptions[0].Attributes...)
+	for _, a := range attrs {
+		switch a.Key {
+		case "ice-ufrag":
+			o.ufrag = a.Value
+		case "ice-pwd":
+			o.pwd = a.Value
+		case "fingerprint":
+			f, err := dtlssrtp.ParseFingerprint(a.Value)
+			if err != nil {
+				t.Fatalf("pion's fingerprint %q: %v", a.Value, err)
+			}
+			o.fingerprints = append(o.fingerprints, f)
+		case "setup":
+			s, err := dtlssrtp.ParseSetup(a.Value)
+			if err != nil {
+				t.Fatal(err)
+			}
+			o.setup = s
+		case "mid":
+			o.mid = a.Value
+		case "rtpmap":
+			if pt, codec, ok := strings.Cut(a.Value, " "); ok && strings.EqualFold(codec, "VP8/90000") {
+				n, _ := strconv.Atoi(pt)
+				o.vp8 = uint8(n)
+			}
+		case "ssrc":
+			if id, _, ok := strings.Cut(a.Value, " "); ok && o.ssrc == 0 {
+				n, _ := strconv.ParseUint(id, 10, 32)
+				o.ssrc = uint32(n)
+			}
+		}
+	}
+	if o.ufrag == "" || o.pwd == "" || len(o.fingerprints) == 0 || o.vp8 == 0 || o.ssrc == 0 {
+		t.Fatalf("incomplete offer: %+v\n%s", o, raw)
+	}
+	return o
+}
+
+// liteAnswer is the answer an ICE-lite media server would send.
+func liteAnswer(o pionOffer, s *liteSocket, fp dtlssrtp.Fingerprint, setup dtlssrtp.Setup, ssrc uint32) string {
+	lines := []string{
+		"v=0",
+		"o=- 4611731400430051336 2 IN IP4 127.0.0.1",
+		"s=-",
+		"t=0 0",
+		"a=group:BUNDLE " + o.mid,
+		"a=ice-lite",
+		fmt.Sprintf("m=video %d UDP/TLS/RTP/SAVPF %d", s.port(), o.vp8),
+		"c=IN IP4 127.0.0.1",
+		"a=mid:" + o.mid,
+		"a=ice-ufrag:" + s.ufrag,
+		"a=ice-pwd:" + s.pwd,
+		"a=fingerprint:" + fp.String(),
+		"a=setup:" + setup.String(),
+		"a=sendrecv",
+		"a=rtcp-mux",
+		fmt.Sprintf("a=rtpmap:%d VP8/90000", o.vp8),
+		"a=msid:streamwire video0",
+		fmt.Sprintf("a=ssrc:%d cname:streamwire", ssrc),
+		fmt.Sprintf("a=ssrc:%d msid:streamwire video0", ssrc),
+		fmt.Sprintf("a=candidate:1 1 udp 2130706431 127.0.0.1 %d typ host", s.port()),
+		"a=end-of-candidates",
+	}
+	return strings.Join(lines, "\r\n") + "\r\n"
+}
+
+// pionPeer is a pion PeerConnection restricted to loopback and one profile.
+type pionPeer struct {
+	pc     *webrtc.PeerConnection
+	track  *webrtc.TrackLocalStaticRTP
+	sender *webrtc.RTPSender
+	remote chan *webrtc.TrackRemote
+}
+
+func newPionPeer(t *testing.T, profile dtlssrtp.Profile) *pionPeer {
+	t.Helper()
+	var se webrtc.SettingEngine
+	se.SetSRTPProtectionProfiles(dtls.SRTPProtectionProfile(profile))
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	var me webrtc.MediaEngine
+	if err := me.RegisterDefaultCodecs(); err != nil {
+		t.Fatal(err)
+	}
+	api := webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(&me))
+	pc, err := api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = pc.Close() })
+	track, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, "video", "pion")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sender, err := pc.AddTrack(track)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &pionPeer{pc: pc, track: track, sender: sender, remote: make(chan *webrtc.TrackRemote, 1)}
+	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		select {
+		case p.remote <- tr:
+		default:
+		}
+	})
+	return p
+}
+
+// offer makes pion's offer and waits for its candidates.
+func (p *pionPeer) offer(t *testing.T) string {
+	t.Helper()
+	offer, err := p.pc.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gathered := webrtc.GatheringCompletePromise(p.pc)
+	if err := p.pc.SetLocalDescription(offer); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-gathered:
+	case <-time.After(5 * time.Second):
+		t.Fatal("pion did not finish gathering")
+	}
+	return p.pc.LocalDescription().SDP
+}
+
+// pionSession connects a pion peer to the test's ICE-lite endpoint and
+// returns both ends once our DTLS handshake has finished (or failed).
+type pionSession struct {
+	pion    *pionPeer
+	lite    *liteSocket
+	offer   pionOffer
+	cert    *dtlssrtp.Certificate
+	session *dtlssrtp.Session
+	ssrc    uint32
+}
+
+func connectPion(t *testing.T, profile dtlssrtp.Profile, policy dtlssrtp.RolePolicy, expect []dtlssrtp.Fingerprint) (*pionSession, error) {
+	t.Helper()
+	ps := &pionSession{pion: newPionPeer(t, profile), lite: newLiteSocket(t), ssrc: 0x5eed0001}
+	ps.offer = parsePionOffer(t, ps.pion.offer(t))
+	if ps.offer.setup != dtlssrtp.SetupActpass {
+		t.Fatalf("pion offered a=setup:%v, want actpass", ps.offer.setup)
+	}
+	role, setup, err := dtlssrtp.SelectRole(dtlssrtp.Answerer, ps.offer.setup, policy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := dtlssrtp.GenerateCertificate(dtlssrtp.CertificateConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps.cert = cert
+	fp, _ := cert.Fingerprint(dtlssrtp.SHA256)
+	answer := liteAnswer(ps.offer, ps.lite, fp, setup, ps.ssrc)
+	if err := ps.pion.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
+		t.Fatalf("pion rejected the answer: %v\n%s", err, answer)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	select {
+	case <-ps.lite.peerSeen:
+	case <-ctx.Done():
+		t.Fatal("pion sent no ICE connectivity check")
+	}
+	if expect == nil {
+		expect = ps.offer.fingerprints
+	}
+	ps.session, err = dtlssrtp.Handshake(ctx, ps.lite.dtls, role, dtlssrtp.Config{
+		Certificate:        cert,
+		RemoteFingerprints: expect,
+		Profiles:           []dtlssrtp.Profile{profile},
+	})
+	if err == nil {
+		t.Cleanup(func() { _ = ps.session.Close() })
+	}
+	return ps, err
+}
+
+// pionProfiles are the profiles pion/webrtc v4 maps to SRTP contexts
+// (dtlstransport.go); it has no AES128_CM_HMAC_SHA1_32.
+var pionProfiles = []dtlssrtp.Profile{
+	dtlssrtp.ProfileAEADAES128GCM,
+	dtlssrtp.ProfileAEADAES256GCM,
+	dtlssrtp.ProfileAES128CMHMACSHA1_80,
+}
+
+func TestDTLSSRTPPion(t *testing.T) {
+	for _, profile := range pionProfiles {
+		for _, passive := range []bool{false, true} {
+			name := profile.String() + "/streamwire-client"
+			if passive {
+				name = profile.String() + "/streamwire-server"
+			}
+			t.Run(name, func(t *testing.T) {
+				ps, err := connectPion(t, profile, dtlssrtp.RolePolicy{AnswerPassive: passive}, nil)
+				if err != nil {
+					t.Fatalf("handshake with pion: %v", err)
+				}
+				wantRole := dtlssrtp.RoleClient
+				if passive {
+					wantRole = dtlssrtp.RoleServer
+				}
+				if ps.session.Role() != wantRole || ps.session.Profile() != profile {
+					t.Fatalf("session role %v profile %v, want %v %v", ps.session.Role(), ps.session.Profile(), wantRole, profile)
+				}
+				checkPionCertificate(t, ps)
+				pionToUs(t, ps)
+				usToPion(t, ps)
+				closeNotifyToPion(t, ps)
+				t.Logf("STUN checks answered %d, datagrams dropped %d", ps.lite.stunAnswered.Load(), ps.lite.dropped.Load())
+			})
+		}
+	}
+}
+
+// TestDTLSSRTPPionFingerprintMismatch: pion presents its real certificate,
+// but our SDP view says otherwise; the handshake must fail with
+// ErrFingerprintMismatch.
+func TestDTLSSRTPPionFingerprintMismatch(t *testing.T) {
+	stranger, err := dtlssrtp.GenerateCertificate(dtlssrtp.CertificateConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong, _ := stranger.Fingerprint(dtlssrtp.SHA256)
+	for _, passive := range []bool{false, true} {
+		t.Run(fmt.Sprintf("passive=%v", passive), func(t *testing.T) {
+			start := time.Now()
+			_, err := connectPion(t, dtlssrtp.ProfileAEADAES128GCM, dtlssrtp.RolePolicy{AnswerPassive: passive}, []dtlssrtp.Fingerprint{wrong})
+			if !errors.Is(err, dtlssrtp.ErrFingerprintMismatch) {
+				t.Fatalf("err %v, want ErrFingerprintMismatch", err)
+			}
+			if d := time.Since(start); d > 10*time.Second {
+				t.Fatalf("took %v", d)
+			}
+		})
+	}
+}
+
+// checkPionCertificate: pion saw our certificate, and pion's DTLS is up.
+func checkPionCertificate(t *testing.T, ps *pionSession) {
+	t.Helper()
+	dt := ps.pion.sender.Transport()
+	deadline := time.Now().Add(5 * time.Second)
+	for dt.State() != webrtc.DTLSTransportStateConnected {
+		if time.Now().After(deadline) {
+			t.Fatalf("pion DTLS state %v", dt.State())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !bytes.Equal(dt.GetRemoteCertificate(), ps.cert.Leaf().Raw) {
+		t.Fatal("pion holds a different remote certificate")
+	}
+	if !ps.offer.fingerprints[0].Matches(ps.session.PeerCertificate()) {
+		t.Fatal("our session's peer certificate does not match pion's SDP")
+	}
+}
+
+// pionToUs: pion's TrackLocalStaticRTP sends; we unprotect. pion sends a
+// PLI over SRTCP; we unprotect and parse it.
+func pionToUs(t *testing.T, ps *pionSession) {
+	t.Helper()
+	const want = 5
+	got := 0
+	plain := make([]byte, 0, 1500)
+	var pliSeen bool
+	deadline := time.After(10 * time.Second)
+	for seq := uint16(1000); got < want || !pliSeen; seq++ {
+		payload := bytes.Repeat([]byte{byte(seq)}, 900)
+		err := ps.pion.track.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: uint32(seq) * 3000, Marker: true}, Payload: payload})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ps.pion.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{SenderSSRC: 1, MediaSSRC: ps.ssrc}}); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-deadline:
+			t.Fatalf("from pion: %d RTP packets, PLI %v", got, pliSeen)
+		case <-time.After(20 * time.Millisecond):
+		}
+		for drained := false; !drained; {
+			select {
+			case p := <-ps.lite.media:
+				switch dtlssrtp.Classify(p) {
+				case dtlssrtp.ClassRTP:
+					var err error
+					plain, err = ps.session.UnprotectRTP(plain, p)
+					if err != nil {
+						t.Fatalf("unprotect pion's SRTP: %v", err)
+					}
+					var pkt rtp.Packet
+					if err := pkt.Unmarshal(plain); err != nil {
+						t.Fatal(err)
+					}
+					if pkt.SSRC != ps.offer.ssrc || pkt.PayloadType != ps.offer.vp8 || len(pkt.Payload) != 900 ||
+						pkt.Payload[0] != byte(pkt.SequenceNumber) {
+						t.Fatalf("pion's RTP came out as ssrc %x pt %d len %d", pkt.SSRC, pkt.PayloadType, len(pkt.Payload))
+					}
+					got++
+				case dtlssrtp.ClassRTCP:
+					var err error
+					plain, err = ps.session.UnprotectRTCP(plain, p)
+					if err != nil {
+						t.Fatalf("unprotect pion's SRTCP: %v", err)
+					}
+					pkts, err := rtcp.Unmarshal(plain)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, pk := range pkts {
+						if pli, ok := pk.(*rtcp.PictureLossIndication); ok && pli.MediaSSRC == ps.ssrc {
+							pliSeen = true
+						}
+					}
+				}
+			default:
+				drained = true
+			}
+		}
+	}
+}
+
+// usToPion: we protect RTP; pion's OnTrack receives it. We protect a PLI
+// for pion's sender; pion's RTPSender.ReadRTCP returns it.
+func usToPion(t *testing.T, ps *pionSession) {
+	t.Helper()
+	stop := make(chan struct{})
+	sent := make(chan error, 1)
+	go func() {
+		out := make([]byte, 0, 1500)
+		for seq := uint16(1); ; seq++ {
+			pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: ps.offer.vp8, SequenceNumber: seq, Timestamp: uint32(seq) * 3000, SSRC: ps.ssrc, Marker: true},
+				Payload: append([]byte{0x10, 0x00, 0x00, 0x9d, 0x01, 0x2a}, bytes.Repeat([]byte{byte(seq)}, 600)...)}
+			raw, _ := pkt.Marshal()
+			var err error
+			if out, err = ps.session.ProtectRTP(out, raw); err == nil {
+				err = ps.lite.sendMedia(out)
+			}
+			if err == nil {
+				var rtcpRaw []byte
+				rtcpRaw, err = rtcp.Marshal([]rtcp.Packet{&rtcp.PictureLossIndication{SenderSSRC: ps.ssrc, MediaSSRC: ps.offer.ssrc}})
+				if err == nil {
+					if out, err = ps.session.ProtectRTCP(out, rtcpRaw); err == nil {
+						err = ps.lite.sendMedia(out)
+					}
+				}
+			}
+			if err != nil {
+				sent <- err
+				return
+			}
+			select {
+			case <-stop:
+				sent <- nil
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}()
+	defer func() {
+		close(stop)
+		if err := <-sent; err != nil {
+			t.Errorf("sending to pion: %v", err)
+		}
+	}()
+
+	var track *webrtc.TrackRemote
+	select {
+	case track = <-ps.pion.remote:
+	case <-time.After(10 * time.Second):
+		t.Fatal("pion's OnTrack did not fire")
+	}
+	if track.SSRC() != webrtc.SSRC(ps.ssrc) || !strings.EqualFold(track.Codec().MimeType, webrtc.MimeTypeVP8) {
+		t.Fatalf("pion's remote track: ssrc %x codec %s", track.SSRC(), track.Codec().MimeType)
+	}
+	_ = track.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for i := 0; i < 5; i++ {
+		pkt, _, err := track.ReadRTP()
+		if err != nil {
+			t.Fatalf("pion reading our SRTP: %v", err)
+		}
+		if pkt.SSRC != ps.ssrc || len(pkt.Payload) != 606 || pkt.Payload[6] != byte(pkt.SequenceNumber) {
+			t.Fatalf("pion got ssrc %x len %d", pkt.SSRC, len(pkt.Payload))
+		}
+	}
+	readRTCP := make(chan error, 1)
+	go func() {
+		for {
+			pkts, _, err := ps.pion.sender.ReadRTCP()
+			if err != nil {
+				readRTCP <- err
+				return
+			}
+			for _, p := range pkts {
+				if pli, ok := p.(*rtcp.PictureLossIndication); ok && pli.SenderSSRC == ps.ssrc {
+					readRTCP <- nil
+					return
+				}
+			}
+		}
+	}()
+	select {
+	case err := <-readRTCP:
+		if err != nil {
+			t.Fatalf("pion reading our SRTCP: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("pion did not receive our PLI")
+	}
+}
+
+// closeNotifyToPion: closing our session sends close_notify, which pion's
+// DTLS transport sees as the end of the connection.
+func closeNotifyToPion(t *testing.T, ps *pionSession) {
+	t.Helper()
+	dt := ps.pion.sender.Transport()
+	closed := make(chan struct{})
+	var once sync.Once
+	dt.OnStateChange(func(s webrtc.DTLSTransportState) {
+		if s == webrtc.DTLSTransportStateClosed || s == webrtc.DTLSTransportStateFailed {
+			once.Do(func() { close(closed) })
+		}
+	})
+	if err := ps.session.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatalf("pion DTLS state after our close_notify: %v", dt.State())
+	}
+}
