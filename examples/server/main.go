@@ -1,0 +1,144 @@
+// Command server is the streamwire example server: it composes the SDK's packages
+// and holds no protocol logic of its own. With no flags it serves, on loopback:
+//
+//   - a STUN server on UDP 127.0.0.1:3478 (-udp);
+//   - the TURN REST endpoint on HTTP 127.0.0.1:8080 at /turn, and the browser
+//     iceServers shape at /v1alpha/iceconfig (-http);
+//   - a health check at /healthz.
+//
+// The TURN REST secret comes from -turn-secret or $TURN_SECRET; without either a
+// random one is made at start, which no TURN server shares, so the credentials are
+// well-formed but only the STUN URI in them is usable.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/streamwire/streamwire/stun"
+	"github.com/streamwire/streamwire/turnrest"
+)
+
+// config is what the flags set.
+type config struct {
+	UDP        string
+	HTTP       string
+	TURNSecret string
+	TURNURIs   []string
+	TURNTTL    time.Duration
+}
+
+// listList collects a repeatable, comma-separated flag.
+type listList []string
+
+func (l *listList) String() string { return strings.Join(*l, ",") }
+func (l *listList) Set(s string) error {
+	*l = append(*l, strings.Split(s, ",")...)
+	return nil
+}
+
+func main() {
+	var cfg config
+	var uris listList
+	flag.StringVar(&cfg.UDP, "udp", "127.0.0.1:3478", "UDP address of the STUN server")
+	flag.StringVar(&cfg.HTTP, "http", "127.0.0.1:8080", "HTTP address of the TURN REST endpoint (/turn)")
+	flag.StringVar(&cfg.TURNSecret, "turn-secret", os.Getenv("TURN_SECRET"),
+		"TURN REST shared secret(s), comma-separated, the first signs (coturn's static-auth-secret; default $TURN_SECRET, else random)")
+	flag.Var(&uris, "turn-uri", "TURN URI handed out with credentials (repeatable), e.g. turn:127.0.0.1:3478?transport=udp")
+	flag.DurationVar(&cfg.TURNTTL, "turn-ttl", turnrest.DefaultTTL, "TURN credential lifetime")
+	flag.Parse()
+	cfg.TURNURIs = uris
+
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, cfg, log, nil); err != nil && !errors.Is(err, context.Canceled) {
+		log.Error("server stopped", "err", err)
+		os.Exit(1)
+	}
+}
+
+// run serves until ctx is done. ready, if not nil, receives the bound addresses
+// once every listener is open (tests use it with ":0" ports).
+func run(ctx context.Context, cfg config, log *slog.Logger, ready func(udp, http net.Addr)) error {
+	secrets, err := turnSecrets(cfg.TURNSecret, log)
+	if err != nil {
+		return err
+	}
+	pc, err := net.ListenPacket("udp", cfg.UDP)
+	if err != nil {
+		return fmt.Errorf("stun listen: %w", err)
+	}
+	defer pc.Close()
+	ln, err := net.Listen("tcp", cfg.HTTP)
+	if err != nil {
+		return fmt.Errorf("http listen: %w", err)
+	}
+	defer ln.Close()
+
+	turn, err := turnrest.New(turnrest.Config{
+		Secrets: secrets,
+		TTL:     cfg.TURNTTL,
+		URIs:    append([]string{"stun:" + pc.LocalAddr().String()}, cfg.TURNURIs...),
+		Logger:  log,
+	})
+	if err != nil {
+		return fmt.Errorf("turn rest: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/turn", turn.Handler(turnrest.FormatREST))
+	mux.Handle("/v1alpha/iceconfig", turn.Handler(turnrest.FormatICE))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	stunDone := make(chan error, 1)
+	go func() {
+		err := (&stun.Server{Logger: log}).Serve(ctx, pc)
+		cancel(err)
+		stunDone <- err
+	}()
+	go func() {
+		if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			cancel(err)
+		}
+	}()
+	log.Info("serving", "stun", pc.LocalAddr(), "http", ln.Addr())
+	if ready != nil {
+		ready(pc.LocalAddr(), ln.Addr())
+	}
+
+	<-ctx.Done()
+	shutdown, done := context.WithTimeout(context.Background(), 5*time.Second)
+	defer done()
+	_ = hs.Shutdown(shutdown)
+	<-stunDone
+	return context.Cause(ctx)
+}
+
+// turnSecrets splits the -turn-secret value, or makes a random secret when none
+// was given. The secret itself is never logged.
+func turnSecrets(flagValue string, log *slog.Logger) ([]string, error) {
+	if flagValue != "" {
+		return strings.Split(flagValue, ","), nil
+	}
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		return nil, err
+	}
+	log.Warn("no -turn-secret or $TURN_SECRET: using a random secret that no TURN server shares")
+	return []string{base64.RawURLEncoding.EncodeToString(b)}, nil
+}

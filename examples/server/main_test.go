@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/streamwire/streamwire/stun"
+	"github.com/streamwire/streamwire/turnrest"
+)
+
+// TestServerDefaults starts the wiring as `go run ./examples/server` does (on
+// free ports) and uses both services: a STUN Binding and a TURN REST request.
+func TestServerDefaults(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	type addrs struct{ udp, http net.Addr }
+	ready := make(chan addrs, 1)
+	done := make(chan error, 1)
+	cfg := config{UDP: "127.0.0.1:0", HTTP: "127.0.0.1:0", TURNSecret: "s3cret", TURNTTL: time.Hour,
+		TURNURIs: []string{"turn:127.0.0.1:3478?transport=udp"}}
+	go func() {
+		done <- run(ctx, cfg, slog.New(slog.DiscardHandler), func(u, h net.Addr) { ready <- addrs{u, h} })
+	}()
+	var a addrs
+	select {
+	case a = <-ready:
+	case err := <-done:
+		t.Fatalf("run: %v", err)
+	}
+
+	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer conn.Close()
+	mapped, err := (&stun.Client{}).Binding(ctx, conn, a.udp)
+	require.NoError(t, err)
+	require.Equal(t, conn.LocalAddr().String(), mapped.String())
+
+	res, err := http.Get("http://" + a.http.String() + "/turn?service=turn&username=alice")
+	require.NoError(t, err)
+	body, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, res.StatusCode, string(body))
+	require.NotContains(t, string(body), "s3cret")
+	var cred turnrest.Credential
+	require.NoError(t, json.Unmarshal(body, &cred))
+	require.True(t, strings.HasSuffix(cred.Username, ":alice"), cred.Username)
+	require.Equal(t, []string{"stun:" + a.udp.String(), "turn:127.0.0.1:3478?transport=udp"}, cred.URIs)
+	m, err := turnrest.New(turnrest.Config{Secrets: []string{"s3cret"}})
+	require.NoError(t, err)
+	_, err = m.Verify(cred.Username, cred.Password)
+	require.NoError(t, err)
+
+	cancel()
+	require.True(t, errors.Is(<-done, context.Canceled))
+}
