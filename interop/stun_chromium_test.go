@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -88,26 +89,50 @@ type chromiumCheck struct {
 	networkInfo  bool
 }
 
-func TestSTUNChromiumBindingRequests(t *testing.T) {
-	const (
-		localUfrag = "swLt"
-		localPwd   = "streamwireIceLitePwd0123" // 24 characters
-	)
+const (
+	chromiumLocalUfrag = "swLt"
+	chromiumLocalPwd   = "streamwireIceLitePwd0123" // 24 characters
+)
+
+// chromiumICE is a headless Chromium that has offered a data channel and
+// accepted our ICE-lite answer pointing at udp.
+type chromiumICE struct {
+	udp      *net.UDPConn
+	wantUser string // USERNAME Chromium must send: local:remote ufrag
+
+	mu        sync.Mutex
+	states    []string
+	pageErr   string
+	userAgent string
+}
+
+// connected reports whether the page saw iceConnectionState connected; it
+// fails the test if the page reported an error.
+func (c *chromiumICE) connected(t *testing.T) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.pageErr != "" {
+		t.Fatalf("page: %s", c.pageErr)
+	}
+	for _, s := range c.states {
+		if s == "connected" || s == "completed" {
+			return true
+		}
+	}
+	return false
+}
+
+// startChromiumICE serves the page, starts Chromium (with extra flags, if
+// any) and waits for its offer.
+func startChromiumICE(t *testing.T, extraFlags ...string) *chromiumICE {
 	udp, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer udp.Close()
+	t.Cleanup(func() { udp.Close() })
 	port := udp.LocalAddr().(*net.UDPAddr).Port
-
-	var (
-		mu          sync.Mutex
-		remoteUfrag string
-		states      []string
-		pageErr     string
-		userAgent   string
-	)
-	offerSeen := make(chan struct{})
+	c := &chromiumICE{udp: udp}
+	offerSeen := make(chan string, 1)
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
@@ -122,80 +147,114 @@ func TestSTUNChromiumBindingRequests(t *testing.T) {
 			http.Error(w, "offer without mid or ice-ufrag", http.StatusBadRequest)
 			return
 		}
-		mu.Lock()
-		first := remoteUfrag == ""
-		remoteUfrag = ufrag[1]
-		mu.Unlock()
-		if first {
-			close(offerSeen)
+		select {
+		case offerSeen <- ufrag[1]:
+		default:
 		}
-		_, _ = io.WriteString(w, iceLiteAnswer(mid[1], localUfrag, localPwd, port))
+		_, _ = io.WriteString(w, iceLiteAnswer(mid[1], chromiumLocalUfrag, chromiumLocalPwd, port))
 	})
 	mux.HandleFunc("/report", func(w http.ResponseWriter, r *http.Request) {
 		var rep struct{ State, Error, UA string }
 		_ = json.NewDecoder(io.LimitReader(r.Body, 4096)).Decode(&rep)
-		mu.Lock()
+		c.mu.Lock()
+		defer c.mu.Unlock()
 		if rep.State != "" {
-			states = append(states, rep.State)
+			c.states = append(c.states, rep.State)
 		}
 		if rep.Error != "" {
-			pageErr = rep.Error
+			c.pageErr = rep.Error
 		}
 		if rep.UA != "" {
-			userAgent = rep.UA
+			c.userAgent = rep.UA
 		}
-		mu.Unlock()
 	})
 	srv := httptest.NewServer(mux)
-	defer srv.Close()
-	startChromium(t, srv.URL)
-
+	t.Cleanup(srv.Close)
+	if len(extraFlags) == 0 {
+		startChromium(t, srv.URL)
+	} else {
+		args := append([]string{"--user-data-dir=" + t.TempDir()}, browserFlags...)
+		args = append(append(args, extraFlags...), srv.URL)
+		startProcess(t, 3*time.Minute, "chromium", args...)
+	}
 	select {
-	case <-offerSeen:
+	case remote := <-offerSeen:
+		c.wantUser = chromiumLocalUfrag + ":" + remote
 	case <-time.After(30 * time.Second):
 		t.Fatal("Chromium sent no offer within 30s")
 	}
-	mu.Lock()
-	wantUser := localUfrag + ":" + remoteUfrag
-	mu.Unlock()
+	return c
+}
 
-	integ := stun.NewShortTermIntegrity(localPwd)
-	wrong := stun.NewShortTermIntegrity("not-the-password-at-all")
+// read returns the next datagram from Chromium, or ok=false after a quiet
+// half second.
+func (c *chromiumICE) read(t *testing.T, buf []byte) (pkt []byte, from netip.AddrPort, ok bool) {
+	_ = c.udp.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+	n, from, err := c.udp.ReadFromUDPAddrPort(buf)
+	if err != nil {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			return nil, from, false
+		}
+		t.Fatal(err)
+	}
+	return buf[:n], from, true
+}
+
+// checkBindingRequest verifies a Binding request from Chromium and returns
+// what the test keeps of it.
+func (c *chromiumICE) checkBindingRequest(t *testing.T, m *stun.Message, integ *stun.Integrity) chromiumCheck {
+	t.Helper()
+	if err := m.VerifyFingerprint(); err != nil {
+		t.Fatalf("fingerprint of %s: %v", m, err)
+	}
+	if err := integ.Verify(m); err != nil {
+		t.Fatalf("integrity of %s: %v", m, err)
+	}
+	if err := stun.NewShortTermIntegrity("not-the-password-at-all").Verify(m); err != stun.ErrIntegrity {
+		t.Fatalf("wrong password verified: %v", err)
+	}
+	if user, err := m.Username(); err != nil || string(user) != c.wantUser {
+		t.Fatalf("USERNAME %q, %v; want %q", user, err, c.wantUser)
+	}
+	if _, err := m.Priority(); err != nil {
+		t.Fatalf("PRIORITY: %v", err)
+	}
+	if _, err := m.ICEControlling(); err != nil {
+		t.Fatalf("ICE-CONTROLLING (Chromium controls against ICE-lite): %v", err)
+	}
+	if u := m.AppendUnknown(nil); len(u) != 0 {
+		t.Fatalf("unknown comprehension-required attributes %v", u)
+	}
+	_, _, nerr := m.GoogNetworkInfo()
+	return chromiumCheck{
+		raw:          append([]byte(nil), m.Bytes()...),
+		useCandidate: m.UseCandidate(),
+		networkInfo:  nerr == nil,
+	}
+}
+
+func TestSTUNChromiumBindingRequests(t *testing.T) {
+	c := startChromiumICE(t)
+	integ := stun.NewShortTermIntegrity(chromiumLocalPwd)
 	var (
 		checks    []chromiumCheck
 		nonSTUN   int
 		m         stun.Message
 		buf       = make([]byte, 1500)
 		resp      = make([]byte, 0, 1500)
-		deadline  = time.Now().Add(45 * time.Second)
 		connected bool
+		nominated bool
 	)
-	for time.Now().Before(deadline) {
-		mu.Lock()
-		for _, s := range states {
-			connected = connected || s == "connected" || s == "completed"
-		}
-		if pageErr != "" {
-			t.Fatalf("page: %s", pageErr)
-		}
-		mu.Unlock()
-		useCandidate := false
-		for _, c := range checks {
-			useCandidate = useCandidate || c.useCandidate
-		}
-		if len(checks) >= 3 && useCandidate && connected {
+	for deadline := time.Now().Add(45 * time.Second); time.Now().Before(deadline); {
+		connected = c.connected(t)
+		if len(checks) >= 3 && nominated && connected {
 			break
 		}
-		_ = udp.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
-		n, from, err := udp.ReadFromUDPAddrPort(buf)
-		if err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
-			}
-			t.Fatal(err)
+		pkt, from, ok := c.read(t, buf)
+		if !ok {
+			continue
 		}
-		pkt := buf[:n]
 		if !stun.IsMessage(pkt) {
 			nonSTUN++ // DTLS ClientHello once ICE is up
 			continue
@@ -204,36 +263,11 @@ func TestSTUNChromiumBindingRequests(t *testing.T) {
 			t.Fatalf("decode Chromium STUN %x: %v", pkt, err)
 		}
 		if m.Type() != stun.BindingRequest {
-			t.Logf("ignoring %v", m.Type())
-			continue
+			t.Fatalf("unexpected %v from Chromium", m.Type())
 		}
-		if err := m.VerifyFingerprint(); err != nil {
-			t.Fatalf("fingerprint of %s: %v", &m, err)
-		}
-		if err := integ.Verify(&m); err != nil {
-			t.Fatalf("integrity of %s: %v", &m, err)
-		}
-		if err := wrong.Verify(&m); err != stun.ErrIntegrity {
-			t.Fatalf("wrong password verified: %v", err)
-		}
-		if user, err := m.Username(); err != nil || string(user) != wantUser {
-			t.Fatalf("USERNAME %q, %v; want %q", user, err, wantUser)
-		}
-		if _, err := m.Priority(); err != nil {
-			t.Fatalf("PRIORITY: %v", err)
-		}
-		if _, err := m.ICEControlling(); err != nil {
-			t.Fatalf("ICE-CONTROLLING (Chromium controls against ICE-lite): %v", err)
-		}
-		if u := m.AppendUnknown(nil); len(u) != 0 {
-			t.Fatalf("unknown comprehension-required attributes %v", u)
-		}
-		_, _, nerr := m.GoogNetworkInfo()
-		checks = append(checks, chromiumCheck{
-			raw:          append([]byte(nil), pkt...),
-			useCandidate: m.UseCandidate(),
-			networkInfo:  nerr == nil,
-		})
+		check := c.checkBindingRequest(t, &m, integ)
+		nominated = nominated || check.useCandidate
+		checks = append(checks, check)
 		t.Logf("check %d: %s", len(checks), &m)
 
 		var b stun.Builder
@@ -245,42 +279,34 @@ func TestSTUNChromiumBindingRequests(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := udp.WriteToUDPAddrPort(out, from); err != nil {
+		if _, err := c.udp.WriteToUDPAddrPort(out, from); err != nil {
 			t.Fatal(err)
 		}
 	}
-	mu.Lock()
-	t.Logf("page states %v, %d non-STUN datagrams, UA %s", states, nonSTUN, userAgent)
-	mu.Unlock()
+	c.mu.Lock()
+	t.Logf("page states %v, %d non-STUN datagrams, UA %s", c.states, nonSTUN, c.userAgent)
+	c.mu.Unlock()
 	if len(checks) == 0 {
 		t.Fatal("no Binding request from Chromium")
 	}
-	var nominated, networkInfo bool
-	for _, c := range checks {
-		nominated = nominated || c.useCandidate
-		networkInfo = networkInfo || c.networkInfo
-	}
 	if !nominated && !connected {
-		t.Fatalf("Chromium did not continue after our responses: %d checks, no USE-CANDIDATE, states %v", len(checks), states)
+		t.Fatalf("Chromium did not continue after our responses: %d checks, no USE-CANDIDATE, not connected", len(checks))
+	}
+	networkInfo := false
+	for _, c := range checks {
+		networkInfo = networkInfo || c.networkInfo
 	}
 	if !networkInfo {
 		t.Error("no check carried GOOG-NETWORK-INFO")
 	}
 	if *updateSTUNCaptures {
-		writeSTUNCaptures(t, checks, localPwd, wantUser)
+		writeSTUNCaptures(t, checks, chromiumLocalPwd, c.wantUser)
 	}
 }
 
 // writeSTUNCaptures stores the first two checks and the first nominating one
 // in ../stun/testdata/ with a JSON note of the password that verifies them.
 func writeSTUNCaptures(t *testing.T, checks []chromiumCheck, pwd, user string) {
-	version, major := "unknown", "unknown"
-	if out, err := exec.Command("chromium", "--version").Output(); err == nil {
-		version = strings.TrimSpace(string(out))
-		if v := regexp.MustCompile(`(\d+)\.\d+\.\d+`).FindStringSubmatch(version); v != nil {
-			major = v[1]
-		}
-	}
 	pick := []chromiumCheck{checks[0]}
 	if len(checks) > 1 {
 		pick = append(pick, checks[1])
@@ -289,6 +315,19 @@ func writeSTUNCaptures(t *testing.T, checks []chromiumCheck, pwd, user string) {
 		if c.useCandidate {
 			pick = append(pick, c)
 			break
+		}
+	}
+	writeCaptureSet(t, "binding_request", pick, pwd, user)
+}
+
+// writeCaptureSet writes captures as chromium<major>_<kind>_<n>.bin and a
+// chromium<major>_<kind>s.json note naming them with the ICE password.
+func writeCaptureSet(t *testing.T, kind string, caps []chromiumCheck, pwd, user string) {
+	version, major := "unknown", "unknown"
+	if out, err := exec.Command("chromium", "--version").Output(); err == nil {
+		version = strings.TrimSpace(string(out))
+		if v := regexp.MustCompile(`(\d+)\.\d+\.\d+`).FindStringSubmatch(version); v != nil {
+			major = v[1]
 		}
 	}
 	dir := filepath.Join("..", "stun", "testdata")
@@ -302,16 +341,87 @@ func writeSTUNCaptures(t *testing.T, checks []chromiumCheck, pwd, user string) {
 		IcePwd   string `json:"ice_pwd"`
 		Files    []file `json:"files"`
 	}{Browser: version, Username: user, IcePwd: pwd}
-	for i, c := range pick {
-		name := fmt.Sprintf("chromium%s_binding_request_%d.bin", major, i+1)
+	for i, c := range caps {
+		name := fmt.Sprintf("chromium%s_%s_%d.bin", major, kind, i+1)
 		if err := os.WriteFile(filepath.Join(dir, name), c.raw, 0o644); err != nil {
 			t.Fatal(err)
 		}
 		note.Files = append(note.Files, file{Name: name, UseCandidate: c.useCandidate})
 	}
 	j, _ := json.MarshalIndent(note, "", "  ")
-	if err := os.WriteFile(filepath.Join(dir, "chromium"+major+"_binding_requests.json"), append(j, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "chromium"+major+"_"+kind+"s.json"), append(j, '\n'), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("wrote %d captures to %s", len(pick), dir)
+	t.Logf("wrote %d captures to %s", len(caps), dir)
+}
+
+// TestSTUNChromiumGoogPing turns on Chromium's GOOG-PING field trial and
+// announces support in the Binding responses (GOOG-MISC-INFO): Chromium
+// then replaces repeated identical checks by GOOG-PING requests carrying
+// only GOOG-MESSAGE-INTEGRITY-32, which the test verifies and answers.
+func TestSTUNChromiumGoogPing(t *testing.T) {
+	c := startChromiumICE(t, "--force-fieldtrials=WebRTC-IceFieldTrials/enable_goog_ping:true/")
+	integ := stun.NewShortTermIntegrity(chromiumLocalPwd)
+	var (
+		m         stun.Message
+		buf       = make([]byte, 1500)
+		resp      = make([]byte, 0, 1500)
+		bindings  int
+		announced bool
+		pings     [][]byte
+		misc      []uint16
+	)
+	for deadline := time.Now().Add(40 * time.Second); time.Now().Before(deadline) && len(pings) < 2; {
+		c.connected(t)
+		pkt, from, ok := c.read(t, buf)
+		if !ok || !stun.IsMessage(pkt) {
+			continue
+		}
+		if err := m.Decode(pkt); err != nil {
+			t.Fatalf("decode Chromium STUN %x: %v", pkt, err)
+		}
+		var b stun.Builder
+		switch m.Type() {
+		case stun.BindingRequest:
+			c.checkBindingRequest(t, &m, integ)
+			bindings++
+			if v, err := m.GoogMiscInfo(misc[:0]); err == nil && len(v) > 0 {
+				announced = announced || v[0] >= stun.GoogPingVersion
+			}
+			b.Start(resp[:0], stun.BindingSuccess, m.TransactionID())
+			b.AddXORMappedAddress(from)
+			b.AddGoogMiscInfo(stun.GoogPingVersion)
+			b.AddMessageIntegrity(integ)
+			b.AddFingerprint()
+		case stun.GoogPingRequest:
+			if err := integ.VerifyGoogMessageIntegrity32(&m); err != nil {
+				t.Fatalf("GOOG-MESSAGE-INTEGRITY-32 of %s: %v", &m, err)
+			}
+			if err := stun.NewShortTermIntegrity("wrong-password-wrong-pwd").VerifyGoogMessageIntegrity32(&m); err != stun.ErrIntegrity {
+				t.Fatalf("wrong password verified: %v", err)
+			}
+			pings = append(pings, append([]byte(nil), pkt...))
+			t.Logf("GOOG-PING %d: %s", len(pings), &m)
+			b.Start(resp[:0], stun.GoogPingSuccess, m.TransactionID())
+			b.AddGoogMessageIntegrity32(integ)
+		default:
+			t.Fatalf("unexpected %v from Chromium", m.Type())
+		}
+		out, err := b.Finish()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.udp.WriteToUDPAddrPort(out, from); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !announced {
+		t.Fatalf("Chromium announced no GOOG-PING support in %d Binding requests", bindings)
+	}
+	if len(pings) < 2 {
+		t.Fatalf("%d GOOG-PING requests after %d Binding requests, want 2 (Chromium must accept our GOOG-PING responses)", len(pings), bindings)
+	}
+	if *updateSTUNCaptures {
+		writeCaptureSet(t, "goog_ping_request", []chromiumCheck{{raw: pings[0]}, {raw: pings[1]}}, chromiumLocalPwd, "")
+	}
 }

@@ -21,8 +21,14 @@ type chromiumCapture struct {
 // loadChromiumCaptures reads every testdata/chromium*_binding_requests.json
 // and the captures it lists.
 func loadChromiumCaptures(t testing.TB) []chromiumCapture {
+	return loadCaptures(t, "binding_requests")
+}
+
+// loadCaptures reads every testdata/chromium*_<kind>.json and the captures it
+// lists.
+func loadCaptures(t testing.TB, kind string) []chromiumCapture {
 	t.Helper()
-	notes, err := filepath.Glob(filepath.Join("testdata", "chromium*_binding_requests.json"))
+	notes, err := filepath.Glob(filepath.Join("testdata", "chromium*_"+kind+".json"))
 	if err != nil || len(notes) == 0 {
 		t.Fatalf("no Chromium captures in testdata (%v)", err)
 	}
@@ -118,6 +124,40 @@ func TestChromiumCaptures(t *testing.T) {
 				if integ.Verify(&m2) == nil && m2.VerifyFingerprint() == nil {
 					t.Fatalf("flipping a bit of byte %d went unnoticed", i)
 				}
+			}
+		})
+	}
+}
+
+// Chromium sends GOOG-PING (method 0x080) with nothing but
+// GOOG-MESSAGE-INTEGRITY-32 once a server announced support in a Binding
+// response (see interop TestSTUNChromiumGoogPing).
+func TestChromiumGoogPingCaptures(t *testing.T) {
+	for _, c := range loadCaptures(t, "goog_ping_requests") {
+		t.Run(c.name, func(t *testing.T) {
+			m := decodeOK(t, c.raw)
+			if m.Type() != GoogPingRequest || m.Type() != NewType(MethodGoogPing, ClassRequest) {
+				t.Fatalf("type %v", m.Type())
+			}
+			integ := NewShortTermIntegrity(c.pwd)
+			if err := integ.VerifyGoogMessageIntegrity32(m); err != nil {
+				t.Errorf("GOOG-MESSAGE-INTEGRITY-32: %v", err)
+			}
+			if err := NewShortTermIntegrity("x" + c.pwd).VerifyGoogMessageIntegrity32(m); err != ErrIntegrity {
+				t.Errorf("wrong password: %v", err)
+			}
+			if err := m.VerifyFingerprint(); err != ErrAttributeNotFound {
+				t.Errorf("GOOG-PING carries no FINGERPRINT, got %v", err)
+			}
+			var b Builder
+			b.Start(nil, GoogPingRequest, m.TransactionID())
+			b.AddGoogMessageIntegrity32(integ)
+			out, err := b.Finish()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(out, c.raw) {
+				t.Errorf("re-encoded\n%x\nwant\n%x", out, c.raw)
 			}
 		})
 	}

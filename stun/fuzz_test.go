@@ -76,6 +76,7 @@ func callGetters(m *Message) {
 	_, _ = m.ICEControlling()
 	_, _ = m.ICEControlled()
 	_, _, _ = m.GoogNetworkInfo()
+	_, _ = m.GoogMiscInfo(nil)
 	_ = m.VerifyFingerprint()
 }
 
@@ -99,6 +100,7 @@ func FuzzVerify(f *testing.F) {
 		_ = long.Verify(&m)
 		_ = short.VerifySHA1(&m)
 		_ = long.VerifySHA256(&m)
+		_ = short.VerifyGoogMessageIntegrity32(&m)
 		errFP := m.VerifyFingerprint()
 		if !bytes.Equal(orig, data) {
 			t.Fatal("verification modified the message")
@@ -154,7 +156,7 @@ func seedMessages(t testing.TB) []seed {
 		{"rfc5769_response_ipv6", unhex(t, rfc5769ResponseIPv6), rfc5769Password},
 		{"rfc5769_long_term", unhex(t, rfc5769LongTerm), rfc5769LongTermPassword},
 	}
-	for _, c := range loadChromiumCaptures(t) {
+	for _, c := range append(loadChromiumCaptures(t), loadCaptures(t, "goog_ping_requests")...) {
 		seeds = append(seeds, seed{c.name[:len(c.name)-len(".bin")], c.raw, c.pwd})
 	}
 	var b Builder
@@ -178,7 +180,7 @@ func seedMessages(t testing.TB) []seed {
 	b.AddUserhash(hash)
 	b.AddPasswordAlgorithm(PasswordSHA256)
 	b.AddICEControlled(42)
-	b.Add(AttrGoogMiscInfo, []byte{0, 1})
+	b.AddGoogMiscInfo(GoogPingVersion)
 	b.AddMessageIntegrity(NewShortTermIntegrity("seedpwd"))
 	b.AddMessageIntegritySHA256(NewShortTermIntegrity("seedpwd"))
 	b.AddFingerprint()

@@ -64,3 +64,36 @@ func (b *Builder) AddICEControlled(tb uint64) { b.AddUint64(AttrICEControlled, t
 func (b *Builder) AddGoogNetworkInfo(id, cost uint16) {
 	b.AddUint32(AttrGoogNetworkInfo, uint32(id)<<16|uint32(cost))
 }
+
+// GoogPingVersion is the GOOG-PING version Chromium announces and expects in
+// GOOG-MISC-INFO (index 0) when the field trial enabling GOOG-PING is on.
+const GoogPingVersion = 1
+
+// GoogMiscInfo appends to dst the uint16 list of Chromium's GOOG-MISC-INFO.
+// Index 0 is the GOOG-PING version the sender supports.
+func (m *Message) GoogMiscInfo(dst []uint16) ([]uint16, error) {
+	v, err := m.Get(AttrGoogMiscInfo)
+	if err != nil {
+		return dst, err
+	}
+	if len(v)%2 != 0 {
+		return dst, fmt.Errorf("%w: GOOG-MISC-INFO of %d bytes", ErrBadAttribute, len(v))
+	}
+	for i := 0; i < len(v); i += 2 {
+		dst = append(dst, binary.BigEndian.Uint16(v[i:]))
+	}
+	return dst, nil
+}
+
+// AddGoogMiscInfo appends Chromium's GOOG-MISC-INFO. A Binding success
+// response with GOOG-MISC-INFO [GoogPingVersion] tells Chromium that the
+// server answers GOOG-PING.
+func (b *Builder) AddGoogMiscInfo(values ...uint16) {
+	n := 2 * len(values)
+	if b.begin(AttrGoogMiscInfo, n) {
+		for _, v := range values {
+			b.buf = binary.BigEndian.AppendUint16(b.buf, v)
+		}
+		b.end(n)
+	}
+}
