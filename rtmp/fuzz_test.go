@@ -1,0 +1,247 @@
+package rtmp
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+)
+
+// FuzzChunkReader feeds arbitrary bytes to a ChunkReader: it must return
+// messages within the limits or an error, never panic or hang.
+func FuzzChunkReader(f *testing.F) {
+	f.Fuzz(func(t *testing.T, data []byte) {
+		const limit = 1 << 16
+		r := NewChunkReader(bytes.NewReader(data), ReaderConfig{MaxMessageSize: limit, MaxChunkStreams: 8})
+		for i := 0; i < 10000; i++ {
+			m, err := r.ReadMessage()
+			if err != nil {
+				return
+			}
+			if len(m.Payload) > limit {
+				t.Fatalf("payload of %d bytes above the limit", len(m.Payload))
+			}
+		}
+	})
+}
+
+// FuzzAMF0Decode checks that decoding never panics and that what decodes
+// re-encodes stably: enc(dec(x)) == enc(dec(enc(dec(x)))).
+func FuzzAMF0Decode(f *testing.F) {
+	f.Fuzz(func(t *testing.T, data []byte) {
+		vs, err := DecodeAMF0All(data)
+		if err != nil {
+			return
+		}
+		enc, err := AppendAMF0Values(nil, vs...)
+		if err != nil {
+			if errors.Is(err, ErrAMFType) || errors.Is(err, ErrAMFDepth) {
+				return // e.g. an AMF3 ByteArray has no AMF0 form
+			}
+			t.Fatal(err)
+		}
+		vs2, err := DecodeAMF0All(enc)
+		if err != nil {
+			t.Fatalf("re-decoding %x: %v", enc, err)
+		}
+		enc2, err := AppendAMF0Values(nil, vs2...)
+		if err != nil || !bytes.Equal(enc, enc2) {
+			t.Fatalf("unstable encoding:\n%x\n%x (%v)", enc, enc2, err)
+		}
+	})
+}
+
+// rwPair is an io.ReadWriter reading from r and writing to w.
+type rwPair struct {
+	io.Reader
+	io.Writer
+}
+
+// FuzzServerHandshake runs ServerHandshake on an arbitrary C0+C1 (and a
+// zero C2): a complex answer must validate, a simple one must echo C1.
+func FuzzServerHandshake(f *testing.F) {
+	f.Fuzz(func(t *testing.T, c0c1 []byte) {
+		in := make([]byte, 1+2*HandshakeSize)
+		copy(in, c0c1)
+		var out bytes.Buffer
+		info, err := ServerHandshake(context.Background(), rwPair{bytes.NewReader(in), &out}, HandshakeConfig{Rand: zeroRand{}})
+		if err != nil {
+			if in[0] != 3 && errors.Is(err, ErrHandshakeVersion) {
+				return
+			}
+			t.Fatal(err)
+		}
+		b := out.Bytes()
+		if len(b) != 1+2*HandshakeSize || b[0] != 3 {
+			t.Fatalf("%d bytes out", len(b))
+		}
+		s1, s2, c1 := b[1:1+HandshakeSize], b[1+HandshakeSize:], in[1:1+HandshakeSize]
+		if !info.Complex {
+			if !bytes.Equal(s2, c1) || !bytes.Equal(s1[4:8], []byte{0, 0, 0, 0}) {
+				t.Fatal("simple answer does not echo C1 or has a version")
+			}
+			return
+		}
+		l, c1Digest := findDigest(c1, flashPlayerC1)
+		if l != info.PeerLayout {
+			t.Fatalf("layout %v, info %v", l, info.PeerLayout)
+		}
+		if sl, _ := findDigest(s1, mediaServerS1); sl == LayoutNone {
+			t.Fatal("S1 digest does not validate")
+		}
+		if !bytes.Equal(s2[HandshakeSize-digestLen:], signature(s2, mediaServerKey, c1Digest)) {
+			t.Fatal("S2 signature does not validate")
+		}
+	})
+}
+
+// FuzzVideoTag parses arbitrary video payloads, their tracks, codec
+// configurations and NAL units.
+func FuzzVideoTag(f *testing.F) {
+	f.Fuzz(func(t *testing.T, p []byte) {
+		tag, err := ParseVideoTag(p)
+		if err != nil {
+			return
+		}
+		it := tag.Tracks()
+		var tr Track
+		for it.Next(&tr) {
+			if tag.PacketType == VideoSequenceStart {
+				switch tr.FourCC {
+				case FourCCAVC:
+					_, _ = ParseAVCDecoderConfig(tr.Data)
+				case FourCCHEVC:
+					_, _ = ParseHEVCDecoderConfig(tr.Data)
+				}
+				continue
+			}
+			n := NewNALUIter(tr.Data, 4)
+			for _, ok := n.Next(); ok; _, ok = n.Next() {
+			}
+		}
+	})
+}
+
+// FuzzAudioTag parses arbitrary audio payloads, their tracks and codec
+// configurations.
+func FuzzAudioTag(f *testing.F) {
+	f.Fuzz(func(t *testing.T, p []byte) {
+		tag, err := ParseAudioTag(p)
+		if err != nil {
+			return
+		}
+		it := tag.Tracks()
+		var tr Track
+		for it.Next(&tr) {
+			if tag.PacketType != AudioSequenceStart {
+				continue
+			}
+			switch tr.FourCC {
+			case FourCCAAC:
+				_, _ = ParseAudioSpecificConfig(tr.Data)
+			case FourCCOpus:
+				_, _ = ParseOpusHead(tr.Data)
+			}
+		}
+	})
+}
+
+var writeSeeds = flag.Bool("seeds", false, "rewrite testdata/fuzz seed corpora from the vectors and the recorded stream")
+
+// TestFuzzSeeds regenerates the committed seed corpora with -seeds, and
+// otherwise checks that every fuzz target has one.
+func TestFuzzSeeds(t *testing.T) {
+	targets := []string{"FuzzChunkReader", "FuzzAMF0Decode", "FuzzServerHandshake", "FuzzVideoTag", "FuzzAudioTag"}
+	if !*writeSeeds {
+		for _, name := range targets {
+			files, _ := filepath.Glob(filepath.Join("testdata/fuzz", name, "*"))
+			if len(files) < 3 {
+				t.Errorf("%s: %d seeds", name, len(files))
+			}
+		}
+		return
+	}
+	seeds := map[string]map[string][]byte{}
+	add := func(target, name string, b []byte) {
+		if seeds[target] == nil {
+			seeds[target] = map[string][]byte{}
+		}
+		seeds[target][name] = bytes.Clone(b)
+	}
+	rec := loadRecording(t)
+	add("FuzzChunkReader", "ffmpeg-publish-start", rec[:4096])
+	add("FuzzChunkReader", "ffmpeg-publish-middle", rec[20000:24000])
+	var buf bytes.Buffer
+	w := NewChunkWriter(&buf)
+	_ = w.WriteSetChunkSize(100)
+	_ = w.WriteMessage(Message{ChunkStreamID: 6, Type: TypeVideo, StreamID: 1, Timestamp: 0x1000000, Payload: make([]byte, 250)})
+	_ = w.WriteMessage(Message{ChunkStreamID: 6, Type: TypeVideo, StreamID: 1, Timestamp: 0x2000000, Payload: make([]byte, 250)})
+	_ = w.WriteMessage(Message{ChunkStreamID: 400, Type: TypeAudio, StreamID: 1, Timestamp: 5, Payload: make([]byte, 10)})
+	_ = w.WriteAbort(6)
+	_ = w.WriteWindowAckSize(10)
+	add("FuzzChunkReader", "extended-timestamps", buf.Bytes())
+
+	for _, c1 := range []string{"ffmpeg-5.1.9_C1.bin", "digest_first_ptr8_c1.bin", "key_first_ptr772_c1.bin"} {
+		add("FuzzServerHandshake", c1, append([]byte{3}, readBin(t, c1)...))
+	}
+	add("FuzzServerHandshake", "simple", append([]byte{3}, make([]byte, HandshakeSize)...))
+	add("FuzzServerHandshake", "rtmpe", append([]byte{6}, readBin(t, "ffmpeg-5.1.9_C1.bin")...))
+
+	r := NewChunkReader(bytes.NewReader(rec), ReaderConfig{})
+	var video, audio, amf int
+	for {
+		m, err := r.ReadMessage()
+		if err != nil {
+			break
+		}
+		switch m.Type {
+		case TypeCommandAMF0, TypeDataAMF0:
+			if amf < 4 {
+				add("FuzzAMF0Decode", fmt.Sprintf("ffmpeg-%d", amf), m.Payload)
+			}
+			amf++
+		case TypeVideo:
+			if video < 3 {
+				add("FuzzVideoTag", fmt.Sprintf("ffmpeg-avc-%d", video), m.Payload[:min(len(m.Payload), 2000)])
+			}
+			video++
+		case TypeAudio:
+			if audio < 2 {
+				add("FuzzAudioTag", fmt.Sprintf("ffmpeg-aac-%d", audio), m.Payload)
+			}
+			audio++
+		}
+	}
+	all, _ := AppendAMF0Values(nil, 1.5, true, "s", nil, Undefined{}, ECMAArray{{"a", 1.0}}, []any{"x", Object{{"b", false}}},
+		XMLDocument("<x/>"), TypedObject{"C", Object{{"k", "v"}}})
+	add("FuzzAMF0Decode", "all-types", all)
+	add("FuzzAMF0Decode", "amf3-object", unhex(t, `11 0a 0b 01 07 617070 06 096c697665 03 6e 04 05 03 6c 09 05 01 04 01 04 02 01`))
+	add("FuzzAMF0Decode", "reference", unhex(t, "0a 00000002 03 0001 78 00 4000000000000000 000009 07 0001"))
+
+	hvcC := readMedia(t, "hvcC.bin")
+	add("FuzzVideoTag", "hevc-sequence-start", cat([]byte{0x90}, []byte("hvc1"), hvcC[:200]))
+	add("FuzzVideoTag", "multitrack-many-codecs", cat([]byte{0x80 | 1<<4 | 6, 2<<4 | 1}, []byte("avc1"), []byte{0, 0, 0, 4, 0, 0, 10, 0x65}, []byte("av01"), []byte{1, 0, 0, 2, 0x12, 0x00}))
+	add("FuzzVideoTag", "modex", cat([]byte{0x80 | 1<<4 | 7, 2, 0x01, 0xE2, 0x40, 0<<4 | 1}, []byte("avc1"), []byte{0, 0, 0}, be32(1), []byte{0x65}))
+	add("FuzzAudioTag", "opus-sequence-start", cat([]byte{0x90}, []byte("Opus"), readMedia(t, "OpusHead.bin")))
+	add("FuzzAudioTag", "multitrack", cat([]byte{0x95, 2<<4 | 1}, []byte("Opus"), []byte{0, 0, 0, 1, 0xF8}, []byte("mp4a"), []byte{1, 0, 0, 2, 0x21, 0x10}))
+	add("FuzzAudioTag", "multichannel", cat([]byte{0x94}, []byte("Opus"), []byte{2, 2, 0, 1}))
+
+	for target, m := range seeds {
+		dir := filepath.Join("testdata/fuzz", target)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for name, b := range m {
+			body := "go test fuzz v1\n[]byte(" + strconv.Quote(string(b)) + ")\n"
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
