@@ -27,10 +27,10 @@ import (
 
 var updateSDPOffers = flag.Bool("update-sdp-offers", false, "write browser offers to ../sdp/testdata/offers/")
 
-// browserShapes are the offer shapes the page makes, in order.
-var browserShapes = []string{"recvonly", "sendonly", "sendrecv", "datachannel", "sendrecv_datachannel"}
+// sdpBrowserShapes are the offer shapes the page makes, in order.
+var sdpBrowserShapes = []string{"recvonly", "sendonly", "sendrecv", "datachannel", "sendrecv_datachannel"}
 
-const browserPage = `<!doctype html><html><body><script>
+const sdpBrowserPage = `<!doctype html><html><body><script>
 const shapes = %s;
 async function gathered(pc) {
   if (pc.iceGatheringState === 'complete') return;
@@ -82,24 +82,24 @@ async function one(shape) {
 })();
 </script></body></html>`
 
-type browserTransceiver struct {
+type sdpBrowserTransceiver struct {
 	Mid       string   `json:"mid"`
 	Kind      string   `json:"kind"`
 	Direction string   `json:"direction"`
 	Codecs    []string `json:"codecs"`
 }
 
-type browserResult struct {
-	Shape        string               `json:"shape"`
-	OK           bool                 `json:"ok"`
-	Error        string               `json:"error"`
-	Transceivers []browserTransceiver `json:"transceivers"`
-	SCTP         bool                 `json:"sctp"`
+type sdpBrowserResult struct {
+	Shape        string                  `json:"shape"`
+	OK           bool                    `json:"ok"`
+	Error        string                  `json:"error"`
+	Transceivers []sdpBrowserTransceiver `json:"transceivers"`
+	SCTP         bool                    `json:"sctp"`
 }
 
-// browserAnswerConfig is the server side the browsers talk to: it sends and
+// sdpBrowserAnswerConfig is the server side the browsers talk to: it sends and
 // receives audio and video, accepts a data channel and is ICE-lite.
-func browserAnswerConfig() *sdp.Config {
+func sdpBrowserAnswerConfig() *sdp.Config {
 	return &sdp.Config{
 		DataChannel: true,
 		ICELite:     true,
@@ -111,34 +111,34 @@ func browserAnswerConfig() *sdp.Config {
 }
 
 var (
-	chromeVersion  = regexp.MustCompile(`Chrome/(\d+)`)
-	firefoxVersion = regexp.MustCompile(`Firefox/(\d+)`)
+	sdpChromeVersion  = regexp.MustCompile(`Chrome/(\d+)`)
+	sdpFirefoxVersion = regexp.MustCompile(`Firefox/(\d+)`)
 )
 
-// offerFileName names a captured offer after the browser that made it.
-func offerFileName(ua, shape string) string {
-	if m := firefoxVersion.FindStringSubmatch(ua); m != nil {
+// sdpOfferFileName names a captured offer after the browser that made it.
+func sdpOfferFileName(ua, shape string) string {
+	if m := sdpFirefoxVersion.FindStringSubmatch(ua); m != nil {
 		return fmt.Sprintf("firefox_esr%s_%s.sdp", m[1], shape)
 	}
-	if m := chromeVersion.FindStringSubmatch(ua); m != nil {
+	if m := sdpChromeVersion.FindStringSubmatch(ua); m != nil {
 		return fmt.Sprintf("chromium%s_%s.sdp", m[1], shape)
 	}
 	return "unknown_" + shape + ".sdp"
 }
 
-func runBrowserOffers(t *testing.T, start func(testing.TB, string), requireCodecs bool) {
+func sdpRunBrowserOffers(t *testing.T, start func(testing.TB, string), requireCodecs bool) {
 	var (
 		mu      sync.Mutex
-		results = map[string]browserResult{}
+		results = map[string]sdpBrowserResult{}
 		answers = map[string]*sdp.Session{}
 		offers  = map[string]string{}
 		done    = make(chan struct{})
 	)
-	shapesJSON, _ := json.Marshal(browserShapes)
+	shapesJSON, _ := json.Marshal(sdpBrowserShapes)
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
-		fmt.Fprintf(w, browserPage, shapesJSON)
+		fmt.Fprintf(w, sdpBrowserPage, shapesJSON)
 	})
 	mux.HandleFunc("/offer", func(w http.ResponseWriter, r *http.Request) {
 		offer, err := io.ReadAll(io.LimitReader(r.Body, sdp.MaxSize+1))
@@ -148,12 +148,12 @@ func runBrowserOffers(t *testing.T, start func(testing.TB, string), requireCodec
 		}
 		shape := r.URL.Query().Get("shape")
 		if *updateSDPOffers {
-			name := filepath.Join("..", "sdp", "testdata", "offers", offerFileName(r.URL.Query().Get("ua"), shape))
+			name := filepath.Join("..", "sdp", "testdata", "offers", sdpOfferFileName(r.URL.Query().Get("ua"), shape))
 			if err := os.WriteFile(name, offer, 0o644); err != nil {
 				t.Errorf("write %s: %v", name, err)
 			}
 		}
-		sess, err := sdp.Answer(offer, browserAnswerConfig())
+		sess, err := sdp.Answer(offer, sdpBrowserAnswerConfig())
 		if err != nil {
 			t.Errorf("%s: answer: %v\noffer:\n%s", shape, err, offer)
 			http.Error(w, err.Error(), http.StatusBadRequest)
@@ -167,14 +167,14 @@ func runBrowserOffers(t *testing.T, start func(testing.TB, string), requireCodec
 		_, _ = w.Write(sess.SDP)
 	})
 	mux.HandleFunc("/result", func(w http.ResponseWriter, r *http.Request) {
-		var res browserResult
+		var res sdpBrowserResult
 		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&res); err != nil {
 			t.Errorf("bad result: %v", err)
 			return
 		}
 		mu.Lock()
 		results[res.Shape] = res
-		if len(results) == len(browserShapes) {
+		if len(results) == len(sdpBrowserShapes) {
 			close(done)
 		}
 		mu.Unlock()
@@ -187,20 +187,20 @@ func runBrowserOffers(t *testing.T, start func(testing.TB, string), requireCodec
 	case <-time.After(90 * time.Second):
 		mu.Lock()
 		defer mu.Unlock()
-		t.Fatalf("browser reported %d of %d shapes in 90s: %+v", len(results), len(browserShapes), results)
+		t.Fatalf("browser reported %d of %d shapes in 90s: %+v", len(results), len(sdpBrowserShapes), results)
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	for _, shape := range browserShapes {
+	for _, shape := range sdpBrowserShapes {
 		t.Logf("%s: %+v", shape, results[shape])
-		checkBrowserResult(t, results[shape], answers[shape], offers[shape], requireCodecs)
+		sdpCheckBrowserResult(t, results[shape], answers[shape], offers[shape], requireCodecs)
 	}
 }
 
-// checkBrowserResult checks that the browser accepted the answer and agrees with
+// sdpCheckBrowserResult checks that the browser accepted the answer and agrees with
 // it: every media transceiver has the mirror of the server's direction and, where
 // the browser exposes them (RTCRtpSender.getParameters), the negotiated codecs.
-func checkBrowserResult(t *testing.T, res browserResult, sess *sdp.Session, offer string, requireCodecs bool) {
+func sdpCheckBrowserResult(t *testing.T, res sdpBrowserResult, sess *sdp.Session, offer string, requireCodecs bool) {
 	t.Helper()
 	if !res.OK {
 		t.Errorf("%s: browser rejected the answer: %s", res.Shape, res.Error)
@@ -255,6 +255,6 @@ func checkBrowserResult(t *testing.T, res browserResult, sess *sdp.Session, offe
 	}
 }
 
-func TestSDPChromiumOffers(t *testing.T) { runBrowserOffers(t, startChromium, true) }
+func TestSDPChromiumOffers(t *testing.T) { sdpRunBrowserOffers(t, startChromium, true) }
 
-func TestSDPFirefoxOffers(t *testing.T) { runBrowserOffers(t, startFirefox, false) }
+func TestSDPFirefoxOffers(t *testing.T) { sdpRunBrowserOffers(t, startFirefox, false) }
