@@ -5,6 +5,7 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/binary"
+	"fmt"
 	"hash"
 )
 
@@ -151,23 +152,38 @@ func (i *Integrity) verify(m *Message, a attrRef, h hash.Hash) error {
 // 8489 §14.5) over the message built so far. Only MESSAGE-INTEGRITY-SHA256
 // and FINGERPRINT may follow.
 func (b *Builder) AddMessageIntegrity(i *Integrity) {
-	b.addIntegrity(AttrMessageIntegrity, i.sha1, IntegritySize, sealMI, i)
+	b.addIntegrity(AttrMessageIntegrity, hashOf(i, false), IntegritySize, sealMI, i)
 }
 
 // AddMessageIntegritySHA256 appends the full 32-byte MESSAGE-INTEGRITY-SHA256
 // (HMAC-SHA256 with i's key, RFC 8489 §14.6). Only FINGERPRINT may follow.
 func (b *Builder) AddMessageIntegritySHA256(i *Integrity) {
-	b.addIntegrity(AttrMessageIntegritySHA256, i.s256, IntegritySHA256Size, sealMI256, i)
+	b.addIntegrity(AttrMessageIntegritySHA256, hashOf(i, true), IntegritySHA256Size, sealMI256, i)
 }
 
 // AddGoogMessageIntegrity32 appends Chromium's GOOG-MESSAGE-INTEGRITY-32 (the
 // HMAC-SHA1 of MESSAGE-INTEGRITY cut to 4 bytes), as GOOG-PING messages
 // carry. Only FINGERPRINT may follow.
 func (b *Builder) AddGoogMessageIntegrity32(i *Integrity) {
-	b.addIntegrity(AttrGoogMessageIntegrity32, i.sha1, googIntegrity32Size, sealMI256, i)
+	b.addIntegrity(AttrGoogMessageIntegrity32, hashOf(i, false), googIntegrity32Size, sealMI256, i)
+}
+
+// hashOf returns i's HMAC-SHA256 or HMAC-SHA1 state, or nil for a nil i.
+func hashOf(i *Integrity, sha256 bool) hash.Hash {
+	switch {
+	case i == nil:
+		return nil
+	case sha256:
+		return i.s256
+	}
+	return i.sha1
 }
 
 func (b *Builder) addIntegrity(t AttrType, h hash.Hash, n int, seal uint8, i *Integrity) {
+	if i == nil {
+		b.fail(fmt.Errorf("%w: %s without an Integrity", ErrBadAttribute, t))
+		return
+	}
 	if !b.check(t, n) {
 		return
 	}

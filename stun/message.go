@@ -316,8 +316,8 @@ func (m *Message) TransactionID() TransactionID {
 // NumAttributes returns how many attributes Decode recorded.
 func (m *Message) NumAttributes() int { return int(m.n) }
 
-// Attribute returns the i-th recorded attribute, 0 <= i < NumAttributes, in
-// message order.
+// Attribute returns the i-th recorded attribute in message order; like a
+// slice index it panics unless 0 <= i < NumAttributes.
 func (m *Message) Attribute(i int) Attribute {
 	a := m.attrs[i]
 	v := int(a.off) + attrHeaderSize
