@@ -18,10 +18,11 @@ import (
 
 // CertificateConfig configures GenerateCertificate. The zero value works.
 type CertificateConfig struct {
-	// Rand is the source of the serial number, and of the key and
-	// signature where the Go release still honours a caller's reader
-	// (since Go 1.26 crypto/ecdsa uses its own secure source unless
-	// GODEBUG=cryptocustomrand=1). Default crypto/rand.Reader.
+	// Rand is the source of the serial number, the key and the signature.
+	// Go 1.26 crypto ignores a caller's reader for keys and signatures
+	// (using its own secure source) unless the main module's go line is
+	// older than 1.26 or GODEBUG=cryptocustomrand=1; the serial number
+	// always comes from Rand. Default crypto/rand.Reader.
 	Rand io.Reader
 
 	// Now gives the time the validity period starts from. Default time.Now.

@@ -98,6 +98,8 @@ func Handshake(ctx context.Context, conn net.Conn, role Role, cfg Config) (*Sess
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
+	logger := cfg.logger()
+	start := time.Now()
 	verify := &peerVerifier{fingerprints: cfg.RemoteFingerprints}
 	dc, err := newDTLSConn(newPacketConn(conn), role, cfg, verify)
 	if err != nil {
@@ -106,13 +108,17 @@ func Handshake(ctx context.Context, conn net.Conn, role Role, cfg Config) (*Sess
 	}
 	if err := dc.HandshakeContext(ctx); err != nil {
 		_ = dc.Close()
-		return nil, classifyHandshakeError(ctx, verify, err)
+		err = classifyHandshakeError(ctx, verify, err)
+		logger.Debug("dtls handshake failed", "role", role, "remote", conn.RemoteAddr(), "err", err)
+		return nil, err
 	}
 	s, err := newSession(dc, role, cfg)
 	if err != nil {
 		_ = dc.Close()
 		return nil, err
 	}
+	logger.Debug("dtls handshake done", "role", role, "remote", conn.RemoteAddr(),
+		"profile", s.profile, "elapsed", time.Since(start))
 	return s, nil
 }
 
@@ -140,6 +146,13 @@ func (cfg *Config) check(conn net.Conn, role Role) error {
 	return nil
 }
 
+func (cfg *Config) logger() *slog.Logger {
+	if cfg.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return cfg.Logger
+}
+
 func (cfg *Config) profiles() []Profile {
 	if len(cfg.Profiles) == 0 {
 		return DefaultProfiles
@@ -157,10 +170,7 @@ func newDTLSConn(pc *packetConn, role Role, cfg Config, verify *peerVerifier) (*
 	for i, p := range profiles {
 		dp[i] = p.dtlsProfile()
 	}
-	logger := cfg.Logger
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
+	logger := cfg.logger()
 	opts := []dtls.Option{
 		dtls.WithCertificates(cfg.Certificate.TLSCertificate()),
 		dtls.WithSRTPProtectionProfiles(dp...),

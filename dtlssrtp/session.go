@@ -113,7 +113,8 @@ func (s *Session) UnprotectRTP(dst, pkt []byte) ([]byte, error) {
 
 // ProtectRTCP encrypts and authenticates one (compound) RTCP packet
 // (RFC 3711 §3.4), under the same buffer rules as ProtectRTP; SRTCP adds
-// the 4-byte index and the tag.
+// the 4-byte index and the tag. With the AEAD profiles pion/srtp
+// allocates once per SRTCP packet; the RTP paths do not allocate.
 func (s *Session) ProtectRTCP(dst, pkt []byte) ([]byte, error) {
 	s.outMu.Lock()
 	defer s.outMu.Unlock()
