@@ -201,7 +201,7 @@ func (c *Client) Binding(ctx context.Context, conn net.PacketConn, server net.Ad
 		}
 		rto *= 2
 	}
-	return netip.AddrPort{}, fmt.Errorf("stun: binding: %w after %d requests", ErrTimeout, c.rc())
+	return netip.AddrPort{}, fmt.Errorf("%w: no response to %d Binding requests", ErrTimeout, c.rc())
 }
 
 // readDatagrams reads conn until a response to id arrives (sent on
@@ -220,7 +220,7 @@ func (c *Client) readDatagrams(conn net.PacketConn, id TransactionID, results ch
 			continue // ICMP unreachable after an earlier send: retransmissions go on
 		}
 		if errors.Is(err, os.ErrDeadlineExceeded) {
-			results <- outcome{err: fmt.Errorf("stun: binding: %w", ErrTimeout)}
+			results <- outcome{err: ErrTimeout}
 			return
 		}
 		if err != nil {
@@ -295,7 +295,7 @@ func (c *Client) streamError(ctx context.Context, op string, err error) error {
 		return contextError(ctx)
 	}
 	if errors.Is(err, os.ErrDeadlineExceeded) {
-		return fmt.Errorf("stun: binding: %w after %v", ErrTimeout, c.streamTimeout())
+		return fmt.Errorf("%w: no response within %v", ErrTimeout, c.streamTimeout())
 	}
 	return fmt.Errorf("stun: binding: %s: %w", op, err)
 }
@@ -303,7 +303,7 @@ func (c *Client) streamError(ctx context.Context, op string, err error) error {
 // contextError wraps ctx's error, adding ErrTimeout when its deadline passed.
 func contextError(ctx context.Context) error {
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return fmt.Errorf("stun: binding: %w: %w", ErrTimeout, ctx.Err())
+		return fmt.Errorf("%w: %w", ErrTimeout, ctx.Err())
 	}
 	return fmt.Errorf("stun: binding: %w", ctx.Err())
 }
@@ -341,13 +341,13 @@ func parseBindingResponse(b []byte, id TransactionID) (addr netip.AddrPort, ok b
 		if mapped, err2 := m.MappedAddress(); err2 == nil {
 			return mapped, true, nil
 		}
-		return addr, true, fmt.Errorf("stun: binding: %w: %w", ErrNoMappedAddress, err)
+		return addr, true, fmt.Errorf("%w: %w", ErrNoMappedAddress, err)
 	case ClassError:
 		code, reason, err := m.ErrorCode()
 		if err != nil {
-			return addr, true, fmt.Errorf("stun: binding: %w without valid ERROR-CODE: %w", ErrErrorResponse, err)
+			return addr, true, fmt.Errorf("%w without valid ERROR-CODE: %w", ErrErrorResponse, err)
 		}
-		return addr, true, fmt.Errorf("stun: binding: %w: %d %q", ErrErrorResponse, code, reason)
+		return addr, true, fmt.Errorf("%w: %d %q", ErrErrorResponse, code, reason)
 	}
 	return addr, false, nil
 }
