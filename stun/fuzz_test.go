@@ -95,7 +95,7 @@ func FuzzVerify(f *testing.F) {
 		}
 		orig := append([]byte(nil), data...)
 		short := NewShortTermIntegrity(pwd)
-		long := NewIntegrity(LongTermKey(PasswordSHA256, "user", "realm", pwd))
+		long := NewIntegrity(LongTermKey(PasswordSHA256, rfc5769LongTermUser, rfc5769LongTermRealm, pwd))
 		errShort := short.Verify(&m)
 		_ = long.Verify(&m)
 		_ = short.VerifySHA1(&m)
@@ -155,6 +155,7 @@ func seedMessages(t testing.TB) []seed {
 		{"rfc5769_response_ipv4", unhex(t, rfc5769ResponseIPv4), rfc5769Password},
 		{"rfc5769_response_ipv6", unhex(t, rfc5769ResponseIPv6), rfc5769Password},
 		{"rfc5769_long_term", unhex(t, rfc5769LongTerm), rfc5769LongTermPassword},
+		{"rfc8489_b1_sha256", unhex(t, rfc8489B1), rfc5769LongTermPassword},
 	}
 	for _, c := range append(loadChromiumCaptures(t), loadCaptures(t, "goog_ping_requests")...) {
 		seeds = append(seeds, seed{c.name[:len(c.name)-len(".bin")], c.raw, c.pwd})
