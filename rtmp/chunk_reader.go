@@ -349,7 +349,11 @@ func (r *ChunkReader) readMessageHeader(s *inStream, format uint8) error {
 // four bytes are consumed only if they equal the extended timestamp.
 func (r *ChunkReader) readType3(s *inStream) error {
 	if s.extended {
-		// A short peek (peer closed) leaves the error to the payload read.
+		// Peek blocks until four bytes arrive. When this chunk's payload
+		// is shorter than four bytes and the writer omits the field, that
+		// waits for the peer's next chunk (live streams send one within
+		// milliseconds; otherwise the read deadline ends it). A short peek
+		// (peer closed) leaves the error to the payload read.
 		p, _ := r.br.Peek(4)
 		if len(p) == 4 && binary.BigEndian.Uint32(p) == s.tsField {
 			if _, err := r.br.Discard(4); err != nil {

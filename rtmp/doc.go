@@ -22,6 +22,17 @@
 //     (FourCC codecs such as hvc1, av01, vp09, Opus; multitrack; ModEx):
 //     ParseVideoTag, ParseAudioTag, and FLV file writing helpers.
 //
+// # Using it
+//
+// A server accepts a net.Conn, runs ServerHandshake, then wraps the conn
+// with NewConn and loops on Conn.ReadMessage. Commands (TypeCommandAMF0 and
+// TypeCommandAMF3) decode with ParseCommand and replies are built with
+// Command.Message; protocol control messages are sent with the ChunkWriter
+// methods inside Conn.WithWriter (WriteWindowAckSize,
+// WriteSetPeerBandwidth, WriteSetChunkSize, WriteUserControl). Audio and
+// video payloads parse with ParseAudioTag and ParseVideoTag. A client runs
+// ClientHandshake instead and the same Conn loop.
+//
 // # Buffer validity
 //
 // Decoders work on caller-owned bytes and return values that alias them.
