@@ -1,0 +1,144 @@
+package relay
+
+import (
+	"fmt"
+	"sync"
+)
+
+// stream is one published name: the caches and the subscriber set.
+type stream struct {
+	hub  *Hub
+	name string
+
+	mu       sync.Mutex
+	closed   bool
+	subs     map[*Subscriber]struct{}
+	meta     *Frame
+	videoSeq *Frame
+	audioSeq *Frame
+	gop      []*Frame // from the latest video keyframe on; nil when not caching
+	gopBytes int
+	hasVideo bool // video has been published: late joiners wait for a keyframe
+}
+
+// Publisher is the single writer of a stream.
+type Publisher struct {
+	s *stream
+}
+
+// Name is the stream's name.
+func (p *Publisher) Name() string { return p.s.name }
+
+// Write publishes pkt to every subscriber. The hub takes ownership of
+// pkt.Payload: the caller must not modify it afterwards. It fails with
+// ErrClosed after Close.
+func (p *Publisher) Write(pkt Packet) error {
+	f := &Frame{Packet: pkt}
+	s := p.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return fmt.Errorf("relay: write to %q: %w", s.name, ErrClosed)
+	}
+	s.cache(f)
+	for sub := range s.subs {
+		if !sub.push(f) {
+			delete(s.subs, sub) // allowed while ranging
+		}
+	}
+	return nil
+}
+
+// cache updates the late-joiner caches with f. s.mu is held.
+func (s *stream) cache(f *Frame) {
+	cfg := &s.hub.cfg
+	if f.Type == Video {
+		s.hasVideo = true
+	}
+	switch {
+	case f.Type == Data:
+		s.meta = f
+		return
+	case f.SequenceHeader && f.Type == Video:
+		s.videoSeq = f
+		return
+	case f.SequenceHeader && f.Type == Audio:
+		s.audioSeq = f
+		return
+	case f.Type == Video && f.Keyframe:
+		clear(s.gop)
+		s.gop = append(s.gop[:0], f)
+		s.gopBytes = len(f.Payload)
+		return
+	}
+	if s.gop == nil || len(s.gop) == 0 {
+		return
+	}
+	if len(s.gop) >= cfg.MaxGOPPackets || s.gopBytes+len(f.Payload) > cfg.MaxGOPBytes {
+		// Too long to cache: forget it until the next keyframe.
+		clear(s.gop)
+		s.gop = s.gop[:0]
+		s.gopBytes = 0
+		return
+	}
+	s.gop = append(s.gop, f)
+	s.gopBytes += len(f.Payload)
+}
+
+// Close ends the stream: the name is freed and every subscriber reads its
+// remaining queue and then io.EOF. Close is idempotent.
+func (p *Publisher) Close() error {
+	s := p.s
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	subs := s.subs
+	s.subs = nil
+	s.gop, s.meta, s.videoSeq, s.audioSeq = nil, nil, nil, nil
+	s.mu.Unlock()
+	s.hub.remove(s)
+	for sub := range subs {
+		sub.finish(nil)
+	}
+	s.hub.cfg.Logger.Info("relay: unpublish", "stream", s.name, "subscribers", len(subs))
+	return nil
+}
+
+func (s *stream) subscribe() (*Subscriber, error) {
+	cfg := &s.hub.cfg
+	sub := &Subscriber{
+		s:      s,
+		q:      make([]*Frame, cfg.QueueLen),
+		notify: make(chan struct{}, 1),
+		policy: cfg.SlowConsumer,
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, fmt.Errorf("%w: %q", ErrNotFound, s.name)
+	}
+	for _, f := range [...]*Frame{s.meta, s.videoSeq, s.audioSeq} {
+		if f != nil {
+			sub.push(f)
+		}
+	}
+	if len(s.gop) > 0 && len(s.gop)+3 <= len(sub.q) {
+		for _, f := range s.gop {
+			sub.push(f)
+		}
+	} else if s.hasVideo {
+		// Video without a usable cached GOP: wait for the next keyframe.
+		sub.skipping = true
+	}
+	s.subs[sub] = struct{}{}
+	return sub, nil
+}
+
+func (s *stream) unsubscribe(sub *Subscriber) {
+	s.mu.Lock()
+	delete(s.subs, sub)
+	s.mu.Unlock()
+}

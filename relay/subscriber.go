@@ -1,0 +1,190 @@
+package relay
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sync"
+)
+
+// Subscriber receives the frames of one stream through a bounded queue. Its
+// methods may be called from a goroutine other than the publisher's; Read and
+// ReadBatch must not be called concurrently with each other.
+type Subscriber struct {
+	s      *stream
+	policy Policy
+	notify chan struct{} // capacity 1: "queue changed or closed"
+
+	mu       sync.Mutex
+	q        []*Frame // ring buffer
+	head, n  int
+	skipping bool  // dropping until the next video keyframe
+	dropped  int64 // frames dropped by the slow-consumer policy
+	err      error // set when finished: io.EOF, ErrSlowConsumer, ErrClosed
+}
+
+// push queues f, applying the slow-consumer policy. Called with s.mu held. It
+// reports false when the subscriber is finished and should leave the stream.
+func (sub *Subscriber) push(f *Frame) bool {
+	sub.mu.Lock()
+	if sub.err != nil {
+		sub.mu.Unlock()
+		return false
+	}
+	if sub.skipping {
+		switch {
+		case f.SequenceHeader || f.Type == Data:
+		case f.Type == Video && f.Keyframe:
+			sub.skipping = false
+		default:
+			sub.dropped++
+			sub.mu.Unlock()
+			return true
+		}
+	}
+	if sub.n == len(sub.q) && sub.policy == DropToKeyframe {
+		sub.dropOverflow()
+		sub.s.hub.cfg.Logger.Debug("relay: slow subscriber skips to next keyframe", "stream", sub.s.name)
+		if !(f.SequenceHeader || f.Type == Data || (f.Type == Video && f.Keyframe)) {
+			sub.skipping = true
+			sub.dropped++
+			sub.mu.Unlock()
+			return true
+		}
+	}
+	if sub.n == len(sub.q) { // Disconnect, or a queue full of headers
+		if sub.policy == Disconnect {
+			sub.err = ErrSlowConsumer
+			sub.clearQueue()
+			sub.mu.Unlock()
+			sub.wake()
+			sub.s.hub.cfg.Logger.Warn("relay: slow subscriber disconnected", "stream", sub.s.name)
+			return false
+		}
+		sub.clearQueue()
+		sub.skipping = !(f.Type == Video && f.Keyframe)
+		sub.dropped++
+		if sub.skipping {
+			sub.mu.Unlock()
+			return true
+		}
+	}
+	sub.q[(sub.head+sub.n)%len(sub.q)] = f
+	sub.n++
+	sub.mu.Unlock()
+	sub.wake()
+	return true
+}
+
+// dropOverflow empties the queue except for metadata and sequence headers,
+// which the player still needs to decode what follows the next keyframe.
+func (sub *Subscriber) dropOverflow() {
+	kept := 0
+	for i := 0; i < sub.n; i++ {
+		j := (sub.head + i) % len(sub.q)
+		f := sub.q[j]
+		sub.q[j] = nil
+		if f.SequenceHeader || f.Type == Data {
+			sub.q[(sub.head+kept)%len(sub.q)] = f
+			kept++
+		} else {
+			sub.dropped++
+		}
+	}
+	sub.n = kept
+}
+
+func (sub *Subscriber) clearQueue() {
+	for i := 0; i < sub.n; i++ {
+		sub.q[(sub.head+i)%len(sub.q)] = nil
+	}
+	sub.head, sub.n = 0, 0
+}
+
+func (sub *Subscriber) wake() {
+	select {
+	case sub.notify <- struct{}{}:
+	default:
+	}
+}
+
+// finish ends the subscriber with err (nil means io.EOF after the queue drains).
+func (sub *Subscriber) finish(err error) {
+	sub.mu.Lock()
+	if sub.err == nil {
+		if err == nil {
+			err = io.EOF
+		} else {
+			sub.clearQueue()
+		}
+		sub.err = err
+	}
+	sub.mu.Unlock()
+	sub.wake()
+}
+
+// ReadBatch waits until at least one frame is queued and appends up to max
+// queued frames to dst (max <= 0 means all of them). It returns io.EOF once the
+// publisher has left and the queue is empty, ErrSlowConsumer if the
+// Disconnect policy closed the subscriber, ErrClosed after Close, or the
+// context's error. The frames are shared and must not be modified.
+func (sub *Subscriber) ReadBatch(ctx context.Context, dst []*Frame, max int) ([]*Frame, error) {
+	for {
+		sub.mu.Lock()
+		if sub.n > 0 {
+			k := sub.n
+			if max > 0 && k > max {
+				k = max
+			}
+			for i := 0; i < k; i++ {
+				j := (sub.head + i) % len(sub.q)
+				dst = append(dst, sub.q[j])
+				sub.q[j] = nil
+			}
+			sub.head = (sub.head + k) % len(sub.q)
+			sub.n -= k
+			sub.mu.Unlock()
+			return dst, nil
+		}
+		err := sub.err
+		sub.mu.Unlock()
+		if err != nil {
+			if err == io.EOF {
+				return dst, io.EOF
+			}
+			return dst, fmt.Errorf("relay: stream %q: %w", sub.s.name, err)
+		}
+		select {
+		case <-sub.notify:
+		case <-ctx.Done():
+			return dst, ctx.Err()
+		}
+	}
+}
+
+// Read returns the next frame, waiting for it; see ReadBatch for the errors.
+func (sub *Subscriber) Read(ctx context.Context) (*Frame, error) {
+	var one [1]*Frame
+	b, err := sub.ReadBatch(ctx, one[:0], 1)
+	if len(b) == 1 {
+		return b[0], nil
+	}
+	return nil, err
+}
+
+// Dropped returns how many frames the slow-consumer policy has dropped.
+func (sub *Subscriber) Dropped() int64 {
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	return sub.dropped
+}
+
+// Name is the stream's name.
+func (sub *Subscriber) Name() string { return sub.s.name }
+
+// Close detaches the subscriber; later reads return ErrClosed. Idempotent.
+func (sub *Subscriber) Close() error {
+	sub.s.unsubscribe(sub)
+	sub.finish(ErrClosed)
+	return nil
+}
