@@ -207,7 +207,7 @@ func (a *answerer) rtpSection(s *section, r *Section, md *psdp.MediaDescription,
 	if len(extmaps) == 0 {
 		extmaps = a.x.extmaps
 	}
-	n := 16 + len(a.fingerprints) + len(extmaps) + 2*len(s.feedback)/len(s.formats) + len(a.cfg.Candidates)
+	n := 24 + len(a.fingerprints) + len(extmaps) + len(a.cfg.Candidates)
 	attrs := make([]psdp.Attribute, 0, n)
 	attrs = a.transportAttributes(attrs, r)
 	attrs, r.Extensions = a.extensionAttributes(attrs, extmaps, m.extensions(s.kind))
@@ -225,7 +225,7 @@ func (a *answerer) rtpSection(s *section, r *Section, md *psdp.MediaDescription,
 		attrs = append(attrs, psdp.Attribute{Key: "extmap-allow-mixed"})
 	}
 	attrs = append(attrs, psdp.Attribute{Key: "rtpmap", Value: f.rtpmap})
-	attrs, r.RTCPFeedback = a.feedbackAttributes(attrs, s, f.pt, local.feedback(s.kind))
+	attrs, r.RTCPFeedback = a.feedbackAttributes(attrs, s, f.token, local.feedback(s.kind))
 	if fmtpAttr != "" {
 		attrs = append(attrs, psdp.Attribute{Key: "fmtp", Value: fmtpAttr})
 	}
@@ -303,17 +303,19 @@ func (a *answerer) extensionAttributes(attrs []psdp.Attribute, offered []extmapE
 
 // feedbackAttributes keeps the offered rtcp-fb lines of payload type pt (or "*")
 // whose value the local codec supports (RFC 4585 §4.2).
-func (a *answerer) feedbackAttributes(attrs []psdp.Attribute, s *section, pt uint8, local []string) ([]psdp.Attribute, []string) {
+func (a *answerer) feedbackAttributes(attrs []psdp.Attribute, s *section, pt string, local []string) ([]psdp.Attribute, []string) {
 	var fbs []string
-	for _, fb := range s.feedback {
-		if (fb.pt != int(pt) && fb.pt != -1) || !containsFold(local, fb.value) || containsFold(fbs, fb.value) {
+	for i := range s.md.Attributes {
+		at := &s.md.Attributes[i]
+		v, ok := feedbackFor(at, pt)
+		if !ok || !containsFold(local, v) || containsFold(fbs, v) {
 			continue
 		}
-		attrs = append(attrs, psdp.Attribute{Key: "rtcp-fb", Value: fb.attr})
+		attrs = append(attrs, psdp.Attribute{Key: "rtcp-fb", Value: at.Value})
 		if fbs == nil {
 			fbs = make([]string, 0, len(local))
 		}
-		fbs = append(fbs, fb.value)
+		fbs = append(fbs, v)
 	}
 	return attrs, fbs
 }

@@ -607,5 +607,5 @@ func TestAnswerAllocations(t *testing.T) {
 		}
 	})
 	t.Logf("%.0f allocations per Answer of the Chrome 156 offer", allocs)
-	assert.Less(t, allocs, 300.0)
+	assert.Less(t, allocs, 150.0) // budget 300; about 100 today (44 of them in pion/sdp Unmarshal)
 }

@@ -22,13 +22,6 @@ type offeredFormat struct {
 	apt      int    // RTX/RED: associated payload type, -1 if none
 }
 
-// feedback is one a=rtcp-fb line; pt is -1 for the "*" wildcard.
-type feedback struct {
-	pt    int
-	value string // after "<pt> "
-	attr  string // the whole attribute value
-}
-
 // extmapEntry is one a=extmap line.
 type extmapEntry struct {
 	id    int
@@ -65,7 +58,6 @@ type section struct {
 	maxMsgSize int
 	formats    []offeredFormat
 	ptIndex    [128]int16 // payload type -> index in formats + 1; 0 = not offered
-	feedback   []feedback
 	extmaps    []extmapEntry
 	candidates []string
 	ssrcs      []uint32
@@ -172,10 +164,31 @@ func (s *section) index(md *psdp.MediaDescription, dir Direction) {
 			s.staticFormat(&s.formats[len(s.formats)-1])
 		}
 	}
+	s.presize(md.Attributes)
 	for i := range md.Attributes {
 		s.attribute(&md.Attributes[i])
 	}
 	s.resolveAssociations()
+}
+
+// presize counts the repeated attributes first so that each per-section list is
+// allocated once.
+func (s *section) presize(attrs []psdp.Attribute) {
+	var ext, cand int
+	for i := range attrs {
+		switch attrs[i].Key {
+		case "extmap":
+			ext++
+		case "candidate":
+			cand++
+		}
+	}
+	if ext > 0 {
+		s.extmaps = make([]extmapEntry, 0, ext)
+	}
+	if cand > 0 {
+		s.candidates = make([]string, 0, cand)
+	}
 }
 
 // staticFormat fills in the RFC 3551 static payload types that offers may use
@@ -235,20 +248,6 @@ func (s *section) attribute(a *psdp.Attribute) {
 		if f := s.format(pt); f != nil {
 			f.params, f.fmtp = params, a.Value
 		}
-	case "rtcp-fb":
-		pt, value, ok := strings.Cut(a.Value, " ")
-		if !ok {
-			return
-		}
-		n := -1
-		if pt != "*" {
-			f := s.format(pt)
-			if f == nil {
-				return
-			}
-			n = int(f.pt)
-		}
-		s.feedback = append(s.feedback, feedback{pt: n, value: strings.TrimSpace(value), attr: a.Value})
 	case "ssrc":
 		id, _, _ := strings.Cut(a.Value, " ")
 		if v, err := strconv.ParseUint(id, 10, 32); err == nil {
@@ -257,6 +256,21 @@ func (s *section) attribute(a *psdp.Attribute) {
 			}
 		}
 	}
+}
+
+// feedbackFor returns the value of a, if a is an a=rtcp-fb line for payload type
+// token pt or for "*" (RFC 4585 §4.2). rtcp-fb lines are not indexed: a Chrome
+// video section has about 170 of them and only the chosen codec's are needed, so
+// they are read in one pass over the section when the answer is written.
+func feedbackFor(a *psdp.Attribute, pt string) (string, bool) {
+	if a.Key != "rtcp-fb" {
+		return "", false
+	}
+	p, value, ok := strings.Cut(a.Value, " ")
+	if !ok || (p != pt && p != "*") {
+		return "", false
+	}
+	return strings.TrimSpace(value), true
 }
 
 // rtpmap parses "<pt> <name>/<clock>[/<channels>]".

@@ -304,9 +304,10 @@ func (o *LocalOffer) acceptSection(x *offerIndex, i int, r *Section) error {
 	if !o.pickAnswered(s, ours, r) {
 		return errorf(ErrAnswerMismatch, "m-section %d answers no offered codec", i)
 	}
-	for _, fb := range s.feedback {
-		if fb.pt == int(r.Codec.PayloadType) || fb.pt == -1 {
-			r.RTCPFeedback = append(r.RTCPFeedback, fb.value)
+	pt := strconv.Itoa(int(r.Codec.PayloadType))
+	for i := range s.md.Attributes {
+		if v, ok := feedbackFor(&s.md.Attributes[i], pt); ok {
+			r.RTCPFeedback = append(r.RTCPFeedback, v)
 		}
 	}
 	local := o.cfg.media(ours.kind).extensions(ours.kind)

@@ -9,24 +9,33 @@ import (
 // iceChars are the characters RFC 8839 §5.4 allows in ice-ufrag and ice-pwd.
 const iceChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 
-// random draws identifiers from an injectable source.
+// random draws identifiers from an injectable source. It reads in blocks of 64
+// bytes, so that an answer (ICE credentials, session ID, SSRCs) costs one or two
+// reads of crypto/rand instead of one system call per identifier.
 type random struct {
-	r   io.Reader
-	buf [32]byte
+	r    io.Reader
+	buf  [64]byte
+	next int // bytes of buf already used; len(buf) means empty
 }
 
 func newRandom(r io.Reader) *random {
 	if r == nil {
 		r = rand.Reader
 	}
-	return &random{r: r}
+	return &random{r: r, next: len(random{}.buf)}
 }
 
+// read returns n (at most 64) random bytes, valid until the next call.
 func (r *random) read(n int) ([]byte, error) {
-	if _, err := io.ReadFull(r.r, r.buf[:n]); err != nil {
-		return nil, errorf(ErrConfig, "read Rand: %v", err)
+	if r.next+n > len(r.buf) {
+		if _, err := io.ReadFull(r.r, r.buf[:]); err != nil {
+			return nil, errorf(ErrConfig, "read Rand: %v", err)
+		}
+		r.next = 0
 	}
-	return r.buf[:n], nil
+	b := r.buf[r.next : r.next+n]
+	r.next += n
+	return b, nil
 }
 
 // iceString returns n random ICE characters (6 bits of entropy each).
