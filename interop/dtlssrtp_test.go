@@ -1,11 +1,18 @@
 package interop
 
-// DTLS-SRTP against pion/webrtc: a pion PeerConnection offers a VP8
-// sendrecv transceiver; the test answers it by hand as an ICE-lite endpoint
-// on a UDP socket it owns (STUN answered with pion/stun, datagrams sorted
-// with dtlssrtp.Classify), runs dtlssrtp.Handshake on that socket in the
-// role dtlssrtp.SelectRole picks, and exchanges real SRTP and SRTCP with
-// pion in both directions, for every profile pion supports and both roles.
+// DTLS-SRTP against pion/webrtc v4. The test is an ICE-lite endpoint on a
+// UDP socket it owns (STUN answered with pion/stun, datagrams sorted with
+// dtlssrtp.Classify) and writes its SDP by hand. Either pion offers and
+// the test answers (active or passive by RolePolicy), or the test offers
+// actpass and pion answers (active by default, passive with
+// SetAnsweringDTLSRole). dtlssrtp.SelectRole picks our role from pion's
+// a=setup, dtlssrtp.Handshake runs on the socket, and real SRTP and SRTCP
+// flow both ways: pion's TrackLocalStaticRTP to our UnprotectRTP, our
+// ProtectRTP to pion's OnTrack, PLIs in both directions. Every profile
+// pion supports, both DTLS roles, then close_notify must close pion's DTLS
+// transport. Negative cases: fingerprint mismatch, no common profile.
+//
+//	cd interop && go test -race -run 'TestDTLSSRTPPion' -v .
 
 import (
 	"bytes"
@@ -253,7 +260,7 @@ func (c *queueConn) RemoteAddr() net.Addr {
 	return c.s.udp.LocalAddr()
 }
 
-// pionOffer is what the test needs from pion's offer.
+// pionOffer is what the test needs from pion's offer or answer.
 type pionOffer struct {
 	ufrag, pwd   string
 	fingerprints []dtlssrtp.Fingerprint
@@ -263,14 +270,14 @@ type pionOffer struct {
 	ssrc         uint32
 }
 
-func parsePionOffer(t *testing.T, raw string) pionOffer {
+func parsePionSDP(t *testing.T, raw string) pionOffer {
 	t.Helper()
 	var sd pionsdp.SessionDescription
 	if err := sd.UnmarshalString(raw); err != nil {
 		t.Fatal(err)
 	}
 	if len(sd.MediaDescriptions) != 1 {
-		t.Fatalf("offer has %d m-lines, want 1", len(sd.MediaDescriptions))
+		t.Fatalf("pion's SDP has %d m-lines, want 1", len(sd.MediaDescriptions))
 	}
 	var o pionOffer
 	attrs := append(append([]pionsdp.Attribute(nil), sd.Attributes...), sd.MediaDescriptions[0].Attributes...)
@@ -307,13 +314,14 @@ func parsePionOffer(t *testing.T, raw string) pionOffer {
 		}
 	}
 	if o.ufrag == "" || o.pwd == "" || len(o.fingerprints) == 0 || o.vp8 == 0 || o.ssrc == 0 {
-		t.Fatalf("incomplete offer: %+v\n%s", o, raw)
+		t.Fatalf("incomplete SDP from pion: %+v\n%s", o, raw)
 	}
 	return o
 }
 
-// liteAnswer is the answer an ICE-lite media server would send.
-func liteAnswer(o pionOffer, s *liteSocket, fp dtlssrtp.Fingerprint, setup dtlssrtp.Setup, ssrc uint32) string {
+// liteSDP is the offer or answer an ICE-lite media server would send for
+// one VP8 sendrecv m-line, with o's mid and payload type.
+func liteSDP(o pionOffer, s *liteSocket, fp dtlssrtp.Fingerprint, setup dtlssrtp.Setup, ssrc uint32) string {
 	lines := []string{
 		"v=0",
 		"o=- 4611731400430051336 2 IN IP4 127.0.0.1",
@@ -348,7 +356,7 @@ type pionPeer struct {
 	remote chan *webrtc.TrackRemote
 }
 
-func newPionPeer(t *testing.T, profile dtlssrtp.Profile) *pionPeer {
+func newPionPeer(t *testing.T, profile dtlssrtp.Profile, tweak func(*webrtc.SettingEngine)) *pionPeer {
 	t.Helper()
 	var se webrtc.SettingEngine
 	se.SetSRTPProtectionProfiles(dtls.SRTPProtectionProfile(profile))
@@ -356,6 +364,9 @@ func newPionPeer(t *testing.T, profile dtlssrtp.Profile) *pionPeer {
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	if tweak != nil {
+		tweak(&se)
+	}
 	var me webrtc.MediaEngine
 	if err := me.RegisterDefaultCodecs(); err != nil {
 		t.Fatal(err)
@@ -414,10 +425,17 @@ type pionSession struct {
 	ssrc    uint32
 }
 
+// connectPion answers a pion offer with policy and runs our handshake.
 func connectPion(t *testing.T, profile dtlssrtp.Profile, policy dtlssrtp.RolePolicy, expect []dtlssrtp.Fingerprint) (*pionSession, error) {
+	return connectPionProfiles(t, profile, profile, policy, expect)
+}
+
+// connectPionProfiles is connectPion with pion limited to pionProfile and
+// us to ourProfile.
+func connectPionProfiles(t *testing.T, pionProfile, ourProfile dtlssrtp.Profile, policy dtlssrtp.RolePolicy, expect []dtlssrtp.Fingerprint) (*pionSession, error) {
 	t.Helper()
-	ps := &pionSession{pion: newPionPeer(t, profile), lite: newLiteSocket(t), ssrc: 0x5eed0001}
-	ps.offer = parsePionOffer(t, ps.pion.offer(t))
+	ps := &pionSession{pion: newPionPeer(t, pionProfile, nil), lite: newLiteSocket(t), ssrc: 0x5eed0001, cert: newCert(t)}
+	ps.offer = parsePionSDP(t, ps.pion.offer(t))
 	if ps.offer.setup != dtlssrtp.SetupActpass {
 		t.Fatalf("pion offered a=setup:%v, want actpass", ps.offer.setup)
 	}
@@ -425,17 +443,70 @@ func connectPion(t *testing.T, profile dtlssrtp.Profile, policy dtlssrtp.RolePol
 	if err != nil {
 		t.Fatal(err)
 	}
+	fp, _ := ps.cert.Fingerprint(dtlssrtp.SHA256)
+	answer := liteSDP(ps.offer, ps.lite, fp, setup, ps.ssrc)
+	if err := ps.pion.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
+		t.Fatalf("pion rejected the answer: %v\n%s", err, answer)
+	}
+	return ps, ps.handshake(t, ourProfile, role, expect)
+}
+
+// connectPionAnswerer offers to pion (a=setup:actpass, as RFC 5763 §5
+// requires of offerers), lets pion answer with its configured DTLS role,
+// and runs our handshake in the role SelectRole derives from pion's answer.
+func connectPionAnswerer(t *testing.T, profile dtlssrtp.Profile, pionRole webrtc.DTLSRole) *pionSession {
+	t.Helper()
+	tweak := func(se *webrtc.SettingEngine) {
+		if err := se.SetAnsweringDTLSRole(pionRole); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ps := &pionSession{pion: newPionPeer(t, profile, tweak), lite: newLiteSocket(t), ssrc: 0x5eed0002, cert: newCert(t)}
+	fp, _ := ps.cert.Fingerprint(dtlssrtp.SHA256)
+	offer := liteSDP(pionOffer{mid: "0", vp8: 96}, ps.lite, fp, dtlssrtp.SetupActpass, ps.ssrc)
+	if err := ps.pion.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
+		t.Fatalf("pion rejected the offer: %v\n%s", err, offer)
+	}
+	answer, err := ps.pion.pc.CreateAnswer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gathered := webrtc.GatheringCompletePromise(ps.pion.pc)
+	if err := ps.pion.pc.SetLocalDescription(answer); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-gathered:
+	case <-time.After(5 * time.Second):
+		t.Fatal("pion did not finish gathering")
+	}
+	ps.offer = parsePionSDP(t, ps.pion.pc.LocalDescription().SDP)
+	role, ours, err := dtlssrtp.SelectRole(dtlssrtp.Offerer, ps.offer.setup, dtlssrtp.RolePolicy{})
+	if err != nil {
+		t.Fatalf("pion answered a=setup:%v: %v", ps.offer.setup, err)
+	}
+	if ours != dtlssrtp.SetupActpass {
+		t.Fatalf("SelectRole says we offered %v", ours)
+	}
+	if err := ps.handshake(t, profile, role, nil); err != nil {
+		t.Fatalf("handshake with pion (answer a=setup:%v): %v", ps.offer.setup, err)
+	}
+	return ps
+}
+
+func newCert(t *testing.T) *dtlssrtp.Certificate {
+	t.Helper()
 	cert, err := dtlssrtp.GenerateCertificate(dtlssrtp.CertificateConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ps.cert = cert
-	fp, _ := cert.Fingerprint(dtlssrtp.SHA256)
-	answer := liteAnswer(ps.offer, ps.lite, fp, setup, ps.ssrc)
-	if err := ps.pion.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
-		t.Fatalf("pion rejected the answer: %v\n%s", err, answer)
-	}
+	return cert
+}
 
+// handshake waits for pion's first connectivity check, then runs
+// dtlssrtp.Handshake on the demultiplexed socket.
+func (ps *pionSession) handshake(t *testing.T, profile dtlssrtp.Profile, role dtlssrtp.Role, expect []dtlssrtp.Fingerprint) error {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	select {
@@ -446,15 +517,16 @@ func connectPion(t *testing.T, profile dtlssrtp.Profile, policy dtlssrtp.RolePol
 	if expect == nil {
 		expect = ps.offer.fingerprints
 	}
+	var err error
 	ps.session, err = dtlssrtp.Handshake(ctx, ps.lite.dtls, role, dtlssrtp.Config{
-		Certificate:        cert,
+		Certificate:        ps.cert,
 		RemoteFingerprints: expect,
 		Profiles:           []dtlssrtp.Profile{profile},
 	})
 	if err == nil {
 		t.Cleanup(func() { _ = ps.session.Close() })
 	}
-	return ps, err
+	return err
 }
 
 // pionProfiles are the profiles pion/webrtc v4 maps to SRTP contexts
@@ -494,6 +566,31 @@ func TestDTLSSRTPPion(t *testing.T) {
 	}
 }
 
+// TestDTLSSRTPPionAnswerer: we offer actpass; pion answers active (its
+// default: we are the DTLS server) or passive (SetAnsweringDTLSRole
+// server: we are the client).
+func TestDTLSSRTPPionAnswerer(t *testing.T) {
+	for _, profile := range pionProfiles {
+		for _, pionRole := range []webrtc.DTLSRole{webrtc.DTLSRoleClient, webrtc.DTLSRoleServer} {
+			t.Run(profile.String()+"/pion-"+pionRole.String(), func(t *testing.T) {
+				ps := connectPionAnswerer(t, profile, pionRole)
+				wantSetup, wantRole := dtlssrtp.SetupActive, dtlssrtp.RoleServer
+				if pionRole == webrtc.DTLSRoleServer {
+					wantSetup, wantRole = dtlssrtp.SetupPassive, dtlssrtp.RoleClient
+				}
+				if ps.offer.setup != wantSetup || ps.session.Role() != wantRole || ps.session.Profile() != profile {
+					t.Fatalf("pion answered %v; our role %v profile %v; want %v, %v, %v",
+						ps.offer.setup, ps.session.Role(), ps.session.Profile(), wantSetup, wantRole, profile)
+				}
+				checkPionCertificate(t, ps)
+				pionToUs(t, ps)
+				usToPion(t, ps)
+				closeNotifyToPion(t, ps)
+			})
+		}
+	}
+}
+
 // TestDTLSSRTPPionFingerprintMismatch: pion presents its real certificate,
 // but our SDP view says otherwise; the handshake must fail with
 // ErrFingerprintMismatch.
@@ -512,6 +609,22 @@ func TestDTLSSRTPPionFingerprintMismatch(t *testing.T) {
 			}
 			if d := time.Since(start); d > 10*time.Second {
 				t.Fatalf("took %v", d)
+			}
+		})
+	}
+}
+
+// TestDTLSSRTPPionNoCommonProfile: pion allows only AEAD_AES_128_GCM, we
+// only AES128_CM_HMAC_SHA1_80; the handshake must fail with a clear error.
+func TestDTLSSRTPPionNoCommonProfile(t *testing.T) {
+	for _, passive := range []bool{false, true} {
+		t.Run(fmt.Sprintf("passive=%v", passive), func(t *testing.T) {
+			_, err := connectPionProfiles(t, dtlssrtp.ProfileAEADAES128GCM, dtlssrtp.ProfileAES128CMHMACSHA1_80,
+				dtlssrtp.RolePolicy{AnswerPassive: passive}, nil)
+			// As client we get pion's insufficient_security alert; as server
+			// pion/dtls refuses the ClientHello itself.
+			if !errors.Is(err, dtlssrtp.ErrHandshake) {
+				t.Fatalf("err %v, want ErrHandshake", err)
 			}
 		})
 	}
