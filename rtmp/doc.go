@@ -20,7 +20,8 @@
 //   - §7.1.5 audio and video messages, whose bodies are FLV tag bodies (FLV
 //     specification 10.1, annex E), and Veovera's Enhanced RTMP v1 and v2
 //     (FourCC codecs such as hvc1, av01, vp09, Opus; multitrack; ModEx):
-//     ParseVideoTag, ParseAudioTag, and FLV file writing helpers.
+//     ParseVideoTag, ParseAudioTag, and FLV file writing helpers;
+//   - §7.1.6 aggregate messages: AggregateIter.
 //
 // # Using it
 //

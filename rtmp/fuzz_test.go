@@ -27,6 +27,12 @@ func FuzzChunkReader(f *testing.F) {
 			if len(m.Payload) > limit {
 				t.Fatalf("payload of %d bytes above the limit", len(m.Payload))
 			}
+			if m.Type == TypeAggregate {
+				it := NewAggregateIter(m)
+				var sub Message
+				for it.Next(&sub) {
+				}
+			}
 		}
 	})
 }
