@@ -66,3 +66,56 @@ func ExampleBuilder() {
 	fmt.Println(len(resp), m.Type(), addr, integ.Verify(&m), m.VerifyFingerprint())
 	// Output: 64 Binding success response 192.0.2.1:32853 <nil> <nil>
 }
+
+// A server rejects a request that carries comprehension-required attributes
+// it does not understand with a 420 error listing them (RFC 8489 §6.3.1.1).
+func ExampleMessage_AppendUnknown() {
+	var b stun.Builder
+	b.Start(nil, stun.BindingRequest, stun.TransactionID{7})
+	b.Add(stun.AttrRequestedTransport, []byte{17, 0, 0, 0}) // a TURN attribute
+	b.Add(0x7001, []byte("?"))                             // unassigned, required
+	b.Add(0xC123, []byte("optional"))                      // ignored: optional range
+	req, _ := b.Finish()
+
+	var m stun.Message
+	_ = m.Decode(req)
+	var scratch [8]stun.AttrType
+	unknown := m.AppendUnknown(scratch[:0])
+	fmt.Println(unknown)
+
+	b.Start(nil, stun.BindingError, m.TransactionID())
+	b.AddErrorCode(stun.CodeUnknownAttribute, "")
+	b.AddUnknownAttributes(unknown)
+	resp, _ := b.Finish()
+	_ = m.Decode(resp)
+	code, reason, _ := m.ErrorCode()
+	fmt.Println(m.Type(), code, string(reason))
+	// Output:
+	// [REQUESTED-TRANSPORT 0x7001]
+	// Binding error response 420 Unknown Attribute
+}
+
+// Long-term credentials (RFC 8489 §9.2): the key is derived once from
+// username, realm and password and reused for every message of the session.
+func ExampleNewLongTermIntegrity() {
+	integ := stun.NewLongTermIntegrity("1700000000:alice", "streamwire.test", "s3cr3t")
+	fmt.Printf("%x\n", integ.Key())
+
+	var b stun.Builder
+	b.Start(nil, stun.BindingRequest, stun.TransactionID{1})
+	b.AddUsername("1700000000:alice")
+	b.AddRealm("streamwire.test")
+	b.AddNonce("n0nce")
+	b.AddMessageIntegrity(integ)
+	b.AddFingerprint()
+	req, _ := b.Finish()
+
+	var m stun.Message
+	_ = m.Decode(req)
+	fmt.Println(integ.Verify(&m))
+	fmt.Println(stun.NewLongTermIntegrity("1700000000:alice", "streamwire.test", "wrong").Verify(&m))
+	// Output:
+	// 31296577b3ff5ef8314472710c85e993
+	// <nil>
+	// stun: message integrity mismatch
+}

@@ -381,3 +381,31 @@ func TestFingerprintWithIgnoredTrailer(t *testing.T) {
 		t.Errorf("corrupted: %v", err)
 	}
 }
+
+func TestIsMessageAndMessageLength(t *testing.T) {
+	req := unhex(t, rfc5769Request)
+	if !IsMessage(req) {
+		t.Fatal("RFC 5769 request is not a message")
+	}
+	// Two messages back to back on a stream (RFC 8489 §6.2.2).
+	stream := append(append([]byte(nil), req...), unhex(t, rfc5769ResponseIPv4)...)
+	n, err := MessageLength(stream)
+	if err != nil || n != len(req) {
+		t.Fatalf("MessageLength = %d, %v; want %d", n, err, len(req))
+	}
+	if n2, err := MessageLength(stream[n:]); err != nil || n+n2 != len(stream) {
+		t.Fatalf("second MessageLength = %d, %v", n2, err)
+	}
+	for _, notSTUN := range [][]byte{
+		{0x16, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},          // DTLS
+		{0x80, 0x60, 0, 1, 0x21, 0x12, 0xa4, 0x42, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, // RTP
+		req[:19],
+	} {
+		if IsMessage(notSTUN) {
+			t.Errorf("IsMessage(%x) = true", notSTUN)
+		}
+	}
+	if _, err := MessageLength(req[:10]); err != ErrTruncated {
+		t.Errorf("short: %v", err)
+	}
+}
