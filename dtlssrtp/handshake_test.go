@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/dtls/v3"
+	"github.com/pion/dtls/v3/pkg/protocol/extension"
+	"github.com/pion/dtls/v3/pkg/protocol/handshake"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 )
@@ -566,5 +569,78 @@ func TestSessionProtectRTCPAllocs(t *testing.T) {
 				t.Fatalf("UnprotectRTCP: %v allocs/op, want <= %v", n, limit)
 			}
 		})
+	}
+}
+
+// A DTLS server that leaves use_srtp out of its ServerHello: pion/dtls as
+// client refuses it (RFC 5764 §4.1.1 lets a client that needs SRTP abort).
+func TestServerWithoutUseSRTP(t *testing.T) {
+	cfgA, _ := pairConfigs(t)
+	plain := newTestCert(t)
+	cfgA.RemoteFingerprints = []Fingerprint{sha256Of(t, plain)}
+	ea, eb := newPipe()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		pc := newPacketConn(eb.dtls)
+		srv, err := dtls.ServerWithOptions(pc, pc.peer,
+			dtls.WithCertificates(plain.TLSCertificate()), dtls.WithInsecureSkipVerify(true),
+			dtls.WithSRTPProtectionProfiles(dtls.SRTP_AEAD_AES_128_GCM),
+			dtls.WithServerHelloMessageHook(func(h handshake.MessageServerHello) handshake.Message {
+				kept := h.Extensions[:0]
+				for _, e := range h.Extensions {
+					if _, ok := e.(*extension.UseSRTP); !ok {
+						kept = append(kept, e)
+					}
+				}
+				h.Extensions = kept
+				return &h
+			}),
+			dtls.WithClientAuth(dtls.RequireAnyClientCert), dtls.WithExtendedMasterSecret(dtls.RequireExtendedMasterSecret))
+		if err == nil {
+			_ = srv.HandshakeContext(ctx)
+			_ = srv.Close()
+		}
+	}()
+	s, err := Client(ctx, ea.dtls, cfgA)
+	if s != nil {
+		_ = s.Close()
+	}
+	<-done
+	if !errors.Is(err, ErrHandshake) {
+		t.Fatalf("err %v, want ErrHandshake", err)
+	}
+}
+
+// A DTLS client that does not offer use_srtp (a plain DTLS peer): the
+// handshake completes, but there is no profile to key SRTP with.
+func TestClientWithoutUseSRTP(t *testing.T) {
+	_, cfgB := pairConfigs(t)
+	plain := newTestCert(t)
+	cfgB.RemoteFingerprints = []Fingerprint{sha256Of(t, plain)}
+	ea, eb := newPipe()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		pc := newPacketConn(ea.dtls)
+		cli, err := dtls.ClientWithOptions(pc, pc.peer,
+			dtls.WithCertificates(plain.TLSCertificate()), dtls.WithInsecureSkipVerify(true),
+			dtls.WithExtendedMasterSecret(dtls.RequireExtendedMasterSecret))
+		if err == nil {
+			_ = cli.HandshakeContext(ctx)
+			_ = cli.Close()
+		}
+	}()
+	s, err := Server(ctx, eb.dtls, cfgB)
+	if s != nil {
+		_ = s.Close()
+	}
+	<-done
+	if !errors.Is(err, ErrNoProfile) {
+		t.Fatalf("err %v, want ErrNoProfile", err)
 	}
 }
