@@ -73,8 +73,8 @@ func ExampleMessage_AppendUnknown() {
 	var b stun.Builder
 	b.Start(nil, stun.BindingRequest, stun.TransactionID{7})
 	b.Add(stun.AttrRequestedTransport, []byte{17, 0, 0, 0}) // a TURN attribute
-	b.Add(0x7001, []byte("?"))                             // unassigned, required
-	b.Add(0xC123, []byte("optional"))                      // ignored: optional range
+	b.Add(0x7001, []byte("?"))                              // unassigned, required
+	b.Add(0xC123, []byte("optional"))                       // ignored: optional range
 	req, _ := b.Finish()
 
 	var m stun.Message

@@ -19,10 +19,10 @@ func Fingerprint(msg []byte) uint32 {
 // ErrAttributeNotFound when m has none and ErrFingerprint when it does not
 // match. It does not modify m's bytes or allocate.
 func (m *Message) VerifyFingerprint() error {
-	if m.fp < 0 {
+	a, ok := m.at(m.fp)
+	if !ok {
 		return ErrAttributeNotFound
 	}
-	a := m.attrs[m.fp]
 	if a.length != 4 {
 		return ErrBadAttribute
 	}

@@ -105,7 +105,7 @@ func FuzzVerify(f *testing.F) {
 		if !bytes.Equal(orig, data) {
 			t.Fatal("verification modified the message")
 		}
-		if errShort != nil || m.mi < 0 || m.mi256 >= 0 {
+		if errShort != nil || m.mi == 0 || m.mi256 != 0 {
 			return
 		}
 		// Re-sign: the same attributes with the same key verify again.

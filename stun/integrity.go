@@ -84,7 +84,7 @@ func (i *Integrity) Clone() *Integrity { return NewIntegrity(i.key) }
 // not match, ErrBadAttribute when the value has a wrong size. The comparison
 // is constant-time, m's bytes are not modified, and nothing is allocated.
 func (i *Integrity) Verify(m *Message) error {
-	if m.mi256 >= 0 {
+	if m.mi256 != 0 {
 		return i.VerifySHA256(m)
 	}
 	return i.VerifySHA1(m)
@@ -92,10 +92,10 @@ func (i *Integrity) Verify(m *Message) error {
 
 // VerifySHA1 checks MESSAGE-INTEGRITY (HMAC-SHA1, RFC 8489 §14.5).
 func (i *Integrity) VerifySHA1(m *Message) error {
-	if m.mi < 0 {
+	a, ok := m.at(m.mi)
+	if !ok {
 		return ErrAttributeNotFound
 	}
-	a := m.attrs[m.mi]
 	if a.length != IntegritySize {
 		return ErrBadAttribute
 	}
@@ -105,10 +105,10 @@ func (i *Integrity) VerifySHA1(m *Message) error {
 // VerifySHA256 checks MESSAGE-INTEGRITY-SHA256 (HMAC-SHA256, RFC 8489
 // §14.6), accepting values truncated to 16-32 bytes in steps of 4.
 func (i *Integrity) VerifySHA256(m *Message) error {
-	if m.mi256 < 0 {
+	a, ok := m.at(m.mi256)
+	if !ok {
 		return ErrAttributeNotFound
 	}
-	a := m.attrs[m.mi256]
 	if a.length < minIntegritySHA256 || a.length > IntegritySHA256Size || a.length%4 != 0 {
 		return ErrBadAttribute
 	}
@@ -121,10 +121,10 @@ func (i *Integrity) VerifySHA256(m *Message) error {
 // MESSAGE-INTEGRITY. Four bytes are a weak check; accept it only where
 // Chromium does (a GOOG-PING on a pair that passed full Binding checks).
 func (i *Integrity) VerifyGoogMessageIntegrity32(m *Message) error {
-	if m.mi32 < 0 {
+	a, ok := m.at(m.mi32)
+	if !ok {
 		return ErrAttributeNotFound
 	}
-	a := m.attrs[m.mi32]
 	if a.length != googIntegrity32Size {
 		return ErrBadAttribute
 	}

@@ -166,14 +166,13 @@ type attrRef struct {
 // The zero Message is empty; a Message may be reused for the next Decode.
 // A Message is a value of about 300 bytes; keep one per reader goroutine.
 type Message struct {
-	raw   []byte
-	typ   MessageType
-	n     uint8 // attributes recorded in attrs
-	mi    int8  // index in attrs of MESSAGE-INTEGRITY, or -1
-	mi256 int8  // index in attrs of MESSAGE-INTEGRITY-SHA256, or -1
-	mi32  int8  // index in attrs of GOOG-MESSAGE-INTEGRITY-32, or -1
-	fp    int8  // index in attrs of FINGERPRINT, or -1
-	attrs [MaxAttributes]attrRef
+	raw []byte
+	typ MessageType
+	n   uint8 // attributes recorded in attrs
+	// Positions (index in attrs + 1; 0 when absent, so that the zero
+	// Message is empty) of the attributes that end the protected part.
+	mi, mi256, mi32, fp uint8
+	attrs               [MaxAttributes]attrRef
 }
 
 // IsMessage reports whether b starts like a STUN message of RFC 8489: at least
@@ -210,7 +209,7 @@ func MessageLength(b []byte) (int, error) {
 //
 // Decode does not allocate. On error m is left empty.
 func (m *Message) Decode(b []byte) error {
-	m.raw, m.n, m.mi, m.mi256, m.mi32, m.fp = nil, 0, -1, -1, -1, -1
+	m.raw, m.n, m.mi, m.mi256, m.mi32, m.fp = nil, 0, 0, 0, 0, 0
 	m.typ = 0
 	if len(b) < HeaderSize {
 		return ErrTruncated
@@ -232,7 +231,7 @@ func (m *Message) Decode(b []byte) error {
 		return ErrBadHeader
 	}
 	if err := m.decodeAttributes(b); err != nil {
-		m.n, m.mi, m.mi256, m.mi32, m.fp = 0, -1, -1, -1, -1
+		m.n, m.mi, m.mi256, m.mi32, m.fp = 0, 0, 0, 0, 0
 		return err
 	}
 	m.raw = b
@@ -257,20 +256,19 @@ func (m *Message) decodeAttributes(b []byte) error {
 			if int(m.n) == MaxAttributes {
 				return ErrTooManyAttributes
 			}
-			i := int8(m.n)
-			m.attrs[i] = attrRef{typ: t, length: uint16(l), off: uint32(off)}
+			m.attrs[m.n] = attrRef{typ: t, length: uint16(l), off: uint32(off)}
 			m.n++
 			switch t {
 			case AttrMessageIntegrity:
-				m.mi = i
+				m.mi = m.n
 			case AttrMessageIntegritySHA256:
-				m.mi256 = i
+				m.mi256 = m.n
 			case AttrGoogMessageIntegrity32:
-				m.mi32 = i
+				m.mi32 = m.n
 			case AttrFingerprint:
-				m.fp = i
+				m.fp = m.n
 			}
-			ignoring = m.mi >= 0 || m.mi256 >= 0 || m.mi32 >= 0 || m.fp >= 0
+			ignoring = m.mi|m.mi256|m.mi32|m.fp != 0
 		}
 		off += attrHeaderSize + padded(l)
 	}
@@ -283,16 +281,24 @@ func (m *Message) keep(t AttrType, ignoring bool) bool {
 	if !ignoring {
 		return true
 	}
-	if m.fp >= 0 {
+	if m.fp != 0 {
 		return false
 	}
 	switch t {
 	case AttrFingerprint:
 		return true
 	case AttrMessageIntegritySHA256:
-		return m.mi256 < 0 && m.mi32 < 0
+		return m.mi256 == 0 && m.mi32 == 0
 	}
 	return false
+}
+
+// at returns the attribute at position pos (index + 1), or false for 0.
+func (m *Message) at(pos uint8) (attrRef, bool) {
+	if pos == 0 {
+		return attrRef{}, false
+	}
+	return m.attrs[pos-1], true
 }
 
 // padded rounds an attribute length up to the 4-byte boundary.

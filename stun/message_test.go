@@ -409,3 +409,21 @@ func TestIsMessageAndMessageLength(t *testing.T) {
 		t.Errorf("short: %v", err)
 	}
 }
+
+func TestZeroMessage(t *testing.T) {
+	var m Message
+	integ := NewShortTermIntegrity("x")
+	if err := integ.Verify(&m); err != ErrAttributeNotFound {
+		t.Errorf("Verify: %v", err)
+	}
+	if err := integ.VerifyGoogMessageIntegrity32(&m); err != ErrAttributeNotFound {
+		t.Errorf("VerifyGoogMessageIntegrity32: %v", err)
+	}
+	if err := m.VerifyFingerprint(); err != ErrAttributeNotFound {
+		t.Errorf("VerifyFingerprint: %v", err)
+	}
+	callGetters(&m)
+	if m.NumAttributes() != 0 || m.TransactionID() != (TransactionID{}) {
+		t.Error("zero Message not empty")
+	}
+}
