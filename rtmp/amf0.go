@@ -132,8 +132,17 @@ type AMF0Decoder struct {
 	// MaxDepth limits the nesting of objects and arrays. Default
 	// DefaultAMFMaxDepth.
 	MaxDepth int
-	refs     []any
+	// MaxValues limits how many values (including nested ones) one
+	// Decode or DecodeAll call may produce, so that a message of
+	// one-byte values cannot expand sixteen-fold in memory. Default
+	// DefaultAMFMaxValues.
+	MaxValues int
+	refs      []any
+	values    int
 }
+
+// DefaultAMFMaxValues is the default AMF0Decoder.MaxValues.
+const DefaultAMFMaxValues = 1 << 16
 
 // DecodeAMF0 decodes one AMF0 value from b and returns it with the number
 // of bytes used.
@@ -153,6 +162,7 @@ func DecodeAMF0All(b []byte) ([]any, error) {
 // decoder's calls since the last Reset (AMF0 references count objects from
 // the start of the message).
 func (d *AMF0Decoder) Decode(b []byte) (any, int, error) {
+	d.values = 0
 	v, n, err := d.value(b, 0)
 	if err != nil {
 		return nil, 0, err
@@ -165,6 +175,7 @@ func (d *AMF0Decoder) Decode(b []byte) (any, int, error) {
 // skipped.
 func (d *AMF0Decoder) DecodeAll(b []byte) ([]any, error) {
 	d.Reset()
+	d.values = 0
 	var vs []any
 	for len(b) > 0 {
 		if b[0] == amf0ObjectEnd {
@@ -191,12 +202,28 @@ func (d *AMF0Decoder) maxDepth() int {
 	return DefaultAMFMaxDepth
 }
 
+// count charges one decoded value against MaxValues.
+func (d *AMF0Decoder) count() error {
+	limit := d.MaxValues
+	if limit <= 0 {
+		limit = DefaultAMFMaxValues
+	}
+	d.values++
+	if d.values > limit {
+		return fmt.Errorf("more than %d values: %w", limit, ErrAMF)
+	}
+	return nil
+}
+
 func errShort(what string) error { return fmt.Errorf("truncated %s: %w", what, ErrAMF) }
 
 // value decodes one value at nesting depth depth.
 func (d *AMF0Decoder) value(b []byte, depth int) (any, int, error) {
 	if len(b) == 0 {
 		return nil, 0, errShort("value")
+	}
+	if err := d.count(); err != nil {
+		return nil, 0, err
 	}
 	switch b[0] {
 	case amf0Number:
@@ -255,7 +282,7 @@ func (d *AMF0Decoder) value(b []byte, depth int) (any, int, error) {
 		}
 		return d.complex(b, depth+1)
 	case amf0AVMPlus:
-		v, n, err := decodeAMF3Value(b[1:], depth, d.maxDepth())
+		v, n, err := decodeAMF3Value(b[1:], depth, d)
 		return v, n + 1, err
 	}
 	return nil, 0, fmt.Errorf("unsupported AMF0 marker 0x%02x: %w", b[0], ErrAMF)
@@ -345,7 +372,7 @@ func (d *AMF0Decoder) strictArray(b []byte, depth int) ([]any, int, error) {
 	if uint64(count) > uint64(len(b)-4) {
 		return nil, 0, errShort("strict array")
 	}
-	a := make([]any, 0, count)
+	a := make([]any, 0, min(count, 1024)) // grows with the elements that really decode
 	off := 4
 	for i := uint32(0); i < count; i++ {
 		v, n, err := d.value(b[off:], depth)

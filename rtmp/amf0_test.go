@@ -2,6 +2,7 @@ package rtmp
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"math"
 	"reflect"
@@ -185,5 +186,32 @@ func TestAMF0Errors(t *testing.T) {
 	}
 	if _, err := ParseCommand(Message{Type: TypeCommandAMF0, Payload: []byte{0, 0, 0, 0, 0, 0, 0, 0, 0}}); !errors.Is(err, ErrAMF) {
 		t.Errorf("number as name: %v", err)
+	}
+}
+
+func TestAMF0MaxValues(t *testing.T) {
+	b := append([]byte{0x0a, 0, 1, 0, 0}, bytes.Repeat([]byte{0x05}, 1<<16)...)
+	if _, _, err := DecodeAMF0(b); !errors.Is(err, ErrAMF) {
+		t.Errorf("65536 nulls: %v", err)
+	}
+	d := AMF0Decoder{MaxValues: 3}
+	if _, err := d.DecodeAll([]byte{5, 5, 5}); err != nil {
+		t.Errorf("3 values: %v", err)
+	}
+	if _, err := d.DecodeAll([]byte{5, 5, 5, 5}); !errors.Is(err, ErrAMF) {
+		t.Errorf("4 values: %v", err)
+	}
+	amf3 := append([]byte{0x11, 0x09, 0x83, 0x80, 0x01, 0x01}, bytes.Repeat([]byte{0x01}, 1<<15)...) // dense array of 32768 nulls
+	if _, _, err := (&AMF0Decoder{MaxValues: 1000}).Decode(amf3); !errors.Is(err, ErrAMF) {
+		t.Errorf("AMF3 array: %v", err)
+	}
+}
+
+func TestServerHandshakeRejectsNonRTMPAtOnce(t *testing.T) {
+	var out bytes.Buffer
+	start := time.Now()
+	_, err := ServerHandshake(context.Background(), rwPair{strings.NewReader("GET / HTTP/1.1\r\n"), &out}, HandshakeConfig{})
+	if !errors.Is(err, ErrHandshakeVersion) || time.Since(start) > time.Second || out.Len() != 0 {
+		t.Errorf("%v", err)
 	}
 }

@@ -38,6 +38,7 @@ type amf3Decoder struct {
 	objects  []any
 	traits   []amf3Traits
 	maxDepth int
+	outer    *AMF0Decoder // counts values against its MaxValues
 }
 
 type amf3Traits struct {
@@ -46,8 +47,8 @@ type amf3Traits struct {
 	members []string
 }
 
-func decodeAMF3Value(b []byte, depth, maxDepth int) (any, int, error) {
-	d := amf3Decoder{maxDepth: maxDepth}
+func decodeAMF3Value(b []byte, depth int, outer *AMF0Decoder) (any, int, error) {
+	d := amf3Decoder{maxDepth: outer.maxDepth(), outer: outer}
 	return d.value(b, depth)
 }
 
@@ -96,6 +97,9 @@ func (d *amf3Decoder) str(b []byte) (string, int, error) {
 func (d *amf3Decoder) value(b []byte, depth int) (any, int, error) {
 	if len(b) == 0 {
 		return nil, 0, errShort("AMF3 value")
+	}
+	if err := d.outer.count(); err != nil {
+		return nil, 0, err
 	}
 	m, b := b[0], b[1:]
 	switch m {
@@ -200,7 +204,7 @@ func (d *amf3Decoder) array(count uint32, b []byte, depth int) (any, int, error)
 	if uint64(count) > uint64(len(b)-off) {
 		return nil, 0, errShort("AMF3 array")
 	}
-	dense := make([]any, 0, count)
+	dense := make([]any, 0, min(count, 1024))
 	for i := uint32(0); i < count; i++ {
 		v, n, err := d.value(b[off:], depth)
 		if err != nil {

@@ -240,6 +240,9 @@ func ctxErr(ctx context.Context, err error) error {
 }
 
 // ServerHandshake runs the server side of the handshake on rw (§5.2).
+// When rw is a net.Conn (has SetDeadline), the handshake is bounded by the
+// ctx deadline or cfg.Timeout, cancelling ctx interrupts it, and the
+// deadline is cleared when it returns.
 //
 // C0 must be 3. If C1 carries a digest signed with the Flash Player key
 // (key-first layout tried first, then digest-first), the answer is a
@@ -257,8 +260,16 @@ func ServerHandshake(ctx context.Context, rw io.ReadWriter, cfg HandshakeConfig)
 	defer done()
 	var info HandshakeInfo
 	c0c1 := make([]byte, 1+HandshakeSize)
-	if _, err := io.ReadFull(rw, c0c1); err != nil {
-		return info, ctxErr(ctx, fmt.Errorf("rtmp: reading C0+C1: %w", unexpectedEOF(err)))
+	// C0 first: a peer speaking something else (HTTP, RTMPE) gets a clear
+	// error at once instead of a timeout waiting for 1536 more bytes.
+	if _, err := io.ReadFull(rw, c0c1[:1]); err != nil {
+		return info, ctxErr(ctx, fmt.Errorf("rtmp: reading C0: %w", err))
+	}
+	if c0c1[0] != rtmpVersion {
+		return info, fmt.Errorf("rtmp: C0 is %d, want 3 (RTMPE is not supported): %w", c0c1[0], ErrHandshakeVersion)
+	}
+	if _, err := io.ReadFull(rw, c0c1[1:]); err != nil {
+		return info, ctxErr(ctx, fmt.Errorf("rtmp: reading C1: %w", unexpectedEOF(err)))
 	}
 	s0s1s2, info, err := serverResponse(c0c1, &cfg)
 	if err != nil {
