@@ -123,4 +123,17 @@ func BenchmarkBindingResponseBuild(b *testing.B) {
 			}
 		}
 	})
+	b.Run("pion-stun.Build", func(b *testing.B) {
+		// The package-level helper, which allocates a new Message each time.
+		integ := pstun.NewShortTermIntegrity(benchPwd)
+		addr := &pstun.XORMappedAddress{IP: net.IP(from.Addr().AsSlice()), Port: int(from.Port())}
+		id := pstun.NewTransactionIDSetter(benchID)
+		b.ReportAllocs()
+		for b.Loop() {
+			m, err := pstun.Build(pstun.BindingSuccess, id, addr, integ, pstun.Fingerprint)
+			if err != nil || len(m.Raw) != 64 {
+				b.Fatal(err)
+			}
+		}
+	})
 }
