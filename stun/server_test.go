@@ -573,3 +573,57 @@ func BenchmarkServerRespond(b *testing.B) {
 		r.respond(out, req, from)
 	}
 }
+
+// FuzzServerRespond answers arbitrary datagrams from an IPv4 and an IPv6
+// source. Nothing may panic; an answer must stay within MaxResponseGrowth,
+// decode, carry the request's transaction ID, be a Binding success with the
+// source as XOR-MAPPED-ADDRESS or a 420, and carry a valid FINGERPRINT
+// exactly when the request did. The seed corpus holds RFC 5769 and Chromium
+// requests, turnutils_stunclient's requests (plain and RFC 5780), the
+// bench generator's request, and messages that must be dropped.
+func FuzzServerRespond(f *testing.F) {
+	f.Add(request(f, BindingRequest, testID, true))
+	sources := []netip.AddrPort{
+		netip.MustParseAddrPort("203.0.113.5:40000"),
+		netip.MustParseAddrPort("[2001:db8::5]:40000"),
+	}
+	r := responder{s: &Server{Software: "streamwire fuzz"}}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var req Message
+		reqErr := req.Decode(data)
+		for _, from := range sources {
+			out, isErr := r.respond(nil, data, from)
+			if out == nil {
+				continue
+			}
+			if reqErr != nil {
+				t.Fatalf("answered a message that does not decode: %v", reqErr)
+			}
+			if len(out)-len(data) > MaxResponseGrowth {
+				t.Fatalf("%d-byte answer to a %d-byte request", len(out), len(data))
+			}
+			var m Message
+			if err := m.Decode(out); err != nil {
+				t.Fatalf("answer does not decode: %v", err)
+			}
+			if m.TransactionID() != req.TransactionID() {
+				t.Fatal("transaction ID changed")
+			}
+			switch m.Type() {
+			case BindingSuccess:
+				if a, err := m.XORMappedAddress(); err != nil || a != from || isErr {
+					t.Fatalf("XOR-MAPPED-ADDRESS %v %v", a, err)
+				}
+			case BindingError:
+				if code, _, err := m.ErrorCode(); err != nil || code != CodeUnknownAttribute || !isErr {
+					t.Fatalf("error %d %v", code, err)
+				}
+			default:
+				t.Fatalf("answer of type %s", m.Type())
+			}
+			if (req.VerifyFingerprint() == nil) != (m.VerifyFingerprint() == nil) {
+				t.Fatal("FINGERPRINT not mirrored")
+			}
+		}
+	})
+}

@@ -59,7 +59,8 @@ type Config struct {
 type Result struct {
 	Sent    int           // requests sent
 	Matched int           // valid responses to outstanding requests
-	Bad     int           // datagrams that were not a valid response to an outstanding request
+	Late    int           // valid responses to requests already given up (or duplicates)
+	Bad     int           // datagrams that were not a valid response to this client
 	Elapsed time.Duration // from the first send to the last matched response (or give-up)
 }
 
@@ -136,6 +137,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		res.Sent += c.sent
 		res.Matched += c.matched
 		res.Bad += c.bad
+		res.Late += c.late
 		if c.last.After(last) {
 			last = c.last
 		}
@@ -148,10 +150,10 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 }
 
 // slot remembers one outstanding request; seq is the request's sequence number
-// plus one so that zero means free.
+// plus one so that zero means free; sentAt is nanoseconds since the run began.
 type slot struct {
 	seq    uint64
-	sentAt time.Time
+	sentAt int64
 }
 
 type client struct {
@@ -170,8 +172,9 @@ type client struct {
 	wmsgs, rmsgs []ipv4.Message
 	wbufs        [][]byte
 
-	sent, matched, bad int
-	last               time.Time
+	start                    time.Time
+	sent, matched, late, bad int
+	last                     time.Time
 }
 
 func newClient(raddr *net.UDPAddr, id uint32, quota int, cfg Config) (*client, error) {
@@ -186,11 +189,16 @@ func newClient(raddr *net.UDPAddr, id uint32, quota int, cfg Config) (*client, e
 	// apart they are (a server worker descheduled with a batch in hand
 	// answers it thousands of requests later), and in open loop LossAfter
 	// worth of requests are in flight.
-	const ringSize = 1 << 16
+	ringSize := 1 << 16
+	if cfg.Rate > 0 {
+		for float64(ringSize) < 2*float64(cfg.Rate)/float64(cfg.Clients)*cfg.LossAfter.Seconds() {
+			ringSize <<= 1
+		}
+	}
 	c := &client{
 		cfg: cfg, conn: conn, pc: ipv4.NewPacketConn(conn), id: id, quota: quota,
 		localPort: uint16(conn.LocalAddr().(*net.UDPAddr).Port),
-		ring:      make([]slot, ringSize), mask: ringSize - 1,
+		ring:      make([]slot, ringSize), mask: uint64(ringSize - 1),
 		wmsgs: make([]ipv4.Message, cfg.Batch), rmsgs: make([]ipv4.Message, cfg.Batch),
 		wbufs: make([][]byte, cfg.Batch),
 	}
@@ -205,6 +213,7 @@ func newClient(raddr *net.UDPAddr, id uint32, quota int, cfg Config) (*client, e
 // run is one client's loop: send what the mode allows, read a batch, match,
 // expire old requests; until the quota is sent and answered or given up.
 func (c *client) run(ctx context.Context, start time.Time) error {
+	c.start = start
 	var perClientRate float64
 	if c.cfg.Rate > 0 {
 		perClientRate = float64(c.cfg.Rate) / float64(c.cfg.Clients)
@@ -262,7 +271,7 @@ func (c *client) send(n int, now time.Time) error {
 			if s.seq != 0 { // wrapped over a request never answered: it stays lost
 				c.outstanding--
 			}
-			s.seq, s.sentAt = seq+1, now
+			s.seq, s.sentAt = seq+1, int64(now.Sub(c.start))
 			putRequest(c.wbufs[i], c.id, seq)
 		}
 		off := 0
@@ -320,7 +329,7 @@ func (c *client) match(b []byte) {
 	}
 	s := &c.ring[seq&c.mask]
 	if s.seq != seq+1 {
-		c.bad++ // duplicate, or a response after the request was given up
+		c.late++ // a response after the request was given up, or a duplicate
 		return
 	}
 	s.seq = 0
@@ -330,9 +339,10 @@ func (c *client) match(b []byte) {
 
 // expire gives up on requests older than LossAfter.
 func (c *client) expire(now time.Time) {
+	limit := int64(now.Sub(c.start) - c.cfg.LossAfter)
 	for i := range c.ring {
 		s := &c.ring[i]
-		if s.seq != 0 && now.Sub(s.sentAt) > c.cfg.LossAfter {
+		if s.seq != 0 && s.sentAt < limit {
 			s.seq = 0
 			c.outstanding--
 		}
