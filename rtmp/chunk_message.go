@@ -115,3 +115,11 @@ var (
 	// ErrBadChunkStreamID: a chunk stream id outside 2..65599.
 	ErrBadChunkStreamID = errors.New("rtmp: invalid chunk stream id")
 )
+
+// Clone returns a copy of m whose Payload is newly allocated, to keep a
+// message returned by ChunkReader.ReadMessage past the next read (a GOP
+// cache, a queue to another goroutine).
+func (m Message) Clone() Message {
+	m.Payload = append([]byte(nil), m.Payload...)
+	return m
+}

@@ -412,3 +412,18 @@ func TestParseControlErrors(t *testing.T) {
 		t.Errorf("4-byte peer bandwidth: %d %d %v", n, l, err)
 	}
 }
+
+func TestMessageClone(t *testing.T) {
+	var buf bytes.Buffer
+	w := NewChunkWriter(&buf)
+	_ = w.WriteMessage(Message{ChunkStreamID: 4, Type: TypeAudio, StreamID: 1, Payload: []byte{1, 2, 3}})
+	_ = w.WriteMessage(Message{ChunkStreamID: 4, Type: TypeAudio, StreamID: 1, Timestamp: 20, Payload: []byte{4, 5, 6}})
+	r := NewChunkReader(&buf, ReaderConfig{})
+	m1, _ := r.ReadMessage()
+	kept := m1.Clone()
+	m2, _ := r.ReadMessage()
+	// The reader reuses its buffer: m1.Payload now shows the second message.
+	if !bytes.Equal(m1.Payload, m2.Payload) || !bytes.Equal(kept.Payload, []byte{1, 2, 3}) || kept.Timestamp != 0 || kept.Type != TypeAudio {
+		t.Errorf("m1 %v, kept %v, m2 %v", m1.Payload, kept.Payload, m2.Payload)
+	}
+}
