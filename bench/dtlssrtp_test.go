@@ -29,8 +29,8 @@ import (
 	"github.com/streamwire/streamwire/dtlssrtp"
 )
 
-// udpPair is two loopback UDP sockets that know each other's address.
-func udpPair(tb testing.TB) (a, b *net.UDPConn) {
+// dsUDPPair is two loopback UDP sockets that know each other's address.
+func dsUDPPair(tb testing.TB) (a, b *net.UDPConn) {
 	tb.Helper()
 	lo := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}
 	a, err := net.ListenUDP("udp4", lo)
@@ -44,13 +44,13 @@ func udpPair(tb testing.TB) (a, b *net.UDPConn) {
 	return a, b
 }
 
-// connectedUDP is a net.Conn over an unconnected UDP socket that talks to one peer.
-type connectedUDP struct {
+// dsConnectedUDP is a net.Conn over an unconnected UDP socket that talks to one peer.
+type dsConnectedUDP struct {
 	*net.UDPConn
 	peer *net.UDPAddr
 }
 
-func (c *connectedUDP) Read(b []byte) (int, error) {
+func (c *dsConnectedUDP) Read(b []byte) (int, error) {
 	for {
 		n, from, err := c.ReadFromUDP(b)
 		if err != nil || from.AddrPort() == c.peer.AddrPort() {
@@ -59,17 +59,17 @@ func (c *connectedUDP) Read(b []byte) (int, error) {
 	}
 }
 
-func (c *connectedUDP) Write(b []byte) (int, error) { return c.WriteToUDP(b, c.peer) }
-func (c *connectedUDP) RemoteAddr() net.Addr        { return c.peer }
+func (c *dsConnectedUDP) Write(b []byte) (int, error) { return c.WriteToUDP(b, c.peer) }
+func (c *dsConnectedUDP) RemoteAddr() net.Addr        { return c.peer }
 
-type benchEndpoints struct {
+type dsEndpoints struct {
 	certA, certB *dtlssrtp.Certificate
 	fpA, fpB     dtlssrtp.Fingerprint
 }
 
-func newBenchEndpoints(tb testing.TB) benchEndpoints {
+func dsNewEndpoints(tb testing.TB) dsEndpoints {
 	tb.Helper()
-	var e benchEndpoints
+	var e dsEndpoints
 	var err error
 	if e.certA, err = dtlssrtp.GenerateCertificate(dtlssrtp.CertificateConfig{}); err != nil {
 		tb.Fatal(err)
@@ -83,10 +83,10 @@ func newBenchEndpoints(tb testing.TB) benchEndpoints {
 }
 
 // streamwireHandshake runs one handshake pair with dtlssrtp.
-func (e benchEndpoints) streamwireHandshake(tb testing.TB, profile dtlssrtp.Profile) (client, server *dtlssrtp.Session) {
-	ua, ub := udpPair(tb)
-	ca := &connectedUDP{ua, ub.LocalAddr().(*net.UDPAddr)}
-	cb := &connectedUDP{ub, ua.LocalAddr().(*net.UDPAddr)}
+func (e dsEndpoints) streamwireHandshake(tb testing.TB, profile dtlssrtp.Profile) (client, server *dtlssrtp.Session) {
+	ua, ub := dsUDPPair(tb)
+	ca := &dsConnectedUDP{ua, ub.LocalAddr().(*net.UDPAddr)}
+	cb := &dsConnectedUDP{ub, ua.LocalAddr().(*net.UDPAddr)}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var profiles []dtlssrtp.Profile
@@ -112,8 +112,8 @@ func (e benchEndpoints) streamwireHandshake(tb testing.TB, profile dtlssrtp.Prof
 
 // pionHandshake runs the same handshake with pion/dtls directly, with the
 // options pion/webrtc uses and an equivalent sha-256 fingerprint check.
-func (e benchEndpoints) pionHandshake(tb testing.TB) (client, server *dtls.Conn) {
-	ua, ub := udpPair(tb)
+func (e dsEndpoints) pionHandshake(tb testing.TB) (client, server *dtls.Conn) {
+	ua, ub := dsUDPPair(tb)
 	verify := func(want dtlssrtp.Fingerprint) func([][]byte, [][]*x509.Certificate) error {
 		digest := want.Digest()
 		return func(raw [][]byte, _ [][]*x509.Certificate) error {
@@ -154,7 +154,7 @@ func (e benchEndpoints) pionHandshake(tb testing.TB) (client, server *dtls.Conn)
 }
 
 func BenchmarkDTLSHandshake(b *testing.B) {
-	e := newBenchEndpoints(b)
+	e := dsNewEndpoints(b)
 	b.Run("streamwire", func(b *testing.B) {
 		b.ReportAllocs()
 		for i := 0; i < b.N; i++ {
@@ -175,12 +175,12 @@ func BenchmarkDTLSHandshake(b *testing.B) {
 	})
 }
 
-const srtpPayload = 1200
+const dsPayloadSize = 1200
 
-func benchRTP(tb testing.TB, seq uint16) []byte {
+func dsRTP(tb testing.TB, seq uint16) []byte {
 	p := rtp.Packet{
 		Header:  rtp.Header{Version: 2, PayloadType: 96, SequenceNumber: seq, Timestamp: uint32(seq) * 3000, SSRC: 0x1234abcd},
-		Payload: bytes.Repeat([]byte{0xab}, srtpPayload),
+		Payload: bytes.Repeat([]byte{0xab}, dsPayloadSize),
 	}
 	raw, err := p.Marshal()
 	if err != nil {
@@ -189,9 +189,9 @@ func benchRTP(tb testing.TB, seq uint16) []byte {
 	return raw
 }
 
-// pionContexts builds pion/srtp contexts from the session's keys: the
+// dsPionContexts builds pion/srtp contexts from the session's keys: the
 // anchor is the same cipher without the dtlssrtp wrapper.
-func pionContexts(tb testing.TB, k dtlssrtp.KeyingMaterial) (out, in *srtp.Context) {
+func dsPionContexts(tb testing.TB, k dtlssrtp.KeyingMaterial) (out, in *srtp.Context) {
 	out, err := srtp.CreateContext(k.LocalKey, k.LocalSalt, srtp.ProtectionProfile(k.Profile))
 	if err != nil {
 		tb.Fatal(err)
@@ -205,16 +205,16 @@ func pionContexts(tb testing.TB, k dtlssrtp.KeyingMaterial) (out, in *srtp.Conte
 }
 
 func BenchmarkSRTPProtect(b *testing.B) {
-	e := newBenchEndpoints(b)
+	e := dsNewEndpoints(b)
 	for _, p := range dtlssrtp.AllProfiles {
 		b.Run(p.String(), func(b *testing.B) {
 			client, server := e.streamwireHandshake(b, p)
 			defer client.Close()
 			defer server.Close()
-			plain := benchRTP(b, 1)
+			plain := dsRTP(b, 1)
 			b.Run("streamwire", func(b *testing.B) {
 				dst := make([]byte, 0, 1500)
-				b.SetBytes(srtpPayload)
+				b.SetBytes(dsPayloadSize)
 				b.ReportAllocs()
 				for i := 0; i < b.N; i++ {
 					var err error
@@ -224,9 +224,9 @@ func BenchmarkSRTPProtect(b *testing.B) {
 				}
 			})
 			b.Run("pion", func(b *testing.B) {
-				out, _ := pionContexts(b, client.Keys())
+				out, _ := dsPionContexts(b, client.Keys())
 				dst := make([]byte, 0, 1500)
-				b.SetBytes(srtpPayload)
+				b.SetBytes(dsPayloadSize)
 				b.ReportAllocs()
 				for i := 0; i < b.N; i++ {
 					var err error
@@ -239,17 +239,17 @@ func BenchmarkSRTPProtect(b *testing.B) {
 	}
 }
 
-// protectedBatch holds SRTP packets with consecutive sequence numbers, so
+// dsProtectedBatch holds SRTP packets with consecutive sequence numbers, so
 // that the receiver's replay window accepts every one; it is refilled
 // outside the timer.
-type protectedBatch struct {
+type dsProtectedBatch struct {
 	encrypt func(dst, plain []byte) ([]byte, error)
 	seq     uint16
 	pkts    [][]byte
 	next    int
 }
 
-func (pb *protectedBatch) fill(tb testing.TB) {
+func (pb *dsProtectedBatch) fill(tb testing.TB) {
 	if pb.pkts == nil {
 		pb.pkts = make([][]byte, 1024)
 		for i := range pb.pkts {
@@ -259,14 +259,14 @@ func (pb *protectedBatch) fill(tb testing.TB) {
 	for i := range pb.pkts {
 		pb.seq++
 		var err error
-		if pb.pkts[i], err = pb.encrypt(pb.pkts[i][:0], benchRTP(tb, pb.seq)); err != nil {
+		if pb.pkts[i], err = pb.encrypt(pb.pkts[i][:0], dsRTP(tb, pb.seq)); err != nil {
 			tb.Fatal(err)
 		}
 	}
 	pb.next = 0
 }
 
-func (pb *protectedBatch) take(b *testing.B) []byte {
+func (pb *dsProtectedBatch) take(b *testing.B) []byte {
 	if pb.next == len(pb.pkts) {
 		b.StopTimer()
 		pb.fill(b)
@@ -278,7 +278,7 @@ func (pb *protectedBatch) take(b *testing.B) []byte {
 }
 
 func BenchmarkSRTPUnprotect(b *testing.B) {
-	e := newBenchEndpoints(b)
+	e := dsNewEndpoints(b)
 	for _, p := range dtlssrtp.AllProfiles {
 		b.Run(p.String(), func(b *testing.B) {
 			client, server := e.streamwireHandshake(b, p)
@@ -286,11 +286,11 @@ func BenchmarkSRTPUnprotect(b *testing.B) {
 			defer server.Close()
 			// One batch across the runs of the sub-benchmark: the server's
 			// replay window remembers what earlier runs delivered.
-			batch := &protectedBatch{encrypt: client.ProtectRTP}
+			batch := &dsProtectedBatch{encrypt: client.ProtectRTP}
 			b.Run("streamwire", func(b *testing.B) {
 				batch.fill(b)
 				dst := make([]byte, 0, 1500)
-				b.SetBytes(srtpPayload)
+				b.SetBytes(dsPayloadSize)
 				b.ReportAllocs()
 				b.ResetTimer()
 				for i := 0; i < b.N; i++ {
@@ -301,11 +301,11 @@ func BenchmarkSRTPUnprotect(b *testing.B) {
 				}
 			})
 			b.Run("pion", func(b *testing.B) {
-				out, in := pionContexts(b, client.Keys())
-				batch := &protectedBatch{encrypt: func(dst, plain []byte) ([]byte, error) { return out.EncryptRTP(dst, plain, nil) }}
+				out, in := dsPionContexts(b, client.Keys())
+				batch := &dsProtectedBatch{encrypt: func(dst, plain []byte) ([]byte, error) { return out.EncryptRTP(dst, plain, nil) }}
 				batch.fill(b)
 				dst := make([]byte, 0, 1500)
-				b.SetBytes(srtpPayload)
+				b.SetBytes(dsPayloadSize)
 				b.ReportAllocs()
 				b.ResetTimer()
 				for i := 0; i < b.N; i++ {

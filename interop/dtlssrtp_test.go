@@ -41,10 +41,10 @@ import (
 	"github.com/streamwire/streamwire/dtlssrtp"
 )
 
-// liteSocket is the test's ICE-lite endpoint: one loopback UDP socket that
+// dsLiteSocket is the test's ICE-lite endpoint: one loopback UDP socket that
 // answers authenticated STUN binding requests and demultiplexes the rest
 // (RFC 7983) into a DTLS net.Conn and a media queue.
-type liteSocket struct {
+type dsLiteSocket struct {
 	udp        *net.UDPConn
 	ufrag, pwd string
 
@@ -52,45 +52,55 @@ type liteSocket struct {
 	peerSeen chan struct{}
 	seenOnce sync.Once
 
-	dtls  *queueConn
+	dtls  *dsQueueConn
 	media chan []byte
 
 	stunAnswered, dropped atomic.Int64
 	done                  chan struct{}
 }
 
-func newLiteSocket(t *testing.T) *liteSocket {
+func dsNewLiteSocket(t *testing.T) *dsLiteSocket {
 	t.Helper()
-	udp, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	s, err := dsOpenLiteSocket()
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &liteSocket{
-		udp: udp, ufrag: randomToken(t, 4), pwd: randomToken(t, 12),
-		peerSeen: make(chan struct{}), media: make(chan []byte, 256), done: make(chan struct{}),
-	}
-	s.dtls = newQueueConn(s)
-	go s.readLoop()
-	t.Cleanup(func() {
-		_ = s.udp.Close()
-		<-s.done
-	})
+	t.Cleanup(s.close)
 	return s
 }
 
-func randomToken(t *testing.T, n int) string {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
+// dsOpenLiteSocket listens on a free loopback port; close stops it.
+func dsOpenLiteSocket() (*dsLiteSocket, error) {
+	udp, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		return nil, err
 	}
+	s := &dsLiteSocket{
+		udp: udp, ufrag: dsRandomToken(4), pwd: dsRandomToken(12),
+		peerSeen: make(chan struct{}), media: make(chan []byte, 256), done: make(chan struct{}),
+	}
+	s.dtls = dsNewQueueConn(s)
+	go s.readLoop()
+	return s, nil
+}
+
+func (s *dsLiteSocket) close() {
+	_ = s.udp.Close()
+	<-s.done
+}
+
+// dsRandomToken returns 2n hex digits; crypto/rand.Read cannot fail.
+func dsRandomToken(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
 
-func (s *liteSocket) port() int { return s.udp.LocalAddr().(*net.UDPAddr).Port }
+func (s *dsLiteSocket) port() int { return s.udp.LocalAddr().(*net.UDPAddr).Port }
 
 // readLoop reads until the socket closes. Datagrams are at most 1500 bytes
 // (loopback MTU is larger, but nothing here sends more).
-func (s *liteSocket) readLoop() {
+func (s *dsLiteSocket) readLoop() {
 	defer close(s.done)
 	buf := make([]byte, 1500)
 	for {
@@ -103,7 +113,7 @@ func (s *liteSocket) readLoop() {
 		case dtlssrtp.ClassSTUN:
 			s.answerSTUN(p, from)
 		case dtlssrtp.ClassDTLS:
-			s.learnPeer(from)
+			s.learnPeer(from, false)
 			s.enqueue(s.dtls.in, p)
 		case dtlssrtp.ClassRTP, dtlssrtp.ClassRTCP:
 			s.enqueue(s.media, p)
@@ -113,7 +123,7 @@ func (s *liteSocket) readLoop() {
 	}
 }
 
-func (s *liteSocket) enqueue(q chan []byte, p []byte) {
+func (s *dsLiteSocket) enqueue(q chan []byte, p []byte) {
 	select {
 	case q <- p:
 	default:
@@ -121,16 +131,18 @@ func (s *liteSocket) enqueue(q chan []byte, p []byte) {
 	}
 }
 
-func (s *liteSocket) learnPeer(from *net.UDPAddr) {
-	s.seenOnce.Do(func() {
+// learnPeer records where to send: the first authenticated address, then
+// the pair the controlling agent nominates (USE-CANDIDATE, RFC 8445 §8.2).
+func (s *dsLiteSocket) learnPeer(from *net.UDPAddr, nominated bool) {
+	if nominated || s.peer.Load() == nil {
 		s.peer.Store(from)
-		close(s.peerSeen)
-	})
+	}
+	s.seenOnce.Do(func() { close(s.peerSeen) })
 }
 
 // answerSTUN answers a binding request addressed to our ufrag and signed
 // with our password (RFC 8445 §7.3), as an ICE-lite agent does.
-func (s *liteSocket) answerSTUN(p []byte, from *net.UDPAddr) {
+func (s *dsLiteSocket) answerSTUN(p []byte, from *net.UDPAddr) {
 	m := &stun.Message{Raw: p}
 	if err := m.Decode(); err != nil || m.Type != stun.BindingRequest {
 		s.dropped.Add(1)
@@ -155,12 +167,12 @@ func (s *liteSocket) answerSTUN(p []byte, from *net.UDPAddr) {
 	}
 	if _, err := s.udp.WriteToUDP(resp.Raw, from); err == nil {
 		s.stunAnswered.Add(1)
-		s.learnPeer(from)
+		s.learnPeer(from, m.Contains(stun.AttrUseCandidate))
 	}
 }
 
 // sendMedia writes one SRTP or SRTCP datagram to the peer.
-func (s *liteSocket) sendMedia(p []byte) error {
+func (s *dsLiteSocket) sendMedia(p []byte) error {
 	peer := s.peer.Load()
 	if peer == nil {
 		return errors.New("no ICE peer yet")
@@ -169,11 +181,11 @@ func (s *liteSocket) sendMedia(p []byte) error {
 	return err
 }
 
-// queueConn is the DTLS view of a liteSocket: reads come from the demuxed
+// dsQueueConn is the DTLS view of a dsLiteSocket: reads come from the demuxed
 // queue (with read deadlines, which pion/dtls relies on), writes go to the
 // ICE peer.
-type queueConn struct {
-	s  *liteSocket
+type dsQueueConn struct {
+	s  *dsLiteSocket
 	in chan []byte
 
 	mu       sync.Mutex
@@ -183,11 +195,11 @@ type queueConn struct {
 	once     sync.Once
 }
 
-func newQueueConn(s *liteSocket) *queueConn {
-	return &queueConn{s: s, in: make(chan []byte, 256), changed: make(chan struct{}), closed: make(chan struct{})}
+func dsNewQueueConn(s *dsLiteSocket) *dsQueueConn {
+	return &dsQueueConn{s: s, in: make(chan []byte, 256), changed: make(chan struct{}), closed: make(chan struct{})}
 }
 
-func (c *queueConn) Read(b []byte) (int, error) {
+func (c *dsQueueConn) Read(b []byte) (int, error) {
 	for {
 		c.mu.Lock()
 		dl, changed := c.deadline, c.changed
@@ -204,26 +216,26 @@ func (c *queueConn) Read(b []byte) (int, error) {
 		}
 		select {
 		case p := <-c.in:
-			stopTimer(timer)
+			dsStopTimer(timer)
 			return copy(b, p), nil
 		case <-c.closed:
-			stopTimer(timer)
+			dsStopTimer(timer)
 			return 0, net.ErrClosed
 		case <-expired:
 			return 0, os.ErrDeadlineExceeded
 		case <-changed:
-			stopTimer(timer)
+			dsStopTimer(timer)
 		}
 	}
 }
 
-func stopTimer(t *time.Timer) {
+func dsStopTimer(t *time.Timer) {
 	if t != nil {
 		t.Stop()
 	}
 }
 
-func (c *queueConn) Write(b []byte) (int, error) {
+func (c *dsQueueConn) Write(b []byte) (int, error) {
 	select {
 	case <-c.closed:
 		return 0, net.ErrClosed
@@ -236,12 +248,12 @@ func (c *queueConn) Write(b []byte) (int, error) {
 	return c.s.udp.WriteToUDP(b, peer)
 }
 
-func (c *queueConn) Close() error {
+func (c *dsQueueConn) Close() error {
 	c.once.Do(func() { close(c.closed) })
 	return nil
 }
 
-func (c *queueConn) SetReadDeadline(t time.Time) error {
+func (c *dsQueueConn) SetReadDeadline(t time.Time) error {
 	c.mu.Lock()
 	c.deadline = t
 	close(c.changed)
@@ -250,18 +262,18 @@ func (c *queueConn) SetReadDeadline(t time.Time) error {
 	return nil
 }
 
-func (c *queueConn) SetDeadline(t time.Time) error      { return c.SetReadDeadline(t) }
-func (c *queueConn) SetWriteDeadline(_ time.Time) error { return nil }
-func (c *queueConn) LocalAddr() net.Addr                { return c.s.udp.LocalAddr() }
-func (c *queueConn) RemoteAddr() net.Addr {
+func (c *dsQueueConn) SetDeadline(t time.Time) error      { return c.SetReadDeadline(t) }
+func (c *dsQueueConn) SetWriteDeadline(_ time.Time) error { return nil }
+func (c *dsQueueConn) LocalAddr() net.Addr                { return c.s.udp.LocalAddr() }
+func (c *dsQueueConn) RemoteAddr() net.Addr {
 	if p := c.s.peer.Load(); p != nil {
 		return p
 	}
 	return c.s.udp.LocalAddr()
 }
 
-// pionOffer is what the test needs from pion's offer or answer.
-type pionOffer struct {
+// dsRemoteSDP is what the test needs from pion's offer or answer.
+type dsRemoteSDP struct {
 	ufrag, pwd   string
 	fingerprints []dtlssrtp.Fingerprint
 	setup        dtlssrtp.Setup
@@ -270,7 +282,7 @@ type pionOffer struct {
 	ssrc         uint32
 }
 
-func parsePionSDP(t *testing.T, raw string) pionOffer {
+func dsParseSDP(t *testing.T, raw string) dsRemoteSDP {
 	t.Helper()
 	var sd pionsdp.SessionDescription
 	if err := sd.UnmarshalString(raw); err != nil {
@@ -279,7 +291,7 @@ func parsePionSDP(t *testing.T, raw string) pionOffer {
 	if len(sd.MediaDescriptions) != 1 {
 		t.Fatalf("pion's SDP has %d m-lines, want 1", len(sd.MediaDescriptions))
 	}
-	var o pionOffer
+	var o dsRemoteSDP
 	attrs := append(append([]pionsdp.Attribute(nil), sd.Attributes...), sd.MediaDescriptions[0].Attributes...)
 	for _, a := range attrs {
 		switch a.Key {
@@ -319,9 +331,9 @@ func parsePionSDP(t *testing.T, raw string) pionOffer {
 	return o
 }
 
-// liteSDP is the offer or answer an ICE-lite media server would send for
+// dsLiteSDP is the offer or answer an ICE-lite media server would send for
 // one VP8 sendrecv m-line, with o's mid and payload type.
-func liteSDP(o pionOffer, s *liteSocket, fp dtlssrtp.Fingerprint, setup dtlssrtp.Setup, ssrc uint32) string {
+func dsLiteSDP(o dsRemoteSDP, s *dsLiteSocket, fp dtlssrtp.Fingerprint, setup dtlssrtp.Setup, ssrc uint32) string {
 	lines := []string{
 		"v=0",
 		"o=- 4611731400430051336 2 IN IP4 127.0.0.1",
@@ -348,15 +360,15 @@ func liteSDP(o pionOffer, s *liteSocket, fp dtlssrtp.Fingerprint, setup dtlssrtp
 	return strings.Join(lines, "\r\n") + "\r\n"
 }
 
-// pionPeer is a pion PeerConnection restricted to loopback and one profile.
-type pionPeer struct {
+// dsPionPeer is a pion PeerConnection restricted to loopback and one profile.
+type dsPionPeer struct {
 	pc     *webrtc.PeerConnection
 	track  *webrtc.TrackLocalStaticRTP
 	sender *webrtc.RTPSender
 	remote chan *webrtc.TrackRemote
 }
 
-func newPionPeer(t *testing.T, profile dtlssrtp.Profile, tweak func(*webrtc.SettingEngine)) *pionPeer {
+func dsNewPionPeer(t *testing.T, profile dtlssrtp.Profile, tweak func(*webrtc.SettingEngine)) *dsPionPeer {
 	t.Helper()
 	var se webrtc.SettingEngine
 	se.SetSRTPProtectionProfiles(dtls.SRTPProtectionProfile(profile))
@@ -385,7 +397,7 @@ func newPionPeer(t *testing.T, profile dtlssrtp.Profile, tweak func(*webrtc.Sett
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &pionPeer{pc: pc, track: track, sender: sender, remote: make(chan *webrtc.TrackRemote, 1)}
+	p := &dsPionPeer{pc: pc, track: track, sender: sender, remote: make(chan *webrtc.TrackRemote, 1)}
 	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		select {
 		case p.remote <- tr:
@@ -396,7 +408,7 @@ func newPionPeer(t *testing.T, profile dtlssrtp.Profile, tweak func(*webrtc.Sett
 }
 
 // offer makes pion's offer and waits for its candidates.
-func (p *pionPeer) offer(t *testing.T) string {
+func (p *dsPionPeer) offer(t *testing.T) string {
 	t.Helper()
 	offer, err := p.pc.CreateOffer(nil)
 	if err != nil {
@@ -414,28 +426,28 @@ func (p *pionPeer) offer(t *testing.T) string {
 	return p.pc.LocalDescription().SDP
 }
 
-// pionSession connects a pion peer to the test's ICE-lite endpoint and
+// dsSession connects a pion peer to the test's ICE-lite endpoint and
 // returns both ends once our DTLS handshake has finished (or failed).
-type pionSession struct {
-	pion    *pionPeer
-	lite    *liteSocket
-	offer   pionOffer
+type dsSession struct {
+	pion    *dsPionPeer
+	lite    *dsLiteSocket
+	offer   dsRemoteSDP
 	cert    *dtlssrtp.Certificate
 	session *dtlssrtp.Session
 	ssrc    uint32
 }
 
-// connectPion answers a pion offer with policy and runs our handshake.
-func connectPion(t *testing.T, profile dtlssrtp.Profile, policy dtlssrtp.RolePolicy, expect []dtlssrtp.Fingerprint) (*pionSession, error) {
-	return connectPionProfiles(t, profile, profile, policy, expect)
+// dsConnectPion answers a pion offer with policy and runs our handshake.
+func dsConnectPion(t *testing.T, profile dtlssrtp.Profile, policy dtlssrtp.RolePolicy, expect []dtlssrtp.Fingerprint) (*dsSession, error) {
+	return dsConnectPionProfiles(t, profile, profile, policy, expect)
 }
 
-// connectPionProfiles is connectPion with pion limited to pionProfile and
+// dsConnectPionProfiles is dsConnectPion with pion limited to pionProfile and
 // us to ourProfile.
-func connectPionProfiles(t *testing.T, pionProfile, ourProfile dtlssrtp.Profile, policy dtlssrtp.RolePolicy, expect []dtlssrtp.Fingerprint) (*pionSession, error) {
+func dsConnectPionProfiles(t *testing.T, pionProfile, ourProfile dtlssrtp.Profile, policy dtlssrtp.RolePolicy, expect []dtlssrtp.Fingerprint) (*dsSession, error) {
 	t.Helper()
-	ps := &pionSession{pion: newPionPeer(t, pionProfile, nil), lite: newLiteSocket(t), ssrc: 0x5eed0001, cert: newCert(t)}
-	ps.offer = parsePionSDP(t, ps.pion.offer(t))
+	ps := &dsSession{pion: dsNewPionPeer(t, pionProfile, nil), lite: dsNewLiteSocket(t), ssrc: 0x5eed0001, cert: dsNewCert(t)}
+	ps.offer = dsParseSDP(t, ps.pion.offer(t))
 	if ps.offer.setup != dtlssrtp.SetupActpass {
 		t.Fatalf("pion offered a=setup:%v, want actpass", ps.offer.setup)
 	}
@@ -444,26 +456,26 @@ func connectPionProfiles(t *testing.T, pionProfile, ourProfile dtlssrtp.Profile,
 		t.Fatal(err)
 	}
 	fp, _ := ps.cert.Fingerprint(dtlssrtp.SHA256)
-	answer := liteSDP(ps.offer, ps.lite, fp, setup, ps.ssrc)
+	answer := dsLiteSDP(ps.offer, ps.lite, fp, setup, ps.ssrc)
 	if err := ps.pion.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
 		t.Fatalf("pion rejected the answer: %v\n%s", err, answer)
 	}
 	return ps, ps.handshake(t, ourProfile, role, expect)
 }
 
-// connectPionAnswerer offers to pion (a=setup:actpass, as RFC 5763 §5
+// dsConnectPionAnswerer offers to pion (a=setup:actpass, as RFC 5763 §5
 // requires of offerers), lets pion answer with its configured DTLS role,
 // and runs our handshake in the role SelectRole derives from pion's answer.
-func connectPionAnswerer(t *testing.T, profile dtlssrtp.Profile, pionRole webrtc.DTLSRole) *pionSession {
+func dsConnectPionAnswerer(t *testing.T, profile dtlssrtp.Profile, pionRole webrtc.DTLSRole) *dsSession {
 	t.Helper()
 	tweak := func(se *webrtc.SettingEngine) {
 		if err := se.SetAnsweringDTLSRole(pionRole); err != nil {
 			t.Fatal(err)
 		}
 	}
-	ps := &pionSession{pion: newPionPeer(t, profile, tweak), lite: newLiteSocket(t), ssrc: 0x5eed0002, cert: newCert(t)}
+	ps := &dsSession{pion: dsNewPionPeer(t, profile, tweak), lite: dsNewLiteSocket(t), ssrc: 0x5eed0002, cert: dsNewCert(t)}
 	fp, _ := ps.cert.Fingerprint(dtlssrtp.SHA256)
-	offer := liteSDP(pionOffer{mid: "0", vp8: 96}, ps.lite, fp, dtlssrtp.SetupActpass, ps.ssrc)
+	offer := dsLiteSDP(dsRemoteSDP{mid: "0", vp8: 96}, ps.lite, fp, dtlssrtp.SetupActpass, ps.ssrc)
 	if err := ps.pion.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
 		t.Fatalf("pion rejected the offer: %v\n%s", err, offer)
 	}
@@ -480,7 +492,7 @@ func connectPionAnswerer(t *testing.T, profile dtlssrtp.Profile, pionRole webrtc
 	case <-time.After(5 * time.Second):
 		t.Fatal("pion did not finish gathering")
 	}
-	ps.offer = parsePionSDP(t, ps.pion.pc.LocalDescription().SDP)
+	ps.offer = dsParseSDP(t, ps.pion.pc.LocalDescription().SDP)
 	role, ours, err := dtlssrtp.SelectRole(dtlssrtp.Offerer, ps.offer.setup, dtlssrtp.RolePolicy{})
 	if err != nil {
 		t.Fatalf("pion answered a=setup:%v: %v", ps.offer.setup, err)
@@ -494,7 +506,7 @@ func connectPionAnswerer(t *testing.T, profile dtlssrtp.Profile, pionRole webrtc
 	return ps
 }
 
-func newCert(t *testing.T) *dtlssrtp.Certificate {
+func dsNewCert(t *testing.T) *dtlssrtp.Certificate {
 	t.Helper()
 	cert, err := dtlssrtp.GenerateCertificate(dtlssrtp.CertificateConfig{})
 	if err != nil {
@@ -505,7 +517,7 @@ func newCert(t *testing.T) *dtlssrtp.Certificate {
 
 // handshake waits for pion's first connectivity check, then runs
 // dtlssrtp.Handshake on the demultiplexed socket.
-func (ps *pionSession) handshake(t *testing.T, profile dtlssrtp.Profile, role dtlssrtp.Role, expect []dtlssrtp.Fingerprint) error {
+func (ps *dsSession) handshake(t *testing.T, profile dtlssrtp.Profile, role dtlssrtp.Role, expect []dtlssrtp.Fingerprint) error {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -529,23 +541,23 @@ func (ps *pionSession) handshake(t *testing.T, profile dtlssrtp.Profile, role dt
 	return err
 }
 
-// pionProfiles are the profiles pion/webrtc v4 maps to SRTP contexts
+// dsPionProfiles are the profiles pion/webrtc v4 maps to SRTP contexts
 // (dtlstransport.go); it has no AES128_CM_HMAC_SHA1_32.
-var pionProfiles = []dtlssrtp.Profile{
+var dsPionProfiles = []dtlssrtp.Profile{
 	dtlssrtp.ProfileAEADAES128GCM,
 	dtlssrtp.ProfileAEADAES256GCM,
 	dtlssrtp.ProfileAES128CMHMACSHA1_80,
 }
 
 func TestDTLSSRTPPion(t *testing.T) {
-	for _, profile := range pionProfiles {
+	for _, profile := range dsPionProfiles {
 		for _, passive := range []bool{false, true} {
 			name := profile.String() + "/streamwire-client"
 			if passive {
 				name = profile.String() + "/streamwire-server"
 			}
 			t.Run(name, func(t *testing.T) {
-				ps, err := connectPion(t, profile, dtlssrtp.RolePolicy{AnswerPassive: passive}, nil)
+				ps, err := dsConnectPion(t, profile, dtlssrtp.RolePolicy{AnswerPassive: passive}, nil)
 				if err != nil {
 					t.Fatalf("handshake with pion: %v", err)
 				}
@@ -556,10 +568,10 @@ func TestDTLSSRTPPion(t *testing.T) {
 				if ps.session.Role() != wantRole || ps.session.Profile() != profile {
 					t.Fatalf("session role %v profile %v, want %v %v", ps.session.Role(), ps.session.Profile(), wantRole, profile)
 				}
-				checkPionCertificate(t, ps)
-				pionToUs(t, ps)
-				usToPion(t, ps)
-				closeNotifyToPion(t, ps)
+				dsCheckPionCertificate(t, ps)
+				dsPionToUs(t, ps)
+				dsUsToPion(t, ps)
+				dsCloseNotifyToPion(t, ps)
 				t.Logf("STUN checks answered %d, datagrams dropped %d", ps.lite.stunAnswered.Load(), ps.lite.dropped.Load())
 			})
 		}
@@ -570,10 +582,10 @@ func TestDTLSSRTPPion(t *testing.T) {
 // default: we are the DTLS server) or passive (SetAnsweringDTLSRole
 // server: we are the client).
 func TestDTLSSRTPPionAnswerer(t *testing.T) {
-	for _, profile := range pionProfiles {
+	for _, profile := range dsPionProfiles {
 		for _, pionRole := range []webrtc.DTLSRole{webrtc.DTLSRoleClient, webrtc.DTLSRoleServer} {
 			t.Run(profile.String()+"/pion-"+pionRole.String(), func(t *testing.T) {
-				ps := connectPionAnswerer(t, profile, pionRole)
+				ps := dsConnectPionAnswerer(t, profile, pionRole)
 				wantSetup, wantRole := dtlssrtp.SetupActive, dtlssrtp.RoleServer
 				if pionRole == webrtc.DTLSRoleServer {
 					wantSetup, wantRole = dtlssrtp.SetupPassive, dtlssrtp.RoleClient
@@ -582,10 +594,10 @@ func TestDTLSSRTPPionAnswerer(t *testing.T) {
 					t.Fatalf("pion answered %v; our role %v profile %v; want %v, %v, %v",
 						ps.offer.setup, ps.session.Role(), ps.session.Profile(), wantSetup, wantRole, profile)
 				}
-				checkPionCertificate(t, ps)
-				pionToUs(t, ps)
-				usToPion(t, ps)
-				closeNotifyToPion(t, ps)
+				dsCheckPionCertificate(t, ps)
+				dsPionToUs(t, ps)
+				dsUsToPion(t, ps)
+				dsCloseNotifyToPion(t, ps)
 			})
 		}
 	}
@@ -603,7 +615,7 @@ func TestDTLSSRTPPionFingerprintMismatch(t *testing.T) {
 	for _, passive := range []bool{false, true} {
 		t.Run(fmt.Sprintf("passive=%v", passive), func(t *testing.T) {
 			start := time.Now()
-			_, err := connectPion(t, dtlssrtp.ProfileAEADAES128GCM, dtlssrtp.RolePolicy{AnswerPassive: passive}, []dtlssrtp.Fingerprint{wrong})
+			_, err := dsConnectPion(t, dtlssrtp.ProfileAEADAES128GCM, dtlssrtp.RolePolicy{AnswerPassive: passive}, []dtlssrtp.Fingerprint{wrong})
 			if !errors.Is(err, dtlssrtp.ErrFingerprintMismatch) {
 				t.Fatalf("err %v, want ErrFingerprintMismatch", err)
 			}
@@ -619,7 +631,7 @@ func TestDTLSSRTPPionFingerprintMismatch(t *testing.T) {
 func TestDTLSSRTPPionNoCommonProfile(t *testing.T) {
 	for _, passive := range []bool{false, true} {
 		t.Run(fmt.Sprintf("passive=%v", passive), func(t *testing.T) {
-			_, err := connectPionProfiles(t, dtlssrtp.ProfileAEADAES128GCM, dtlssrtp.ProfileAES128CMHMACSHA1_80,
+			_, err := dsConnectPionProfiles(t, dtlssrtp.ProfileAEADAES128GCM, dtlssrtp.ProfileAES128CMHMACSHA1_80,
 				dtlssrtp.RolePolicy{AnswerPassive: passive}, nil)
 			// As client we get pion's insufficient_security alert; as server
 			// pion/dtls refuses the ClientHello itself.
@@ -630,8 +642,8 @@ func TestDTLSSRTPPionNoCommonProfile(t *testing.T) {
 	}
 }
 
-// checkPionCertificate: pion saw our certificate, and pion's DTLS is up.
-func checkPionCertificate(t *testing.T, ps *pionSession) {
+// dsCheckPionCertificate: pion saw our certificate, and pion's DTLS is up.
+func dsCheckPionCertificate(t *testing.T, ps *dsSession) {
 	t.Helper()
 	dt := ps.pion.sender.Transport()
 	deadline := time.Now().Add(5 * time.Second)
@@ -649,9 +661,9 @@ func checkPionCertificate(t *testing.T, ps *pionSession) {
 	}
 }
 
-// pionToUs: pion's TrackLocalStaticRTP sends; we unprotect. pion sends a
+// dsPionToUs: pion's TrackLocalStaticRTP sends; we unprotect. pion sends a
 // PLI over SRTCP; we unprotect and parse it.
-func pionToUs(t *testing.T, ps *pionSession) {
+func dsPionToUs(t *testing.T, ps *dsSession) {
 	t.Helper()
 	const want = 5
 	got := 0
@@ -714,9 +726,9 @@ func pionToUs(t *testing.T, ps *pionSession) {
 	}
 }
 
-// usToPion: we protect RTP; pion's OnTrack receives it. We protect a PLI
+// dsUsToPion: we protect RTP; pion's OnTrack receives it. We protect a PLI
 // for pion's sender; pion's RTPSender.ReadRTCP returns it.
-func usToPion(t *testing.T, ps *pionSession) {
+func dsUsToPion(t *testing.T, ps *dsSession) {
 	t.Helper()
 	stop := make(chan struct{})
 	sent := make(chan error, 1)
@@ -803,9 +815,9 @@ func usToPion(t *testing.T, ps *pionSession) {
 	}
 }
 
-// closeNotifyToPion: closing our session sends close_notify, which pion's
+// dsCloseNotifyToPion: closing our session sends close_notify, which pion's
 // DTLS transport sees as the end of the connection.
-func closeNotifyToPion(t *testing.T, ps *pionSession) {
+func dsCloseNotifyToPion(t *testing.T, ps *dsSession) {
 	t.Helper()
 	dt := ps.pion.sender.Transport()
 	closed := make(chan struct{})
