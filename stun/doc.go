@@ -16,7 +16,7 @@
 // MESSAGE-INTEGRITY-SHA256 and FINGERPRINT, are ignored as RFC 8489 §14.5
 // requires: getters never see them. Message.AppendUnknown lists the
 // comprehension-required attributes the caller does not understand
-// (RFC 8489 §7.3.1, §14). Messages of RFC 3489 (no magic cookie) are rejected.
+// (RFC 8489 §6.3.1, §14). Messages of RFC 3489 (no magic cookie) are rejected.
 //
 // # Encoding
 //

@@ -68,7 +68,7 @@ func ExampleBuilder() {
 }
 
 // A server rejects a request that carries comprehension-required attributes
-// it does not understand with a 420 error listing them (RFC 8489 §6.3.1.1).
+// it does not understand with a 420 error listing them (RFC 8489 §6.3.1).
 func ExampleMessage_AppendUnknown() {
 	var b stun.Builder
 	b.Start(nil, stun.BindingRequest, stun.TransactionID{7})

@@ -78,7 +78,7 @@ func (i *Integrity) Key() []byte { return i.key }
 func (i *Integrity) Clone() *Integrity { return NewIntegrity(i.key) }
 
 // Verify checks the integrity attribute of m: MESSAGE-INTEGRITY-SHA256 when
-// present (the stronger of the two, RFC 8489 §9.1.3), else
+// present (the stronger of the two; RFC 8489 §14.6), else
 // MESSAGE-INTEGRITY. It returns
 // ErrAttributeNotFound when m has neither, ErrIntegrity when the HMAC does
 // not match, ErrBadAttribute when the value has a wrong size. The comparison

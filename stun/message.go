@@ -123,7 +123,7 @@ func (t MessageType) String() string {
 type TransactionID [12]byte
 
 // NewTransactionID reads a transaction ID from r, which should be a
-// cryptographically secure source such as crypto/rand.Reader (RFC 8489 §6
+// cryptographically secure source such as crypto/rand.Reader (RFC 8489 §5
 // asks for uniform randomness).
 func NewTransactionID(r io.Reader) (TransactionID, error) {
 	var id TransactionID
@@ -363,7 +363,7 @@ func (m *Message) Has(t AttrType) bool {
 // attributes (type < 0x8000) that this package does not know (see
 // AttrType.Known) and that are not listed in alsoKnown, each once. A server
 // answers a request for which this is non-empty with a 420 error carrying
-// UNKNOWN-ATTRIBUTES (RFC 8489 §6.3.1.1). It does not allocate when dst has
+// UNKNOWN-ATTRIBUTES (RFC 8489 §6.3.1). It does not allocate when dst has
 // room.
 func (m *Message) AppendUnknown(dst []AttrType, alsoKnown ...AttrType) []AttrType {
 next:
