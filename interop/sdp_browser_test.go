@@ -28,7 +28,9 @@ import (
 var updateSDPOffers = flag.Bool("update-sdp-offers", false, "write browser offers to ../sdp/testdata/offers/")
 
 // sdpBrowserShapes are the offer shapes the page makes, in order.
-var sdpBrowserShapes = []string{"recvonly", "sendonly", "sendrecv", "datachannel", "sendrecv_datachannel"}
+// "rejected" is sendrecv audio+video with a data channel, where the server rejects
+// audio and the data channel.
+var sdpBrowserShapes = []string{"recvonly", "sendonly", "sendrecv", "datachannel", "sendrecv_datachannel", "rejected"}
 
 const sdpBrowserPage = `<!doctype html><html><body><script>
 const shapes = %s;
@@ -45,7 +47,7 @@ async function one(shape) {
   const pc = new RTCPeerConnection();
   let stream = null;
   try {
-    if (shape.startsWith('send')) stream = await navigator.mediaDevices.getUserMedia({audio: true, video: true});
+    if (shape.startsWith('send') || shape === 'rejected') stream = await navigator.mediaDevices.getUserMedia({audio: true, video: true});
     if (shape === 'recvonly') {
       pc.addTransceiver('audio', {direction: 'recvonly'});
       pc.addTransceiver('video', {direction: 'recvonly'});
@@ -54,7 +56,8 @@ async function one(shape) {
     } else if (shape.startsWith('sendrecv')) {
       for (const t of stream.getTracks()) pc.addTrack(t, stream);
     }
-    if (shape.endsWith('datachannel')) pc.createDataChannel('chat');
+    if (shape === 'rejected') for (const t of stream.getTracks()) pc.addTrack(t, stream);
+    if (shape.endsWith('datachannel') || shape === 'rejected') pc.createDataChannel('chat');
     await pc.setLocalDescription(await pc.createOffer());
     await gathered(pc);
     const resp = await fetch('/offer?shape=' + shape + '&ua=' + encodeURIComponent(navigator.userAgent),
@@ -147,13 +150,17 @@ func sdpRunBrowserOffers(t *testing.T, start func(testing.TB, string), requireCo
 			return
 		}
 		shape := r.URL.Query().Get("shape")
-		if *updateSDPOffers {
+		if *updateSDPOffers && shape != "rejected" {
 			name := filepath.Join("..", "sdp", "testdata", "offers", sdpOfferFileName(r.URL.Query().Get("ua"), shape))
 			if err := os.WriteFile(name, offer, 0o644); err != nil {
 				t.Errorf("write %s: %v", name, err)
 			}
 		}
-		sess, err := sdp.Answer(offer, sdpBrowserAnswerConfig())
+		cfg := sdpBrowserAnswerConfig()
+		if shape == "rejected" {
+			cfg.Audio.Disabled, cfg.DataChannel = true, false
+		}
+		sess, err := sdp.Answer(offer, cfg)
 		if err != nil {
 			t.Errorf("%s: answer: %v\noffer:\n%s", shape, err, offer)
 			http.Error(w, err.Error(), http.StatusBadRequest)
@@ -207,9 +214,17 @@ func sdpCheckBrowserResult(t *testing.T, res sdpBrowserResult, sess *sdp.Session
 		return
 	}
 	want := map[string]string{"recvonly": "recvonly", "sendonly": "sendonly", "sendrecv": "sendrecv",
-		"sendrecv_datachannel": "sendrecv"}[res.Shape]
+		"sendrecv_datachannel": "sendrecv", "rejected": "sendrecv"}[res.Shape]
 	media := 0
 	for _, tr := range res.Transceivers {
+		if res.Shape == "rejected" && tr.Kind == "audio" {
+			// A rejected m-section stops the transceiver (JSEP §5.10); Chromium
+			// then drops it from getTransceivers(), Firefox keeps it as stopped.
+			if tr.Direction != "stopped" && tr.Direction != "inactive" {
+				t.Errorf("rejected: audio currentDirection %q, want stopped or inactive", tr.Direction)
+			}
+			continue
+		}
 		media++
 		if tr.Direction != want {
 			t.Errorf("%s: mid %s (%s) currentDirection %q, want %q", res.Shape, tr.Mid, tr.Kind, tr.Direction, want)
@@ -243,14 +258,14 @@ func sdpCheckBrowserResult(t *testing.T, res sdpBrowserResult, sess *sdp.Session
 			}
 		}
 	}
-	wantMedia := 2
-	if res.Shape == "datachannel" {
-		wantMedia = 0
+	wantMedia := map[string]int{"datachannel": 0, "rejected": 1}[res.Shape]
+	if res.Shape != "datachannel" && res.Shape != "rejected" {
+		wantMedia = 2
 	}
 	if media != wantMedia {
 		t.Errorf("%s: %d transceivers, want %d", res.Shape, media, wantMedia)
 	}
-	if strings.HasSuffix(res.Shape, "datachannel") != res.SCTP {
+	if strings.HasSuffix(res.Shape, "datachannel") != res.SCTP { // "rejected" has none
 		t.Errorf("%s: sctp transport present = %v", res.Shape, res.SCTP)
 	}
 }

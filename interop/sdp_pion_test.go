@@ -263,3 +263,37 @@ func TestSDPPionAnswersOurOffer(t *testing.T) {
 		assert.Equal(t, strings.ToLower(s.Kind.String()+"/"+s.Codec.Name+"/"+sdpItoa(int(s.Codec.PayloadType))), strings.ToLower(got[0]))
 	}
 }
+
+// TestSDPPionRejectedSection: the server does no audio and no data channel, so it
+// rejects those m-sections (port 0, mid kept, out of BUNDLE); pion must still
+// accept the answer and negotiate video. pion's audio transceiver only receives:
+// pion v4 starts the sender of every negotiated transceiver even when the answer
+// rejected its m-section, and fails with "codec is not supported by remote".
+func TestSDPPionRejectedSection(t *testing.T) {
+	pc, offer := sdpPionOffer(t, func(pc *webrtc.PeerConnection) {
+		_, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly})
+		require.NoError(t, err)
+		_, err = pc.AddTransceiverFromTrack(sdpPionTrack(t, webrtc.MimeTypeH264, "video"),
+			webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+		require.NoError(t, err)
+		_, err = pc.CreateDataChannel("chat", nil)
+		require.NoError(t, err)
+	})
+	cfg := sdpPionAnswerConfig()
+	cfg.Audio.Disabled, cfg.DataChannel = true, false
+	sess, err := sdp.Answer([]byte(offer), cfg)
+	require.NoError(t, err)
+	require.True(t, sess.Sections[0].Rejected)
+	require.False(t, sess.Sections[1].Rejected)
+	require.True(t, sess.Sections[2].Rejected)
+	assert.Equal(t, []string{sess.Sections[1].Mid}, sess.Bundle)
+	assert.Contains(t, string(sess.SDP), "m=audio 0 UDP/TLS/RTP/SAVPF 0\r\n")
+	assert.Contains(t, string(sess.SDP), "m=application 0 UDP/DTLS/SCTP webrtc-datachannel\r\n")
+	require.NoError(t, pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: string(sess.SDP)}),
+		"pion rejected the answer:\n%s", sess.SDP)
+	for _, tr := range pc.GetTransceivers() {
+		if tr.Mid() == sess.Sections[1].Mid {
+			assert.Equal(t, sdpLowerAll(sdpWantCodecs(&sess.Sections[1])), sdpLowerAll(sdpNegotiated(tr.Sender().GetParameters().Codecs)))
+		}
+	}
+}

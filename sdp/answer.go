@@ -373,12 +373,21 @@ func (a *answerer) ssrcAttributes(attrs []psdp.Attribute, k Kind, src *Source, r
 		psdp.Attribute{Key: "ssrc", Value: ssrc + " msid:" + msid}), nil
 }
 
-// rejected answers a section with port 0, its first format and its mid (RFC 3264
-// §6, RFC 8843 §7.3.3: a rejected mid leaves the BUNDLE group).
+// rejected answers a section with port 0 and its mid (RFC 3264 §6, RFC 8843
+// §7.3.3: a rejected mid leaves the BUNDLE group). RFC 3264 ignores the formats of
+// a rejected line but SDP needs one: RTP sections get the static payload type 0,
+// which needs no a=rtpmap (pion looks up every listed payload type and skips only
+// 0), data channel sections their offered format.
 func (a *answerer) rejected(s *section) *psdp.MediaDescription {
-	formats := s.md.MediaName.Formats
-	if len(formats) > 1 {
-		formats = formats[:1]
+	formats := rejectedRTPFormats
+	if s.kind == KindApplication || s.kind == KindUnknown || len(s.formats) == 0 {
+		formats = s.md.MediaName.Formats
+		if len(formats) > 1 {
+			formats = formats[:1]
+		}
+	}
+	if len(formats) == 0 {
+		formats = rejectedRTPFormats
 	}
 	md := &psdp.MediaDescription{
 		MediaName:             psdp.MediaName{Media: s.md.MediaName.Media, Protos: s.md.MediaName.Protos, Formats: formats},
@@ -389,6 +398,8 @@ func (a *answerer) rejected(s *section) *psdp.MediaDescription {
 	}
 	return md
 }
+
+var rejectedRTPFormats = []string{"0"}
 
 func containsFold(list []string, v string) bool {
 	for _, s := range list {

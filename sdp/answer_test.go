@@ -609,3 +609,14 @@ func TestAnswerAllocations(t *testing.T) {
 	t.Logf("%.0f allocations per Answer of the Chrome 156 offer", allocs)
 	assert.Less(t, allocs, 150.0) // budget 300; about 100 today (44 of them in pion/sdp Unmarshal)
 }
+
+func TestAnswerRejectedFormat(t *testing.T) {
+	cfg := testConfig()
+	cfg.Audio.Disabled = true
+	sess, err := Answer(readOffer(t, "chromium156_sendrecv_datachannel.sdp"), cfg)
+	require.NoError(t, err)
+	// Payload type 0 needs no rtpmap; pion looks up every other listed type.
+	assert.Contains(t, string(sess.SDP), "m=audio 0 UDP/TLS/RTP/SAVPF 0\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\nm=video 9 ")
+	assert.Equal(t, []string{"1", "2"}, sess.Bundle)
+	assert.Contains(t, string(sess.SDP), "a=group:BUNDLE 1 2\r\n")
+}

@@ -11,6 +11,8 @@ type Session struct {
 	Sections []Section
 	// Bundle is the negotiated a=group:BUNDLE mids (RFC 8843), nil without BUNDLE.
 	// All bundled sections share the transport of the first (the tagged section).
+	// Without BUNDLE each accepted section is its own ICE/DTLS transport, all with
+	// the same local credentials.
 	Bundle []string
 	// LocalUfrag and LocalPwd are the local ICE credentials written into the SDP
 	// (the configured ones, or the random ones picked when none were configured).
@@ -63,7 +65,7 @@ type Section struct {
 	// LocalSetup is the local a=setup: SetupActive means the local side is the DTLS
 	// client (RFC 5763 §5).
 	LocalSetup            Setup
-	RemoteCandidates      []string // a=candidate values ("candidate:..." without "a=")
+	RemoteCandidates      []string // a=candidate values, after "candidate:" ("1 1 udp 2122194687 192.0.2.2 33720 typ host")
 	RemoteEndOfCandidates bool
 	RemoteSSRCs           []uint32
 	RemoteMsid            string

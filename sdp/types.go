@@ -45,6 +45,8 @@ const (
 	KindApplication             // m=application (data channels)
 )
 
+// String returns the m= line media name: "audio", "video", "application" or
+// "unknown".
 func (k Kind) String() string {
 	switch k {
 	case KindAudio:
@@ -82,6 +84,8 @@ const (
 	Inactive                  // a=inactive
 )
 
+// String returns the attribute name: "sendrecv", "sendonly", "recvonly" or
+// "inactive".
 func (d Direction) String() string {
 	switch d {
 	case SendOnly:
@@ -138,6 +142,8 @@ const (
 	SetupHoldconn              // a=setup:holdconn: no connection yet (cannot be answered)
 )
 
+// String returns the a=setup value: "active", "passive", "actpass" or
+// "holdconn".
 func (s Setup) String() string {
 	switch s {
 	case SetupPassive:
