@@ -427,3 +427,20 @@ func TestMessageClone(t *testing.T) {
 		t.Errorf("m1 %v, kept %v, m2 %v", m1.Payload, kept.Payload, m2.Payload)
 	}
 }
+
+// A chunk stream may start with a type 1 header (message stream 0), as
+// ffmpeg's reader accepts; a type 3 chunk that starts a new message after
+// an extended timestamp without repeating it (go-rtmp before PR #72) reads
+// as a new message with the same delta.
+func TestChunkReaderTolerance(t *testing.T) {
+	in := []byte{0x43, 0, 0, 5, 0, 0, 2, 20, 'h', 'i'}
+	ms := readAll(t, NewChunkReader(bytes.NewReader(in), ReaderConfig{}))
+	if len(ms) != 1 || ms[0].Timestamp != 5 || ms[0].StreamID != 0 || string(ms[0].Payload) != "hi" {
+		t.Errorf("type 1 first: %+v", ms)
+	}
+	in = []byte{0x04, 0xFF, 0xFF, 0xFF, 0, 0, 2, 8, 1, 0, 0, 0, 0x01, 0, 0, 0, 'a', 'b', 0xC4, 'c', 'd'}
+	ms = readAll(t, NewChunkReader(bytes.NewReader(in), ReaderConfig{}))
+	if len(ms) != 2 || ms[0].Timestamp != 0x01000000 || ms[1].Timestamp != 0x02000000 || string(ms[1].Payload) != "cd" {
+		t.Errorf("type 3 without extended timestamp: %+v", ms)
+	}
+}

@@ -405,3 +405,12 @@ func TestAggregateIter(t *testing.T) {
 		t.Errorf("%v allocs", a)
 	}
 }
+
+func TestLegacyHEVCCodec12(t *testing.T) {
+	// Codec id 12, as Chinese CDNs sent HEVC before Enhanced RTMP: same
+	// layout as AVC.
+	tag, err := ParseVideoTag([]byte{0x1C, 0, 0, 0, 0, 1, 2})
+	if err != nil || tag.FourCC != FourCCHEVC || tag.CodecID != CodecHEVCLegacy || !tag.IsSequenceHeader() || len(tag.Data) != 2 {
+		t.Errorf("%+v %v", tag, err)
+	}
+}
