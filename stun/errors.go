@@ -19,9 +19,9 @@ var (
 	// ErrBadAttribute means an attribute's TLV overruns the message, or its
 	// value has a size or content its definition does not allow.
 	ErrBadAttribute = errors.New("stun: malformed attribute")
-	// ErrTooManyAttributes means a message holds more attributes than
-	// MaxAttributes (on decode) or than a list attribute may carry.
-	ErrTooManyAttributes = errors.New("stun: too many attributes")
+	// ErrTooManyAttributes means a message holds more attributes than a
+	// Message records (MaxAttributes).
+	ErrTooManyAttributes = errors.New("stun: more attributes than stun.MaxAttributes")
 	// ErrAttributeNotFound means the requested attribute is not in the
 	// message (or follows MESSAGE-INTEGRITY, where RFC 8489 §14.5 says it is
 	// ignored).
