@@ -135,3 +135,43 @@ func TestConnReadTimeoutAndContext(t *testing.T) {
 		t.Errorf("cancelled write: %v", err)
 	}
 }
+
+// Conn.ReadMessage on a TCP connection (deadline per read) does not
+// allocate in steady state either.
+func TestConnReadAllocs(t *testing.T) {
+	a, b := tcpPair(t)
+	ctx := context.Background()
+	sender, receiver := NewConn(a, ConnConfig{}), NewConn(b, ConnConfig{})
+	payload := make([]byte, 1500)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ts := uint32(0); ; ts += 33 {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if err := sender.WriteMessage(ctx, Message{ChunkStreamID: CSIDVideo, Type: TypeVideo, StreamID: 1, Timestamp: ts, Payload: payload}); err != nil {
+				return
+			}
+		}
+	}()
+	for i := 0; i < 100; i++ {
+		if _, err := receiver.ReadMessage(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	allocs := testing.AllocsPerRun(2000, func() {
+		if _, err := receiver.ReadMessage(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
+	close(stop)
+	a.Close()
+	<-done
+	if allocs != 0 {
+		t.Errorf("%v allocs per message (reader and writer together)", allocs)
+	}
+}

@@ -68,6 +68,7 @@ type countingReader struct {
 	n uint64
 }
 
+// Read reads from the underlying reader and counts the bytes.
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += uint64(n)
