@@ -29,8 +29,10 @@ var updateSDPOffers = flag.Bool("update-sdp-offers", false, "write browser offer
 
 // sdpBrowserShapes are the offer shapes the page makes, in order.
 // "rejected" is sendrecv audio+video with a data channel, where the server rejects
-// audio and the data channel.
-var sdpBrowserShapes = []string{"recvonly", "sendonly", "sendrecv", "datachannel", "sendrecv_datachannel", "rejected"}
+// audio and the data channel. "counteroffer" turns the roles around: the server
+// makes the offer (sdp.Offer, as for a WHEP 406 counter-offer) and reads the
+// browser's answer with LocalOffer.Accept.
+var sdpBrowserShapes = []string{"recvonly", "sendonly", "sendrecv", "datachannel", "sendrecv_datachannel", "rejected", "counteroffer"}
 
 const sdpBrowserPage = `<!doctype html><html><body><script>
 const shapes = %s;
@@ -43,10 +45,23 @@ async function gathered(pc) {
     });
   });
 }
+async function counteroffer(pc) {
+  const offer = await (await fetch('/counteroffer')).text();
+  await pc.setRemoteDescription({type: 'offer', sdp: offer});
+  await pc.setLocalDescription(await pc.createAnswer());
+  await gathered(pc);
+  const resp = await fetch('/counteranswer', {method: 'POST', body: pc.localDescription.sdp});
+  if (!resp.ok) throw new Error('server: ' + await resp.text());
+}
 async function one(shape) {
   const pc = new RTCPeerConnection();
   let stream = null;
   try {
+    if (shape === 'counteroffer') {
+      await counteroffer(pc);
+      const trs = pc.getTransceivers().map(t => ({mid: t.mid, kind: t.receiver.track.kind, direction: t.currentDirection, codecs: []}));
+      return {shape: shape, ok: true, transceivers: trs, sctp: pc.sctp !== null};
+    }
     if (shape.startsWith('send') || shape === 'rejected') stream = await navigator.mediaDevices.getUserMedia({audio: true, video: true});
     if (shape === 'recvonly') {
       pc.addTransceiver('audio', {direction: 'recvonly'});
@@ -129,7 +144,10 @@ func sdpOfferFileName(ua, shape string) string {
 	return "unknown_" + shape + ".sdp"
 }
 
-func sdpRunBrowserOffers(t *testing.T, start func(testing.TB, string), requireCodecs bool) {
+// sdpRunBrowserOffers serves the page to the browser start opens and checks every
+// shape. chromium says the browser exposes its negotiated send codecs
+// (RTCRtpSender.getParameters) and has H.264.
+func sdpRunBrowserOffers(t *testing.T, start func(testing.TB, string), chromium bool) {
 	var (
 		mu      sync.Mutex
 		results = map[string]sdpBrowserResult{}
@@ -173,6 +191,39 @@ func sdpRunBrowserOffers(t *testing.T, start func(testing.TB, string), requireCo
 		w.Header().Set("Content-Type", "application/sdp")
 		_, _ = w.Write(sess.SDP)
 	})
+	var counter *sdp.LocalOffer
+	mux.HandleFunc("/counteroffer", func(w http.ResponseWriter, r *http.Request) {
+		cfg := sdpBrowserAnswerConfig()
+		cfg.Audio.Direction, cfg.Video.Direction = sdp.SendOnly, sdp.SendOnly
+		o, err := sdp.Offer(cfg)
+		if err != nil {
+			t.Errorf("offer: %v", err)
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		mu.Lock()
+		counter = o
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/sdp")
+		_, _ = w.Write(o.SDP)
+	})
+	mux.HandleFunc("/counteranswer", func(w http.ResponseWriter, r *http.Request) {
+		answer, err := io.ReadAll(io.LimitReader(r.Body, sdp.MaxSize+1))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		sess, err := counter.Accept(answer)
+		if err != nil {
+			t.Errorf("counteroffer: accept: %v\nanswer:\n%s", err, answer)
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		answers["counteroffer"], offers["counteroffer"] = sess, string(counter.SDP)
+		w.WriteHeader(http.StatusNoContent)
+	})
 	mux.HandleFunc("/result", func(w http.ResponseWriter, r *http.Request) {
 		var res sdpBrowserResult
 		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&res); err != nil {
@@ -200,17 +251,21 @@ func sdpRunBrowserOffers(t *testing.T, start func(testing.TB, string), requireCo
 	defer mu.Unlock()
 	for _, shape := range sdpBrowserShapes {
 		t.Logf("%s: %+v", shape, results[shape])
-		sdpCheckBrowserResult(t, results[shape], answers[shape], offers[shape], requireCodecs)
+		sdpCheckBrowserResult(t, results[shape], answers[shape], offers[shape], chromium)
 	}
 }
 
 // sdpCheckBrowserResult checks that the browser accepted the answer and agrees with
 // it: every media transceiver has the mirror of the server's direction and, where
 // the browser exposes them (RTCRtpSender.getParameters), the negotiated codecs.
-func sdpCheckBrowserResult(t *testing.T, res sdpBrowserResult, sess *sdp.Session, offer string, requireCodecs bool) {
+func sdpCheckBrowserResult(t *testing.T, res sdpBrowserResult, sess *sdp.Session, offer string, chromium bool) {
 	t.Helper()
 	if !res.OK {
 		t.Errorf("%s: browser rejected the answer: %s", res.Shape, res.Error)
+		return
+	}
+	if res.Shape == "counteroffer" {
+		sdpCheckCounterOffer(t, res, sess, chromium)
 		return
 	}
 	want := map[string]string{"recvonly": "recvonly", "sendonly": "sendonly", "sendrecv": "sendrecv",
@@ -248,7 +303,7 @@ func sdpCheckBrowserResult(t *testing.T, res sdpBrowserResult, sess *sdp.Session
 		if !strings.EqualFold(tr.Kind+"/"+sec.Codec.Name, wantCodec) {
 			t.Errorf("%s: mid %s answered %s, want %s", res.Shape, tr.Mid, sec.Codec.Name, wantCodec)
 		}
-		if requireCodecs && strings.HasPrefix(tr.Direction, "send") && len(tr.Codecs) == 0 {
+		if chromium && strings.HasPrefix(tr.Direction, "send") && len(tr.Codecs) == 0 {
 			t.Errorf("%s: mid %s: the browser reports no send codecs", res.Shape, tr.Mid)
 		}
 		for _, c := range tr.Codecs {
@@ -273,3 +328,41 @@ func sdpCheckBrowserResult(t *testing.T, res sdpBrowserResult, sess *sdp.Session
 func TestSDPChromiumOffers(t *testing.T) { sdpRunBrowserOffers(t, startChromium, true) }
 
 func TestSDPFirefoxOffers(t *testing.T) { sdpRunBrowserOffers(t, startFirefox, false) }
+
+// sdpCheckCounterOffer checks the server-offers case: the browser took the offer
+// (recvonly transceivers, a data channel) and Accept read its answer: audio and
+// video sendonly with one codec each (H.264 for Chromium, VP8 for a Firefox without
+// OpenH264) plus RTX for video, everything bundled, opposite DTLS roles.
+func sdpCheckCounterOffer(t *testing.T, res sdpBrowserResult, sess *sdp.Session, chromium bool) {
+	t.Helper()
+	if len(res.Transceivers) != 2 || !res.SCTP {
+		t.Errorf("counteroffer: browser has %d transceivers, sctp %v; want 2 and a data channel", len(res.Transceivers), res.SCTP)
+	}
+	for _, tr := range res.Transceivers {
+		if tr.Direction != "recvonly" {
+			t.Errorf("counteroffer: mid %s currentDirection %q, want recvonly", tr.Mid, tr.Direction)
+		}
+	}
+	if sess == nil || len(sess.Sections) != 3 {
+		t.Fatalf("counteroffer: no accepted session: %+v", sess)
+	}
+	video := "VP8"
+	if chromium {
+		video = "H264"
+	}
+	for i, want := range []string{"opus", video, ""} {
+		s := sess.Sections[i]
+		if s.Rejected || s.LocalSetup == s.RemoteSetup || s.RemoteUfrag == "" || len(s.RemoteFingerprints) == 0 {
+			t.Errorf("counteroffer: section %d: %+v", i, s)
+		}
+		if want == "" {
+			continue
+		}
+		if s.Direction != sdp.SendOnly || !strings.EqualFold(s.Codec.Name, want) || (s.Kind == sdp.KindVideo) != (s.RTX != 0) {
+			t.Errorf("counteroffer: section %d: %s %s/%d rtx %d, want sendonly %s", i, s.Direction, s.Codec.Name, s.Codec.PayloadType, s.RTX, want)
+		}
+	}
+	if strings.Join(sess.Bundle, " ") != "0 1 2" {
+		t.Errorf("counteroffer: bundle %v", sess.Bundle)
+	}
+}

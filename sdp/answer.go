@@ -110,7 +110,9 @@ func (a *answerer) sessionAttributes() []psdp.Attribute {
 				}
 			}
 		}
-		attrs = append(attrs, psdp.Attribute{Key: "group", Value: b.String()})
+		if a.sess.Bundle != nil { // a group with no mids left is not written
+			attrs = append(attrs, psdp.Attribute{Key: "group", Value: b.String()})
+		}
 	}
 	if a.x.allowMixed {
 		attrs = append(attrs, psdp.Attribute{Key: "extmap-allow-mixed"})
@@ -224,7 +226,9 @@ func (a *answerer) rtpSection(s *section, r *Section, md *psdp.MediaDescription,
 	if s.allowMixed && !a.x.allowMixed {
 		attrs = append(attrs, psdp.Attribute{Key: "extmap-allow-mixed"})
 	}
-	attrs = append(attrs, psdp.Attribute{Key: "rtpmap", Value: f.rtpmap})
+	if f.rtpmap != "" { // static payload types (RFC 3551) may come without one
+		attrs = append(attrs, psdp.Attribute{Key: "rtpmap", Value: f.rtpmap})
+	}
 	attrs, r.RTCPFeedback = a.feedbackAttributes(attrs, s, f.token, local.feedback(s.kind))
 	if fmtpAttr != "" {
 		attrs = append(attrs, psdp.Attribute{Key: "fmtp", Value: fmtpAttr})

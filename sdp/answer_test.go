@@ -610,6 +610,18 @@ func TestAnswerAllocations(t *testing.T) {
 	assert.Less(t, allocs, 150.0) // budget 300; about 100 today (44 of them in pion/sdp Unmarshal)
 }
 
+func TestAnswerStaticPayloadTypeWithoutRtpmap(t *testing.T) {
+	offer := strings.Replace(string(readOffer(t, "chromium156_sendrecv.sdp")), "a=rtpmap:8 PCMA/8000\r\n", "", 1)
+	cfg := testConfig()
+	cfg.Audio.Codecs = []Codec{{Name: "PCMA", ClockRate: 8000}}
+	sess, err := Answer([]byte(offer), cfg)
+	require.NoError(t, err)
+	assert.Equal(t, "0 audio sendrecv PCMA/8 ext=1,2,3,4 setup=active", summary(&sess.Sections[0]))
+	assert.Contains(t, string(sess.SDP), "m=audio 9 UDP/TLS/RTP/SAVPF 8\r\n")
+	assert.NotContains(t, string(sess.SDP), "a=rtpmap\r\n")
+	assert.NotContains(t, string(sess.SDP), "a=rtpmap:8")
+}
+
 func TestAnswerRejectedFormat(t *testing.T) {
 	cfg := testConfig()
 	cfg.Audio.Disabled = true
