@@ -11,7 +11,8 @@ import (
 // described by cfg (nil means a zero Config, which fails for lack of a fingerprint).
 // The answer holds one codec per m-section plus its repair formats, keeps the
 // offerer's payload types and header extension IDs, and rejects (port 0, mid kept)
-// sections the local side cannot or will not use.
+// sections the local side cannot or will not use. offer is copied once, so the
+// caller may reuse it; the Session's strings point into that copy.
 func Answer(offer []byte, cfg *Config) (*Session, error) {
 	desc, err := parseOffer(offer)
 	if err != nil {

@@ -16,23 +16,24 @@ type LocalOffer struct {
 	// LocalUfrag and LocalPwd are the ICE credentials written into the offer.
 	LocalUfrag, LocalPwd string
 
-	cfg      Config
 	sections []offeredSection
 }
 
-// offeredSection remembers what the local offer put in one m-section.
+// offeredSection remembers what the local offer put in one m-section. It holds
+// copies, so that changing the Config after Offer does not change Accept.
 type offeredSection struct {
 	kind    Kind
 	mid     string
 	dir     Direction
 	codecs  []offeredCodec
+	exts    []string
 	ssrc    uint32
 	rtxSSRC uint32
 }
 
 // offeredCodec is a local codec and the payload types the offer gave it.
 type offeredCodec struct {
-	codec *Codec
+	name  string
 	pt    uint8
 	rtx   int // RTX payload type, -1 without RTX
 }
@@ -49,7 +50,7 @@ func Offer(cfg *Config) (*LocalOffer, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	o := &LocalOffer{cfg: *cfg}
+	o := &LocalOffer{}
 	rnd := newRandom(cfg.Rand)
 	var err error
 	if o.LocalUfrag, o.LocalPwd, err = rnd.credentials(cfg.ICEUfrag, cfg.ICEPwd); err != nil {
@@ -72,7 +73,7 @@ func Offer(cfg *Config) (*LocalOffer, error) {
 		}
 		mid := strconv.Itoa(len(mids))
 		mids = append(mids, mid)
-		md, err := o.section(k, mid, rnd, extIDs)
+		md, err := o.section(cfg, k, mid, rnd, extIDs)
 		if err != nil {
 			return nil, err
 		}
@@ -94,8 +95,7 @@ func Offer(cfg *Config) (*LocalOffer, error) {
 	return o, nil
 }
 
-func (o *LocalOffer) section(k Kind, mid string, rnd *random, extIDs map[string]int) (*psdp.MediaDescription, error) {
-	cfg := &o.cfg
+func (o *LocalOffer) section(cfg *Config, k Kind, mid string, rnd *random, extIDs map[string]int) (*psdp.MediaDescription, error) {
 	proto := []string{"UDP", "TLS", "RTP", "SAVPF"}
 	if k == KindApplication {
 		proto = []string{"UDP", "DTLS", "SCTP"}
@@ -117,7 +117,7 @@ func (o *LocalOffer) section(k Kind, mid string, rnd *random, extIDs map[string]
 		md.MediaName.Formats = []string{"webrtc-datachannel"}
 		attr("sctp-port", strconv.Itoa(cfg.sctpPort()))
 		attr("max-message-size", strconv.Itoa(cfg.maxMessageSize()))
-	} else if err := o.rtpSection(md, &ours, rnd, extIDs); err != nil {
+	} else if err := o.rtpSection(cfg, md, &ours, rnd, extIDs); err != nil {
 		return nil, err
 	}
 	for _, c := range cfg.Candidates {
@@ -130,10 +130,11 @@ func (o *LocalOffer) section(k Kind, mid string, rnd *random, extIDs map[string]
 	return md, nil
 }
 
-func (o *LocalOffer) rtpSection(md *psdp.MediaDescription, ours *offeredSection, rnd *random, extIDs map[string]int) error {
-	k, m := ours.kind, o.cfg.media(ours.kind)
+func (o *LocalOffer) rtpSection(cfg *Config, md *psdp.MediaDescription, ours *offeredSection, rnd *random, extIDs map[string]int) error {
+	k, m := ours.kind, cfg.media(ours.kind)
 	attr := func(k, v string) { md.Attributes = append(md.Attributes, psdp.Attribute{Key: k, Value: v}) }
-	for _, uri := range m.extensions(k) {
+	ours.exts = append([]string(nil), m.extensions(k)...)
+	for _, uri := range ours.exts {
 		id, ok := extIDs[uri]
 		if !ok {
 			id = len(extIDs) + 1
@@ -144,7 +145,7 @@ func (o *LocalOffer) rtpSection(md *psdp.MediaDescription, ours *offeredSection,
 	ours.dir = m.Direction
 	attr(ours.dir.String(), "")
 	src := &m.Source
-	stream := orDefault(src.StreamID, orDefault(o.cfg.StreamID, "streamwire"))
+	stream := orDefault(src.StreamID, orDefault(cfg.StreamID, "streamwire"))
 	if ours.dir.Sends() {
 		attr("msid", stream+" "+trackID(k, src))
 	}
@@ -169,7 +170,7 @@ func (o *LocalOffer) rtpSection(md *psdp.MediaDescription, ours *offeredSection,
 	codecs := m.codecs(k)
 	for i := range codecs {
 		c := &codecs[i]
-		oc := offeredCodec{codec: c, pt: c.PayloadType, rtx: -1}
+		oc := offeredCodec{name: c.Name, pt: c.PayloadType, rtx: -1}
 		var err error
 		if oc.pt == 0 || oc.pt >= 128 {
 			if oc.pt, err = alloc(); err != nil {
@@ -211,7 +212,7 @@ func (o *LocalOffer) rtpSection(md *psdp.MediaDescription, ours *offeredSection,
 			return err
 		}
 	}
-	cname := orDefault(src.CNAME, orDefault(o.cfg.CNAME, "streamwire"))
+	cname := orDefault(src.CNAME, orDefault(cfg.CNAME, "streamwire"))
 	msid := stream + " " + trackID(k, src)
 	ssrc := strconv.FormatUint(uint64(ours.ssrc), 10)
 	if k == KindVideo && !m.NoRTX {
@@ -310,7 +311,7 @@ func (o *LocalOffer) acceptSection(x *offerIndex, i int, r *Section) error {
 			r.RTCPFeedback = append(r.RTCPFeedback, v)
 		}
 	}
-	local := o.cfg.media(ours.kind).extensions(ours.kind)
+	local := ours.exts
 	extmaps := s.extmaps
 	if len(extmaps) == 0 {
 		extmaps = x.extmaps
@@ -334,7 +335,7 @@ func (o *LocalOffer) acceptSection(x *offerIndex, i int, r *Section) error {
 func (o *LocalOffer) pickAnswered(s *section, ours *offeredSection, r *Section) bool {
 	for _, f := range s.formats {
 		for _, oc := range ours.codecs {
-			if oc.pt != f.pt || !isName(f.name, oc.codec.Name) {
+			if oc.pt != f.pt || !isName(f.name, oc.name) {
 				continue
 			}
 			r.Codec = NegotiatedCodec{PayloadType: f.pt, Name: f.name, ClockRate: f.clock, Channels: f.channels, Fmtp: f.params}
