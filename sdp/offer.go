@@ -33,9 +33,9 @@ type offeredSection struct {
 
 // offeredCodec is a local codec and the payload types the offer gave it.
 type offeredCodec struct {
-	name  string
-	pt    uint8
-	rtx   int // RTX payload type, -1 without RTX
+	name string
+	pt   uint8
+	rtx  int // RTX payload type, -1 without RTX
 }
 
 // Offer builds an offer with one m-section per enabled media kind (audio mid "0",
