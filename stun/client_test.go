@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
@@ -486,4 +487,41 @@ func TestReadFrame(t *testing.T) {
 	if _, err := readFrame(bytes.NewReader(bytes.Repeat([]byte{0xff}, 40)), buf); !errors.Is(err, ErrBadHeader) {
 		t.Errorf("not STUN: %v", err)
 	}
+}
+
+// BindingStream asks over TCP, where the request is sent once and the
+// response is framed by its header length.
+func ExampleClient_BindingStream() {
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer l.Close()
+	go func() { // a one-connection STUN-over-TCP server
+		conn, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		buf := make([]byte, 2048)
+		msg, err := readFrame(conn, buf)
+		if err != nil {
+			return
+		}
+		var s Server
+		resp, _ := s.AppendResponse(nil, msg, conn.RemoteAddr().(*net.TCPAddr).AddrPort())
+		_, _ = conn.Write(resp)
+	}()
+
+	conn, err := net.Dial("tcp4", l.Addr().String())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer conn.Close()
+	c := Client{StreamTimeout: 5 * time.Second}
+	mapped, err := c.BindingStream(context.Background(), conn)
+	fmt.Println(mapped.String() == conn.LocalAddr().String(), err)
+	// Output: true <nil>
 }

@@ -627,3 +627,56 @@ func FuzzServerRespond(f *testing.F) {
 		}
 	})
 }
+
+// A Server answers Binding requests on a UDP socket until its context is
+// done; a Client asks it for the address it sees.
+func ExampleServer() {
+	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer conn.Close()
+	client, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer client.Close()
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	srv := &Server{Software: "example"}
+	go func() { done <- srv.Serve(ctx, conn) }()
+
+	var c Client
+	mapped, err := c.Binding(context.Background(), client, conn.LocalAddr())
+	fmt.Println(mapped.String() == client.LocalAddr().String(), err)
+
+	stop()
+	fmt.Println(<-done)
+	fmt.Printf("%+v\n", srv.Stats())
+	// Output:
+	// true <nil>
+	// context canceled
+	// {Requests:1 Responses:1 Errors:0 Dropped:0}
+}
+
+// A program that reads the socket itself, for example to share one port
+// between STUN and media (RFC 7983), answers each STUN datagram with
+// AppendResponse.
+func ExampleServer_AppendResponse() {
+	var s Server
+	var b Builder
+	b.Start(nil, BindingRequest, TransactionID{1, 2, 3})
+	b.AddFingerprint()
+	req, _ := b.Finish()
+
+	from := netip.MustParseAddrPort("203.0.113.7:40000")
+	resp, ok := s.AppendResponse(make([]byte, 0, 128), req, from)
+	var m Message
+	_ = m.Decode(resp)
+	mapped, _ := m.XORMappedAddress()
+	fmt.Println(ok, m.Type(), mapped, len(resp)-len(req) <= MaxResponseGrowth)
+	// Output:
+	// true Binding success response 203.0.113.7:40000 true
+}
