@@ -1,0 +1,118 @@
+package relay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/streamwire/streamwire/rtmp"
+)
+
+// rtmpChunks is the shared RTMP encoding of frames: every RTMP player of a
+// stream writes these same bytes (see rtmp.AppendSharedChunks).
+var rtmpChunks = NewEncoding(func(dst []byte, p *Packet) []byte {
+	return rtmp.AppendSharedChunks(dst, rtmp.MessageType(p.Type), p.Timestamp, p.Payload)
+})
+
+// RTMPChunks returns the frame's shared RTMP chunk encoding, computed once
+// per frame for all players.
+func (f *Frame) RTMPChunks() []byte { return f.Encoded(rtmpChunks) }
+
+// RTMPHandler connects an rtmp.Server to a Hub: publishers feed streams
+// named "app/name", players subscribe to them.
+type RTMPHandler struct {
+	Hub *Hub
+	// Authorize, if set, is called for every publish (publish true) and
+	// play; a non-nil error rejects the request. Wrap rtmp.ErrUnauthorized
+	// to answer NetStream.*.Unauthorized (for example when the "key"
+	// query parameter is wrong).
+	Authorize func(ctx context.Context, req *rtmp.StreamRequest, publish bool) error
+	// MaxBatch is how many frames a player takes per write. Default 64.
+	MaxBatch int
+}
+
+// Publish implements rtmp.Handler.
+func (h *RTMPHandler) Publish(ctx context.Context, req *rtmp.StreamRequest) (rtmp.MediaSink, error) {
+	if h.Authorize != nil {
+		if err := h.Authorize(ctx, req, true); err != nil {
+			return nil, err
+		}
+	}
+	p, err := h.Hub.Publish(req.Path())
+	switch {
+	case errors.Is(err, ErrStreamBusy), errors.Is(err, ErrBadName):
+		return nil, fmt.Errorf("%w: %v", rtmp.ErrBadName, err)
+	case err != nil:
+		return nil, err
+	}
+	return &rtmpSink{p: p}, nil
+}
+
+// Play implements rtmp.Handler.
+func (h *RTMPHandler) Play(ctx context.Context, req *rtmp.StreamRequest) (rtmp.MediaSource, error) {
+	if h.Authorize != nil {
+		if err := h.Authorize(ctx, req, false); err != nil {
+			return nil, err
+		}
+	}
+	sub, err := h.Hub.Subscribe(req.Path())
+	switch {
+	case errors.Is(err, ErrNotFound), errors.Is(err, ErrBadName):
+		return nil, fmt.Errorf("%w: %v", rtmp.ErrStreamNotFound, err)
+	case err != nil:
+		return nil, err
+	}
+	max := h.MaxBatch
+	if max <= 0 {
+		max = 64
+	}
+	return &rtmpSource{sub: sub, max: max}, nil
+}
+
+// rtmpSink turns RTMP messages into hub packets.
+type rtmpSink struct{ p *Publisher }
+
+func (s *rtmpSink) WriteMedia(m rtmp.Media) error {
+	pkt := PacketFromRTMP(m)
+	pkt.Payload = append([]byte(nil), m.Payload...) // m.Payload is the chunk reader's buffer
+	return s.p.Write(pkt)
+}
+
+func (s *rtmpSink) Close() error { return s.p.Close() }
+
+// PacketFromRTMP classifies an RTMP media message (keyframe, sequence
+// header) into a Packet whose Payload aliases m.Payload.
+func PacketFromRTMP(m rtmp.Media) Packet {
+	pkt := Packet{Type: Type(m.Type), Timestamp: m.Timestamp, Payload: m.Payload}
+	switch m.Type {
+	case rtmp.TypeVideo:
+		if t, err := rtmp.ParseVideoTag(m.Payload); err == nil {
+			pkt.Keyframe = t.IsKeyFrame()
+			pkt.SequenceHeader = t.IsSequenceHeader()
+		}
+	case rtmp.TypeAudio:
+		if t, err := rtmp.ParseAudioTag(m.Payload); err == nil {
+			pkt.SequenceHeader = t.IsSequenceHeader()
+		}
+	}
+	return pkt
+}
+
+// rtmpSource hands a subscriber's frames to an RTMP play session.
+type rtmpSource struct {
+	sub    *Subscriber
+	max    int
+	frames []*Frame
+}
+
+func (s *rtmpSource) ReadMedia(ctx context.Context, dst []rtmp.Media) ([]rtmp.Media, error) {
+	clear(s.frames)
+	var err error
+	s.frames, err = s.sub.ReadBatch(ctx, s.frames[:0], s.max)
+	for _, f := range s.frames {
+		dst = append(dst, rtmp.Media{Type: rtmp.MessageType(f.Type), Timestamp: f.Timestamp, Payload: f.Payload, Chunks: f.RTMPChunks()})
+	}
+	return dst, err
+}
+
+func (s *rtmpSource) Close() error { return s.sub.Close() }

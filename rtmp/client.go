@@ -1,0 +1,413 @@
+package rtmp
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// ClientConfig configures Dial. The zero value works.
+type ClientConfig struct {
+	// Handshake configures the handshake (ffmpeg-style digest C1 by
+	// default). Its Timeout defaults to 10 s.
+	Handshake HandshakeConfig
+	// Conn configures the chunk stream: limits, read timeout (default
+	// 60 s) and write timeout (default 30 s).
+	Conn ConnConfig
+	// TLSConfig is used for rtmps:// URLs. Default: a config with the
+	// URL's host as ServerName.
+	TLSConfig *tls.Config
+	// ChunkSize is announced with Set Chunk Size after connecting.
+	// Default 4096.
+	ChunkSize uint32
+	// FlashVer is the flashVer of connect. Default "FMLE/3.0 (compatible;
+	// streamwire)", which servers treat like OBS and ffmpeg.
+	FlashVer string
+	// Dialer dials TCP. Default: a net.Dialer.
+	Dialer *net.Dialer
+	// Logger receives client events. Default: none.
+	Logger *slog.Logger
+}
+
+// Client is an RTMP client connection: Dial connects to an application,
+// then Publish or Play starts one stream on it. Its methods must not be
+// called concurrently, except that WriteMedia (publishing) and Close may
+// be called from any goroutine.
+type Client struct {
+	cfg      ClientConfig
+	nc       net.Conn
+	c        *Conn
+	app      string
+	tcURL    string
+	name     string // stream name from the URL, with its query
+	tx       float64
+	streamID uint32
+	pending  []Media // media that arrived before Play.Start, with owned payloads
+	ended    bool
+}
+
+// ParseURL splits an rtmp:// or rtmps:// URL into the TCP address, the
+// application (first path element), the stream name (the rest, with the
+// query) and the tcUrl sent with connect.
+func ParseURL(raw string) (addr, app, name, tcURL string, tls bool, err error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", "", "", "", false, fmt.Errorf("rtmp: url: %w", err)
+	}
+	port := "1935"
+	switch u.Scheme {
+	case "rtmp":
+	case "rtmps":
+		tls, port = true, "443"
+	default:
+		return "", "", "", "", false, fmt.Errorf("rtmp: url scheme %q, want rtmp or rtmps", u.Scheme)
+	}
+	if u.Port() != "" {
+		port = u.Port()
+	}
+	if u.Hostname() == "" {
+		return "", "", "", "", false, fmt.Errorf("rtmp: url %q has no host", raw)
+	}
+	addr = net.JoinHostPort(u.Hostname(), port)
+	app, name, _ = strings.Cut(strings.TrimPrefix(u.Path, "/"), "/")
+	if app == "" {
+		return "", "", "", "", false, fmt.Errorf("rtmp: url %q has no application", raw)
+	}
+	if u.RawQuery != "" {
+		name += "?" + u.RawQuery
+	}
+	tcURL = u.Scheme + "://" + u.Host + "/" + app
+	return addr, app, name, tcURL, tls, nil
+}
+
+// Dial connects to the server of an rtmp:// or rtmps:// URL
+// ("rtmp://host[:port]/app/name?query"), runs the handshake and the
+// connect command for app, and returns a client ready to Publish or Play
+// the stream name of the URL.
+func Dial(ctx context.Context, rawURL string, cfg ClientConfig) (*Client, error) {
+	addr, app, name, tcURL, useTLS, err := ParseURL(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Handshake.Timeout == 0 {
+		cfg.Handshake.Timeout = 10 * time.Second
+	}
+	if cfg.ChunkSize == 0 {
+		cfg.ChunkSize = SharedChunkSize
+	}
+	if cfg.FlashVer == "" {
+		cfg.FlashVer = "FMLE/3.0 (compatible; streamwire)"
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	d := cfg.Dialer
+	if d == nil {
+		d = &net.Dialer{}
+	}
+	nc, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("rtmp: dial: %w", err)
+	}
+	if useTLS {
+		tc := cfg.TLSConfig
+		if tc == nil {
+			host, _, _ := net.SplitHostPort(addr)
+			tc = &tls.Config{ServerName: host}
+		}
+		tlsConn := tls.Client(nc, tc)
+		if err := tlsConn.HandshakeContext(ctx); err != nil {
+			nc.Close()
+			return nil, fmt.Errorf("rtmp: tls: %w", err)
+		}
+		nc = tlsConn
+	}
+	c, err := newClient(ctx, nc, app, name, tcURL, cfg)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+func newClient(ctx context.Context, nc net.Conn, app, name, tcURL string, cfg ClientConfig) (*Client, error) {
+	stop := context.AfterFunc(ctx, func() { nc.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	if _, err := ClientHandshake(ctx, nc, cfg.Handshake); err != nil {
+		return nil, fmt.Errorf("rtmp: handshake: %w", err)
+	}
+	cl := &Client{cfg: cfg, nc: nc, c: NewConn(nc, cfg.Conn), app: app, tcURL: tcURL, name: name}
+	err := cl.c.WithWriter(ctx, func(w *ChunkWriter) error { return w.WriteSetChunkSize(cfg.ChunkSize) })
+	if err != nil {
+		return nil, err
+	}
+	connect := Command{Name: "connect", Object: Object{
+		{Key: "app", Value: app},
+		{Key: "type", Value: "nonprivate"},
+		{Key: "flashVer", Value: cfg.FlashVer},
+		{Key: "tcUrl", Value: tcURL},
+		{Key: "fpad", Value: false},
+		{Key: "capabilities", Value: float64(15)},
+		{Key: "audioCodecs", Value: float64(4071)},
+		{Key: "videoCodecs", Value: float64(252)},
+		{Key: "videoFunction", Value: float64(1)},
+		{Key: "objectEncoding", Value: float64(0)},
+	}}
+	if _, err := cl.call(ctx, connect); err != nil {
+		return nil, fmt.Errorf("rtmp: connect to %q: %w", app, err)
+	}
+	return cl, nil
+}
+
+// call sends cmd with a new transaction id and waits for its _result or
+// _error, answering pings meanwhile.
+func (cl *Client) call(ctx context.Context, cmd Command) (Command, error) {
+	cl.tx++
+	cmd.TransactionID = cl.tx
+	if err := cl.send(ctx, 0, cmd); err != nil {
+		return Command{}, err
+	}
+	for {
+		m, err := cl.c.ReadMessage(ctx)
+		if err != nil {
+			return Command{}, err
+		}
+		if m.Type != TypeCommandAMF0 && m.Type != TypeCommandAMF3 {
+			cl.control(ctx, m)
+			continue
+		}
+		res, err := ParseCommand(m)
+		if err != nil {
+			return Command{}, err
+		}
+		if res.TransactionID != cmd.TransactionID {
+			continue // onBWDone and the like
+		}
+		switch res.Name {
+		case "_result":
+			return res, nil
+		case "_error":
+			_, code, desc := statusCode(res)
+			return res, fmt.Errorf("%w: %s %s", ErrRejected, code, desc)
+		}
+	}
+}
+
+func (cl *Client) send(ctx context.Context, streamID uint32, cmd Command) error {
+	m, err := cmd.Message(streamID)
+	if err != nil {
+		return err
+	}
+	return cl.c.WriteMessage(ctx, m)
+}
+
+// control answers a ping request; other non-command messages need nothing.
+func (cl *Client) control(ctx context.Context, m Message) {
+	if m.Type != TypeUserControl {
+		return
+	}
+	u, err := ParseUserControl(m.Payload)
+	if err == nil && u.Event == EventPingRequest {
+		cl.c.WithWriter(ctx, func(w *ChunkWriter) error {
+			return w.WriteUserControl(UserControl{Event: EventPingResponse, Timestamp: u.Timestamp})
+		})
+	}
+}
+
+func (cl *Client) createStream(ctx context.Context) error {
+	res, err := cl.call(ctx, Command{Name: "createStream"})
+	if err != nil {
+		return fmt.Errorf("rtmp: createStream: %w", err)
+	}
+	for _, a := range res.Args {
+		if id, ok := a.(float64); ok && id >= 0 && id < 1<<32 {
+			cl.streamID = uint32(id)
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: createStream result without a stream id", ErrProtocol)
+}
+
+// waitStatus reads until an onStatus with code want (nil) or an error
+// level status (ErrRejected). Media read meanwhile is kept for ReadMedia.
+func (cl *Client) waitStatus(ctx context.Context, want string) error {
+	for {
+		m, err := cl.c.ReadMessage(ctx)
+		if err != nil {
+			return err
+		}
+		switch m.Type {
+		case TypeCommandAMF0, TypeCommandAMF3:
+			cmd, err := ParseCommand(m)
+			if err != nil {
+				return err
+			}
+			if cmd.Name != "onStatus" {
+				continue
+			}
+			level, code, desc := statusCode(cmd)
+			if code == want {
+				return nil
+			}
+			if level == LevelError {
+				return fmt.Errorf("%w: %s: %s", ErrRejected, code, desc)
+			}
+		case TypeAudio, TypeVideo, TypeDataAMF0:
+			if m.Type == TypeDataAMF0 && isSessionData(m.Payload) {
+				continue
+			}
+			cl.pending = append(cl.pending, Media{Type: m.Type, Timestamp: m.Timestamp, Payload: append([]byte(nil), m.Payload...)})
+			return nil
+		default:
+			cl.control(ctx, m)
+		}
+	}
+}
+
+// Publish starts publishing the URL's stream (releaseStream, FCPublish,
+// createStream, publish "live") and waits for NetStream.Publish.Start. A
+// refusal is an error wrapping ErrRejected with the status code.
+func (cl *Client) Publish(ctx context.Context) error {
+	for _, name := range []string{"releaseStream", "FCPublish"} {
+		cl.tx++
+		if err := cl.send(ctx, 0, Command{Name: name, TransactionID: cl.tx, Args: []any{cl.name}}); err != nil {
+			return err
+		}
+	}
+	if err := cl.createStream(ctx); err != nil {
+		return err
+	}
+	if err := cl.send(ctx, cl.streamID, Command{Name: "publish", Args: []any{cl.name, "live"}}); err != nil {
+		return err
+	}
+	if err := cl.waitStatus(ctx, CodePublishStart); err != nil {
+		return fmt.Errorf("rtmp: publish %q: %w", cl.name, err)
+	}
+	return nil
+}
+
+// Play starts playing the URL's stream (createStream, play) and waits for
+// NetStream.Play.Start or the first media message. A refusal is an error
+// wrapping ErrRejected with the status code.
+func (cl *Client) Play(ctx context.Context) error {
+	if err := cl.createStream(ctx); err != nil {
+		return err
+	}
+	// Buffer length hint as ffmpeg sends it; servers do not require it.
+	cl.c.WithWriter(ctx, func(w *ChunkWriter) error {
+		return w.WriteUserControl(UserControl{Event: EventSetBufferLength, StreamID: cl.streamID, BufferLength: 3000})
+	})
+	if err := cl.send(ctx, cl.streamID, Command{Name: "play", Args: []any{cl.name, float64(-2000)}}); err != nil {
+		return err
+	}
+	if err := cl.waitStatus(ctx, CodePlayStart); err != nil {
+		return fmt.Errorf("rtmp: play %q: %w", cl.name, err)
+	}
+	return nil
+}
+
+// WriteMedia sends one audio, video or data message on the published
+// stream. Data messages carrying onMetaData should start with the AMF0
+// string "@setDataFrame" as encoders send them.
+func (cl *Client) WriteMedia(ctx context.Context, m Media) error {
+	return cl.c.WriteMessage(ctx, Message{ChunkStreamID: MediaCSID(m.Type), Type: m.Type,
+		StreamID: cl.streamID, Timestamp: m.Timestamp, Payload: m.Payload})
+}
+
+// ReadMedia returns the next audio, video or data message of the played
+// stream. Its Payload is valid until the next ReadMedia call. It returns
+// io.EOF when the server reports that the stream ended (StreamEOF,
+// NetStream.Play.UnpublishNotify or NetStream.Play.Stop) or closes the
+// connection.
+func (cl *Client) ReadMedia(ctx context.Context) (Media, error) {
+	if len(cl.pending) > 0 {
+		m := cl.pending[0]
+		cl.pending = cl.pending[1:]
+		return m, nil
+	}
+	for !cl.ended {
+		m, err := cl.c.ReadMessage(ctx)
+		if errors.Is(err, io.EOF) {
+			return Media{}, io.EOF
+		}
+		if err != nil {
+			return Media{}, err
+		}
+		switch m.Type {
+		case TypeAudio, TypeVideo:
+			return Media{Type: m.Type, Timestamp: m.Timestamp, Payload: m.Payload}, nil
+		case TypeDataAMF0, TypeDataAMF3:
+			p := m.Payload
+			if m.Type == TypeDataAMF3 && len(p) > 0 {
+				p = p[1:]
+			}
+			if !isSessionData(p) {
+				return Media{Type: TypeDataAMF0, Timestamp: m.Timestamp, Payload: p}, nil
+			}
+		case TypeAggregate:
+			// Rare from servers; ReadMessage-level callers can split them
+			// with NewAggregateIter.
+			continue
+		case TypeCommandAMF0, TypeCommandAMF3:
+			cmd, err := ParseCommand(m)
+			if err != nil {
+				return Media{}, err
+			}
+			if cmd.Name == "onStatus" {
+				switch _, code, _ := statusCode(cmd); code {
+				case CodePlayUnpublishNotify, CodePlayStop:
+					cl.ended = true
+				}
+			}
+		case TypeUserControl:
+			if u, err := ParseUserControl(m.Payload); err == nil && u.Event == EventStreamEOF && u.StreamID == cl.streamID {
+				cl.ended = true
+				continue
+			}
+			cl.control(ctx, m)
+		}
+	}
+	return Media{}, io.EOF
+}
+
+// Conn returns the chunk stream, e.g. for ReadMessage on messages
+// ReadMedia does not return, or to send acknowledgements while draining
+// NetConn directly.
+func (cl *Client) Conn() *Conn { return cl.c }
+
+// NetConn returns the underlying connection.
+func (cl *Client) NetConn() net.Conn { return cl.nc }
+
+// StreamID is the message stream id the server gave createStream.
+func (cl *Client) StreamID() uint32 { return cl.streamID }
+
+// Close ends the session: for a publisher it sends FCUnpublish and
+// deleteStream first (best effort, bounded by one second), then closes the
+// connection.
+func (cl *Client) Close() error {
+	if cl.streamID != 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		cl.send(ctx, 0, Command{Name: "FCUnpublish", Args: []any{cl.name}})
+		cl.send(ctx, 0, Command{Name: "deleteStream", Args: []any{float64(cl.streamID)}})
+		cancel()
+	}
+	return cl.nc.Close()
+}
+
+// isSessionData reports data messages that belong to the session, not to
+// the stream: |RtmpSampleAccess and onStatus (NetStream.Data.Start).
+func isSessionData(p []byte) bool {
+	for _, s := range [...]string{"\x02\x00\x11|RtmpSampleAccess", "\x02\x00\x08onStatus"} {
+		if len(p) >= len(s) && string(p[:len(s)]) == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,246 @@
+package rtmp
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Errors a Handler returns to reject a publish or play; the server answers
+// with the matching NetStream status (see Handler). Test with errors.Is.
+var (
+	// ErrUnauthorized: the request lacks a valid key or token
+	// (NetStream.Publish.Unauthorized / NetStream.Play.Unauthorized).
+	ErrUnauthorized = errors.New("rtmp: unauthorized")
+	// ErrBadName: the stream name is invalid or already published
+	// (NetStream.Publish.BadName).
+	ErrBadName = errors.New("rtmp: bad stream name")
+	// ErrStreamNotFound: nothing is published under the name
+	// (NetStream.Play.StreamNotFound).
+	ErrStreamNotFound = errors.New("rtmp: stream not found")
+	// ErrServerClosed: Serve returns it after its context was cancelled.
+	ErrServerClosed = errors.New("rtmp: server closed")
+	// ErrRejected: the peer answered a command with an error status; the
+	// wrapping error carries its code.
+	ErrRejected = errors.New("rtmp: rejected by peer")
+	// ErrProtocol: the peer broke the command sequence (e.g. publish before
+	// connect, too many streams).
+	ErrProtocol = errors.New("rtmp: protocol violation")
+)
+
+// StreamRequest describes a publish or play request to a Handler.
+type StreamRequest struct {
+	App         string     // application from connect, e.g. "live"
+	TCURL       string     // tcUrl from connect
+	Name        string     // stream name without the query, e.g. "cam1"
+	Query       url.Values // parsed from "name?key=...", never nil
+	PublishType string     // publish only: "live", "record" or "append"
+	RemoteAddr  net.Addr
+	Connect     Object // the connect command object as sent by the client
+}
+
+// Path returns "App/Name", the usual key of a live stream.
+func (r *StreamRequest) Path() string { return r.App + "/" + r.Name }
+
+// Handler decides what happens to publish and play requests. Return an error
+// to reject: errors wrapping ErrUnauthorized, ErrBadName or
+// ErrStreamNotFound select the NetStream status code sent to the client
+// (any other error sends NetStream.Publish.BadName for publish and
+// NetStream.Play.Failed for play); the connection is then closed. Both
+// methods are called from the connection's read goroutine and should not
+// block for long.
+type Handler interface {
+	Publish(ctx context.Context, req *StreamRequest) (MediaSink, error)
+	Play(ctx context.Context, req *StreamRequest) (MediaSource, error)
+}
+
+// ServerConfig configures a Server. The zero value works, except that
+// without a Handler every publish and play is rejected.
+type ServerConfig struct {
+	// Handler authorizes and serves publish and play requests.
+	Handler Handler
+	// Handshake configures the handshake (digest handshake by default).
+	// Its Timeout defaults to 10 s.
+	Handshake HandshakeConfig
+	// Reader limits what a client can make the server buffer.
+	Reader ReaderConfig
+	// IdleTimeout closes a connection that sends nothing for this long,
+	// except while it plays (players may stay silent). Default 60 s.
+	IdleTimeout time.Duration
+	// WriteTimeout bounds each write. Default 30 s.
+	WriteTimeout time.Duration
+	// MaxStreams is the number of createStream calls allowed per
+	// connection. Default 8.
+	MaxStreams int
+	// ChunkSize is announced with Set Chunk Size after connect. Default
+	// SharedChunkSize (4096); other values disable shared media chunks.
+	ChunkSize uint32
+	// WindowAckSize and PeerBandwidth are sent after connect. Default
+	// 2,500,000 bytes each (as nginx-rtmp and SRS).
+	WindowAckSize uint32
+	PeerBandwidth uint32
+	// Logger receives connection events. Default: none.
+	Logger *slog.Logger
+}
+
+func (c ServerConfig) withDefaults() ServerConfig {
+	if c.Handshake.Timeout == 0 {
+		c.Handshake.Timeout = 10 * time.Second
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = 60 * time.Second
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = 30 * time.Second
+	}
+	if c.MaxStreams <= 0 {
+		c.MaxStreams = 8
+	}
+	if c.ChunkSize == 0 {
+		c.ChunkSize = SharedChunkSize
+	}
+	if c.WindowAckSize == 0 {
+		c.WindowAckSize = 2500000
+	}
+	if c.PeerBandwidth == 0 {
+		c.PeerBandwidth = 2500000
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// Server accepts RTMP connections (plain or TLS) and runs their sessions:
+// connect, createStream, publish, play and the stream commands of the Adobe
+// RTMP specification 1.0 §7.2, answered as nginx-rtmp and SRS answer them.
+type Server struct {
+	cfg ServerConfig
+
+	mu    sync.Mutex
+	conns map[net.Conn]struct{}
+	wg    sync.WaitGroup
+}
+
+// NewServer returns a server with cfg.
+func NewServer(cfg ServerConfig) *Server {
+	return &Server{cfg: cfg.withDefaults(), conns: make(map[net.Conn]struct{})}
+}
+
+// ListenAndServe listens on the TCP address addr and serves RTMP until ctx
+// is cancelled.
+func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("rtmp: listen: %w", err)
+	}
+	return s.Serve(ctx, l)
+}
+
+// ListenAndServeTLS listens on addr and serves RTMPS (RTMP over TLS) with
+// tlsConfig until ctx is cancelled.
+func (s *Server) ListenAndServeTLS(ctx context.Context, addr string, tlsConfig *tls.Config) error {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("rtmp: listen: %w", err)
+	}
+	return s.Serve(ctx, tls.NewListener(l, tlsConfig))
+}
+
+// Serve accepts connections on l until ctx is cancelled or l fails. It
+// closes l, closes every connection it accepted, waits for their sessions
+// to end, and returns ErrServerClosed after a cancellation. Wrap l with
+// tls.NewListener to serve RTMPS.
+func (s *Server) Serve(ctx context.Context, l net.Listener) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		<-ctx.Done()
+		l.Close()
+	}()
+	defer s.closeAll()
+	for {
+		nc, err := l.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				time.Sleep(10 * time.Millisecond)
+				continue
+			}
+			return fmt.Errorf("rtmp: accept: %w", err)
+		}
+		if !s.track(nc) {
+			nc.Close()
+			continue
+		}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			defer s.untrack(nc)
+			if err := s.ServeConn(ctx, nc); err != nil {
+				s.cfg.Logger.Debug("rtmp: connection ended", "remote", nc.RemoteAddr(), "err", err)
+			}
+		}()
+	}
+}
+
+func (s *Server) track(nc net.Conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.conns == nil {
+		return false
+	}
+	s.conns[nc] = struct{}{}
+	return true
+}
+
+func (s *Server) untrack(nc net.Conn) {
+	s.mu.Lock()
+	delete(s.conns, nc)
+	s.mu.Unlock()
+}
+
+func (s *Server) closeAll() {
+	s.mu.Lock()
+	for nc := range s.conns {
+		nc.Close()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+}
+
+// ServeConn runs one RTMP session on nc (handshake included) until the peer
+// leaves, a protocol error occurs or ctx is cancelled, and closes nc. It
+// returns nil when the peer closed the connection cleanly.
+func (s *Server) ServeConn(ctx context.Context, nc net.Conn) error {
+	defer nc.Close()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() { nc.Close() })
+	defer stop()
+	if _, err := ServerHandshake(ctx, nc, s.cfg.Handshake); err != nil {
+		return fmt.Errorf("rtmp: handshake with %v: %w", nc.RemoteAddr(), err)
+	}
+	ss := newServerSession(s, nc)
+	return ss.run(ctx)
+}
+
+// parseStreamName splits "name?query" as ffmpeg and OBS send it.
+func parseStreamName(raw string) (string, url.Values) {
+	name, query, _ := strings.Cut(raw, "?")
+	q, err := url.ParseQuery(query)
+	if err != nil || q == nil {
+		q = url.Values{}
+	}
+	return name, q
+}
