@@ -538,6 +538,7 @@ func TestAnswerErrors(t *testing.T) {
 		{"garbage", []byte("hello"), nil, ErrParse},
 		{"empty", nil, nil, ErrParse},
 		{"lone x", []byte("x"), nil, ErrParse},
+		{"bare CR", []byte(strings.Replace(string(chrome), "a=mid:0\r\n", "a=mid:0\r0\r\n", 1)), nil, ErrParse},
 		{"no m= line", []byte("v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"), nil, ErrNoMedia},
 		{"too large", bytes.Repeat([]byte("a"), MaxSize+1), nil, ErrTooLarge},
 		{"no local fingerprint", chrome, func(c *Config) { c.Fingerprints = nil }, ErrNoFingerprint},

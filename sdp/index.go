@@ -85,11 +85,31 @@ func parseOffer(offer []byte) (*psdp.SessionDescription, error) {
 	if !bytes.HasPrefix(offer, []byte("v=")) {
 		return nil, errorf(ErrParse, "does not start with v=")
 	}
+	if i := bareCR(offer); i >= 0 {
+		// pion splits lines on a lone CR too, but keeps it inside values in some
+		// places; echoing such a value would forge an extra line in the answer.
+		return nil, errorf(ErrParse, "carriage return without line feed at byte %d", i)
+	}
 	desc := new(psdp.SessionDescription)
 	if err := desc.UnmarshalString(string(offer)); err != nil {
 		return nil, errorf(ErrParse, "%v", err)
 	}
 	return desc, nil
+}
+
+// bareCR returns the index of the first CR not followed by LF, or -1.
+func bareCR(b []byte) int {
+	for off := 0; ; {
+		i := bytes.IndexByte(b[off:], '\r')
+		if i < 0 {
+			return -1
+		}
+		off += i
+		if off+1 >= len(b) || b[off+1] != '\n' {
+			return off
+		}
+		off++
+	}
 }
 
 func indexOffer(desc *psdp.SessionDescription) *offerIndex {
