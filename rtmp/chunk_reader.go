@@ -91,6 +91,8 @@ type ChunkReader struct {
 	streams   map[uint32]*inStream
 	hdr       [11]byte
 
+	extRepeats int // type 3 chunks that repeated the extended timestamp (for tests)
+
 	window  uint32 // acknowledgement window set by the peer; 0 = none
 	lastAck uint64 // bytes received when the last acknowledgement was due
 }
@@ -357,6 +359,7 @@ func (r *ChunkReader) readType3(s *inStream) error {
 		// (peer closed) leaves the error to the payload read.
 		p, _ := r.br.Peek(4)
 		if len(p) == 4 && binary.BigEndian.Uint32(p) == s.tsField {
+			r.extRepeats++
 			if _, err := r.br.Discard(4); err != nil {
 				return unexpectedEOF(err)
 			}

@@ -46,7 +46,7 @@ func (c *teeConn) Read(p []byte) (int, error) {
 
 // recordFFmpegPublish runs ffmpeg against a minimal publish server and
 // returns the client-to-server chunk stream that followed the handshake.
-func recordFFmpegPublish(t *testing.T) []byte {
+func recordFFmpegPublish(t *testing.T, seconds string, extra ...string) []byte {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -55,10 +55,12 @@ func recordFFmpegPublish(t *testing.T) []byte {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	port := ln.Addr().(*net.TCPAddr).Port
-	cmd := exec.CommandContext(ctx, "ffmpeg", "-hide_banner", "-loglevel", "error",
+	args := []string{"-hide_banner", "-loglevel", "error",
 		"-re", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=30", "-f", "lavfi", "-i", "sine",
-		"-c:v", "libx264", "-g", "30", "-c:a", "aac", "-t", "3",
-		"-f", "flv", "rtmp://127.0.0.1:"+strconv.Itoa(port)+"/live/test")
+		"-c:v", "libx264", "-g", "30", "-c:a", "aac", "-t", seconds}
+	args = append(args, extra...)
+	args = append(args, "-f", "flv", "rtmp://127.0.0.1:"+strconv.Itoa(port)+"/live/test")
+	cmd := exec.CommandContext(ctx, "ffmpeg", args...)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -144,7 +146,7 @@ func loadRecording(t testing.TB) []byte {
 // AudioSpecificConfig.
 func TestRecordedStream(t *testing.T) {
 	if *update {
-		b := recordFFmpegPublish(t)
+		b := recordFFmpegPublish(t, "3")
 		if err := os.WriteFile(recordingPath, b, 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -258,5 +260,79 @@ func TestRecordedStream(t *testing.T) {
 	}
 	if video < 80 || keyframes < 3 || audio < 100 || nalus < video || !sawCTS {
 		t.Errorf("%d video, %d keyframes, %d audio, %d NAL units, composition times seen: %v", video, keyframes, audio, nalus, sawCTS)
+	}
+}
+
+// The same publish, 1 s at 300 kb/s, with timestamps offset by 16,800 s:
+// past 0xFFFFFF ms (the 4.66-hour mark). After the sequence headers at time
+// 0, ffmpeg's next delta is above 0xFFFFFF, so it writes an extended
+// timestamp and repeats it in every type 3 chunk of the 2.9 KB keyframe.
+// Regenerate with -update.
+const recordingExtTSPath = "testdata/ffmpeg_publish_extts.chunks"
+
+func TestRecordedStreamExtendedTimestamps(t *testing.T) {
+	if *update {
+		b := recordFFmpegPublish(t, "1", "-b:v", "300k", "-output_ts_offset", "16800")
+		if err := os.WriteFile(recordingExtTSPath, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("recorded %d bytes", len(b))
+	}
+	data, err := os.ReadFile(recordingExtTSPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := NewChunkReader(bytes.NewReader(data), ReaderConfig{})
+	last := map[MessageType]uint32{}
+	var below, above, multiChunk int
+	for {
+		m, err := r.ReadMessage()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Type != TypeVideo && m.Type != TypeAudio {
+			continue
+		}
+		// A type 3 chunk whose repeated extended timestamp were taken for
+		// payload would shift the NAL unit lengths: iterate them.
+		if m.Type == TypeVideo {
+			tag, err := ParseVideoTag(m.Payload)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tag.IsSequenceHeader() {
+				continue // ffmpeg sends sequence headers at time 0
+			}
+			it := NewNALUIter(tag.Data, 4)
+			for _, ok := it.Next(); ok; _, ok = it.Next() {
+			}
+			if it.Err() != nil || len(m.Payload) > 128 && m.Timestamp >= 0xFFFFFF {
+				multiChunk++
+			}
+			if err := it.Err(); err != nil {
+				t.Fatalf("video at %d: %v", m.Timestamp, err)
+			}
+		} else if tag, err := ParseAudioTag(m.Payload); err != nil {
+			t.Fatal(err)
+		} else if tag.IsSequenceHeader() {
+			continue
+		}
+		if prev, ok := last[m.Type]; ok && (m.Timestamp < prev || m.Timestamp-prev > 100) {
+			t.Errorf("%v timestamp %d after %d", m.Type, m.Timestamp, prev)
+		}
+		last[m.Type] = m.Timestamp
+		if m.Timestamp < 0xFFFFFF {
+			below++
+		} else {
+			above++
+		}
+	}
+	t.Logf("%d media messages below 0xFFFFFF ms, %d at or above (%d video of several chunks), %d type 3 chunks repeated the extended timestamp; last %v",
+		below, above, multiChunk, r.extRepeats, last)
+	if below != 0 || above < 50 || multiChunk < 5 || r.extRepeats < 10 {
+		t.Errorf("want every frame past 0xFFFFFF ms, several multi-chunk frames and repeated extended timestamps")
 	}
 }

@@ -183,6 +183,11 @@ func TestFuzzSeeds(t *testing.T) {
 	rec := loadRecording(t)
 	add("FuzzChunkReader", "ffmpeg-publish-start", rec[:4096])
 	add("FuzzChunkReader", "ffmpeg-publish-middle", rec[20000:24000])
+	ext, err := os.ReadFile(recordingExtTSPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	add("FuzzChunkReader", "ffmpeg-publish-extended-timestamps", ext[:6000])
 	var buf bytes.Buffer
 	w := NewChunkWriter(&buf)
 	_ = w.WriteSetChunkSize(100)
