@@ -158,7 +158,9 @@ type outcome struct {
 // correct one; other datagrams are dropped.
 //
 // ctx bounds the whole transaction. While Binding runs it reads from conn,
-// so nothing else may; it clears conn's read deadline when it returns.
+// so nothing else may; it clears conn's read deadline when it returns. conn
+// may be a connected *net.UDPConn (from net.DialUDP); server is then
+// ignored.
 func (c *Client) Binding(ctx context.Context, conn net.PacketConn, server net.Addr) (netip.AddrPort, error) {
 	id, req, err := c.newRequest()
 	if err != nil {
@@ -183,9 +185,13 @@ func (c *Client) Binding(ctx context.Context, conn net.PacketConn, server net.Ad
 		_ = conn.SetReadDeadline(time.Time{})
 	}()
 
+	send := func() error { _, err := conn.WriteTo(req, server); return err }
+	if uc, ok := conn.(*net.UDPConn); ok && uc.RemoteAddr() != nil {
+		send = func() error { _, err := uc.Write(req); return err } // connected: WriteTo is refused
+	}
 	rto := c.rto()
 	for i := range c.rc() {
-		if _, err := conn.WriteTo(req, server); err != nil {
+		if err := send(); err != nil {
 			return netip.AddrPort{}, fmt.Errorf("stun: binding: send: %w", err)
 		}
 		wait := rto

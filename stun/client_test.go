@@ -190,6 +190,20 @@ func TestClientAgainstServerUDP(t *testing.T) {
 	}
 }
 
+func TestClientConnectedUDP(t *testing.T) {
+	srv := listenUDP(t, "udp4", "127.0.0.1:0")
+	startServer(t, &Server{}, srv)
+	conn, err := net.DialUDP("udp4", nil, srv.LocalAddr().(*net.UDPAddr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	got, err := (&Client{}).Binding(context.Background(), conn, nil)
+	if err != nil || got != conn.LocalAddr().(*net.UDPAddr).AddrPort() {
+		t.Errorf("mapped %v %v, want %v", got, err, conn.LocalAddr())
+	}
+}
+
 // TestClientRetransmitsUntilAnswered drops the first two requests.
 func TestClientRetransmitsUntilAnswered(t *testing.T) {
 	srv := listenUDP(t, "udp4", "127.0.0.1:0")
@@ -457,7 +471,9 @@ func TestClientBindingStreamErrors(t *testing.T) {
 	if _, err := (&Client{MaxMessageSize: 1024}).BindingStream(context.Background(), conn); !errors.Is(err, ErrMessageTooLarge) {
 		t.Errorf("big frame: %v", err)
 	}
-	closing := serveStream(t, nil, func(c net.Conn, _ *Server) {})
+	closing := serveStream(t, nil, func(c net.Conn, _ *Server) {
+		_, _ = readFrame(c, make([]byte, 2048)) // read the request, then close without answering
+	})
 	conn2, err := net.Dial("tcp4", closing.String())
 	if err != nil {
 		t.Fatal(err)
