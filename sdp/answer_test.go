@@ -254,7 +254,8 @@ func TestAnswerRemoteTransport(t *testing.T) {
 	t.Run("gstreamer bundle-only inherits nothing it has", func(t *testing.T) {
 		sess, err := Answer(readOffer(t, "gstreamer_whip_sendonly.sdp"), testConfig())
 		require.NoError(t, err)
-		assert.Equal(t, "Yr9J9nVkbgR9O9Vr0Dx8cmeUXWUwbwvl", sess.Sections[1].RemoteUfrag)
+		assert.Equal(t, "Yr9J9nVkbgR9O9Vr0Dx8cmeUXWUwbwvl", sess.Section("audio1").RemoteUfrag)
+		assert.Nil(t, sess.Section("audio0"))
 		assert.Contains(t, string(sess.SDP), "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\n")
 	})
 	t.Run("bundled section without transport uses the tagged one", func(t *testing.T) {

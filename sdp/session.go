@@ -78,3 +78,13 @@ type Section struct {
 	// §5), for application sections.
 	SCTPPort, MaxMessageSize int
 }
+
+// Section returns the m-section with the given mid, or nil.
+func (s *Session) Section(mid string) *Section {
+	for i := range s.Sections {
+		if s.Sections[i].Mid == mid {
+			return &s.Sections[i]
+		}
+	}
+	return nil
+}
