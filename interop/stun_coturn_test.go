@@ -99,7 +99,7 @@ func TestSTUNCoturnClientGetsMappedFromOurServer(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer pc.Close()
+		t.Cleanup(func() { pc.Close() }) // after serveSTUN stops the server
 		rec := &sourceRecorder{PacketConn: pc}
 		serveSTUN(t, &stun.Server{Software: "streamwire interop"}, rec)
 		got := runTurnutilsStunclient(t, pc.LocalAddr().(*net.UDPAddr).Port)
@@ -118,7 +118,7 @@ func TestSTUNCoturnClientGetsMappedFromOurServer(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer pc.Close()
+		t.Cleanup(func() { pc.Close() }) // after serveSTUN stops the server
 		s := &stun.Server{}
 		serveSTUN(t, s, pc)
 		got := runTurnutilsStunclient(t, pc.LocalAddr().(*net.UDPAddr).Port)
@@ -190,7 +190,7 @@ func TestSTUNPionClientGetsMappedFromOurServer(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer pc.Close()
+			t.Cleanup(func() { pc.Close() }) // after serveSTUN stops the server
 			serveSTUN(t, &stun.Server{Software: "streamwire interop"}, pc)
 			conn, err := net.DialUDP(network, nil, pc.LocalAddr().(*net.UDPAddr))
 			if err != nil {
