@@ -634,3 +634,31 @@ func TestAnswerRejectedFormat(t *testing.T) {
 	assert.Equal(t, []string{"1", "2"}, sess.Bundle)
 	assert.Contains(t, string(sess.SDP), "a=group:BUNDLE 1 2\r\n")
 }
+
+func TestAnswerDescriptionLeavesOfferAlone(t *testing.T) {
+	var desc psdp.SessionDescription
+	require.NoError(t, desc.Unmarshal(readOffer(t, "gstreamer_whip_sendonly.sdp")))
+	before, err := desc.Marshal()
+	require.NoError(t, err)
+	_, err = AnswerDescription(&desc, testConfig())
+	require.NoError(t, err)
+	after, err := desc.Marshal()
+	require.NoError(t, err)
+	assert.Equal(t, string(before), string(after))
+}
+
+func TestAnswerConcurrentSharedConfig(t *testing.T) {
+	cfg := testConfig()
+	cfg.Rand = nil // crypto/rand is safe for concurrent use
+	offer := readOffer(t, "chromium156_sendrecv.sdp")
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			_, err := Answer(offer, cfg)
+			errs <- err
+		}()
+	}
+	for range 8 {
+		require.NoError(t, <-errs)
+	}
+}

@@ -109,7 +109,9 @@ type Config struct {
 	StreamID string
 	// SessionName is the s= line. Empty uses "-".
 	SessionName string
-	// Rand supplies ICE credentials, SSRCs and the session ID. Nil means crypto/rand.
+	// Rand supplies ICE credentials, SSRCs and the session ID, 64 bytes per call of
+	// Answer or Offer. Nil means crypto/rand. A Config is only read, so one Config
+	// may serve concurrent calls if its Rand is safe for concurrent use.
 	Rand io.Reader
 }
 
