@@ -78,4 +78,3 @@ func FuzzServerSession(f *testing.F) {
 		}
 	})
 }
-

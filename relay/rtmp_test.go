@@ -1,0 +1,182 @@
+package relay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/streamwire/streamwire/rtmp"
+)
+
+func startRTMP(t *testing.T, h rtmp.Handler) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		rtmp.NewServer(rtmp.ServerConfig{Handler: h}).Serve(ctx, l)
+		close(done)
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	return "rtmp://" + l.Addr().String()
+}
+
+// TestRTMPFanOut publishes through the RTMP server into a hub and checks
+// that players joining mid-stream start with the metadata and sequence
+// headers, then a keyframe, and follow timestamps across 0xFFFFFF.
+func TestRTMPFanOut(t *testing.T) {
+	hub := NewHub(Config{})
+	base := startRTMP(t, &RTMPHandler{Hub: hub, Authorize: func(ctx context.Context, req *rtmp.StreamRequest, publish bool) error {
+		if publish && req.Query.Get("key") != "secret" {
+			return fmt.Errorf("wrong key: %w", rtmp.ErrUnauthorized)
+		}
+		return nil
+	}})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	bad, err := rtmp.Dial(ctx, base+"/live/cam?key=wrong", rtmp.ClientConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bad.Publish(ctx); !errors.Is(err, rtmp.ErrRejected) || !strings.Contains(err.Error(), rtmp.CodePublishUnauthorized) {
+		t.Errorf("publish with a wrong key: %v", err)
+	}
+	bad.Close()
+
+	pub, err := rtmp.Dial(ctx, base+"/live/cam?key=secret", rtmp.ClientConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pub.Publish(ctx); err != nil {
+		t.Fatal(err)
+	}
+	second, _ := rtmp.Dial(ctx, base+"/live/cam?key=secret", rtmp.ClientConfig{})
+	if err := second.Publish(ctx); !errors.Is(err, rtmp.ErrRejected) || !strings.Contains(err.Error(), rtmp.CodePublishBadName) {
+		t.Errorf("second publisher: %v", err)
+	}
+	second.Close()
+
+	meta, _ := rtmp.AppendAMF0Values(nil, "@setDataFrame", "onMetaData", rtmp.ECMAArray{{Key: "width", Value: 320.0}})
+	write := func(m rtmp.Media) {
+		if err := pub.WriteMedia(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(rtmp.Media{Type: rtmp.TypeDataAMF0, Payload: meta})
+	write(rtmp.Media{Type: rtmp.TypeVideo, Payload: []byte{0x17, 0, 0, 0, 0, 1, 0x64, 0, 0x1f, 0xff, 0xe1, 0, 0}})
+	write(rtmp.Media{Type: rtmp.TypeAudio, Payload: []byte{0xaf, 0, 0x12, 0x10}})
+	start := uint32(0xFFFFFF - 2000)
+	frame := func(i int) {
+		ts := start + uint32(i)*40
+		key := byte(0x27)
+		if i%25 == 0 {
+			key = 0x17
+		}
+		write(rtmp.Media{Type: rtmp.TypeVideo, Timestamp: ts, Payload: append([]byte{key, 1, 0, 0, 0}, make([]byte, 6000)...)})
+		write(rtmp.Media{Type: rtmp.TypeAudio, Timestamp: ts + 3, Payload: []byte{0xaf, 1, byte(i)}})
+	}
+	for i := 0; i < 30; i++ { // keyframes at 0 and 25: the GOP starts at 25
+		frame(i)
+	}
+	// Wait until the server has relayed the frames into the hub.
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		hub.mu.Lock()
+		s := hub.streams["live/cam"]
+		hub.mu.Unlock()
+		s.mu.Lock()
+		n := len(s.gop)
+		s.mu.Unlock()
+		if n == 10 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+
+	const players = 3
+	var wg sync.WaitGroup
+	errc := make(chan error, players)
+	ready := make(chan struct{}, players)
+	for p := 0; p < players; p++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errc <- playAndCheck(ctx, base+"/live/cam", start+25*40, ready)
+		}()
+	}
+	for p := 0; p < players; p++ {
+		<-ready
+	}
+	for i := 30; i < 100; i++ {
+		frame(i)
+	}
+	pub.Close() // players get EOF after the last frame
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// playAndCheck plays url and checks the start of the stream and timestamp
+// continuity until EOF.
+func playAndCheck(ctx context.Context, url string, firstKey uint32, ready chan<- struct{}) error {
+	pl, err := rtmp.Dial(ctx, url, rtmp.ClientConfig{})
+	if err != nil {
+		ready <- struct{}{}
+		return err
+	}
+	defer pl.Close()
+	err = pl.Play(ctx)
+	ready <- struct{}{}
+	if err != nil {
+		return err
+	}
+	var kinds []string
+	lastVideo := int64(-1)
+	videos := 0
+	for {
+		m, err := pl.ReadMedia(ctx)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		switch {
+		case m.Type == rtmp.TypeDataAMF0:
+			kinds = append(kinds, "meta")
+		case m.Type == rtmp.TypeVideo && m.Payload[1] == 0:
+			kinds = append(kinds, "vseq")
+		case m.Type == rtmp.TypeAudio && m.Payload[1] == 0:
+			kinds = append(kinds, "aseq")
+		case m.Type == rtmp.TypeVideo:
+			if videos == 0 && (m.Payload[0]>>4 != 1 || m.Timestamp != firstKey) {
+				return fmt.Errorf("first video frame at %d key=%v, want keyframe at %d", m.Timestamp, m.Payload[0]>>4 == 1, firstKey)
+			}
+			if int64(m.Timestamp) <= lastVideo {
+				return fmt.Errorf("video timestamp %d after %d", m.Timestamp, lastVideo)
+			}
+			lastVideo = int64(m.Timestamp)
+			videos++
+		}
+	}
+	if strings.Join(kinds, ",") != "meta,vseq,aseq" {
+		return fmt.Errorf("stream started with %v", kinds)
+	}
+	if videos != 75 || lastVideo <= 0xFFFFFF {
+		return fmt.Errorf("played %d video frames up to %d", videos, lastVideo)
+	}
+	return nil
+}
