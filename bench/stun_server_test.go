@@ -1,8 +1,13 @@
 package bench
 
 import (
+	"bufio"
 	"context"
+	"fmt"
 	"net"
+	"os"
+	"os/exec"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -66,26 +71,62 @@ var bindingServers = []bindingServer{
 	{"streamwire", startStreamwire},
 }
 
-// startStreamwire serves a stun.Server with default settings (one worker
-// per CPU, batches of 32) on a free loopback port.
+// serverProcessEnv makes the test binary a STUN server (see
+// TestHelperSTUNServerProcess).
+const serverProcessEnv = "STREAMWIRE_BENCH_STUN_SERVER"
+
+// startStreamwire runs stun.Server (default settings: 2 workers,
+// batches of 32) in a child process, as coturn runs in its own: a server in
+// the benchmark's process would share the Go scheduler and the garbage
+// collector with the generator. The socket gets the 2 MiB buffers coturn
+// asks for (ss shows rb4194304 for both).
 func startStreamwire(tb testing.TB) (addr string, stop func()) {
 	tb.Helper()
-	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestHelperSTUNServerProcess$")
+	cmd.Env = append(os.Environ(), serverProcessEnv+"=1")
+	cmd.Stderr = os.Stderr
+	cmd.WaitDelay = 2 * time.Second
+	out, err := cmd.StdoutPipe()
 	if err != nil {
+		cancel()
 		tb.Fatal(err)
 	}
-	_ = conn.SetReadBuffer(4 << 20)
-	_ = conn.SetWriteBuffer(4 << 20)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = (&stun.Server{Software: "streamwire"}).Serve(ctx, conn)
-	}()
+	if err := cmd.Start(); err != nil {
+		cancel()
+		tb.Fatal(err)
+	}
 	var once sync.Once
-	stop = func() { once.Do(func() { cancel(); <-done; conn.Close() }) }
+	stop = func() { once.Do(func() { cancel(); _ = cmd.Wait() }) }
 	tb.Cleanup(stop)
-	return conn.LocalAddr().String(), stop
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		tb.Fatalf("stun server process: %v", err)
+	}
+	addr = strings.TrimSpace(line)
+	if err := waitBinding(addr, 10*time.Second); err != nil {
+		tb.Fatal(err)
+	}
+	return addr, stop
+}
+
+// TestHelperSTUNServerProcess is the child process of startStreamwire, not
+// a test: without serverProcessEnv it returns at once. With it, it serves
+// stun.Server on a free loopback port, prints the address on stdout and
+// serves until killed.
+func TestHelperSTUNServerProcess(t *testing.T) {
+	if os.Getenv(serverProcessEnv) != "1" {
+		return
+	}
+	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetReadBuffer(2 << 20)
+	_ = conn.SetWriteBuffer(2 << 20)
+	fmt.Println(conn.LocalAddr())
+	err = (&stun.Server{Software: "streamwire"}).Serve(context.Background(), conn)
+	t.Fatal(err)
 }
 
 // runLoad sends b.N requests to addr and reports resp/s and loss.

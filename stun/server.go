@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
-	"runtime"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -26,6 +25,7 @@ const (
 	// dropped. STUN over UDP keeps messages under the path MTU (RFC 8489 §7.1).
 	MaxRequestSize = 1500
 
+	defaultWorkers   = 2
 	defaultBatchSize = 32
 	maxBatchSize     = 1024
 )
@@ -66,11 +66,12 @@ type Server struct {
 	// datagram; see Stats). Default: no logging.
 	Logger *slog.Logger
 	// Workers is the number of goroutines reading each connection. Default
-	// runtime.GOMAXPROCS(0). They share one socket, whose reads the runtime
-	// serializes, so more workers overlap reading with answering rather
-	// than read in parallel; to spread one port over cores with separate
-	// kernel queues, open several sockets with SO_REUSEPORT (see
-	// ListenConfig.Control) and call Serve on each.
+	// 2: the runtime serializes the reads of one socket, and its writes, so
+	// a second worker lets one socket read while the other writes, and keeps
+	// reading when one is descheduled; more only queue on the socket's
+	// locks. To use more cores, open several sockets on the same port with
+	// SO_REUSEPORT (set in net.ListenConfig.Control), which gives each its
+	// own kernel queue, and call Serve on each.
 	Workers int
 	// BatchSize is how many datagrams one system call reads or writes when
 	// the connection is a *net.UDPConn on Linux (recvmmsg/sendmmsg).
@@ -105,7 +106,7 @@ func (s *Server) workers() int {
 	if s.Workers > 0 {
 		return s.Workers
 	}
-	return runtime.GOMAXPROCS(0)
+	return defaultWorkers
 }
 
 func (s *Server) batchSize() int {
