@@ -16,13 +16,13 @@ const (
 	// MaxResponseGrowth bounds amplification: a Server never sends a response
 	// more than this many bytes longer than the datagram that caused it. The
 	// largest answer to a bare 20-byte request is 44 bytes (IPv6
-	// XOR-MAPPED-ADDRESS), and a 420 error response is at most 40 bytes
+	// XOR-MAPPED-ADDRESS), and a 420 error response is at most 32 bytes
 	// longer than its request, since each unknown attribute costs the request
 	// at least 4 bytes and the response 2. SOFTWARE is added only when it fits
 	// in the bound.
 	MaxResponseGrowth = 64
 	// MaxRequestSize is the largest datagram a Server reads; larger ones are
-	// dropped. STUN over UDP keeps messages under the path MTU (RFC 8489 §7.1).
+	// dropped. STUN over UDP keeps messages under the path MTU (RFC 8489 §6.1).
 	MaxRequestSize = 1500
 
 	defaultWorkers   = 2
@@ -30,7 +30,7 @@ const (
 	maxBatchSize     = 1024
 )
 
-// Server is a plain STUN server (RFC 8489 §6.3, §7.3): it answers Binding
+// Server is a plain STUN server (RFC 8489 §6.3): it answers Binding
 // requests with the source address it saw in XOR-MAPPED-ADDRESS. Its zero
 // value is ready to use; do not change its fields once Serve was called. A
 // Server is safe for concurrent use and may serve several connections at
@@ -59,7 +59,7 @@ const (
 // request is ignored.
 type Server struct {
 	// Software, if not empty, is sent in a SOFTWARE attribute of success
-	// responses when it fits within MaxResponseGrowth (a name of up to 24
+	// responses when it fits within MaxResponseGrowth (a name of up to 36
 	// bytes always fits). Default: none.
 	Software string
 	// Logger receives start, stop and socket error events (never one per

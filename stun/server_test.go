@@ -478,6 +478,26 @@ func TestServerUnbatchedUDP(t *testing.T) {
 	if exchange(t, cl, srv.LocalAddr(), []byte("junk"), 50*time.Millisecond) != nil {
 		t.Error("junk answered")
 	}
+	// Request and answer, measured over both goroutines: nothing allocates.
+	dialed, err := net.DialUDP("udp6", nil, srv.LocalAddr().(*net.UDPAddr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dialed.Close()
+	req := request(t, BindingRequest, testID, true)
+	buf := make([]byte, 1500)
+	roundTrip := func() {
+		if _, err := dialed.Write(req); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := dialed.Read(buf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	roundTrip()
+	if allocs := testing.AllocsPerRun(100, roundTrip); allocs != 0 {
+		t.Errorf("%v allocations per request, want 0", allocs)
+	}
 	srv.Close()
 	if err := <-done; !errors.Is(err, net.ErrClosed) {
 		t.Errorf("serveUDP returned %v", err)
@@ -488,7 +508,7 @@ func TestServerUnbatchedUDP(t *testing.T) {
 	if got, err := decode(t, resp).XORMappedAddress(); err != nil || got != cl.LocalAddr().(*net.UDPAddr).AddrPort() {
 		t.Errorf("mapped %v %v", got, err)
 	}
-	if st := s.Stats(); st.Responses != 1 || st.Dropped != 1 {
+	if st := s.Stats(); st.Responses != 103 || st.Dropped != 1 {
 		t.Errorf("stats %+v", st)
 	}
 }
