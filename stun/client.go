@@ -191,7 +191,9 @@ func (c *Client) Binding(ctx context.Context, conn net.PacketConn, server net.Ad
 	}
 	rto := c.rto()
 	for i := range c.rc() {
-		if err := send(); err != nil {
+		// ECONNREFUSED reports an ICMP error caused by an earlier request;
+		// like a lost datagram, it does not stop the retransmissions.
+		if err := send(); err != nil && !errors.Is(err, syscall.ECONNREFUSED) {
 			return netip.AddrPort{}, fmt.Errorf("stun: binding: send: %w", err)
 		}
 		wait := rto

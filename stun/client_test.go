@@ -541,3 +541,20 @@ func ExampleClient_BindingStream() {
 	fmt.Println(mapped.String() == conn.LocalAddr().String(), err)
 	// Output: true <nil>
 }
+
+// TestClientClosedPortConnected: ICMP port unreachable on a connected
+// socket does not end the transaction early; the schedule runs out.
+func TestClientClosedPortConnected(t *testing.T) {
+	gone := listenUDP(t, "udp4", "127.0.0.1:0")
+	addr := gone.LocalAddr().(*net.UDPAddr)
+	gone.Close()
+	conn, err := net.DialUDP("udp4", nil, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	c := &Client{RTO: 5 * time.Millisecond, Rc: 4, Rm: 2}
+	if _, err := c.Binding(context.Background(), conn, nil); !errors.Is(err, ErrTimeout) {
+		t.Errorf("err %v, want ErrTimeout", err)
+	}
+}
