@@ -19,9 +19,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strconv"
 	"strings"
@@ -282,14 +286,13 @@ type dsRemoteSDP struct {
 	ssrc         uint32
 }
 
-func dsParseSDP(t *testing.T, raw string) dsRemoteSDP {
-	t.Helper()
+func dsParseSDPErr(raw string) (dsRemoteSDP, error) {
 	var sd pionsdp.SessionDescription
 	if err := sd.UnmarshalString(raw); err != nil {
-		t.Fatal(err)
+		return dsRemoteSDP{}, err
 	}
 	if len(sd.MediaDescriptions) != 1 {
-		t.Fatalf("pion's SDP has %d m-lines, want 1", len(sd.MediaDescriptions))
+		return dsRemoteSDP{}, fmt.Errorf("remote SDP has %d m-lines, want 1", len(sd.MediaDescriptions))
 	}
 	var o dsRemoteSDP
 	attrs := append(append([]pionsdp.Attribute(nil), sd.Attributes...), sd.MediaDescriptions[0].Attributes...)
@@ -302,13 +305,13 @@ func dsParseSDP(t *testing.T, raw string) dsRemoteSDP {
 		case "fingerprint":
 			f, err := dtlssrtp.ParseFingerprint(a.Value)
 			if err != nil {
-				t.Fatalf("pion's fingerprint %q: %v", a.Value, err)
+				return dsRemoteSDP{}, err
 			}
 			o.fingerprints = append(o.fingerprints, f)
 		case "setup":
 			s, err := dtlssrtp.ParseSetup(a.Value)
 			if err != nil {
-				t.Fatal(err)
+				return dsRemoteSDP{}, err
 			}
 			o.setup = s
 		case "mid":
@@ -326,7 +329,16 @@ func dsParseSDP(t *testing.T, raw string) dsRemoteSDP {
 		}
 	}
 	if o.ufrag == "" || o.pwd == "" || len(o.fingerprints) == 0 || o.vp8 == 0 || o.ssrc == 0 {
-		t.Fatalf("incomplete SDP from pion: %+v\n%s", o, raw)
+		return dsRemoteSDP{}, fmt.Errorf("incomplete remote SDP: %+v\n%s", o, raw)
+	}
+	return o, nil
+}
+
+func dsParseSDP(t *testing.T, raw string) dsRemoteSDP {
+	t.Helper()
+	o, err := dsParseSDPErr(raw)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return o
 }
@@ -835,4 +847,389 @@ func dsCloseNotifyToPion(t *testing.T, ps *dsSession) {
 	case <-time.After(5 * time.Second):
 		t.Fatalf("pion DTLS state after our close_notify: %v", dt.State())
 	}
+}
+
+// Browsers: headless Chromium offers a sendrecv video
+// transceiver with their fake camera; the test answers as an ICE-lite
+// endpoint in the DTLS role each case asks for, with one SRTP profile, and
+// both sides check the other's media: we unprotect the browser's SRTP and
+// SRTCP, the browser's getStats must count our RTP (inbound-rtp) and our
+// SRTCP sender reports (remote-outbound-rtp), and where the browser exposes
+// its transport stats (Chromium) its srtpCipher and dtlsRole must agree
+// with ours.
+//
+// Firefox ESR 153 is not run: on this machine it gathers only its LAN
+// host candidates (the loopback and force_interface prefs do not change
+// that) and never checks our 127.0.0.1 candidate, and the tests stay on
+// loopback.
+//
+//	cd interop && go test -race -run 'TestDTLSSRTPChromium' -v .
+
+const dsBrowserPage = `<!doctype html><html><body><script>
+const sleep = (ms) => new Promise(r => setTimeout(r, ms));
+const post = (path, body) => fetch(path, {method: 'POST', body});
+(async () => {
+  let stream;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({video: {width: 320, height: 240}});
+  } catch (e) {
+    await post('/report', JSON.stringify({i: -1, error: 'getUserMedia: ' + e}));
+    return;
+  }
+  for (let i = 0; ; i++) {
+    const c = await fetch('/case?i=' + i);
+    if (c.status !== 200) break;
+    const r = {i, ua: navigator.userAgent};
+    const pc = new RTCPeerConnection();
+    try {
+      pc.addTransceiver(stream.getVideoTracks()[0], {direction: 'sendrecv', streams: [stream]});
+      await pc.setLocalDescription(await pc.createOffer());
+      const ans = await post('/offer?i=' + i, pc.localDescription.sdp);
+      if (!ans.ok) throw new Error('answer: ' + await ans.text());
+      await pc.setRemoteDescription({type: 'answer', sdp: await ans.text()});
+      for (let k = 0; k < 150; k++) {
+        await sleep(100);
+        r.local = ''; r.pairs = '';
+        (await pc.getStats()).forEach(s => {
+          if (s.type === 'inbound-rtp' && s.kind === 'video') { r.packetsReceived = s.packetsReceived; r.ssrc = s.ssrc; }
+          if (s.type === 'remote-outbound-rtp' && s.kind === 'video') r.remotePacketsSent = s.packetsSent;
+          if (s.type === 'transport') { r.srtpCipher = s.srtpCipher; r.dtlsRole = s.dtlsRole; r.dtlsState = s.dtlsState; }
+          if (s.type === 'local-candidate') r.local = (r.local || '') + s.address + ':' + s.port + '/' + s.candidateType + ' ';
+          if (s.type === 'candidate-pair') r.pairs = (r.pairs || '') + s.state + ' ';
+        });
+        r.ice = pc.iceConnectionState;
+        if (r.packetsReceived >= 10 && r.remotePacketsSent > 0) break;
+      }
+    } catch (e) {
+      r.error = String(e);
+    }
+    await post('/report', JSON.stringify(r));
+    await fetch('/finished?i=' + i);
+    pc.close();
+  }
+  await post('/report', JSON.stringify({i: -2}));
+})();
+</script></body></html>`
+
+// dsBrowserReport is what the page posts for one case.
+type dsBrowserReport struct {
+	I                 int    `json:"i"`
+	UA                string `json:"ua"`
+	Error             string `json:"error"`
+	PacketsReceived   int    `json:"packetsReceived"`
+	SSRC              uint32 `json:"ssrc"`
+	RemotePacketsSent int    `json:"remotePacketsSent"`
+	SRTPCipher        string `json:"srtpCipher"`
+	DTLSRole          string `json:"dtlsRole"`
+	DTLSState         string `json:"dtlsState"`
+	ICE               string `json:"ice"`
+	Local             string `json:"local"`
+	Pairs             string `json:"pairs"`
+}
+
+// dsBrowserCase is one PeerConnection: our policy, and what each side saw.
+type dsBrowserCase struct {
+	profile dtlssrtp.Profile
+	passive bool // answer passive: we are the DTLS server
+
+	reported chan dsBrowserReport // the page's report, once
+	done     chan struct{}        // our side finished
+
+	report                 dsBrowserReport
+	err                    error
+	role                   dtlssrtp.Role
+	negotiated             dtlssrtp.Profile
+	rtpIn, rtcpIn, rtpSent int
+	rtpBadSSRC, unprotErrs int
+}
+
+func (c *dsBrowserCase) name() string {
+	if c.passive {
+		return c.profile.String() + "/streamwire-server"
+	}
+	return c.profile.String() + "/streamwire-client"
+}
+
+// run answers the browser's offer and, in the background, runs our side:
+// handshake, then media until the page has reported.
+func (c *dsBrowserCase) run(offerSDP string, sockets chan<- *dsLiteSocket) (string, error) {
+	offer, err := dsParseSDPErr(offerSDP)
+	if err != nil {
+		return "", err
+	}
+	sock, err := dsOpenLiteSocket()
+	if err != nil {
+		return "", err
+	}
+	sockets <- sock
+	role, setup, err := dtlssrtp.SelectRole(dtlssrtp.Answerer, offer.setup, dtlssrtp.RolePolicy{AnswerPassive: c.passive})
+	if err != nil {
+		return "", err
+	}
+	cert, err := dtlssrtp.GenerateCertificate(dtlssrtp.CertificateConfig{})
+	if err != nil {
+		return "", err
+	}
+	fp, _ := cert.Fingerprint(dtlssrtp.SHA256)
+	const ssrc = 0x5eed0003
+	answer := dsLiteSDP(offer, sock, fp, setup, ssrc)
+	go func() {
+		defer close(c.done)
+		c.err = c.media(sock, offer, role, dtlssrtp.Config{
+			Certificate: cert, RemoteFingerprints: offer.fingerprints, Profiles: []dtlssrtp.Profile{c.profile},
+		}, ssrc)
+	}()
+	return answer, nil
+}
+
+func (c *dsBrowserCase) media(sock *dsLiteSocket, offer dsRemoteSDP, role dtlssrtp.Role, cfg dtlssrtp.Config, ssrc uint32) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	select {
+	case <-sock.peerSeen:
+	case <-ctx.Done():
+		return errors.New("no ICE check from the browser")
+	}
+	hctx, hcancel := context.WithTimeout(ctx, 10*time.Second)
+	session, err := dtlssrtp.Handshake(hctx, sock.dtls, role, cfg)
+	hcancel()
+	if err != nil {
+		return err
+	}
+	defer session.Close()
+	c.role, c.negotiated = session.Role(), session.Profile()
+
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	out, in := make([]byte, 0, 1500), make([]byte, 0, 1500)
+	reported := false
+	for {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("page did not report: %w", ctx.Err())
+		case c.report = <-c.reported:
+			reported = true
+		case p := <-sock.media:
+			c.unprotect(session, p, in, offer.ssrc)
+		case <-tick.C:
+			if err := c.send(session, sock, out, offer.vp8, ssrc); err != nil {
+				return err
+			}
+		}
+		if reported && c.rtpIn >= 10 && c.rtcpIn >= 1 {
+			return nil
+		}
+	}
+}
+
+func (c *dsBrowserCase) unprotect(s *dtlssrtp.Session, p, buf []byte, browserSSRC uint32) {
+	switch dtlssrtp.Classify(p) {
+	case dtlssrtp.ClassRTP:
+		plain, err := s.UnprotectRTP(buf, p)
+		if err != nil {
+			c.unprotErrs++
+			return
+		}
+		var h rtp.Header
+		if _, err := h.Unmarshal(plain); err == nil && h.SSRC == browserSSRC {
+			c.rtpIn++
+		} else {
+			c.rtpBadSSRC++ // RTX or padding probes on the repair SSRC
+		}
+	case dtlssrtp.ClassRTCP:
+		plain, err := s.UnprotectRTCP(buf, p)
+		if err != nil {
+			c.unprotErrs++
+			return
+		}
+		if _, err := rtcp.Unmarshal(plain); err == nil {
+			c.rtcpIn++
+		}
+	}
+}
+
+// send protects one VP8 RTP packet (a key-frame-looking payload) and, every
+// tenth packet, an RTCP sender report.
+func (c *dsBrowserCase) send(s *dtlssrtp.Session, sock *dsLiteSocket, out []byte, pt uint8, ssrc uint32) error {
+	c.rtpSent++
+	seq := uint16(c.rtpSent)
+	pkt := rtp.Packet{
+		Header:  rtp.Header{Version: 2, PayloadType: pt, SequenceNumber: seq, Timestamp: uint32(seq) * 3000, SSRC: ssrc, Marker: true},
+		Payload: append([]byte{0x10, 0x00, 0x00, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00}, bytes.Repeat([]byte{byte(seq)}, 300)...),
+	}
+	raw, err := pkt.Marshal()
+	if err != nil {
+		return err
+	}
+	if out, err = s.ProtectRTP(out, raw); err != nil {
+		return err
+	}
+	if err := sock.sendMedia(out); err != nil {
+		return err
+	}
+	if c.rtpSent%10 != 0 {
+		return nil
+	}
+	sr, err := rtcp.Marshal([]rtcp.Packet{&rtcp.SenderReport{
+		SSRC: ssrc, NTPTime: uint64(time.Now().Unix()+2208988800) << 32, RTPTime: uint32(seq) * 3000,
+		PacketCount: uint32(c.rtpSent), OctetCount: uint32(c.rtpSent) * 310,
+	}})
+	if err != nil {
+		return err
+	}
+	if out, err = s.ProtectRTCP(out, sr); err != nil {
+		return err
+	}
+	return sock.sendMedia(out)
+}
+
+// dsRunBrowser serves the page, starts the browser with start, runs every
+// case in order and checks both sides' view of each.
+func dsRunBrowser(t *testing.T, start func(testing.TB, string), cases []*dsBrowserCase) {
+	for _, c := range cases {
+		c.reported = make(chan dsBrowserReport, 1)
+		c.done = make(chan struct{})
+	}
+	sockets := make(chan *dsLiteSocket, len(cases))
+	t.Cleanup(func() {
+		close(sockets)
+		for s := range sockets {
+			s.close()
+		}
+	})
+	finished := make(chan dsBrowserReport, 1)
+	caseAt := func(r *http.Request) (*dsBrowserCase, bool) {
+		i, err := strconv.Atoi(r.URL.Query().Get("i"))
+		if err != nil || i < 0 || i >= len(cases) {
+			return nil, false
+		}
+		return cases[i], true
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = io.WriteString(w, dsBrowserPage)
+	})
+	mux.HandleFunc("GET /case", func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := caseAt(r); !ok {
+			w.WriteHeader(http.StatusNoContent)
+		}
+	})
+	mux.HandleFunc("POST /offer", func(w http.ResponseWriter, r *http.Request) {
+		c, ok := caseAt(r)
+		body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
+		if !ok || err != nil {
+			http.Error(w, "bad case", http.StatusBadRequest)
+			return
+		}
+		answer, err := c.run(string(body), sockets)
+		if err != nil {
+			c.err = err
+			close(c.done)
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		_, _ = io.WriteString(w, answer)
+	})
+	mux.HandleFunc("POST /report", func(w http.ResponseWriter, r *http.Request) {
+		var rep dsBrowserReport
+		if err := json.NewDecoder(io.LimitReader(r.Body, 64<<10)).Decode(&rep); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		if rep.I >= 0 && rep.I < len(cases) {
+			select {
+			case cases[rep.I].reported <- rep:
+			default:
+			}
+			return
+		}
+		select {
+		case finished <- rep:
+		default:
+		}
+	})
+	mux.HandleFunc("GET /finished", func(w http.ResponseWriter, r *http.Request) {
+		if c, ok := caseAt(r); ok {
+			select {
+			case <-c.done:
+			case <-time.After(30 * time.Second):
+			}
+		}
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	start(t, srv.URL+"/")
+
+	select {
+	case rep := <-finished:
+		if rep.Error != "" {
+			t.Fatalf("page: %s", rep.Error)
+		}
+	case <-time.After(120 * time.Second):
+		t.Error("the page did not finish its cases")
+	}
+	for _, c := range cases {
+		t.Run(c.name(), func(t *testing.T) {
+			select {
+			case <-c.done:
+			default:
+				t.Fatal("case did not finish")
+			}
+			dsCheckBrowserCase(t, c)
+		})
+	}
+}
+
+func dsCheckBrowserCase(t *testing.T, c *dsBrowserCase) {
+	t.Helper()
+	select {
+	case c.report = <-c.reported: // our side ended before the page reported
+	default:
+	}
+	r := c.report
+	t.Logf("ours: role %v profile %v, RTP in %d (other SSRC %d), SRTCP in %d, RTP sent %d, unprotect errors %d; browser: %+v",
+		c.role, c.negotiated, c.rtpIn, c.rtpBadSSRC, c.rtcpIn, c.rtpSent, c.unprotErrs, r)
+	if c.err != nil {
+		t.Fatalf("our side: %v (page: %q)", c.err, r.Error)
+	}
+	if r.Error != "" {
+		t.Fatalf("page: %s", r.Error)
+	}
+	wantRole, browserRole := dtlssrtp.RoleClient, "server"
+	if c.passive {
+		wantRole, browserRole = dtlssrtp.RoleServer, "client"
+	}
+	if c.role != wantRole || c.negotiated != c.profile {
+		t.Fatalf("role %v profile %v, want %v %v", c.role, c.negotiated, wantRole, c.profile)
+	}
+	if c.rtpIn < 10 || c.rtcpIn < 1 || c.unprotErrs != 0 {
+		t.Fatalf("from the browser: %d RTP, %d RTCP, %d unprotect errors", c.rtpIn, c.rtcpIn, c.unprotErrs)
+	}
+	if r.PacketsReceived < 10 || r.RemotePacketsSent < 1 {
+		t.Fatalf("the browser counted %d of our RTP packets and %d from our sender reports", r.PacketsReceived, r.RemotePacketsSent)
+	}
+	// webrtc-stats reports the IANA name: SRTP_ and the RFC 5764/7714 name.
+	if want := "SRTP_" + c.profile.String(); r.SRTPCipher != "" && r.SRTPCipher != want {
+		t.Fatalf("browser srtpCipher %q, want %q", r.SRTPCipher, want)
+	}
+	if r.DTLSRole != "" && r.DTLSRole != browserRole {
+		t.Fatalf("browser dtlsRole %q, want %q", r.DTLSRole, browserRole)
+	}
+}
+
+func dsBrowserCases(profiles ...dtlssrtp.Profile) []*dsBrowserCase {
+	var cases []*dsBrowserCase
+	for _, p := range profiles {
+		for _, passive := range []bool{false, true} {
+			cases = append(cases, &dsBrowserCase{profile: p, passive: passive})
+		}
+	}
+	return cases
+}
+
+func TestDTLSSRTPChromium(t *testing.T) {
+	// Chromium leaves AES128_CM_HMAC_SHA1_32 off unless a field trial turns it on.
+	dsRunBrowser(t, startChromium, dsBrowserCases(
+		dtlssrtp.ProfileAEADAES128GCM, dtlssrtp.ProfileAEADAES256GCM, dtlssrtp.ProfileAES128CMHMACSHA1_80))
 }
