@@ -1,12 +1,15 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,15 +18,32 @@ import (
 
 // startCoturn starts coturn's turnserver as a plain STUN server on a free
 // loopback port: no configuration file, TLS, DTLS, CLI or TURN; default relay
-// threads (one per CPU). extra are further turnserver options. It returns the
-// server's "127.0.0.1:port" once it answers a Binding request, and a stop
-// function (also registered with tb.Cleanup).
+// threads (one per CPU, each with its own SO_REUSEPORT socket). extra are
+// further turnserver options. It returns the server's "127.0.0.1:port" once
+// it answers a Binding request, and a stop function (also registered with
+// tb.Cleanup). A start that does not answer within 10 s (the port was taken
+// meanwhile, for TCP or UDP) is retried on another port, three times at most.
 func startCoturn(tb testing.TB, extra ...string) (addr string, stop func()) {
 	tb.Helper()
 	path, err := exec.LookPath("turnserver")
 	if err != nil {
 		tb.Fatalf("turnserver (coturn) is not installed (make deps installs it): %v", err)
 	}
+	var failures []string
+	for range 3 {
+		addr, stop, err := tryCoturn(tb, path, extra)
+		if err == nil {
+			tb.Cleanup(stop)
+			return addr, stop
+		}
+		failures = append(failures, err.Error())
+	}
+	tb.Fatalf("coturn did not start:\n%s", strings.Join(failures, "\n"))
+	return "", nil
+}
+
+// tryCoturn starts turnserver once; on error it has already stopped it.
+func tryCoturn(tb testing.TB, path string, extra []string) (addr string, stop func(), err error) {
 	port := freeUDPPort(tb)
 	dir := tb.TempDir()
 	args := []string{
@@ -38,20 +58,23 @@ func startCoturn(tb testing.TB, extra ...string) (addr string, stop func()) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	cmd := exec.CommandContext(ctx, path, append(args, extra...)...)
 	cmd.WaitDelay = 2 * time.Second
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		cancel()
-		tb.Fatalf("start turnserver: %v", err)
+		return "", nil, fmt.Errorf("start turnserver: %w", err)
 	}
 	done := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(done) }()
-	stop = func() { cancel(); <-done }
-	tb.Cleanup(stop)
+	var once sync.Once
+	stop = func() { once.Do(func() { cancel(); <-done }) }
 	addr = fmt.Sprintf("127.0.0.1:%d", port)
 	if err := waitBinding(addr, 10*time.Second); err != nil {
+		stop()
 		log, _ := os.ReadFile(filepath.Join(dir, "turn.log"))
-		tb.Fatalf("coturn: %v\nlog:\n%s", err, log)
+		return "", nil, fmt.Errorf("%w\noutput:\n%s\nlog:\n%s", err, out.String(), log)
 	}
-	return addr, stop
+	return addr, stop, nil
 }
 
 // freeUDPPort returns a UDP port on 127.0.0.1 that was free a moment ago.
