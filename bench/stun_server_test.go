@@ -36,38 +36,38 @@ var loadShape = loadgen.Config{Clients: 2, Window: 128, Batch: 32, LossAfter: ti
 func BenchmarkBindingServer(b *testing.B) {
 	var coturnRate float64
 	for _, s := range bindingServers {
-		addr, stop := s.start(b)
+		p := s.start(b)
 		b.Run(s.name, func(b *testing.B) {
-			res := runLoad(b, addr, loadShape)
+			res := runLoad(b, p, loadShape)
 			if s.name == "coturn" {
 				coturnRate = res.RespPerSec()
 			}
 		})
-		stop()
+		p.stop()
 	}
 	if coturnRate <= 0 {
 		return
 	}
 	for _, s := range bindingServers {
-		addr, stop := s.start(b)
+		p := s.start(b)
 		cfg := loadShape
 		cfg.Rate = int(coturnRate)
 		b.Run(s.name+"_at_coturn_rate", func(b *testing.B) {
-			runLoad(b, addr, cfg)
+			runLoad(b, p, cfg)
 			b.ReportMetric(float64(cfg.Rate), "offered/s")
 		})
-		stop()
+		p.stop()
 	}
 }
 
 // bindingServer is a server under test.
 type bindingServer struct {
 	name  string
-	start func(testing.TB) (addr string, stop func())
+	start func(testing.TB) serverProcess
 }
 
 var bindingServers = []bindingServer{
-	{"coturn", func(tb testing.TB) (string, func()) { return startCoturn(tb) }},
+	{"coturn", func(tb testing.TB) serverProcess { return startCoturn(tb) }},
 	{"streamwire", startStreamwire},
 }
 
@@ -80,7 +80,7 @@ const serverProcessEnv = "STREAMWIRE_BENCH_STUN_SERVER"
 // the benchmark's process would share the Go scheduler and the garbage
 // collector with the generator. The socket gets the 2 MiB buffers coturn
 // asks for (ss shows rb4194304 for both).
-func startStreamwire(tb testing.TB) (addr string, stop func()) {
+func startStreamwire(tb testing.TB) serverProcess {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestHelperSTUNServerProcess$")
@@ -97,17 +97,17 @@ func startStreamwire(tb testing.TB) (addr string, stop func()) {
 		tb.Fatal(err)
 	}
 	var once sync.Once
-	stop = func() { once.Do(func() { cancel(); _ = cmd.Wait() }) }
-	tb.Cleanup(stop)
+	p := serverProcess{pid: cmd.Process.Pid, stop: func() { once.Do(func() { cancel(); _ = cmd.Wait() }) }}
+	tb.Cleanup(p.stop)
 	line, err := bufio.NewReader(out).ReadString('\n')
 	if err != nil {
 		tb.Fatalf("stun server process: %v", err)
 	}
-	addr = strings.TrimSpace(line)
-	if err := waitBinding(addr, 10*time.Second); err != nil {
+	p.addr = strings.TrimSpace(line)
+	if err := waitBinding(p.addr, 10*time.Second); err != nil {
 		tb.Fatal(err)
 	}
-	return addr, stop
+	return p
 }
 
 // TestHelperSTUNServerProcess is the child process of startStreamwire, not
@@ -129,15 +129,28 @@ func TestHelperSTUNServerProcess(t *testing.T) {
 	t.Fatal(err)
 }
 
-// runLoad sends b.N requests to addr and reports resp/s and loss.
-func runLoad(b *testing.B, addr string, cfg loadgen.Config) loadgen.Result {
-	cfg.Target = addr
+// runLoad sends b.N requests to p and reports resp/s, loss and the CPU
+// time the server process spent per response (µs-cpu/resp: user plus
+// system time, all threads; less sensitive than resp/s to what else runs).
+func runLoad(b *testing.B, p serverProcess, cfg loadgen.Config) loadgen.Result {
+	cfg.Target = p.addr
 	cfg.Requests = b.N
+	cpu0, err := p.cpuTime()
+	if err != nil {
+		b.Fatal(err)
+	}
 	b.ResetTimer()
 	res, err := loadgen.Run(context.Background(), cfg)
 	b.StopTimer()
 	if err != nil {
 		b.Fatal(err)
+	}
+	cpu1, err := p.cpuTime()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if res.Matched > 0 {
+		b.ReportMetric(float64((cpu1-cpu0).Microseconds())/float64(res.Matched), "µs-cpu/resp")
 	}
 	if res.Bad > 0 {
 		b.Errorf("%d invalid responses", res.Bad)
