@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime"
 	"testing"
 	"time"
 
@@ -643,4 +644,56 @@ func TestClientWithoutUseSRTP(t *testing.T) {
 	if !errors.Is(err, ErrNoProfile) {
 		t.Fatalf("err %v, want ErrNoProfile", err)
 	}
+}
+
+// Sessions hold a fixed, small number of goroutines (pion/dtls's read
+// and flight loops) and release them all on Close; failed handshakes
+// release theirs before returning.
+func TestSessionGoroutines(t *testing.T) {
+	settle := func(limit int) int {
+		deadline := time.Now().Add(3 * time.Second)
+		n := runtime.NumGoroutine()
+		for n > limit && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+			n = runtime.NumGoroutine()
+		}
+		return n
+	}
+	before := runtime.NumGoroutine()
+	a, b := sessionPairNoCleanup(t)
+	open := runtime.NumGoroutine() - before
+	t.Logf("goroutines for one session pair (both ends): %d", open)
+	if open > 10 {
+		t.Fatalf("%d goroutines for two sessions", open)
+	}
+	_ = a.Close()
+	_ = b.Close()
+	if n := settle(before); n > before {
+		t.Fatalf("%d goroutines left after Close, %d before", n, before)
+	}
+
+	// A silent peer: the failed handshake leaves nothing behind.
+	cfgA, _ := pairConfigs(t)
+	ea, _ := newPipe()
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if _, err := Client(ctx, ea.dtls, cfgA); !errors.Is(err, ErrHandshakeTimeout) {
+		t.Fatal(err)
+	}
+	if n := settle(before); n > before {
+		t.Fatalf("%d goroutines left after a failed handshake, %d before", n, before)
+	}
+}
+
+func sessionPairNoCleanup(t *testing.T) (*Session, *Session) {
+	cfgA, cfgB := pairConfigs(t)
+	ea, eb := newPipe()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	a, b := handshakePair(ctx, ea.dtls, eb.dtls, RoleClient, RoleServer, cfgA, cfgB)
+	if a.err != nil || b.err != nil {
+		closeSessions(a, b)
+		t.Fatalf("handshake: a=%v b=%v", a.err, b.err)
+	}
+	return a.s, b.s
 }
