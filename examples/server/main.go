@@ -4,6 +4,8 @@
 //   - a STUN server on UDP 127.0.0.1:3478 (-udp);
 //   - the TURN REST endpoint on HTTP 127.0.0.1:8080 at /turn, and the browser
 //     iceServers shape at /v1alpha/iceconfig (-http);
+//   - RTMP ingest and playback on TCP 127.0.0.1:1935 (-rtmp): publish to
+//     rtmp://HOST/APP/NAME, and any number of players play the same URL;
 //   - a health check at /healthz.
 //
 // The TURN REST secret comes from -turn-secret or $TURN_SECRET; without either a
@@ -27,6 +29,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/streamwire/streamwire/relay"
 	"github.com/streamwire/streamwire/stun"
 	"github.com/streamwire/streamwire/turnrest"
 )
@@ -35,6 +38,7 @@ import (
 type config struct {
 	UDP        string
 	HTTP       string
+	RTMP       string
 	TURNSecret string
 	TURNURIs   []string
 	TURNTTL    time.Duration
@@ -54,6 +58,7 @@ func main() {
 	var uris listList
 	flag.StringVar(&cfg.UDP, "udp", "127.0.0.1:3478", "UDP address of the STUN server")
 	flag.StringVar(&cfg.HTTP, "http", "127.0.0.1:8080", "HTTP address of the TURN REST endpoint (/turn)")
+	flag.StringVar(&cfg.RTMP, "rtmp", "127.0.0.1:1935", "TCP address of the RTMP server (publish and play rtmp://HOST/APP/NAME)")
 	flag.StringVar(&cfg.TURNSecret, "turn-secret", os.Getenv("TURN_SECRET"),
 		"TURN REST shared secret(s), comma-separated, the first signs (coturn's static-auth-secret; default $TURN_SECRET, else random)")
 	flag.Var(&uris, "turn-uri", "TURN URI handed out with credentials (repeatable), e.g. turn:127.0.0.1:3478?transport=udp")
@@ -70,9 +75,12 @@ func main() {
 	}
 }
 
+// bound are the addresses the server listens on.
+type bound struct{ UDP, HTTP, RTMP net.Addr }
+
 // run serves until ctx is done. ready, if not nil, receives the bound addresses
 // once every listener is open (tests use it with ":0" ports).
-func run(ctx context.Context, cfg config, log *slog.Logger, ready func(udp, http net.Addr)) error {
+func run(ctx context.Context, cfg config, log *slog.Logger, ready func(bound)) error {
 	secrets, err := turnSecrets(cfg.TURNSecret, log)
 	if err != nil {
 		return err
@@ -87,6 +95,11 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready func(udp, http
 		return fmt.Errorf("http listen: %w", err)
 	}
 	defer ln.Close()
+	rtmpLn, err := net.Listen("tcp", cfg.RTMP)
+	if err != nil {
+		return fmt.Errorf("rtmp listen: %w", err)
+	}
+	defer rtmpLn.Close()
 
 	turn, err := turnrest.New(turnrest.Config{
 		Secrets: secrets,
@@ -116,9 +129,11 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready func(udp, http
 			cancel(err)
 		}
 	}()
-	log.Info("serving", "stun", pc.LocalAddr(), "http", ln.Addr())
+	stopRTMP := serveRTMP(ctx, rtmpLn, relay.NewHub(relay.Config{Logger: log}), log)
+	defer stopRTMP()
+	log.Info("serving", "stun", pc.LocalAddr(), "http", ln.Addr(), "rtmp", rtmpLn.Addr())
 	if ready != nil {
-		ready(pc.LocalAddr(), ln.Addr())
+		ready(bound{pc.LocalAddr(), ln.Addr(), rtmpLn.Addr()})
 	}
 
 	<-ctx.Done()

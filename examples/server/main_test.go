@@ -23,15 +23,14 @@ import (
 func TestServerDefaults(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	type addrs struct{ udp, http net.Addr }
-	ready := make(chan addrs, 1)
+	ready := make(chan bound, 1)
 	done := make(chan error, 1)
-	cfg := config{UDP: "127.0.0.1:0", HTTP: "127.0.0.1:0", TURNSecret: "s3cret", TURNTTL: time.Hour,
+	cfg := config{UDP: "127.0.0.1:0", HTTP: "127.0.0.1:0", RTMP: "127.0.0.1:0", TURNSecret: "s3cret", TURNTTL: time.Hour,
 		TURNURIs: []string{"turn:127.0.0.1:3478?transport=udp"}}
 	go func() {
-		done <- run(ctx, cfg, slog.New(slog.DiscardHandler), func(u, h net.Addr) { ready <- addrs{u, h} })
+		done <- run(ctx, cfg, slog.New(slog.DiscardHandler), func(b bound) { ready <- b })
 	}()
-	var a addrs
+	var a bound
 	select {
 	case a = <-ready:
 	case err := <-done:
@@ -41,11 +40,11 @@ func TestServerDefaults(t *testing.T) {
 	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer conn.Close()
-	mapped, err := (&stun.Client{}).Binding(ctx, conn, a.udp)
+	mapped, err := (&stun.Client{}).Binding(ctx, conn, a.UDP)
 	require.NoError(t, err)
 	require.Equal(t, conn.LocalAddr().String(), mapped.String())
 
-	res, err := http.Get("http://" + a.http.String() + "/turn?service=turn&username=alice")
+	res, err := http.Get("http://" + a.HTTP.String() + "/turn?service=turn&username=alice")
 	require.NoError(t, err)
 	body, err := io.ReadAll(res.Body)
 	res.Body.Close()
@@ -55,7 +54,7 @@ func TestServerDefaults(t *testing.T) {
 	var cred turnrest.Credential
 	require.NoError(t, json.Unmarshal(body, &cred))
 	require.True(t, strings.HasSuffix(cred.Username, ":alice"), cred.Username)
-	require.Equal(t, []string{"stun:" + a.udp.String(), "turn:127.0.0.1:3478?transport=udp"}, cred.URIs)
+	require.Equal(t, []string{"stun:" + a.UDP.String(), "turn:127.0.0.1:3478?transport=udp"}, cred.URIs)
 	m, err := turnrest.New(turnrest.Config{Secrets: []string{"s3cret"}})
 	require.NoError(t, err)
 	_, err = m.Verify(cred.Username, cred.Password)
