@@ -78,8 +78,10 @@ const serverProcessEnv = "STREAMWIRE_BENCH_STUN_SERVER"
 // startStreamwire runs stun.Server (default settings: 2 workers,
 // batches of 32) in a child process, as coturn runs in its own: a server in
 // the benchmark's process would share the Go scheduler and the garbage
-// collector with the generator. The socket gets the 2 MiB buffers coturn
-// asks for (ss shows rb4194304 for both).
+// collector with the generator. Receive buffers are equal in total: coturn
+// opens one SO_REUSEPORT socket per relay thread (2 here) and asks 2 MiB for
+// each, which the kernel doubles (ss -uam shows rb4194304 twice); our one
+// socket asks 4 MiB (rb8388608; net.core.rmem_max is 4 MiB here).
 func startStreamwire(tb testing.TB) serverProcess {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
@@ -122,8 +124,8 @@ func TestHelperSTUNServerProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_ = conn.SetReadBuffer(2 << 20)
-	_ = conn.SetWriteBuffer(2 << 20)
+	_ = conn.SetReadBuffer(4 << 20)
+	_ = conn.SetWriteBuffer(4 << 20)
 	fmt.Println(conn.LocalAddr())
 	err = (&stun.Server{Software: "streamwire"}).Serve(context.Background(), conn)
 	t.Fatal(err)
