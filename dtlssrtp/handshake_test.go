@@ -625,6 +625,7 @@ func TestClientWithoutUseSRTP(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	done := make(chan struct{})
+	release := make(chan struct{}) // keep the client open until our side is done
 	go func() {
 		defer close(done)
 		pc := newPacketConn(ea.dtls)
@@ -633,10 +634,12 @@ func TestClientWithoutUseSRTP(t *testing.T) {
 			dtls.WithExtendedMasterSecret(dtls.RequireExtendedMasterSecret))
 		if err == nil {
 			_ = cli.HandshakeContext(ctx)
+			<-release
 			_ = cli.Close()
 		}
 	}()
 	s, err := Server(ctx, eb.dtls, cfgB)
+	close(release)
 	if s != nil {
 		_ = s.Close()
 	}

@@ -93,3 +93,28 @@ func TestParseSetup(t *testing.T) {
 		}
 	}
 }
+
+func FuzzParseSetup(f *testing.F) {
+	for _, s := range []string{"actpass", "active", "passive", "holdconn", "", "ACTPASS", " active\r\n", "activ"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v, err := ParseSetup(s)
+		if err != nil {
+			if !errors.Is(err, ErrBadSetup) {
+				t.Fatalf("unclassified error %v", err)
+			}
+			return
+		}
+		back, err := ParseSetup(v.String())
+		if err != nil || back != v {
+			t.Fatalf("%q -> %v -> %v, %v", s, v, back, err)
+		}
+		// Every accepted value yields a role decision or a classified error.
+		for _, side := range []Side{Offerer, Answerer} {
+			if _, _, err := SelectRole(side, v, RolePolicy{}); err != nil && !errors.Is(err, ErrRoleConflict) {
+				t.Fatalf("SelectRole(%v, %v): %v", side, v, err)
+			}
+		}
+	})
+}
