@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"sync"
@@ -51,6 +52,13 @@ type Config struct {
 
 	// Logger receives pion/dtls's logs. Default: discard.
 	Logger *slog.Logger
+
+	// KeyLogWriter, if set, receives the DTLS master secret in NSS key log
+	// format ("CLIENT_RANDOM <client random> <master secret>"), which lets
+	// Wireshark decrypt the DTLS records and anyone derive the SRTP keys
+	// (RFC 5764 §4.2). For debugging only: it hands out the session's
+	// secrets. Default nil.
+	KeyLogWriter io.Writer
 }
 
 // DefaultHandshakeTimeout is the HandshakeTimeout Config uses by default.
@@ -184,6 +192,9 @@ func newDTLSConn(pc *packetConn, role Role, cfg Config, verify *peerVerifier) (*
 	}
 	if cfg.MTU > 0 {
 		opts = append(opts, dtls.WithMTU(cfg.MTU))
+	}
+	if cfg.KeyLogWriter != nil {
+		opts = append(opts, dtls.WithKeyLogWriter(cfg.KeyLogWriter))
 	}
 	if role == RoleClient {
 		co := make([]dtls.ClientOption, 0, len(opts))
