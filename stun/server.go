@@ -44,7 +44,7 @@ const (
 //     does not match;
 //   - answers a request carrying comprehension-required attributes it does
 //     not understand with 420 (Unknown Attribute) and UNKNOWN-ATTRIBUTES
-//     listing them (RFC 8489 §6.3.1.1);
+//     listing them (RFC 8489 §6.3.1);
 //   - otherwise answers with XOR-MAPPED-ADDRESS (RFC 8489 §14.2), SOFTWARE
 //     if set and within the amplification bound, and FINGERPRINT if the
 //     request had one (RFC 8489 §14.7).
