@@ -79,7 +79,10 @@ func Server(ctx context.Context, conn net.Conn, cfg Config) (*Session, error) {
 // Handshake runs a DTLS 1.2 handshake with the use_srtp extension in role
 // over conn (RFC 5764 §4), checks the peer's certificate against
 // cfg.RemoteFingerprints (RFC 5763 §5), exports the SRTP keys (RFC 5764
-// §4.2) and returns a Session ready to protect and unprotect media.
+// §4.2) and returns a Session ready to protect and unprotect media. Both
+// sides present certificates (the server requires one), and the extended
+// master secret (RFC 7627) is required, as Chromium, Firefox, pion and
+// OpenSSL 1.1+ all offer it.
 //
 // conn carries one peer's datagrams, boundaries preserved, and only DTLS
 // ones once the handshake runs: on a shared ICE socket, demultiplex with

@@ -28,7 +28,7 @@ const (
 
 // DefaultProfiles is the preference order Config uses when Profiles is
 // empty: the AEAD profiles first (one pass over the packet, hardware AES),
-// then the HMAC profiles every peer implements.
+// then the HMAC profiles every peer implements. Callers must not modify it.
 var DefaultProfiles = []Profile{
 	ProfileAEADAES128GCM,
 	ProfileAEADAES256GCM,
@@ -37,6 +37,7 @@ var DefaultProfiles = []Profile{
 }
 
 // AllProfiles lists every supported profile, for tests and benchmarks.
+// Callers must not modify it.
 var AllProfiles = []Profile{
 	ProfileAEADAES128GCM,
 	ProfileAEADAES256GCM,
