@@ -849,10 +849,11 @@ func dsCloseNotifyToPion(t *testing.T, ps *dsSession) {
 	}
 }
 
-// Browsers: headless Chromium offers a sendrecv video
-// transceiver with their fake camera; the test answers as an ICE-lite
-// endpoint in the DTLS role each case asks for, with one SRTP profile, and
-// both sides check the other's media: we unprotect the browser's SRTP and
+// Browsers: headless Chromium offers a sendrecv video transceiver with its
+// fake camera and the test answers as an ICE-lite endpoint in the DTLS role
+// each case asks for (active or passive), or the test offers actpass and
+// Chromium answers (active, so we are the DTLS server), each case with one
+// SRTP profile. Both sides check the other's media: we unprotect the browser's SRTP and
 // SRTCP, the browser's getStats must count our RTP (inbound-rtp) and our
 // SRTCP sender reports (remote-outbound-rtp), and where the browser exposes
 // its transport stats (Chromium) its srtpCipher and dtlsRole must agree
@@ -879,14 +880,24 @@ const post = (path, body) => fetch(path, {method: 'POST', body});
   for (let i = 0; ; i++) {
     const c = await fetch('/case?i=' + i);
     if (c.status !== 200) break;
+    const kase = await c.json();
     const r = {i, ua: navigator.userAgent};
     const pc = new RTCPeerConnection();
     try {
-      pc.addTransceiver(stream.getVideoTracks()[0], {direction: 'sendrecv', streams: [stream]});
-      await pc.setLocalDescription(await pc.createOffer());
-      const ans = await post('/offer?i=' + i, pc.localDescription.sdp);
-      if (!ans.ok) throw new Error('answer: ' + await ans.text());
-      await pc.setRemoteDescription({type: 'answer', sdp: await ans.text()});
+      if (kase.offer) {
+        // The test offers; the browser answers with its default DTLS role.
+        await pc.setRemoteDescription({type: 'offer', sdp: kase.offer});
+        pc.addTrack(stream.getVideoTracks()[0], stream);
+        await pc.setLocalDescription(await pc.createAnswer());
+        const ok = await post('/answer?i=' + i, pc.localDescription.sdp);
+        if (!ok.ok) throw new Error('answer: ' + await ok.text());
+      } else {
+        pc.addTransceiver(stream.getVideoTracks()[0], {direction: 'sendrecv', streams: [stream]});
+        await pc.setLocalDescription(await pc.createOffer());
+        const ans = await post('/offer?i=' + i, pc.localDescription.sdp);
+        if (!ans.ok) throw new Error('answer: ' + await ans.text());
+        await pc.setRemoteDescription({type: 'answer', sdp: await ans.text()});
+      }
       for (let k = 0; k < 150; k++) {
         await sleep(100);
         r.local = ''; r.pairs = '';
@@ -929,8 +940,13 @@ type dsBrowserReport struct {
 
 // dsBrowserCase is one PeerConnection: our policy, and what each side saw.
 type dsBrowserCase struct {
-	profile dtlssrtp.Profile
-	passive bool // answer passive: we are the DTLS server
+	profile        dtlssrtp.Profile
+	passive        bool // we answer passive: we are the DTLS server
+	browserAnswers bool // we offer actpass; the browser answers (active)
+
+	// Set up by offer when the browser answers.
+	sock *dsLiteSocket
+	cert *dtlssrtp.Certificate
 
 	reported chan dsBrowserReport // the page's report, once
 	done     chan struct{}        // our side finished
@@ -944,6 +960,9 @@ type dsBrowserCase struct {
 }
 
 func (c *dsBrowserCase) name() string {
+	if c.browserAnswers {
+		return c.profile.String() + "/browser-answers"
+	}
 	if c.passive {
 		return c.profile.String() + "/streamwire-server"
 	}
@@ -971,15 +990,51 @@ func (c *dsBrowserCase) run(offerSDP string, sockets chan<- *dsLiteSocket) (stri
 		return "", err
 	}
 	fp, _ := cert.Fingerprint(dtlssrtp.SHA256)
-	const ssrc = 0x5eed0003
-	answer := dsLiteSDP(offer, sock, fp, setup, ssrc)
+	answer := dsLiteSDP(offer, sock, fp, setup, dsBrowserSSRC)
 	go func() {
 		defer close(c.done)
 		c.err = c.media(sock, offer, role, dtlssrtp.Config{
 			Certificate: cert, RemoteFingerprints: offer.fingerprints, Profiles: []dtlssrtp.Profile{c.profile},
-		}, ssrc)
+		}, dsBrowserSSRC)
 	}()
 	return answer, nil
+}
+
+const dsBrowserSSRC = 0x5eed0003
+
+// offer makes our actpass offer for a browser that answers.
+func (c *dsBrowserCase) offer(sockets chan<- *dsLiteSocket) (string, error) {
+	sock, err := dsOpenLiteSocket()
+	if err != nil {
+		return "", err
+	}
+	sockets <- sock
+	cert, err := dtlssrtp.GenerateCertificate(dtlssrtp.CertificateConfig{})
+	if err != nil {
+		return "", err
+	}
+	c.sock, c.cert = sock, cert
+	fp, _ := cert.Fingerprint(dtlssrtp.SHA256)
+	return dsLiteSDP(dsRemoteSDP{mid: "0", vp8: 96}, sock, fp, dtlssrtp.SetupActpass, dsBrowserSSRC), nil
+}
+
+// answered takes the browser's answer and runs our side as offerer.
+func (c *dsBrowserCase) answered(answerSDP string) error {
+	answer, err := dsParseSDPErr(answerSDP)
+	if err != nil {
+		return err
+	}
+	role, _, err := dtlssrtp.SelectRole(dtlssrtp.Offerer, answer.setup, dtlssrtp.RolePolicy{})
+	if err != nil {
+		return err
+	}
+	go func() {
+		defer close(c.done)
+		c.err = c.media(c.sock, answer, role, dtlssrtp.Config{
+			Certificate: c.cert, RemoteFingerprints: answer.fingerprints, Profiles: []dtlssrtp.Profile{c.profile},
+		}, dsBrowserSSRC)
+	}()
+	return nil
 }
 
 func (c *dsBrowserCase) media(sock *dsLiteSocket, offer dsRemoteSDP, role dtlssrtp.Role, cfg dtlssrtp.Config, ssrc uint32) error {
@@ -1111,8 +1166,38 @@ func dsRunBrowser(t *testing.T, start func(testing.TB, string), cases []*dsBrows
 		_, _ = io.WriteString(w, dsBrowserPage)
 	})
 	mux.HandleFunc("GET /case", func(w http.ResponseWriter, r *http.Request) {
-		if _, ok := caseAt(r); !ok {
+		c, ok := caseAt(r)
+		if !ok {
 			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		var kase struct {
+			Offer string `json:"offer,omitempty"`
+		}
+		if c.browserAnswers {
+			offer, err := c.offer(sockets)
+			if err != nil {
+				c.err = err
+				close(c.done)
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			kase.Offer = offer
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(kase)
+	})
+	mux.HandleFunc("POST /answer", func(w http.ResponseWriter, r *http.Request) {
+		c, ok := caseAt(r)
+		body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
+		if !ok || err != nil || !c.browserAnswers {
+			http.Error(w, "bad case", http.StatusBadRequest)
+			return
+		}
+		if err := c.answered(string(body)); err != nil {
+			c.err = err
+			close(c.done)
+			http.Error(w, err.Error(), http.StatusBadRequest)
 		}
 	})
 	mux.HandleFunc("POST /offer", func(w http.ResponseWriter, r *http.Request) {
@@ -1197,7 +1282,7 @@ func dsCheckBrowserCase(t *testing.T, c *dsBrowserCase) {
 		t.Fatalf("page: %s", r.Error)
 	}
 	wantRole, browserRole := dtlssrtp.RoleClient, "server"
-	if c.passive {
+	if c.passive || c.browserAnswers { // browsers answer active (RFC 5763 §5)
 		wantRole, browserRole = dtlssrtp.RoleServer, "client"
 	}
 	if c.role != wantRole || c.negotiated != c.profile {
@@ -1221,9 +1306,10 @@ func dsCheckBrowserCase(t *testing.T, c *dsBrowserCase) {
 func dsBrowserCases(profiles ...dtlssrtp.Profile) []*dsBrowserCase {
 	var cases []*dsBrowserCase
 	for _, p := range profiles {
-		for _, passive := range []bool{false, true} {
-			cases = append(cases, &dsBrowserCase{profile: p, passive: passive})
-		}
+		cases = append(cases,
+			&dsBrowserCase{profile: p},
+			&dsBrowserCase{profile: p, passive: true},
+			&dsBrowserCase{profile: p, browserAnswers: true})
 	}
 	return cases
 }
