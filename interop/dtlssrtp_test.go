@@ -853,11 +853,10 @@ func dsCloseNotifyToPion(t *testing.T, ps *dsSession) {
 // fake camera and the test answers as an ICE-lite endpoint in the DTLS role
 // each case asks for (active or passive), or the test offers actpass and
 // Chromium answers (active, so we are the DTLS server), each case with one
-// SRTP profile. Both sides check the other's media: we unprotect the browser's SRTP and
-// SRTCP, the browser's getStats must count our RTP (inbound-rtp) and our
-// SRTCP sender reports (remote-outbound-rtp), and where the browser exposes
-// its transport stats (Chromium) its srtpCipher and dtlsRole must agree
-// with ours.
+// SRTP profile. Both sides check the other's media: we unprotect the
+// browser's SRTP and SRTCP; the browser's getStats must count our RTP
+// (inbound-rtp) and our SRTCP sender reports (remote-outbound-rtp), and its
+// transport stats' srtpCipher and dtlsRole must agree with ours.
 //
 // Firefox ESR 153 is not run: on this machine it gathers only its LAN
 // host candidates (the loopback and force_interface prefs do not change
