@@ -1294,10 +1294,10 @@ func dsCheckBrowserCase(t *testing.T, c *dsBrowserCase) {
 		t.Fatalf("the browser counted %d of our RTP packets and %d from our sender reports", r.PacketsReceived, r.RemotePacketsSent)
 	}
 	// webrtc-stats reports the IANA name: SRTP_ and the RFC 5764/7714 name.
-	if want := "SRTP_" + c.profile.String(); r.SRTPCipher != "" && r.SRTPCipher != want {
+	if want := "SRTP_" + c.profile.String(); r.SRTPCipher != want {
 		t.Fatalf("browser srtpCipher %q, want %q", r.SRTPCipher, want)
 	}
-	if r.DTLSRole != "" && r.DTLSRole != browserRole {
+	if r.DTLSRole != browserRole {
 		t.Fatalf("browser dtlsRole %q, want %q", r.DTLSRole, browserRole)
 	}
 }
