@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -19,6 +20,14 @@ type deadlineCtx struct {
 }
 
 func (d *deadlineCtx) Deadline() (time.Time, bool) { return d.deadline, !d.deadline.IsZero() }
+
+// doneCtx is an already cancelled context: ReadMedia with it returns what is
+// queued without waiting (sources check their queue before the context).
+var doneCtx = func() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}()
 
 // serverStream is one message stream created by createStream.
 type serverStream struct {
@@ -387,10 +396,29 @@ func (ss *serverSession) playLoop(ctx context.Context, st *serverStream) {
 		bufs  [][]byte
 		own   []byte
 		ends  []int
+		iov   []syscall.Iovec
 		err   error
 	)
+	clock := ss.srv.clock
+	if clock != nil {
+		clock.acquire()
+		defer clock.release()
+	}
 	for {
-		batch, err = st.source.ReadMedia(ctx, batch[:0])
+		if clock == nil {
+			batch, err = st.source.ReadMedia(ctx, batch[:0])
+		} else {
+			// Merged writes: one wake-up per interval takes whatever is
+			// queued, without waiting for more.
+			select {
+			case <-clock.next():
+			case <-ctx.Done():
+			}
+			batch, err = st.source.ReadMedia(doneCtx, batch[:0])
+			if errors.Is(err, context.Canceled) {
+				err = ctx.Err()
+			}
+		}
 		if len(batch) > 0 {
 			bufs, own, ends = bufs[:0], own[:0], ends[:0]
 			// Per-session encodings first (own may move while growing),
@@ -412,9 +440,7 @@ func (ss *serverSession) playLoop(ctx context.Context, st *serverStream) {
 				off = ends[i]
 			}
 			werr := ss.c.WithWriter(ctx, func(*ChunkWriter) error {
-				nb := net.Buffers(bufs)
-				_, err := nb.WriteTo(ss.nc)
-				return err
+				return writeBuffers(ss.nc, bufs, &iov)
 			})
 			if werr != nil {
 				ss.log.Debug("rtmp: player write failed", "err", werr)

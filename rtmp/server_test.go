@@ -142,8 +142,13 @@ func testMedia() []Media {
 }
 
 func TestServerPublishThenPlay(t *testing.T) {
+	t.Run("immediate", func(t *testing.T) { testPublishThenPlay(t, 0) })
+	t.Run("merged", func(t *testing.T) { testPublishThenPlay(t, 20*time.Millisecond) })
+}
+
+func testPublishThenPlay(t *testing.T, interval time.Duration) {
 	h := &memHandler{}
-	base := startServer(t, ServerConfig{Handler: h}, nil)
+	base := startServer(t, ServerConfig{Handler: h, PlayWriteInterval: interval}, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 
@@ -506,5 +511,16 @@ func TestParseURL(t *testing.T) {
 		if !c.bad && (addr != c.addr || app != c.app || name != c.name || tc != c.tc || tl != c.tls) {
 			t.Errorf("%s: %s %s %s %s %v", c.in, addr, app, name, tc, tl)
 		}
+	}
+}
+
+func TestConsume(t *testing.T) {
+	bufs := [][]byte{[]byte("abc"), []byte("de"), []byte("fgh")}
+	bufs = consume(bufs, 4)
+	if len(bufs) != 2 || string(bufs[0]) != "e" || string(bufs[1]) != "fgh" {
+		t.Fatalf("consume(4) = %q", bufs)
+	}
+	if bufs = consume(bufs, 4); len(bufs) != 0 {
+		t.Fatalf("consume all = %q", bufs)
 	}
 }

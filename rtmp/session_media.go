@@ -92,7 +92,9 @@ type MediaSink interface {
 
 // MediaSource supplies the media of a played stream. ReadMedia blocks until
 // at least one message is ready and appends the ready ones to dst; it
-// returns io.EOF when the stream has ended. The returned payloads and
+// returns io.EOF when the stream has ended. With a context that is already
+// done it must still return the messages that are ready (the server uses
+// that to collect more without waiting). The returned payloads and
 // Chunks must stay unchanged until the next ReadMedia call. Close is called
 // once when the player leaves.
 type MediaSource interface {

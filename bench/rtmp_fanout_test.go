@@ -1,0 +1,103 @@
+package bench
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"testing"
+	"time"
+)
+
+var (
+	rtmpPlayers = flag.Int("rtmp.players", 300, "players of the RTMP fan-out benchmark")
+	rtmpWindow  = flag.Duration("rtmp.window", 3*time.Second, "measuring window per benchmark iteration")
+)
+
+// BenchmarkRTMPFanout measures the server CPU one RTMP player costs: one
+// publisher at ~630 kbit/s and -rtmp.players players on loopback, against
+// our relay (a separate process built from ./rtmp_server, GOMAXPROCS=1) and
+// nginx-rtmp (one process), with the same load generator. Our relay runs
+// three times: writing each message as soon as it is ready (the default,
+// like nginx-rtmp), and with merged writes every 100 ms and every 350 ms
+// (rtmp.ServerConfig.PlayWriteInterval; 350 ms is SRS's default mw_latency). Each iteration is one measuring
+// window (-rtmp.window) after a warm-up; the metrics are the server's CPU
+// seconds (utime+stime from /proc) per player-second, and the players one
+// core carries at this bitrate. Run with -count 2 to alternate the servers:
+//
+//	cd bench && go test -run '^$' -bench RTMPFanout -benchtime 3x -count 2
+func BenchmarkRTMPFanout(b *testing.B) {
+	for _, srv := range []struct {
+		name  string
+		start func(*testing.B) *rtmpServerProc
+	}{
+		{"server=streamwire", func(b *testing.B) *rtmpServerProc { return startOurRTMPServer(b) }},
+		{"server=streamwire-nagle", func(b *testing.B) *rtmpServerProc { return startOurRTMPServer(b, "-nagle") }},
+		{"server=streamwire-mw100ms", func(b *testing.B) *rtmpServerProc { return startOurRTMPServer(b, "-write-interval", "100ms") }},
+		{"server=streamwire-mw350ms", func(b *testing.B) *rtmpServerProc { return startOurRTMPServer(b, "-write-interval", "350ms") }},
+		{"server=nginx-rtmp", startNginxRTMP},
+	} {
+		b.Run(srv.name, func(b *testing.B) { benchFanout(b, srv.start(b), *rtmpPlayers) })
+	}
+}
+
+func benchFanout(b *testing.B, p *rtmpServerProc, n int) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	url := fmt.Sprintf("rtmp://%s/live/bench", p.Addr)
+	pubErr := make(chan error, 1)
+	go func() { pubErr <- publishSynthetic(ctx, b, url) }()
+	time.Sleep(500 * time.Millisecond)
+	ps, err := startPlayers(ctx, url, n)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ps.close()
+	time.Sleep(2 * time.Second) // warm-up: joins and GOP bursts are over
+
+	b.ResetTimer()
+	cpu0, err := p.CPUSeconds()
+	if err != nil {
+		b.Fatal(err)
+	}
+	tick0, err := p.TickCPUSeconds()
+	if err != nil {
+		b.Fatal(err)
+	}
+	bytes0, t0 := ps.bytes.Load(), time.Now()
+	for i := 0; i < b.N; i++ {
+		time.Sleep(*rtmpWindow)
+	}
+	cpu1, err := p.CPUSeconds()
+	if err != nil {
+		b.Fatal(err)
+	}
+	tick1, err := p.TickCPUSeconds()
+	if err != nil {
+		b.Fatal(err)
+	}
+	elapsed := time.Since(t0).Seconds()
+	bytes1 := ps.bytes.Load()
+	b.StopTimer()
+
+	select {
+	case err := <-pubErr:
+		b.Fatalf("publisher stopped: %v", err)
+	default:
+	}
+	if f := ps.failed.Load(); f > 0 {
+		b.Fatalf("%d players failed", f)
+	}
+	kbps := float64(bytes1-bytes0) * 8 / 1000 / elapsed / float64(n)
+	want := float64(fanoutBitrate+fanoutAACBytes*8*fanoutAACPerSec) / 1000
+	if kbps < 0.9*want {
+		b.Fatalf("players received %.0f kbit/s each, want about %.0f: the server is not keeping up", kbps, want)
+	}
+	perPlayerSec := (cpu1 - cpu0) / (elapsed * float64(n))
+	b.ReportMetric(perPlayerSec, "cpu-s/player-s")
+	if perPlayerSec > 0 {
+		b.ReportMetric(1/perPlayerSec, "players/core")
+	}
+	b.ReportMetric((tick1-tick0)/(elapsed*float64(n)), "tick-cpu-s/player-s")
+	b.ReportMetric(kbps, "kbps/player")
+	b.ReportMetric(float64(n), "players")
+}
