@@ -31,7 +31,6 @@ func BenchmarkRTMPFanout(b *testing.B) {
 		start func(*testing.B) *rtmpServerProc
 	}{
 		{"server=streamwire", func(b *testing.B) *rtmpServerProc { return startOurRTMPServer(b) }},
-		{"server=streamwire-nagle", func(b *testing.B) *rtmpServerProc { return startOurRTMPServer(b, "-nagle") }},
 		{"server=streamwire-mw100ms", func(b *testing.B) *rtmpServerProc { return startOurRTMPServer(b, "-write-interval", "100ms") }},
 		{"server=streamwire-mw350ms", func(b *testing.B) *rtmpServerProc { return startOurRTMPServer(b, "-write-interval", "350ms") }},
 		{"server=nginx-rtmp", startNginxRTMP},

@@ -71,7 +71,7 @@ func (s *stream) cache(f *Frame) {
 		s.gopBytes = len(f.Payload)
 		return
 	}
-	if s.gop == nil || len(s.gop) == 0 {
+	if len(s.gop) == 0 {
 		return
 	}
 	if len(s.gop) >= cfg.MaxGOPPackets || s.gopBytes+len(f.Payload) > cfg.MaxGOPBytes {

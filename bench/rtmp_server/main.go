@@ -23,7 +23,6 @@ import (
 func main() {
 	addr := flag.String("addr", "127.0.0.1:0", "TCP address to serve RTMP on")
 	interval := flag.Duration("write-interval", 0, "rtmp.ServerConfig.PlayWriteInterval (merged writes to players)")
-	nagle := flag.Bool("nagle", false, "turn Nagle's algorithm on for accepted connections (TCP_NODELAY off)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -42,9 +41,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	if *nagle {
-		ln = nagleListener{ln}
-	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	hub := relay.NewHub(relay.Config{Logger: log})
 	fmt.Println("listening", ln.Addr())
@@ -53,16 +49,4 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-}
-
-// nagleListener turns TCP_NODELAY off on accepted connections, as nginx
-// leaves it for RTMP: the kernel then coalesces small writes.
-type nagleListener struct{ net.Listener }
-
-func (l nagleListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if tc, ok := c.(*net.TCPConn); ok {
-		tc.SetNoDelay(false)
-	}
-	return c, err
 }
