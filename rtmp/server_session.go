@@ -71,6 +71,9 @@ func (ss *serverSession) run(ctx context.Context) (err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer func() {
 		cancel()
+		// Unblock a player's writer stuck on a peer that stopped reading
+		// before waiting for it.
+		ss.nc.Close()
 		ss.closeAll()
 	}()
 	rctx := &deadlineCtx{Context: ctx}

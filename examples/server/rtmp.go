@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,6 +21,23 @@ func startRTMP(ctx context.Context, addr string, logger *slog.Logger) (stop func
 	if err != nil {
 		return nil, fmt.Errorf("rtmp listen: %w", err)
 	}
+	return serveRTMP(ctx, ln, relay.NewHub(relay.Config{Logger: logger}), logger), nil
+}
+
+// startRTMPS serves RTMPS (RTMP over TLS, rtmps://HOST:PORT/APP/NAME) on
+// addr with the PEM certificate and key files, like startRTMP. It has a hub
+// of its own; to share streams between RTMP and RTMPS, call serveRTMP with
+// one hub for both listeners.
+func startRTMPS(ctx context.Context, addr, certFile, keyFile string, logger *slog.Logger) (stop func(), err error) {
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("rtmps certificate: %w", err)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("rtmps listen: %w", err)
+	}
+	ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 	return serveRTMP(ctx, ln, relay.NewHub(relay.Config{Logger: logger}), logger), nil
 }
 
