@@ -42,4 +42,19 @@
 //
 // When the publisher leaves, each subscriber reads what is still queued and
 // then [io.EOF].
+//
+// # RTMP
+//
+// [RTMPHandler] is an rtmp.Handler: an rtmp.Server with it publishes into
+// the hub under "app/name" and plays from it, so that any number of players
+// of rtmp://host/app/name start on a keyframe. Players share each frame's
+// chunk encoding ([Frame.RTMPChunks], built once per frame by
+// rtmp.AppendSharedChunks), so fan-out costs one vectored write per player
+// and no per-player chunking. Its Authorize hook accepts or rejects each
+// publish and play (for example by a key in the URL's query). Playing a
+// name nobody publishes is answered with NetStream.Play.StreamNotFound.
+//
+// A WebRTC bridge can subscribe to the same streams: a Packet is an FLV tag
+// body, from which H.264 NAL units (rtmp.NewNALUIter) and codec
+// configurations (rtmp.ParseAVCDecoderConfig) are read without copying.
 package relay
