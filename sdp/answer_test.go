@@ -84,10 +84,10 @@ var realOffers = map[string]struct {
 		"1 video sendonly H264/125 rtx=107 ext=2,3,4 setup=active",
 		"2 application sctp=5000 max=262144 setup=active"}},
 	// The seed's SRS description: setup passive, five fingerprints, H.264 42001f
-	// (Baseline, not constrained) which the default 42e01f does not match.
-	"seed002_srs_sendonly.sdp": {[]string{"0", "2"}, []string{
+	// (Baseline, not constrained), matched by the default list's second H.264.
+	"seed002_srs_sendonly.sdp": {[]string{"0", "1", "2"}, []string{
 		"0 audio recvonly opus/111 ext=2,3 setup=active",
-		"1 video rejected",
+		"1 video recvonly H264/102 rtx=122 ext=2,3 setup=active",
 		"2 application sctp=5000 max=262144 setup=active"}},
 }
 

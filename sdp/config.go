@@ -122,6 +122,9 @@ var (
 	}
 	DefaultVideoCodecs = []Codec{
 		{Name: "H264", ClockRate: 90000, Fmtp: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"},
+		// Plain Baseline after Constrained Baseline: servers such as SRS offer only
+		// 42001f, and a relay that does not decode can forward either.
+		{Name: "H264", ClockRate: 90000, Fmtp: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f"},
 		{Name: "VP8", ClockRate: 90000},
 	}
 	DefaultAudioExtensions = []string{

@@ -62,7 +62,7 @@ func TestOfferAnsweredByAnswer(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{
 		"0 audio recvonly opus/96 ext=1,2,3,4 setup=passive",
-		"1 video recvonly VP8/98 rtx=99 ext=1,3,4 setup=passive",
+		"1 video recvonly VP8/100 rtx=101 ext=1,3,4 setup=passive",
 		"2 application sctp=5000 max=262144 setup=passive",
 	}, summaries(ans))
 
@@ -70,7 +70,7 @@ func TestOfferAnsweredByAnswer(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{
 		"0 audio sendonly opus/96 ext=1,2,3,4 setup=active",
-		"1 video sendonly VP8/98 rtx=99 ext=1,3,4 setup=active",
+		"1 video sendonly VP8/100 rtx=101 ext=1,3,4 setup=active",
 		"2 application sctp=5000 max=262144 setup=active",
 	}, summaries(sess))
 	assert.Equal(t, []string{"0", "1", "2"}, sess.Bundle)
