@@ -175,7 +175,7 @@ func TestRTMPSFFmpeg(t *testing.T) {
 	stc, ctc := testCert(t)
 	base, hub := startOurRTMP(t, stc)
 	url := base + "/live/tls"
-	pubOut := startProcess(t, 60*time.Second, "ffmpeg", ffmpegPublishArgs(url, 6)...)
+	pubOut := startProcess(t, 60*time.Second, "ffmpeg", ffmpegPublishArgs(url, 8)...)
 	waitStream(t, hub, "live/tls", 15*time.Second, pubOut)
 	time.Sleep(time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -186,6 +186,14 @@ func TestRTMPSFFmpeg(t *testing.T) {
 	}
 	if !st.videoSeq || !st.audioSeq || !st.firstKey || st.video != 40 {
 		t.Errorf("played over rtmps: %+v", st)
+	}
+	// ffmpeg plays over TLS too (it does not verify certificates by default).
+	out, err := runCmd(t, 30*time.Second, "ffmpeg", "-hide_banner", "-v", "error", "-i", url, "-t", "2", "-map", "0:v", "-f", "framecrc", "-")
+	if err != nil {
+		t.Fatalf("ffmpeg play over rtmps: %v\n%s", err, out)
+	}
+	if n := strings.Count(out, "\n0,"); n < 30 {
+		t.Errorf("ffmpeg decoded %d frames over rtmps in 2 s\n%s", n, out)
 	}
 }
 

@@ -524,3 +524,44 @@ func TestConsume(t *testing.T) {
 		t.Fatalf("consume all = %q", bufs)
 	}
 }
+
+// TestServerStalledPlayer: a player that stops reading is disconnected
+// after WriteTimeout instead of pinning the session forever.
+func TestServerStalledPlayer(t *testing.T) {
+	big := make([]Media, 3000)
+	for i := range big {
+		big[i] = Media{Type: TypeVideo, Timestamp: uint32(i * 40), Payload: make([]byte, 10000)}
+	}
+	h := &memHandler{published: map[string][]Media{"live/big": big}}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	done := make(chan error, 1)
+	go func() {
+		nc, err := l.Accept()
+		if err != nil {
+			done <- err
+			return
+		}
+		srv := NewServer(ServerConfig{Handler: h, WriteTimeout: 300 * time.Millisecond})
+		done <- srv.ServeConn(context.Background(), nc)
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cl, err := Dial(ctx, "rtmp://"+l.Addr().String()+"/live/big", ClientConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if err := cl.Play(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Read nothing more: 30 MB cannot fit in the socket buffers.
+	select {
+	case <-done:
+	case <-time.After(8 * time.Second):
+		t.Fatal("server still serving a player that stopped reading")
+	}
+}
