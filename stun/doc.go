@@ -71,6 +71,21 @@
 // requests recorded from Chromium are in testdata/ (interop
 // TestSTUNChromium* with -update-stun-captures refreshes them).
 //
+// # Server and Client
+//
+// Server is a plain STUN server (RFC 8489 §6.3) answering Binding requests on
+// any net.PacketConn with XOR-MAPPED-ADDRESS (§14.2), FINGERPRINT when the
+// request had one (§14.7) and an optional SOFTWARE (§14.14); unknown
+// comprehension-required attributes get 420 with UNKNOWN-ATTRIBUTES (§6.3.1);
+// everything else is dropped. A response never exceeds its request by more
+// than MaxResponseGrowth bytes, so the server cannot amplify. On Linux each
+// worker reads and writes batches with recvmmsg/sendmmsg and allocates nothing
+// per datagram.
+//
+// Client sends Binding requests over UDP with the retransmissions of §6.2.1
+// (RTO 500 ms doubling, Rc 7, Rm 16) or over a stream, framed by the header
+// length, with the 39.5 s timeout of §6.2.2.
+//
 // # Cost
 //
 // On a 2-core Xeon with SHA-NI (see bench_test.go and bench/): Decode of a
