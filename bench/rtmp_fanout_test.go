@@ -11,6 +11,7 @@ import (
 var (
 	rtmpPlayers = flag.Int("rtmp.players", 300, "players of the RTMP fan-out benchmark")
 	rtmpWindow  = flag.Duration("rtmp.window", 3*time.Second, "measuring window per benchmark iteration")
+	rtmpRounds  = flag.Int("rtmp.rounds", 2, "rounds over the servers (alternating them)")
 )
 
 // BenchmarkRTMPFanout measures the server CPU one RTMP player costs: one
@@ -22,20 +23,29 @@ var (
 // (rtmp.ServerConfig.PlayWriteInterval; 350 ms is SRS's default mw_latency). Each iteration is one measuring
 // window (-rtmp.window) after a warm-up; the metrics are the server's CPU
 // seconds (utime+stime from /proc) per player-second, and the players one
-// core carries at this bitrate. Run with -count 2 to alternate the servers:
+// core carries at this bitrate. The servers take turns -rtmp.rounds times
+// (repeated names get a #01 suffix), so that load from elsewhere on the
+// machine hits them alike:
 //
-//	cd bench && go test -run '^$' -bench RTMPFanout -benchtime 3x -count 2
+//	cd bench && go test -run '^$' -bench RTMPFanout -benchtime 3x
 func BenchmarkRTMPFanout(b *testing.B) {
-	for _, srv := range []struct {
+	type server struct {
 		name  string
 		start func(*testing.B) *rtmpServerProc
-	}{
+	}
+	var servers []server
+	for _, srv := range []server{
 		{"server=streamwire", func(b *testing.B) *rtmpServerProc { return startOurRTMPServer(b) }},
 		{"server=streamwire-mw100ms", func(b *testing.B) *rtmpServerProc { return startOurRTMPServer(b, "-write-interval", "100ms") }},
 		{"server=streamwire-mw350ms", func(b *testing.B) *rtmpServerProc { return startOurRTMPServer(b, "-write-interval", "350ms") }},
 		{"server=nginx-rtmp", startNginxRTMP},
 	} {
-		b.Run(srv.name, func(b *testing.B) { benchFanout(b, srv.start(b), *rtmpPlayers) })
+		servers = append(servers, srv)
+	}
+	for round := 0; round < *rtmpRounds; round++ {
+		for _, srv := range servers {
+			b.Run(srv.name, func(b *testing.B) { benchFanout(b, srv.start(b), *rtmpPlayers) })
+		}
 	}
 }
 

@@ -116,3 +116,10 @@ func (s *rtmpSource) ReadMedia(ctx context.Context, dst []rtmp.Media) ([]rtmp.Me
 }
 
 func (s *rtmpSource) Close() error { return s.sub.Close() }
+
+// NotifyReady implements rtmp.ReadyNotifier: plain TCP players are written
+// from the publisher's goroutine.
+func (s *rtmpSource) NotifyReady(fn func()) { s.sub.NotifyReady(fn) }
+
+// Ready implements rtmp.ReadyNotifier.
+func (s *rtmpSource) Ready() bool { return s.sub.Ready() }

@@ -180,3 +180,83 @@ func playAndCheck(ctx context.Context, url string, firstKey uint32, ready chan<-
 	}
 	return nil
 }
+
+// TestRTMPStalledPlayer: with players written from the publisher's
+// goroutine, a player that stops reading must neither block the publisher
+// nor the other players, and is disconnected after the write timeout.
+func TestRTMPStalledPlayer(t *testing.T) {
+	hub := NewHub(Config{})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	srvDone := make(chan struct{})
+	go func() {
+		rtmp.NewServer(rtmp.ServerConfig{Handler: &RTMPHandler{Hub: hub}, WriteTimeout: 300 * time.Millisecond}).Serve(ctx, l)
+		close(srvDone)
+	}()
+	defer func() { cancel(); <-srvDone }()
+	url := "rtmp://" + l.Addr().String() + "/live/s"
+	pub, err := rtmp.Dial(ctx, url, rtmp.ClientConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pub.Publish(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); len(hub.Streams()) == 0 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	stalled, err := rtmp.Dial(ctx, url, rtmp.ClientConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stalled.Close()
+	if err := stalled.Play(ctx); err != nil {
+		t.Fatal(err)
+	}
+	reader, err := rtmp.Dial(ctx, url, rtmp.ClientConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+	if err := reader.Play(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan int, 1)
+	go func() {
+		n := 0
+		for {
+			if _, err := reader.ReadMedia(ctx); err != nil {
+				got <- n
+				return
+			}
+			n++
+		}
+	}()
+	frame := make([]byte, 20000)
+	frame[0], frame[1] = 0x17, 1
+	start := time.Now()
+	for i := 0; i < 1500; i++ { // 30 MB: far more than the stalled player's socket buffers
+		if err := pub.WriteMedia(ctx, rtmp.Media{Type: rtmp.TypeVideo, Timestamp: uint32(i * 40), Payload: frame}); err != nil {
+			t.Fatal(err)
+		}
+		if i%100 == 0 {
+			time.Sleep(50 * time.Millisecond) // let the reading player keep up
+		}
+	}
+	for deadline := time.Now().Add(5 * time.Second); hub.Subscribers("live/s") > 1 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := hub.Subscribers("live/s"); n != 1 {
+		t.Errorf("%d subscribers after the stalled player's write timeout, want 1", n)
+	}
+	pub.Close()
+	n := <-got
+	if n < 1400 {
+		t.Errorf("the reading player got %d of 1500 frames", n)
+	}
+	t.Logf("published 1500 frames in %v; the reading player got %d", time.Since(start), n)
+}

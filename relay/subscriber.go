@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 )
 
 // Subscriber receives the frames of one stream through a bounded queue. Its
@@ -13,7 +14,8 @@ import (
 type Subscriber struct {
 	s      *stream
 	policy Policy
-	notify chan struct{} // capacity 1: "queue changed or closed"
+	notify chan struct{}          // capacity 1: "queue changed or closed"
+	ready  atomic.Pointer[func()] // NotifyReady's function
 
 	mu       sync.Mutex
 	q        []*Frame // ring buffer
@@ -57,7 +59,7 @@ func (sub *Subscriber) push(f *Frame) bool {
 			sub.err = ErrSlowConsumer
 			sub.clearQueue()
 			sub.mu.Unlock()
-			sub.wake()
+			sub.signalEnd()
 			sub.s.hub.cfg.Logger.Warn("relay: slow subscriber disconnected", "stream", sub.s.name)
 			return false
 		}
@@ -73,6 +75,9 @@ func (sub *Subscriber) push(f *Frame) bool {
 	sub.n++
 	sub.mu.Unlock()
 	sub.wake()
+	if fn := sub.ready.Load(); fn != nil {
+		(*fn)()
+	}
 	return true
 }
 
@@ -102,6 +107,9 @@ func (sub *Subscriber) clearQueue() {
 }
 
 func (sub *Subscriber) wake() {
+	if sub.ready.Load() != nil {
+		return // the consumer is told through its function, not by blocking reads
+	}
 	select {
 	case sub.notify <- struct{}{}:
 	default:
@@ -120,7 +128,19 @@ func (sub *Subscriber) finish(err error) {
 		sub.err = err
 	}
 	sub.mu.Unlock()
-	sub.wake()
+	sub.signalEnd()
+}
+
+// signalEnd tells the consumer that the subscriber ended, whichever way it
+// waits.
+func (sub *Subscriber) signalEnd() {
+	select {
+	case sub.notify <- struct{}{}:
+	default:
+	}
+	if fn := sub.ready.Load(); fn != nil {
+		(*fn)()
+	}
 }
 
 // ReadBatch waits until at least one frame is queued and appends up to max
@@ -170,6 +190,23 @@ func (sub *Subscriber) Read(ctx context.Context) (*Frame, error) {
 		return b[0], nil
 	}
 	return nil, err
+}
+
+// NotifyReady makes the publisher's goroutine call fn after each frame it
+// queues for this subscriber, and once when the subscriber ends, instead
+// of waking a blocked ReadBatch. fn runs while the stream is locked: it
+// must be quick and must not call the hub or the subscriber's Close (it may
+// call ReadBatch with a done context to take the queued frames). This lets
+// a consumer write to a non-blocking socket from the publisher's goroutine,
+// as nginx-rtmp does from its event loop. Call it once, before reading.
+func (sub *Subscriber) NotifyReady(fn func()) { sub.ready.Store(&fn) }
+
+// Ready reports whether a frame is queued or the subscriber has ended, that
+// is whether ReadBatch would return without waiting.
+func (sub *Subscriber) Ready() bool {
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	return sub.n > 0 || sub.err != nil
 }
 
 // Dropped returns how many frames the slow-consumer policy has dropped.

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -381,95 +380,6 @@ func (ss *serverSession) play(ctx context.Context, streamID uint32, cmd Command)
 	ss.mu.Unlock()
 	go ss.playLoop(pctx, st)
 	return nil
-}
-
-// playLoop is a player's single writer goroutine: it takes every ready
-// message from the source and writes them with one vectored write, using
-// the source's shared chunk bytes when the session's parameters allow.
-func (ss *serverSession) playLoop(ctx context.Context, st *serverStream) {
-	defer close(st.done)
-	defer func() {
-		ss.mu.Lock()
-		ss.playing--
-		ss.mu.Unlock()
-	}()
-	shared := st.id == SharedStreamID && ss.cfg.ChunkSize == SharedChunkSize
-	var (
-		batch []Media
-		bufs  [][]byte
-		own   []byte
-		ends  []int
-		iov   []syscall.Iovec
-		err   error
-	)
-	clock := ss.srv.clock
-	if clock != nil {
-		clock.acquire()
-		defer clock.release()
-	}
-	for {
-		if clock == nil {
-			batch, err = st.source.ReadMedia(ctx, batch[:0])
-		} else {
-			// Merged writes: one wake-up per interval takes whatever is
-			// queued, without waiting for more.
-			select {
-			case <-clock.next():
-			case <-ctx.Done():
-			}
-			batch, err = st.source.ReadMedia(doneCtx, batch[:0])
-			if errors.Is(err, context.Canceled) {
-				err = ctx.Err()
-			}
-		}
-		if len(batch) > 0 {
-			bufs, own, ends = bufs[:0], own[:0], ends[:0]
-			// Per-session encodings first (own may move while growing),
-			// then the list of buffers in message order.
-			for i := range batch {
-				m := &batch[i]
-				if !shared || m.Chunks == nil {
-					own = appendChunks(own, m.Type, m.Timestamp, m.Payload, st.id, ss.cfg.ChunkSize)
-				}
-				ends = append(ends, len(own))
-			}
-			off := 0
-			for i := range batch {
-				if shared && batch[i].Chunks != nil {
-					bufs = append(bufs, batch[i].Chunks)
-				} else {
-					bufs = append(bufs, own[off:ends[i]])
-				}
-				off = ends[i]
-			}
-			werr := ss.c.WithWriter(ctx, func(*ChunkWriter) error {
-				return writeBuffers(ss.nc, bufs, &iov)
-			})
-			if werr != nil {
-				ss.log.Debug("rtmp: player write failed", "err", werr)
-				ss.nc.Close()
-				return
-			}
-		}
-		if err != nil {
-			break
-		}
-	}
-	if errors.Is(err, io.EOF) {
-		// The publisher left: tell the player, as nginx-rtmp does.
-		ss.c.WithWriter(ctx, func(w *ChunkWriter) error {
-			if err := w.WriteUserControl(UserControl{Event: EventStreamEOF, StreamID: st.id}); err != nil {
-				return err
-			}
-			m, err := onStatus(LevelStatus, CodePlayUnpublishNotify, "Stream ended.").Message(st.id)
-			if err != nil {
-				return err
-			}
-			return w.WriteMessage(m)
-		})
-	} else if ctx.Err() == nil {
-		ss.log.Info("rtmp: play ended", "err", err)
-	}
 }
 
 // appendChunks is AppendSharedChunks with a given message stream and chunk

@@ -65,3 +65,52 @@ func writeBuffers(nc net.Conn, bufs [][]byte, iov *[]syscall.Iovec) error {
 	}
 	return werr
 }
+
+// rawWritevSupported says that rawWritevNonblock works on this platform.
+const rawWritevSupported = true
+
+// rawWritevNonblock writes as much of bufs as the socket takes now, without
+// waiting, and returns what is left (nil when everything was written).
+func rawWritevNonblock(rc syscall.RawConn, bufs [][]byte, iov *[]syscall.Iovec) ([][]byte, error) {
+	var werr error
+	err := rc.Write(func(fd uintptr) bool {
+		for len(bufs) > 0 {
+			v := (*iov)[:0]
+			for _, b := range bufs {
+				if len(b) == 0 {
+					continue
+				}
+				if len(v) == 1024 { // IOV_MAX
+					break
+				}
+				v = append(v, syscall.Iovec{Base: &b[0]})
+				v[len(v)-1].SetLen(len(b))
+			}
+			*iov = v
+			if len(v) == 0 {
+				bufs = nil
+				return true
+			}
+			n, _, errno := syscall.RawSyscall(syscall.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&v[0])), uintptr(len(v)))
+			switch errno {
+			case 0:
+			case syscall.EINTR:
+				continue
+			case syscall.EAGAIN:
+				return true // full: leave the rest to a blocking write
+			default:
+				werr = errno
+				return true
+			}
+			bufs = consume(bufs, int(n))
+		}
+		return true
+	})
+	if err == nil {
+		err = werr
+	}
+	if len(bufs) == 0 {
+		bufs = nil
+	}
+	return bufs, err
+}

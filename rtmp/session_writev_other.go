@@ -14,3 +14,10 @@ func writeBuffers(nc net.Conn, bufs [][]byte, _ *[]syscall.Iovec) error {
 	_, err := nb.WriteTo(nc)
 	return err
 }
+
+// rawWritevSupported says that rawWritevNonblock works on this platform.
+const rawWritevSupported = false
+
+func rawWritevNonblock(_ syscall.RawConn, bufs [][]byte, _ *[]syscall.Iovec) ([][]byte, error) {
+	return bufs, nil
+}
