@@ -20,10 +20,13 @@ var (
 // nginx-rtmp (one process), with the same load generator. Our relay runs
 // three times: writing each message as soon as it is ready (the default,
 // like nginx-rtmp), and with merged writes every 100 ms and every 350 ms
-// (rtmp.ServerConfig.PlayWriteInterval; 350 ms is SRS's default mw_latency). Each iteration is one measuring
-// window (-rtmp.window) after a warm-up; the metrics are the server's CPU
-// seconds (utime+stime from /proc) per player-second, and the players one
-// core carries at this bitrate. The servers take turns -rtmp.rounds times
+// (rtmp.ServerConfig.PlayWriteInterval; 350 ms is SRS's default
+// mw_latency). Each iteration is one measuring window (-rtmp.window) after a
+// warm-up; the metrics are the server's CPU seconds per player-second
+// (cpu-s/player-s, from /proc/PID/task/*/schedstat; tick-cpu-s/player-s is
+// utime+stime from /proc/PID/stat, for comparison), the players one core
+// carries at this bitrate (players/core), and what each player received
+// (kbps/player; the run fails below 90% of the published rate). The servers take turns -rtmp.rounds times
 // (repeated names get a #01 suffix), so that load from elsewhere on the
 // machine hits them alike:
 //
@@ -33,14 +36,11 @@ func BenchmarkRTMPFanout(b *testing.B) {
 		name  string
 		start func(*testing.B) *rtmpServerProc
 	}
-	var servers []server
-	for _, srv := range []server{
+	servers := []server{
 		{"server=streamwire", func(b *testing.B) *rtmpServerProc { return startOurRTMPServer(b) }},
 		{"server=streamwire-mw100ms", func(b *testing.B) *rtmpServerProc { return startOurRTMPServer(b, "-write-interval", "100ms") }},
 		{"server=streamwire-mw350ms", func(b *testing.B) *rtmpServerProc { return startOurRTMPServer(b, "-write-interval", "350ms") }},
 		{"server=nginx-rtmp", startNginxRTMP},
-	} {
-		servers = append(servers, srv)
 	}
 	for round := 0; round < *rtmpRounds; round++ {
 		for _, srv := range servers {

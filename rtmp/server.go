@@ -86,12 +86,15 @@ type ServerConfig struct {
 	// 2,500,000 bytes each (as nginx-rtmp and SRS).
 	WindowAckSize uint32
 	PeerBandwidth uint32
-	// PlayWriteInterval is the least time between two writes to one
-	// player: messages that become ready meanwhile go out together in one
-	// vectored write ("merged write", SRS's mw_latency). 0 (the default)
-	// writes as soon as a message is ready; 50-200 ms divide the
-	// server's CPU per player several times (see bench/rtmp_fanout_test.go)
-	// at the cost of that much added latency.
+	// PlayWriteInterval, when positive, turns on merged writes: every
+	// player is written once per interval (on one clock shared by the
+	// server) with everything queued meanwhile, in one vectored write
+	// (SRS's mw_latency). 0, the default, writes each message as soon as
+	// it is published: plain TCP players directly from the publisher's
+	// goroutine with non-blocking writes, like nginx-rtmp. Merged writes
+	// add up to the interval to the latency and cut the server's CPU per
+	// player about 2.3 times at 100 ms and 4 times at 350 ms (see
+	// bench/rtmp_fanout_test.go).
 	PlayWriteInterval time.Duration
 	// Logger receives connection events. Default: none.
 	Logger *slog.Logger
