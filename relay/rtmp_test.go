@@ -260,3 +260,31 @@ func TestRTMPStalledPlayer(t *testing.T) {
 	}
 	t.Logf("published 1500 frames in %v; the reading player got %d", time.Since(start), n)
 }
+
+func TestPacketFromRTMP(t *testing.T) {
+	hevcSeq := rtmp.AppendVideoTagHeader(nil, rtmp.FrameKey, rtmp.FourCCHEVC, rtmp.VideoSequenceStart, 0, true)
+	hevcKey := rtmp.AppendVideoTagHeader(nil, rtmp.FrameKey, rtmp.FourCCHEVC, rtmp.VideoCodedFrames, 0, true)
+	avcSeq := rtmp.AppendVideoTagHeader(nil, rtmp.FrameKey, rtmp.FourCCAVC, rtmp.VideoSequenceStart, 0, false)
+	avcInter := rtmp.AppendVideoTagHeader(nil, rtmp.FrameInter, rtmp.FourCCAVC, rtmp.VideoCodedFrames, 0, false)
+	aacSeq := rtmp.AppendAudioTagHeader(nil, rtmp.FourCCAAC, rtmp.AudioSequenceStart, false)
+	aac := rtmp.AppendAudioTagHeader(nil, rtmp.FourCCAAC, rtmp.AudioCodedFrames, false)
+	cases := []struct {
+		typ      rtmp.MessageType
+		payload  []byte
+		key, seq bool
+	}{
+		{rtmp.TypeVideo, append(hevcSeq, 1, 2, 3), true, true},
+		{rtmp.TypeVideo, append(hevcKey, 0, 0, 0, 1, 0x26), true, false},
+		{rtmp.TypeVideo, append(avcSeq, 1, 0x64), true, true},
+		{rtmp.TypeVideo, append(avcInter, 0, 0, 0, 1, 0x41), false, false},
+		{rtmp.TypeAudio, append(aacSeq, 0x12, 0x10), false, true},
+		{rtmp.TypeAudio, append(aac, 0x21), false, false},
+		{rtmp.TypeVideo, []byte{}, false, false}, // malformed: passed through unflagged
+	}
+	for i, c := range cases {
+		p := PacketFromRTMP(rtmp.Media{Type: c.typ, Payload: c.payload})
+		if p.Keyframe != c.key || p.SequenceHeader != c.seq || p.Type != Type(c.typ) {
+			t.Errorf("case %d: key=%v seq=%v, want %v %v", i, p.Keyframe, p.SequenceHeader, c.key, c.seq)
+		}
+	}
+}
