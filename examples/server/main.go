@@ -6,6 +6,7 @@
 //     iceServers shape at /v1alpha/iceconfig (-http);
 //   - RTMP ingest and playback on TCP 127.0.0.1:1935 (-rtmp): publish to
 //     rtmp://HOST/APP/NAME, and any number of players play the same URL;
+//     RTMPS on the same streams with -rtmps, -rtmps-cert and -rtmps-key;
 //   - a health check at /healthz.
 //
 // The TURN REST secret comes from -turn-secret or $TURN_SECRET; without either a
@@ -39,6 +40,10 @@ type config struct {
 	UDP        string
 	HTTP       string
 	RTMP       string
+	RTMPS      string // off when empty
+	RTMPSCert  string
+	RTMPSKey   string
+	RTMPWrite  time.Duration
 	TURNSecret string
 	TURNURIs   []string
 	TURNTTL    time.Duration
@@ -59,6 +64,11 @@ func main() {
 	flag.StringVar(&cfg.UDP, "udp", "127.0.0.1:3478", "UDP address of the STUN server")
 	flag.StringVar(&cfg.HTTP, "http", "127.0.0.1:8080", "HTTP address of the TURN REST endpoint (/turn)")
 	flag.StringVar(&cfg.RTMP, "rtmp", "127.0.0.1:1935", "TCP address of the RTMP server (publish and play rtmp://HOST/APP/NAME)")
+	flag.StringVar(&cfg.RTMPS, "rtmps", "", "TCP address of the RTMPS server, sharing the RTMP streams (off when empty)")
+	flag.StringVar(&cfg.RTMPSCert, "rtmps-cert", "", "PEM certificate file for -rtmps")
+	flag.StringVar(&cfg.RTMPSKey, "rtmps-key", "", "PEM private key file for -rtmps")
+	flag.DurationVar(&cfg.RTMPWrite, "rtmp-write-interval", 0,
+		"merge writes to RTMP players every interval (e.g. 100ms: less CPU per player, up to that much more latency); 0 writes at once")
 	flag.StringVar(&cfg.TURNSecret, "turn-secret", os.Getenv("TURN_SECRET"),
 		"TURN REST shared secret(s), comma-separated, the first signs (coturn's static-auth-secret; default $TURN_SECRET, else random)")
 	flag.Var(&uris, "turn-uri", "TURN URI handed out with credentials (repeatable), e.g. turn:127.0.0.1:3478?transport=udp")
@@ -100,6 +110,13 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready func(bound)) e
 		return fmt.Errorf("rtmp listen: %w", err)
 	}
 	defer rtmpLn.Close()
+	var rtmpsLn net.Listener
+	if cfg.RTMPS != "" {
+		if rtmpsLn, err = listenRTMPS(cfg.RTMPS, cfg.RTMPSCert, cfg.RTMPSKey); err != nil {
+			return err
+		}
+		defer rtmpsLn.Close()
+	}
 
 	turn, err := turnrest.New(turnrest.Config{
 		Secrets: secrets,
@@ -129,8 +146,12 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready func(bound)) e
 			cancel(err)
 		}
 	}()
-	stopRTMP := serveRTMP(ctx, rtmpLn, relay.NewHub(relay.Config{Logger: log}), log)
-	defer stopRTMP()
+	hub := relay.NewHub(relay.Config{Logger: log})
+	defer serveRTMP(ctx, rtmpLn, hub, cfg.RTMPWrite, log)()
+	if rtmpsLn != nil {
+		defer serveRTMP(ctx, rtmpsLn, hub, cfg.RTMPWrite, log)()
+		log.Info("serving rtmps", "addr", rtmpsLn.Addr())
+	}
 	log.Info("serving", "stun", pc.LocalAddr(), "http", ln.Addr(), "rtmp", rtmpLn.Addr())
 	if ready != nil {
 		ready(bound{pc.LocalAddr(), ln.Addr(), rtmpLn.Addr()})

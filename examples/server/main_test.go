@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/streamwire/streamwire/rtmp"
 	"github.com/streamwire/streamwire/stun"
 	"github.com/streamwire/streamwire/turnrest"
 )
@@ -60,6 +61,31 @@ func TestServerDefaults(t *testing.T) {
 	_, err = m.Verify(cred.Username, cred.Password)
 	require.NoError(t, err)
 
+	checkRTMP(ctx, t, "rtmp://"+a.RTMP.String()+"/live/cam")
+
 	cancel()
 	require.True(t, errors.Is(<-done, context.Canceled))
+}
+
+// checkRTMP publishes a sequence header and a keyframe to url and plays them back.
+func checkRTMP(ctx context.Context, t *testing.T, url string) {
+	pub, err := rtmp.Dial(ctx, url, rtmp.ClientConfig{})
+	require.NoError(t, err)
+	defer pub.Close()
+	require.NoError(t, pub.Publish(ctx))
+	seqHeader := []byte{0x17, 0, 0, 0, 0, 1, 0x42, 0xc0, 0x1f, 0xff, 0xe1, 0, 0}
+	keyframe := []byte{0x17, 1, 0, 0, 0, 0, 0, 0, 1, 0x65}
+	require.NoError(t, pub.WriteMedia(ctx, rtmp.Media{Type: rtmp.TypeVideo, Payload: seqHeader}))
+	require.NoError(t, pub.WriteMedia(ctx, rtmp.Media{Type: rtmp.TypeVideo, Timestamp: 40, Payload: keyframe}))
+
+	play, err := rtmp.Dial(ctx, url, rtmp.ClientConfig{})
+	require.NoError(t, err)
+	defer play.Close()
+	require.NoError(t, play.Play(ctx))
+	for _, want := range [][]byte{seqHeader, keyframe} {
+		m, err := play.ReadMedia(ctx)
+		require.NoError(t, err)
+		require.Equal(t, rtmp.TypeVideo, m.Type)
+		require.Equal(t, want, m.Payload)
+	}
 }
