@@ -2,14 +2,7 @@ package interop
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"fmt"
-	"math/big"
 	"net"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamwire/streamwire/internal/testcert"
 	"github.com/streamwire/streamwire/rtmp"
 )
 
@@ -172,7 +166,7 @@ func TestRTMPSFFmpeg(t *testing.T) {
 	if out, _ := runCmd(t, 10*time.Second, "ffmpeg", "-hide_banner", "-protocols"); !strings.Contains(out, "rtmps") {
 		t.Fatalf("this ffmpeg lacks rtmps:\n%s", out)
 	}
-	stc, ctc := testCert(t)
+	stc, ctc := testcert.Loopback(t)
 	base, hub := startOurRTMP(t, stc)
 	url := base + "/live/tls"
 	pubOut := startProcess(t, 60*time.Second, "ffmpeg", ffmpegPublishArgs(url, 8)...)
@@ -195,28 +189,4 @@ func TestRTMPSFFmpeg(t *testing.T) {
 	if n := strings.Count(out, "\n0,"); n < 30 {
 		t.Errorf("ffmpeg decoded %d frames over rtmps in 2 s\n%s", n, out)
 	}
-}
-
-// testCert makes a self-signed certificate for 127.0.0.1.
-func testCert(t *testing.T) (server, client *tls.Config) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}},
-		&tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}
 }

@@ -2,21 +2,17 @@ package rtmp
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/streamwire/streamwire/internal/testcert"
 )
 
 // memHandler records published media per stream and plays back what was
@@ -387,33 +383,8 @@ func TestServerShutdownClosesConnections(t *testing.T) {
 	}
 }
 
-// selfSigned returns a server TLS config for 127.0.0.1 and a client config
-// trusting it.
-func selfSigned(t *testing.T) (server, client *tls.Config) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "streamwire test"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	server = &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
-	return server, &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}
-}
-
 func TestRTMPS(t *testing.T) {
-	stc, ctc := selfSigned(t)
+	stc, ctc := testcert.Loopback(t)
 	h := &memHandler{}
 	base := startServer(t, ServerConfig{Handler: h}, stc)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
