@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"runtime"
 	"sync/atomic"
 	"syscall"
 )
@@ -22,6 +23,14 @@ type ReadyNotifier interface {
 	Ready() bool
 }
 
+// Owners of a player's socket writes in inline mode.
+const (
+	ownFree   int32 = iota // nobody: the next ready may write
+	ownReady               // the source's goroutine, inside ready, never blocking
+	ownWriter              // the player's writer goroutine (kicked or running)
+	ownClosed              // the player has ended: fd is closed, nobody writes
+)
+
 // player is the write side of one playing stream. Exactly one goroutine
 // owns the socket writes at a time: the player's writer goroutine, or the
 // source's goroutine through ready (inline mode); owner arbitrates.
@@ -31,10 +40,10 @@ type player struct {
 	shared bool // the session's parameters match AppendSharedChunks
 
 	// Inline mode.
-	owner   atomic.Bool   // someone is writing (or about to)
+	owner   atomic.Int32  // who writes: ownFree, ownReady, ownWriter, ownClosed
 	kick    chan struct{} // hands ownership to the writer goroutine
 	pending [][]byte      // unwritten tail of an inline write
-	rc      syscall.RawConn
+	fd      int           // the player's own duplicate of the socket, for ready
 
 	// Buffers, used only by the owner.
 	batch []Media
@@ -120,7 +129,12 @@ func (p *player) mergedLoop(ctx context.Context) error {
 }
 
 // canInline reports whether inline writes are possible: a plain TCP
-// socket (raw non-blocking writev) and a source that notifies.
+// socket and a source that notifies. ready writes to a duplicate of the
+// socket's descriptor with raw non-blocking send(2)/writev(2) calls: going
+// through the net package instead (RawConn.Write: the fd's reference lock,
+// the poller's reset) touched three more objects per player and write,
+// cold in the cache after each pause between messages. The duplicate lives
+// until inlineLoop returns; closeFD makes sure that no ready uses it then.
 func (p *player) canInline() bool {
 	if _, ok := p.st.source.(ReadyNotifier); !ok || !rawWritevSupported {
 		return false
@@ -129,11 +143,11 @@ func (p *player) canInline() bool {
 	if !ok {
 		return false
 	}
-	rc, err := tc.SyscallConn()
+	fd, err := dupConn(tc)
 	if err != nil {
 		return false
 	}
-	p.rc = rc
+	p.fd = fd
 	return true
 }
 
@@ -141,7 +155,8 @@ func (p *player) canInline() bool {
 // start (the cached GOP), when the socket is full, and at the end.
 func (p *player) inlineLoop(ctx context.Context) error {
 	p.kick = make(chan struct{}, 1)
-	p.owner.Store(true) // ours first: write what the source queued at subscribe
+	p.owner.Store(ownWriter) // ours first: write what the source queued at subscribe
+	defer p.closeFD()
 	p.kick <- struct{}{}
 	p.st.source.(ReadyNotifier).NotifyReady(p.ready)
 	for {
@@ -168,10 +183,10 @@ func (p *player) inlineLoop(ctx context.Context) error {
 			if len(bufs) > 0 {
 				continue
 			}
-			p.owner.Store(false)
+			p.owner.Store(ownFree)
 			// Media queued between collect and the release found the
 			// socket owned and was left to us: take it back if needed.
-			if !p.st.source.(ReadyNotifier).Ready() || !p.owner.CompareAndSwap(false, true) {
+			if !p.st.source.(ReadyNotifier).Ready() || !p.owner.CompareAndSwap(ownFree, ownWriter) {
 				break
 			}
 		}
@@ -182,7 +197,7 @@ func (p *player) inlineLoop(ctx context.Context) error {
 // writes what it can without blocking and hands the rest to the writer
 // goroutine.
 func (p *player) ready() {
-	if !p.owner.CompareAndSwap(false, true) {
+	if !p.owner.CompareAndSwap(ownFree, ownReady) {
 		return // the writer goroutine owns the socket and will see the media
 	}
 	c := p.ss.c
@@ -196,21 +211,34 @@ func (p *player) ready() {
 		p.handOff()
 		return
 	}
-	rest, werr := rawWritevNonblock(p.rc, bufs, &p.iov)
+	rest, werr := sendNonblock(p.fd, bufs, &p.iov)
 	c.mu.Unlock()
 	if werr != nil || len(rest) > 0 {
 		p.pending = rest // a failed write is retried, and reported, by the writer goroutine
 		p.handOff()
 		return
 	}
-	p.owner.Store(false)
+	p.owner.Store(ownFree)
 }
 
+// handOff gives the socket, owned by ready, to the writer goroutine.
 func (p *player) handOff() {
+	p.owner.Store(ownWriter)
 	select {
 	case p.kick <- struct{}{}:
 	default:
 	}
+}
+
+// closeFD ends inline writes for good and closes the duplicate descriptor.
+// It runs on the writer goroutine, which owns the socket in state
+// ownWriter; in state ownReady a ready call is finishing a non-blocking
+// write and is waited for.
+func (p *player) closeFD() {
+	for !p.owner.CompareAndSwap(ownFree, ownClosed) && !p.owner.CompareAndSwap(ownWriter, ownClosed) {
+		runtime.Gosched()
+	}
+	closeDup(p.fd)
 }
 
 // collect takes the ready media from the source and returns the chunk

@@ -58,7 +58,7 @@ type serverSession struct {
 
 func newServerSession(s *Server, nc net.Conn) *serverSession {
 	cfg := &s.cfg
-	c := NewConn(nc, ConnConfig{Reader: cfg.Reader, ReadTimeout: -1, WriteTimeout: cfg.WriteTimeout})
+	c := NewConn(rawReads(nc), ConnConfig{Reader: cfg.Reader, ReadTimeout: -1, WriteTimeout: cfg.WriteTimeout})
 	return &serverSession{
 		srv: s, cfg: cfg, nc: nc, c: c,
 		log:     cfg.Logger.With("remote", nc.RemoteAddr().String()),

@@ -3,6 +3,7 @@
 package rtmp
 
 import (
+	"errors"
 	"net"
 	"syscall"
 )
@@ -15,9 +16,17 @@ func writeBuffers(nc net.Conn, bufs [][]byte, _ *[]syscall.Iovec) error {
 	return err
 }
 
-// rawWritevSupported says that rawWritevNonblock works on this platform.
+// rawWritevSupported says that sendNonblock and dupConn work on this
+// platform.
 const rawWritevSupported = false
 
-func rawWritevNonblock(_ syscall.RawConn, bufs [][]byte, _ *[]syscall.Iovec) ([][]byte, error) {
-	return bufs, nil
+func dupConn(*net.TCPConn) (int, error) { return -1, errors.ErrUnsupported }
+
+func closeDup(int) {}
+
+func sendNonblock(_ int, bufs [][]byte, _ *[]syscall.Iovec) ([][]byte, error) {
+	return bufs, errors.ErrUnsupported
 }
+
+// rawReads returns nc: raw reads are a Linux optimisation.
+func rawReads(nc net.Conn) net.Conn { return nc }
