@@ -12,6 +12,7 @@ var (
 	rtmpPlayers = flag.Int("rtmp.players", 300, "players of the RTMP fan-out benchmark")
 	rtmpWindow  = flag.Duration("rtmp.window", 3*time.Second, "measuring window per benchmark iteration")
 	rtmpRounds  = flag.Int("rtmp.rounds", 2, "rounds over the servers (alternating them)")
+	rtmpNagle   = flag.Bool("rtmp.nagle", false, "also run our relay with Nagle's algorithm on (TCP_NODELAY off), as nginx-rtmp runs")
 )
 
 // BenchmarkRTMPFanout measures the server CPU one RTMP player costs: one
@@ -41,6 +42,9 @@ func BenchmarkRTMPFanout(b *testing.B) {
 		{"server=streamwire-mw100ms", func(b *testing.B) *rtmpServerProc { return startOurRTMPServer(b, "-write-interval", "100ms") }},
 		{"server=streamwire-mw350ms", func(b *testing.B) *rtmpServerProc { return startOurRTMPServer(b, "-write-interval", "350ms") }},
 		{"server=nginx-rtmp", startNginxRTMP},
+	}
+	if *rtmpNagle {
+		servers = append(servers, server{"server=streamwire-nagle", func(b *testing.B) *rtmpServerProc { return startOurRTMPServer(b, "-nagle") }})
 	}
 	for round := 0; round < *rtmpRounds; round++ {
 		for _, srv := range servers {

@@ -66,7 +66,9 @@ func (h *RTMPHandler) Play(ctx context.Context, req *rtmp.StreamRequest) (rtmp.M
 	if max <= 0 {
 		max = 64
 	}
-	return &rtmpSource{sub: sub, max: max}, nil
+	src := &rtmpSource{sub: sub, max: max}
+	src.frames = src.framesArr[:0]
+	return src, nil
 }
 
 // rtmpSink turns RTMP messages into hub packets.
@@ -103,6 +105,10 @@ type rtmpSource struct {
 	sub    *Subscriber
 	max    int
 	frames []*Frame
+	// framesArr backs frames until more than a few are ready at once: one
+	// object less to touch per player and message on the publisher's
+	// goroutine.
+	framesArr [4]*Frame
 }
 
 func (s *rtmpSource) ReadMedia(ctx context.Context, dst []rtmp.Media) ([]rtmp.Media, error) {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"sync"
-	"sync/atomic"
 )
 
 // Subscriber receives the frames of one stream through a bounded queue. Its
@@ -14,10 +13,10 @@ import (
 type Subscriber struct {
 	s      *stream
 	policy Policy
-	notify chan struct{}          // capacity 1: "queue changed or closed"
-	ready  atomic.Pointer[func()] // NotifyReady's function
+	notify chan struct{} // capacity 1: "queue changed or closed"
 
 	mu       sync.Mutex
+	ready    func()   // NotifyReady's function; read under mu, on the line push touches anyway
 	q        []*Frame // ring buffer
 	head, n  int
 	skipping bool  // dropping until the next video keyframe
@@ -73,11 +72,13 @@ func (sub *Subscriber) push(f *Frame) bool {
 	}
 	sub.q[(sub.head+sub.n)%len(sub.q)] = f
 	sub.n++
+	fn := sub.ready
 	sub.mu.Unlock()
-	sub.wake()
-	if fn := sub.ready.Load(); fn != nil {
-		(*fn)()
+	if fn != nil {
+		fn() // the consumer is told through its function, not by blocking reads
+		return true
 	}
+	sub.wake()
 	return true
 }
 
@@ -107,9 +108,6 @@ func (sub *Subscriber) clearQueue() {
 }
 
 func (sub *Subscriber) wake() {
-	if sub.ready.Load() != nil {
-		return // the consumer is told through its function, not by blocking reads
-	}
 	select {
 	case sub.notify <- struct{}{}:
 	default:
@@ -138,8 +136,11 @@ func (sub *Subscriber) signalEnd() {
 	case sub.notify <- struct{}{}:
 	default:
 	}
-	if fn := sub.ready.Load(); fn != nil {
-		(*fn)()
+	sub.mu.Lock()
+	fn := sub.ready
+	sub.mu.Unlock()
+	if fn != nil {
+		fn()
 	}
 }
 
@@ -199,7 +200,11 @@ func (sub *Subscriber) Read(ctx context.Context) (*Frame, error) {
 // call ReadBatch with a done context to take the queued frames). This lets
 // a consumer write to a non-blocking socket from the publisher's goroutine,
 // as nginx-rtmp does from its event loop. Call it once, before reading.
-func (sub *Subscriber) NotifyReady(fn func()) { sub.ready.Store(&fn) }
+func (sub *Subscriber) NotifyReady(fn func()) {
+	sub.mu.Lock()
+	sub.ready = fn
+	sub.mu.Unlock()
+}
 
 // Ready reports whether a frame is queued or the subscriber has ended, that
 // is whether ReadBatch would return without waiting.

@@ -23,6 +23,7 @@ import (
 func main() {
 	addr := flag.String("addr", "127.0.0.1:0", "TCP address to serve RTMP on")
 	interval := flag.Duration("write-interval", 0, "rtmp.ServerConfig.PlayWriteInterval (merged writes to players)")
+	nagle := flag.Bool("nagle", false, "turn Nagle's algorithm on for accepted connections (TCP_NODELAY off), as nginx-rtmp leaves it")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -41,6 +42,9 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	if *nagle {
+		ln = nagleListener{ln}
+	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	hub := relay.NewHub(relay.Config{Logger: log})
 	fmt.Println("listening", ln.Addr())
@@ -49,4 +53,17 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+}
+
+// nagleListener turns Nagle's algorithm back on for each accepted
+// connection: Go sets TCP_NODELAY on every TCP socket, nginx-rtmp never
+// does.
+type nagleListener struct{ net.Listener }
+
+func (l nagleListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.SetNoDelay(false)
+	}
+	return c, err
 }
