@@ -94,7 +94,7 @@ func (h *Hub) Publish(name string) (*Publisher, error) {
 	if _, ok := h.streams[name]; ok {
 		return nil, fmt.Errorf("%w: %q", ErrStreamBusy, name)
 	}
-	s := &stream{hub: h, name: name, subs: make(map[*Subscriber]struct{})}
+	s := &stream{hub: h, name: name}
 	h.streams[name] = s
 	h.cfg.Logger.Info("relay: publish", "stream", name)
 	return &Publisher{s: s}, nil

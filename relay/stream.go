@@ -2,6 +2,7 @@ package relay
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 )
 
@@ -12,7 +13,7 @@ type stream struct {
 
 	mu       sync.Mutex
 	closed   bool
-	subs     map[*Subscriber]struct{}
+	subs     []*Subscriber // in joining order: Write walks an array, not a map
 	meta     *Frame
 	videoSeq *Frame
 	audioSeq *Frame
@@ -41,11 +42,14 @@ func (p *Publisher) Write(pkt Packet) error {
 		return fmt.Errorf("relay: write to %q: %w", s.name, ErrClosed)
 	}
 	s.cache(f)
-	for sub := range s.subs {
-		if !sub.push(f) {
-			delete(s.subs, sub) // allowed while ranging
+	kept := s.subs[:0]
+	for _, sub := range s.subs {
+		if sub.push(f) {
+			kept = append(kept, sub)
 		}
 	}
+	clear(s.subs[len(kept):])
+	s.subs = kept
 	return nil
 }
 
@@ -100,7 +104,7 @@ func (p *Publisher) Close() error {
 	s.gop, s.meta, s.videoSeq, s.audioSeq = nil, nil, nil, nil
 	s.mu.Unlock()
 	s.hub.remove(s)
-	for sub := range subs {
+	for _, sub := range subs {
 		sub.finish(nil)
 	}
 	s.hub.cfg.Logger.Info("relay: unpublish", "stream", s.name, "subscribers", len(subs))
@@ -133,12 +137,14 @@ func (s *stream) subscribe() (*Subscriber, error) {
 		// Video without a usable cached GOP: wait for the next keyframe.
 		sub.skipping = true
 	}
-	s.subs[sub] = struct{}{}
+	s.subs = append(s.subs, sub)
 	return sub, nil
 }
 
 func (s *stream) unsubscribe(sub *Subscriber) {
 	s.mu.Lock()
-	delete(s.subs, sub)
+	if i := slices.Index(s.subs, sub); i >= 0 {
+		s.subs = slices.Delete(s.subs, i, i+1)
+	}
 	s.mu.Unlock()
 }
