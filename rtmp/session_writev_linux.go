@@ -83,7 +83,9 @@ func dupConn(tc *net.TCPConn) (int, error) {
 	var errno syscall.Errno
 	if err := rc.Control(func(s uintptr) {
 		var r uintptr
-		r, _, errno = syscall.Syscall(syscall.SYS_FCNTL, s, syscall.F_DUPFD_CLOEXEC, 0)
+		// Raw: fcntl never blocks, and leaving a runtime syscall could
+		// start another thread for the P or restart sysmon's polling.
+		r, _, errno = syscall.RawSyscall(syscall.SYS_FCNTL, s, syscall.F_DUPFD_CLOEXEC, 0)
 		fd = int(r)
 	}); err != nil {
 		return -1, err
