@@ -319,3 +319,51 @@ func BenchmarkFanOut100(b *testing.B) {
 		}
 	}
 }
+
+// TestQueueGrowsToQueueLen checks that a subscriber's ring, which starts
+// smaller than QueueLen, grows with the frames in order (also when its head
+// has wrapped) and still overflows at exactly QueueLen frames.
+func TestQueueGrowsToQueueLen(t *testing.T) {
+	const queueLen = 3*initialQueue + 7
+	h := NewHub(Config{QueueLen: queueLen, SlowConsumer: Disconnect})
+	p, _ := h.Publish("s")
+	mustWrite(t, p, video(0, true))
+	sub, _ := h.Subscribe("s") // the GOP: one frame queued
+	ctx := context.Background()
+	ts := uint32(1)
+	// Move the head, then fill the queue up to QueueLen frames.
+	for i := 0; i < initialQueue/2; i++ {
+		mustWrite(t, p, video(ts, false))
+		ts++
+	}
+	got, err := sub.ReadBatch(ctx, nil, initialQueue/2)
+	if err != nil || len(got) != initialQueue/2 || got[0].Timestamp != 0 {
+		t.Fatalf("first batch: %d frames, %v", len(got), err)
+	}
+	next := got[len(got)-1].Timestamp + 1
+	for sub.Ready() && h.Subscribers("s") == 1 {
+		if queued := int(ts - next); queued == queueLen {
+			break
+		}
+		mustWrite(t, p, video(ts, false))
+		ts++
+	}
+	got, err = sub.ReadBatch(ctx, nil, 0)
+	if err != nil || len(got) != queueLen {
+		t.Fatalf("full queue: %d frames, %v; want %d", len(got), err, queueLen)
+	}
+	for _, f := range got {
+		if f.Timestamp != next {
+			t.Fatalf("frame %d after %d: order lost while growing", f.Timestamp, next-1)
+		}
+		next++
+	}
+	// QueueLen frames fit; one more disconnects the Disconnect policy.
+	for i := 0; i <= queueLen; i++ {
+		mustWrite(t, p, video(ts, false))
+		ts++
+	}
+	if _, err := sub.ReadBatch(ctx, nil, 0); !errors.Is(err, ErrSlowConsumer) {
+		t.Fatalf("after QueueLen+1 frames: %v, want ErrSlowConsumer", err)
+	}
+}

@@ -115,7 +115,8 @@ func (s *stream) subscribe() (*Subscriber, error) {
 	cfg := &s.hub.cfg
 	sub := &Subscriber{
 		s:      s,
-		q:      make([]*Frame, cfg.QueueLen),
+		q:      make([]*Frame, min(initialQueue, cfg.QueueLen)),
+		limit:  cfg.QueueLen,
 		notify: make(chan struct{}, 1),
 		policy: cfg.SlowConsumer,
 	}
@@ -129,7 +130,7 @@ func (s *stream) subscribe() (*Subscriber, error) {
 			sub.push(f)
 		}
 	}
-	if len(s.gop) > 0 && len(s.gop)+3 <= len(sub.q) {
+	if len(s.gop) > 0 && len(s.gop)+3 <= sub.limit {
 		for _, f := range s.gop {
 			sub.push(f)
 		}

@@ -17,7 +17,8 @@ type Subscriber struct {
 
 	mu       sync.Mutex
 	ready    func()   // NotifyReady's function; read under mu, on the line push touches anyway
-	q        []*Frame // ring buffer
+	q        []*Frame // ring buffer, grown up to limit frames
+	limit    int      // Config.QueueLen
 	head, n  int
 	skipping bool  // dropping until the next video keyframe
 	dropped  int64 // frames dropped by the slow-consumer policy
@@ -43,7 +44,7 @@ func (sub *Subscriber) push(f *Frame) bool {
 			return true
 		}
 	}
-	if sub.n == len(sub.q) && sub.policy == DropToKeyframe {
+	if sub.full() && sub.policy == DropToKeyframe {
 		sub.dropOverflow()
 		sub.s.hub.cfg.Logger.Debug("relay: slow subscriber skips to next keyframe", "stream", sub.s.name)
 		if !(f.SequenceHeader || f.Type == Data || (f.Type == Video && f.Keyframe)) {
@@ -81,6 +82,31 @@ func (sub *Subscriber) push(f *Frame) bool {
 	sub.wake()
 	return true
 }
+
+// full reports whether the queue holds limit frames, first growing the ring
+// if it is full but smaller. Rings start small (initialQueue): with
+// hundreds of subscribers, 1024-slot rings put each subscriber's next slot
+// on a page of its own, and the publisher's goroutine touches all of them
+// at every frame.
+func (sub *Subscriber) full() bool {
+	if sub.n < len(sub.q) {
+		return false
+	}
+	if len(sub.q) >= sub.limit {
+		return true
+	}
+	q := make([]*Frame, min(2*len(sub.q), sub.limit))
+	for i := 0; i < sub.n; i++ {
+		q[i] = sub.q[(sub.head+i)%len(sub.q)]
+	}
+	sub.q, sub.head = q, 0
+	return false
+}
+
+// initialQueue is the ring size a subscriber starts with (at most
+// Config.QueueLen): room for a cached GOP of a few seconds at 25 fps plus
+// audio, and for the frames of one PlayWriteInterval.
+const initialQueue = 128
 
 // dropOverflow empties the queue except for metadata and sequence headers,
 // which the player still needs to decode what follows the next keyframe.
