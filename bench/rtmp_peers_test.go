@@ -86,15 +86,23 @@ func (p *rtmpServerProc) stop() {
 	}
 }
 
-// startOurRTMPServer builds ./rtmp_server into a temporary directory and
-// runs it on a free loopback port with GOMAXPROCS=1 and args. Set
-// RTMP_SERVER_CPUPROFILE=/path to have it write a CPU profile.
-func startOurRTMPServer(b *testing.B, args ...string) *rtmpServerProc {
+// buildOurRTMPServer builds ./rtmp_server into a temporary directory of b,
+// once per benchmark: a build between two measured servers would leave
+// the machine busier for the one that follows it.
+func buildOurRTMPServer(b *testing.B) string {
 	b.Helper()
 	bin := filepath.Join(b.TempDir(), "rtmp_server")
 	if out, err := exec.Command("go", "build", "-o", bin, "./rtmp_server").CombinedOutput(); err != nil {
 		b.Fatalf("go build rtmp_server: %v\n%s", err, out)
 	}
+	return bin
+}
+
+// startOurRTMPServer runs bin (from buildOurRTMPServer) on a free loopback
+// port with GOMAXPROCS=1 and args. Set RTMP_SERVER_CPUPROFILE=/path to have
+// it write a CPU profile.
+func startOurRTMPServer(b *testing.B, bin string, args ...string) *rtmpServerProc {
+	b.Helper()
 	cmd := exec.Command(bin, append([]string{"-addr", "127.0.0.1:0"}, args...)...)
 	// One P, like nginx-rtmp's one process: a per-core comparison, and no
 	// scheduler spinning between two Ps on a 2-core machine.
