@@ -183,24 +183,11 @@ func (d *amf3Decoder) complex(m byte, h uint32, b []byte, depth int) (any, int, 
 }
 
 func (d *amf3Decoder) array(count uint32, b []byte, depth int) (any, int, error) {
-	var assoc ECMAArray
-	off := 0
-	for {
-		k, n, err := d.str(b[off:])
-		if err != nil {
-			return nil, 0, err
-		}
-		off += n
-		if k == "" {
-			break
-		}
-		v, n, err := d.value(b[off:], depth)
-		if err != nil {
-			return nil, 0, err
-		}
-		off += n
-		assoc = append(assoc, Property{k, v})
+	assocProps, off, err := d.namedValues(nil, b, depth)
+	if err != nil {
+		return nil, 0, err
 	}
+	assoc := ECMAArray(assocProps)
 	if uint64(count) > uint64(len(b)-off) {
 		return nil, 0, errShort("AMF3 array")
 	}
@@ -220,6 +207,28 @@ func (d *amf3Decoder) array(count uint32, b []byte, depth int) (any, int, error)
 		assoc = append(assoc, Property{fmt.Sprint(i), v})
 	}
 	return assoc, off, nil
+}
+
+// namedValues appends the name/value pairs of an associative array or a
+// dynamic object to props, up to the empty name that ends them.
+func (d *amf3Decoder) namedValues(props []Property, b []byte, depth int) ([]Property, int, error) {
+	off := 0
+	for {
+		k, n, err := d.str(b[off:])
+		if err != nil {
+			return nil, 0, err
+		}
+		off += n
+		if k == "" {
+			return props, off, nil
+		}
+		v, n, err := d.value(b[off:], depth)
+		if err != nil {
+			return nil, 0, err
+		}
+		off += n
+		props = append(props, Property{k, v})
+	}
 }
 
 func (d *amf3Decoder) object(h uint32, b []byte, depth int) (any, int, error) {
@@ -265,21 +274,12 @@ func (d *amf3Decoder) object(h uint32, b []byte, depth int) (any, int, error) {
 		off += n
 		o = append(o, Property{k, v})
 	}
-	for t.dynamic {
-		k, n, err := d.str(b[off:])
+	if t.dynamic {
+		props, n, err := d.namedValues(o, b[off:], depth)
 		if err != nil {
 			return nil, 0, err
 		}
-		off += n
-		if k == "" {
-			break
-		}
-		v, n, err := d.value(b[off:], depth)
-		if err != nil {
-			return nil, 0, err
-		}
-		off += n
-		o = append(o, Property{k, v})
+		o, off = props, off+n
 	}
 	if t.class != "" {
 		return TypedObject{ClassName: t.class, Properties: o}, off, nil

@@ -32,18 +32,7 @@ func writeBuffers(nc net.Conn, bufs [][]byte, iov *[]syscall.Iovec) error {
 	var werr error
 	err = rc.Write(func(fd uintptr) bool {
 		for len(bufs) > 0 {
-			v := (*iov)[:0]
-			for _, b := range bufs {
-				if len(b) == 0 {
-					continue
-				}
-				if len(v) == 1024 { // IOV_MAX
-					break
-				}
-				v = append(v, syscall.Iovec{Base: &b[0]})
-				v[len(v)-1].SetLen(len(b))
-			}
-			*iov = v
+			v := fillIovec(iov, bufs)
 			if len(v) == 0 {
 				return true
 			}
@@ -66,6 +55,24 @@ func writeBuffers(nc net.Conn, bufs [][]byte, iov *[]syscall.Iovec) error {
 		return err
 	}
 	return werr
+}
+
+// fillIovec points *iov (reused between calls) at the non-empty buffers of
+// bufs, at most IOV_MAX of them, and returns it.
+func fillIovec(iov *[]syscall.Iovec, bufs [][]byte) []syscall.Iovec {
+	v := (*iov)[:0]
+	for _, b := range bufs {
+		if len(b) == 0 {
+			continue
+		}
+		if len(v) == 1024 { // IOV_MAX
+			break
+		}
+		v = append(v, syscall.Iovec{Base: &b[0]})
+		v[len(v)-1].SetLen(len(b))
+	}
+	*iov = v
+	return v
 }
 
 // rawWritevSupported says that sendNonblock and dupConn work on this
@@ -105,18 +112,7 @@ func closeDup(fd int) { syscall.Close(fd) }
 // nginx-rtmp does; several with writev(2).
 func sendNonblock(fd int, bufs [][]byte, iov *[]syscall.Iovec) ([][]byte, error) {
 	for len(bufs) > 0 {
-		v := (*iov)[:0]
-		for _, b := range bufs {
-			if len(b) == 0 {
-				continue
-			}
-			if len(v) == 1024 { // IOV_MAX
-				break
-			}
-			v = append(v, syscall.Iovec{Base: &b[0]})
-			v[len(v)-1].SetLen(len(b))
-		}
-		*iov = v
+		v := fillIovec(iov, bufs)
 		if len(v) == 0 {
 			return nil, nil
 		}
