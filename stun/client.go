@@ -77,39 +77,25 @@ type Client struct {
 	After func(d time.Duration) <-chan time.Time
 }
 
-func (c *Client) rto() time.Duration {
-	if c.RTO > 0 {
-		return c.RTO
-	}
-	return DefaultRTO
-}
+func (c *Client) rto() time.Duration { return positiveOr(c.RTO, DefaultRTO) }
 
-func (c *Client) rc() int {
-	if c.Rc > 0 {
-		return c.Rc
-	}
-	return DefaultRc
-}
+func (c *Client) rc() int { return positiveOr(c.Rc, DefaultRc) }
 
-func (c *Client) rm() int {
-	if c.Rm > 0 {
-		return c.Rm
-	}
-	return DefaultRm
-}
+func (c *Client) rm() int { return positiveOr(c.Rm, DefaultRm) }
 
 func (c *Client) streamTimeout() time.Duration {
-	if c.StreamTimeout > 0 {
-		return c.StreamTimeout
-	}
-	return DefaultStreamTimeout
+	return positiveOr(c.StreamTimeout, DefaultStreamTimeout)
 }
 
-func (c *Client) maxMessageSize() int {
-	if c.MaxMessageSize > 0 {
-		return c.MaxMessageSize
+func (c *Client) maxMessageSize() int { return positiveOr(c.MaxMessageSize, DefaultMaxMessageSize) }
+
+// positiveOr returns v, or def when v is not positive: the rule for every
+// Client and Server field whose zero value means "the default".
+func positiveOr[T int | time.Duration](v, def T) T {
+	if v > 0 {
+		return v
 	}
-	return DefaultMaxMessageSize
+	return def
 }
 
 func (c *Client) after(d time.Duration) <-chan time.Time {

@@ -102,19 +102,9 @@ func (s *Server) Stats() ServerStats {
 	}
 }
 
-func (s *Server) workers() int {
-	if s.Workers > 0 {
-		return s.Workers
-	}
-	return defaultWorkers
-}
+func (s *Server) workers() int { return positiveOr(s.Workers, defaultWorkers) }
 
-func (s *Server) batchSize() int {
-	if s.BatchSize > 0 {
-		return min(s.BatchSize, maxBatchSize)
-	}
-	return defaultBatchSize
-}
+func (s *Server) batchSize() int { return min(positiveOr(s.BatchSize, defaultBatchSize), maxBatchSize) }
 
 func (s *Server) logger() *slog.Logger {
 	if s.Logger != nil {
