@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamwire/streamwire/rtmp/amf0"
+
 	"github.com/streamwire/streamwire/rtmp"
 )
 
@@ -66,7 +68,7 @@ func TestRTMPFanOut(t *testing.T) {
 	}
 	second.Close()
 
-	meta, _ := rtmp.AppendAMF0Values(nil, "@setDataFrame", "onMetaData", rtmp.ECMAArray{{Key: "width", Value: 320.0}})
+	meta, _ := amf0.AppendValues(nil, "@setDataFrame", "onMetaData", amf0.ECMAArray{{Key: "width", Value: 320.0}})
 	write := func(m rtmp.Media) {
 		if err := pub.WriteMedia(ctx, m); err != nil {
 			t.Fatal(err)

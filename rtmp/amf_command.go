@@ -2,6 +2,8 @@ package rtmp
 
 import (
 	"fmt"
+
+	"github.com/streamwire/streamwire/rtmp/amf0"
 )
 
 // Command is an RTMP command message (§7.1.1, §7.2): a name, a transaction
@@ -22,14 +24,14 @@ func DecodeAMFPayload(typ MessageType, payload []byte) ([]any, error) {
 	switch typ {
 	case TypeCommandAMF3, TypeDataAMF3:
 		if len(payload) == 0 {
-			return nil, fmt.Errorf("rtmp: empty %v payload: %w", typ, ErrAMF)
+			return nil, fmt.Errorf("rtmp: empty %v payload: %w", typ, amf0.ErrMalformed)
 		}
 		payload = payload[1:]
 	case TypeCommandAMF0, TypeDataAMF0:
 	default:
-		return nil, fmt.Errorf("rtmp: %v is not an AMF message: %w", typ, ErrAMF)
+		return nil, fmt.Errorf("rtmp: %v is not an AMF message: %w", typ, amf0.ErrMalformed)
 	}
-	vs, err := DecodeAMF0All(payload)
+	vs, err := amf0.DecodeAll(payload)
 	if err != nil {
 		return nil, fmt.Errorf("rtmp: %v: %w", typ, err)
 	}
@@ -39,7 +41,7 @@ func DecodeAMFPayload(typ MessageType, payload []byte) ([]any, error) {
 // ParseCommand decodes a command message of type 20 (AMF0) or 17 (AMF3).
 func ParseCommand(m Message) (Command, error) {
 	if m.Type != TypeCommandAMF0 && m.Type != TypeCommandAMF3 {
-		return Command{}, fmt.Errorf("rtmp: %v is not a command: %w", m.Type, ErrAMF)
+		return Command{}, fmt.Errorf("rtmp: %v is not a command: %w", m.Type, amf0.ErrMalformed)
 	}
 	vs, err := DecodeAMFPayload(m.Type, m.Payload)
 	if err != nil {
@@ -47,11 +49,11 @@ func ParseCommand(m Message) (Command, error) {
 	}
 	var c Command
 	if len(vs) == 0 {
-		return c, fmt.Errorf("rtmp: command without a name: %w", ErrAMF)
+		return c, fmt.Errorf("rtmp: command without a name: %w", amf0.ErrMalformed)
 	}
 	name, ok := vs[0].(string)
 	if !ok {
-		return c, fmt.Errorf("rtmp: command name is %T: %w", vs[0], ErrAMF)
+		return c, fmt.Errorf("rtmp: command name is %T: %w", vs[0], amf0.ErrMalformed)
 	}
 	c.Name = name
 	if len(vs) > 1 {
@@ -70,13 +72,13 @@ func ParseCommand(m Message) (Command, error) {
 // AppendTo appends the AMF0 body of the command (name, transaction id,
 // command object, arguments) to b.
 func (c Command) AppendTo(b []byte) ([]byte, error) {
-	b = appendString(b, c.Name)
-	b = appendNumber(b, c.TransactionID)
+	b = amf0.AppendString(b, c.Name)
+	b = amf0.AppendNumber(b, c.TransactionID)
 	var err error
-	if b, err = AppendAMF0(b, c.Object); err != nil {
+	if b, err = amf0.Append(b, c.Object); err != nil {
 		return b, fmt.Errorf("rtmp: command %q object: %w", c.Name, err)
 	}
-	if b, err = AppendAMF0Values(b, c.Args...); err != nil {
+	if b, err = amf0.AppendValues(b, c.Args...); err != nil {
 		return b, fmt.Errorf("rtmp: command %q arguments: %w", c.Name, err)
 	}
 	return b, nil

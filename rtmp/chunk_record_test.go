@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/streamwire/streamwire/rtmp/amf0"
 )
 
 // The recorded chunk stream: what ffmpeg 5.1.9 sent after the handshake when
@@ -123,12 +125,12 @@ func serveMinimalPublish(ctx context.Context, t *testing.T, c *Conn) {
 				t.Fatal(err)
 			}
 			reply(0, Command{Name: "_result", TransactionID: cmd.TransactionID,
-				Object: Object{{"fmsVer", "FMS/3,0,1,123"}, {"capabilities", 31.0}},
-				Args:   []any{Object{{"level", "status"}, {"code", "NetConnection.Connect.Success"}, {"description", "Connection succeeded."}}}})
+				Object: amf0.Object{{Key: "fmsVer", Value: "FMS/3,0,1,123"}, {Key: "capabilities", Value: 31.0}},
+				Args:   []any{amf0.Object{{Key: "level", Value: "status"}, {Key: "code", Value: "NetConnection.Connect.Success"}, {Key: "description", Value: "Connection succeeded."}}}})
 		case "createStream":
 			reply(0, Command{Name: "_result", TransactionID: cmd.TransactionID, Args: []any{1.0}})
 		case "publish":
-			reply(m.StreamID, Command{Name: "onStatus", Args: []any{Object{{"level", "status"}, {"code", "NetStream.Publish.Start"}, {"description", "Publishing."}}}})
+			reply(m.StreamID, Command{Name: "onStatus", Args: []any{amf0.Object{{Key: "level", Value: "status"}, {Key: "code", Value: "NetStream.Publish.Start"}, {Key: "description", Value: "Publishing."}}}})
 		}
 	}
 }
@@ -155,7 +157,7 @@ func TestRecordedStream(t *testing.T) {
 	r := NewChunkReader(bytes.NewReader(loadRecording(t)), ReaderConfig{})
 	var (
 		commands   []string
-		metadata   ECMAArray
+		metadata   amf0.ECMAArray
 		avc        AVCDecoderConfig
 		asc        AudioSpecificConfig
 		video      int
@@ -184,7 +186,7 @@ func TestRecordedStream(t *testing.T) {
 			}
 			commands = append(commands, c.Name)
 			if c.Name == "connect" {
-				o, _ := c.Object.(Object)
+				o, _ := c.Object.(amf0.Object)
 				if o.String("app") != "live" || o.String("tcUrl") == "" {
 					t.Errorf("connect object %v", o)
 				}
@@ -195,7 +197,7 @@ func TestRecordedStream(t *testing.T) {
 				t.Fatal(err)
 			}
 			if len(vs) == 3 && vs[0] == "@setDataFrame" && vs[1] == "onMetaData" {
-				metadata, _ = vs[2].(ECMAArray)
+				metadata, _ = vs[2].(amf0.ECMAArray)
 			}
 		case TypeVideo:
 			tag, err := ParseVideoTag(m.Payload)

@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/streamwire/streamwire/rtmp/amf0"
 )
 
 // ClientConfig configures Dial. The zero value works.
@@ -148,7 +150,7 @@ func newClient(ctx context.Context, nc net.Conn, app, name, tcURL string, cfg Cl
 	if err != nil {
 		return nil, err
 	}
-	connect := Command{Name: "connect", Object: Object{
+	connect := Command{Name: "connect", Object: amf0.Object{
 		{Key: "app", Value: app},
 		{Key: "type", Value: "nonprivate"},
 		{Key: "flashVer", Value: cfg.FlashVer},

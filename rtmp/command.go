@@ -1,5 +1,7 @@
 package rtmp
 
+import "github.com/streamwire/streamwire/rtmp/amf0"
+
 // Command and status helpers for the session layer: the replies real servers
 // (nginx-rtmp, SRS, FMS) send, so that ffmpeg, OBS and Flash-era clients
 // accept them.
@@ -34,8 +36,8 @@ const (
 )
 
 // statusInfo is the info object of an onStatus command or a _result.
-func statusInfo(level, code, description string) Object {
-	return Object{
+func statusInfo(level, code, description string) amf0.Object {
+	return amf0.Object{
 		{Key: "level", Value: level},
 		{Key: "code", Value: code},
 		{Key: "description", Value: description},
@@ -51,24 +53,24 @@ func onStatus(level, code, description string) Command {
 // properties fmsVer, capabilities and mode, then the status info with the
 // objectEncoding the client asked for.
 func connectResult(tx, objectEncoding float64) Command {
-	props := Object{
+	props := amf0.Object{
 		{Key: "fmsVer", Value: defaultFMSVersion},
 		{Key: "capabilities", Value: float64(31)},
 		{Key: "mode", Value: float64(1)},
 	}
 	info := append(statusInfo(LevelStatus, CodeConnectSuccess, defaultConnectDescription),
-		Property{Key: "objectEncoding", Value: objectEncoding})
+		amf0.Property{Key: "objectEncoding", Value: objectEncoding})
 	return Command{Name: "_result", TransactionID: tx, Object: props, Args: []any{info}}
 }
 
 // statusCode returns the "code" of an onStatus or _result/_error command.
 func statusCode(c Command) (level, code, description string) {
 	for _, a := range c.Args {
-		if o, ok := a.(Object); ok {
+		if o, ok := a.(amf0.Object); ok {
 			return o.String("level"), o.String("code"), o.String("description")
 		}
 	}
-	if o, ok := c.Object.(Object); ok {
+	if o, ok := c.Object.(amf0.Object); ok {
 		return o.String("level"), o.String("code"), o.String("description")
 	}
 	return "", "", ""
@@ -85,7 +87,7 @@ func argString(c Command, i int) string {
 
 // objectNumber returns key of the command object as a number.
 func objectNumber(c Command, key string) float64 {
-	if o, ok := c.Object.(Object); ok {
+	if o, ok := c.Object.(amf0.Object); ok {
 		return o.Number(key)
 	}
 	return 0
@@ -93,7 +95,7 @@ func objectNumber(c Command, key string) float64 {
 
 // objectString returns key of the command object as a string.
 func objectString(c Command, key string) string {
-	if o, ok := c.Object.(Object); ok {
+	if o, ok := c.Object.(amf0.Object); ok {
 		return o.String(key)
 	}
 	return ""

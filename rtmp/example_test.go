@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 
+	"github.com/streamwire/streamwire/rtmp/amf0"
+
 	"github.com/streamwire/streamwire/rtmp"
 )
 
@@ -14,7 +16,7 @@ func ExampleCommand() {
 	cmd := rtmp.Command{
 		Name:          "connect",
 		TransactionID: 1,
-		Object:        rtmp.Object{{Key: "app", Value: "live"}, {Key: "tcUrl", Value: "rtmp://127.0.0.1/live"}},
+		Object:        amf0.Object{{Key: "app", Value: "live"}, {Key: "tcUrl", Value: "rtmp://127.0.0.1/live"}},
 	}
 	payload, err := cmd.AppendTo(nil)
 	if err != nil {
@@ -26,21 +28,10 @@ func ExampleCommand() {
 	if err != nil {
 		panic(err)
 	}
-	fmt.Println(got.Name, got.TransactionID, got.Object.(rtmp.Object).String("app"))
+	fmt.Println(got.Name, got.TransactionID, got.Object.(amf0.Object).String("app"))
 	// Output:
 	// 02 00 07 63 6f 6e 6e 65 63 74 00 3f
 	// connect 1 live
-}
-
-// Decode AMF0 values: numbers are float64, objects keep their order.
-func ExampleDecodeAMF0All() {
-	b, _ := rtmp.AppendAMF0Values(nil, "onMetaData", rtmp.ECMAArray{{Key: "width", Value: 1280}, {Key: "height", Value: 720}}, nil)
-	vs, err := rtmp.DecodeAMF0All(b)
-	if err != nil {
-		panic(err)
-	}
-	fmt.Printf("%q %v %v\n", vs[0], vs[1], vs[2])
-	// Output: "onMetaData" [{width 1280} {height 720}] <nil>
 }
 
 // Write messages as a chunk stream and read them back. The payload returned

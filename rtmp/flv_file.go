@@ -9,9 +9,9 @@ import (
 // FLV tag types (FLV 10.1 §E.4.1); they equal the RTMP message types of
 // the same payloads.
 const (
-	FLVTagAudio  = uint8(TypeAudio)    // 8
-	FLVTagVideo  = uint8(TypeVideo)    // 9
-	FLVTagScript = uint8(TypeDataAMF0) // 18, e.g. onMetaData
+	FLVTagAudio  = 8
+	FLVTagVideo  = 9
+	FLVTagScript = 18 // e.g. onMetaData
 )
 
 // flvHeaderSize is the FLV file header (9 bytes) plus PreviousTagSize0.

@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"testing"
+
+	"github.com/streamwire/streamwire/rtmp/amf0"
 )
 
 func readMedia(t testing.TB, name string) []byte {
@@ -112,12 +114,12 @@ func TestEnhancedVideoTag(t *testing.T) {
 		t.Errorf("vp09 sequence end %+v %v", tag, err)
 	}
 	// Metadata (AMF colorInfo) and a command frame.
-	meta, _ := AppendAMF0Values(nil, "colorInfo", Object{{"colorConfig", Object{{"bitDepth", 10.0}}}})
+	meta, _ := amf0.AppendValues(nil, "colorInfo", amf0.Object{{Key: "colorConfig", Value: amf0.Object{{Key: "bitDepth", Value: 10.0}}}})
 	tag, err = ParseVideoTag(cat([]byte{0x80 | 5<<4 | 4}, []byte("hvc1"), meta))
 	if err != nil || tag.PacketType != VideoMetadata {
 		t.Fatalf("metadata %+v %v", tag, err)
 	}
-	if vs, err := DecodeAMF0All(tag.Data); err != nil || len(vs) != 2 || vs[0] != "colorInfo" {
+	if vs, err := amf0.DecodeAll(tag.Data); err != nil || len(vs) != 2 || vs[0] != "colorInfo" {
 		t.Errorf("metadata body %v %v", vs, err)
 	}
 	tag, err = ParseVideoTag(cat([]byte{0x80 | 5<<4 | 1}, []byte("av01"), []byte{0}))

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+
+	"github.com/streamwire/streamwire/rtmp/amf0"
 )
 
 // FuzzChunkReader feeds arbitrary bytes to a ChunkReader: it must return
@@ -33,32 +35,6 @@ func FuzzChunkReader(f *testing.F) {
 				for it.Next(&sub) {
 				}
 			}
-		}
-	})
-}
-
-// FuzzAMF0Decode checks that decoding never panics and that what decodes
-// re-encodes stably: enc(dec(x)) == enc(dec(enc(dec(x)))).
-func FuzzAMF0Decode(f *testing.F) {
-	f.Fuzz(func(t *testing.T, data []byte) {
-		vs, err := DecodeAMF0All(data)
-		if err != nil {
-			return
-		}
-		enc, err := AppendAMF0Values(nil, vs...)
-		if err != nil {
-			if errors.Is(err, ErrAMFType) || errors.Is(err, ErrAMFDepth) {
-				return // e.g. an AMF3 ByteArray has no AMF0 form
-			}
-			t.Fatal(err)
-		}
-		vs2, err := DecodeAMF0All(enc)
-		if err != nil {
-			t.Fatalf("re-decoding %x: %v", enc, err)
-		}
-		enc2, err := AppendAMF0Values(nil, vs2...)
-		if err != nil || !bytes.Equal(enc, enc2) {
-			t.Fatalf("unstable encoding:\n%x\n%x (%v)", enc, enc2, err)
 		}
 	})
 }
@@ -160,13 +136,20 @@ func FuzzAudioTag(f *testing.F) {
 
 var writeSeeds = flag.Bool("seeds", false, "rewrite testdata/fuzz seed corpora from the vectors and the recorded stream")
 
+// seedDir is the corpus directory of a fuzz target; a target "pkg/FuzzXxx"
+// belongs to the subpackage pkg.
+func seedDir(target string) string {
+	pkg, name := filepath.Split(target)
+	return filepath.Join(pkg, "testdata/fuzz", name)
+}
+
 // TestFuzzSeeds regenerates the committed seed corpora with -seeds, and
 // otherwise checks that every fuzz target has one.
 func TestFuzzSeeds(t *testing.T) {
-	targets := []string{"FuzzChunkReader", "FuzzAMF0Decode", "FuzzServerHandshake", "FuzzVideoTag", "FuzzAudioTag"}
+	targets := []string{"FuzzChunkReader", "amf0/FuzzDecode", "FuzzServerHandshake", "FuzzVideoTag", "FuzzAudioTag"}
 	if !*writeSeeds {
 		for _, name := range targets {
-			files, _ := filepath.Glob(filepath.Join("testdata/fuzz", name, "*"))
+			files, _ := filepath.Glob(filepath.Join(seedDir(name), "*"))
 			if len(files) < 3 {
 				t.Errorf("%s: %d seeds", name, len(files))
 			}
@@ -214,7 +197,7 @@ func TestFuzzSeeds(t *testing.T) {
 		switch m.Type {
 		case TypeCommandAMF0, TypeDataAMF0:
 			if amf < 4 {
-				add("FuzzAMF0Decode", fmt.Sprintf("ffmpeg-%d", amf), m.Payload)
+				add("amf0/FuzzDecode", fmt.Sprintf("ffmpeg-%d", amf), m.Payload)
 			}
 			amf++
 		case TypeVideo:
@@ -229,11 +212,11 @@ func TestFuzzSeeds(t *testing.T) {
 			audio++
 		}
 	}
-	all, _ := AppendAMF0Values(nil, 1.5, true, "s", nil, Undefined{}, ECMAArray{{"a", 1.0}}, []any{"x", Object{{"b", false}}},
-		XMLDocument("<x/>"), TypedObject{"C", Object{{"k", "v"}}})
-	add("FuzzAMF0Decode", "all-types", all)
-	add("FuzzAMF0Decode", "amf3-object", unhex(t, `11 0a 0b 01 07 617070 06 096c697665 03 6e 04 05 03 6c 09 05 01 04 01 04 02 01`))
-	add("FuzzAMF0Decode", "reference", unhex(t, "0a 00000002 03 0001 78 00 4000000000000000 000009 07 0001"))
+	all, _ := amf0.AppendValues(nil, 1.5, true, "s", nil, amf0.Undefined{}, amf0.ECMAArray{{Key: "a", Value: 1.0}}, []any{"x", amf0.Object{{Key: "b", Value: false}}},
+		amf0.XMLDocument("<x/>"), amf0.TypedObject{ClassName: "C", Properties: amf0.Object{{Key: "k", Value: "v"}}})
+	add("amf0/FuzzDecode", "all-types", all)
+	add("amf0/FuzzDecode", "amf3-object", unhex(t, `11 0a 0b 01 07 617070 06 096c697665 03 6e 04 05 03 6c 09 05 01 04 01 04 02 01`))
+	add("amf0/FuzzDecode", "reference", unhex(t, "0a 00000002 03 0001 78 00 4000000000000000 000009 07 0001"))
 
 	hvcC := readMedia(t, "hvcC.bin")
 	add("FuzzVideoTag", "hevc-sequence-start", cat([]byte{0x90}, []byte("hvc1"), hvcC[:200]))
@@ -244,7 +227,7 @@ func TestFuzzSeeds(t *testing.T) {
 	add("FuzzAudioTag", "multichannel", cat([]byte{0x94}, []byte("Opus"), []byte{2, 2, 0, 1}))
 
 	for target, m := range seeds {
-		dir := filepath.Join("testdata/fuzz", target)
+		dir := seedDir(target)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)
 		}

@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -319,5 +320,14 @@ func TestHandshakeDeadlineAndCancel(t *testing.T) {
 	_, err = ClientHandshake(ctx, cc, HandshakeConfig{Timeout: -1})
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("cancel: %v", err)
+	}
+}
+
+func TestServerHandshakeRejectsNonRTMPAtOnce(t *testing.T) {
+	var out bytes.Buffer
+	start := time.Now()
+	_, err := ServerHandshake(context.Background(), rwPair{strings.NewReader("GET / HTTP/1.1\r\n"), &out}, HandshakeConfig{})
+	if !errors.Is(err, ErrHandshakeVersion) || time.Since(start) > time.Second || out.Len() != 0 {
+		t.Errorf("%v", err)
 	}
 }

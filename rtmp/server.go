@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/streamwire/streamwire/rtmp/amf0"
 )
 
 // Errors a Handler returns to reject a publish or play; the server answers
@@ -43,7 +45,7 @@ type StreamRequest struct {
 	Query       url.Values // parsed from "name?key=...", never nil
 	PublishType string     // publish only: "live", "record" or "append"
 	RemoteAddr  net.Addr
-	Connect     Object // the connect command object as sent by the client
+	Connect     amf0.Object // the connect command object as sent by the client
 }
 
 // Path returns "App/Name", the usual key of a live stream.

@@ -7,6 +7,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/streamwire/streamwire/rtmp/amf0"
 )
 
 // sessionSeed builds a chunk stream a client could send after the
@@ -33,7 +35,7 @@ func sessionSeed(cmds []Command, media []Media) []byte {
 }
 
 func fuzzSeeds() [][]byte {
-	connect := Command{Name: "connect", Object: Object{{Key: "app", Value: "live"}, {Key: "tcUrl", Value: "rtmp://h/live"}}}
+	connect := Command{Name: "connect", Object: amf0.Object{{Key: "app", Value: "live"}, {Key: "tcUrl", Value: "rtmp://h/live"}}}
 	create := Command{Name: "createStream"}
 	publish := Command{Name: "publish", Args: []any{"cam?key=1", "live"}}
 	play := Command{Name: "play", Args: []any{"rec", -2000.0}}

@@ -9,6 +9,8 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"github.com/streamwire/streamwire/rtmp/amf0"
 )
 
 // deadlineCtx gives Conn.ReadMessage a per-read deadline without allocating
@@ -47,7 +49,7 @@ type serverSession struct {
 
 	connected  bool
 	app, tcURL string
-	connectObj Object
+	connectObj amf0.Object
 	nextID     uint32
 	created    int
 
@@ -166,7 +168,7 @@ func (ss *serverSession) command(ctx context.Context, streamID uint32, cmd Comma
 	case "createStream":
 		return ss.createStream(ctx, cmd)
 	case "releaseStream", "FCPublish", "getStreamLength":
-		return ss.reply(ctx, 0, Command{Name: "_result", TransactionID: cmd.TransactionID, Args: []any{Undefined{}}})
+		return ss.reply(ctx, 0, Command{Name: "_result", TransactionID: cmd.TransactionID, Args: []any{amf0.Undefined{}}})
 	case "publish":
 		return ss.publish(ctx, streamID, cmd)
 	case "play":
@@ -209,7 +211,7 @@ func (ss *serverSession) connect(ctx context.Context, cmd Command) error {
 	if ss.connected {
 		return fmt.Errorf("%w: second connect", ErrProtocol)
 	}
-	obj, _ := cmd.Object.(Object)
+	obj, _ := cmd.Object.(amf0.Object)
 	ss.connectObj = obj
 	ss.app = objectString(cmd, "app")
 	ss.tcURL = objectString(cmd, "tcUrl")
@@ -356,14 +358,14 @@ func (ss *serverSession) play(ctx context.Context, streamID uint32, cmd Command)
 				return err
 			}
 		}
-		p, err := AppendAMF0Values(nil, "|RtmpSampleAccess", true, true)
+		p, err := amf0.AppendValues(nil, "|RtmpSampleAccess", true, true)
 		if err != nil {
 			return err
 		}
 		if err := w.WriteMessage(Message{ChunkStreamID: CSIDCommand, Type: TypeDataAMF0, StreamID: streamID, Payload: p}); err != nil {
 			return err
 		}
-		p, err = AppendAMF0Values(nil, "onStatus", statusInfo(LevelStatus, CodeDataStart, "Data start."))
+		p, err = amf0.AppendValues(nil, "onStatus", statusInfo(LevelStatus, CodeDataStart, "Data start."))
 		if err != nil {
 			return err
 		}

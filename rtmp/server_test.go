@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamwire/streamwire/rtmp/amf0"
+
 	"github.com/streamwire/streamwire/internal/testcert"
 )
 
@@ -119,7 +121,7 @@ func startServer(t *testing.T, cfg ServerConfig, tc *tls.Config) string {
 // testMedia is a publish whose timestamps start 2 s below the 24-bit
 // timestamp limit and cross it.
 func testMedia() []Media {
-	meta, _ := AppendAMF0Values(nil, "@setDataFrame", "onMetaData", ECMAArray{{Key: "width", Value: 320.0}})
+	meta, _ := amf0.AppendValues(nil, "@setDataFrame", "onMetaData", amf0.ECMAArray{{Key: "width", Value: 320.0}})
 	ms := []Media{
 		{Type: TypeDataAMF0, Payload: meta},
 		{Type: TypeVideo, Payload: []byte{0x17, 0, 0, 0, 0, 1, 0x64, 0, 0x1f}},
@@ -187,7 +189,7 @@ func testPublishThenPlay(t *testing.T, interval time.Duration) {
 	if len(got) != len(want) {
 		t.Fatalf("server got %d messages, want %d", len(got), len(want))
 	}
-	if vs, err := DecodeAMF0All(got[0].Payload); err != nil || vs[0] != "onMetaData" {
+	if vs, err := amf0.DecodeAll(got[0].Payload); err != nil || vs[0] != "onMetaData" {
 		t.Errorf("metadata not stripped of @setDataFrame: %v %v", vs, err)
 	}
 	for i := 1; i < len(want); i++ {
@@ -312,7 +314,7 @@ func readUntilClosed(t *testing.T, c *Conn) (cmds []Command, control []MessageTy
 func TestServerConnectReplyAndLimits(t *testing.T) {
 	base := startServer(t, ServerConfig{Handler: &memHandler{}, MaxStreams: 2}, nil)
 	c, _ := rawSession(t, base)
-	sendCmd(t, c, 0, Command{Name: "connect", TransactionID: 1, Object: Object{{Key: "app", Value: "live"}, {Key: "objectEncoding", Value: 3.0}}})
+	sendCmd(t, c, 0, Command{Name: "connect", TransactionID: 1, Object: amf0.Object{{Key: "app", Value: "live"}, {Key: "objectEncoding", Value: 3.0}}})
 	for i := 0; i < 3; i++ {
 		sendCmd(t, c, 0, Command{Name: "createStream", TransactionID: float64(2 + i)})
 	}
@@ -323,8 +325,8 @@ func TestServerConnectReplyAndLimits(t *testing.T) {
 	if len(cmds) != 4 {
 		t.Fatalf("got %d replies: %+v", len(cmds), cmds)
 	}
-	props, _ := cmds[0].Object.(Object)
-	info, _ := cmds[0].Args[0].(Object)
+	props, _ := cmds[0].Object.(amf0.Object)
+	info, _ := cmds[0].Args[0].(amf0.Object)
 	if cmds[0].Name != "_result" || props.String("fmsVer") == "" || props.Number("capabilities") != 31 ||
 		info.String("code") != CodeConnectSuccess || info.Number("objectEncoding") != 3 {
 		t.Errorf("connect reply %+v", cmds[0])

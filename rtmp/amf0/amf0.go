@@ -1,4 +1,4 @@
-package rtmp
+package amf0
 
 import (
 	"encoding/binary"
@@ -33,16 +33,16 @@ const (
 
 // DefaultAMFMaxDepth is how deeply objects and arrays may nest in decoded
 // AMF (AMF0Decoder.MaxDepth).
-const DefaultAMFMaxDepth = 32
+const DefaultMaxDepth = 32
 
 // AMF errors; test with errors.Is.
 var (
 	// ErrAMF: malformed or truncated AMF data.
-	ErrAMF = errors.New("rtmp: malformed AMF")
+	ErrMalformed = errors.New("rtmp: malformed AMF")
 	// ErrAMFDepth: objects nested deeper than the decoder allows.
-	ErrAMFDepth = errors.New("rtmp: AMF nesting too deep")
+	ErrDepth = errors.New("rtmp: AMF nesting too deep")
 	// ErrAMFType: a Go value AppendAMF0 cannot encode.
-	ErrAMFType = errors.New("rtmp: value not encodable as AMF0")
+	ErrType = errors.New("rtmp: value not encodable as AMF0")
 )
 
 // Property is one key/value pair of an AMF object or ECMA array.
@@ -128,7 +128,7 @@ type XMLDocument string
 
 // AMF0Decoder decodes AMF0 values with limits. The zero value is ready and
 // uses DefaultAMFMaxDepth.
-type AMF0Decoder struct {
+type Decoder struct {
 	// MaxDepth limits the nesting of objects and arrays. Default
 	// DefaultAMFMaxDepth.
 	MaxDepth int
@@ -142,26 +142,26 @@ type AMF0Decoder struct {
 }
 
 // DefaultAMFMaxValues is the default AMF0Decoder.MaxValues.
-const DefaultAMFMaxValues = 1 << 16
+const DefaultMaxValues = 1 << 16
 
 // DecodeAMF0 decodes one AMF0 value from b and returns it with the number
 // of bytes used.
-func DecodeAMF0(b []byte) (v any, n int, err error) {
-	var d AMF0Decoder
+func Decode(b []byte) (v any, n int, err error) {
+	var d Decoder
 	return d.Decode(b)
 }
 
 // DecodeAMF0All decodes the AMF0 values that fill b, as in a command or
 // data message body.
-func DecodeAMF0All(b []byte) ([]any, error) {
-	var d AMF0Decoder
+func DecodeAll(b []byte) ([]any, error) {
+	var d Decoder
 	return d.DecodeAll(b)
 }
 
 // Decode decodes one AMF0 value from b. The reference table spans the
 // decoder's calls since the last Reset (AMF0 references count objects from
 // the start of the message).
-func (d *AMF0Decoder) Decode(b []byte) (any, int, error) {
+func (d *Decoder) Decode(b []byte) (any, int, error) {
 	d.values = 0
 	v, n, err := d.value(b, 0)
 	if err != nil {
@@ -173,7 +173,7 @@ func (d *AMF0Decoder) Decode(b []byte) (any, int, error) {
 // DecodeAll resets the reference table and decodes all values in b. A
 // stray object-end marker between values (sent by some encoders) is
 // skipped.
-func (d *AMF0Decoder) DecodeAll(b []byte) ([]any, error) {
+func (d *Decoder) DecodeAll(b []byte) ([]any, error) {
 	d.Reset()
 	d.values = 0
 	var vs []any
@@ -193,32 +193,32 @@ func (d *AMF0Decoder) DecodeAll(b []byte) ([]any, error) {
 }
 
 // Reset clears the reference table.
-func (d *AMF0Decoder) Reset() { d.refs = d.refs[:0] }
+func (d *Decoder) Reset() { d.refs = d.refs[:0] }
 
-func (d *AMF0Decoder) maxDepth() int {
+func (d *Decoder) maxDepth() int {
 	if d.MaxDepth > 0 {
 		return d.MaxDepth
 	}
-	return DefaultAMFMaxDepth
+	return DefaultMaxDepth
 }
 
 // count charges one decoded value against MaxValues.
-func (d *AMF0Decoder) count() error {
+func (d *Decoder) count() error {
 	limit := d.MaxValues
 	if limit <= 0 {
-		limit = DefaultAMFMaxValues
+		limit = DefaultMaxValues
 	}
 	d.values++
 	if d.values > limit {
-		return fmt.Errorf("more than %d values: %w", limit, ErrAMF)
+		return fmt.Errorf("more than %d values: %w", limit, ErrMalformed)
 	}
 	return nil
 }
 
-func errShort(what string) error { return fmt.Errorf("truncated %s: %w", what, ErrAMF) }
+func errShort(what string) error { return fmt.Errorf("truncated %s: %w", what, ErrMalformed) }
 
 // value decodes one value at nesting depth depth.
-func (d *AMF0Decoder) value(b []byte, depth int) (any, int, error) {
+func (d *Decoder) value(b []byte, depth int) (any, int, error) {
 	if len(b) == 0 {
 		return nil, 0, errShort("value")
 	}
@@ -264,7 +264,7 @@ func (d *AMF0Decoder) value(b []byte, depth int) (any, int, error) {
 		}
 		i := int(binary.BigEndian.Uint16(b[1:]))
 		if i >= len(d.refs) || d.refs[i] == nil {
-			return nil, 0, fmt.Errorf("reference %d of %d objects (or to an object being decoded): %w", i, len(d.refs), ErrAMF)
+			return nil, 0, fmt.Errorf("reference %d of %d objects (or to an object being decoded): %w", i, len(d.refs), ErrMalformed)
 		}
 		return d.refs[i], 3, nil
 	case amf0Date:
@@ -273,24 +273,24 @@ func (d *AMF0Decoder) value(b []byte, depth int) (any, int, error) {
 		}
 		ms := math.Float64frombits(binary.BigEndian.Uint64(b[1:]))
 		if math.IsNaN(ms) || math.IsInf(ms, 0) || math.Abs(ms) > 8.64e15 {
-			return nil, 0, fmt.Errorf("date %v out of range: %w", ms, ErrAMF)
+			return nil, 0, fmt.Errorf("date %v out of range: %w", ms, ErrMalformed)
 		}
 		return time.UnixMilli(int64(ms)).UTC(), 11, nil
 	case amf0Object, amf0ECMAArray, amf0StrictArray, amf0TypedObject:
 		if depth >= d.maxDepth() {
-			return nil, 0, ErrAMFDepth
+			return nil, 0, ErrDepth
 		}
 		return d.complex(b, depth+1)
 	case amf0AVMPlus:
 		v, n, err := decodeAMF3Value(b[1:], depth, d)
 		return v, n + 1, err
 	}
-	return nil, 0, fmt.Errorf("unsupported AMF0 marker 0x%02x: %w", b[0], ErrAMF)
+	return nil, 0, fmt.Errorf("unsupported AMF0 marker 0x%02x: %w", b[0], ErrMalformed)
 }
 
 // complex decodes the values that enter the reference table: objects,
 // ECMA arrays, strict arrays and typed objects.
-func (d *AMF0Decoder) complex(b []byte, depth int) (any, int, error) {
+func (d *Decoder) complex(b []byte, depth int) (any, int, error) {
 	ref := len(d.refs)
 	d.refs = append(d.refs, nil) // reserved now: AMF0 numbers objects in the order they begin
 	var v any
@@ -333,7 +333,7 @@ func (d *AMF0Decoder) complex(b []byte, depth int) (any, int, error) {
 // properties decodes key/value pairs up to the object-end marker (an empty
 // key followed by 0x09). An ECMA array that simply stops at the end of the
 // data is accepted, as several encoders omit its end marker.
-func (d *AMF0Decoder) properties(b []byte, depth int, lenient bool) (Object, int, error) {
+func (d *Decoder) properties(b []byte, depth int, lenient bool) (Object, int, error) {
 	o := Object{} // an empty object decodes as empty, not nil
 	off := 0
 	for {
@@ -362,7 +362,7 @@ func (d *AMF0Decoder) properties(b []byte, depth int, lenient bool) (Object, int
 	}
 }
 
-func (d *AMF0Decoder) strictArray(b []byte, depth int) ([]any, int, error) {
+func (d *Decoder) strictArray(b []byte, depth int) ([]any, int, error) {
 	if len(b) < 4 {
 		return nil, 0, errShort("strict array")
 	}
@@ -402,12 +402,12 @@ func shortString(b []byte) (string, int, error) {
 // Object, ECMAArray, map[string]any (an object with sorted keys),
 // TypedObject, []any and []string (strict arrays), time.Time (date),
 // XMLDocument.
-func AppendAMF0(b []byte, v any) ([]byte, error) {
+func Append(b []byte, v any) ([]byte, error) {
 	return appendAMF0(b, v, 0)
 }
 
 // AppendAMF0Values appends the AMF0 encodings of vs in order.
-func AppendAMF0Values(b []byte, vs ...any) ([]byte, error) {
+func AppendValues(b []byte, vs ...any) ([]byte, error) {
 	var err error
 	for _, v := range vs {
 		if b, err = appendAMF0(b, v, 0); err != nil {
@@ -417,19 +417,19 @@ func AppendAMF0Values(b []byte, vs ...any) ([]byte, error) {
 	return b, nil
 }
 
-func appendNumber(b []byte, f float64) []byte {
+func AppendNumber(b []byte, f float64) []byte {
 	return binary.BigEndian.AppendUint64(append(b, amf0Number), math.Float64bits(f))
 }
 
 func appendKey(b []byte, s string) ([]byte, error) {
 	if len(s) > 0xFFFF {
-		return b, fmt.Errorf("key of %d bytes: %w", len(s), ErrAMFType)
+		return b, fmt.Errorf("key of %d bytes: %w", len(s), ErrType)
 	}
 	b = binary.BigEndian.AppendUint16(b, uint16(len(s)))
 	return append(b, s...), nil
 }
 
-func appendString(b []byte, s string) []byte {
+func AppendString(b []byte, s string) []byte {
 	if len(s) > 0xFFFF {
 		b = binary.BigEndian.AppendUint32(append(b, amf0LongString), uint32(len(s)))
 		return append(b, s...)
@@ -452,43 +452,43 @@ func appendProperties(b []byte, o []Property, depth int) ([]byte, error) {
 }
 
 func appendAMF0(b []byte, v any, depth int) ([]byte, error) {
-	if depth > DefaultAMFMaxDepth {
-		return b, ErrAMFDepth
+	if depth > DefaultMaxDepth {
+		return b, ErrDepth
 	}
 	switch v := v.(type) {
 	case nil:
 		return append(b, amf0Null), nil
 	case float64:
-		return appendNumber(b, v), nil
+		return AppendNumber(b, v), nil
 	case float32:
-		return appendNumber(b, float64(v)), nil
+		return AppendNumber(b, float64(v)), nil
 	case int:
-		return appendNumber(b, float64(v)), nil
+		return AppendNumber(b, float64(v)), nil
 	case int8:
-		return appendNumber(b, float64(v)), nil
+		return AppendNumber(b, float64(v)), nil
 	case int16:
-		return appendNumber(b, float64(v)), nil
+		return AppendNumber(b, float64(v)), nil
 	case int32:
-		return appendNumber(b, float64(v)), nil
+		return AppendNumber(b, float64(v)), nil
 	case int64:
-		return appendNumber(b, float64(v)), nil
+		return AppendNumber(b, float64(v)), nil
 	case uint:
-		return appendNumber(b, float64(v)), nil
+		return AppendNumber(b, float64(v)), nil
 	case uint8:
-		return appendNumber(b, float64(v)), nil
+		return AppendNumber(b, float64(v)), nil
 	case uint16:
-		return appendNumber(b, float64(v)), nil
+		return AppendNumber(b, float64(v)), nil
 	case uint32:
-		return appendNumber(b, float64(v)), nil
+		return AppendNumber(b, float64(v)), nil
 	case uint64:
-		return appendNumber(b, float64(v)), nil
+		return AppendNumber(b, float64(v)), nil
 	case bool:
 		if v {
 			return append(b, amf0Boolean, 1), nil
 		}
 		return append(b, amf0Boolean, 0), nil
 	case string:
-		return appendString(b, v), nil
+		return AppendString(b, v), nil
 	case Undefined:
 		return append(b, amf0Undefined), nil
 	case Unsupported:
@@ -535,9 +535,9 @@ func appendAMF0(b []byte, v any, depth int) ([]byte, error) {
 	case []string:
 		b = binary.BigEndian.AppendUint32(append(b, amf0StrictArray), uint32(len(v)))
 		for _, e := range v {
-			b = appendString(b, e)
+			b = AppendString(b, e)
 		}
 		return b, nil
 	}
-	return b, fmt.Errorf("%T: %w", v, ErrAMFType)
+	return b, fmt.Errorf("%T: %w", v, ErrType)
 }

@@ -1,4 +1,4 @@
-package rtmp
+package amf0
 
 import (
 	"encoding/binary"
@@ -38,7 +38,7 @@ type amf3Decoder struct {
 	objects  []any
 	traits   []amf3Traits
 	maxDepth int
-	outer    *AMF0Decoder // counts values against its MaxValues
+	outer    *Decoder // counts values against its MaxValues
 }
 
 type amf3Traits struct {
@@ -47,7 +47,7 @@ type amf3Traits struct {
 	members []string
 }
 
-func decodeAMF3Value(b []byte, depth int, outer *AMF0Decoder) (any, int, error) {
+func decodeAMF3Value(b []byte, depth int, outer *Decoder) (any, int, error) {
 	d := amf3Decoder{maxDepth: outer.maxDepth(), outer: outer}
 	return d.value(b, depth)
 }
@@ -79,7 +79,7 @@ func (d *amf3Decoder) str(b []byte) (string, int, error) {
 	if h&1 == 0 {
 		i := int(h >> 1)
 		if i >= len(d.strings) {
-			return "", 0, fmt.Errorf("AMF3 string reference %d: %w", i, ErrAMF)
+			return "", 0, fmt.Errorf("AMF3 string reference %d: %w", i, ErrMalformed)
 		}
 		return d.strings[i], n, nil
 	}
@@ -130,7 +130,7 @@ func (d *amf3Decoder) value(b []byte, depth int) (any, int, error) {
 		return s, n + 1, err
 	}
 	if depth >= d.maxDepth {
-		return nil, 0, ErrAMFDepth
+		return nil, 0, ErrDepth
 	}
 	h, n, err := u29(b)
 	if err != nil {
@@ -139,7 +139,7 @@ func (d *amf3Decoder) value(b []byte, depth int) (any, int, error) {
 	if h&1 == 0 { // object reference
 		i := int(h >> 1)
 		if i >= len(d.objects) || d.objects[i] == nil {
-			return nil, 0, fmt.Errorf("AMF3 object reference %d: %w", i, ErrAMF)
+			return nil, 0, fmt.Errorf("AMF3 object reference %d: %w", i, ErrMalformed)
 		}
 		return d.objects[i], n + 1, nil
 	}
@@ -171,7 +171,7 @@ func (d *amf3Decoder) complex(m byte, h uint32, b []byte, depth int) (any, int, 
 		}
 		ms := math.Float64frombits(binary.BigEndian.Uint64(b))
 		if math.IsNaN(ms) || math.IsInf(ms, 0) || math.Abs(ms) > 8.64e15 {
-			return nil, 0, fmt.Errorf("AMF3 date %v out of range: %w", ms, ErrAMF)
+			return nil, 0, fmt.Errorf("AMF3 date %v out of range: %w", ms, ErrMalformed)
 		}
 		return time.UnixMilli(int64(ms)).UTC(), 8, nil
 	case amf3Array:
@@ -179,7 +179,7 @@ func (d *amf3Decoder) complex(m byte, h uint32, b []byte, depth int) (any, int, 
 	case amf3Object:
 		return d.object(h, b, depth)
 	}
-	return nil, 0, fmt.Errorf("unsupported AMF3 marker 0x%02x: %w", m, ErrAMF)
+	return nil, 0, fmt.Errorf("unsupported AMF3 marker 0x%02x: %w", m, ErrMalformed)
 }
 
 func (d *amf3Decoder) array(count uint32, b []byte, depth int) (any, int, error) {
@@ -237,12 +237,12 @@ func (d *amf3Decoder) object(h uint32, b []byte, depth int) (any, int, error) {
 	if h&1 == 0 { // traits reference
 		i := int(h >> 1)
 		if i >= len(d.traits) {
-			return nil, 0, fmt.Errorf("AMF3 traits reference %d: %w", i, ErrAMF)
+			return nil, 0, fmt.Errorf("AMF3 traits reference %d: %w", i, ErrMalformed)
 		}
 		t = d.traits[i]
 	} else {
 		if h&2 != 0 {
-			return nil, 0, fmt.Errorf("AMF3 externalizable object: %w", ErrAMF)
+			return nil, 0, fmt.Errorf("AMF3 externalizable object: %w", ErrMalformed)
 		}
 		t.dynamic = h&4 != 0
 		nm := h >> 3

@@ -1,8 +1,8 @@
-package rtmp
+package amf0
 
 import (
 	"bytes"
-	"context"
+	"encoding/hex"
 	"errors"
 	"math"
 	"reflect"
@@ -10,42 +10,6 @@ import (
 	"testing"
 	"time"
 )
-
-// A connect command shaped like the one ffmpeg 5.1 sends when publishing
-// (hand-assembled: transaction id 1, object with app/type/flashVer/tcUrl in
-// ffmpeg's order). The real capture is exercised by the recorded stream test.
-const ffmpegConnectHex = `
-02 0007 636f6e6e656374 00 3ff0000000000000 03
-0003 617070 02 0004 6c697665
-0004 74797065 02 000a 6e6f6e70726976617465
-0008 666c61736856657202 0024 464d4c452f332e302028636f6d70617469626c653b204c61766635392e32372e31303029
-0005 746355726c 02 001a 72746d703a2f2f3132372e302e302e313a313933352f6c697665
-000009`
-
-func TestAMF0DecodeConnect(t *testing.T) {
-	b := unhex(t, ffmpegConnectHex)
-	c, err := ParseCommand(Message{Type: TypeCommandAMF0, Payload: b})
-	if err != nil {
-		t.Fatal(err)
-	}
-	o, ok := c.Object.(Object)
-	if c.Name != "connect" || c.TransactionID != 1 || !ok {
-		t.Fatalf("%+v", c)
-	}
-	if o.String("app") != "live" || o.String("type") != "nonprivate" || o.String("tcUrl") != "rtmp://127.0.0.1:1935/live" || !strings.HasPrefix(o.String("flashVer"), "FMLE/3.0") {
-		t.Errorf("object %+v", o)
-	}
-	// Re-encoding gives the same bytes (order is kept).
-	again, err := c.AppendTo(nil)
-	if err != nil || !bytes.Equal(again, b) {
-		t.Errorf("re-encoded:\n%x\n%x (%v)", again, b, err)
-	}
-	// The same body as an AMF3 command (type 17): one format byte first.
-	c3, err := ParseCommand(Message{Type: TypeCommandAMF3, Payload: append([]byte{0}, b...)})
-	if err != nil || !reflect.DeepEqual(c3, c) {
-		t.Errorf("AMF3 command: %+v %v", c3, err)
-	}
-}
 
 func TestAMF0RoundTrip(t *testing.T) {
 	date := time.UnixMilli(1700000000123).UTC()
@@ -64,11 +28,11 @@ func TestAMF0RoundTrip(t *testing.T) {
 		Object{},
 	}
 	for _, v := range values {
-		b, err := AppendAMF0(nil, v)
+		b, err := Append(nil, v)
 		if err != nil {
 			t.Fatalf("encode %T: %v", v, err)
 		}
-		got, n, err := DecodeAMF0(b)
+		got, n, err := Decode(b)
 		if err != nil || n != len(b) {
 			t.Fatalf("decode %T: n=%d/%d %v", v, n, len(b), err)
 		}
@@ -88,16 +52,16 @@ func TestAMF0RoundTrip(t *testing.T) {
 		{map[string]any{"b": 2, "a": "x"}, Object{{"a", "x"}, {"b", 2.0}}},
 		{[]string{"avc1", "hvc1"}, []any{"avc1", "hvc1"}},
 	} {
-		b, err := AppendAMF0(nil, c.in)
+		b, err := Append(nil, c.in)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, _, err := DecodeAMF0(b)
+		got, _, err := Decode(b)
 		if err != nil || !reflect.DeepEqual(got, c.want) {
 			t.Errorf("%T: got %#v, %v", c.in, got, err)
 		}
 	}
-	if _, err := AppendAMF0(nil, struct{}{}); !errors.Is(err, ErrAMFType) {
+	if _, err := Append(nil, struct{}{}); !errors.Is(err, ErrType) {
 		t.Errorf("struct: %v", err)
 	}
 }
@@ -105,52 +69,52 @@ func TestAMF0RoundTrip(t *testing.T) {
 func TestAMF0Quirks(t *testing.T) {
 	t.Run("ECMA array count wrong and end marker present", func(t *testing.T) {
 		b := unhex(t, "08 00000005 0001 61 0101 000009")
-		v, n, err := DecodeAMF0(b)
+		v, n, err := Decode(b)
 		if err != nil || n != len(b) || !reflect.DeepEqual(v, ECMAArray{{"a", true}}) {
 			t.Errorf("%#v %d %v", v, n, err)
 		}
 	})
 	t.Run("ECMA array without end marker at end of data", func(t *testing.T) {
 		b := unhex(t, "08 00000001 0001 61 0101")
-		v, _, err := DecodeAMF0(b)
+		v, _, err := Decode(b)
 		if err != nil || !reflect.DeepEqual(v, ECMAArray{{"a", true}}) {
 			t.Errorf("%#v %v", v, err)
 		}
 	})
 	t.Run("strict array in connect object (eRTMP fourCcList, MediaMTX #3188)", func(t *testing.T) {
-		b, _ := AppendAMF0Values(nil, "connect", 1, Object{{"app", "live"}, {"fourCcList", []any{"av01", "vp09", "hvc1"}}})
-		c, err := ParseCommand(Message{Type: TypeCommandAMF0, Payload: b})
-		if err != nil {
-			t.Fatal(err)
+		b, _ := AppendValues(nil, "connect", 1, Object{{"app", "live"}, {"fourCcList", []any{"av01", "vp09", "hvc1"}}})
+		vs, err := DecodeAll(b)
+		if err != nil || len(vs) != 3 {
+			t.Fatal(vs, err)
 		}
-		l, _ := c.Object.(Object).Get("fourCcList")
+		l, _ := vs[2].(Object).Get("fourCcList")
 		if !reflect.DeepEqual(l, []any{"av01", "vp09", "hvc1"}) {
 			t.Errorf("fourCcList %#v", l)
 		}
 	})
 	t.Run("stray object end between values (MediaMTX #2077)", func(t *testing.T) {
 		b := unhex(t, "02 0003 616263 09 05")
-		vs, err := DecodeAMF0All(b)
+		vs, err := DecodeAll(b)
 		if err != nil || !reflect.DeepEqual(vs, []any{"abc", nil}) {
 			t.Errorf("%#v %v", vs, err)
 		}
 	})
 	t.Run("reference", func(t *testing.T) {
 		b := unhex(t, "0a 00000002 03 0001 78 00 4000000000000000 000009 07 0001")
-		v, _, err := DecodeAMF0(b)
+		v, _, err := Decode(b)
 		o := Object{{"x", 2.0}}
 		if err != nil || !reflect.DeepEqual(v, []any{o, o}) {
 			t.Errorf("%#v %v", v, err)
 		}
 		// A reference to the object being decoded (a cycle) is refused.
-		if _, _, err := DecodeAMF0(unhex(t, "03 0001 78 07 0000 000009")); !errors.Is(err, ErrAMF) {
+		if _, _, err := Decode(unhex(t, "03 0001 78 07 0000 000009")); !errors.Is(err, ErrMalformed) {
 			t.Errorf("cycle: %v", err)
 		}
 	})
 	t.Run("AVM+ switch to AMF3", func(t *testing.T) {
 		// AMF3 object: dynamic anonymous, {"app": "live", "n": 5, "l": [1, 2]}
 		b := unhex(t, `11 0a 0b 01 07 617070 06 096c697665 03 6e 04 05 03 6c 09 05 01 04 01 04 02 01`)
-		v, n, err := DecodeAMF0(b)
+		v, n, err := Decode(b)
 		want := Object{{"app", "live"}, {"n", 5.0}, {"l", []any{1.0, 2.0}}}
 		if err != nil || n != len(b) || !reflect.DeepEqual(v, want) {
 			t.Errorf("%#v %d %v", v, n, err)
@@ -175,43 +139,37 @@ func TestAMF0Errors(t *testing.T) {
 		"amf3 truncated": {0x11, 0x06, 0x09, 'a'},
 		"amf3 deep":      append([]byte{0x11}, bytes.Repeat([]byte{0x09, 0x03, 0x01}, 100)...),
 	} {
-		if _, _, err := DecodeAMF0(b); err == nil {
+		if _, _, err := Decode(b); err == nil {
 			t.Errorf("%s: no error", name)
-		} else if !errors.Is(err, ErrAMF) && !errors.Is(err, ErrAMFDepth) {
-			t.Errorf("%s: %v is neither ErrAMF nor ErrAMFDepth", name, err)
+		} else if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrDepth) {
+			t.Errorf("%s: %v is neither ErrMalformed nor ErrDepth", name, err)
 		}
-	}
-	if _, err := ParseCommand(Message{Type: TypeVideo}); !errors.Is(err, ErrAMF) {
-		t.Errorf("video as command: %v", err)
-	}
-	if _, err := ParseCommand(Message{Type: TypeCommandAMF0, Payload: []byte{0, 0, 0, 0, 0, 0, 0, 0, 0}}); !errors.Is(err, ErrAMF) {
-		t.Errorf("number as name: %v", err)
 	}
 }
 
 func TestAMF0MaxValues(t *testing.T) {
 	b := append([]byte{0x0a, 0, 1, 0, 0}, bytes.Repeat([]byte{0x05}, 1<<16)...)
-	if _, _, err := DecodeAMF0(b); !errors.Is(err, ErrAMF) {
+	if _, _, err := Decode(b); !errors.Is(err, ErrMalformed) {
 		t.Errorf("65536 nulls: %v", err)
 	}
-	d := AMF0Decoder{MaxValues: 3}
+	d := Decoder{MaxValues: 3}
 	if _, err := d.DecodeAll([]byte{5, 5, 5}); err != nil {
 		t.Errorf("3 values: %v", err)
 	}
-	if _, err := d.DecodeAll([]byte{5, 5, 5, 5}); !errors.Is(err, ErrAMF) {
+	if _, err := d.DecodeAll([]byte{5, 5, 5, 5}); !errors.Is(err, ErrMalformed) {
 		t.Errorf("4 values: %v", err)
 	}
 	amf3 := append([]byte{0x11, 0x09, 0x83, 0x80, 0x01, 0x01}, bytes.Repeat([]byte{0x01}, 1<<15)...) // dense array of 32768 nulls
-	if _, _, err := (&AMF0Decoder{MaxValues: 1000}).Decode(amf3); !errors.Is(err, ErrAMF) {
+	if _, _, err := (&Decoder{MaxValues: 1000}).Decode(amf3); !errors.Is(err, ErrMalformed) {
 		t.Errorf("AMF3 array: %v", err)
 	}
 }
 
-func TestServerHandshakeRejectsNonRTMPAtOnce(t *testing.T) {
-	var out bytes.Buffer
-	start := time.Now()
-	_, err := ServerHandshake(context.Background(), rwPair{strings.NewReader("GET / HTTP/1.1\r\n"), &out}, HandshakeConfig{})
-	if !errors.Is(err, ErrHandshakeVersion) || time.Since(start) > time.Second || out.Len() != 0 {
-		t.Errorf("%v", err)
+func unhex(t testing.TB, s string) []byte {
+	t.Helper()
+	b, err := hex.DecodeString(strings.Join(strings.Fields(s), ""))
+	if err != nil {
+		t.Fatal(err)
 	}
+	return b
 }
