@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/streamwire/streamwire/rtmp"
+	"github.com/streamwire/streamwire/rtmp/flv"
 )
 
 // recordedRTMP is ffmpeg 5.1.9 publishing 3 s of libx264 + AAC, as received
@@ -131,14 +132,14 @@ func BenchmarkRTMPParseVideoTag(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		for _, p := range tags {
-			tag, err := rtmp.ParseVideoTag(p)
+			tag, err := flv.ParseVideoTag(p)
 			if err != nil {
 				b.Fatal(err)
 			}
 			if tag.IsSequenceHeader() {
 				continue
 			}
-			it := rtmp.NewNALUIter(tag.Data, 4)
+			it := flv.NewNALUIter(tag.Data, 4)
 			for _, ok := it.Next(); ok; _, ok = it.Next() {
 			}
 		}

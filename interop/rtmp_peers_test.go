@@ -19,6 +19,7 @@ import (
 
 	"github.com/streamwire/streamwire/relay"
 	"github.com/streamwire/streamwire/rtmp"
+	"github.com/streamwire/streamwire/rtmp/flv"
 )
 
 // ffmpegPublishArgs is the test pattern publish of the issue: H.264 + AAC,
@@ -98,7 +99,7 @@ func publishFLV(ctx context.Context, url, path string, offset uint32, speed floa
 		return err
 	}
 	defer f.Close()
-	r, err := rtmp.NewFLVReader(f)
+	r, err := flv.NewReader(f)
 	if err != nil {
 		return err
 	}
@@ -127,11 +128,11 @@ func publishFLV(ctx context.Context, url, path string, offset uint32, speed floa
 			}
 		}
 		payload := tag.Data
-		if tag.Type == rtmp.FLVTagScript {
+		if tag.Type == flv.TagScript {
 			payload = append([]byte("\x02\x00\x0d@setDataFrame"), payload...)
 		}
 		m := rtmp.Media{Type: rtmp.MessageType(tag.Type), Timestamp: tag.Timestamp + offset, Payload: payload}
-		if tag.Type == rtmp.FLVTagScript {
+		if tag.Type == flv.TagScript {
 			m.Timestamp = 0
 		}
 		if err := cl.WriteMedia(ctx, m); err != nil {
@@ -175,7 +176,7 @@ func playWithClient(ctx context.Context, url string, maxVideo int, cfg rtmp.Clie
 		case rtmp.TypeDataAMF0:
 			st.meta++
 		case rtmp.TypeAudio:
-			tag, err := rtmp.ParseAudioTag(m.Payload)
+			tag, err := flv.ParseAudioTag(m.Payload)
 			if err != nil {
 				return st, err
 			}
@@ -185,7 +186,7 @@ func playWithClient(ctx context.Context, url string, maxVideo int, cfg rtmp.Clie
 				st.audio++
 			}
 		case rtmp.TypeVideo:
-			tag, err := rtmp.ParseVideoTag(m.Payload)
+			tag, err := flv.ParseVideoTag(m.Payload)
 			if err != nil {
 				return st, err
 			}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/streamwire/streamwire/rtmp/flv"
+
 	"github.com/streamwire/streamwire/rtmp"
 )
 
@@ -88,12 +90,12 @@ func PacketFromRTMP(m rtmp.Media) Packet {
 	pkt := Packet{Type: Type(m.Type), Timestamp: m.Timestamp, Payload: m.Payload}
 	switch m.Type {
 	case rtmp.TypeVideo:
-		if t, err := rtmp.ParseVideoTag(m.Payload); err == nil {
+		if t, err := flv.ParseVideoTag(m.Payload); err == nil {
 			pkt.Keyframe = t.IsKeyFrame()
 			pkt.SequenceHeader = t.IsSequenceHeader()
 		}
 	case rtmp.TypeAudio:
-		if t, err := rtmp.ParseAudioTag(m.Payload); err == nil {
+		if t, err := flv.ParseAudioTag(m.Payload); err == nil {
 			pkt.SequenceHeader = t.IsSequenceHeader()
 		}
 	}

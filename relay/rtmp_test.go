@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamwire/streamwire/rtmp/flv"
+
 	"github.com/streamwire/streamwire/rtmp/amf0"
 
 	"github.com/streamwire/streamwire/rtmp"
@@ -264,12 +266,12 @@ func TestRTMPStalledPlayer(t *testing.T) {
 }
 
 func TestPacketFromRTMP(t *testing.T) {
-	hevcSeq := rtmp.AppendVideoTagHeader(nil, rtmp.FrameKey, rtmp.FourCCHEVC, rtmp.VideoSequenceStart, 0, true)
-	hevcKey := rtmp.AppendVideoTagHeader(nil, rtmp.FrameKey, rtmp.FourCCHEVC, rtmp.VideoCodedFrames, 0, true)
-	avcSeq := rtmp.AppendVideoTagHeader(nil, rtmp.FrameKey, rtmp.FourCCAVC, rtmp.VideoSequenceStart, 0, false)
-	avcInter := rtmp.AppendVideoTagHeader(nil, rtmp.FrameInter, rtmp.FourCCAVC, rtmp.VideoCodedFrames, 0, false)
-	aacSeq := rtmp.AppendAudioTagHeader(nil, rtmp.FourCCAAC, rtmp.AudioSequenceStart, false)
-	aac := rtmp.AppendAudioTagHeader(nil, rtmp.FourCCAAC, rtmp.AudioCodedFrames, false)
+	hevcSeq := flv.AppendVideoTagHeader(nil, flv.FrameKey, flv.FourCCHEVC, flv.VideoSequenceStart, 0, true)
+	hevcKey := flv.AppendVideoTagHeader(nil, flv.FrameKey, flv.FourCCHEVC, flv.VideoCodedFrames, 0, true)
+	avcSeq := flv.AppendVideoTagHeader(nil, flv.FrameKey, flv.FourCCAVC, flv.VideoSequenceStart, 0, false)
+	avcInter := flv.AppendVideoTagHeader(nil, flv.FrameInter, flv.FourCCAVC, flv.VideoCodedFrames, 0, false)
+	aacSeq := flv.AppendAudioTagHeader(nil, flv.FourCCAAC, flv.AudioSequenceStart, false)
+	aac := flv.AppendAudioTagHeader(nil, flv.FourCCAAC, flv.AudioCodedFrames, false)
 	cases := []struct {
 		typ      rtmp.MessageType
 		payload  []byte

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamwire/streamwire/rtmp/flv"
+
 	"github.com/streamwire/streamwire/rtmp/amf0"
 )
 
@@ -158,8 +160,8 @@ func TestRecordedStream(t *testing.T) {
 	var (
 		commands   []string
 		metadata   amf0.ECMAArray
-		avc        AVCDecoderConfig
-		asc        AudioSpecificConfig
+		avc        flv.AVCDecoderConfig
+		asc        flv.AudioSpecificConfig
 		video      int
 		keyframes  int
 		audio      int
@@ -200,15 +202,15 @@ func TestRecordedStream(t *testing.T) {
 				metadata, _ = vs[2].(amf0.ECMAArray)
 			}
 		case TypeVideo:
-			tag, err := ParseVideoTag(m.Payload)
+			tag, err := flv.ParseVideoTag(m.Payload)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if tag.FourCC != FourCCAVC {
+			if tag.FourCC != flv.FourCCAVC {
 				t.Fatalf("video codec %v", tag.FourCC)
 			}
 			if tag.IsSequenceHeader() {
-				if avc, err = ParseAVCDecoderConfig(tag.Data); err != nil {
+				if avc, err = flv.ParseAVCDecoderConfig(tag.Data); err != nil {
 					t.Fatal(err)
 				}
 				continue
@@ -222,7 +224,7 @@ func TestRecordedStream(t *testing.T) {
 			if tag.IsKeyFrame() {
 				keyframes++
 			}
-			it := NewNALUIter(tag.Data, avc.LengthSize)
+			it := flv.NewNALUIter(tag.Data, avc.LengthSize)
 			for _, ok := it.Next(); ok; _, ok = it.Next() {
 				nalus++
 			}
@@ -230,15 +232,15 @@ func TestRecordedStream(t *testing.T) {
 				t.Fatal(err)
 			}
 		case TypeAudio:
-			tag, err := ParseAudioTag(m.Payload)
+			tag, err := flv.ParseAudioTag(m.Payload)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if tag.FourCC != FourCCAAC {
+			if tag.FourCC != flv.FourCCAAC {
 				t.Fatalf("audio codec %v", tag.FourCC)
 			}
 			if tag.IsSequenceHeader() {
-				if asc, err = ParseAudioSpecificConfig(tag.Data); err != nil {
+				if asc, err = flv.ParseAudioSpecificConfig(tag.Data); err != nil {
 					t.Fatal(err)
 				}
 				continue
@@ -301,14 +303,14 @@ func TestRecordedStreamExtendedTimestamps(t *testing.T) {
 		// A type 3 chunk whose repeated extended timestamp were taken for
 		// payload would shift the NAL unit lengths: iterate them.
 		if m.Type == TypeVideo {
-			tag, err := ParseVideoTag(m.Payload)
+			tag, err := flv.ParseVideoTag(m.Payload)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if tag.IsSequenceHeader() {
 				continue // ffmpeg sends sequence headers at time 0
 			}
-			it := NewNALUIter(tag.Data, 4)
+			it := flv.NewNALUIter(tag.Data, 4)
 			for _, ok := it.Next(); ok; _, ok = it.Next() {
 			}
 			if it.Err() != nil || len(m.Payload) > 128 && m.Timestamp >= 0xFFFFFF {
@@ -317,7 +319,7 @@ func TestRecordedStreamExtendedTimestamps(t *testing.T) {
 			if err := it.Err(); err != nil {
 				t.Fatalf("video at %d: %v", m.Timestamp, err)
 			}
-		} else if tag, err := ParseAudioTag(m.Payload); err != nil {
+		} else if tag, err := flv.ParseAudioTag(m.Payload); err != nil {
 			t.Fatal(err)
 		} else if tag.IsSequenceHeader() {
 			continue

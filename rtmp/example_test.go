@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 
+	"github.com/streamwire/streamwire/rtmp/flv"
+
 	"github.com/streamwire/streamwire/rtmp/amf0"
 
 	"github.com/streamwire/streamwire/rtmp"
@@ -61,13 +63,13 @@ func ExampleChunkReader() {
 
 // Parse an Enhanced RTMP video tag header.
 func ExampleParseVideoTag() {
-	p := rtmp.AppendVideoTagHeader(nil, rtmp.FrameKey, rtmp.FourCCHEVC, rtmp.VideoCodedFrames, 40, true)
+	p := flv.AppendVideoTagHeader(nil, flv.FrameKey, flv.FourCCHEVC, flv.VideoCodedFrames, 40, true)
 	p = append(p, 0, 0, 0, 2, 0x26, 0x01) // one length-prefixed NAL unit
-	tag, err := rtmp.ParseVideoTag(p)
+	tag, err := flv.ParseVideoTag(p)
 	if err != nil {
 		panic(err)
 	}
-	it := rtmp.NewNALUIter(tag.Data, 4)
+	it := flv.NewNALUIter(tag.Data, 4)
 	nalu, _ := it.Next()
 	fmt.Println(tag.FourCC, tag.IsKeyFrame(), tag.CompositionTime, nalu[0]>>1&0x3f)
 	// Output: hvc1 true 40 19

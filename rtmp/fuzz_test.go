@@ -3,6 +3,7 @@ package rtmp
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"flag"
 	"fmt"
@@ -83,57 +84,6 @@ func FuzzServerHandshake(f *testing.F) {
 	})
 }
 
-// FuzzVideoTag parses arbitrary video payloads, their tracks, codec
-// configurations and NAL units.
-func FuzzVideoTag(f *testing.F) {
-	f.Fuzz(func(t *testing.T, p []byte) {
-		tag, err := ParseVideoTag(p)
-		if err != nil {
-			return
-		}
-		it := tag.Tracks()
-		var tr Track
-		for it.Next(&tr) {
-			if tag.PacketType == VideoSequenceStart {
-				switch tr.FourCC {
-				case FourCCAVC:
-					_, _ = ParseAVCDecoderConfig(tr.Data)
-				case FourCCHEVC:
-					_, _ = ParseHEVCDecoderConfig(tr.Data)
-				}
-				continue
-			}
-			n := NewNALUIter(tr.Data, 4)
-			for _, ok := n.Next(); ok; _, ok = n.Next() {
-			}
-		}
-	})
-}
-
-// FuzzAudioTag parses arbitrary audio payloads, their tracks and codec
-// configurations.
-func FuzzAudioTag(f *testing.F) {
-	f.Fuzz(func(t *testing.T, p []byte) {
-		tag, err := ParseAudioTag(p)
-		if err != nil {
-			return
-		}
-		it := tag.Tracks()
-		var tr Track
-		for it.Next(&tr) {
-			if tag.PacketType != AudioSequenceStart {
-				continue
-			}
-			switch tr.FourCC {
-			case FourCCAAC:
-				_, _ = ParseAudioSpecificConfig(tr.Data)
-			case FourCCOpus:
-				_, _ = ParseOpusHead(tr.Data)
-			}
-		}
-	})
-}
-
 var writeSeeds = flag.Bool("seeds", false, "rewrite testdata/fuzz seed corpora from the vectors and the recorded stream")
 
 // seedDir is the corpus directory of a fuzz target; a target "pkg/FuzzXxx"
@@ -146,7 +96,7 @@ func seedDir(target string) string {
 // TestFuzzSeeds regenerates the committed seed corpora with -seeds, and
 // otherwise checks that every fuzz target has one.
 func TestFuzzSeeds(t *testing.T) {
-	targets := []string{"FuzzChunkReader", "amf0/FuzzDecode", "FuzzServerHandshake", "FuzzVideoTag", "FuzzAudioTag"}
+	targets := []string{"FuzzChunkReader", "amf0/FuzzDecode", "FuzzServerHandshake", "flv/FuzzVideoTag", "flv/FuzzAudioTag"}
 	if !*writeSeeds {
 		for _, name := range targets {
 			files, _ := filepath.Glob(filepath.Join(seedDir(name), "*"))
@@ -202,12 +152,12 @@ func TestFuzzSeeds(t *testing.T) {
 			amf++
 		case TypeVideo:
 			if video < 3 {
-				add("FuzzVideoTag", fmt.Sprintf("ffmpeg-avc-%d", video), m.Payload[:min(len(m.Payload), 2000)])
+				add("flv/FuzzVideoTag", fmt.Sprintf("ffmpeg-avc-%d", video), m.Payload[:min(len(m.Payload), 2000)])
 			}
 			video++
 		case TypeAudio:
 			if audio < 2 {
-				add("FuzzAudioTag", fmt.Sprintf("ffmpeg-aac-%d", audio), m.Payload)
+				add("flv/FuzzAudioTag", fmt.Sprintf("ffmpeg-aac-%d", audio), m.Payload)
 			}
 			audio++
 		}
@@ -219,12 +169,12 @@ func TestFuzzSeeds(t *testing.T) {
 	add("amf0/FuzzDecode", "reference", unhex(t, "0a 00000002 03 0001 78 00 4000000000000000 000009 07 0001"))
 
 	hvcC := readMedia(t, "hvcC.bin")
-	add("FuzzVideoTag", "hevc-sequence-start", cat([]byte{0x90}, []byte("hvc1"), hvcC[:200]))
-	add("FuzzVideoTag", "multitrack-many-codecs", cat([]byte{0x80 | 1<<4 | 6, 2<<4 | 1}, []byte("avc1"), []byte{0, 0, 0, 4, 0, 0, 10, 0x65}, []byte("av01"), []byte{1, 0, 0, 2, 0x12, 0x00}))
-	add("FuzzVideoTag", "modex", cat([]byte{0x80 | 1<<4 | 7, 2, 0x01, 0xE2, 0x40, 0<<4 | 1}, []byte("avc1"), []byte{0, 0, 0}, be32(1), []byte{0x65}))
-	add("FuzzAudioTag", "opus-sequence-start", cat([]byte{0x90}, []byte("Opus"), readMedia(t, "OpusHead.bin")))
-	add("FuzzAudioTag", "multitrack", cat([]byte{0x95, 2<<4 | 1}, []byte("Opus"), []byte{0, 0, 0, 1, 0xF8}, []byte("mp4a"), []byte{1, 0, 0, 2, 0x21, 0x10}))
-	add("FuzzAudioTag", "multichannel", cat([]byte{0x94}, []byte("Opus"), []byte{2, 2, 0, 1}))
+	add("flv/FuzzVideoTag", "hevc-sequence-start", cat([]byte{0x90}, []byte("hvc1"), hvcC[:200]))
+	add("flv/FuzzVideoTag", "multitrack-many-codecs", cat([]byte{0x80 | 1<<4 | 6, 2<<4 | 1}, []byte("avc1"), []byte{0, 0, 0, 4, 0, 0, 10, 0x65}, []byte("av01"), []byte{1, 0, 0, 2, 0x12, 0x00}))
+	add("flv/FuzzVideoTag", "modex", cat([]byte{0x80 | 1<<4 | 7, 2, 0x01, 0xE2, 0x40, 0<<4 | 1}, []byte("avc1"), []byte{0, 0, 0}, be32(1), []byte{0x65}))
+	add("flv/FuzzAudioTag", "opus-sequence-start", cat([]byte{0x90}, []byte("Opus"), readMedia(t, "OpusHead.bin")))
+	add("flv/FuzzAudioTag", "multitrack", cat([]byte{0x95, 2<<4 | 1}, []byte("Opus"), []byte{0, 0, 0, 1, 0xF8}, []byte("mp4a"), []byte{1, 0, 0, 2, 0x21, 0x10}))
+	add("flv/FuzzAudioTag", "multichannel", cat([]byte{0x94}, []byte("Opus"), []byte{2, 2, 0, 1}))
 
 	for target, m := range seeds {
 		dir := seedDir(target)
@@ -239,3 +189,17 @@ func TestFuzzSeeds(t *testing.T) {
 		}
 	}
 }
+
+// readMedia reads a codec configuration record from flv/testdata/media.
+func readMedia(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile("flv/testdata/media/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func be32(v uint32) []byte { return binary.BigEndian.AppendUint32(nil, v) }
+
+func cat(parts ...[]byte) []byte { return bytes.Join(parts, nil) }

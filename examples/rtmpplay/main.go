@@ -22,6 +22,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/streamwire/streamwire/rtmp/flv"
+
 	"github.com/streamwire/streamwire/rtmp"
 )
 
@@ -93,7 +95,7 @@ func play(ctx context.Context, opts options, w io.Writer) (int, error) {
 
 	bw := bufio.NewWriterSize(w, 64<<10)
 	defer bw.Flush()
-	buf := rtmp.AppendFLVHeader(nil, true, true)
+	buf := flv.AppendHeader(nil, true, true)
 	var (
 		n     int
 		first uint32
@@ -123,7 +125,7 @@ func play(ctx context.Context, opts options, w io.Writer) (int, error) {
 		if opts.Duration > 0 && start && time.Duration(ts)*time.Millisecond >= opts.Duration {
 			break
 		}
-		buf = rtmp.AppendFLVTag(buf, uint8(m.Type), ts, m.Payload)
+		buf = flv.AppendTag(buf, uint8(m.Type), ts, m.Payload)
 		n++
 		if len(buf) >= 32<<10 {
 			if _, err := bw.Write(buf); err != nil {

@@ -33,4 +33,3 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
-

@@ -1,4 +1,4 @@
-package rtmp
+package flv
 
 import (
 	"encoding/binary"
@@ -8,7 +8,7 @@ import (
 
 // ErrMedia reports a malformed FLV / Enhanced RTMP audio or video payload or
 // codec configuration record; test with errors.Is.
-var ErrMedia = errors.New("rtmp: malformed media payload")
+var ErrMalformed = errors.New("flv: malformed media payload")
 
 // FourCC identifies a codec in Enhanced RTMP (veovera enhanced-rtmp v1/v2),
 // as four ASCII bytes read big-endian.
@@ -75,19 +75,19 @@ func parseExHeader(p []byte, packetType, modEx, multitrack uint8) (exHeader, []b
 	h := exHeader{packetType: packetType}
 	for h.packetType == modEx {
 		if len(p) < 1 {
-			return h, nil, fmt.Errorf("rtmp: truncated ModEx: %w", ErrMedia)
+			return h, nil, fmt.Errorf("flv: truncated ModEx: %w", ErrMalformed)
 		}
 		size := int(p[0]) + 1
 		p = p[1:]
 		if size == 256 {
 			if len(p) < 2 {
-				return h, nil, fmt.Errorf("rtmp: truncated ModEx size: %w", ErrMedia)
+				return h, nil, fmt.Errorf("flv: truncated ModEx size: %w", ErrMalformed)
 			}
 			size = int(binary.BigEndian.Uint16(p)) + 1
 			p = p[2:]
 		}
 		if len(p) < size+1 {
-			return h, nil, fmt.Errorf("rtmp: truncated ModEx data: %w", ErrMedia)
+			return h, nil, fmt.Errorf("flv: truncated ModEx data: %w", ErrMalformed)
 		}
 		data := p[:size]
 		typ := p[size] >> 4
@@ -99,24 +99,24 @@ func parseExHeader(p []byte, packetType, modEx, multitrack uint8) (exHeader, []b
 	}
 	if h.packetType == multitrack {
 		if len(p) < 1 {
-			return h, nil, fmt.Errorf("rtmp: truncated multitrack header: %w", ErrMedia)
+			return h, nil, fmt.Errorf("flv: truncated multitrack header: %w", ErrMalformed)
 		}
 		h.multitrack = true
 		h.multitrackType = MultitrackType(p[0] >> 4)
 		h.packetType = p[0] & 0x0f
 		p = p[1:]
 		if h.packetType == multitrack || h.packetType == modEx {
-			return h, nil, fmt.Errorf("rtmp: multitrack packet type %d inside multitrack: %w", h.packetType, ErrMedia)
+			return h, nil, fmt.Errorf("flv: multitrack packet type %d inside multitrack: %w", h.packetType, ErrMalformed)
 		}
 		if h.multitrackType > MultitrackManyTracksManyCodecs {
-			return h, nil, fmt.Errorf("rtmp: multitrack type %d: %w", h.multitrackType, ErrMedia)
+			return h, nil, fmt.Errorf("flv: multitrack type %d: %w", h.multitrackType, ErrMalformed)
 		}
 		if h.multitrackType == MultitrackManyTracksManyCodecs {
 			return h, p, nil // each track carries its FourCC
 		}
 	}
 	if len(p) < 4 {
-		return h, nil, fmt.Errorf("rtmp: truncated FourCC: %w", ErrMedia)
+		return h, nil, fmt.Errorf("flv: truncated FourCC: %w", ErrMalformed)
 	}
 	h.fourCC = FourCC(binary.BigEndian.Uint32(p))
 	return h, p[4:], nil
@@ -211,7 +211,7 @@ func (it *TrackIter) Next(tr *Track) bool {
 }
 
 func (it *TrackIter) fail(what string) bool {
-	it.err = fmt.Errorf("rtmp: truncated multitrack %s: %w", what, ErrMedia)
+	it.err = fmt.Errorf("flv: truncated multitrack %s: %w", what, ErrMalformed)
 	it.done = true
 	return false
 }

@@ -1,4 +1,4 @@
-package rtmp
+package flv
 
 import (
 	"bytes"
@@ -191,7 +191,7 @@ func TestMultitrackVideo(t *testing.T) {
 	var x Track
 	for it.Next(&x) {
 	}
-	if !errors.Is(it.Err(), ErrMedia) {
+	if !errors.Is(it.Err(), ErrMalformed) {
 		t.Errorf("truncated: %v", it.Err())
 	}
 	// Allocation-free parse and iteration.
@@ -290,7 +290,7 @@ func TestMediaErrors(t *testing.T) {
 		"command without byte": cat([]byte{0xD1}, []byte("avc1")),
 	}
 	for name, p := range video {
-		if _, err := ParseVideoTag(p); !errors.Is(err, ErrMedia) {
+		if _, err := ParseVideoTag(p); !errors.Is(err, ErrMalformed) {
 			t.Errorf("video %s: %v", name, err)
 		}
 	}
@@ -304,47 +304,47 @@ func TestMediaErrors(t *testing.T) {
 		"ModEx 16 trunc": {0x97, 255, 1},
 	}
 	for name, p := range audio {
-		if _, err := ParseAudioTag(p); !errors.Is(err, ErrMedia) {
+		if _, err := ParseAudioTag(p); !errors.Is(err, ErrMalformed) {
 			t.Errorf("audio %s: %v", name, err)
 		}
 	}
 	for name, b := range map[string][]byte{"empty": nil, "version": {2, 0, 0, 0, 0, 0, 0}, "sps count": {1, 66, 0, 30, 0xFF, 0xE5, 0, 1}, "length size 3": {1, 66, 0, 30, 0xFE, 0xE0, 0}, "no pps": {1, 66, 0, 30, 0xFF, 0xE0}} {
-		if _, err := ParseAVCDecoderConfig(b); !errors.Is(err, ErrMedia) {
+		if _, err := ParseAVCDecoderConfig(b); !errors.Is(err, ErrMalformed) {
 			t.Errorf("avcC %s: %v", name, err)
 		}
 	}
-	if _, err := ParseHEVCDecoderConfig(readMedia(t, "hvcC.bin")[:40]); !errors.Is(err, ErrMedia) {
+	if _, err := ParseHEVCDecoderConfig(readMedia(t, "hvcC.bin")[:40]); !errors.Is(err, ErrMalformed) {
 		t.Errorf("truncated hvcC: %v", err)
 	}
 	for _, b := range [][]byte{nil, {0x12}, {0x17, 0x80}, {0x17, 0x88}} {
-		if _, err := ParseAudioSpecificConfig(b); !errors.Is(err, ErrMedia) {
+		if _, err := ParseAudioSpecificConfig(b); !errors.Is(err, ErrMalformed) {
 			t.Errorf("ASC %x: %v", b, err)
 		}
 	}
-	if _, err := ParseOpusHead([]byte("OpusHead")); !errors.Is(err, ErrMedia) {
+	if _, err := ParseOpusHead([]byte("OpusHead")); !errors.Is(err, ErrMalformed) {
 		t.Errorf("OpusHead: %v", err)
 	}
 	it := NewNALUIter([]byte{0, 0, 0, 9, 1}, 4)
-	if _, ok := it.Next(); ok || !errors.Is(it.Err(), ErrMedia) {
+	if _, ok := it.Next(); ok || !errors.Is(it.Err(), ErrMalformed) {
 		t.Errorf("NALU overrun: %v", it.Err())
 	}
 }
 
 func TestFLVFileRoundTrip(t *testing.T) {
-	b := AppendFLVHeader(nil, true, true)
+	b := AppendHeader(nil, true, true)
 	if !bytes.Equal(b, []byte{'F', 'L', 'V', 1, 5, 0, 0, 0, 9, 0, 0, 0, 0}) {
 		t.Fatalf("header %x", b)
 	}
-	tags := []FLVTag{
-		{Type: FLVTagScript, Timestamp: 0, Data: []byte{2, 0, 1, 'x'}},
-		{Type: FLVTagVideo, Timestamp: 40, Data: []byte{0x17, 0, 0, 0, 0}},
-		{Type: FLVTagAudio, Timestamp: 0x01234567, Data: []byte{0xAF, 1, 9}}, // uses the extended timestamp byte
-		{Type: FLVTagVideo, Timestamp: 0x01234568, Data: nil},
+	tags := []Tag{
+		{Type: TagScript, Timestamp: 0, Data: []byte{2, 0, 1, 'x'}},
+		{Type: TagVideo, Timestamp: 40, Data: []byte{0x17, 0, 0, 0, 0}},
+		{Type: TagAudio, Timestamp: 0x01234567, Data: []byte{0xAF, 1, 9}}, // uses the extended timestamp byte
+		{Type: TagVideo, Timestamp: 0x01234568, Data: nil},
 	}
 	for _, tg := range tags {
-		b = AppendFLVTag(b, tg.Type, tg.Timestamp, tg.Data)
+		b = AppendTag(b, tg.Type, tg.Timestamp, tg.Data)
 	}
-	r, err := NewFLVReader(bytes.NewReader(b))
+	r, err := NewReader(bytes.NewReader(b))
 	if err != nil || !r.HasAudio || !r.HasVideo {
 		t.Fatalf("%v %+v", err, r)
 	}
@@ -361,50 +361,16 @@ func TestFLVFileRoundTrip(t *testing.T) {
 	if got := binary.BigEndian.Uint32(b[13+11+4+4+11+5:]); got != 16 {
 		t.Errorf("PreviousTagSize %d", got)
 	}
-	if _, err := NewFLVReader(bytes.NewReader([]byte("FLX\x01\x05\x00\x00\x00\x09\x00\x00\x00\x00"))); !errors.Is(err, ErrMedia) {
+	if _, err := NewReader(bytes.NewReader([]byte("FLX\x01\x05\x00\x00\x00\x09\x00\x00\x00\x00"))); !errors.Is(err, ErrMalformed) {
 		t.Errorf("bad signature: %v", err)
 	}
-	if _, err := NewFLVReader(bytes.NewReader(b[:5])); !errors.Is(err, io.ErrUnexpectedEOF) {
+	if _, err := NewReader(bytes.NewReader(b[:5])); !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Errorf("short header: %v", err)
 	}
-	r, _ = NewFLVReader(bytes.NewReader(b[:40]))
+	r, _ = NewReader(bytes.NewReader(b[:40]))
 	_, _ = r.ReadTag()
 	if _, err := r.ReadTag(); !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Errorf("truncated tag: %v", err)
-	}
-}
-
-func TestAggregateIter(t *testing.T) {
-	var body []byte
-	body = AppendFLVTag(body, FLVTagVideo, 1000, []byte{0x17, 1, 0, 0, 0})
-	body = AppendFLVTag(body, FLVTagAudio, 1023, []byte{0xAF, 1, 5})
-	body = AppendFLVTag(body, FLVTagVideo, 1040, []byte{0x27, 1, 0, 0, 0})
-	m := Message{ChunkStreamID: 6, Type: TypeAggregate, StreamID: 1, Timestamp: 50, Payload: body}
-	it := NewAggregateIter(m)
-	var sub Message
-	var got []Message
-	for it.Next(&sub) {
-		got = append(got, sub)
-	}
-	if it.Err() != nil || len(got) != 3 {
-		t.Fatalf("%d sub-messages, %v", len(got), it.Err())
-	}
-	if got[0].Timestamp != 50 || got[1].Timestamp != 73 || got[2].Timestamp != 90 || got[1].Type != TypeAudio || got[2].StreamID != 1 || len(got[1].Payload) != 3 {
-		t.Errorf("%+v", got)
-	}
-	it = NewAggregateIter(Message{Payload: body[:len(body)-10]})
-	for it.Next(&sub) {
-	}
-	if !errors.Is(it.Err(), ErrMedia) {
-		t.Errorf("truncated: %v", it.Err())
-	}
-	if a := testing.AllocsPerRun(100, func() {
-		it := NewAggregateIter(m)
-		var sub Message
-		for it.Next(&sub) {
-		}
-	}); a != 0 {
-		t.Errorf("%v allocs", a)
 	}
 }
 

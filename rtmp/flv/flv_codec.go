@@ -1,4 +1,4 @@
-package rtmp
+package flv
 
 import (
 	"encoding/binary"
@@ -21,12 +21,12 @@ type AVCDecoderConfig struct {
 func ParseAVCDecoderConfig(b []byte) (AVCDecoderConfig, error) {
 	var c AVCDecoderConfig
 	if len(b) < 7 || b[0] != 1 {
-		return c, fmt.Errorf("rtmp: AVCDecoderConfigurationRecord of %d bytes: %w", len(b), ErrMedia)
+		return c, fmt.Errorf("flv: AVCDecoderConfigurationRecord of %d bytes: %w", len(b), ErrMalformed)
 	}
 	c.Profile, c.ProfileCompatibility, c.Level = b[1], b[2], b[3]
 	c.LengthSize = int(b[4]&3) + 1
 	if c.LengthSize == 3 {
-		return c, fmt.Errorf("rtmp: NAL length size 3: %w", ErrMedia)
+		return c, fmt.Errorf("flv: NAL length size 3: %w", ErrMalformed)
 	}
 	var err error
 	n := int(b[5] & 0x1f)
@@ -35,7 +35,7 @@ func ParseAVCDecoderConfig(b []byte) (AVCDecoderConfig, error) {
 		return c, err
 	}
 	if len(p) < 1 {
-		return c, fmt.Errorf("rtmp: AVC config without PPS count: %w", ErrMedia)
+		return c, fmt.Errorf("flv: AVC config without PPS count: %w", ErrMalformed)
 	}
 	if c.PPS, _, err = paramSets(p[1:], int(p[0]), "PPS"); err != nil {
 		return c, err
@@ -46,16 +46,16 @@ func ParseAVCDecoderConfig(b []byte) (AVCDecoderConfig, error) {
 // paramSets reads n 16-bit-length-prefixed parameter sets.
 func paramSets(p []byte, n int, what string) ([][]byte, []byte, error) {
 	if n > len(p)/2 {
-		return nil, nil, fmt.Errorf("rtmp: %d %s in %d bytes: %w", n, what, len(p), ErrMedia)
+		return nil, nil, fmt.Errorf("flv: %d %s in %d bytes: %w", n, what, len(p), ErrMalformed)
 	}
 	sets := make([][]byte, 0, n)
 	for i := 0; i < n; i++ {
 		if len(p) < 2 {
-			return nil, nil, fmt.Errorf("rtmp: truncated %s: %w", what, ErrMedia)
+			return nil, nil, fmt.Errorf("flv: truncated %s: %w", what, ErrMalformed)
 		}
 		l := int(binary.BigEndian.Uint16(p))
 		if l > len(p)-2 {
-			return nil, nil, fmt.Errorf("rtmp: truncated %s: %w", what, ErrMedia)
+			return nil, nil, fmt.Errorf("flv: truncated %s: %w", what, ErrMalformed)
 		}
 		sets = append(sets, p[2:2+l])
 		p = p[2+l:]
@@ -76,7 +76,7 @@ type HEVCDecoderConfig struct {
 func ParseHEVCDecoderConfig(b []byte) (HEVCDecoderConfig, error) {
 	var c HEVCDecoderConfig
 	if len(b) < 23 || b[0] != 1 {
-		return c, fmt.Errorf("rtmp: HEVCDecoderConfigurationRecord of %d bytes: %w", len(b), ErrMedia)
+		return c, fmt.Errorf("flv: HEVCDecoderConfigurationRecord of %d bytes: %w", len(b), ErrMalformed)
 	}
 	c.ProfileSpace, c.TierFlag, c.ProfileIDC = b[1]>>6, b[1]>>5&1, b[1]&0x1f
 	c.LevelIDC = b[12]
@@ -85,7 +85,7 @@ func ParseHEVCDecoderConfig(b []byte) (HEVCDecoderConfig, error) {
 	p := b[23:]
 	for i := 0; i < n; i++ {
 		if len(p) < 3 {
-			return c, fmt.Errorf("rtmp: truncated hvcC array: %w", ErrMedia)
+			return c, fmt.Errorf("flv: truncated hvcC array: %w", ErrMalformed)
 		}
 		typ := p[0] & 0x3f
 		sets, rest, err := paramSets(p[3:], int(binary.BigEndian.Uint16(p[1:])), "hvcC NAL units")
@@ -132,7 +132,7 @@ func (it *NALUIter) Next() ([]byte, bool) {
 		return nil, false
 	}
 	if len(it.rest) < it.lengthSize {
-		it.err = fmt.Errorf("rtmp: truncated NAL unit length: %w", ErrMedia)
+		it.err = fmt.Errorf("flv: truncated NAL unit length: %w", ErrMalformed)
 		return nil, false
 	}
 	var n uint32
@@ -141,7 +141,7 @@ func (it *NALUIter) Next() ([]byte, bool) {
 	}
 	p := it.rest[it.lengthSize:]
 	if uint64(n) > uint64(len(p)) {
-		it.err = fmt.Errorf("rtmp: NAL unit of %d bytes with %d left: %w", n, len(p), ErrMedia)
+		it.err = fmt.Errorf("flv: NAL unit of %d bytes with %d left: %w", n, len(p), ErrMalformed)
 		return nil, false
 	}
 	it.rest = p[n:]
@@ -170,7 +170,7 @@ type AudioSpecificConfig struct {
 	Channels int
 }
 
-var errShortASC = fmt.Errorf("rtmp: truncated AudioSpecificConfig: %w", ErrMedia)
+var errShortASC = fmt.Errorf("flv: truncated AudioSpecificConfig: %w", ErrMalformed)
 
 var aacSampleRates = [13]int{96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350}
 
@@ -224,7 +224,7 @@ func ParseAudioSpecificConfig(b []byte) (AudioSpecificConfig, error) {
 	case fi < 13:
 		c.SampleRate = aacSampleRates[fi]
 	default:
-		return c, fmt.Errorf("rtmp: AAC frequency index %d: %w", fi, ErrMedia)
+		return c, fmt.Errorf("flv: AAC frequency index %d: %w", fi, ErrMalformed)
 	}
 	ch, ok := r.read(4)
 	if !ok {
@@ -255,7 +255,7 @@ type OpusHead struct {
 func ParseOpusHead(b []byte) (OpusHead, error) {
 	var h OpusHead
 	if len(b) < 19 || string(b[:8]) != "OpusHead" {
-		return h, fmt.Errorf("rtmp: OpusHead of %d bytes: %w", len(b), ErrMedia)
+		return h, fmt.Errorf("flv: OpusHead of %d bytes: %w", len(b), ErrMalformed)
 	}
 	h.Version, h.Channels = b[8], b[9]
 	h.PreSkip = binary.LittleEndian.Uint16(b[10:])
@@ -263,7 +263,7 @@ func ParseOpusHead(b []byte) (OpusHead, error) {
 	h.OutputGain = int16(binary.LittleEndian.Uint16(b[16:]))
 	h.MappingFamily = b[18]
 	if h.Channels == 0 {
-		return h, fmt.Errorf("rtmp: OpusHead with 0 channels: %w", ErrMedia)
+		return h, fmt.Errorf("flv: OpusHead with 0 channels: %w", ErrMalformed)
 	}
 	return h, nil
 }

@@ -1,17 +1,18 @@
-package rtmp
+package flv
 
 import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"slices"
 )
 
 // FLV tag types (FLV 10.1 §E.4.1); they equal the RTMP message types of
 // the same payloads.
 const (
-	FLVTagAudio  = 8
-	FLVTagVideo  = 9
-	FLVTagScript = 18 // e.g. onMetaData
+	TagAudio  = 8
+	TagVideo  = 9
+	TagScript = 18 // e.g. onMetaData
 )
 
 // flvHeaderSize is the FLV file header (9 bytes) plus PreviousTagSize0.
@@ -19,7 +20,7 @@ const flvHeaderSize = 9 + 4
 
 // AppendFLVHeader appends an FLV file header (FLV 10.1 §E.2: "FLV",
 // version 1, audio/video flags, header size 9) and PreviousTagSize0.
-func AppendFLVHeader(b []byte, hasAudio, hasVideo bool) []byte {
+func AppendHeader(b []byte, hasAudio, hasVideo bool) []byte {
 	var flags byte
 	if hasAudio {
 		flags |= 4
@@ -34,7 +35,7 @@ func AppendFLVHeader(b []byte, hasAudio, hasVideo bool) []byte {
 // size, timestamp in 24 + 8 extended bits, stream id 0), its data (an RTMP
 // audio, video or data message payload) and the PreviousTagSize that
 // follows it. data must be shorter than 2^24 bytes.
-func AppendFLVTag(b []byte, tagType uint8, timestamp uint32, data []byte) []byte {
+func AppendTag(b []byte, tagType uint8, timestamp uint32, data []byte) []byte {
 	n := len(data)
 	b = append(b, tagType, byte(n>>16), byte(n>>8), byte(n),
 		byte(timestamp>>16), byte(timestamp>>8), byte(timestamp), byte(timestamp>>24),
@@ -44,7 +45,7 @@ func AppendFLVTag(b []byte, tagType uint8, timestamp uint32, data []byte) []byte
 }
 
 // FLVTag is one tag read by FLVReader.
-type FLVTag struct {
+type Tag struct {
 	Type      uint8
 	Timestamp uint32
 	// Data aliases the reader's buffer: valid until the next ReadTag.
@@ -52,7 +53,7 @@ type FLVTag struct {
 }
 
 // FLVReader reads the tags of an FLV file or HTTP-FLV stream.
-type FLVReader struct {
+type Reader struct {
 	r        io.Reader
 	hdr      [15]byte
 	buf      []byte
@@ -61,21 +62,21 @@ type FLVReader struct {
 }
 
 // NewFLVReader reads and checks the FLV header.
-func NewFLVReader(r io.Reader) (*FLVReader, error) {
-	f := &FLVReader{r: r}
+func NewReader(r io.Reader) (*Reader, error) {
+	f := &Reader{r: r}
 	h := f.hdr[:flvHeaderSize]
 	if _, err := io.ReadFull(r, h); err != nil {
-		return nil, fmt.Errorf("rtmp: FLV header: %w", unexpectedEOF(err))
+		return nil, fmt.Errorf("flv: FLV header: %w", unexpectedEOF(err))
 	}
 	if string(h[:3]) != "FLV" || h[3] != 1 {
-		return nil, fmt.Errorf("rtmp: not an FLV version 1 file: %w", ErrMedia)
+		return nil, fmt.Errorf("flv: not an FLV version 1 file: %w", ErrMalformed)
 	}
 	off := binary.BigEndian.Uint32(h[5:9])
 	if off < 9 || off > 1024 {
-		return nil, fmt.Errorf("rtmp: FLV header size %d: %w", off, ErrMedia)
+		return nil, fmt.Errorf("flv: FLV header size %d: %w", off, ErrMalformed)
 	}
 	if _, err := io.CopyN(io.Discard, r, int64(off-9)); err != nil {
-		return nil, fmt.Errorf("rtmp: FLV header: %w", unexpectedEOF(err))
+		return nil, fmt.Errorf("flv: FLV header: %w", unexpectedEOF(err))
 	}
 	f.HasAudio, f.HasVideo = h[4]&4 != 0, h[4]&1 != 0
 	return f, nil
@@ -84,23 +85,32 @@ func NewFLVReader(r io.Reader) (*FLVReader, error) {
 // ReadTag reads the next tag and its trailing PreviousTagSize. At the end
 // of the file it returns io.EOF. The tag's Data is valid until the next
 // call.
-func (f *FLVReader) ReadTag() (FLVTag, error) {
+func (f *Reader) ReadTag() (Tag, error) {
 	h := f.hdr[:11]
 	if _, err := io.ReadFull(f.r, h); err != nil {
 		if err == io.EOF {
-			return FLVTag{}, io.EOF
+			return Tag{}, io.EOF
 		}
-		return FLVTag{}, fmt.Errorf("rtmp: FLV tag header: %w", unexpectedEOF(err))
+		return Tag{}, fmt.Errorf("flv: FLV tag header: %w", unexpectedEOF(err))
 	}
 	n := int(h[1])<<16 | int(h[2])<<8 | int(h[3])
-	t := FLVTag{
+	t := Tag{
 		Type:      h[0] & 0x1f, // the filter and reserved bits are not the type
 		Timestamp: uint32(h[7])<<24 | uint32(h[4])<<16 | uint32(h[5])<<8 | uint32(h[6]),
 	}
-	f.buf = growBuffer(f.buf[:0], n+4, n+4)
+	f.buf = slices.Grow(f.buf[:0], n+4)[:n+4]
 	if _, err := io.ReadFull(f.r, f.buf); err != nil {
-		return FLVTag{}, fmt.Errorf("rtmp: FLV tag data: %w", unexpectedEOF(err))
+		return Tag{}, fmt.Errorf("flv: FLV tag data: %w", unexpectedEOF(err))
 	}
 	t.Data = f.buf[:n]
 	return t, nil
+}
+
+// unexpectedEOF turns the io.EOF of a read that stopped inside a tag into
+// io.ErrUnexpectedEOF.
+func unexpectedEOF(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
 }

@@ -1,6 +1,10 @@
 package rtmp
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/streamwire/streamwire/rtmp/flv"
+)
 
 // AggregateIter splits an Aggregate message (type 22, §7.1.6) into its
 // sub-messages without allocating. The body is a run of FLV tags (11-byte
@@ -64,7 +68,7 @@ func (it *AggregateIter) Next(sub *Message) bool {
 }
 
 func (it *AggregateIter) fail(what string) bool {
-	it.err = fmt.Errorf("rtmp: truncated aggregate %s: %w", what, ErrMedia)
+	it.err = fmt.Errorf("rtmp: truncated aggregate %s: %w", what, flv.ErrMalformed)
 	it.finished = true
 	return false
 }

@@ -1,4 +1,4 @@
-package rtmp
+package flv
 
 import (
 	"encoding/binary"
@@ -106,7 +106,7 @@ func videoHasCTO(f FourCC) bool { return f == FourCCAVC || f == FourCCHEVC || f 
 func ParseVideoTag(p []byte) (VideoTag, error) {
 	var t VideoTag
 	if len(p) < 1 {
-		return t, fmt.Errorf("rtmp: empty video tag: %w", ErrMedia)
+		return t, fmt.Errorf("flv: empty video tag: %w", ErrMalformed)
 	}
 	b0 := p[0]
 	p = p[1:]
@@ -123,7 +123,7 @@ func ParseVideoTag(p []byte) (VideoTag, error) {
 	t.FourCC, t.Multitrack, t.MultitrackType, t.TimestampOffsetNanos = h.fourCC, h.multitrack, h.multitrackType, h.tsOffsetNanos
 	if t.FrameType == FrameCommand && t.PacketType != VideoMetadata {
 		if len(p) < 1 {
-			return t, fmt.Errorf("rtmp: video command frame without command: %w", ErrMedia)
+			return t, fmt.Errorf("flv: video command frame without command: %w", ErrMalformed)
 		}
 		t.Command = VideoCommand(p[0])
 		t.Data = p[1:]
@@ -131,7 +131,7 @@ func ParseVideoTag(p []byte) (VideoTag, error) {
 	}
 	if !t.Multitrack && t.PacketType == VideoCodedFrames && videoHasCTO(t.FourCC) {
 		if len(p) < 3 {
-			return t, fmt.Errorf("rtmp: video tag without composition time: %w", ErrMedia)
+			return t, fmt.Errorf("flv: video tag without composition time: %w", ErrMalformed)
 		}
 		t.CompositionTime = si24(p)
 		p = p[3:]
@@ -146,7 +146,7 @@ func parseLegacyVideo(t VideoTag, b0 byte, p []byte) (VideoTag, error) {
 	t.PacketType = VideoCodedFrames
 	if t.FrameType == FrameCommand {
 		if len(p) < 1 {
-			return t, fmt.Errorf("rtmp: video command frame without command: %w", ErrMedia)
+			return t, fmt.Errorf("flv: video command frame without command: %w", ErrMalformed)
 		}
 		t.Command = VideoCommand(p[0])
 		t.Data = p[1:]
@@ -161,10 +161,10 @@ func parseLegacyVideo(t VideoTag, b0 byte, p []byte) (VideoTag, error) {
 		t.FourCC = FourCCHEVC
 	}
 	if len(p) < 4 {
-		return t, fmt.Errorf("rtmp: AVC video tag of %d bytes: %w", len(p)+1, ErrMedia)
+		return t, fmt.Errorf("flv: AVC video tag of %d bytes: %w", len(p)+1, ErrMalformed)
 	}
 	if p[0] > 2 {
-		return t, fmt.Errorf("rtmp: AVC packet type %d: %w", p[0], ErrMedia)
+		return t, fmt.Errorf("flv: AVC packet type %d: %w", p[0], ErrMalformed)
 	}
 	t.PacketType = VideoPacketType(p[0])
 	t.CompositionTime = si24(p[1:])
@@ -291,7 +291,7 @@ func (t *AudioTag) IsSequenceHeader() bool { return t.PacketType == AudioSequenc
 func ParseAudioTag(p []byte) (AudioTag, error) {
 	var t AudioTag
 	if len(p) < 1 {
-		return t, fmt.Errorf("rtmp: empty audio tag: %w", ErrMedia)
+		return t, fmt.Errorf("flv: empty audio tag: %w", ErrMalformed)
 	}
 	b0 := p[0]
 	p = p[1:]
@@ -303,10 +303,10 @@ func ParseAudioTag(p []byte) (AudioTag, error) {
 		case SoundAAC:
 			t.FourCC = FourCCAAC
 			if len(p) < 1 {
-				return t, fmt.Errorf("rtmp: AAC tag without packet type: %w", ErrMedia)
+				return t, fmt.Errorf("flv: AAC tag without packet type: %w", ErrMalformed)
 			}
 			if p[0] > 1 {
-				return t, fmt.Errorf("rtmp: AAC packet type %d: %w", p[0], ErrMedia)
+				return t, fmt.Errorf("flv: AAC packet type %d: %w", p[0], ErrMalformed)
 			}
 			t.PacketType = AudioPacketType(p[0])
 			p = p[1:]
@@ -334,19 +334,19 @@ func ParseAudioTag(p []byte) (AudioTag, error) {
 
 func (t *AudioTag) parseMultichannel(p []byte) ([]byte, error) {
 	if len(p) < 2 {
-		return nil, fmt.Errorf("rtmp: truncated multichannel config: %w", ErrMedia)
+		return nil, fmt.Errorf("flv: truncated multichannel config: %w", ErrMalformed)
 	}
 	t.ChannelOrder, t.ChannelCount = AudioChannelOrder(p[0]), p[1]
 	p = p[2:]
 	switch t.ChannelOrder {
 	case ChannelOrderCustom:
 		if len(p) < int(t.ChannelCount) {
-			return nil, fmt.Errorf("rtmp: truncated channel mapping: %w", ErrMedia)
+			return nil, fmt.Errorf("flv: truncated channel mapping: %w", ErrMalformed)
 		}
 		t.ChannelMapping, p = p[:t.ChannelCount], p[t.ChannelCount:]
 	case ChannelOrderNative:
 		if len(p) < 4 {
-			return nil, fmt.Errorf("rtmp: truncated channel flags: %w", ErrMedia)
+			return nil, fmt.Errorf("flv: truncated channel flags: %w", ErrMalformed)
 		}
 		t.ChannelFlags, p = binary.BigEndian.Uint32(p), p[4:]
 	}
