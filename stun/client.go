@@ -203,6 +203,9 @@ type outcome struct {
 // must carry the request's transaction ID and, if it has a FINGERPRINT, a
 // correct one; other datagrams are dropped.
 //
+// An error response gives a *ResponseError; no response gives ErrTimeout (a
+// net.Error with Timeout() true); a cancelled ctx gives context.Canceled.
+//
 // ctx bounds the whole transaction. While Binding runs it reads from conn,
 // so nothing else may; it clears conn's read deadline when it returns. conn
 // may be a connected *net.UDPConn (from net.DialUDP); server is then
