@@ -28,24 +28,32 @@ type CertificateConfig struct {
 	// Now gives the time the validity period starts from. Default time.Now.
 	Now func() time.Time
 
-	// Validity is how long the certificate stays valid after Now. Default
-	// 30 days, as browsers do for their per-connection certificates.
+	// Validity is how long the certificate stays valid after Now. Zero
+	// means DefaultCertificateValidity (30 days), as browsers do for
+	// their per-connection certificates.
 	Validity time.Duration
 
 	// CommonName is the subject and issuer common name. WebRTC peers do not
-	// look at it (trust comes from the SDP fingerprint). Default "streamwire".
+	// look at it (trust comes from the SDP fingerprint). Empty means
+	// DefaultCommonName ("streamwire").
 	CommonName string
 }
 
 // DefaultCertificateValidity is the Validity GenerateCertificate uses by default.
 const DefaultCertificateValidity = 30 * 24 * time.Hour
 
+// DefaultCommonName is the CommonName GenerateCertificate uses by default.
+const DefaultCommonName = "streamwire"
+
 // clockSkew backdates NotBefore so that a peer whose clock runs a little
 // behind does not reject a freshly made certificate.
 const clockSkew = 24 * time.Hour
 
 // Certificate is a DTLS certificate with its private key, ready for a
-// handshake, and its parsed leaf for fingerprints.
+// handshake, and its parsed leaf for fingerprints. Make one with
+// GenerateCertificate or LoadCertificate: the zero Certificate holds none,
+// Leaf returns nil, and Fingerprint and Handshake fail with
+// ErrBadCertificate.
 type Certificate struct {
 	tls  tls.Certificate
 	leaf *x509.Certificate
@@ -68,7 +76,7 @@ func GenerateCertificate(cfg CertificateConfig) (*Certificate, error) {
 	}
 	cn := cfg.CommonName
 	if cn == "" {
-		cn = "streamwire"
+		cn = DefaultCommonName
 	}
 
 	// A positive 63-bit serial: RFC 5280 §4.1.2.2 wants positive and unique.
@@ -141,11 +149,21 @@ func (c *Certificate) TLSCertificate() tls.Certificate { return c.tls }
 func (c *Certificate) Leaf() *x509.Certificate { return c.leaf }
 
 // NotAfter returns the end of the validity period; a long-lived endpoint
-// rotates its certificate (and SDP fingerprint) before then.
-func (c *Certificate) NotAfter() time.Time { return c.leaf.NotAfter }
+// rotates its certificate (and SDP fingerprint) before then. It is the zero
+// time for the zero Certificate.
+func (c *Certificate) NotAfter() time.Time {
+	if c.leaf == nil {
+		return time.Time{}
+	}
+	return c.leaf.NotAfter
+}
 
 // Fingerprint returns the certificate's fingerprint with alg, for the
 // a=fingerprint attribute. WebRTC endpoints send sha-256 (RFC 8827 §6.5).
+// The zero Certificate fails with ErrBadCertificate.
 func (c *Certificate) Fingerprint(alg HashAlgorithm) (Fingerprint, error) {
+	if c.leaf == nil {
+		return Fingerprint{}, fmt.Errorf("%w: zero Certificate; use GenerateCertificate or LoadCertificate", ErrBadCertificate)
+	}
 	return ComputeFingerprint(alg, c.leaf.Raw)
 }

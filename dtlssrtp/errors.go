@@ -54,11 +54,44 @@ var (
 	ErrHandshake = errors.New("dtlssrtp: DTLS handshake failed")
 
 	// ErrHandshakeTimeout reports a DTLS handshake that did not finish before
-	// the context was done: a silent peer, a peer in the same role, or
-	// records that were all discarded as garbage. The context's error is
-	// wrapped as well.
-	ErrHandshakeTimeout = errors.New("dtlssrtp: DTLS handshake timed out")
+	// Config.HandshakeTimeout or the context's deadline: a silent peer, a
+	// peer in the same role, or records that were all discarded as garbage.
+	// context.DeadlineExceeded and pion's error are wrapped as well. It is a
+	// net.Error whose Timeout method reports true. A cancelled context is
+	// not a timeout: Handshake then returns an error wrapping
+	// context.Canceled.
+	ErrHandshakeTimeout error = timeoutError{}
+
+	// ErrNotEstablished reports a Session method called on a Session that
+	// Handshake did not return (the zero Session).
+	ErrNotEstablished = errors.New("dtlssrtp: session not established by Handshake")
 
 	// ErrBadRole reports a Role value other than RoleClient or RoleServer.
 	ErrBadRole = errors.New("dtlssrtp: bad DTLS role")
 )
+
+// timeoutError is the type of ErrHandshakeTimeout: a comparable net.Error,
+// so that errors.Is(err, ErrHandshakeTimeout) and Timeout() both work.
+type timeoutError struct{}
+
+func (timeoutError) Error() string   { return "dtlssrtp: DTLS handshake timed out" }
+func (timeoutError) Timeout() bool   { return true }
+func (timeoutError) Temporary() bool { return true }
+
+// opError wraps an error of pion/srtp with the operation that failed; it
+// costs one allocation, on the error path only.
+type opError struct {
+	op  string
+	err error
+}
+
+func (e *opError) Error() string { return "dtlssrtp: " + e.op + ": " + e.err.Error() }
+func (e *opError) Unwrap() error { return e.err }
+
+// wrap returns nil for a nil err, else err wrapped with op.
+func wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &opError{op: op, err: err}
+}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pion/dtls/v3"
+	"github.com/streamwire/streamwire/internal/logstr"
 )
 
 // Config configures a DTLS-SRTP handshake. Certificate and
@@ -31,23 +32,24 @@ type Config struct {
 	// Profiles is our SRTP protection profile preference, most preferred
 	// first, offered in the use_srtp extension (RFC 5764 §4.1.1). As client
 	// we offer them in this order and the server picks; as server we pick
-	// the first of ours the client offered. Default DefaultProfiles.
+	// the first of ours the client offered. Nil means DefaultProfiles.
 	Profiles []Profile
 
 	// ReplayWindow is the SRTP and SRTCP replay window in packets for the
-	// inbound context. Default DefaultReplayWindow.
+	// inbound context. Zero means DefaultReplayWindow (1024).
 	ReplayWindow uint
 
 	// HandshakeTimeout bounds the handshake when the context has no earlier
-	// deadline. Default 30 s.
+	// deadline. Zero means DefaultHandshakeTimeout (30 s).
 	HandshakeTimeout time.Duration
 
 	// RetransmitInterval is the first flight retransmission timeout; pion
-	// doubles it on each retransmission (RFC 6347 §4.2.4.1). Default 1 s.
+	// doubles it on each retransmission (RFC 6347 §4.2.4.1). Zero means
+	// DefaultRetransmitInterval (1 s).
 	RetransmitInterval time.Duration
 
-	// MTU caps the size of the DTLS records we send. Default 1200 bytes,
-	// which fits any path carrying WebRTC media.
+	// MTU caps the size of the DTLS records we send, in bytes. Zero means
+	// DefaultMTU (1200 bytes), which fits any path carrying WebRTC media.
 	MTU int
 
 	// Logger receives pion/dtls's logs. Default: discard.
@@ -61,8 +63,20 @@ type Config struct {
 	KeyLogWriter io.Writer
 }
 
-// DefaultHandshakeTimeout is the HandshakeTimeout Config uses by default.
-const DefaultHandshakeTimeout = 30 * time.Second
+// Config defaults.
+const (
+	// DefaultHandshakeTimeout is the HandshakeTimeout Config uses by default.
+	DefaultHandshakeTimeout = 30 * time.Second
+	// DefaultRetransmitInterval is the RetransmitInterval Config uses by
+	// default: RFC 6347 §4.2.4.1's initial timer of 1 s.
+	DefaultRetransmitInterval = time.Second
+	// DefaultMTU is the MTU Config uses by default, in bytes.
+	DefaultMTU = 1200
+)
+
+// maxErrLog bounds the error text of a failed handshake in a log line: it
+// holds pion's description of what the peer sent.
+const maxErrLog = 512
 
 // Client runs the handshake as DTLS client (we sent or answered
 // a=setup:active). See Handshake.
@@ -90,11 +104,13 @@ func Server(ctx context.Context, conn net.Conn, cfg Config) (*Session, error) {
 // packets. conn must honour read and write deadlines. The Session owns
 // conn: Session.Close closes it, and so does a failed Handshake.
 //
-// The handshake ends when ctx is done or cfg.HandshakeTimeout passes,
-// whichever is first, with an error wrapping ErrHandshakeTimeout and the
-// context's error. A peer certificate that does not match gives
-// ErrFingerprintMismatch (wrapped in ErrHandshake); any other failure
-// gives ErrHandshake.
+// The handshake ends when cfg.HandshakeTimeout or ctx's deadline passes,
+// with an error wrapping ErrHandshakeTimeout (a net.Error whose Timeout is
+// true) and context.DeadlineExceeded, or when ctx is cancelled, with an
+// error wrapping context.Canceled (not a timeout). A peer certificate that
+// does not match gives ErrFingerprintMismatch (wrapped in ErrHandshake);
+// any other failure gives ErrHandshake. pion/dtls's error is wrapped in
+// each case, for errors.As.
 func Handshake(ctx context.Context, conn net.Conn, role Role, cfg Config) (*Session, error) {
 	if err := cfg.check(conn, role); err != nil {
 		if conn != nil {
@@ -102,11 +118,7 @@ func Handshake(ctx context.Context, conn net.Conn, role Role, cfg Config) (*Sess
 		}
 		return nil, err
 	}
-	timeout := cfg.HandshakeTimeout
-	if timeout <= 0 {
-		timeout = DefaultHandshakeTimeout
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := context.WithTimeout(ctx, positiveOr(cfg.HandshakeTimeout, DefaultHandshakeTimeout))
 	defer cancel()
 
 	logger := cfg.logger()
@@ -120,7 +132,8 @@ func Handshake(ctx context.Context, conn net.Conn, role Role, cfg Config) (*Sess
 	if err := dc.HandshakeContext(ctx); err != nil {
 		_ = dc.Close()
 		err = classifyHandshakeError(ctx, verify, err)
-		logger.Debug("dtls handshake failed", "role", role, "remote", conn.RemoteAddr(), "err", err)
+		logger.Debug("dtls handshake failed", "role", role, "remote", conn.RemoteAddr(),
+			"err", logstr.BoundN(err.Error(), maxErrLog))
 		return nil, err
 	}
 	s, err := newSession(dc, role, cfg)
@@ -141,6 +154,8 @@ func (cfg *Config) check(conn net.Conn, role Role) error {
 		return fmt.Errorf("%w: %v", ErrBadRole, role)
 	case cfg.Certificate == nil:
 		return fmt.Errorf("%w: Config.Certificate is nil", ErrBadCertificate)
+	case cfg.Certificate.leaf == nil:
+		return fmt.Errorf("%w: zero Certificate; use GenerateCertificate or LoadCertificate", ErrBadCertificate)
 	}
 	usable := false
 	for _, f := range cfg.RemoteFingerprints {
@@ -190,12 +205,9 @@ func newDTLSConn(pc *packetConn, role Role, cfg Config, verify *peerVerifier) (*
 		dtls.WithExtendedMasterSecret(dtls.RequireExtendedMasterSecret),
 		dtls.WithLoggerFactory(slogFactory{logger}),
 	}
-	if cfg.RetransmitInterval > 0 {
-		opts = append(opts, dtls.WithFlightInterval(cfg.RetransmitInterval))
-	}
-	if cfg.MTU > 0 {
-		opts = append(opts, dtls.WithMTU(cfg.MTU))
-	}
+	opts = append(opts,
+		dtls.WithFlightInterval(positiveOr(cfg.RetransmitInterval, DefaultRetransmitInterval)),
+		dtls.WithMTU(positiveOr(cfg.MTU, DefaultMTU)))
 	if cfg.KeyLogWriter != nil {
 		opts = append(opts, dtls.WithKeyLogWriter(cfg.KeyLogWriter))
 	}
@@ -250,12 +262,24 @@ func classifyHandshakeError(ctx context.Context, verify *peerVerifier, err error
 	if verr := verify.failure(); verr != nil {
 		return fmt.Errorf("%w: %w", ErrHandshake, verr)
 	}
-	if ctxErr := ctx.Err(); ctxErr != nil {
-		return fmt.Errorf("%w: %w (%v)", ErrHandshakeTimeout, ctxErr, err)
+	switch ctxErr := ctx.Err(); {
+	case errors.Is(ctxErr, context.DeadlineExceeded):
+		return fmt.Errorf("%w: %w: %w", ErrHandshakeTimeout, ctxErr, err)
+	case ctxErr != nil:
+		return fmt.Errorf("dtlssrtp: DTLS handshake: %w: %w", ctxErr, err)
 	}
 	var te *dtls.TimeoutError
 	if errors.As(err, &te) {
 		return fmt.Errorf("%w: %w", ErrHandshakeTimeout, err)
 	}
 	return fmt.Errorf("%w: %w", ErrHandshake, err)
+}
+
+// positiveOr returns v, or def when v is not positive: the rule for every
+// Config field whose zero value means a default.
+func positiveOr[T int | time.Duration](v, def T) T {
+	if v > 0 {
+		return v
+	}
+	return def
 }

@@ -19,10 +19,16 @@ const DefaultReplayWindow = 1024
 // split by direction: Local protects what we send, Remote unprotects what
 // the peer sends.
 type KeyingMaterial struct {
-	Profile    Profile
-	LocalKey   []byte
-	LocalSalt  []byte
-	RemoteKey  []byte
+	// Profile is the SRTP protection profile the keys are for; it sets
+	// their lengths (Profile.KeyLen, Profile.SaltLen).
+	Profile Profile
+	// LocalKey is the SRTP master key we protect outgoing packets with.
+	LocalKey []byte
+	// LocalSalt is the SRTP master salt of outgoing packets.
+	LocalSalt []byte
+	// RemoteKey is the SRTP master key the peer protects its packets with.
+	RemoteKey []byte
+	// RemoteSalt is the SRTP master salt of incoming packets.
 	RemoteSalt []byte
 }
 

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 
 	"github.com/pion/logging"
+	"github.com/streamwire/streamwire/internal/logstr"
 )
 
 // slogFactory routes pion/dtls's logs into a *slog.Logger, so that the
@@ -21,13 +22,17 @@ type slogLogger struct{ l *slog.Logger }
 
 const levelTrace = slog.LevelDebug - 4
 
+// maxPionLog bounds one pion/dtls log message: pion quotes what the peer
+// sent (extensions, alerts, record contents) in some of them.
+const maxPionLog = 512
+
 func (s slogLogger) log(level slog.Level, msg string) {
-	s.l.Log(context.Background(), level, msg)
+	s.l.Log(context.Background(), level, logstr.BoundN(msg, maxPionLog))
 }
 
 func (s slogLogger) logf(level slog.Level, format string, args ...any) {
 	if s.l.Enabled(context.Background(), level) {
-		s.l.Log(context.Background(), level, fmt.Sprintf(format, args...))
+		s.log(level, fmt.Sprintf(format, args...))
 	}
 }
 

@@ -15,6 +15,9 @@ import (
 // (kept for close_notify and, if used, SCTP data channels) and the SRTP
 // contexts keyed from it.
 //
+// The zero Session is not established: its Protect and Unprotect methods
+// return ErrNotEstablished and Close does nothing.
+//
 // The Protect methods may be called from several goroutines, and so may
 // the Unprotect methods; each direction is serialised by its own lock, so a
 // sender and a receiver never wait for each other.
@@ -100,7 +103,11 @@ func (s *Session) Contexts() (out, in *srtp.Context) { return s.out, s.in }
 func (s *Session) ProtectRTP(dst, pkt []byte) ([]byte, error) {
 	s.outMu.Lock()
 	defer s.outMu.Unlock()
-	return s.out.EncryptRTP(dst, pkt, &s.outRTPHdr)
+	if s.out == nil {
+		return nil, ErrNotEstablished
+	}
+	out, err := s.out.EncryptRTP(dst, pkt, &s.outRTPHdr)
+	return out, wrap("protect rtp", err)
 }
 
 // UnprotectRTP authenticates, replay-checks and decrypts one SRTP packet
@@ -108,7 +115,11 @@ func (s *Session) ProtectRTP(dst, pkt []byte) ([]byte, error) {
 func (s *Session) UnprotectRTP(dst, pkt []byte) ([]byte, error) {
 	s.inMu.Lock()
 	defer s.inMu.Unlock()
-	return s.in.DecryptRTP(dst, pkt, &s.inRTPHdr)
+	if s.in == nil {
+		return nil, ErrNotEstablished
+	}
+	out, err := s.in.DecryptRTP(dst, pkt, &s.inRTPHdr)
+	return out, wrap("unprotect rtp", err)
 }
 
 // ProtectRTCP encrypts and authenticates one (compound) RTCP packet
@@ -118,7 +129,11 @@ func (s *Session) UnprotectRTP(dst, pkt []byte) ([]byte, error) {
 func (s *Session) ProtectRTCP(dst, pkt []byte) ([]byte, error) {
 	s.outMu.Lock()
 	defer s.outMu.Unlock()
-	return s.out.EncryptRTCP(dst, pkt, &s.outRTCPHdr)
+	if s.out == nil {
+		return nil, ErrNotEstablished
+	}
+	out, err := s.out.EncryptRTCP(dst, pkt, &s.outRTCPHdr)
+	return out, wrap("protect rtcp", err)
 }
 
 // UnprotectRTCP authenticates, replay-checks and decrypts one SRTCP packet
@@ -126,11 +141,18 @@ func (s *Session) ProtectRTCP(dst, pkt []byte) ([]byte, error) {
 func (s *Session) UnprotectRTCP(dst, pkt []byte) ([]byte, error) {
 	s.inMu.Lock()
 	defer s.inMu.Unlock()
-	return s.in.DecryptRTCP(dst, pkt, &s.inRTCPHdr)
+	if s.in == nil {
+		return nil, ErrNotEstablished
+	}
+	out, err := s.in.DecryptRTCP(dst, pkt, &s.inRTCPHdr)
+	return out, wrap("unprotect rtcp", err)
 }
 
 // Close sends a close_notify alert (RFC 6347 §4.1, RFC 5246 §7.2.1) and
 // closes the DTLS connection and the underlying conn.
 func (s *Session) Close() error {
-	return s.conn.Close()
+	if s.conn == nil {
+		return nil // the zero Session holds nothing
+	}
+	return wrap("close", s.conn.Close())
 }

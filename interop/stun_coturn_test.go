@@ -52,7 +52,7 @@ func serveSTUN(t *testing.T, s *stun.Server, pc net.PacketConn) {
 	go func() { done <- s.Serve(ctx, pc) }()
 	t.Cleanup(func() {
 		cancel()
-		if err := <-done; !errors.Is(err, context.Canceled) {
+		if err := <-done; !errors.Is(err, stun.ErrServerClosed) {
 			t.Errorf("Serve: %v", err)
 		}
 	})

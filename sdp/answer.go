@@ -65,7 +65,7 @@ func (a *answerer) answer() (*Session, error) {
 
 	out := &psdp.SessionDescription{
 		Origin:           psdp.Origin{Username: "-", SessionVersion: 2, NetworkType: "IN", AddressType: "IP4", UnicastAddress: "127.0.0.1"},
-		SessionName:      psdp.SessionName(orDefault(cfg.SessionName, "-")),
+		SessionName:      psdp.SessionName(orDefault(cfg.SessionName, DefaultSessionName)),
 		TimeDescriptions: []psdp.TimeDescription{{}},
 	}
 	if out.Origin.SessionID, err = a.rnd.sessionID(); err != nil {
@@ -331,7 +331,7 @@ func (a *answerer) msidAttribute(attrs []psdp.Attribute, k Kind, src *Source) []
 }
 
 func (a *answerer) streamID(src *Source) string {
-	return orDefault(src.StreamID, orDefault(a.cfg.StreamID, "streamwire"))
+	return orDefault(src.StreamID, orDefault(a.cfg.StreamID, DefaultStreamID))
 }
 
 func trackID(k Kind, src *Source) string {
@@ -360,7 +360,7 @@ func (a *answerer) ssrcAttributes(attrs []psdp.Attribute, k Kind, src *Source, r
 			}
 		}
 	}
-	cname := orDefault(src.CNAME, orDefault(a.cfg.CNAME, "streamwire"))
+	cname := orDefault(src.CNAME, orDefault(a.cfg.CNAME, DefaultCNAME))
 	msid := a.streamID(src) + " " + trackID(k, src)
 	ssrc := strconv.FormatUint(uint64(r.LocalSSRC), 10)
 	if r.LocalRTXSSRC != 0 {

@@ -11,7 +11,8 @@ type Codec struct {
 	// Name is the encoding name, matched case-insensitively: "opus", "H264", "VP8",
 	// "VP9", "AV1", "PCMU", ...
 	Name string
-	// ClockRate in Hz. Zero means 48000 for audio and 90000 for video.
+	// ClockRate in Hz. Zero means DefaultAudioClockRate (48000) for audio and
+	// DefaultVideoClockRate (90000) for video.
 	ClockRate uint32
 	// Channels for audio. Zero means 1, except for Opus, whose rtpmap always says 2.
 	Channels uint16
@@ -77,13 +78,17 @@ type Config struct {
 	// DataChannel accepts the first UDP/DTLS/SCTP webrtc-datachannel m-section
 	// (RFC 8841). False (the default) rejects it.
 	DataChannel bool
-	// SCTPPort is the local a=sctp-port. Zero means 5000.
+	// SCTPPort is the local a=sctp-port (RFC 8841 §5). Zero means
+	// DefaultSCTPPort (5000).
 	SCTPPort int
-	// MaxMessageSize is the local a=max-message-size. Zero means 262144.
+	// MaxMessageSize is the local a=max-message-size in bytes (RFC 8841 §6).
+	// Zero means DefaultMaxMessageSize (262144).
 	MaxMessageSize int
 
-	// ICEUfrag and ICEPwd are the local ICE credentials (RFC 8839 §5.4). Empty values
-	// are filled with random ones (16 and 32 characters) read from Rand.
+	// ICEUfrag and ICEPwd are the local ICE credentials (RFC 8839 §5.4): ice-chars
+	// (letters, digits, '+', '/'), 4-256 for the ufrag and 22-256 for the pwd.
+	// Empty values are filled with random ones of DefaultICEUfragLen (16) and
+	// DefaultICEPwdLen (32) characters read from Rand.
 	ICEUfrag, ICEPwd string
 	// ICELite writes a=ice-lite (RFC 8839 §5.3) at session level.
 	ICELite bool
@@ -103,17 +108,44 @@ type Config struct {
 	// zero value) or SetupPassive. Offers always say actpass.
 	Setup Setup
 
-	// CNAME is the default RTCP CNAME of sent streams. Empty uses "streamwire".
+	// CNAME is the default RTCP CNAME of sent streams. Empty means DefaultCNAME.
 	CNAME string
-	// StreamID is the default msid stream ID. Empty uses "streamwire".
+	// StreamID is the default msid stream ID. Empty means DefaultStreamID.
 	StreamID string
-	// SessionName is the s= line. Empty uses "-".
+	// SessionName is the s= line. Empty means DefaultSessionName ("-").
 	SessionName string
 	// Rand supplies ICE credentials, SSRCs and the session ID, 64 bytes per call of
 	// Answer or Offer. Nil means crypto/rand. A Config is only read, so one Config
 	// may serve concurrent calls if its Rand is safe for concurrent use.
 	Rand io.Reader
 }
+
+// Config defaults.
+const (
+	// DefaultSCTPPort is the a=sctp-port written when Config.SCTPPort is zero.
+	DefaultSCTPPort = 5000
+	// DefaultMaxMessageSize is the a=max-message-size, in bytes, written when
+	// Config.MaxMessageSize is zero: 256 KiB, what Chromium and Firefox send.
+	DefaultMaxMessageSize = 262144
+	// DefaultICEUfragLen and DefaultICEPwdLen are the lengths, in characters, of
+	// the random credentials picked when Config.ICEUfrag or ICEPwd is empty: 96
+	// and 192 bits, above the 24 and 128 RFC 8839 §5.4 asks for.
+	DefaultICEUfragLen = 16
+	DefaultICEPwdLen   = 32
+	// DefaultCNAME is the RTCP CNAME used when neither Source.CNAME nor
+	// Config.CNAME is set.
+	DefaultCNAME = "streamwire"
+	// DefaultStreamID is the msid stream ID used when neither Source.StreamID
+	// nor Config.StreamID is set.
+	DefaultStreamID = "streamwire"
+	// DefaultSessionName is the s= value used when Config.SessionName is empty
+	// (RFC 8866 §5.3 suggests "-" when there is no name).
+	DefaultSessionName = "-"
+	// DefaultAudioClockRate and DefaultVideoClockRate, in Hz, stand for a
+	// Codec's zero ClockRate.
+	DefaultAudioClockRate = 48000
+	DefaultVideoClockRate = 90000
+)
 
 // Default codec and extension lists used when a MediaConfig leaves them nil.
 var (
@@ -184,9 +216,9 @@ func (c *Codec) clockRate(k Kind) uint32 {
 		return c.ClockRate
 	}
 	if k == KindAudio {
-		return 48000
+		return DefaultAudioClockRate
 	}
-	return 90000
+	return DefaultVideoClockRate
 }
 
 func (c *Codec) channels() uint16 {
@@ -203,14 +235,14 @@ func (c *Config) sctpPort() int {
 	if c.SCTPPort != 0 {
 		return c.SCTPPort
 	}
-	return 5000
+	return DefaultSCTPPort
 }
 
 func (c *Config) maxMessageSize() int {
 	if c.MaxMessageSize != 0 {
 		return c.MaxMessageSize
 	}
-	return 262144
+	return DefaultMaxMessageSize
 }
 
 func orDefault(s, def string) string {
@@ -238,6 +270,12 @@ func (c *Config) validate() error {
 	}
 	if c.MaxMessageSize < 0 {
 		return errorf(ErrConfig, "negative MaxMessageSize")
+	}
+	if c.ICEUfrag != "" && (len(c.ICEUfrag) < 4 || !validICEChars(c.ICEUfrag)) {
+		return errorf(ErrConfig, "ICEUfrag must be 4-256 ice-chars (RFC 8839 §5.4)")
+	}
+	if c.ICEPwd != "" && (len(c.ICEPwd) < 22 || !validICEChars(c.ICEPwd)) {
+		return errorf(ErrConfig, "ICEPwd must be 22-256 ice-chars (RFC 8839 §5.4)")
 	}
 	return nil
 }

@@ -92,7 +92,7 @@ func parseOffer(offer []byte) (*psdp.SessionDescription, error) {
 	}
 	desc := new(psdp.SessionDescription)
 	if err := desc.UnmarshalString(string(offer)); err != nil {
-		return nil, errorf(ErrParse, "%v", err)
+		return nil, errorf(ErrParse, "%s", clipN(err.Error(), 256)) // pion quotes the offending line
 	}
 	return desc, nil
 }
@@ -406,9 +406,9 @@ func (x *offerIndex) remoteTransport(i int) (transport, error) {
 	}
 	switch {
 	case t.ufrag == "" || t.pwd == "":
-		return t, errorf(ErrRemoteICE, "m-section %d (mid %q)", i, s.mid)
+		return t, errorf(ErrRemoteICE, "m-section %d (mid %q)", i, clip(s.mid))
 	case len(t.fingerprints) == 0:
-		return t, errorf(ErrRemoteFingerprint, "m-section %d (mid %q)", i, s.mid)
+		return t, errorf(ErrRemoteFingerprint, "m-section %d (mid %q)", i, clip(s.mid))
 	case t.setupErr != nil:
 		return t, t.setupErr
 	}

@@ -58,7 +58,7 @@ func Offer(cfg *Config) (*LocalOffer, error) {
 	}
 	desc := &psdp.SessionDescription{
 		Origin:           psdp.Origin{Username: "-", SessionVersion: 2, NetworkType: "IN", AddressType: "IP4", UnicastAddress: "127.0.0.1"},
-		SessionName:      psdp.SessionName(orDefault(cfg.SessionName, "-")),
+		SessionName:      psdp.SessionName(orDefault(cfg.SessionName, DefaultSessionName)),
 		TimeDescriptions: []psdp.TimeDescription{{}},
 	}
 	if desc.Origin.SessionID, err = rnd.sessionID(); err != nil {
@@ -145,7 +145,7 @@ func (o *LocalOffer) rtpSection(cfg *Config, md *psdp.MediaDescription, ours *of
 	ours.dir = m.Direction
 	attr(ours.dir.String(), "")
 	src := &m.Source
-	stream := orDefault(src.StreamID, orDefault(cfg.StreamID, "streamwire"))
+	stream := orDefault(src.StreamID, orDefault(cfg.StreamID, DefaultStreamID))
 	if ours.dir.Sends() {
 		attr("msid", stream+" "+trackID(k, src))
 	}
@@ -212,7 +212,7 @@ func (o *LocalOffer) rtpSection(cfg *Config, md *psdp.MediaDescription, ours *of
 			return err
 		}
 	}
-	cname := orDefault(src.CNAME, orDefault(cfg.CNAME, "streamwire"))
+	cname := orDefault(src.CNAME, orDefault(cfg.CNAME, DefaultCNAME))
 	msid := stream + " " + trackID(k, src)
 	ssrc := strconv.FormatUint(uint64(ours.ssrc), 10)
 	if k == KindVideo && !m.NoRTX {
@@ -274,7 +274,7 @@ func (o *LocalOffer) acceptSection(x *offerIndex, i int, r *Section) error {
 	s, ours := &x.sections[i], &o.sections[i]
 	r.Index, r.Mid, r.Kind = i, ours.mid, ours.kind
 	if s.kind != ours.kind || (s.mid != "" && s.mid != ours.mid) {
-		return errorf(ErrAnswerMismatch, "m-section %d is %s mid %q, offered %s mid %q", i, s.kind, s.mid, ours.kind, ours.mid)
+		return errorf(ErrAnswerMismatch, "m-section %d is %s mid %q, offered %s mid %q", i, s.kind, clip(s.mid), ours.kind, ours.mid)
 	}
 	if s.port == 0 && !s.bundleOnly {
 		r.Rejected = true

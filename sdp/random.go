@@ -51,17 +51,17 @@ func (r *random) iceString(n int) (string, error) {
 	return string(out), nil
 }
 
-// credentials returns ufrag and pwd, filling empty ones with 16 and 32 random
-// characters (RFC 8839 §5.4 asks for at least 24 and 128 bits).
+// credentials returns ufrag and pwd, filling empty ones with
+// DefaultICEUfragLen and DefaultICEPwdLen random characters (RFC 8839 §5.4 asks for at least 24 and 128 bits).
 func (r *random) credentials(ufrag, pwd string) (string, string, error) {
 	var err error
 	if ufrag == "" {
-		if ufrag, err = r.iceString(16); err != nil {
+		if ufrag, err = r.iceString(DefaultICEUfragLen); err != nil {
 			return "", "", err
 		}
 	}
 	if pwd == "" {
-		if pwd, err = r.iceString(32); err != nil {
+		if pwd, err = r.iceString(DefaultICEPwdLen); err != nil {
 			return "", "", err
 		}
 	}

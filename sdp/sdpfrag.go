@@ -4,14 +4,17 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/streamwire/streamwire/internal/logstr"
 )
 
 // SDPFrag is an application/trickle-ice-sdpfrag body (RFC 8840 §9, used by WHIP
 // and WHEP PATCH, RFC 9725 §4.3): ICE credentials, candidates and
 // end-of-candidates, grouped under the m= lines (with mid) they belong to.
 type SDPFrag struct {
-	// ICELite and ICEOptions are the session-level a=ice-lite and a=ice-options.
-	ICELite    bool
+	// ICELite reports a session-level a=ice-lite (RFC 8839 §5.3).
+	ICELite bool
+	// ICEOptions are the tokens of a session-level a=ice-options ("trickle").
 	ICEOptions []string
 	// Ufrag and Pwd are session-level a=ice-ufrag and a=ice-pwd; a changed pair from
 	// a client signals an ICE restart (RFC 9725 §4.3.3).
@@ -48,8 +51,9 @@ func (f *SDPFrag) Credentials(m *FragMedia) (ufrag, pwd string) {
 }
 
 // ParseSDPFrag reads an SDP fragment. Lines may end in CRLF or LF; unknown
-// attributes are ignored (RFC 8840 §9). Lines other than a= and m=, a candidate or
-// mid outside an m-section, an m-section without a=mid, a malformed candidate, or an
+// attributes, and the c=, b=, i= and k= lines a media description may carry, are
+// ignored (RFC 8840 §9). Other lines than those and a= and m=, a candidate or mid
+// outside an m-section, an m-section without a=mid, a malformed candidate, or an
 // ice-ufrag without its ice-pwd give an error wrapping ErrBadSDPFrag. The result's
 // strings are copies; b may be reused.
 func ParseSDPFrag(b []byte) (*SDPFrag, error) {
@@ -86,6 +90,10 @@ func ParseSDPFrag(b []byte) (*SDPFrag, error) {
 			m = &f.Media[len(f.Media)-1]
 		case 'a':
 			err = f.attribute(m, line[2:])
+		case 'c', 'b', 'i', 'k':
+			// RFC 8840 §9 builds fragments from RFC 8866's media descriptions,
+			// which may carry these lines (some clients send
+			// "c=IN IP4 0.0.0.0"); nothing in them matters for trickle.
 		default:
 			return nil, errorf(ErrBadSDPFrag, "line %d: unexpected %q line in a fragment", n, line[:1])
 		}
@@ -101,7 +109,7 @@ func ParseSDPFrag(b []byte) (*SDPFrag, error) {
 	}
 	for i := range f.Media {
 		if (f.Media[i].Ufrag == "") != (f.Media[i].Pwd == "") {
-			return nil, errorf(ErrBadSDPFrag, "mid %q: ice-ufrag and ice-pwd must come together", f.Media[i].Mid)
+			return nil, errorf(ErrBadSDPFrag, "mid %q: ice-ufrag and ice-pwd must come together", clip(f.Media[i].Mid))
 		}
 	}
 	return f, nil
@@ -181,7 +189,7 @@ func checkCandidate(v string) error {
 	if _, err := strconv.ParseUint(fields[5], 10, 16); err != nil {
 		return fmt.Errorf("candidate port %q", clip(fields[5]))
 	}
-	if fields[6] != "typ" {
+	if !strings.EqualFold(fields[6], "typ") { // ABNF literals are case-insensitive (RFC 5234 §2.3)
 		return fmt.Errorf("candidate has %q where \"typ\" belongs", clip(fields[6]))
 	}
 	return nil
@@ -199,13 +207,11 @@ func validICEChars(s string) bool {
 	return true
 }
 
-// clip shortens attacker-controlled text quoted in error messages.
-func clip(s string) string {
-	if len(s) > 64 {
-		return s[:64] + "..."
-	}
-	return s
-}
+// clip shortens remote text quoted in an error message, which callers log.
+func clip(s string) string { return clipN(s, 64) }
+
+// clipN is clip with a limit of n bytes.
+func clipN(s string, n int) string { return logstr.BoundN(s, n) }
 
 // AppendTo appends f in the RFC 8840 format, CRLF line endings, to b.
 func (f *SDPFrag) AppendTo(b []byte) []byte {

@@ -24,19 +24,27 @@ type Session struct {
 // NegotiatedCodec is the codec chosen for an m-section, with the remote side's
 // payload type and format parameters.
 type NegotiatedCodec struct {
+	// PayloadType is the RTP payload type both sides use for the codec: the
+	// offerer's (RFC 3264 §6.1).
 	PayloadType uint8
-	Name        string
-	ClockRate   uint32
-	Channels    uint16
-	Fmtp        string // the format parameters written in the answer, "" if none
+	// Name is the encoding name as the remote side wrote it ("opus", "H264").
+	Name string
+	// ClockRate is the RTP clock rate in Hz.
+	ClockRate uint32
+	// Channels is the number of audio channels (1 for video).
+	Channels uint16
+	// Fmtp is the format parameters written in the answer, "" if none.
+	Fmtp string
 }
 
 // Section is the negotiated state of one m-section.
 type Section struct {
-	// Index is the position of the m-section, Mid its a=mid (RFC 8843 §5).
+	// Index is the position of the m-section in the description, from 0.
 	Index int
-	Mid   string
-	Kind  Kind
+	// Mid is the a=mid value (RFC 8843 §5), "" when the section has none.
+	Mid string
+	// Kind is the media type of the m= line.
+	Kind Kind
 	// Rejected m-sections have port 0 in the answer (RFC 3264 §6) and carry
 	// nothing else of interest.
 	Rejected bool
@@ -44,12 +52,14 @@ type Section struct {
 	// accepted local offer, the direction the local side ends up with).
 	Direction Direction
 
-	// Codec is the one codec used in both directions; RTX, RED and ULPFEC are the
-	// payload types of its repair formats, 0 when not negotiated (these formats are
-	// always dynamic, so 0 is never one of them).
-	Codec        NegotiatedCodec
-	RTX          uint8
-	RED          uint8
+	// Codec is the one codec used in both directions.
+	Codec NegotiatedCodec
+	// RTX is the payload type of RTX (RFC 4588) for Codec, 0 when not negotiated
+	// (repair formats are always dynamic, so 0 is never one of them).
+	RTX uint8
+	// RED is the payload type of RED (RFC 2198) for Codec, 0 when not negotiated.
+	RED uint8
+	// ULPFEC is the payload type of ulpfec (RFC 5109), 0 when not negotiated.
 	ULPFEC       uint8
 	RTCPFeedback []string    // negotiated rtcp-fb values of Codec ("nack", "nack pli", ...)
 	Extensions   []Extension // negotiated header extensions, with the offerer's IDs
@@ -60,15 +70,23 @@ type Section struct {
 	// Remote transport: ICE credentials, certificate fingerprints and a=setup after
 	// applying session-level defaults and BUNDLE, plus candidates and SSRCs seen.
 	RemoteUfrag, RemotePwd string
-	RemoteFingerprints     []Fingerprint
-	RemoteSetup            Setup
+	// RemoteFingerprints are the remote a=fingerprint values (RFC 8122 §5).
+	RemoteFingerprints []Fingerprint
+	// RemoteSetup is the remote a=setup value (RFC 4145 §4; SetupActive when
+	// absent).
+	RemoteSetup Setup
 	// LocalSetup is the local a=setup: SetupActive means the local side is the DTLS
 	// client (RFC 5763 §5).
-	LocalSetup            Setup
-	RemoteCandidates      []string // a=candidate values, after "candidate:" ("1 1 udp 2122194687 192.0.2.2 33720 typ host")
+	LocalSetup       Setup
+	RemoteCandidates []string // a=candidate values, after "candidate:" ("1 1 udp 2122194687 192.0.2.2 33720 typ host")
+	// RemoteEndOfCandidates reports a=end-of-candidates (RFC 8840 §8.2): the remote
+	// side will trickle no more candidates for this section.
 	RemoteEndOfCandidates bool
-	RemoteSSRCs           []uint32
-	RemoteMsid            string
+	// RemoteSSRCs are the distinct SSRCs of the remote a=ssrc lines (RFC 5576), in
+	// order of appearance.
+	RemoteSSRCs []uint32
+	// RemoteMsid is the remote a=msid value (RFC 8830), "" if none.
+	RemoteMsid string
 
 	// LocalSSRC and LocalRTXSSRC are the SSRCs the local side sends with, when it
 	// sends; LocalRTXSSRC is 0 without RTX.

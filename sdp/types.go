@@ -30,9 +30,11 @@ var (
 	ErrBadSDPFrag = errors.New("sdp: malformed trickle-ice-sdpfrag")
 )
 
-// MaxSize is the largest offer, answer or SDP fragment this package accepts, in bytes.
-// Browser offers are 5-12 KB; 256 KiB leaves room for many simulcast layers.
-const MaxSize = 256 << 10
+// MaxSize is the largest offer, answer or SDP fragment this package accepts, in
+// bytes. A Chromium video m-section is about 5.5 KB (some 170 rtcp-fb lines), so a
+// browser that opens many transceivers, as an SFU subscriber does, sends about
+// 350 KB for 64 video m-sections; 1 MiB holds some 180 of them.
+const MaxSize = 1 << 20
 
 // Kind is the media type of an m-section (RFC 8866 §5.14).
 type Kind uint8
@@ -156,8 +158,10 @@ func (s Setup) String() string {
 	return "active"
 }
 
-// ParseSetup reads an a=setup value; the comparison is case-insensitive.
+// ParseSetup reads an a=setup value; the comparison is case-insensitive and
+// surrounding white space is ignored, as dtlssrtp.ParseSetup does.
 func ParseSetup(v string) (Setup, error) {
+	v = strings.Trim(v, " \t")
 	switch {
 	case strings.EqualFold(v, "active"):
 		return SetupActive, nil
@@ -168,7 +172,7 @@ func ParseSetup(v string) (Setup, error) {
 	case strings.EqualFold(v, "holdconn"):
 		return SetupHoldconn, nil
 	}
-	return 0, errorf(ErrSetup, "unknown value %q", v)
+	return 0, errorf(ErrSetup, "unknown value %q", clip(v))
 }
 
 // AnswerSetup is the a=setup value an answerer writes for the offer's value remote
@@ -193,13 +197,21 @@ func AnswerSetup(remote, prefer Setup) (Setup, error) {
 // Fingerprint is an a=fingerprint value (RFC 8122 §5): a hash function name such as
 // "sha-256" and the colon-separated upper-case hex digest.
 type Fingerprint struct {
+	// Algorithm is the hash function name in lower case ("sha-256"); any name of
+	// the IANA registry RFC 8122 §5 refers to is kept (sha-1, sha-224, sha-256,
+	// sha-384, sha-512, ...): checking it is dtlssrtp's job.
 	Algorithm string
-	Value     string
+	// Value is the digest as written: hex pairs separated by colons, in either
+	// case.
+	Value string
 }
 
 // Extension is a negotiated RTP header extension (RFC 8285 §6): its local ID, which
 // is the offerer's ID, and its URI.
 type Extension struct {
-	ID  int
+	// ID is the extension's local identifier, 1-14 for one-byte headers or
+	// 1-255 for two-byte ones (RFC 8285 §4).
+	ID int
+	// URI names the extension ("urn:ietf:params:rtp-hdrext:sdes:mid").
 	URI string
 }

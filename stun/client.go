@@ -11,6 +11,8 @@ import (
 	"os"
 	"syscall"
 	"time"
+
+	"github.com/streamwire/streamwire/internal/logstr"
 )
 
 // Client defaults (RFC 8489 §6.2.1, §6.2.2).
@@ -33,10 +35,14 @@ const (
 var (
 	// ErrTimeout means no response arrived: after the last retransmission
 	// over UDP, after StreamTimeout over a stream, or before the context's
-	// deadline (then the error also wraps context.DeadlineExceeded).
-	ErrTimeout = errors.New("stun: transaction timed out")
-	// ErrErrorResponse means the server answered with an error response; the
-	// wrapping error carries its code and reason.
+	// deadline (then the error also wraps context.DeadlineExceeded). It is a
+	// net.Error whose Timeout method reports true, so errors.As(err,
+	// &netErr) && netErr.Timeout() holds for every Client timeout. A
+	// cancelled context is not a timeout: it gives context.Canceled.
+	ErrTimeout error = timeoutError{}
+	// ErrErrorResponse means the server answered with an error response.
+	// When the response carries a valid ERROR-CODE the error is a
+	// *ResponseError (errors.As) holding its code and reason.
 	ErrErrorResponse = errors.New("stun: error response")
 	// ErrNoMappedAddress means a success response carried neither
 	// XOR-MAPPED-ADDRESS nor MAPPED-ADDRESS.
@@ -45,6 +51,60 @@ var (
 	// beyond the read limit.
 	ErrMessageTooLarge = errors.New("stun: message larger than the read limit")
 )
+
+// timeoutError is the type of ErrTimeout: a comparable net.Error, so that
+// errors.Is(err, ErrTimeout) and a net.Error's Timeout() both work.
+type timeoutError struct{}
+
+func (timeoutError) Error() string   { return "stun: transaction timed out" }
+func (timeoutError) Timeout() bool   { return true }
+func (timeoutError) Temporary() bool { return true }
+
+// ResponseError is an error response (class 0b11) with a valid ERROR-CODE
+// attribute (RFC 8489 §14.8), as the Client returns it: test for it with
+// errors.As to read the code, or with errors.Is(err, ErrErrorResponse).
+// errors.Is(err, &ResponseError{Code: c}) matches any ResponseError with
+// code c.
+type ResponseError struct {
+	// Code is the error code, 300-699 (class * 100 + number), for example
+	// CodeUnauthorized (401) or CodeUnknownAttribute (420).
+	Code int
+	// Reason is the reason phrase as the server sent it (at most 763
+	// bytes, RFC 8489 §14.8); Error quotes at most logstr.MaxLen bytes of it.
+	Reason string
+	// Unknown lists the attribute types of UNKNOWN-ATTRIBUTES (RFC 8489
+	// §14.13) for a 420 response, nil otherwise.
+	Unknown []AttrType
+}
+
+// Error returns "stun: error response <code> <reason>", the reason bounded
+// by logstr.Bound since it comes from the peer.
+func (e *ResponseError) Error() string {
+	return fmt.Sprintf("stun: error response %d %q", e.Code, logstr.Bound(e.Reason))
+}
+
+// Is reports whether target is ErrErrorResponse or a *ResponseError with the
+// same Code.
+func (e *ResponseError) Is(target error) bool {
+	if target == ErrErrorResponse {
+		return true
+	}
+	t, ok := target.(*ResponseError)
+	return ok && t.Code == e.Code
+}
+
+// responseError builds the error an error response m means.
+func responseError(m *Message) error {
+	code, reason, err := m.ErrorCode()
+	if err != nil {
+		return fmt.Errorf("%w without valid ERROR-CODE: %w", ErrErrorResponse, err)
+	}
+	re := &ResponseError{Code: code, Reason: string(reason)}
+	if code == CodeUnknownAttribute {
+		re.Unknown, _ = m.UnknownAttributes(nil)
+	}
+	return re
+}
 
 // Client sends Binding requests and returns the address the server saw
 // (RFC 8489 §6.2, §6.3.4). Its zero value uses the RFC 8489 defaults. A
@@ -142,6 +202,9 @@ type outcome struct {
 // from the response (XOR-MAPPED-ADDRESS, else MAPPED-ADDRESS). A response
 // must carry the request's transaction ID and, if it has a FINGERPRINT, a
 // correct one; other datagrams are dropped.
+//
+// An error response gives a *ResponseError; no response gives ErrTimeout (a
+// net.Error with Timeout() true); a cancelled ctx gives context.Canceled.
 //
 // ctx bounds the whole transaction. While Binding runs it reads from conn,
 // so nothing else may; it clears conn's read deadline when it returns. conn
@@ -337,11 +400,7 @@ func parseBindingResponse(b []byte, id TransactionID) (addr netip.AddrPort, ok b
 		}
 		return addr, true, fmt.Errorf("%w: %w", ErrNoMappedAddress, err)
 	case ClassError:
-		code, reason, err := m.ErrorCode()
-		if err != nil {
-			return addr, true, fmt.Errorf("%w without valid ERROR-CODE: %w", ErrErrorResponse, err)
-		}
-		return addr, true, fmt.Errorf("%w: %d %q", ErrErrorResponse, code, reason)
+		return addr, true, responseError(&m)
 	}
 	return addr, false, nil
 }

@@ -80,11 +80,15 @@
 // everything else is dropped. A response never exceeds its request by more
 // than MaxResponseGrowth bytes, so the server cannot amplify. On Linux each
 // worker reads and writes batches with recvmmsg/sendmmsg and allocates nothing
-// per datagram.
+// per datagram. Serve runs until its context is done or Close is called and
+// then returns ErrServerClosed, as net/http's Server does.
 //
 // Client sends Binding requests over UDP with the retransmissions of §6.2.1
 // (RTO 500 ms doubling, Rc 7, Rm 16) or over a stream, framed by the header
-// length, with the 39.5 s timeout of §6.2.2.
+// length, with the 39.5 s timeout of §6.2.2. An error response comes back as
+// a *ResponseError carrying the ERROR-CODE (errors.As), which also matches
+// ErrErrorResponse; every timeout is ErrTimeout, a net.Error whose Timeout
+// reports true; a cancelled context gives context.Canceled.
 //
 // # Cost
 //

@@ -39,4 +39,7 @@ var (
 	// ErrAttributeOrder means an attribute was added to a Builder after
 	// MESSAGE-INTEGRITY or FINGERPRINT, where RFC 8489 §14.5-§14.7 forbid it.
 	ErrAttributeOrder = errors.New("stun: attribute not allowed after integrity or fingerprint")
+	// ErrZeroIntegrity means an Integrity that was not made with
+	// NewIntegrity (or another constructor) was used: it holds no key.
+	ErrZeroIntegrity = errors.New("stun: zero Integrity has no key; use NewIntegrity")
 )

@@ -32,6 +32,10 @@ const (
 // when it is created rather than on every message: create one per ICE session
 // or credential and reuse it. Verification never modifies the message bytes.
 //
+// The zero Integrity has no key: Verify returns ErrZeroIntegrity and the
+// Builder's integrity methods fail with it, rather than check against an
+// empty key.
+//
 // An Integrity is not safe for concurrent use (it holds hash state and
 // scratch space); give each goroutine its own, made with Clone.
 type Integrity struct {
@@ -74,8 +78,13 @@ func NewLongTermIntegrity(username, realm, password string) *Integrity {
 func (i *Integrity) Key() []byte { return i.key }
 
 // Clone returns an independent Integrity with the same key, for use by
-// another goroutine.
-func (i *Integrity) Clone() *Integrity { return NewIntegrity(i.key) }
+// another goroutine; the clone of a zero Integrity is zero.
+func (i *Integrity) Clone() *Integrity {
+	if i.sha1 == nil {
+		return &Integrity{} // a zero Integrity stays keyless
+	}
+	return NewIntegrity(i.key)
+}
 
 // Verify checks the integrity attribute of m: MESSAGE-INTEGRITY-SHA256 when
 // present (the stronger of the two; RFC 8489 §14.6), else
@@ -135,6 +144,9 @@ func (i *Integrity) VerifyGoogMessageIntegrity32(m *Message) error {
 // header length adjusted to end at a (RFC 8489 §14.5), in the scratch header
 // copy, and compares it with a's value.
 func (i *Integrity) verify(m *Message, a attrRef, h hash.Hash) error {
+	if h == nil {
+		return ErrZeroIntegrity
+	}
 	end := int(a.off) + attrHeaderSize + int(a.length)
 	copy(i.hdr[:], m.raw[:HeaderSize])
 	binary.BigEndian.PutUint16(i.hdr[2:4], uint16(end-HeaderSize))
@@ -182,6 +194,10 @@ func hashOf(i *Integrity, sha256 bool) hash.Hash {
 func (b *Builder) addIntegrity(t AttrType, h hash.Hash, n int, seal uint8, i *Integrity) {
 	if i == nil {
 		b.fail(fmt.Errorf("%w: %s without an Integrity", ErrBadAttribute, t))
+		return
+	}
+	if h == nil {
+		b.fail(fmt.Errorf("%w: %s", ErrZeroIntegrity, t))
 		return
 	}
 	if !b.check(t, n) {

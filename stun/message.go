@@ -139,7 +139,9 @@ func (id TransactionID) String() string { return hex.EncodeToString(id[:]) }
 // Attribute is one attribute of a decoded message. Value aliases the decoded
 // buffer, without padding.
 type Attribute struct {
-	Type  AttrType
+	// Type is the attribute type (RFC 8489 §14).
+	Type AttrType
+	// Value is the value without padding; it aliases the decoded buffer.
 	Value []byte
 }
 

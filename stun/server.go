@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -25,10 +26,19 @@ const (
 	// dropped. STUN over UDP keeps messages under the path MTU (RFC 8489 §6.1).
 	MaxRequestSize = 1500
 
-	defaultWorkers   = 2
-	defaultBatchSize = 32
-	maxBatchSize     = 1024
+	// DefaultWorkers is the number of goroutines a Server runs per
+	// connection when Server.Workers is zero.
+	DefaultWorkers = 2
+	// DefaultBatchSize is how many datagrams one recvmmsg/sendmmsg moves when
+	// Server.BatchSize is zero.
+	DefaultBatchSize = 32
+	// MaxBatchSize caps Server.BatchSize.
+	MaxBatchSize = 1024
 )
+
+// ErrServerClosed is what Server.Serve returns once its context is done or
+// Close was called: the normal end of serving, as http.ErrServerClosed.
+var ErrServerClosed = errors.New("stun: server closed")
 
 // Server is a plain STUN server (RFC 8489 §6.3): it answers Binding
 // requests with the source address it saw in XOR-MAPPED-ADDRESS. Its zero
@@ -65,8 +75,8 @@ type Server struct {
 	// Logger receives start, stop and socket error events (never one per
 	// datagram; see Stats). Default: no logging.
 	Logger *slog.Logger
-	// Workers is the number of goroutines reading each connection. Default
-	// 2: the runtime serializes the reads of one socket, and its writes, so
+	// Workers is the number of goroutines reading each connection. Zero
+	// means DefaultWorkers (2): the runtime serializes the reads of one socket, and its writes, so
 	// a second worker lets one socket read while the other writes, and keeps
 	// reading when one is descheduled; more only queue on the socket's
 	// locks. To use more cores, open several sockets on the same port with
@@ -74,9 +84,14 @@ type Server struct {
 	// own kernel queue, and call Serve on each.
 	Workers int
 	// BatchSize is how many datagrams one system call reads or writes when
-	// the connection is a *net.UDPConn on Linux (recvmmsg/sendmmsg).
-	// Default 32, at most 1024.
+	// the connection is a *net.UDPConn on Linux (recvmmsg/sendmmsg). Zero
+	// means DefaultBatchSize (32); larger values are capped at MaxBatchSize
+	// (1024).
 	BatchSize int
+
+	mu     sync.Mutex
+	conns  map[net.PacketConn]struct{} // being served, for Close
+	closed bool
 
 	requests     atomic.Uint64
 	responses    atomic.Uint64
@@ -102,9 +117,9 @@ func (s *Server) Stats() ServerStats {
 	}
 }
 
-func (s *Server) workers() int { return positiveOr(s.Workers, defaultWorkers) }
+func (s *Server) workers() int { return positiveOr(s.Workers, DefaultWorkers) }
 
-func (s *Server) batchSize() int { return min(positiveOr(s.BatchSize, defaultBatchSize), maxBatchSize) }
+func (s *Server) batchSize() int { return min(positiveOr(s.BatchSize, DefaultBatchSize), MaxBatchSize) }
 
 func (s *Server) logger() *slog.Logger {
 	if s.Logger != nil {
@@ -113,19 +128,24 @@ func (s *Server) logger() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-// Serve answers datagrams read from conn until ctx is done, then returns
-// ctx.Err(). It returns earlier, with the error, if reading or writing conn
-// fails (for example because conn was closed). Serve does not close conn;
-// it stops the readers by moving conn's read deadline to the past and clears
-// the deadline before it returns.
+// Serve answers datagrams read from conn until ctx is done or Close is
+// called, then returns ErrServerClosed (at once if either happened
+// before). It returns earlier, with the error wrapped, if reading or writing
+// conn fails (for example because conn was closed). Serve does not close
+// conn, which the caller opened; it stops the readers by moving conn's read
+// deadline to the past and clears the deadline before it returns, so the
+// same conn may be served again by another Server.
 //
 // When conn is a *net.UDPConn on Linux (amd64, arm64), each worker reads and
 // writes batches with recvmmsg(2)/sendmmsg(2) and allocates nothing per
 // datagram; on other connections it uses ReadFrom and WriteTo (with
 // ReadFromUDPAddrPort, still allocation-free, for a *net.UDPConn).
 func (s *Server) Serve(ctx context.Context, conn net.PacketConn) error {
-	if err := ctx.Err(); err != nil {
-		return err
+	if conn == nil {
+		return errors.New("stun: serve: nil conn")
+	}
+	if ctx.Err() != nil || !s.track(conn) {
+		return ErrServerClosed
 	}
 	log := s.logger()
 	n := s.workers()
@@ -144,10 +164,11 @@ func (s *Server) Serve(ctx context.Context, conn net.PacketConn) error {
 	for range n {
 		go func() { errs <- s.serveWorker(conn) }()
 	}
+	stopping := func() bool { return ctx.Err() != nil || s.isClosed() }
 	var first error
 	for range n {
 		err := <-errs
-		if err != nil && first == nil && ctx.Err() == nil {
+		if err != nil && first == nil && !stopping() {
 			first = err
 			_ = conn.SetReadDeadline(time.Unix(1, 0)) // stop the other workers
 		}
@@ -155,13 +176,53 @@ func (s *Server) Serve(ctx context.Context, conn net.PacketConn) error {
 	if !stop() {
 		<-unblocked
 	}
+	s.untrack(conn) // before clearing, so that a late Close cannot leave the deadline set
 	_ = conn.SetReadDeadline(time.Time{})
-	if err := ctx.Err(); err != nil {
+	if first == nil {
 		log.Info("stun: stopped", "addr", conn.LocalAddr())
-		return err
+		return ErrServerClosed
 	}
 	log.Error("stun: serve failed", "addr", conn.LocalAddr(), "err", first)
 	return fmt.Errorf("stun: serve: %w", first)
+}
+
+// Close makes every running Serve call return ErrServerClosed, and every
+// later one at once. It does not close the connections, which the callers
+// own. Close returns nil; it may be called more than once.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	for c := range s.conns {
+		_ = c.SetReadDeadline(time.Unix(1, 0))
+	}
+	return nil
+}
+
+// track records conn as served, or reports false after Close.
+func (s *Server) track(conn net.PacketConn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	if s.conns == nil {
+		s.conns = make(map[net.PacketConn]struct{})
+	}
+	s.conns[conn] = struct{}{}
+	return true
+}
+
+func (s *Server) untrack(conn net.PacketConn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.conns, conn)
+}
+
+func (s *Server) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
 }
 
 // serveWorker is one reader of conn.

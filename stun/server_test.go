@@ -404,8 +404,8 @@ func TestServeStopsOnContext(t *testing.T) {
 		t.Fatal("no answer")
 	}
 	start := time.Now()
-	if err := stop(); !errors.Is(err, context.Canceled) {
-		t.Fatalf("Serve returned %v, want context.Canceled", err)
+	if err := stop(); !errors.Is(err, ErrServerClosed) {
+		t.Fatalf("Serve returned %v, want ErrServerClosed", err)
 	}
 	if d := time.Since(start); d > time.Second {
 		t.Errorf("Serve took %v to stop", d)
@@ -423,7 +423,7 @@ func TestServeStopsOnContext(t *testing.T) {
 	// A context already done returns at once.
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if err := s.Serve(ctx, srv); !errors.Is(err, context.Canceled) {
+	if err := s.Serve(ctx, srv); !errors.Is(err, ErrServerClosed) {
 		t.Errorf("Serve with a done context: %v", err)
 	}
 }
@@ -677,7 +677,7 @@ func ExampleServer() {
 	fmt.Printf("%+v\n", srv.Stats())
 	// Output:
 	// true <nil>
-	// context canceled
+	// stun: server closed
 	// {Requests:1 Responses:1 Errors:0 Dropped:0}
 }
 

@@ -11,9 +11,11 @@ const (
 	// MaxUsernameBytes bounds USERNAME on encode: RFC 8489 §14.3 asks for
 	// fewer than 509 bytes.
 	MaxUsernameBytes = 508
-	// maxUsernameDecode bounds USERNAME on decode: RFC 5389 §15.3 allowed
-	// fewer than 513 bytes, and older peers may use that.
-	maxUsernameDecode = 512
+	// MaxUsernameDecode bounds USERNAME on decode. RFC 5389 §15.3 allowed
+	// fewer than 513 bytes, and ICE's "remote-ufrag:local-ufrag" (RFC 8445
+	// §7.2.2) reaches 513 bytes with two ufrags of 256 characters, the
+	// longest RFC 8839 §5.4 allows and Chromium accepts.
+	MaxUsernameDecode = 2*256 + 1
 	// MaxTextChars bounds REALM, NONCE, SOFTWARE and the ERROR-CODE reason
 	// phrase: fewer than 128 characters (RFC 8489 §14.8-§14.10, §14.14).
 	MaxTextChars = 127
@@ -24,11 +26,12 @@ const (
 	maxTextDecode = 763
 )
 
-// Username returns USERNAME (RFC 8489 §14.3), at most 512 bytes. For ICE it
+// Username returns USERNAME (RFC 8489 §14.3), at most MaxUsernameDecode
+// (513) bytes. For ICE it
 // is "remote-ufrag:local-ufrag" (RFC 8445 §7.2.2). The slice aliases the
 // decoded buffer.
 func (m *Message) Username() ([]byte, error) {
-	return m.text(AttrUsername, maxUsernameDecode)
+	return m.text(AttrUsername, MaxUsernameDecode)
 }
 
 // Realm returns REALM (RFC 8489 §14.9). The slice aliases the decoded buffer.

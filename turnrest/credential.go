@@ -24,10 +24,11 @@ type Config struct {
 	// TTL has passed. At least one non-empty secret is required.
 	Secrets []string
 	// TTL is how long minted credentials stay valid, in whole seconds.
-	// Default DefaultTTL (24 h). It must be below 2^31 s.
+	// Zero means DefaultTTL (24 h). It must be at least 1 s and below 2^31 s
+	// (coturn compares timestamps as 32-bit serial numbers).
 	TTL time.Duration
-	// Separator is coturn's rest-api-separator (-C), one ASCII byte that is not
-	// a digit. Default ":".
+	// Separator is coturn's rest-api-separator (-C), one printable ASCII byte
+	// that is not a digit. Empty means DefaultSeparator (':').
 	Separator string
 	// URIs are the TURN (and STUN) URIs handed out with each credential, e.g.
 	// "turn:turn.example.com:3478?transport=udp". Each must start with turn:,
@@ -139,7 +140,8 @@ func quote(s string) string {
 }
 
 // Minter mints and verifies TURN REST credentials. It is safe for concurrent
-// use; its configuration is fixed at New.
+// use; its configuration is fixed at New. Make one with New: the zero (or
+// nil) Minter has no secret, and its methods fail with ErrNoSecret.
 type Minter struct {
 	secrets []string
 	ttl     int64 // seconds
@@ -212,6 +214,9 @@ func New(cfg Config) (*Minter, error) {
 // secret, valid from now for the configured TTL. user must be printable ASCII
 // without spaces or the separator; otherwise Mint returns ErrBadUser.
 func (m *Minter) Mint(user string) (Credential, error) {
+	if err := m.ready(); err != nil {
+		return Credential{}, err
+	}
 	if err := validUser(user, m.sep); err != nil {
 		return Credential{}, err
 	}
@@ -230,6 +235,22 @@ func (m *Minter) Mint(user string) (Credential, error) {
 		URIs:     append([]string{}, m.uris...),
 		Expires:  time.Unix(exp, 0),
 	}, nil
+}
+
+// ready reports ErrNoSecret for a Minter not made by New.
+func (m *Minter) ready() error {
+	if m == nil || len(m.secrets) == 0 {
+		return fmt.Errorf("%w: zero Minter; make one with turnrest.New", ErrNoSecret)
+	}
+	return nil
+}
+
+// logger returns the Minter's logger, which discards for a zero Minter.
+func (m *Minter) logger() *slog.Logger {
+	if m == nil || m.log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return m.log
 }
 
 // Password returns base64(HMAC-SHA1(secret, username)), the password coturn

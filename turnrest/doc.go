@@ -55,8 +55,9 @@
 // Responses are never cached (Cache-Control: no-store), and neither the
 // secret nor any password or API key is ever written to a log.
 //
-// Usernames are limited to MaxUsernameLen (508) bytes: RFC 8489 §14.3 wants
-// USERNAME shorter than 509 bytes, and browsers reject longer ones.
+// Mint makes usernames of at most MaxUsernameLen (508) bytes: RFC 8489 §14.3
+// wants USERNAME shorter than 509 bytes, and browsers reject longer ones.
+// Verify accepts up to MaxParsedUsernameLen (513) bytes, as coturn does.
 //
 // Credentials cannot be revoked before they expire (the draft says so too):
 // keep the TTL as short as the application allows.

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/streamwire/streamwire/internal/logstr"
 )
 
 // Format selects the JSON shape a Handler answers with.
@@ -43,7 +45,12 @@ const maxBody = 4 << 10
 // application/x-www-form-urlencoded POST body of up to 4 KiB; FormatICE reads
 // only the query and ignores any body. Errors are JSON {"error":"..."} with
 // 400 (bad parameter), 401 (API key), 405 (method) or 413 (body too large).
-// Every response carries Cache-Control: no-store.
+// Every response carries Cache-Control: no-store. Log lines quote the method,
+// path, reason and user id through logstr, so a client cannot write more
+// than logstr.MaxLen bytes of its own into one.
+//
+// Make a Handler with NewHandler or Minter.Handler: the zero Handler answers
+// every request with 500 and {"error":"turnrest: handler not configured"}.
 type Handler struct {
 	m      *Minter
 	format Format
@@ -69,6 +76,10 @@ func (m *Minter) Handler(format Format) *Handler {
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h == nil || h.m.ready() != nil {
+		h.fail(w, r, http.StatusInternalServerError, "turnrest: handler not configured", "")
+		return
+	}
 	hdr := w.Header()
 	hdr.Set("Cache-Control", "no-store")
 	hdr.Set("X-Content-Type-Options", "nosniff")
@@ -91,7 +102,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	default:
 		hdr.Set("Allow", "GET, POST, OPTIONS")
-		h.fail(w, r, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed; use GET or POST", "")
+		h.fail(w, r, http.StatusMethodNotAllowed, "method "+logstr.Bound(r.Method)+" not allowed; use GET or POST", "")
 		return
 	}
 
@@ -133,8 +144,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.m.log.Warn("turnrest: write response", "remote", r.RemoteAddr, "err", err)
 		return
 	}
-	h.m.log.Info("turnrest: credential issued", "method", r.Method, "path", r.URL.Path,
-		"remote", r.RemoteAddr, "user", user, "expires", cred.Expires.Unix())
+	h.m.log.Info("turnrest: credential issued", logstr.Attr("method", r.Method), logstr.Attr("path", r.URL.Path),
+		"remote", r.RemoteAddr, logstr.Attr("user", user), "expires", cred.Expires.Unix())
 }
 
 // params returns the request parameters: the query, plus for FormatREST a
@@ -190,6 +201,10 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, status int, msg, 
 	_ = json.NewEncoder(w).Encode(struct {
 		Error string `json:"error"`
 	}{msg})
-	h.m.log.Warn("turnrest: request refused", "method", r.Method, "path", r.URL.Path,
-		"remote", r.RemoteAddr, "status", status, "reason", msg, "user", user)
+	var m *Minter
+	if h != nil {
+		m = h.m
+	}
+	m.logger().Warn("turnrest: request refused", logstr.Attr("method", r.Method), logstr.Attr("path", r.URL.Path),
+		"remote", r.RemoteAddr, "status", status, logstr.Attr("reason", msg), logstr.Attr("user", user))
 }

@@ -7,11 +7,17 @@ import (
 	"time"
 )
 
-// MaxUsernameLen is the longest TURN username, in bytes, that Mint produces and
-// ParseUsername accepts. RFC 8489 §14.3 requires USERNAME to be fewer than 509
-// bytes, and browsers reject an RTCIceServer whose username is longer
-// (InvalidAccessError).
+// MaxUsernameLen is the longest TURN username, in bytes, that Mint produces.
+// RFC 8489 §14.3 requires USERNAME to be fewer than 509 bytes, and browsers
+// reject an RTCIceServer whose username is longer (InvalidAccessError).
 const MaxUsernameLen = 508
+
+// MaxParsedUsernameLen is the longest username, in bytes, that ParseUsername
+// (and so Verify, Keys and FindKey) accepts: RFC 5389 §15.3 allowed fewer
+// than 513 bytes, and coturn reads up to 513 (STUN_MAX_USERNAME_SIZE), so a
+// credential that a peer minted under the older limit still verifies here
+// as it does in coturn.
+const MaxParsedUsernameLen = 513
 
 // DefaultSeparator is coturn's default rest-api-separator.
 const DefaultSeparator = ':'
@@ -46,13 +52,14 @@ func (u Username) Expires() time.Time { return time.Unix(u.Expiry, 0) }
 // ignored. Where coturn's atol finds no digits it yields 0, a timestamp that is
 // always expired; ParseUsername returns ErrMalformedUsername instead (it also
 // refuses the leading white space and sign that atol would skip).
-// Usernames that are empty or longer than MaxUsernameLen are malformed too.
+// Usernames that are empty or longer than MaxParsedUsernameLen are malformed
+// too.
 func ParseUsername(username string, sep byte) (Username, error) {
 	if username == "" {
 		return Username{}, fmt.Errorf("%w: empty", ErrMalformedUsername)
 	}
-	if len(username) > MaxUsernameLen {
-		return Username{}, fmt.Errorf("%w: %d bytes, more than %d", ErrMalformedUsername, len(username), MaxUsernameLen)
+	if len(username) > MaxParsedUsernameLen {
+		return Username{}, fmt.Errorf("%w: %d bytes, more than %d", ErrMalformedUsername, len(username), MaxParsedUsernameLen)
 	}
 	field, user := username, ""
 	if i := strings.IndexByte(username, sep); i == 0 {

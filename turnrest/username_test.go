@@ -34,7 +34,7 @@ func TestParseUsername(t *testing.T) {
 		require.NoError(t, err, c.in)
 		assert.Equal(t, c.want, got, c.in)
 	}
-	for _, bad := range []string{"", "alice", "alice:", "alice:bob", ":", ":x1", " 1700000000", "-1", "+1700000000", strings.Repeat("1", MaxUsernameLen+1)} {
+	for _, bad := range []string{"", "alice", "alice:", "alice:bob", ":", ":x1", " 1700000000", "-1", "+1700000000", strings.Repeat("1", MaxParsedUsernameLen+1)} {
 		_, err := ParseUsername(bad, ':')
 		assert.ErrorIs(t, err, ErrMalformedUsername, "%q", bad)
 	}

@@ -5,6 +5,8 @@ import (
 	"crypto/md5" //nolint:gosec // RFC 8489 §9.2.2 defines the long-term key as MD5.
 	"crypto/sha256"
 	"fmt"
+
+	"github.com/streamwire/streamwire/internal/logstr"
 )
 
 // Verify checks a username/password pair the way coturn's use-auth-secret mode
@@ -26,7 +28,7 @@ func (m *Minter) Verify(username, password string) (Username, error) {
 		}
 	}
 	if !matched {
-		m.log.Debug("turnrest: password mismatch", "user", u.User, "expiry", u.Expiry)
+		m.log.Debug("turnrest: password mismatch", logstr.Attr("user", u.User), "expiry", u.Expiry)
 		return Username{}, fmt.Errorf("%w (tried %d secrets)", ErrMismatch, len(m.secrets))
 	}
 	return u, nil
@@ -63,18 +65,21 @@ func (m *Minter) FindKey(username, realm string, verify func(key []byte) bool) (
 			return k, nil
 		}
 	}
-	m.log.Debug("turnrest: no secret's key verifies the message", "realm", realm)
+	m.log.Debug("turnrest: no secret's key verifies the message", logstr.Attr("realm", realm))
 	return nil, fmt.Errorf("%w (tried %d secrets)", ErrMismatch, len(keys))
 }
 
 // check parses username with the configured separator and checks its expiry.
 func (m *Minter) check(username string) (Username, error) {
+	if err := m.ready(); err != nil {
+		return Username{}, err
+	}
 	u, err := ParseUsername(username, m.sep)
 	if err != nil {
 		return Username{}, err
 	}
 	if err := checkExpiry(u.Expiry, m.now()); err != nil {
-		m.log.Debug("turnrest: expired credential", "user", u.User, "expiry", u.Expiry)
+		m.log.Debug("turnrest: expired credential", logstr.Attr("user", u.User), "expiry", u.Expiry)
 		return Username{}, err
 	}
 	return u, nil
