@@ -129,25 +129,27 @@ func TestConnCloseReleasesBuffers(t *testing.T) {
 		t.Errorf("read after Close: %v", err)
 	}
 
+	// A shared budget shows, from this goroutine, what the reader holds.
+	shared := &sharedBudget{limit: 1 << 20}
 	a, b = tcpPair(t)
-	c = NewConn(b, ConnConfig{ReadTimeout: -1})
+	c = NewConn(b, ConnConfig{ReadTimeout: -1, Reader: ReaderConfig{shared: shared}})
 	if _, err := a.Write(append([]byte{0x06, 0, 0, 0, 0x01, 0x86, 0xA0, 9, 1, 0, 0, 0}, make([]byte, 128)...)); err != nil {
 		t.Fatal(err)
 	}
 	done := readAsync(c, context.Background())
 	deadline := time.Now().Add(5 * time.Second)
-	for c.Reader().BufferedBytes() == 0 && time.Now().Before(deadline) {
+	for shared.used.Load() == 0 && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
-	if c.Reader().BufferedBytes() == 0 {
+	if shared.used.Load() == 0 {
 		t.Fatal("the partial message was not buffered")
 	}
 	c.Close()
 	if err := waitErr(t, done, 5*time.Second); !errors.Is(err, net.ErrClosed) {
 		t.Errorf("read interrupted by Close: %v", err)
 	}
-	if n := c.Reader().BufferedBytes(); n != 0 {
-		t.Errorf("%d bytes still buffered after Close", n)
+	if n := c.Reader().BufferedBytes(); n != 0 || shared.used.Load() != 0 {
+		t.Errorf("%d bytes (shared %d) still buffered after Close", n, shared.used.Load())
 	}
 }
 
