@@ -178,7 +178,9 @@ func (r *ChunkReader) AckDue() (sequence uint32, due bool) {
 //
 // The returned Message's Payload aliases a buffer owned by the reader. It is
 // valid only until the next call to ReadMessage; copy it to keep it. In
-// steady state ReadMessage does not allocate.
+// steady state ReadMessage does not allocate: each chunk stream keeps its
+// buffer for the next message, up to 256 KiB (a larger one is freed at the
+// next call, and regrown as bytes arrive).
 //
 // Set Chunk Size and Abort messages are applied before they are returned;
 // Window Acknowledgement Size sets the window used by AckDue.
