@@ -153,6 +153,28 @@ func TestConnCloseReleasesBuffers(t *testing.T) {
 	}
 }
 
+// Close drops the registration on a long-lived context: the Conn is not
+// kept alive by the context until it ends.
+func TestConnCloseStopsWatching(t *testing.T) {
+	a, b := tcpPair(t)
+	sender, c := NewConn(a, ConnConfig{}), NewConn(b, ConnConfig{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := sender.WriteMessage(ctx, Message{ChunkStreamID: CSIDAudio, Type: TypeAudio, Payload: []byte{1}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ReadMessage(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if c.unwatch == nil {
+		t.Fatal("no registration on a cancellable context")
+	}
+	c.Close()
+	if c.unwatch != nil {
+		t.Error("registration kept after Close")
+	}
+}
+
 // With a cancellable context, as the server reads, steady-state reads do
 // not allocate: the cancellation is registered once per context.
 func TestConnReadAllocsCancellable(t *testing.T) {
