@@ -5,8 +5,14 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/streamwire/streamwire/rtmp/amf0"
 )
 
 // header0 is a type 0 chunk header on csid (< 64) announcing a message of
@@ -255,5 +261,74 @@ func TestServerChunkSize134217728(t *testing.T) {
 			t.Fatalf("server received %d of %d messages", len(got), len(want))
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// recordHandler keeps the slog records it is given.
+type recordHandler struct {
+	mu   sync.Mutex
+	recs []slog.Record
+}
+
+func (h *recordHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h *recordHandler) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	h.recs = append(h.recs, r.Clone())
+	h.mu.Unlock()
+	return nil
+}
+func (h *recordHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *recordHandler) WithGroup(string) slog.Handler      { return h }
+
+// A session over its connection's budget ends with ErrBudget, logged once
+// as a warning, and its bytes return to the server's budget.
+func TestServerClosesOverBudgetOnce(t *testing.T) {
+	logs := &recordHandler{}
+	srv := NewServer(ServerConfig{Handler: &memHandler{}, Logger: slog.New(logs),
+		Reader: ReaderConfig{MaxBufferedBytes: 100 << 10}})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ctx, l) }()
+	defer func() {
+		cancel()
+		<-served
+	}()
+	c, nc := rawSession(t, "rtmp://"+l.Addr().String())
+	sendCmd(t, c, 0, Command{Name: "connect", TransactionID: 1, Object: amf0.Object{{Key: "app", Value: "live"}}})
+	in := setChunkSize(40000)
+	for csid := byte(4); csid < 8; csid++ { // the first 40 kB chunks of four 60 kB messages
+		in = append(append(in, header0(csid, 60000, TypeVideo)...), make([]byte, 40000)...)
+	}
+	if _, err := nc.Write(in); err != nil {
+		t.Fatal(err)
+	}
+	readUntilClosed(t, c)
+	deadline := time.Now().Add(5 * time.Second)
+	for srv.BufferedBytes() != 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := srv.BufferedBytes(); n != 0 {
+		t.Errorf("server still accounts %d bytes", n)
+	}
+	logs.mu.Lock()
+	defer logs.mu.Unlock()
+	warned := 0
+	for _, r := range logs.recs {
+		if r.Level == slog.LevelWarn && strings.Contains(r.Message, "memory budget") {
+			warned++
+			r.Attrs(func(a slog.Attr) bool {
+				if a.Key == "err" && !strings.Contains(a.Value.String(), ErrBudget.Error()) {
+					t.Errorf("logged err %q", a.Value)
+				}
+				return true
+			})
+		}
+	}
+	if warned != 1 {
+		t.Errorf("%d budget warnings, want 1", warned)
 	}
 }
