@@ -2,6 +2,7 @@ package rtmp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -219,32 +220,55 @@ func (c *Conn) watch(ctx context.Context, d readDeadliner) {
 var aLongTimeAgo = time.Unix(1, 0)
 
 func (c *Conn) write(ctx context.Context, f func(w *ChunkWriter) error) error {
-	if err := ctx.Err(); err != nil {
+	if err := c.lockWrite(ctx); err != nil {
 		return err
 	}
-	c.mu.Lock()
 	defer c.mu.Unlock()
-	if d, ok := c.rw.(writeDeadliner); ok {
-		if err := d.SetWriteDeadline(c.deadline(ctx, c.cfg.WriteTimeout)); err != nil {
-			return err
-		}
-	}
-	return f(c.w)
+	return c.writeErr(ctx, f(c.w))
 }
 
-// WriteMessage writes one message; see ChunkWriter.WriteMessage.
+// WriteMessage writes one message; see ChunkWriter.WriteMessage. The write
+// ends at WriteTimeout or at the deadline of ctx, whichever comes first:
+// an error satisfying net.Error with Timeout() true for the first, one
+// wrapping context.DeadlineExceeded for the second.
 func (c *Conn) WriteMessage(ctx context.Context, m Message) error {
-	if err := ctx.Err(); err != nil {
+	if err := c.lockWrite(ctx); err != nil {
 		return err
 	}
-	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.writeErr(ctx, c.w.WriteMessage(m))
+}
+
+// lockWrite takes the write lock and sets the write deadline; on success
+// the caller unlocks.
+func (c *Conn) lockWrite(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("rtmp: write: %w", err)
+	}
+	c.mu.Lock()
 	if d, ok := c.rw.(writeDeadliner); ok {
 		if err := d.SetWriteDeadline(c.deadline(ctx, c.cfg.WriteTimeout)); err != nil {
+			c.mu.Unlock()
 			return err
 		}
 	}
-	return c.w.WriteMessage(m)
+	return nil
+}
+
+// writeErr reports a write that the context's deadline ended as that
+// deadline (context.DeadlineExceeded), not as a timeout of the socket.
+func (c *Conn) writeErr(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	if cerr := ctx.Err(); cerr != nil {
+		return fmt.Errorf("rtmp: write: %w", cerr)
+	}
+	var ne net.Error
+	if d, ok := ctx.Deadline(); ok && errors.As(err, &ne) && ne.Timeout() && !c.cfg.Now().Before(d) {
+		return fmt.Errorf("rtmp: write: %w", context.DeadlineExceeded)
+	}
+	return err
 }
 
 // WithWriter runs f with the ChunkWriter under the write lock and write

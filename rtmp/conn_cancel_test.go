@@ -215,3 +215,27 @@ func TestConnReadAllocsCancellable(t *testing.T) {
 		t.Errorf("%v allocs per message with a cancellable context", allocs)
 	}
 }
+
+// A write that the context's deadline ends is context.DeadlineExceeded; one
+// that WriteTimeout ends is a net.Error timeout.
+func TestConnWriteDeadlines(t *testing.T) {
+	fill := func(c *Conn, ctx context.Context) error {
+		p := make([]byte, 1<<20)
+		for i := 0; i < 1000; i++ { // the peer never reads: the socket fills
+			if err := c.WriteMessage(ctx, Message{ChunkStreamID: CSIDVideo, Type: TypeVideo, StreamID: 1, Payload: p}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	a, _ := tcpPair(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := fill(NewConn(a, ConnConfig{}), ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("context deadline: %v", err)
+	}
+	a, _ = tcpPair(t)
+	if err := fill(NewConn(a, ConnConfig{WriteTimeout: 100 * time.Millisecond}), context.Background()); !isTimeout(err) || errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("WriteTimeout: %v", err)
+	}
+}
