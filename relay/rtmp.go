@@ -113,14 +113,28 @@ type rtmpSource struct {
 	framesArr [4]*Frame
 }
 
+// ReadMedia implements rtmp.MediaSource.
 func (s *rtmpSource) ReadMedia(ctx context.Context, dst []rtmp.Media) ([]rtmp.Media, error) {
 	clear(s.frames)
 	var err error
 	s.frames, err = s.sub.ReadBatch(ctx, s.frames[:0], s.max)
+	return s.media(dst), err
+}
+
+// TryReadMedia implements rtmp.MediaSource.
+func (s *rtmpSource) TryReadMedia(dst []rtmp.Media) ([]rtmp.Media, error) {
+	clear(s.frames)
+	var err error
+	s.frames, err = s.sub.TryReadBatch(s.frames[:0], s.max)
+	return s.media(dst), err
+}
+
+// media appends the frames taken last as RTMP media to dst.
+func (s *rtmpSource) media(dst []rtmp.Media) []rtmp.Media {
 	for _, f := range s.frames {
 		dst = append(dst, rtmp.Media{Type: rtmp.MessageType(f.Type), Timestamp: f.Timestamp, Payload: f.Payload, Chunks: f.RTMPChunks()})
 	}
-	return dst, err
+	return dst
 }
 
 func (s *rtmpSource) Close() error { return s.sub.Close() }

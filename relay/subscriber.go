@@ -177,29 +177,10 @@ func (sub *Subscriber) signalEnd() {
 // context's error. The frames are shared and must not be modified.
 func (sub *Subscriber) ReadBatch(ctx context.Context, dst []*Frame, max int) ([]*Frame, error) {
 	for {
-		sub.mu.Lock()
-		if sub.n > 0 {
-			k := sub.n
-			if max > 0 && k > max {
-				k = max
-			}
-			for i := 0; i < k; i++ {
-				j := (sub.head + i) % len(sub.q)
-				dst = append(dst, sub.q[j])
-				sub.q[j] = nil
-			}
-			sub.head = (sub.head + k) % len(sub.q)
-			sub.n -= k
-			sub.mu.Unlock()
-			return dst, nil
-		}
-		err := sub.err
-		sub.mu.Unlock()
-		if err != nil {
-			if err == io.EOF {
-				return dst, io.EOF
-			}
-			return dst, fmt.Errorf("relay: stream %q: %w", sub.s.name, err)
+		n := len(dst)
+		var err error
+		if dst, err = sub.TryReadBatch(dst, max); len(dst) > n || err != nil {
+			return dst, err
 		}
 		select {
 		case <-sub.notify:
@@ -207,6 +188,37 @@ func (sub *Subscriber) ReadBatch(ctx context.Context, dst []*Frame, max int) ([]
 			return dst, ctx.Err()
 		}
 	}
+}
+
+// TryReadBatch is ReadBatch without waiting: it appends up to max of the
+// frames queued now, possibly none, with a nil error while the stream goes
+// on, and the errors of ReadBatch once it has ended.
+func (sub *Subscriber) TryReadBatch(dst []*Frame, max int) ([]*Frame, error) {
+	sub.mu.Lock()
+	if sub.n > 0 {
+		k := sub.n
+		if max > 0 && k > max {
+			k = max
+		}
+		for i := 0; i < k; i++ {
+			j := (sub.head + i) % len(sub.q)
+			dst = append(dst, sub.q[j])
+			sub.q[j] = nil
+		}
+		sub.head = (sub.head + k) % len(sub.q)
+		sub.n -= k
+		sub.mu.Unlock()
+		return dst, nil
+	}
+	err := sub.err
+	sub.mu.Unlock()
+	switch {
+	case err == nil:
+		return dst, nil
+	case err == io.EOF:
+		return dst, io.EOF
+	}
+	return dst, fmt.Errorf("relay: stream %q: %w", sub.s.name, err)
 }
 
 // Read returns the next frame, waiting for it; see ReadBatch for the errors.
@@ -223,7 +235,7 @@ func (sub *Subscriber) Read(ctx context.Context) (*Frame, error) {
 // queues for this subscriber, and once when the subscriber ends, instead
 // of waking a blocked ReadBatch. fn runs while the stream is locked: it
 // must be quick and must not call the hub or the subscriber's Close (it may
-// call ReadBatch with a done context to take the queued frames). This lets
+// call TryReadBatch to take the queued frames). This lets
 // a consumer write to a non-blocking socket from the publisher's goroutine,
 // as nginx-rtmp does from its event loop. Call it once, before reading.
 func (sub *Subscriber) NotifyReady(fn func()) {

@@ -5,41 +5,73 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"net"
 )
 
 // Defaults for ReaderConfig.
 const (
-	DefaultChunkSize       = 128      // §5.4.1: initial chunk size in both directions
-	DefaultMaxMessageSize  = 16 << 20 // 16 MiB
-	DefaultMaxChunkSize    = 0xFFFFFF // §5.4.1: larger chunks are pointless, a message length is 24 bits
+	DefaultChunkSize = 128 // §5.4.1: initial chunk size in both directions
+	// DefaultMaxMessageSize is the default ReaderConfig.MaxMessageSize:
+	// the per-connection budget, since a longer message could never be
+	// reassembled.
+	DefaultMaxMessageSize = DefaultMaxBufferedBytes
+	// DefaultMaxChunkSize is the default ReaderConfig.MaxChunkSize: the
+	// whole range of §5.4.1 (the top bit is reserved).
+	DefaultMaxChunkSize = 0x7FFFFFFF
+	// DefaultMaxChunkStreams is the default ReaderConfig.MaxChunkStreams.
+	// Encoders use 2 to 8 chunk streams.
 	DefaultMaxChunkStreams = 64
-	maxTimestampField      = 0xFFFFFF // a 24-bit timestamp field with this value announces an extended timestamp (§5.3.1.3)
-	readBufferSize         = 16 << 10
+	// maxMessageLength is the largest length a chunk message header can
+	// announce (24 bits, §5.3.1.2.1). A chunk size at or above it puts
+	// every message in one chunk, which is why §5.4.1 makes larger chunk
+	// sizes equivalent to it.
+	maxMessageLength  = 0xFFFFFF
+	maxTimestampField = 0xFFFFFF // a 24-bit timestamp field with this value announces an extended timestamp (§5.3.1.3)
+	readBufferSize    = 16 << 10
 )
 
 // ReaderConfig limits what a peer can make a ChunkReader do. The zero value
 // works.
 type ReaderConfig struct {
 	// MaxMessageSize is the largest message length accepted in a chunk
-	// message header. Default DefaultMaxMessageSize (16 MiB). Buffers grow
-	// as payload bytes actually arrive, never up front from the header.
+	// message header, in bytes. Zero means DefaultMaxMessageSize (8 MiB);
+	// it is at most 0xFFFFFF (the 24-bit length field) and at most
+	// MaxBufferedBytes. Buffers grow as payload bytes actually arrive,
+	// never up front from the header. Longer messages fail with
+	// ErrMessageTooLarge.
 	MaxMessageSize int
 	// MaxChunkSize is the largest chunk size a peer may set with Set
-	// Chunk Size. Default DefaultMaxChunkSize (0xFFFFFF).
+	// Chunk Size; a larger one fails with ErrChunkSize. Zero means
+	// DefaultMaxChunkSize (0x7FFFFFFF, all that §5.4.1 allows). Sizes
+	// above 0xFFFFFF are used as 0xFFFFFF, as §5.4.1 says. 0 and sizes
+	// with the top bit set are always refused.
 	MaxChunkSize uint32
 	// MaxChunkStreams is how many distinct chunk stream ids a peer may use
-	// on one connection. Default DefaultMaxChunkStreams (64).
+	// on one connection. Zero means DefaultMaxChunkStreams (64). More fail
+	// with ErrTooManyChunkStreams.
 	MaxChunkStreams int
+	// MaxBufferedBytes is the per-connection budget for reassembly
+	// buffers, in bytes: the capacity held for all partially received
+	// messages of all chunk streams together, plus the small buffers kept
+	// for the next message (at most 256 KiB per chunk stream). Zero means
+	// DefaultMaxBufferedBytes (8 MiB). A peer that needs more fails with
+	// ErrBudget.
+	MaxBufferedBytes int
+
+	// shared, when set (by a Server), is the server-wide budget that every
+	// reservation is also charged to.
+	shared *sharedBudget
 }
 
 func (c ReaderConfig) withDefaults() ReaderConfig {
+	if c.MaxBufferedBytes <= 0 {
+		c.MaxBufferedBytes = DefaultMaxBufferedBytes
+	}
 	if c.MaxMessageSize <= 0 {
 		c.MaxMessageSize = DefaultMaxMessageSize
 	}
-	if c.MaxMessageSize > 0xFFFFFF {
-		c.MaxMessageSize = 0xFFFFFF // the length field is 24 bits
-	}
-	if c.MaxChunkSize == 0 || c.MaxChunkSize > 0x7FFFFFFF {
+	c.MaxMessageSize = min(c.MaxMessageSize, maxMessageLength, c.MaxBufferedBytes)
+	if c.MaxChunkSize == 0 || c.MaxChunkSize > DefaultMaxChunkSize {
 		c.MaxChunkSize = DefaultMaxChunkSize
 	}
 	if c.MaxChunkStreams <= 0 {
@@ -58,7 +90,7 @@ type inStream struct {
 	typ       MessageType
 	streamID  uint32
 	partial   bool   // a message is being reassembled
-	buf       []byte // reassembly buffer, reused across messages
+	buf       []byte // reassembly buffer, reused across messages up to retainedBufferCap
 }
 
 // countingReader counts the bytes received from the network, for
@@ -95,6 +127,10 @@ type ChunkReader struct {
 
 	window  uint32 // acknowledgement window set by the peer; 0 = none
 	lastAck uint64 // bytes received when the last acknowledgement was due
+
+	held     int       // capacity of all reassembly buffers, charged to the budgets
+	last     *inStream // stream of the message returned last, whose buffer the caller may still use
+	released bool      // Release was called
 }
 
 // NewChunkReader returns a reader of the chunk stream r, which starts right
@@ -142,11 +178,21 @@ func (r *ChunkReader) AckDue() (sequence uint32, due bool) {
 //
 // The returned Message's Payload aliases a buffer owned by the reader. It is
 // valid only until the next call to ReadMessage; copy it to keep it. In
-// steady state ReadMessage does not allocate.
+// steady state ReadMessage does not allocate: each chunk stream keeps its
+// buffer for the next message, up to 256 KiB (a larger one is freed at the
+// next call, and regrown as bytes arrive).
 //
 // Set Chunk Size and Abort messages are applied before they are returned;
 // Window Acknowledgement Size sets the window used by AckDue.
 func (r *ChunkReader) ReadMessage() (Message, error) {
+	if r.released {
+		return Message{}, fmt.Errorf("rtmp: chunk reader released: %w", net.ErrClosed)
+	}
+	// The caller is done with the last message: free its buffer if large.
+	if s := r.last; s != nil && cap(s.buf) > retainedBufferCap && !s.partial {
+		r.dropBuffer(s)
+	}
+	r.last = nil
 	for {
 		s, csid, done, err := r.readChunk()
 		if err != nil {
@@ -162,6 +208,7 @@ func (r *ChunkReader) ReadMessage() (Message, error) {
 			Timestamp:     s.timestamp,
 			Payload:       s.buf[:s.length],
 		}
+		r.last = s
 		if err := r.apply(m); err != nil {
 			return Message{}, err
 		}
@@ -180,15 +227,15 @@ func (r *ChunkReader) apply(m Message) error {
 		if n > r.cfg.MaxChunkSize {
 			return fmt.Errorf("rtmp: peer set chunk size %d above limit %d: %w", n, r.cfg.MaxChunkSize, ErrChunkSize)
 		}
-		r.chunkSize = n
+		r.chunkSize = min(n, maxMessageLength) // §5.4.1: larger is equivalent to 0xFFFFFF
 	case TypeAbort:
 		csid, err := ParseAbort(m.Payload)
 		if err != nil {
 			return err
 		}
-		if s := r.streams[csid]; s != nil {
+		if s := r.streams[csid]; s != nil { // an unknown chunk stream has nothing to abort
 			s.partial = false
-			s.buf = s.buf[:0]
+			r.resetBuffer(s)
 		}
 	case TypeWindowAckSize:
 		n, err := ParseWindowAckSize(m.Payload)
@@ -266,14 +313,9 @@ func (r *ChunkReader) readChunk() (s *inStream, csid uint32, done bool, err erro
 		return nil, 0, false, fmt.Errorf("rtmp: chunk stream %d: message length %d above limit %d: %w",
 			csid, s.length, r.cfg.MaxMessageSize, ErrMessageTooLarge)
 	}
-	n := s.length - uint32(len(s.buf))
-	if n > r.chunkSize {
-		n = r.chunkSize
-	}
-	start := len(s.buf)
-	s.buf = growBuffer(s.buf, int(n), int(s.length))
-	if _, err := io.ReadFull(r.br, s.buf[start:start+int(n)]); err != nil {
-		return nil, 0, false, unexpectedEOF(err)
+	n := min(s.length-uint32(len(s.buf)), r.chunkSize)
+	if err := r.readPayload(csid, s, int(n)); err != nil {
+		return nil, 0, false, err
 	}
 	if uint32(len(s.buf)) < s.length {
 		s.partial = true
@@ -283,23 +325,26 @@ func (r *ChunkReader) readChunk() (s *inStream, csid uint32, done bool, err erro
 	return s, csid, true, nil
 }
 
-// growBuffer extends b by n bytes, doubling capacity but never past limit,
-// so that memory follows the bytes that actually arrived.
-func growBuffer(b []byte, n, limit int) []byte {
-	need := len(b) + n
-	if need <= cap(b) {
-		return b[:need]
+// readPayload appends the n payload bytes of a chunk to s.buf. The buffer
+// grows (see grow) only when full, so that memory follows the bytes that
+// arrive, whatever the announced length and the chunk size.
+func (r *ChunkReader) readPayload(csid uint32, s *inStream, n int) error {
+	for n > 0 {
+		if len(s.buf) == cap(s.buf) {
+			if err := r.grow(csid, s, n); err != nil {
+				return err
+			}
+		}
+		start := len(s.buf)
+		k := min(n, cap(s.buf)-start)
+		s.buf = s.buf[:start+k]
+		if _, err := io.ReadFull(r.br, s.buf[start:]); err != nil {
+			s.buf = s.buf[:start]
+			return unexpectedEOF(err)
+		}
+		n -= k
 	}
-	c := 2 * cap(b)
-	if c < need {
-		c = need
-	}
-	if c > limit {
-		c = limit
-	}
-	nb := make([]byte, need, c)
-	copy(nb, b)
-	return nb
+	return nil
 }
 
 // readMessageHeader reads the chunk message header of the given type
@@ -315,10 +360,8 @@ func (r *ChunkReader) readMessageHeader(s *inStream, format uint8) error {
 	}
 	// A new header in the middle of a message: the sender gave up on the
 	// partial message without an Abort. Drop it and start over.
-	if s.partial {
-		s.partial = false
-	}
-	s.buf = s.buf[:0]
+	s.partial = false
+	r.resetBuffer(s)
 	field := uint32(h[0])<<16 | uint32(h[1])<<8 | uint32(h[2])
 	if format <= 1 {
 		s.length = uint32(h[3])<<16 | uint32(h[4])<<8 | uint32(h[5])
@@ -368,7 +411,7 @@ func (r *ChunkReader) readType3(s *inStream) error {
 	if s.partial {
 		return nil
 	}
-	s.buf = s.buf[:0]
+	r.resetBuffer(s)
 	s.timestamp += s.tsField
 	return nil
 }

@@ -202,7 +202,7 @@ func TestChunkReaderLimits(t *testing.T) {
 	})
 	t.Run("hostile length allocates what arrives", func(t *testing.T) {
 		in := []byte{0x03, 0, 0, 0, 0xFF, 0xFF, 0x00, 20, 0, 0, 0, 0, 1, 2, 3}
-		r := NewChunkReader(bytes.NewReader(in), ReaderConfig{})
+		r := NewChunkReader(bytes.NewReader(in), ReaderConfig{MaxMessageSize: 16 << 20, MaxBufferedBytes: 16 << 20})
 		_, err := r.ReadMessage()
 		if !errors.Is(err, io.ErrUnexpectedEOF) {
 			t.Fatalf("err = %v", err)

@@ -400,7 +400,7 @@ func (cl *Client) Close() error {
 		cl.send(ctx, 0, Command{Name: "deleteStream", Args: []any{float64(cl.streamID)}})
 		cancel()
 	}
-	return cl.nc.Close()
+	return cl.c.Close() // closes nc, and frees what reading holds
 }
 
 // isSessionData reports data messages that belong to the session, not to

@@ -54,7 +54,10 @@
 //
 // A peer cannot make this package allocate more than ReaderConfig allows:
 // message lengths are checked against MaxMessageSize before any byte is
-// buffered, and buffers grow only as payload bytes arrive. The number of
+// buffered, buffers grow only as payload bytes arrive, and all partial
+// messages of a connection share one budget (MaxBufferedBytes), and those
+// of a Server one more (ServerConfig.MaxBufferedBytes); past either, the
+// connection ends with ErrBudget. The number of
 // chunk streams, the chunk size and AMF nesting are bounded, and Conn sets
 // read and write deadlines on every operation.
 package rtmp

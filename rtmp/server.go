@@ -71,8 +71,15 @@ type ServerConfig struct {
 	// Handshake configures the handshake (digest handshake by default).
 	// Its Timeout defaults to 10 s.
 	Handshake HandshakeConfig
-	// Reader limits what a client can make the server buffer.
+	// Reader limits what a client can make the server buffer, per
+	// connection (see ReaderConfig.MaxBufferedBytes).
 	Reader ReaderConfig
+	// MaxBufferedBytes is the server-wide budget for reassembly buffers,
+	// in bytes: all connections' partially received messages together
+	// (each connection is also held to Reader.MaxBufferedBytes). Zero
+	// means DefaultServerMaxBufferedBytes (512 MiB). A connection whose
+	// next chunk would pass it is closed with ErrBudget.
+	MaxBufferedBytes int64
 	// IdleTimeout closes a connection that sends nothing for this long,
 	// except while it plays (players may stay silent). Default 60 s.
 	IdleTimeout time.Duration
@@ -127,6 +134,9 @@ func (c ServerConfig) withDefaults() ServerConfig {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+	if c.MaxBufferedBytes <= 0 {
+		c.MaxBufferedBytes = DefaultServerMaxBufferedBytes
+	}
 	return c
 }
 
@@ -134,8 +144,9 @@ func (c ServerConfig) withDefaults() ServerConfig {
 // connect, createStream, publish, play and the stream commands of the Adobe
 // RTMP specification 1.0 §7.2, answered as nginx-rtmp and SRS answer them.
 type Server struct {
-	cfg   ServerConfig
-	clock *flushClock // merged writes; nil when PlayWriteInterval is 0
+	cfg    ServerConfig
+	clock  *flushClock   // merged writes; nil when PlayWriteInterval is 0
+	budget *sharedBudget // cfg.MaxBufferedBytes, charged by every connection's reader
 
 	mu    sync.Mutex
 	conns map[net.Conn]struct{}
@@ -145,6 +156,8 @@ type Server struct {
 // NewServer returns a server with cfg.
 func NewServer(cfg ServerConfig) *Server {
 	s := &Server{cfg: cfg.withDefaults(), conns: make(map[net.Conn]struct{})}
+	s.budget = &sharedBudget{limit: s.cfg.MaxBufferedBytes}
+	s.cfg.Reader.shared = s.budget
 	if s.cfg.PlayWriteInterval > 0 {
 		s.clock = newFlushClock(s.cfg.PlayWriteInterval)
 	}

@@ -135,11 +135,11 @@ func (p *player) mergedLoop(ctx context.Context) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		bufs, err := p.collect(doneCtx)
+		bufs, err := p.collectReady()
 		if werr := p.write(ctx, bufs); werr != nil {
 			return werr
 		}
-		if err != nil && !errors.Is(err, context.Canceled) {
+		if err != nil {
 			return err
 		}
 	}
@@ -190,11 +190,11 @@ func (p *player) inlineLoop(ctx context.Context) error {
 			p.pending = nil
 		}
 		for {
-			bufs, err := p.collect(doneCtx)
+			bufs, err := p.collectReady()
 			if werr := p.write(ctx, bufs); werr != nil {
 				return werr
 			}
-			if err != nil && !errors.Is(err, context.Canceled) {
+			if err != nil {
 				return err
 			}
 			if len(bufs) > 0 {
@@ -222,8 +222,8 @@ func (p *player) ready() {
 		p.handOff()
 		return
 	}
-	bufs, err := p.collect(doneCtx)
-	if err != nil && !errors.Is(err, context.Canceled) { // the end: let the writer goroutine say so
+	bufs, err := p.collectReady()
+	if err != nil { // the end: let the writer goroutine say so
 		c.mu.Unlock()
 		p.handOff()
 		return
@@ -258,12 +258,26 @@ func (p *player) closeFD() {
 	closeDup(p.fd)
 }
 
-// collect takes the ready media from the source and returns the chunk
-// bytes to write, in order: the source's shared chunks where the session's
-// parameters allow, else this session's own encoding.
+// collect waits for media from the source and returns the chunk bytes to
+// write (see chunks).
 func (p *player) collect(ctx context.Context) ([][]byte, error) {
 	var err error
 	p.batch, err = p.src.ReadMedia(ctx, p.batch[:0])
+	return p.chunks(), err
+}
+
+// collectReady is collect without waiting: it takes only the media that is
+// ready now, possibly none.
+func (p *player) collectReady() ([][]byte, error) {
+	var err error
+	p.batch, err = p.src.TryReadMedia(p.batch[:0])
+	return p.chunks(), err
+}
+
+// chunks returns the chunk bytes of p.batch, in order: the source's shared
+// chunks where the session's parameters allow, else this session's own
+// encoding.
+func (p *player) chunks() [][]byte {
 	p.bufs, p.own, p.ends = p.bufs[:0], p.own[:0], p.ends[:0]
 	// Per-session encodings first (own may move while growing), then the
 	// list of buffers in message order.
@@ -283,7 +297,7 @@ func (p *player) collect(ctx context.Context) ([][]byte, error) {
 		}
 		off = p.ends[i]
 	}
-	return p.bufs, err
+	return p.bufs
 }
 
 // write writes bufs under the connection's write lock and deadline,

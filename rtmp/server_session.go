@@ -8,27 +8,9 @@ import (
 	"log/slog"
 	"net"
 	"sync"
-	"time"
 
 	"github.com/streamwire/streamwire/rtmp/amf0"
 )
-
-// deadlineCtx gives Conn.ReadMessage a per-read deadline without allocating
-// a timer per message: the session moves the deadline before each read.
-type deadlineCtx struct {
-	context.Context
-	deadline time.Time
-}
-
-func (d *deadlineCtx) Deadline() (time.Time, bool) { return d.deadline, !d.deadline.IsZero() }
-
-// doneCtx is an already cancelled context: ReadMedia with it returns what is
-// queued without waiting (sources check their queue before the context).
-var doneCtx = func() context.Context {
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	return ctx
-}()
 
 // serverStream is one message stream created by createStream.
 type serverStream struct {
@@ -73,25 +55,25 @@ func (ss *serverSession) run(ctx context.Context) (err error) {
 	defer func() {
 		cancel()
 		// Unblock a player's writer stuck on a peer that stopped reading
-		// before waiting for it.
-		ss.nc.Close()
+		// before waiting for it; free the reassembly buffers now.
+		ss.c.Close()
 		ss.closeAll()
 	}()
-	rctx := &deadlineCtx{Context: ctx}
 	for {
 		ss.mu.Lock()
 		idle := ss.playing == 0
 		ss.mu.Unlock()
 		if idle {
-			rctx.deadline = time.Now().Add(ss.cfg.IdleTimeout)
+			ss.c.SetReadTimeout(ss.cfg.IdleTimeout)
 		} else {
-			rctx.deadline = time.Time{}
+			ss.c.SetReadTimeout(-1) // players may stay silent
 		}
-		m, err := ss.c.ReadMessage(rctx)
+		m, err := ss.c.ReadMessage(ctx)
 		if err != nil {
 			if errors.Is(err, io.EOF) {
 				return nil
 			}
+			ss.logBudget(err)
 			return err
 		}
 		if err := ss.handle(ctx, m); err != nil {

@@ -91,13 +91,17 @@ type MediaSink interface {
 }
 
 // MediaSource supplies the media of a played stream. ReadMedia blocks until
-// at least one message is ready and appends the ready ones to dst; it
-// returns io.EOF when the stream has ended. With a context that is already
-// done it must still return the messages that are ready (the server uses
-// that to collect more without waiting). The returned payloads and
-// Chunks must stay unchanged until the next ReadMedia call. Close is called
+// at least one message is ready or ctx is cancelled (then it returns
+// ctx.Err()), and appends the ready messages to dst. TryReadMedia does the
+// same without waiting: it appends what is ready now, possibly nothing,
+// and returns a nil error while the stream goes on (the server uses it to
+// collect more media without blocking, e.g. from the publisher's
+// goroutine, see ReadyNotifier). Both return io.EOF once the stream has
+// ended and nothing is left. The returned payloads and Chunks must stay
+// unchanged until the next ReadMedia or TryReadMedia call. Close is called
 // once when the player leaves.
 type MediaSource interface {
 	ReadMedia(ctx context.Context, dst []Media) ([]Media, error)
+	TryReadMedia(dst []Media) ([]Media, error)
 	Close() error
 }
