@@ -13,12 +13,12 @@ type ConnConfig struct {
 	Reader ReaderConfig
 	// ReadTimeout bounds each ReadMessage when the underlying stream has
 	// SetReadDeadline (net.Conn) and the context has no earlier deadline.
-	// Default 60 s; negative disables it.
+	// Zero means DefaultReadTimeout (60 s); negative disables it.
 	ReadTimeout time.Duration
-	// WriteTimeout bounds each write likewise. Default 30 s; negative
-	// disables it.
+	// WriteTimeout bounds each write likewise. Zero means
+	// DefaultWriteTimeout (30 s); negative disables it.
 	WriteTimeout time.Duration
-	// Now returns the current time, for deadlines. Default time.Now.
+	// Now returns the current time, for deadlines. Nil means time.Now.
 	Now func() time.Time
 }
 
@@ -43,10 +43,10 @@ type Conn struct {
 // net.Conn whose handshake is done).
 func NewConn(rw io.ReadWriter, cfg ConnConfig) *Conn {
 	if cfg.ReadTimeout == 0 {
-		cfg.ReadTimeout = 60 * time.Second
+		cfg.ReadTimeout = DefaultReadTimeout
 	}
 	if cfg.WriteTimeout == 0 {
-		cfg.WriteTimeout = 30 * time.Second
+		cfg.WriteTimeout = DefaultWriteTimeout
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
