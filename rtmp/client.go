@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/streamwire/streamwire/internal/logstr"
 	"github.com/streamwire/streamwire/rtmp/amf0"
 )
 
@@ -171,7 +172,7 @@ func newClient(ctx context.Context, nc net.Conn, app, name, tcURL string, cfg Cl
 		{Key: "objectEncoding", Value: float64(0)},
 	}}
 	if _, err := cl.call(ctx, connect); err != nil {
-		return nil, fmt.Errorf("rtmp: connect to %q: %w", app, err)
+		return nil, fmt.Errorf("rtmp: connect to %q: %w", logstr.Bound(app), err)
 	}
 	return cl, nil
 }
@@ -304,7 +305,7 @@ func (cl *Client) Publish(ctx context.Context) error {
 		return err
 	}
 	if err := cl.waitStatus(ctx, "publish", CodePublishStart); err != nil {
-		return fmt.Errorf("rtmp: publish %q: %w", cl.name, err)
+		return fmt.Errorf("rtmp: publish %q: %w", logstr.Bound(cl.name), err)
 	}
 	return nil
 }
@@ -327,7 +328,7 @@ func (cl *Client) Play(ctx context.Context) error {
 		return err
 	}
 	if err := cl.waitStatus(ctx, "play", CodePlayStart); err != nil {
-		return fmt.Errorf("rtmp: play %q: %w", cl.name, err)
+		return fmt.Errorf("rtmp: play %q: %w", logstr.Bound(cl.name), err)
 	}
 	return nil
 }

@@ -2,8 +2,8 @@ package rtmp
 
 import (
 	"context"
-	"fmt"
 
+	"github.com/streamwire/streamwire/internal/logstr"
 	"github.com/streamwire/streamwire/rtmp/amf0"
 )
 
@@ -113,12 +113,13 @@ func (ss *serverSession) getStreamLength(ctx context.Context, cmd Command) error
 	return ss.reply(ctx, 0, Command{Name: "_result", TransactionID: cmd.TransactionID, Args: []any{0.0}})
 }
 
-// refuseCall answers cmd with _error NetConnection.Call.Failed and returns
-// err, which ends the session.
+// refuseCall answers cmd with _error NetConnection.Call.Failed. The
+// session goes on: ffmpeg ignores an _error to releaseStream and
+// FCPublish, and the publish that follows is refused on its own.
 func (ss *serverSession) refuseCall(ctx context.Context, cmd Command, err error) error {
-	ss.reply(ctx, 0, Command{Name: "_error", TransactionID: cmd.TransactionID,
+	ss.log.Info("rtmp: call refused", logstr.Attr("name", cmd.Name), errAttr(err))
+	return ss.reply(ctx, 0, Command{Name: "_error", TransactionID: cmd.TransactionID,
 		Args: []any{statusInfo(LevelError, CodeCallFailed, err.Error())}})
-	return fmt.Errorf("rtmp: %s: %w", cmd.Name, err)
 }
 
 // replies writes cmds on message stream streamID, in order, under one
