@@ -31,9 +31,12 @@ import (
 //     carries a number.
 //   - play: StreamBegin, onStatus NetStream.Play.Reset and
 //     NetStream.Play.Start, then the data message |RtmpSampleAccess(true,
-//     true) that lets Flash players read the samples (SRS start_play,
-//     nginx-rtmp's live module), then the data message onStatus
-//     NetStream.Data.Start (FMS).
+//     true) that lets Flash players read the samples (SRS start_play;
+//     nginx-rtmp's live module sends Play.Start and |RtmpSampleAccess).
+//     FMS then sends the data message onStatus NetStream.Data.Start; SRS
+//     stopped, and so do we, because ffmpeg's FLV demuxer makes an empty
+//     data stream of it ("Stream #0:0: Data: none", seen with ffmpeg 5.1
+//     in interop's TestRTMPTranscriptFFmpegPlay), which breaks "-map 0".
 
 // Names of the legacy commands.
 const (

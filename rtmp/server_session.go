@@ -402,14 +402,10 @@ func (ss *serverSession) play(ctx context.Context, streamID uint32, cmd Command)
 				return err
 			}
 		}
+		// No onStatus NetStream.Data.Start data message after it, unlike
+		// FMS: ffmpeg's FLV demuxer turns that one into an empty data
+		// stream ("Stream #0:0: Data: none"), as SRS found.
 		p, err := amf0.AppendValues(nil, "|RtmpSampleAccess", true, true)
-		if err != nil {
-			return err
-		}
-		if err := w.WriteMessage(Message{ChunkStreamID: CSIDCommand, Type: TypeDataAMF0, StreamID: streamID, Payload: p}); err != nil {
-			return err
-		}
-		p, err = amf0.AppendValues(nil, "onStatus", statusInfo(LevelStatus, CodeDataStart, "Data start."))
 		if err != nil {
 			return err
 		}
