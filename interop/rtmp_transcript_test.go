@@ -83,28 +83,34 @@ func (r *rtmpRecorder) serve() {
 		r.wg.Add(1)
 		go func() {
 			defer r.wg.Done()
-			rc.proxy(c, s.(*net.TCPConn))
+			rc.proxy(c.(*net.TCPConn), s.(*net.TCPConn))
 		}()
 	}
 }
 
-// proxy copies both ways, recording, and half-closes toward the server
-// when the client stops sending, so that the server still answers the
-// client's last commands (FCUnpublish, deleteStream).
-func (rc *recordedConn) proxy(c net.Conn, s *net.TCPConn) {
+// proxy copies both ways, recording. Each direction only half-closes the
+// other when it ends, so that the last commands of a peer that leaves
+// (FCUnpublish, deleteStream) are still read and answered; a peer that
+// closes with media unread makes writes toward it fail before its last
+// bytes are read, which must not cut the recording.
+func (rc *recordedConn) proxy(c, s *net.TCPConn) {
 	defer close(rc.done)
 	var mu sync.Mutex // the buffers are read only after done
-	var wg sync.WaitGroup
-	wg.Add(1)
+	up := make(chan struct{})
 	go func() {
-		defer wg.Done()
+		defer close(up)
 		io.Copy(io.MultiWriter(s, lockedWriter{&mu, &rc.up}), c)
 		s.CloseWrite()
 	}()
 	io.Copy(c, io.TeeReader(s, lockedWriter{&mu, &rc.down}))
+	c.CloseWrite()
+	select {
+	case <-up:
+	case <-time.After(5 * time.Second):
+	}
 	c.Close()
 	s.Close()
-	wg.Wait()
+	<-up
 }
 
 type lockedWriter struct {
@@ -272,7 +278,27 @@ func checkTranscript(t *testing.T, name, got string) {
 	if err != nil {
 		t.Fatalf("%v (run with -update-rtmp-transcripts to record it)", err)
 	}
-	if string(want) != got {
+	if !transcriptMatches(string(want), got) {
 		t.Errorf("command exchange differs from %s\n--- got:\n%s--- want:\n%s", path, got, want)
 	}
+}
+
+// transcriptMatches compares line by line; a golden line starting with
+// "? " may be missing from got. That marks what a peer sends only
+// sometimes: ffmpeg playing sends deleteStream as it exits in about two
+// runs out of three (an -update run writes every line as required; mark
+// such lines by hand).
+func transcriptMatches(want, got string) bool {
+	g := strings.Split(got, "\n")
+	for _, w := range strings.Split(want, "\n") {
+		line, opt := strings.CutPrefix(w, "? ")
+		if len(g) > 0 && g[0] == line {
+			g = g[1:]
+			continue
+		}
+		if !opt {
+			return false
+		}
+	}
+	return len(g) == 0
 }
