@@ -16,10 +16,13 @@ package interop
 // for code that sets MessageStreamID 1 on gortmplib's message package.
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -29,6 +32,7 @@ import (
 	"github.com/bluenviron/gortmplib/pkg/codecs"
 
 	"github.com/streamwire/streamwire/rtmp"
+	"github.com/streamwire/streamwire/rtmp/flv"
 )
 
 // gortmplibDial connects a gortmplib client to url.
@@ -46,14 +50,16 @@ func gortmplibDial(ctx context.Context, t *testing.T, rawURL string, publish boo
 }
 
 // TestGortmplibClientPublishToOurServer: gortmplib's client publishes
-// H.264 frames to our server while our client plays them back.
+// the H.264 frames of an ffmpeg-made FLV to our server while our client
+// plays them back.
 func TestGortmplibClientPublishToOurServer(t *testing.T) {
+	sps, pps, aus := h264FromFLV(t, makeFLV(t, 4))
 	base, hub := startOurRTMP(t, nil)
 	rec := startRecorder(t, strings.TrimPrefix(base, "rtmp://"))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	c := gortmplibDial(ctx, t, "rtmp://"+rec.Addr()+"/live/glib", true)
-	w := &gortmplib.Writer{Conn: c, Tracks: []*gortmplib.Track{{Codec: &codecs.H264{SPS: testSPS, PPS: testPPS}}}}
+	w := &gortmplib.Writer{Conn: c, Tracks: []*gortmplib.Track{{Codec: &codecs.H264{SPS: sps, PPS: pps}}}}
 	if err := w.Initialize(); err != nil {
 		t.Fatal(err)
 	}
@@ -69,12 +75,8 @@ func TestGortmplibClientPublishToOurServer(t *testing.T) {
 	}()
 	var st playStats
 	for i := 0; ; i++ {
-		au := [][]byte{{0x41, 0x9a, byte(i)}}
-		if i%10 == 0 {
-			au = [][]byte{{0x65, 0x88, byte(i)}}
-		}
 		ts := time.Duration(i) * 40 * time.Millisecond
-		if err := w.WriteH264(w.Tracks[0], ts, ts, au); err != nil {
+		if err := w.WriteH264(w.Tracks[0], ts, ts, aus[i%len(aus)]); err != nil {
 			t.Fatal(err)
 		}
 		select {
@@ -92,6 +94,55 @@ func TestGortmplibClientPublishToOurServer(t *testing.T) {
 	}
 	c.Close()
 	checkTranscript(t, "gortmplib-publish", rec.wait(t, 10*time.Second).transcript(t))
+}
+
+// h264FromFLV returns the SPS, PPS and access units (NAL units each) of
+// the H.264 track of an FLV file.
+func h264FromFLV(t *testing.T, path string) (sps, pps []byte, aus [][][]byte) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := flv.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		tag, err := r.ReadTag()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tag.Type != flv.TagVideo || len(tag.Data) < 5 {
+			continue
+		}
+		body := bytes.Clone(tag.Data[5:]) // Data is reused by the next ReadTag
+		if tag.Data[1] == 0 { // AVCDecoderConfigurationRecord
+			if len(body) < 8 {
+				t.Fatal("short avcC")
+			}
+			n := int(body[6])<<8 | int(body[7])
+			sps = body[8 : 8+n]
+			rest := body[8+n+1:]
+			pps = rest[2 : 2+(int(rest[0])<<8|int(rest[1]))]
+			continue
+		}
+		var au [][]byte
+		for len(body) >= 4 {
+			n := int(body[0])<<24 | int(body[1])<<16 | int(body[2])<<8 | int(body[3])
+			au = append(au, body[4:4+n])
+			body = body[4+n:]
+		}
+		aus = append(aus, au)
+	}
+	if sps == nil || len(aus) == 0 {
+		t.Fatal("no H.264 in the FLV")
+	}
+	return sps, pps, aus
 }
 
 // TestGortmplibClientPlayFromOurServer: gortmplib's client plays a stream
@@ -135,13 +186,6 @@ func TestGortmplibClientPlayFromOurServer(t *testing.T) {
 	cancel()
 	<-errc
 }
-
-// A tiny 320x240 baseline H.264 SPS and PPS, enough for the codec
-// parameters gortmplib writes.
-var (
-	testSPS = []byte{0x67, 0x42, 0xc0, 0x1e, 0xd9, 0x01, 0x40, 0x7b, 0x20}
-	testPPS = []byte{0x68, 0xce, 0x3c, 0x80}
-)
 
 // gortmplibServer is a one-stream relay on gortmplib's ServerConn, Reader
 // and Writer, after its examples/server.

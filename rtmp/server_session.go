@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math/bits"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -281,8 +282,17 @@ func (ss *serverSession) createStream(ctx context.Context, cmd Command) error {
 }
 
 func (ss *serverSession) request(cmd Command) *StreamRequest {
-	name, q := parseStreamName(argString(cmd, 0))
-	return &StreamRequest{App: ss.app, TCURL: ss.tcURL, Name: name, Query: q,
+	app, raw := ss.app, argString(cmd, 0)
+	if raw == "" {
+		// gortmplib's client (MediaMTX) connects with the whole URL path
+		// as app ("live/cam") and publishes or plays an empty name: take
+		// the last path element as the name, which gives the same Path.
+		if i := strings.LastIndexByte(app, '/'); i > 0 && i < len(app)-1 {
+			app, raw = app[:i], app[i+1:]
+		}
+	}
+	name, q := parseStreamName(raw)
+	return &StreamRequest{App: app, TCURL: ss.tcURL, Name: name, Query: q,
 		RemoteAddr: ss.nc.RemoteAddr(), Connect: ss.connectObj}
 }
 

@@ -6,6 +6,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"github.com/streamwire/streamwire/rtmp/amf0"
 )
 
 // TestZeroServer: a zero Server serves (connect works) and rejects publish
@@ -154,4 +156,25 @@ func TestServerByteSwappedStreamID(t *testing.T) {
 		}
 	}
 	t.Error("media on the byte-swapped stream id did not reach the sink")
+}
+
+// TestServerEmptyNameWithPathApp: gortmplib's client connects with app
+// "live/cam" and publishes the empty name; the request is live/cam.
+func TestServerEmptyNameWithPathApp(t *testing.T) {
+	h := &memHandler{}
+	base := startServer(t, ServerConfig{Handler: h}, nil)
+	c, _ := rawSession(t, base)
+	sendCmd(t, c, 0, Command{Name: "connect", TransactionID: 1, Object: amf0.Object{{Key: "app", Value: "live/cam"}}})
+	sendCmd(t, c, 0, Command{Name: "createStream", TransactionID: 2})
+	sendCmd(t, c, 1, Command{Name: "publish", TransactionID: 3, Args: []any{"", "live"}})
+	got := readCommands(t, c, 4)
+	if _, code, _ := statusCode(got[3]); code != CodePublishStart {
+		t.Fatalf("publish of an empty name under app live/cam: %+v", got[3])
+	}
+	h.mu.Lock()
+	req := h.lastRequest
+	h.mu.Unlock()
+	if req.App != "live" || req.Name != "cam" || req.Path() != "live/cam" {
+		t.Errorf("request %+v", req)
+	}
 }
