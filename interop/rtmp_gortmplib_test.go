@@ -121,7 +121,7 @@ func h264FromFLV(t *testing.T, path string) (sps, pps []byte, aus [][][]byte) {
 			continue
 		}
 		body := bytes.Clone(tag.Data[5:]) // Data is reused by the next ReadTag
-		if tag.Data[1] == 0 { // AVCDecoderConfigurationRecord
+		if tag.Data[1] == 0 {             // AVCDecoderConfigurationRecord
 			if len(body) < 8 {
 				t.Fatal("short avcC")
 			}
@@ -339,4 +339,3 @@ func TestGortmplibServerWithOurClient(t *testing.T) {
 	}
 	srv.mu.Unlock()
 }
-

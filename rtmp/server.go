@@ -40,13 +40,25 @@ var (
 
 // StreamRequest describes a publish or play request to a Handler.
 type StreamRequest struct {
-	App         string     // application from connect, e.g. "live"
-	TCURL       string     // tcUrl from connect
-	Name        string     // stream name without the query, e.g. "cam1"
-	Query       url.Values // parsed from "name?key=...", never nil
-	PublishType string     // publish only: "live", "record" or "append"
-	RemoteAddr  net.Addr
-	Connect     amf0.Object // the connect command object as sent by the client
+	// App is the application of connect, e.g. "live" (at most
+	// MaxNameLength bytes).
+	App string
+	// TCURL is the tcUrl of connect, e.g. "rtmp://host/live" (at most
+	// MaxNameLength bytes).
+	TCURL string
+	// Name is the stream name of publish or play without its query, e.g.
+	// "cam1".
+	Name string
+	// Query is parsed from "name?key=..."; never nil.
+	Query url.Values
+	// PublishType is the publishing type of publish: "live", "record" or
+	// "append" (§7.2.2.6); empty for play.
+	PublishType string
+	// RemoteAddr is the client's address.
+	RemoteAddr net.Addr
+	// Connect is the command object of connect as the client sent it
+	// (flashVer, swfUrl, capabilities, fourCcList...).
+	Connect amf0.Object
 }
 
 // Path returns "App/Name", the usual key of a live stream.
