@@ -5,6 +5,7 @@ go 1.25.0
 replace github.com/streamwire/streamwire => ../
 
 require (
+	github.com/bluenviron/gortmplib v1.0.1
 	github.com/pion/dtls/v3 v3.1.8
 	github.com/pion/ice/v4 v4.4.2
 	github.com/pion/rtcp v1.2.17
@@ -19,7 +20,6 @@ require (
 
 require (
 	github.com/abema/go-mp4 v1.7.1 // indirect
-	github.com/bluenviron/gortmplib v1.0.1 // indirect
 	github.com/bluenviron/mediacommon/v2 v2.9.3 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/pion/datachannel v1.6.2 // indirect
