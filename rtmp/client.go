@@ -287,7 +287,8 @@ func (cl *Client) waitStatus(ctx context.Context, command, want string) error {
 
 // Publish starts publishing the URL's stream (releaseStream, FCPublish,
 // createStream, publish "live") and waits for NetStream.Publish.Start. A
-// refusal is an error wrapping ErrRejected with the status code.
+// refusal is a *StatusError (errors.Is ErrRejected) with the status code,
+// e.g. NetStream.Publish.BadName.
 func (cl *Client) Publish(ctx context.Context) error {
 	if cl.c == nil {
 		return ErrNotConnected
