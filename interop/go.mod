@@ -1,10 +1,11 @@
 module github.com/streamwire/streamwire/interop
 
-go 1.24.0
+go 1.25.0
 
 replace github.com/streamwire/streamwire => ../
 
 require (
+	github.com/bluenviron/gortmplib v1.0.1
 	github.com/pion/dtls/v3 v3.1.8
 	github.com/pion/ice/v4 v4.4.2
 	github.com/pion/rtcp v1.2.17
@@ -18,6 +19,8 @@ require (
 )
 
 require (
+	github.com/abema/go-mp4 v1.7.1 // indirect
+	github.com/bluenviron/mediacommon/v2 v2.9.3 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/pion/datachannel v1.6.2 // indirect
 	github.com/pion/interceptor v0.1.48 // indirect

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+
+	"github.com/streamwire/streamwire/internal/logstr"
 )
 
 // Errors returned by the hub; test with errors.Is.
@@ -96,7 +98,7 @@ func (h *Hub) Publish(name string) (*Publisher, error) {
 	}
 	s := &stream{hub: h, name: name}
 	h.streams[name] = s
-	h.cfg.Logger.Info("relay: publish", "stream", name)
+	h.cfg.Logger.Info("relay: publish", logstr.Attr("stream", name))
 	return &Publisher{s: s}, nil
 }
 

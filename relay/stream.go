@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+
+	"github.com/streamwire/streamwire/internal/logstr"
 )
 
 // stream is one published name: the caches and the subscriber set.
@@ -107,7 +109,7 @@ func (p *Publisher) Close() error {
 	for _, sub := range subs {
 		sub.finish(nil)
 	}
-	s.hub.cfg.Logger.Info("relay: unpublish", "stream", s.name, "subscribers", len(subs))
+	s.hub.cfg.Logger.Info("relay: unpublish", logstr.Attr("stream", s.name), "subscribers", len(subs))
 	return nil
 }
 

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"sync"
+
+	"github.com/streamwire/streamwire/internal/logstr"
 )
 
 // Subscriber receives the frames of one stream through a bounded queue. Its
@@ -46,7 +48,7 @@ func (sub *Subscriber) push(f *Frame) bool {
 	}
 	if sub.full() && sub.policy == DropToKeyframe {
 		sub.dropOverflow()
-		sub.s.hub.cfg.Logger.Debug("relay: slow subscriber skips to next keyframe", "stream", sub.s.name)
+		sub.s.hub.cfg.Logger.Debug("relay: slow subscriber skips to next keyframe", logstr.Attr("stream", sub.s.name))
 		if !(f.SequenceHeader || f.Type == Data || (f.Type == Video && f.Keyframe)) {
 			sub.skipping = true
 			sub.dropped++
@@ -60,7 +62,7 @@ func (sub *Subscriber) push(f *Frame) bool {
 			sub.clearQueue()
 			sub.mu.Unlock()
 			sub.signalEnd()
-			sub.s.hub.cfg.Logger.Warn("relay: slow subscriber disconnected", "stream", sub.s.name)
+			sub.s.hub.cfg.Logger.Warn("relay: slow subscriber disconnected", logstr.Attr("stream", sub.s.name))
 			return false
 		}
 		sub.clearQueue()

@@ -10,10 +10,17 @@ import (
 // id, a command object (an Object, or nil for AMF0 null) and optional
 // arguments, e.g. connect, createStream, publish, play, _result, onStatus.
 type Command struct {
-	Name          string
+	// Name is the command name, e.g. "connect" or "_result".
+	Name string
+	// TransactionID pairs a call with its _result or _error; 0 for
+	// commands that expect no answer (onStatus, publish, play).
 	TransactionID float64
-	Object        any
-	Args          []any
+	// Object is the command object: an amf0.Object (connect, the
+	// properties of connect's _result) or nil, encoded as AMF0 null.
+	Object any
+	// Args are the values after the command object, e.g. the stream
+	// name of publish or the info object of onStatus.
+	Args []any
 }
 
 // DecodeAMFPayload decodes the AMF values of a command or data message

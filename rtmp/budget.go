@@ -142,7 +142,10 @@ func (r *ChunkReader) Release() {
 
 // BufferedBytes returns the bytes that all the server's connections hold in
 // reassembly buffers, the amount charged to ServerConfig.MaxBufferedBytes.
-func (s *Server) BufferedBytes() int64 { return s.budget.used.Load() }
+func (s *Server) BufferedBytes() int64 {
+	s.init()
+	return s.budget.used.Load()
+}
 
 // logBudget logs, once per connection (the session ends on it), that the
 // peer went over a memory budget: an operator sees who, and which budget.

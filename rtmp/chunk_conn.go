@@ -17,12 +17,13 @@ type ConnConfig struct {
 	Reader ReaderConfig
 	// ReadTimeout bounds each ReadMessage when the underlying stream has
 	// SetReadDeadline (net.Conn); the context's deadline, if earlier, ends
-	// the read too (see ReadMessage). Default 60 s; negative disables it.
+	// the read too (see ReadMessage). Zero means DefaultReadTimeout (60 s);
+	// negative disables it.
 	ReadTimeout time.Duration
-	// WriteTimeout bounds each write likewise. Default 30 s; negative
-	// disables it.
+	// WriteTimeout bounds each write likewise. Zero means
+	// DefaultWriteTimeout (30 s); negative disables it.
 	WriteTimeout time.Duration
-	// Now returns the current time, for deadlines. Default time.Now.
+	// Now returns the current time, for deadlines. Nil means time.Now.
 	Now func() time.Time
 }
 
@@ -55,10 +56,10 @@ type Conn struct {
 // net.Conn whose handshake is done).
 func NewConn(rw io.ReadWriter, cfg ConnConfig) *Conn {
 	if cfg.ReadTimeout == 0 {
-		cfg.ReadTimeout = 60 * time.Second
+		cfg.ReadTimeout = DefaultReadTimeout
 	}
 	if cfg.WriteTimeout == 0 {
-		cfg.WriteTimeout = 30 * time.Second
+		cfg.WriteTimeout = DefaultWriteTimeout
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

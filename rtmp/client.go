@@ -12,31 +12,38 @@ import (
 	"strings"
 	"time"
 
+	"github.com/streamwire/streamwire/internal/logstr"
 	"github.com/streamwire/streamwire/rtmp/amf0"
 )
 
 // ClientConfig configures Dial. The zero value works.
 type ClientConfig struct {
 	// Handshake configures the handshake (ffmpeg-style digest C1 by
-	// default). Its Timeout defaults to 10 s.
+	// default). Its zero Timeout means DefaultHandshakeTimeout (10 s).
 	Handshake HandshakeConfig
-	// Conn configures the chunk stream: limits, read timeout (default
-	// 60 s) and write timeout (default 30 s).
+	// Conn configures the chunk stream: limits, read timeout (zero means
+	// DefaultReadTimeout, 60 s) and write timeout (zero means
+	// DefaultWriteTimeout, 30 s).
 	Conn ConnConfig
-	// TLSConfig is used for rtmps:// URLs. Default: a config with the
+	// TLSConfig is used for rtmps:// URLs. Nil means a config with the
 	// URL's host as ServerName.
 	TLSConfig *tls.Config
-	// ChunkSize is announced with Set Chunk Size after connecting.
-	// Default 4096.
+	// ChunkSize is announced with Set Chunk Size after connecting, in
+	// bytes (§5.4.1). Zero means DefaultAnnouncedChunkSize (4096).
 	ChunkSize uint32
-	// FlashVer is the flashVer of connect. Default "FMLE/3.0 (compatible;
-	// streamwire)", which servers treat like OBS and ffmpeg.
+	// FlashVer is the flashVer of connect. Empty means DefaultFlashVer
+	// ("FMLE/3.0 (compatible; streamwire)"), which servers treat like OBS
+	// and ffmpeg.
 	FlashVer string
-	// Dialer dials TCP. Default: a net.Dialer.
+	// Dialer dials TCP. Nil means a zero net.Dialer.
 	Dialer *net.Dialer
-	// Logger receives client events. Default: none.
+	// Logger receives client events. Nil means none.
 	Logger *slog.Logger
 }
+
+// ErrNotConnected: a Client method was called on a Client that Dial did
+// not return (a zero Client{}).
+var ErrNotConnected = errors.New("rtmp: client not connected (use Dial)")
 
 // Client is an RTMP client connection: Dial connects to an application,
 // then Publish or Play starts one stream on it. Its methods must not be
@@ -53,6 +60,8 @@ type Client struct {
 	streamID uint32
 	pending  []Media // media that arrived before Play.Start, with owned payloads
 	ended    bool
+	agg      AggregateIter // the aggregate message ReadMedia is splitting
+	inAgg    bool
 }
 
 // ParseURL splits an rtmp:// or rtmps:// URL into the TCP address, the
@@ -99,13 +108,13 @@ func Dial(ctx context.Context, rawURL string, cfg ClientConfig) (*Client, error)
 		return nil, err
 	}
 	if cfg.Handshake.Timeout == 0 {
-		cfg.Handshake.Timeout = 10 * time.Second
+		cfg.Handshake.Timeout = DefaultHandshakeTimeout
 	}
 	if cfg.ChunkSize == 0 {
-		cfg.ChunkSize = SharedChunkSize
+		cfg.ChunkSize = DefaultAnnouncedChunkSize
 	}
 	if cfg.FlashVer == "" {
-		cfg.FlashVer = "FMLE/3.0 (compatible; streamwire)"
+		cfg.FlashVer = DefaultFlashVer
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -163,7 +172,7 @@ func newClient(ctx context.Context, nc net.Conn, app, name, tcURL string, cfg Cl
 		{Key: "objectEncoding", Value: float64(0)},
 	}}
 	if _, err := cl.call(ctx, connect); err != nil {
-		return nil, fmt.Errorf("rtmp: connect to %q: %w", app, err)
+		return nil, fmt.Errorf("rtmp: connect to %q: %w", logstr.Bound(app), err)
 	}
 	return cl, nil
 }
@@ -196,8 +205,7 @@ func (cl *Client) call(ctx context.Context, cmd Command) (Command, error) {
 		case "_result":
 			return res, nil
 		case "_error":
-			_, code, desc := statusCode(res)
-			return res, fmt.Errorf("%w: %s %s", ErrRejected, code, desc)
+			return res, statusErrorOf(cmd.Name, res)
 		}
 	}
 }
@@ -238,8 +246,9 @@ func (cl *Client) createStream(ctx context.Context) error {
 }
 
 // waitStatus reads until an onStatus with code want (nil) or an error
-// level status (ErrRejected). Media read meanwhile is kept for ReadMedia.
-func (cl *Client) waitStatus(ctx context.Context, want string) error {
+// level status (a *StatusError for command). Media read meanwhile is kept
+// for ReadMedia.
+func (cl *Client) waitStatus(ctx context.Context, command, want string) error {
 	for {
 		m, err := cl.c.ReadMessage(ctx)
 		if err != nil {
@@ -254,19 +263,22 @@ func (cl *Client) waitStatus(ctx context.Context, want string) error {
 			if cmd.Name != "onStatus" {
 				continue
 			}
-			level, code, desc := statusCode(cmd)
+			level, code, _ := statusCode(cmd)
 			if code == want {
 				return nil
 			}
 			if level == LevelError {
-				return fmt.Errorf("%w: %s: %s", ErrRejected, code, desc)
+				return statusErrorOf(command, cmd)
 			}
-		case TypeAudio, TypeVideo, TypeDataAMF0:
-			if m.Type == TypeDataAMF0 && isSessionData(m.Payload) {
-				continue
+		case TypeAudio, TypeVideo, TypeDataAMF0, TypeDataAMF3, TypeAggregate:
+			// The server started sending media without the status:
+			// playing has started.
+			if err := cl.keepPending(m); err != nil {
+				return err
 			}
-			cl.pending = append(cl.pending, Media{Type: m.Type, Timestamp: m.Timestamp, Payload: append([]byte(nil), m.Payload...)})
-			return nil
+			if len(cl.pending) > 0 {
+				return nil
+			}
 		default:
 			cl.control(ctx, m)
 		}
@@ -275,8 +287,12 @@ func (cl *Client) waitStatus(ctx context.Context, want string) error {
 
 // Publish starts publishing the URL's stream (releaseStream, FCPublish,
 // createStream, publish "live") and waits for NetStream.Publish.Start. A
-// refusal is an error wrapping ErrRejected with the status code.
+// refusal is a *StatusError (errors.Is ErrRejected) with the status code,
+// e.g. NetStream.Publish.BadName.
 func (cl *Client) Publish(ctx context.Context) error {
+	if cl.c == nil {
+		return ErrNotConnected
+	}
 	for _, name := range []string{"releaseStream", "FCPublish"} {
 		cl.tx++
 		if err := cl.send(ctx, 0, Command{Name: name, TransactionID: cl.tx, Args: []any{cl.name}}); err != nil {
@@ -289,16 +305,19 @@ func (cl *Client) Publish(ctx context.Context) error {
 	if err := cl.send(ctx, cl.streamID, Command{Name: "publish", Args: []any{cl.name, "live"}}); err != nil {
 		return err
 	}
-	if err := cl.waitStatus(ctx, CodePublishStart); err != nil {
-		return fmt.Errorf("rtmp: publish %q: %w", cl.name, err)
+	if err := cl.waitStatus(ctx, "publish", CodePublishStart); err != nil {
+		return fmt.Errorf("rtmp: publish %q: %w", logstr.Bound(cl.name), err)
 	}
 	return nil
 }
 
 // Play starts playing the URL's stream (createStream, play) and waits for
-// NetStream.Play.Start or the first media message. A refusal is an error
-// wrapping ErrRejected with the status code.
+// NetStream.Play.Start or the first media message. A refusal is a *StatusError (errors.Is ErrRejected) with the status
+// code, e.g. NetStream.Play.StreamNotFound.
 func (cl *Client) Play(ctx context.Context) error {
+	if cl.c == nil {
+		return ErrNotConnected
+	}
 	if err := cl.createStream(ctx); err != nil {
 		return err
 	}
@@ -309,8 +328,8 @@ func (cl *Client) Play(ctx context.Context) error {
 	if err := cl.send(ctx, cl.streamID, Command{Name: "play", Args: []any{cl.name, float64(-2000)}}); err != nil {
 		return err
 	}
-	if err := cl.waitStatus(ctx, CodePlayStart); err != nil {
-		return fmt.Errorf("rtmp: play %q: %w", cl.name, err)
+	if err := cl.waitStatus(ctx, "play", CodePlayStart); err != nil {
+		return fmt.Errorf("rtmp: play %q: %w", logstr.Bound(cl.name), err)
 	}
 	return nil
 }
@@ -319,22 +338,35 @@ func (cl *Client) Play(ctx context.Context) error {
 // stream. Data messages carrying onMetaData should start with the AMF0
 // string "@setDataFrame" as encoders send them.
 func (cl *Client) WriteMedia(ctx context.Context, m Media) error {
+	if cl.c == nil {
+		return ErrNotConnected
+	}
 	return cl.c.WriteMessage(ctx, Message{ChunkStreamID: MediaCSID(m.Type), Type: m.Type,
 		StreamID: cl.streamID, Timestamp: m.Timestamp, Payload: m.Payload})
 }
 
 // ReadMedia returns the next audio, video or data message of the played
-// stream. Its Payload is valid until the next ReadMedia call. It returns
-// io.EOF when the server reports that the stream ended (StreamEOF,
-// NetStream.Play.UnpublishNotify or NetStream.Play.Stop) or closes the
-// connection.
+// stream; the sub-messages of Aggregate messages (type 22, §7.1.6) are
+// returned one by one. Its Payload is valid until the next ReadMedia call.
+// It returns io.EOF when the server reports that the stream ended
+// (StreamEOF, NetStream.Play.UnpublishNotify or NetStream.Play.Stop) or
+// closes the connection.
 func (cl *Client) ReadMedia(ctx context.Context) (Media, error) {
+	if cl.c == nil {
+		return Media{}, ErrNotConnected
+	}
 	if len(cl.pending) > 0 {
 		m := cl.pending[0]
 		cl.pending = cl.pending[1:]
 		return m, nil
 	}
-	for !cl.ended {
+	for {
+		if md, ok, err := cl.nextAggregated(); ok || err != nil {
+			return md, err
+		}
+		if cl.ended {
+			return Media{}, io.EOF
+		}
 		m, err := cl.c.ReadMessage(ctx)
 		if errors.Is(err, io.EOF) {
 			return Media{}, io.EOF
@@ -343,48 +375,120 @@ func (cl *Client) ReadMedia(ctx context.Context) (Media, error) {
 			return Media{}, err
 		}
 		switch m.Type {
-		case TypeAudio, TypeVideo:
-			return Media{Type: m.Type, Timestamp: m.Timestamp, Payload: m.Payload}, nil
-		case TypeDataAMF0, TypeDataAMF3:
-			p := m.Payload
-			if m.Type == TypeDataAMF3 && len(p) > 0 {
-				p = p[1:]
-			}
-			if !isSessionData(p) {
-				return Media{Type: TypeDataAMF0, Timestamp: m.Timestamp, Payload: p}, nil
+		case TypeAudio, TypeVideo, TypeDataAMF0, TypeDataAMF3:
+			if md, ok := mediaOf(m); ok {
+				return md, nil
 			}
 		case TypeAggregate:
-			// Rare from servers; ReadMessage-level callers can split them
-			// with NewAggregateIter.
-			continue
+			cl.agg, cl.inAgg = NewAggregateIter(m), true
 		case TypeCommandAMF0, TypeCommandAMF3:
 			cmd, err := ParseCommand(m)
 			if err != nil {
 				return Media{}, err
 			}
-			if cmd.Name == "onStatus" {
-				switch _, code, _ := statusCode(cmd); code {
-				case CodePlayUnpublishNotify, CodePlayStop:
-					cl.ended = true
-				}
-			}
+			cl.onCommand(cmd)
 		case TypeUserControl:
 			if u, err := ParseUserControl(m.Payload); err == nil && u.Event == EventStreamEOF && u.StreamID == cl.streamID {
 				cl.ended = true
 				continue
 			}
 			cl.control(ctx, m)
+		default:
+			cl.ignored(m.Type)
 		}
 	}
-	return Media{}, io.EOF
+}
+
+// nextAggregated returns the next media sub-message of the aggregate being
+// split, if any.
+func (cl *Client) nextAggregated() (Media, bool, error) {
+	var sub Message
+	for cl.inAgg && cl.agg.Next(&sub) {
+		if md, ok := mediaOf(sub); ok {
+			return md, true, nil
+		}
+		if sub.Type != TypeDataAMF0 && sub.Type != TypeDataAMF3 {
+			cl.ignored(sub.Type)
+		}
+	}
+	if !cl.inAgg {
+		return Media{}, false, nil
+	}
+	cl.inAgg = false
+	if err := cl.agg.Err(); err != nil {
+		return Media{}, false, fmt.Errorf("rtmp: play: %w", err)
+	}
+	return Media{}, false, nil
+}
+
+// keepPending queues the media of m (split if it is an aggregate) with
+// owned payloads, for ReadMedia.
+func (cl *Client) keepPending(m Message) error {
+	keep := func(m Message) {
+		if md, ok := mediaOf(m); ok {
+			md.Payload = append([]byte(nil), md.Payload...)
+			cl.pending = append(cl.pending, md)
+		}
+	}
+	if m.Type != TypeAggregate {
+		keep(m)
+		return nil
+	}
+	it := NewAggregateIter(m)
+	var sub Message
+	for it.Next(&sub) {
+		keep(sub)
+	}
+	if err := it.Err(); err != nil {
+		return fmt.Errorf("rtmp: play: %w", err)
+	}
+	return nil
+}
+
+// onCommand notes the end of the played stream.
+func (cl *Client) onCommand(cmd Command) {
+	if cmd.Name != "onStatus" {
+		return
+	}
+	switch _, code, _ := statusCode(cmd); code {
+	case CodePlayUnpublishNotify, CodePlayStop:
+		cl.ended = true
+	}
+}
+
+// ignored logs a message type that a player has no use for (shared
+// objects, or types no spec defines), so that nothing is dropped without
+// a trace.
+func (cl *Client) ignored(t MessageType) {
+	cl.cfg.Logger.Debug("rtmp: ignored message", "type", t.String())
+}
+
+// mediaOf returns m as Media when it is audio, video, or a data message
+// that belongs to the stream (not |RtmpSampleAccess or onStatus); AMF3
+// data messages lose their format byte.
+func mediaOf(m Message) (Media, bool) {
+	switch m.Type {
+	case TypeAudio, TypeVideo:
+		return Media{Type: m.Type, Timestamp: m.Timestamp, Payload: m.Payload}, true
+	case TypeDataAMF0, TypeDataAMF3:
+		p := m.Payload
+		if m.Type == TypeDataAMF3 && len(p) > 0 {
+			p = p[1:]
+		}
+		if !isSessionData(p) {
+			return Media{Type: TypeDataAMF0, Timestamp: m.Timestamp, Payload: p}, true
+		}
+	}
+	return Media{}, false
 }
 
 // Conn returns the chunk stream, e.g. for ReadMessage on messages
 // ReadMedia does not return, or to send acknowledgements while draining
-// NetConn directly.
+// NetConn directly. It is nil on a Client that Dial did not return.
 func (cl *Client) Conn() *Conn { return cl.c }
 
-// NetConn returns the underlying connection.
+// NetConn returns the underlying connection (nil on a Client that Dial
+// did not return).
 func (cl *Client) NetConn() net.Conn { return cl.nc }
 
 // StreamID is the message stream id the server gave createStream.
@@ -394,6 +498,9 @@ func (cl *Client) StreamID() uint32 { return cl.streamID }
 // deleteStream first (best effort, bounded by one second), then closes the
 // connection.
 func (cl *Client) Close() error {
+	if cl.nc == nil {
+		return ErrNotConnected
+	}
 	if cl.streamID != 0 {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		cl.send(ctx, 0, Command{Name: "FCUnpublish", Args: []any{cl.name}})

@@ -16,6 +16,7 @@ const (
 const (
 	CodeConnectSuccess        = "NetConnection.Connect.Success"
 	CodeConnectRejected       = "NetConnection.Connect.Rejected"
+	CodeCallFailed            = "NetConnection.Call.Failed"
 	CodePublishStart          = "NetStream.Publish.Start"
 	CodePublishBadName        = "NetStream.Publish.BadName"
 	CodePublishUnauthorized   = "NetStream.Publish.Unauthorized"

@@ -105,6 +105,7 @@ func (e UserControlEvent) String() string {
 
 // UserControl is a decoded User Control message (§7.1.7).
 type UserControl struct {
+	// Event is the event type (§7.1.7).
 	Event UserControlEvent
 	// StreamID is set for the stream events (StreamBegin, StreamEOF,
 	// StreamDry, SetBufferLength, StreamIsRecorded).

@@ -142,19 +142,19 @@ type HandshakeConfig struct {
 	// milliseconds. The zero value sends 0, as ffmpeg does.
 	Epoch time.Time
 	// Timeout bounds the whole handshake when ctx has no earlier deadline
-	// and the stream has SetDeadline (net.Conn). Default 10 s; negative
-	// disables it.
+	// and the stream has SetDeadline (net.Conn). Zero means
+	// DefaultHandshakeTimeout (10 s); negative disables it.
 	Timeout time.Duration
 	// Simple makes ClientHandshake send a simple C1 (version 0, no
 	// digest), as librtmp/OBS do. The default is an ffmpeg-style digest
 	// C1 (digest-first, version 9.0.124.2).
 	Simple bool
-	// ClientVersion is the C1 version of a digest C1. Default 9.0.124.2
-	// (ffmpeg).
+	// ClientVersion is the C1 version of a digest C1. Zero means
+	// DefaultClientVersion (9.0.124.2, as ffmpeg).
 	ClientVersion [4]byte
-	// ServerVersion is the S1 version of a digest S1. Default 13.14.10.13
-	// (nginx-rtmp); it must be >= 3 in its first byte for ffmpeg to check
-	// S1 and S2.
+	// ServerVersion is the S1 version of a digest S1. Zero means
+	// DefaultServerVersion (13.14.10.13, as nginx-rtmp); it must be >= 3
+	// in its first byte for ffmpeg to check S1 and S2.
 	ServerVersion [4]byte
 }
 
@@ -166,13 +166,13 @@ func (c *HandshakeConfig) defaults() {
 		c.Now = time.Now
 	}
 	if c.Timeout == 0 {
-		c.Timeout = 10 * time.Second
+		c.Timeout = DefaultHandshakeTimeout
 	}
 	if c.ClientVersion == [4]byte{} {
-		c.ClientVersion = [4]byte{9, 0, 124, 2}
+		binary.BigEndian.PutUint32(c.ClientVersion[:], DefaultClientVersion)
 	}
 	if c.ServerVersion == [4]byte{} {
-		c.ServerVersion = [4]byte{13, 14, 10, 13}
+		binary.BigEndian.PutUint32(c.ServerVersion[:], DefaultServerVersion)
 	}
 }
 

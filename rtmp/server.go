@@ -27,7 +27,8 @@ var (
 	// ErrStreamNotFound: nothing is published under the name
 	// (NetStream.Play.StreamNotFound).
 	ErrStreamNotFound = errors.New("rtmp: stream not found")
-	// ErrServerClosed: Serve returns it after its context was cancelled.
+	// ErrServerClosed: Serve returns it after its context was cancelled
+	// or Close was called; ServeConn and Serve return it after Close.
 	ErrServerClosed = errors.New("rtmp: server closed")
 	// ErrRejected: the peer answered a command with an error status; the
 	// wrapping error carries its code.
@@ -39,13 +40,25 @@ var (
 
 // StreamRequest describes a publish or play request to a Handler.
 type StreamRequest struct {
-	App         string     // application from connect, e.g. "live"
-	TCURL       string     // tcUrl from connect
-	Name        string     // stream name without the query, e.g. "cam1"
-	Query       url.Values // parsed from "name?key=...", never nil
-	PublishType string     // publish only: "live", "record" or "append"
-	RemoteAddr  net.Addr
-	Connect     amf0.Object // the connect command object as sent by the client
+	// App is the application of connect, e.g. "live" (at most
+	// MaxNameLength bytes).
+	App string
+	// TCURL is the tcUrl of connect, e.g. "rtmp://host/live" (at most
+	// MaxNameLength bytes).
+	TCURL string
+	// Name is the stream name of publish or play without its query, e.g.
+	// "cam1".
+	Name string
+	// Query is parsed from "name?key=..."; never nil.
+	Query url.Values
+	// PublishType is the publishing type of publish: "live", "record" or
+	// "append" (§7.2.2.6); empty for play.
+	PublishType string
+	// RemoteAddr is the client's address.
+	RemoteAddr net.Addr
+	// Connect is the command object of connect as the client sent it
+	// (flashVer, swfUrl, capabilities, fourCcList...).
+	Connect amf0.Object
 }
 
 // Path returns "App/Name", the usual key of a live stream.
@@ -66,10 +79,11 @@ type Handler interface {
 // ServerConfig configures a Server. The zero value works, except that
 // without a Handler every publish and play is rejected.
 type ServerConfig struct {
-	// Handler authorizes and serves publish and play requests.
+	// Handler authorizes and serves publish and play requests. Nil
+	// rejects every publish and play with NetStream.*.Unauthorized.
 	Handler Handler
 	// Handshake configures the handshake (digest handshake by default).
-	// Its Timeout defaults to 10 s.
+	// Its zero Timeout means DefaultHandshakeTimeout (10 s).
 	Handshake HandshakeConfig
 	// Reader limits what a client can make the server buffer, per
 	// connection (see ReaderConfig.MaxBufferedBytes).
@@ -81,19 +95,26 @@ type ServerConfig struct {
 	// next chunk would pass it is closed with ErrBudget.
 	MaxBufferedBytes int64
 	// IdleTimeout closes a connection that sends nothing for this long,
-	// except while it plays (players may stay silent). Default 60 s.
+	// except while it plays (players may stay silent). Zero means
+	// DefaultIdleTimeout (60 s).
 	IdleTimeout time.Duration
-	// WriteTimeout bounds each write. Default 30 s.
+	// WriteTimeout bounds each write. Zero means DefaultWriteTimeout
+	// (30 s).
 	WriteTimeout time.Duration
 	// MaxStreams is the number of createStream calls allowed per
-	// connection. Default 8.
+	// connection. Zero means DefaultMaxStreams (8).
 	MaxStreams int
-	// ChunkSize is announced with Set Chunk Size after connect. Default
-	// SharedChunkSize (4096); other values disable shared media chunks.
+	// ChunkSize is announced with Set Chunk Size after connect, in bytes
+	// (§5.4.1). Zero means DefaultAnnouncedChunkSize (4096, which is
+	// SharedChunkSize); other values disable shared media chunks.
 	ChunkSize uint32
-	// WindowAckSize and PeerBandwidth are sent after connect. Default
-	// 2,500,000 bytes each (as nginx-rtmp and SRS).
+	// WindowAckSize is the Window Acknowledgement Size sent after
+	// connect, in bytes (§5.4.4). Zero means DefaultWindowAckSize
+	// (2,500,000, as nginx-rtmp and SRS).
 	WindowAckSize uint32
+	// PeerBandwidth is the window of the Set Peer Bandwidth sent after
+	// connect, in bytes (§5.4.5), with limit type dynamic. Zero means
+	// DefaultPeerBandwidth (2,500,000, as nginx-rtmp and SRS).
 	PeerBandwidth uint32
 	// PlayWriteInterval, when positive, turns on merged writes: every
 	// player is written once per interval (on one clock shared by the
@@ -105,31 +126,32 @@ type ServerConfig struct {
 	// player about 2.3 times at 100 ms and 4 times at 350 ms (see
 	// bench/rtmp_fanout_test.go).
 	PlayWriteInterval time.Duration
-	// Logger receives connection events. Default: none.
+	// Logger receives connection events. Nil means none. Client-supplied
+	// strings in its lines are bounded with internal/logstr.
 	Logger *slog.Logger
 }
 
 func (c ServerConfig) withDefaults() ServerConfig {
 	if c.Handshake.Timeout == 0 {
-		c.Handshake.Timeout = 10 * time.Second
+		c.Handshake.Timeout = DefaultHandshakeTimeout
 	}
 	if c.IdleTimeout <= 0 {
-		c.IdleTimeout = 60 * time.Second
+		c.IdleTimeout = DefaultIdleTimeout
 	}
 	if c.WriteTimeout <= 0 {
-		c.WriteTimeout = 30 * time.Second
+		c.WriteTimeout = DefaultWriteTimeout
 	}
 	if c.MaxStreams <= 0 {
-		c.MaxStreams = 8
+		c.MaxStreams = DefaultMaxStreams
 	}
 	if c.ChunkSize == 0 {
-		c.ChunkSize = SharedChunkSize
+		c.ChunkSize = DefaultAnnouncedChunkSize
 	}
 	if c.WindowAckSize == 0 {
-		c.WindowAckSize = 2500000
+		c.WindowAckSize = DefaultWindowAckSize
 	}
 	if c.PeerBandwidth == 0 {
-		c.PeerBandwidth = 2500000
+		c.PeerBandwidth = DefaultPeerBandwidth
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -143,25 +165,57 @@ func (c ServerConfig) withDefaults() ServerConfig {
 // Server accepts RTMP connections (plain or TLS) and runs their sessions:
 // connect, createStream, publish, play and the stream commands of the Adobe
 // RTMP specification 1.0 §7.2, answered as nginx-rtmp and SRS answer them.
+// The zero Server is a server with a zero ServerConfig (no Handler: every
+// publish and play is rejected); NewServer sets the config.
 type Server struct {
 	cfg    ServerConfig
 	clock  *flushClock   // merged writes; nil when PlayWriteInterval is 0
 	budget *sharedBudget // cfg.MaxBufferedBytes, charged by every connection's reader
 
-	mu    sync.Mutex
-	conns map[net.Conn]struct{}
-	wg    sync.WaitGroup
+	initOnce sync.Once
+	mu       sync.Mutex
+	conns    map[net.Conn]struct{}
+	closed   bool
+	done     chan struct{} // closed by Close
+	wg       sync.WaitGroup
 }
 
 // NewServer returns a server with cfg.
 func NewServer(cfg ServerConfig) *Server {
-	s := &Server{cfg: cfg.withDefaults(), conns: make(map[net.Conn]struct{})}
-	s.budget = &sharedBudget{limit: s.cfg.MaxBufferedBytes}
-	s.cfg.Reader.shared = s.budget
-	if s.cfg.PlayWriteInterval > 0 {
-		s.clock = newFlushClock(s.cfg.PlayWriteInterval)
-	}
+	s := &Server{cfg: cfg}
+	s.init()
 	return s
+}
+
+// init applies the config's defaults once, for NewServer and for a zero
+// Server.
+func (s *Server) init() {
+	s.initOnce.Do(func() {
+		s.cfg = s.cfg.withDefaults()
+		s.conns = make(map[net.Conn]struct{})
+		s.done = make(chan struct{})
+		s.budget = &sharedBudget{limit: s.cfg.MaxBufferedBytes}
+		s.cfg.Reader.shared = s.budget
+		if s.cfg.PlayWriteInterval > 0 {
+			s.clock = newFlushClock(s.cfg.PlayWriteInterval)
+		}
+	})
+}
+
+// Close stops the server as net/http's Server.Close does: every Serve
+// call closes its listener and returns ErrServerClosed, every connection
+// is closed, and Close returns once their sessions have ended. Serve and
+// ServeConn called after Close return ErrServerClosed at once.
+func (s *Server) Close() error {
+	s.init()
+	s.mu.Lock()
+	if !s.closed {
+		s.closed = true
+		close(s.done)
+	}
+	s.mu.Unlock()
+	s.closeAll()
+	return nil
 }
 
 // ListenAndServe listens on the TCP address addr and serves RTMP until ctx
@@ -184,15 +238,21 @@ func (s *Server) ListenAndServeTLS(ctx context.Context, addr string, tlsConfig *
 	return s.Serve(ctx, tls.NewListener(l, tlsConfig))
 }
 
-// Serve accepts connections on l until ctx is cancelled or l fails. It
-// closes l, closes every connection it accepted, waits for their sessions
-// to end, and returns ErrServerClosed after a cancellation. Wrap l with
+// Serve accepts connections on l until ctx is cancelled, Close is called
+// or l fails. It closes l, closes every connection it accepted, waits for
+// their sessions to end, and returns ErrServerClosed after a cancellation
+// or Close; any other failure is returned wrapped. Wrap l with
 // tls.NewListener to serve RTMPS.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
+	s.init()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
-		<-ctx.Done()
+		select {
+		case <-ctx.Done():
+		case <-s.done:
+			cancel()
+		}
 		l.Close()
 	}()
 	defer s.closeAll()
@@ -218,7 +278,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 			defer s.wg.Done()
 			defer s.untrack(nc)
 			if err := s.ServeConn(ctx, nc); err != nil {
-				s.cfg.Logger.Debug("rtmp: connection ended", "remote", nc.RemoteAddr(), "err", err)
+				s.cfg.Logger.Debug("rtmp: connection ended", "remote", nc.RemoteAddr().String(), errAttr(err))
 			}
 		}()
 	}
@@ -227,7 +287,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 func (s *Server) track(nc net.Conn) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.conns == nil {
+	if s.closed {
 		return false
 	}
 	s.conns[nc] = struct{}{}
@@ -250,10 +310,16 @@ func (s *Server) closeAll() {
 }
 
 // ServeConn runs one RTMP session on nc (handshake included) until the peer
-// leaves, a protocol error occurs or ctx is cancelled, and closes nc. It
-// returns nil when the peer closed the connection cleanly.
+// leaves, a protocol error occurs, ctx is cancelled or Close is called,
+// and closes nc. It returns nil when the peer closed the connection
+// cleanly, and ErrServerClosed after Close.
 func (s *Server) ServeConn(ctx context.Context, nc net.Conn) error {
 	defer nc.Close()
+	s.init()
+	if !s.track(nc) {
+		return ErrServerClosed
+	}
+	defer s.untrack(nc)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stop := context.AfterFunc(ctx, func() { nc.Close() })

@@ -104,7 +104,7 @@ func (ss *serverSession) playLoop(ctx context.Context, st *serverStream) {
 	case errors.Is(err, errWrite):
 		ss.nc.Close()
 	case ctx.Err() == nil:
-		ss.log.Info("rtmp: play ended", "err", err)
+		ss.log.Info("rtmp: play ended", errAttr(err))
 	}
 }
 
@@ -310,7 +310,7 @@ func (p *player) write(ctx context.Context, bufs [][]byte) error {
 		return writeBuffers(p.ss.nc, bufs, &p.iov)
 	})
 	if err != nil {
-		p.ss.log.Debug("rtmp: player write failed", "err", err)
+		p.ss.log.Debug("rtmp: player write failed", errAttr(err))
 		return errWrite
 	}
 	return nil

@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/bits"
 	"net"
+	"strings"
 	"sync"
 
+	"github.com/streamwire/streamwire/internal/logstr"
 	"github.com/streamwire/streamwire/rtmp/amf0"
 )
 
@@ -105,10 +108,14 @@ func (ss *serverSession) handle(ctx context.Context, m Message) error {
 		it := NewAggregateIter(m)
 		var sub Message
 		for it.Next(&sub) {
-			if sub.Type == TypeAudio || sub.Type == TypeVideo || sub.Type == TypeDataAMF0 {
+			switch sub.Type {
+			case TypeAudio, TypeVideo, TypeDataAMF0, TypeDataAMF3:
 				if err := ss.handle(ctx, sub); err != nil {
 					return err
 				}
+			default:
+				// §7.1.6: an aggregate carries audio, video and data only.
+				ss.log.Debug("rtmp: ignored aggregate sub-message", "type", sub.Type.String())
 			}
 		}
 		return it.Err()
@@ -130,7 +137,7 @@ func stripSetDataFrame(p []byte) []byte {
 }
 
 func (ss *serverSession) media(streamID uint32, md Media) error {
-	st := ss.streams[streamID]
+	st := ss.lookup(streamID)
 	if st == nil || st.sink == nil {
 		return nil // media on a stream that does not publish: ignore, as nginx-rtmp does
 	}
@@ -142,29 +149,31 @@ func (ss *serverSession) media(streamID uint32, md Media) error {
 
 func (ss *serverSession) command(ctx context.Context, streamID uint32, cmd Command) error {
 	if !ss.connected && cmd.Name != "connect" {
-		return fmt.Errorf("%w: %q before connect", ErrProtocol, cmd.Name)
+		return fmt.Errorf("%w: %q before connect", ErrProtocol, logstr.Bound(cmd.Name))
 	}
 	switch cmd.Name {
 	case "connect":
 		return ss.connect(ctx, cmd)
 	case "createStream":
 		return ss.createStream(ctx, cmd)
-	case "releaseStream", "FCPublish", "getStreamLength":
-		return ss.reply(ctx, 0, Command{Name: "_result", TransactionID: cmd.TransactionID, Args: []any{amf0.Undefined{}}})
+	case cmdReleaseStream:
+		return ss.releaseStream(ctx, cmd)
+	case cmdFCPublish:
+		return ss.fcPublish(ctx, cmd)
+	case cmdGetStreamLength:
+		return ss.getStreamLength(ctx, cmd)
+	case cmdCheckBW:
+		return ss.checkBW(ctx, cmd)
 	case "publish":
 		return ss.publish(ctx, streamID, cmd)
 	case "play":
 		return ss.play(ctx, streamID, cmd)
-	case "FCUnpublish":
-		for id, st := range ss.streams {
-			if st.sink != nil {
-				ss.closeStream(id)
-				return ss.reply(ctx, id, onStatus(LevelStatus, CodeUnpublishSuccess, "Stop publishing."))
-			}
-		}
-		return nil
+	case cmdFCUnpublish:
+		return ss.fcUnpublish(ctx, cmd)
 	case "closeStream":
-		ss.closeStream(streamID)
+		if st := ss.lookup(streamID); st != nil {
+			ss.closeStream(st.id)
+		}
 		return nil
 	case "deleteStream":
 		if len(cmd.Args) > 0 {
@@ -177,7 +186,7 @@ func (ss *serverSession) command(ctx context.Context, streamID uint32, cmd Comma
 		}
 		return nil
 	}
-	ss.log.Debug("rtmp: ignored command", "name", cmd.Name)
+	ss.log.Debug("rtmp: ignored command", logstr.Attr("name", cmd.Name))
 	return nil
 }
 
@@ -201,10 +210,15 @@ func (ss *serverSession) connect(ctx context.Context, cmd Command) error {
 	if ss.app == "" {
 		return fmt.Errorf("%w: connect without app", ErrProtocol)
 	}
+	if err := ss.checkConnect(); err != nil {
+		ss.reply(ctx, 0, Command{Name: "_error", TransactionID: cmd.TransactionID,
+			Args: []any{statusInfo(LevelError, CodeConnectRejected, err.Error())}})
+		return fmt.Errorf("rtmp: connect: %w", err)
+	}
 	ss.connected = true
-	ss.log = ss.log.With("app", ss.app)
+	ss.log = ss.log.With(logstr.Attr("app", ss.app))
 	res := connectResult(cmd.TransactionID, enc)
-	return ss.c.WithWriter(ctx, func(w *ChunkWriter) error {
+	err := ss.c.WithWriter(ctx, func(w *ChunkWriter) error {
 		if err := w.WriteWindowAckSize(ss.cfg.WindowAckSize); err != nil {
 			return err
 		}
@@ -220,12 +234,24 @@ func (ss *serverSession) connect(ctx context.Context, cmd Command) error {
 		}
 		return w.WriteMessage(m)
 	})
+	if err != nil {
+		return err
+	}
+	return ss.onBWDone(ctx)
+}
+
+// checkConnect refuses an app or tcUrl longer than MaxNameLength.
+func (ss *serverSession) checkConnect() error {
+	if err := checkName("app", ss.app); err != nil {
+		return err
+	}
+	return checkName("tcUrl", ss.tcURL)
 }
 
 func (ss *serverSession) createStream(ctx context.Context, cmd Command) error {
 	if ss.created >= ss.cfg.MaxStreams {
 		ss.reply(ctx, 0, Command{Name: "_error", TransactionID: cmd.TransactionID,
-			Args: []any{statusInfo(LevelError, "NetConnection.Call.Failed", "too many streams")}})
+			Args: []any{statusInfo(LevelError, CodeCallFailed, "too many streams")}})
 		return fmt.Errorf("%w: more than %d streams", ErrProtocol, ss.cfg.MaxStreams)
 	}
 	ss.created++
@@ -238,15 +264,24 @@ func (ss *serverSession) createStream(ctx context.Context, cmd Command) error {
 }
 
 func (ss *serverSession) request(cmd Command) *StreamRequest {
-	name, q := parseStreamName(argString(cmd, 0))
-	return &StreamRequest{App: ss.app, TCURL: ss.tcURL, Name: name, Query: q,
+	app, raw := ss.app, argString(cmd, 0)
+	if raw == "" {
+		// gortmplib's client (MediaMTX) connects with the whole URL path
+		// as app ("live/cam") and publishes or plays an empty name: take
+		// the last path element as the name, which gives the same Path.
+		if i := strings.LastIndexByte(app, '/'); i > 0 && i < len(app)-1 {
+			app, raw = app[:i], app[i+1:]
+		}
+	}
+	name, q := parseStreamName(raw)
+	return &StreamRequest{App: app, TCURL: ss.tcURL, Name: name, Query: q,
 		RemoteAddr: ss.nc.RemoteAddr(), Connect: ss.connectObj}
 }
 
 // stream returns the stream id of a publish or play, which must have been
 // created and must be idle.
 func (ss *serverSession) stream(streamID uint32, what string) (*serverStream, error) {
-	st := ss.streams[streamID]
+	st := ss.lookup(streamID)
 	if st == nil {
 		return nil, fmt.Errorf("%w: %s on stream %d that was not created", ErrProtocol, what, streamID)
 	}
@@ -256,18 +291,34 @@ func (ss *serverSession) stream(streamID uint32, what string) (*serverStream, er
 	return st, nil
 }
 
+// lookup returns the stream created with id, also when the peer wrote the
+// message stream id of the chunk header big-endian: the spec
+// (§5.3.1.2.1) has it little-endian, but gortmplib keeps ids in
+// byte-swapped form (it writes stream 1 as 0x1000000) and code built on
+// its message package that sets 1 puts 00 00 00 01 on the wire. Ids are
+// small, so a swapped one (1<<24 and up) never collides with a real one.
+func (ss *serverSession) lookup(id uint32) *serverStream {
+	if st := ss.streams[id]; st != nil {
+		return st
+	}
+	return ss.streams[bits.ReverseBytes32(id)]
+}
+
 func (ss *serverSession) publish(ctx context.Context, streamID uint32, cmd Command) error {
 	st, err := ss.stream(streamID, "publish")
 	if err != nil {
 		return err
 	}
+	streamID = st.id // answer in the spec's byte order
 	req := ss.request(cmd)
 	req.PublishType = argString(cmd, 1)
 	if req.PublishType == "" {
 		req.PublishType = "live"
 	}
 	var sink MediaSink
-	if ss.cfg.Handler == nil {
+	if err = checkName("publish name", argString(cmd, 0)); err != nil {
+		err = fmt.Errorf("%w: %w", ErrBadName, err)
+	} else if ss.cfg.Handler == nil {
 		err = fmt.Errorf("%w: no handler", ErrUnauthorized)
 	} else if req.Name == "" {
 		err = fmt.Errorf("%w: empty name", ErrBadName)
@@ -279,12 +330,12 @@ func (ss *serverSession) publish(ctx context.Context, streamID uint32, cmd Comma
 		if errors.Is(err, ErrUnauthorized) {
 			code = CodePublishUnauthorized
 		}
-		ss.log.Info("rtmp: publish rejected", "stream", req.Path(), "err", err)
+		ss.log.Info("rtmp: publish rejected", logstr.Attr("stream", req.Path()), errAttr(err))
 		ss.reply(ctx, streamID, onStatus(LevelError, code, err.Error()))
-		return fmt.Errorf("rtmp: publish %q: %w", req.Path(), err)
+		return fmt.Errorf("rtmp: publish %q: %w", logstr.Bound(req.Path()), err)
 	}
 	st.sink = sink
-	ss.log.Info("rtmp: publish", "stream", req.Path())
+	ss.log.Info("rtmp: publish", logstr.Attr("stream", req.Path()))
 	return ss.c.WithWriter(ctx, func(w *ChunkWriter) error {
 		if err := w.WriteUserControl(UserControl{Event: EventStreamBegin, StreamID: streamID}); err != nil {
 			return err
@@ -302,9 +353,12 @@ func (ss *serverSession) play(ctx context.Context, streamID uint32, cmd Command)
 	if err != nil {
 		return err
 	}
+	streamID = st.id // answer in the spec's byte order
 	req := ss.request(cmd)
 	var src MediaSource
-	if ss.cfg.Handler == nil {
+	if err = checkName("play name", argString(cmd, 0)); err != nil {
+		err = fmt.Errorf("%w: %w", ErrBadName, err)
+	} else if ss.cfg.Handler == nil {
 		err = fmt.Errorf("%w: no handler", ErrUnauthorized)
 	} else if req.Name == "" {
 		err = fmt.Errorf("%w: empty name", ErrStreamNotFound)
@@ -319,11 +373,11 @@ func (ss *serverSession) play(ctx context.Context, streamID uint32, cmd Command)
 		case errors.Is(err, ErrStreamNotFound), errors.Is(err, ErrBadName):
 			code = CodePlayStreamNotFound
 		}
-		ss.log.Info("rtmp: play rejected", "stream", req.Path(), "err", err)
+		ss.log.Info("rtmp: play rejected", logstr.Attr("stream", req.Path()), errAttr(err))
 		ss.reply(ctx, streamID, onStatus(LevelError, code, err.Error()))
-		return fmt.Errorf("rtmp: play %q: %w", req.Path(), err)
+		return fmt.Errorf("rtmp: play %q: %w", logstr.Bound(req.Path()), err)
 	}
-	ss.log.Info("rtmp: play", "stream", req.Path())
+	ss.log.Info("rtmp: play", logstr.Attr("stream", req.Path()))
 	err = ss.c.WithWriter(ctx, func(w *ChunkWriter) error {
 		if err := w.WriteUserControl(UserControl{Event: EventStreamBegin, StreamID: streamID}); err != nil {
 			return err
@@ -340,14 +394,10 @@ func (ss *serverSession) play(ctx context.Context, streamID uint32, cmd Command)
 				return err
 			}
 		}
+		// No onStatus NetStream.Data.Start data message after it, unlike
+		// FMS: ffmpeg's FLV demuxer turns that one into an empty data
+		// stream ("Stream #0:0: Data: none"), as SRS found.
 		p, err := amf0.AppendValues(nil, "|RtmpSampleAccess", true, true)
-		if err != nil {
-			return err
-		}
-		if err := w.WriteMessage(Message{ChunkStreamID: CSIDCommand, Type: TypeDataAMF0, StreamID: streamID, Payload: p}); err != nil {
-			return err
-		}
-		p, err = amf0.AppendValues(nil, "onStatus", statusInfo(LevelStatus, CodeDataStart, "Data start."))
 		if err != nil {
 			return err
 		}

@@ -23,9 +23,13 @@ const sharedTSMax = 0xFFFFFF
 // Media is one audio, video or data message flowing between a session and a
 // Handler.
 type Media struct {
-	Type      MessageType // TypeAudio, TypeVideo or TypeDataAMF0
-	Timestamp uint32      // absolute, milliseconds
-	Payload   []byte      // FLV tag body; for data, the AMF0 values (e.g. "onMetaData", {...})
+	// Type is TypeAudio, TypeVideo or TypeDataAMF0.
+	Type MessageType
+	// Timestamp is the absolute timestamp in milliseconds.
+	Timestamp uint32
+	// Payload is the FLV tag body; for data, the AMF0 values (e.g.
+	// "onMetaData", {...}).
+	Payload []byte
 	// Chunks optionally holds the message already chunked by
 	// AppendSharedChunks(nil, m.Type, m.Timestamp, m.Payload). A source that
 	// fans out one message to many players fills it once per message so that

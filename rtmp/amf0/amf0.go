@@ -47,7 +47,9 @@ var (
 
 // Property is one key/value pair of an AMF object or ECMA array.
 type Property struct {
-	Key   string
+	// Key is the property name (UTF-8, at most 65535 bytes).
+	Key string
+	// Value is the decoded value (see Decode for the Go types).
 	Value any
 }
 
@@ -92,7 +94,9 @@ func (a ECMAArray) Get(key string) (any, bool) { return Object(a).Get(key) }
 // TypedObject is an AMF0 typed object (marker 0x10): a class name and its
 // properties.
 type TypedObject struct {
-	ClassName  string
+	// ClassName is the registered class name.
+	ClassName string
+	// Properties are the object's properties in order.
 	Properties Object
 }
 

@@ -125,7 +125,9 @@ func parseExHeader(p []byte, packetType, modEx, multitrack uint8) (exHeader, []b
 // Track is one track of an audio or video tag. A tag that is not
 // multitrack has one track with ID 0. Data aliases the tag payload.
 type Track struct {
-	ID     uint8
+	// ID is the track id; 0 for a tag that is not multitrack.
+	ID uint8
+	// FourCC is the track's codec.
 	FourCC FourCC
 	// CompositionTime is the composition time offset in milliseconds
 	// (PTS - DTS), for video coded frames that carry one.

@@ -9,11 +9,19 @@ import (
 // 14496-15 §5.3.3.1), the body of an AVC sequence header. SPS and PPS
 // alias the parsed bytes.
 type AVCDecoderConfig struct {
-	Profile, ProfileCompatibility, Level uint8
+	// Profile is AVCProfileIndication (profile_idc, e.g. 66, 77, 100).
+	Profile uint8
+	// ProfileCompatibility is the constraint flags byte of the SPS.
+	ProfileCompatibility uint8
+	// Level is AVCLevelIndication (level_idc, e.g. 31 for 3.1).
+	Level uint8
 	// LengthSize is the size of the NAL unit length prefix in coded
 	// frames: 1, 2 or 4.
 	LengthSize int
-	SPS, PPS   [][]byte
+	// SPS are the sequence parameter set NAL units.
+	SPS [][]byte
+	// PPS are the picture parameter set NAL units.
+	PPS [][]byte
 }
 
 // ParseAVCDecoderConfig parses an AVCDecoderConfigurationRecord. It
@@ -67,9 +75,23 @@ func paramSets(p []byte, n int, what string) ([][]byte, []byte, error) {
 // 14496-15 §8.3.3.1), the body of an hvc1 sequence start. Parameter sets
 // alias the parsed bytes.
 type HEVCDecoderConfig struct {
-	ProfileSpace, TierFlag, ProfileIDC, LevelIDC uint8
-	LengthSize                                   int
-	VPS, SPS, PPS                                [][]byte
+	// ProfileSpace is general_profile_space (0-3).
+	ProfileSpace uint8
+	// TierFlag is general_tier_flag (0 main, 1 high).
+	TierFlag uint8
+	// ProfileIDC is general_profile_idc (1 Main, 2 Main 10...).
+	ProfileIDC uint8
+	// LevelIDC is general_level_idc, 30 times the level (e.g. 93 for 3.1).
+	LevelIDC uint8
+	// LengthSize is the size of the NAL unit length prefix in coded
+	// frames: 1, 2 or 4.
+	LengthSize int
+	// VPS are the video parameter set NAL units.
+	VPS [][]byte
+	// SPS are the sequence parameter set NAL units.
+	SPS [][]byte
+	// PPS are the picture parameter set NAL units.
+	PPS [][]byte
 }
 
 // ParseHEVCDecoderConfig parses an HEVCDecoderConfigurationRecord.
@@ -243,12 +265,18 @@ func ParseAudioSpecificConfig(b []byte) (AudioSpecificConfig, error) {
 // OpusHead is the Opus identification header (RFC 7845 §5.1), the body of
 // an Enhanced RTMP Opus sequence start.
 type OpusHead struct {
-	Version         uint8
-	Channels        uint8
-	PreSkip         uint16
+	// Version is the header version, 1.
+	Version uint8
+	// Channels is the output channel count.
+	Channels uint8
+	// PreSkip is the number of 48 kHz samples to drop at the start.
+	PreSkip uint16
+	// InputSampleRate is the original sample rate in Hz (informational).
 	InputSampleRate uint32
-	OutputGain      int16
-	MappingFamily   uint8
+	// OutputGain is the gain to apply, in Q7.8 dB.
+	OutputGain int16
+	// MappingFamily is the channel mapping family (0: mono/stereo).
+	MappingFamily uint8
 }
 
 // ParseOpusHead parses an OpusHead packet.

@@ -46,7 +46,10 @@ func AppendTag(b []byte, tagType uint8, timestamp uint32, data []byte) []byte {
 
 // FLVTag is one tag read by FLVReader.
 type Tag struct {
-	Type      uint8
+	// Type is the tag type: TagAudio (8), TagVideo (9) or TagScript (18).
+	Type uint8
+	// Timestamp is the tag's timestamp in milliseconds (with its
+	// extension byte).
 	Timestamp uint32
 	// Data aliases the reader's buffer: valid until the next ReadTag.
 	Data []byte
@@ -54,10 +57,12 @@ type Tag struct {
 
 // FLVReader reads the tags of an FLV file or HTTP-FLV stream.
 type Reader struct {
-	r        io.Reader
-	hdr      [15]byte
-	buf      []byte
-	HasAudio bool // from the file header flags
+	r   io.Reader
+	hdr [15]byte
+	buf []byte
+	// HasAudio is the audio flag of the file header.
+	HasAudio bool
+	// HasVideo is the video flag of the file header.
 	HasVideo bool
 }
 

@@ -60,6 +60,7 @@ const (
 // legacy (FLV 10.1 §E.4.3) or Enhanced RTMP (ExVideoTagHeader). Slices
 // alias the parsed payload.
 type VideoTag struct {
+	// FrameType is the frame type (key frame, inter frame, command...).
 	FrameType VideoFrameType
 	// Enhanced is true for the Enhanced RTMP header (IsExHeader bit).
 	Enhanced bool
@@ -254,6 +255,7 @@ const (
 // AudioTag is a parsed audio message payload: legacy (FLV 10.1 §E.4.2) or
 // Enhanced RTMP (ExAudioTagHeader). Slices alias the parsed payload.
 type AudioTag struct {
+	// SoundFormat is the legacy codec field (10 AAC, 2 MP3, 9 ExHeader).
 	SoundFormat SoundFormat
 	// SoundRate (0-3: 5.5, 11, 22, 44 kHz), SoundSize (0: 8 bit, 1: 16
 	// bit) and Stereo are the legacy header fields; AAC ignores them.
