@@ -543,8 +543,11 @@ func TestTurnrestCoturnReusedPort(t *testing.T) {
 	require.NoError(t, err, "fresh port refused")
 
 	seen := map[int]bool{}
-	for range 2000 { // ~70 repeats expected from the kernel's random choice alone
-		conn := turnrestClientConn(t, "unused.test:3478")
+	// A fresh fake server under -count; the kernel's random choice alone
+	// would repeat a port about 18 times in 1000.
+	fake := fmt.Sprintf("fake-%d.test:3478", time.Now().UnixNano())
+	for range 1000 {
+		conn := turnrestClientConn(t, fake)
 		p := conn.LocalAddr().(*net.UDPAddr).Port
 		conn.Close()
 		require.False(t, seen[p], "port %d handed out twice", p)
