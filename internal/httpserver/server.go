@@ -147,10 +147,16 @@ func (s *Server) Stats() Stats {
 
 // errorLog carries net/http's own error lines (TLS handshake failures,
 // panics in handlers, Accept errors) to slog. They can quote what a client
-// sent, so they are bounded.
+// sent, so they are bounded; failed TLS handshakes, which any scanner
+// causes at will, go to Debug and the rest to Warn.
 type errorLog struct{ log *slog.Logger }
 
 func (e errorLog) Write(p []byte) (int, error) {
-	e.log.Warn("httpserver: net/http", logstr.Attr("msg", strings.TrimSpace(string(p))))
+	msg := strings.TrimSpace(string(p))
+	level := slog.LevelWarn
+	if strings.HasPrefix(msg, "http: TLS handshake error") {
+		level = slog.LevelDebug
+	}
+	e.log.Log(context.Background(), level, "httpserver: net/http", logstr.Attr("msg", msg))
 	return len(p), nil
 }
