@@ -3,7 +3,7 @@ GO ?= go
 STATICCHECK_VERSION ?= v0.7.0
 FUZZTIME ?= 10s
 
-.PHONY: test unit interop deps bench fuzz lint
+.PHONY: test unit interop interop-soak deps bench fuzz lint
 
 ## test: install the real peers if missing, then unit + interop tests with -race.
 test: deps unit interop
@@ -17,6 +17,19 @@ unit:
 interop:
 	cd interop && $(GO) test -race -count=1 -timeout 20m ./...
 	cd bench && $(GO) vet ./...
+
+## interop-soak: the interop suite N times in a row (N=10 by default), stopping at
+## the first failure; prints the run count and the elapsed time. Not part of CI.
+N ?= 10
+interop-soak:
+	@start=$$(date +%s); \
+	for i in $$(seq 1 $(N)); do \
+		echo "== interop run $$i of $(N)"; \
+		if ! (cd interop && $(GO) test -race -count=1 -timeout 20m ./...); then \
+			echo "interop-soak: run $$i of $(N) failed after $$(( $$(date +%s) - start )) s"; exit 1; \
+		fi; \
+	done; \
+	echo "interop-soak: $(N) of $(N) runs passed in $$(( $$(date +%s) - start )) s"
 
 ## bench: side-by-side benchmarks against pion, coturn and nginx-rtmp.
 bench: deps

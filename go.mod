@@ -3,6 +3,7 @@ module github.com/streamwire/streamwire
 go 1.24.0
 
 require (
+	github.com/coder/websocket v1.8.15
 	github.com/pion/dtls/v3 v3.1.8
 	github.com/pion/logging v0.2.4
 	github.com/pion/rtcp v1.2.17

@@ -38,6 +38,23 @@ func freeTCPPort(t testing.TB) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
+// freeUDPTCPPort returns a port on 127.0.0.1 that was free a moment ago for
+// both UDP and TCP, for servers such as coturn that listen on both: a port
+// free for UDP may be a TCP connection's ephemeral port, and coturn then
+// retries its TCP bind and never answers.
+func freeUDPTCPPort(t testing.TB) int {
+	t.Helper()
+	for range 100 {
+		port := freeUDPPort(t)
+		if l, err := net.Listen("tcp4", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+			l.Close()
+			return port
+		}
+	}
+	t.Fatalf("no port free for both UDP and TCP in 100 tries")
+	return 0
+}
+
 // lockedBuffer collects a child process's output for failure messages.
 type lockedBuffer struct {
 	mu  sync.Mutex
@@ -105,7 +122,7 @@ type coturn struct {
 // It returns once the server answers a STUN Binding request.
 func startCoturn(t testing.TB, extra ...string) *coturn {
 	t.Helper()
-	port := freeUDPPort(t)
+	port := freeUDPTCPPort(t)
 	dir := t.TempDir()
 	args := []string{
 		"-n", // no configuration file

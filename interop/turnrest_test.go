@@ -35,8 +35,7 @@ const turnrestRealm = "streamwire.test"
 // The whole exchange is bounded by 15 s.
 func turnrestAllocate(t *testing.T, server, username, password string) (net.Addr, error) {
 	t.Helper()
-	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	require.NoError(t, err)
+	conn := turnrestClientConn(t, server)
 	defer conn.Close()
 	client, err := turn.NewClient(&turn.ClientConfig{
 		STUNServerAddr: server,
@@ -71,6 +70,52 @@ func turnrestAllocate(t *testing.T, server, username, password string) (net.Addr
 	defer res.relay.Close()
 	turnrestEcho(t, res.relay)
 	return res.relay.LocalAddr(), nil
+}
+
+// turnrestPorts records, per TURN server address, the local ports that test
+// clients have allocated from.
+var turnrestPorts = struct {
+	sync.Mutex
+	used map[string]map[int]bool
+}{used: map[string]map[int]bool{}}
+
+// turnrestClientConn returns a loopback UDP socket whose port no earlier
+// client of this test process used against server. A TURN server keys its
+// session state by the client's 5-tuple (RFC 8656 §2.2), and coturn keeps it
+// after the client's socket is gone: a new client on a reused port meets the
+// old session. Its first, unauthenticated Allocate is then answered 437
+// without a NONCE (pion/turn: "attribute not found") when the old session
+// allocated, or its second 437 "Allocation mismatch: wrong credentials" when
+// the old session had another username. The kernel picks ports at random
+// among ~28,000, so about one run in a hundred hit this; skipping used ports
+// makes the tests deterministic.
+func turnrestClientConn(t *testing.T, server string) net.PacketConn {
+	t.Helper()
+	turnrestPorts.Lock()
+	defer turnrestPorts.Unlock()
+	used := turnrestPorts.used[server]
+	if used == nil {
+		used = map[int]bool{}
+		turnrestPorts.used[server] = used
+	}
+	var held []net.PacketConn // kept open so that the kernel picks another port
+	defer func() {
+		for _, c := range held {
+			c.Close()
+		}
+	}()
+	for range 100 {
+		conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
+		require.NoError(t, err)
+		port := conn.LocalAddr().(*net.UDPAddr).Port
+		if !used[port] {
+			used[port] = true
+			return conn
+		}
+		held = append(held, conn)
+	}
+	t.Fatalf("no unused client port for %s in 100 tries", server)
+	return nil
 }
 
 // turnrestEcho sends a datagram from the relayed address to an echo peer on
@@ -190,12 +235,15 @@ func TestTurnrestCoturn(t *testing.T) {
 	runTurnrestCases(t, c.Addr(), ":", stun.CodeUnauthorized)
 	t.Run("over HTTP", func(t *testing.T) { turnrestHTTPToCoturn(t, c) })
 	t.Run("expires in real time", func(t *testing.T) {
-		m, err := turnrest.New(turnrest.Config{Secrets: []string{"s1"}, TTL: 2 * time.Second})
+		// The username holds the expiry in whole seconds, so a TTL of n s
+		// leaves the first Allocate at least n-1 s: 3 s keeps 2 s of margin
+		// for a loaded machine.
+		m, err := turnrest.New(turnrest.Config{Secrets: []string{"s1"}, TTL: 3 * time.Second})
 		require.NoError(t, err)
 		cred, err := m.Mint("brief")
 		require.NoError(t, err)
 		_, err = turnrestAllocate(t, c.Addr(), cred.Username, cred.Password)
-		require.NoError(t, err, "fresh 2 s credential refused")
+		require.NoError(t, err, "fresh 3 s credential refused")
 		time.Sleep(time.Until(cred.Expires.Add(1100 * time.Millisecond)))
 		_, verr := m.Verify(cred.Username, cred.Password)
 		require.ErrorIs(t, verr, turnrest.ErrExpired)
@@ -459,4 +507,50 @@ func TestTurnrestChromiumRelay(t *testing.T) {
 	}
 	assert.True(t, refused, "coturn's 401 did not reach the page: %q", got["tampered"].Errors)
 	t.Logf("served: %q; tampered errors: %q", got["served"].Candidates, got["tampered"].Errors)
+}
+
+// TestTurnrestCoturnReusedPort pins down why turnrestClientConn skips used
+// ports: a client that allocates from a port an earlier client allocated
+// from is refused by coturn with the flaky test's error, and a fresh port
+// from turnrestClientConn is not. It also checks that turnrestClientConn
+// never hands out a port twice for a server.
+func TestTurnrestCoturnReusedPort(t *testing.T) {
+	c := startCoturn(t, "--use-auth-secret", "--static-auth-secret=s1", "--realm="+turnrestRealm)
+	m := turnrestMinter(t, nil, ":", "s1")
+	first := turnrestMint(t, m, "alice")
+	_, err := turnrestAllocate(t, c.Addr(), first.Username, first.Password)
+	require.NoError(t, err)
+
+	turnrestPorts.Lock()
+	var port int
+	for p := range turnrestPorts.used[c.Addr()] {
+		port = p
+	}
+	turnrestPorts.Unlock()
+	reused, err := net.ListenPacket("udp4", fmt.Sprintf("127.0.0.1:%d", port))
+	require.NoError(t, err)
+	defer reused.Close()
+	second := turnrestMint(t, m, "bob")
+	client, err := turn.NewClient(&turn.ClientConfig{STUNServerAddr: c.Addr(), TURNServerAddr: c.Addr(),
+		Username: second.Username, Password: second.Password, Conn: reused, RTO: 100 * time.Millisecond})
+	require.NoError(t, err)
+	defer client.Close()
+	require.NoError(t, client.Listen())
+	_, err = client.Allocate()
+	require.ErrorContains(t, err, "attribute not found", "coturn accepted an Allocate from a reused 5-tuple")
+
+	_, err = turnrestAllocate(t, c.Addr(), second.Username, second.Password)
+	require.NoError(t, err, "fresh port refused")
+
+	seen := map[int]bool{}
+	// A fresh fake server under -count; the kernel's random choice alone
+	// would repeat a port about 18 times in 1000.
+	fake := fmt.Sprintf("fake-%d.test:3478", time.Now().UnixNano())
+	for range 1000 {
+		conn := turnrestClientConn(t, fake)
+		p := conn.LocalAddr().(*net.UDPAddr).Port
+		conn.Close()
+		require.False(t, seen[p], "port %d handed out twice", p)
+		seen[p] = true
+	}
 }

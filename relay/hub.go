@@ -66,7 +66,8 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Hub holds the live streams by name. It is safe for concurrent use.
+// Hub holds the live streams by name. It is safe for concurrent use. The
+// zero Hub works, with the zero Config's defaults; NewHub sets a Config.
 type Hub struct {
 	cfg     Config
 	mu      sync.Mutex
@@ -78,6 +79,16 @@ func NewHub(cfg Config) *Hub {
 	return &Hub{cfg: cfg.withDefaults(), streams: make(map[string]*stream)}
 }
 
+// initLocked makes the zero Hub usable on first use. h.mu is held; the
+// streams, which read h.cfg without it, are all made after this.
+func (h *Hub) initLocked() {
+	if h.streams == nil {
+		h.cfg = h.cfg.withDefaults()
+		h.streams = make(map[string]*stream)
+	}
+}
+
+// checkName is called with h.mu held, after initLocked.
 func (h *Hub) checkName(name string) error {
 	if name == "" || len(name) > h.cfg.MaxNameLen {
 		return fmt.Errorf("%w: length %d", ErrBadName, len(name))
@@ -88,11 +99,12 @@ func (h *Hub) checkName(name string) error {
 // Publish claims name for a new publisher. It fails with ErrStreamBusy if the
 // name already has one. Close the returned Publisher to end the stream.
 func (h *Hub) Publish(name string) (*Publisher, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.initLocked()
 	if err := h.checkName(name); err != nil {
 		return nil, err
 	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
 	if _, ok := h.streams[name]; ok {
 		return nil, fmt.Errorf("%w: %q", ErrStreamBusy, name)
 	}
@@ -106,12 +118,14 @@ func (h *Hub) Publish(name string) (*Publisher, error) {
 // ErrNotFound if nobody publishes name. The subscriber's queue starts with the
 // stream's metadata, sequence headers and cached GOP.
 func (h *Hub) Subscribe(name string) (*Subscriber, error) {
-	if err := h.checkName(name); err != nil {
-		return nil, err
-	}
 	h.mu.Lock()
+	h.initLocked()
+	err := h.checkName(name)
 	s, ok := h.streams[name]
 	h.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
 	if !ok {
 		return nil, fmt.Errorf("%w: %q", ErrNotFound, name)
 	}

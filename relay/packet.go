@@ -70,7 +70,8 @@ type Frame struct {
 
 // Encoding is a function that serializes a frame for one protocol, for example
 // into RTMP chunks. Create one with [NewEncoding] and use it with
-// [Frame.Encoded]; every call for the same frame returns the same bytes.
+// [Frame.Encoded]; every call for the same frame returns the same bytes. A zero
+// Encoding (not made by NewEncoding) encodes every frame to nil.
 type Encoding struct {
 	slot int
 	fn   func(dst []byte, p *Packet) []byte
@@ -96,6 +97,9 @@ func NewEncoding(fn func(dst []byte, p *Packet) []byte) *Encoding {
 // slice is shared by all callers and stays valid (and unchanged) for as long as
 // the frame is referenced; callers must not modify it.
 func (f *Frame) Encoded(e *Encoding) []byte {
+	if e == nil || e.fn == nil {
+		return nil
+	}
 	if p := f.enc[e.slot].Load(); p != nil {
 		return *p
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/streamwire/streamwire/rtmp/flv"
 
@@ -21,8 +22,11 @@ var rtmpChunks = NewEncoding(func(dst []byte, p *Packet) []byte {
 func (f *Frame) RTMPChunks() []byte { return f.Encoded(rtmpChunks) }
 
 // RTMPHandler connects an rtmp.Server to a Hub: publishers feed streams
-// named "app/name", players subscribe to them.
+// named "app/name", players subscribe to them. The zero RTMPHandler works:
+// it relays through a Hub of its own. Use it through a pointer, not a copy.
 type RTMPHandler struct {
+	// Hub holds the streams. Nil means a Hub of the handler's own, made on
+	// first use with the zero Config.
 	Hub *Hub
 	// Authorize, if set, is called for every publish (publish true) and
 	// play; a non-nil error rejects the request. Wrap rtmp.ErrUnauthorized
@@ -31,6 +35,18 @@ type RTMPHandler struct {
 	Authorize func(ctx context.Context, req *rtmp.StreamRequest, publish bool) error
 	// MaxBatch is how many frames a player takes per write. Default 64.
 	MaxBatch int
+
+	ownOnce sync.Once
+	own     *Hub
+}
+
+// hub is Hub, or the handler's own Hub when Hub is nil.
+func (h *RTMPHandler) hub() *Hub {
+	if h.Hub != nil {
+		return h.Hub
+	}
+	h.ownOnce.Do(func() { h.own = &Hub{} })
+	return h.own
 }
 
 // Publish implements rtmp.Handler.
@@ -40,7 +56,7 @@ func (h *RTMPHandler) Publish(ctx context.Context, req *rtmp.StreamRequest) (rtm
 			return nil, err
 		}
 	}
-	p, err := h.Hub.Publish(req.Path())
+	p, err := h.hub().Publish(req.Path())
 	switch {
 	case errors.Is(err, ErrStreamBusy), errors.Is(err, ErrBadName):
 		return nil, fmt.Errorf("%w: %v", rtmp.ErrBadName, err)
@@ -57,7 +73,7 @@ func (h *RTMPHandler) Play(ctx context.Context, req *rtmp.StreamRequest) (rtmp.M
 			return nil, err
 		}
 	}
-	sub, err := h.Hub.Subscribe(req.Path())
+	sub, err := h.hub().Subscribe(req.Path())
 	switch {
 	case errors.Is(err, ErrNotFound), errors.Is(err, ErrBadName):
 		return nil, fmt.Errorf("%w: %v", rtmp.ErrStreamNotFound, err)

@@ -24,20 +24,33 @@ type stream struct {
 	hasVideo bool // video has been published: late joiners wait for a keyframe
 }
 
-// Publisher is the single writer of a stream.
+// errNoStream is what the methods of a Publisher or Subscriber that no Hub
+// made (their zero value) return.
+var errNoStream = fmt.Errorf("%w: not made by a Hub", ErrClosed)
+
+// Publisher is the single writer of a stream, made by Hub.Publish. A zero
+// Publisher belongs to no stream: Write fails with ErrClosed.
 type Publisher struct {
 	s *stream
 }
 
 // Name is the stream's name.
-func (p *Publisher) Name() string { return p.s.name }
+func (p *Publisher) Name() string {
+	if p.s == nil {
+		return ""
+	}
+	return p.s.name
+}
 
 // Write publishes pkt to every subscriber. The hub takes ownership of
 // pkt.Payload: the caller must not modify it afterwards. It fails with
 // ErrClosed after Close.
 func (p *Publisher) Write(pkt Packet) error {
-	f := &Frame{Packet: pkt}
 	s := p.s
+	if s == nil {
+		return fmt.Errorf("relay: write: %w", errNoStream)
+	}
+	f := &Frame{Packet: pkt}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -95,6 +108,9 @@ func (s *stream) cache(f *Frame) {
 // remaining queue and then io.EOF. Close is idempotent.
 func (p *Publisher) Close() error {
 	s := p.s
+	if s == nil {
+		return nil
+	}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()

@@ -11,7 +11,9 @@ import (
 
 // Subscriber receives the frames of one stream through a bounded queue. Its
 // methods may be called from a goroutine other than the publisher's; Read and
-// ReadBatch must not be called concurrently with each other.
+// ReadBatch must not be called concurrently with each other. Subscribers are
+// made by Hub.Subscribe; a zero Subscriber belongs to no stream and its reads
+// fail with ErrClosed at once.
 type Subscriber struct {
 	s      *stream
 	policy Policy
@@ -178,6 +180,9 @@ func (sub *Subscriber) signalEnd() {
 // Disconnect policy closed the subscriber, ErrClosed after Close, or the
 // context's error. The frames are shared and must not be modified.
 func (sub *Subscriber) ReadBatch(ctx context.Context, dst []*Frame, max int) ([]*Frame, error) {
+	if sub.s == nil {
+		return dst, fmt.Errorf("relay: read: %w", errNoStream)
+	}
 	for {
 		n := len(dst)
 		var err error
@@ -251,7 +256,7 @@ func (sub *Subscriber) NotifyReady(fn func()) {
 func (sub *Subscriber) Ready() bool {
 	sub.mu.Lock()
 	defer sub.mu.Unlock()
-	return sub.n > 0 || sub.err != nil
+	return sub.n > 0 || sub.err != nil || sub.s == nil
 }
 
 // Dropped returns how many frames the slow-consumer policy has dropped.
@@ -262,10 +267,18 @@ func (sub *Subscriber) Dropped() int64 {
 }
 
 // Name is the stream's name.
-func (sub *Subscriber) Name() string { return sub.s.name }
+func (sub *Subscriber) Name() string {
+	if sub.s == nil {
+		return ""
+	}
+	return sub.s.name
+}
 
 // Close detaches the subscriber; later reads return ErrClosed. Idempotent.
 func (sub *Subscriber) Close() error {
+	if sub.s == nil {
+		return nil
+	}
 	sub.s.unsubscribe(sub)
 	sub.finish(ErrClosed)
 	return nil

@@ -9,6 +9,10 @@
 //     RTMPS on the same streams with -rtmps, -rtmps-cert and -rtmps-key;
 //   - a health check at /healthz.
 //
+// Every HTTP endpoint goes through internal/httpserver: read, write and idle
+// time-outs, a 1 MiB body cap and 256 connections per client IP
+// (-http-max-conns-per-ip; negative for load tests from loopback).
+//
 // The TURN REST secret comes from -turn-secret or $TURN_SECRET; without either a
 // random one is made at start, which no TURN server shares, so the credentials are
 // well-formed but only the STUN URI in them is usable.
@@ -30,6 +34,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/streamwire/streamwire/internal/httpserver"
 	"github.com/streamwire/streamwire/relay"
 	"github.com/streamwire/streamwire/stun"
 	"github.com/streamwire/streamwire/turnrest"
@@ -39,6 +44,7 @@ import (
 type config struct {
 	UDP        string
 	HTTP       string
+	HTTPPerIP  int // 0: httpserver.DefaultMaxConnsPerIP; negative: no cap
 	RTMP       string
 	RTMPS      string // off when empty
 	RTMPSCert  string
@@ -63,6 +69,9 @@ func main() {
 	var uris listList
 	flag.StringVar(&cfg.UDP, "udp", "127.0.0.1:3478", "UDP address of the STUN server")
 	flag.StringVar(&cfg.HTTP, "http", "127.0.0.1:8080", "HTTP address of the TURN REST endpoint (/turn)")
+	flag.IntVar(&cfg.HTTPPerIP, "http-max-conns-per-ip", 0, fmt.Sprintf(
+		"open HTTP connections allowed per client IP; 0 means %d, negative means no cap (load tests from loopback)",
+		httpserver.DefaultMaxConnsPerIP))
 	flag.StringVar(&cfg.RTMP, "rtmp", "127.0.0.1:1935", "TCP address of the RTMP server (publish and play rtmp://HOST/APP/NAME)")
 	flag.StringVar(&cfg.RTMPS, "rtmps", "", "TCP address of the RTMPS server, sharing the RTMP streams (off when empty)")
 	flag.StringVar(&cfg.RTMPSCert, "rtmps-cert", "", "PEM certificate file for -rtmps")
@@ -131,7 +140,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready func(bound)) e
 	mux.Handle("/turn", turn.Handler(turnrest.FormatREST))
 	mux.Handle("/v1alpha/iceconfig", turn.Handler(turnrest.FormatICE))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	hs := httpserver.New(httpserver.Config{Handler: mux, MaxConnsPerIP: cfg.HTTPPerIP, Logger: log})
 
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -141,10 +150,13 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready func(bound)) e
 		cancel(err)
 		stunDone <- err
 	}()
+	httpDone := make(chan error, 1)
 	go func() {
-		if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		err := hs.Serve(ctx, ln)
+		if !errors.Is(err, httpserver.ErrServerClosed) {
 			cancel(err)
 		}
+		httpDone <- err
 	}()
 	hub := relay.NewHub(relay.Config{Logger: log})
 	defer serveRTMP(ctx, rtmpLn, hub, cfg.RTMPWrite, log)()
@@ -158,9 +170,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready func(bound)) e
 	}
 
 	<-ctx.Done()
-	shutdown, done := context.WithTimeout(context.Background(), 5*time.Second)
-	defer done()
-	_ = hs.Shutdown(shutdown)
+	<-httpDone // graceful, within httpserver.DefaultShutdownTimeout (5 s)
 	<-stunDone
 	return context.Cause(ctx)
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/streamwire/streamwire/internal/httpserver"
 	"github.com/streamwire/streamwire/rtmp"
 	"github.com/streamwire/streamwire/stun"
 	"github.com/streamwire/streamwire/turnrest"
@@ -88,4 +90,65 @@ func checkRTMP(ctx context.Context, t *testing.T, url string) {
 		require.Equal(t, rtmp.TypeVideo, m.Type)
 		require.Equal(t, want, m.Payload)
 	}
+}
+
+// TestServerHTTPLimits checks that the HTTP endpoints go through
+// internal/httpserver: the per-IP cap (-http-max-conns-per-ip) closes the
+// connection over it, and a body over the 1 MiB cap gets 413 on /turn.
+func TestServerHTTPLimits(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	ready := make(chan bound, 1)
+	done := make(chan error, 1)
+	cfg := config{UDP: "127.0.0.1:0", HTTP: "127.0.0.1:0", RTMP: "127.0.0.1:0", HTTPPerIP: 2,
+		TURNSecret: "s3cret", TURNTTL: time.Hour}
+	go func() {
+		done <- run(ctx, cfg, slog.New(slog.DiscardHandler), func(b bound) { ready <- b })
+	}()
+	var a bound
+	select {
+	case a = <-ready:
+	case err := <-done:
+		t.Fatalf("run: %v", err)
+	}
+
+	healthz := func(c net.Conn) error {
+		_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+		if _, err := io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n"); err != nil {
+			return err
+		}
+		res, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err == nil {
+			res.Body.Close()
+		}
+		return err
+	}
+	var conns []net.Conn
+	for i := 0; i < 3; i++ {
+		c, err := net.Dial("tcp4", a.HTTP.String())
+		require.NoError(t, err)
+		conns = append(conns, c)
+		if i < 2 {
+			require.NoError(t, healthz(c), "connection %d", i+1)
+		} else {
+			require.Error(t, healthz(c), "connection 3 served with -http-max-conns-per-ip 2")
+		}
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+
+	hc := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 5 * time.Second}
+	var res *http.Response
+	require.Eventually(t, func() bool { // the closed connections' slots come back
+		big := strings.NewReader("username=" + strings.Repeat("a", httpserver.DefaultMaxBodyBytes))
+		var err error
+		res, err = hc.Post("http://"+a.HTTP.String()+"/turn", "application/x-www-form-urlencoded", big)
+		return err == nil
+	}, 3*time.Second, 20*time.Millisecond)
+	res.Body.Close()
+	require.Equal(t, http.StatusRequestEntityTooLarge, res.StatusCode)
+
+	cancel()
+	require.True(t, errors.Is(<-done, context.Canceled))
 }
