@@ -119,7 +119,7 @@ func (s *Server) logger() *slog.Logger {
 // it stops the readers by moving conn's read deadline to the past and clears
 // the deadline before it returns.
 //
-// When conn is a *net.UDPConn on Linux (amd64, arm64), each worker reads and
+// When conn is a *net.UDPConn on Linux, each worker reads and
 // writes batches with recvmmsg(2)/sendmmsg(2) and allocates nothing per
 // datagram; on other connections it uses ReadFrom and WriteTo (with
 // ReadFromUDPAddrPort, still allocation-free, for a *net.UDPConn).
