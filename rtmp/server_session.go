@@ -9,6 +9,8 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"github.com/streamwire/streamwire/internal/sockio"
 )
 
 // deadlineCtx gives Conn.ReadMessage a per-read deadline without allocating
@@ -58,7 +60,7 @@ type serverSession struct {
 
 func newServerSession(s *Server, nc net.Conn) *serverSession {
 	cfg := &s.cfg
-	c := NewConn(rawReads(nc), ConnConfig{Reader: cfg.Reader, ReadTimeout: -1, WriteTimeout: cfg.WriteTimeout})
+	c := NewConn(sockio.RawReads(nc), ConnConfig{Reader: cfg.Reader, ReadTimeout: -1, WriteTimeout: cfg.WriteTimeout})
 	return &serverSession{
 		srv: s, cfg: cfg, nc: nc, c: c,
 		log:     cfg.Logger.With("remote", nc.RemoteAddr().String()),
