@@ -58,11 +58,11 @@ type player struct {
 	bufs  [][]byte
 	own   []byte
 	ends  []int
-	iov   sockio.Vectors // iovecs of the socket writes, inline too
 
 	batchArr [inlineBatch]Media
 	bufsArr  [inlineBatch][]byte
 	endsArr  [inlineBatch]int
+	iov      sockio.Vectors // iovecs of the socket writes, inline too
 }
 
 // inlineBatch is how many messages a player's buffers hold before they
