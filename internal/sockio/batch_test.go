@@ -256,6 +256,54 @@ func TestBatchRefused(t *testing.T) {
 	}
 }
 
+// TestBatchReadWhileWrite: one goroutine reads a BatchConn while another
+// writes on it, as documented (run with -race).
+func TestBatchReadWhileWrite(t *testing.T) {
+	for _, im := range impls {
+		t.Run(im.name, func(t *testing.T) {
+			srv := listenUDP(t, "udp4", "127.0.0.1:0")
+			cl := listenUDP(t, "udp4", "127.0.0.1:0")
+			b := im.new(t, srv, BatchConfig{Size: 4})
+			const k = 200
+			done := make(chan int, 1)
+			go func() {
+				got := 0
+				defer func() { done <- got }()
+				ms := NewMessages(4, 16)
+				srv.SetReadDeadline(time.Now().Add(5 * time.Second))
+				for got < k {
+					n, err := b.ReadBatch(ms)
+					if err != nil {
+						t.Error(err) // not Fatal: this is not the test's goroutine
+						return
+					}
+					got += n
+				}
+			}()
+			out := []Message{{Buf: []byte("ping"), Addr: addrPort(cl)}}
+			go func() {
+				for range k {
+					if _, err := b.WriteBatch(out); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			}()
+			cb := im.new(t, cl, BatchConfig{Size: 4})
+			echo := readAll(t, cl, cb, NewMessages(4, 16), k) // b's writes
+			for i := range echo {
+				echo[i].Addr = addrPort(srv)
+			}
+			if _, err := cb.WriteBatch(echo); err != nil { // b's reads
+				t.Fatal(err)
+			}
+			if n := <-done; n != k {
+				t.Fatalf("read %d datagrams, want %d", n, k)
+			}
+		})
+	}
+}
+
 // TestBatchConfig: what NewBatchConn accepts and what it picks.
 func TestBatchConfig(t *testing.T) {
 	if _, err := NewBatchConn(nil, BatchConfig{}); err == nil {

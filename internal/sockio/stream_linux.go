@@ -123,16 +123,20 @@ func (vs *Vectors) writev(fd uintptr) bool {
 // non-blocking writes from a goroutine that must never wait (RTMP's inline
 // player writes) without the net package's per-call locking. It shares the
 // socket, and its non-blocking mode, with the connection; closing the
-// connection does not close the duplicate. The zero DupFD is not valid:
-// get one from Dup.
-type DupFD struct{ fd int }
+// connection does not close the duplicate. The zero DupFD is not valid
+// (its methods fail with os.ErrClosed): get one from Dup, and Close it
+// once.
+type DupFD struct {
+	fd    int
+	valid bool
+}
 
 // Dup duplicates tc's descriptor (fcntl F_DUPFD_CLOEXEC). The caller closes
 // the result with Close.
 func Dup(tc *net.TCPConn) (DupFD, error) {
 	rc, err := tc.SyscallConn()
 	if err != nil {
-		return DupFD{-1}, err
+		return DupFD{}, err
 	}
 	fd := -1
 	var errno unix.Errno
@@ -143,17 +147,17 @@ func Dup(tc *net.TCPConn) (DupFD, error) {
 		r, _, errno = unix.RawSyscall(unix.SYS_FCNTL, s, unix.F_DUPFD_CLOEXEC, 0)
 		fd = int(r)
 	}); err != nil {
-		return DupFD{-1}, err
+		return DupFD{}, err
 	}
 	if errno != 0 {
-		return DupFD{-1}, os.NewSyscallError("fcntl", errno)
+		return DupFD{}, os.NewSyscallError("fcntl", errno)
 	}
-	return DupFD{fd}, nil
+	return DupFD{fd: fd, valid: true}, nil
 }
 
 // Close closes the duplicate descriptor.
 func (d DupFD) Close() error {
-	if d.fd < 0 {
+	if !d.valid {
 		return os.ErrClosed
 	}
 	return unix.Close(d.fd)
@@ -166,8 +170,11 @@ func (d DupFD) Close() error {
 // message's shared chunks) goes out with send(2) and MSG_DONTWAIT |
 // MSG_NOSIGNAL, which skips writev's file-layer steps, as nginx-rtmp does;
 // several with writev(2). A failure (EPIPE, ECONNRESET) returns the unsent
-// buffers and an *os.SyscallError.
+// buffers and an *os.SyscallError; an invalid DupFD, os.ErrClosed.
 func (d DupFD) SendNonblock(bufs [][]byte, vs *Vectors) ([][]byte, error) {
+	if !d.valid {
+		return bufs, os.ErrClosed
+	}
 	for len(bufs) > 0 {
 		v := vs.fill(bufs)
 		if len(v) == 0 {

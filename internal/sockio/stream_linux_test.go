@@ -132,8 +132,12 @@ func TestDupSendNonblock(t *testing.T) {
 	if err := fd.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := (DupFD{-1}).Close(); !errors.Is(err, os.ErrClosed) {
-		t.Errorf("closing an invalid DupFD: %v", err)
+	var zero DupFD // must not touch descriptor 0
+	if err := zero.Close(); !errors.Is(err, os.ErrClosed) {
+		t.Errorf("closing the zero DupFD: %v", err)
+	}
+	if _, err := zero.SendNonblock([][]byte{[]byte("x")}, &vs); !errors.Is(err, os.ErrClosed) {
+		t.Errorf("sending on the zero DupFD: %v", err)
 	}
 }
 
