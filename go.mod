@@ -11,6 +11,7 @@ require (
 	github.com/pion/sdp/v3 v3.0.19
 	github.com/pion/srtp/v3 v3.0.13
 	github.com/stretchr/testify v1.12.1
+	golang.org/x/sys v0.41.0
 )
 
 require (
@@ -18,5 +19,4 @@ require (
 	github.com/pion/transport/v4 v4.1.0 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/crypto v0.48.0 // indirect
-	golang.org/x/sys v0.41.0 // indirect
 )

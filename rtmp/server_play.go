@@ -7,7 +7,8 @@ import (
 	"net"
 	"runtime"
 	"sync/atomic"
-	"syscall"
+
+	"github.com/streamwire/streamwire/internal/sockio"
 )
 
 // ReadyNotifier is implemented by a MediaSource that can call a function
@@ -47,7 +48,7 @@ type player struct {
 	owner   atomic.Int32  // who writes: ownFree, ownReady, ownWriter, ownClosed
 	kick    chan struct{} // hands ownership to the writer goroutine
 	pending [][]byte      // unwritten tail of an inline write
-	fd      int           // the player's own duplicate of the socket, for ready
+	fd      sockio.DupFD  // the player's own duplicate of the socket, for ready
 
 	// Buffers, used only by the owner. They start on the arrays below, in
 	// the player itself: an inline write then touches one object per
@@ -57,12 +58,11 @@ type player struct {
 	bufs  [][]byte
 	own   []byte
 	ends  []int
-	iov   []syscall.Iovec
 
 	batchArr [inlineBatch]Media
 	bufsArr  [inlineBatch][]byte
 	endsArr  [inlineBatch]int
-	iovArr   [inlineBatch]syscall.Iovec
+	iov      sockio.Vectors // iovecs of the socket writes, inline too
 }
 
 // inlineBatch is how many messages a player's buffers hold before they
@@ -78,7 +78,7 @@ func (ss *serverSession) playLoop(ctx context.Context, st *serverStream) {
 		ss.mu.Unlock()
 	}()
 	p := &player{ss: ss, st: st, shared: st.id == SharedStreamID && ss.cfg.ChunkSize == SharedChunkSize, c: ss.c, src: st.source}
-	p.batch, p.bufs, p.ends, p.iov = p.batchArr[:0], p.bufsArr[:0], p.endsArr[:0], p.iovArr[:0]
+	p.batch, p.bufs, p.ends = p.batchArr[:0], p.bufsArr[:0], p.endsArr[:0]
 	var err error
 	switch {
 	case ss.srv.clock != nil:
@@ -153,14 +153,14 @@ func (p *player) mergedLoop(ctx context.Context) error {
 // cold in the cache after each pause between messages. The duplicate lives
 // until inlineLoop returns; closeFD makes sure that no ready uses it then.
 func (p *player) canInline() bool {
-	if _, ok := p.st.source.(ReadyNotifier); !ok || !rawWritevSupported {
+	if _, ok := p.st.source.(ReadyNotifier); !ok {
 		return false
 	}
 	tc, ok := p.ss.nc.(*net.TCPConn)
 	if !ok {
 		return false
 	}
-	fd, err := dupConn(tc)
+	fd, err := sockio.Dup(tc) // errors.ErrUnsupported off Linux
 	if err != nil {
 		return false
 	}
@@ -228,7 +228,7 @@ func (p *player) ready() {
 		p.handOff()
 		return
 	}
-	rest, werr := sendNonblock(p.fd, bufs, &p.iov)
+	rest, werr := p.fd.SendNonblock(bufs, &p.iov)
 	c.mu.Unlock()
 	if werr != nil || len(rest) > 0 {
 		p.pending = rest // a failed write is retried, and reported, by the writer goroutine
@@ -255,7 +255,7 @@ func (p *player) closeFD() {
 	for !p.owner.CompareAndSwap(ownFree, ownClosed) && !p.owner.CompareAndSwap(ownWriter, ownClosed) {
 		runtime.Gosched()
 	}
-	closeDup(p.fd)
+	p.fd.Close()
 }
 
 // collect waits for media from the source and returns the chunk bytes to
@@ -307,7 +307,7 @@ func (p *player) write(ctx context.Context, bufs [][]byte) error {
 		return nil
 	}
 	err := p.ss.c.WithWriter(ctx, func(*ChunkWriter) error {
-		return writeBuffers(p.ss.nc, bufs, &p.iov)
+		return sockio.WriteBuffers(p.ss.nc, bufs, &p.iov)
 	})
 	if err != nil {
 		p.ss.log.Debug("rtmp: player write failed", errAttr(err))

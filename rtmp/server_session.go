@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/streamwire/streamwire/internal/logstr"
+	"github.com/streamwire/streamwire/internal/sockio"
 	"github.com/streamwire/streamwire/rtmp/amf0"
 )
 
@@ -45,7 +46,7 @@ type serverSession struct {
 
 func newServerSession(s *Server, nc net.Conn) *serverSession {
 	cfg := &s.cfg
-	c := NewConn(rawReads(nc), ConnConfig{Reader: cfg.Reader, ReadTimeout: -1, WriteTimeout: cfg.WriteTimeout})
+	c := NewConn(sockio.RawReads(nc), ConnConfig{Reader: cfg.Reader, ReadTimeout: -1, WriteTimeout: cfg.WriteTimeout})
 	return &serverSession{
 		srv: s, cfg: cfg, nc: nc, c: c,
 		log:     cfg.Logger.With("remote", nc.RemoteAddr().String()),

@@ -497,17 +497,6 @@ func TestParseURL(t *testing.T) {
 	}
 }
 
-func TestConsume(t *testing.T) {
-	bufs := [][]byte{[]byte("abc"), []byte("de"), []byte("fgh")}
-	bufs = consume(bufs, 4)
-	if len(bufs) != 2 || string(bufs[0]) != "e" || string(bufs[1]) != "fgh" {
-		t.Fatalf("consume(4) = %q", bufs)
-	}
-	if bufs = consume(bufs, 4); len(bufs) != 0 {
-		t.Fatalf("consume all = %q", bufs)
-	}
-}
-
 // TestServerStalledPlayer: a player that stops reading is disconnected
 // after WriteTimeout instead of pinning the session forever.
 func TestServerStalledPlayer(t *testing.T) {

@@ -136,7 +136,7 @@ func (s *Server) logger() *slog.Logger {
 // deadline to the past and clears the deadline before it returns, so the
 // same conn may be served again by another Server.
 //
-// When conn is a *net.UDPConn on Linux (amd64, arm64), each worker reads and
+// When conn is a *net.UDPConn on Linux, each worker reads and
 // writes batches with recvmmsg(2)/sendmmsg(2) and allocates nothing per
 // datagram; on other connections it uses ReadFrom and WriteTo (with
 // ReadFromUDPAddrPort, still allocation-free, for a *net.UDPConn).
