@@ -99,6 +99,9 @@ func (c *Conn) deadline(ctx context.Context, timeout time.Duration) time.Time {
 // error. In steady state ReadMessage does not allocate; a new cancellable
 // ctx costs one registration (context.AfterFunc) when it first comes.
 func (c *Conn) ReadMessage(ctx context.Context) (Message, error) {
+	if c.r == nil {
+		return Message{}, ErrNoConn
+	}
 	if !c.state.CompareAndSwap(connIdle, connReading) {
 		return Message{}, errConnClosed
 	}
@@ -176,7 +179,7 @@ func (c *Conn) Close() error {
 	if cl, ok := c.rw.(io.Closer); ok {
 		err = cl.Close()
 	}
-	if prev == connIdle {
+	if prev == connIdle && c.r != nil {
 		c.r.Release()
 	}
 	return err
@@ -243,6 +246,9 @@ func (c *Conn) WriteMessage(ctx context.Context, m Message) error {
 // lockWrite takes the write lock and sets the write deadline; on success
 // the caller unlocks.
 func (c *Conn) lockWrite(ctx context.Context) error {
+	if c.w == nil {
+		return ErrNoConn
+	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("rtmp: write: %w", err)
 	}

@@ -185,6 +185,9 @@ func (r *ChunkReader) AckDue() (sequence uint32, due bool) {
 // Set Chunk Size and Abort messages are applied before they are returned;
 // Window Acknowledgement Size sets the window used by AckDue.
 func (r *ChunkReader) ReadMessage() (Message, error) {
+	if r.br == nil {
+		return Message{}, ErrNoConn
+	}
 	if r.released {
 		return Message{}, fmt.Errorf("rtmp: chunk reader released: %w", net.ErrClosed)
 	}

@@ -46,6 +46,9 @@ func (w *ChunkWriter) ChunkSize() uint32 { return w.chunkSize }
 // WriteMessage encodes m as chunks and writes them. m.ChunkStreamID must be
 // in 2..65599 and the payload at most 0xFFFFFF bytes.
 func (w *ChunkWriter) WriteMessage(m Message) error {
+	if w.w == nil {
+		return ErrNoConn
+	}
 	b, err := w.AppendMessage(w.buf[:0], m)
 	if err != nil {
 		return err
@@ -64,6 +67,10 @@ func (w *ChunkWriter) AppendMessage(b []byte, m Message) ([]byte, error) {
 	}
 	if len(m.Payload) > 0xFFFFFF {
 		return b, fmt.Errorf("rtmp: payload of %d bytes: %w", len(m.Payload), ErrMessageTooLarge)
+	}
+	if w.streams == nil { // zero ChunkWriter: the defaults of NewChunkWriter
+		w.streams = make(map[uint32]*outStream)
+		w.chunkSize = DefaultChunkSize
 	}
 	s := w.streams[m.ChunkStreamID]
 	if s == nil {

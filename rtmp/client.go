@@ -45,6 +45,11 @@ type ClientConfig struct {
 // not return (a zero Client{}).
 var ErrNotConnected = errors.New("rtmp: client not connected (use Dial)")
 
+// ErrNoConn: a zero ChunkReader, ChunkWriter or Conn has no connection to
+// read or write; create them with NewChunkReader, NewChunkWriter and NewConn.
+// (A zero ChunkWriter still encodes with AppendMessage.)
+var ErrNoConn = errors.New("rtmp: no connection (use NewChunkReader, NewChunkWriter or NewConn)")
+
 // Client is an RTMP client connection: Dial connects to an application,
 // then Publish or Play starts one stream on it. Its methods must not be
 // called concurrently, except that WriteMedia (publishing) and Close may
