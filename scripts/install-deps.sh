@@ -12,6 +12,7 @@ have nginx || need+=(nginx-light)
 have chromium || need+=(chromium)
 have chromedriver || need+=(chromium-driver)
 have firefox-esr || need+=(firefox-esr)
+have ip || need+=(iproute2) # internal/netns: private network namespaces for tests
 
 if [ ${#need[@]} -gt 0 ]; then
 	sudo=""

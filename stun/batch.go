@@ -39,8 +39,19 @@ type mmsgBatch struct {
 // newBatchConn returns a batched reader/writer on c with room for n
 // datagrams of up to size bytes each way, or ok false when c cannot be
 // used that way (the platform moves one datagram per system call).
+//
+// On a socket bound to a wildcard address, each datagram's destination
+// address is read (IP_PKTINFO/IPV6_PKTINFO) and its response leaves from
+// it: on a host with several addresses, a client that asked 192.0.2.7 gets
+// its answer from 192.0.2.7, not from whichever address the route prefers
+// (RFC 8489 §6.3: the response's source is the request's destination).
 func newBatchConn(c *net.UDPConn, n, size int) (b batchConn, ok bool) {
-	bc, err := sockio.NewBatchConn(c, sockio.BatchConfig{Size: n})
+	la, _ := c.LocalAddr().(*net.UDPAddr)
+	wildcard := la != nil && la.IP.IsUnspecified()
+	bc, err := sockio.NewBatchConn(c, sockio.BatchConfig{Size: n, PacketInfo: wildcard})
+	if err != nil && wildcard {
+		bc, err = sockio.NewBatchConn(c, sockio.BatchConfig{Size: n})
+	}
 	if err != nil || !bc.Batched() {
 		return nil, false
 	}

@@ -145,30 +145,6 @@ func TestServerBindingLoopback(t *testing.T) {
 	}
 }
 
-// TestServerDualStack checks that an IPv4 client of an IPv6 wildcard socket
-// is mapped as IPv4, not as an IPv4-mapped IPv6 address.
-func TestServerDualStack(t *testing.T) {
-	srv, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv6unspecified})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	startServer(t, &Server{}, srv)
-	cl := listenUDP(t, "udp4", "127.0.0.1:0")
-	to := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: srv.LocalAddr().(*net.UDPAddr).Port}
-	resp := exchange(t, cl, to, request(t, BindingRequest, testID, true), 2*time.Second)
-	if resp == nil {
-		t.Fatal("no response")
-	}
-	got, err := decode(t, resp).XORMappedAddress()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := cl.LocalAddr().(*net.UDPAddr).AddrPort(); got != want || !got.Addr().Is4() {
-		t.Errorf("XOR-MAPPED-ADDRESS %v, want %v", got, want)
-	}
-}
-
 // dropped are datagrams the server must not answer.
 func dropped(t testing.TB) map[string][]byte {
 	ok := request(t, BindingRequest, testID, true)

@@ -35,7 +35,7 @@ var impls = []impl{
 // listenUDP binds a UDP socket on loopback and closes it at the end.
 func listenUDP(t testing.TB, network, addr string) *net.UDPConn {
 	t.Helper()
-	c, err := net.ListenPacket(network, addr)
+	c, err := listenPacket(network, addr)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -66,11 +66,7 @@ func TestPacketInfo(t *testing.T) {
 				return
 			}
 			// IPv6 on the same dual-stack socket.
-			cl6, err := net.ListenUDP("udp6", &net.UDPAddr{IP: net.IPv6loopback})
-			if err != nil {
-				t.Fatalf("no IPv6 loopback: %v", err)
-			}
-			defer cl6.Close()
+			cl6 := listenUDP(t, "udp6", "[::1]:0")
 			if _, err := cl6.WriteToUDPAddrPort([]byte("v6"), netip.AddrPortFrom(netip.IPv6Loopback(), port)); err != nil {
 				t.Fatal(err)
 			}
