@@ -5,6 +5,7 @@ go 1.25.0
 replace github.com/streamwire/streamwire => ../
 
 require (
+	github.com/bluenviron/gortmplib v1.0.1
 	github.com/pion/dtls/v3 v3.1.15
 	github.com/pion/rtp v1.10.6
 	github.com/pion/sdp/v3 v3.0.20
