@@ -4,9 +4,10 @@
 # Each comparison runs COUNT rounds; a round runs our side once and the other
 # side once (-count 1 each), the order swapped every round, so that a load
 # that comes and goes on a shared machine falls on both sides alike. The raw
-# `go test -bench` output of every run goes to OUT/<comparison>.txt and
-# benchstat's table (medians, 95% intervals, p-values of the difference) to
-# OUT/<comparison>.benchstat.txt.
+# `go test -bench` output of every run goes to OUT/<comparison>.txt, the
+# machine's state (commit, CPU, load average before and after) to
+# OUT/<comparison>.machine.txt and benchstat's table (medians, 95% intervals,
+# p-values of the difference) to OUT/<comparison>.benchstat.txt.
 #
 #   make bench-compare                       # COUNT=10, all comparisons
 #   make bench-compare COUNT=20 ONLY=rtmp-handshake
@@ -38,20 +39,22 @@ comparisons=(
 (cd "$root/bench" && $GO test -c -o "$tmp/bench.test" .)
 benchstat() { (cd "$root/bench" && $GO run "golang.org/x/perf/cmd/benchstat@$BENCHSTAT_VERSION" "$@"); }
 
-{
+# machine NAME: the conditions of one comparison's run, kept beside its results.
+machine() {
 	echo "date: $(date -u +%FT%TZ)"
-	echo "commit: $(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet || echo ' (modified)')"
+	echo "commit: $(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet -- . ':!bench/results' || echo ' (modified)')"
 	echo "go: $($GO version)"
 	echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores"
 	echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "rounds: $COUNT alternating pairs, -benchtime $BENCHTIME"
-} >"$out/machine.txt"
+}
 
 for c in "${comparisons[@]}"; do
 	IFS=";" read -r name pattern ours theirs <<<"$c"
 	[ -z "$ONLY" ] || [[ " $ONLY " == *" $name "* ]] || continue
 	raw="$out/$name.txt"
 	: >"$raw"
+	machine >"$out/$name.machine.txt"
 	for ((i = 1; i <= COUNT; i++)); do
 		order=("$ours" "$theirs")
 		((i % 2)) || order=("$theirs" "$ours")
@@ -60,8 +63,8 @@ for c in "${comparisons[@]}"; do
 				-test.benchmem -test.count 1 -test.benchtime "$BENCHTIME") >>"$raw"
 		done
 	done
+	echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/$name.machine.txt"
 	benchstat -col "/impl@($ours $theirs)" "$raw" >"$out/$name.benchstat.txt"
 	echo "== $name"
 	cat "$out/$name.benchstat.txt"
 done
-echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/machine.txt"
