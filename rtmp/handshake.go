@@ -374,8 +374,9 @@ func ctxErr(ctx context.Context, err error) error {
 // have broken real clients; HandshakeInfo reports which it was.
 //
 // A digest handshake costs four HMAC-SHA256s (C1 digest, S1 digest, S2 key
-// and signature), two more when C2 is signed; once warm it allocates
-// nothing unless rw is a net.Conn (ctx watching).
+// and signature), one more for a key-first C1 and two more when C2 is
+// signed; once warm it allocates nothing unless rw is a net.Conn (whose
+// deadline follows ctx).
 func ServerHandshake(ctx context.Context, rw io.ReadWriter, cfg HandshakeConfig) (HandshakeInfo, error) {
 	cfg.defaults()
 	done, err := withDeadline(ctx, rw, &cfg)
