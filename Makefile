@@ -3,7 +3,7 @@ GO ?= go
 STATICCHECK_VERSION ?= v0.7.0
 FUZZTIME ?= 10s
 
-.PHONY: test unit interop interop-soak deps bench fuzz lint
+.PHONY: test unit interop interop-soak deps bench bench-compare fuzz lint
 
 ## test: install the real peers if missing, then unit + interop tests with -race.
 test: deps unit interop
@@ -34,6 +34,13 @@ interop-soak:
 ## bench: side-by-side benchmarks against pion, coturn and nginx-rtmp.
 bench: deps
 	cd bench && $(GO) test -run '^$$' -bench . -benchmem -count 1 -timeout 30m ./...
+
+## bench-compare: the codec comparisons (gortmplib, pion/stun, pion/webrtc) in COUNT
+## alternating pairs, raw runs and benchstat tables in bench/results/ (ONLY=names).
+COUNT ?= 10
+BENCHTIME ?= 1s
+bench-compare:
+	COUNT=$(COUNT) BENCHTIME=$(BENCHTIME) ONLY="$(ONLY)" GO=$(GO) ./scripts/bench-compare.sh
 
 ## fuzz: every FuzzXxx target for $(FUZZTIME) each.
 fuzz:

@@ -28,7 +28,7 @@ func chromeOffer(b *testing.B) []byte {
 
 func BenchmarkAnswerChrome(b *testing.B) {
 	offer := chromeOffer(b)
-	b.Run("streamwire", func(b *testing.B) {
+	b.Run("impl=streamwire", func(b *testing.B) {
 		cfg := &sdp.Config{
 			DataChannel: true,
 			ICEUfrag:    "sWufrag1", ICEPwd: "sWpassword0123456789abcd",
@@ -46,7 +46,7 @@ func BenchmarkAnswerChrome(b *testing.B) {
 			}
 		}
 	})
-	b.Run("pion", func(b *testing.B) {
+	b.Run("impl=pion", func(b *testing.B) {
 		var se webrtc.SettingEngine
 		se.SetLite(true)
 		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
@@ -88,7 +88,7 @@ func BenchmarkAnswerChrome(b *testing.B) {
 			}
 		}
 	})
-	b.Run("pion-sdp-unmarshal", func(b *testing.B) {
+	b.Run("impl=pion-sdp-unmarshal", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			var d psdp.SessionDescription

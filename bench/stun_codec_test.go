@@ -45,7 +45,7 @@ func bindingRequest(tb testing.TB) []byte {
 
 func BenchmarkBindingRequestVerify(b *testing.B) {
 	raw := bindingRequest(b)
-	b.Run("streamwire", func(b *testing.B) {
+	b.Run("impl=streamwire", func(b *testing.B) {
 		integ := stun.NewShortTermIntegrity(benchPwd) // once per ICE session
 		var m stun.Message
 		b.ReportAllocs()
@@ -65,7 +65,7 @@ func BenchmarkBindingRequestVerify(b *testing.B) {
 			}
 		}
 	})
-	b.Run("pion", func(b *testing.B) {
+	b.Run("impl=pion", func(b *testing.B) {
 		integ := pstun.NewShortTermIntegrity(benchPwd)
 		m := new(pstun.Message)
 		var u pstun.Username
@@ -90,7 +90,7 @@ func BenchmarkBindingRequestVerify(b *testing.B) {
 
 func BenchmarkBindingResponseBuild(b *testing.B) {
 	from := netip.MustParseAddrPort("203.0.113.9:54321")
-	b.Run("streamwire", func(b *testing.B) {
+	b.Run("impl=streamwire", func(b *testing.B) {
 		integ := stun.NewShortTermIntegrity(benchPwd)
 		buf := make([]byte, 0, 1500)
 		b.ReportAllocs()
@@ -106,7 +106,7 @@ func BenchmarkBindingResponseBuild(b *testing.B) {
 			}
 		}
 	})
-	b.Run("pion", func(b *testing.B) {
+	b.Run("impl=pion", func(b *testing.B) {
 		integ := pstun.NewShortTermIntegrity(benchPwd)
 		addr := &pstun.XORMappedAddress{IP: net.IP(from.Addr().AsSlice()), Port: int(from.Port())}
 		id := pstun.NewTransactionIDSetter(benchID)
@@ -123,7 +123,7 @@ func BenchmarkBindingResponseBuild(b *testing.B) {
 			}
 		}
 	})
-	b.Run("pion-stun.Build", func(b *testing.B) {
+	b.Run("impl=pion-stun.Build", func(b *testing.B) {
 		// The package-level helper, which allocates a new Message each time.
 		integ := pstun.NewShortTermIntegrity(benchPwd)
 		addr := &pstun.XORMappedAddress{IP: net.IP(from.Addr().AsSlice()), Port: int(from.Port())}

@@ -88,6 +88,29 @@ func (p *patternRand) Read(b []byte) (int, error) {
 	return len(b), nil
 }
 
+// The handshake's steps on a fresh (unpooled) state, for the tests here
+// and in fuzz_test.go.
+
+func findDigest(b, key []byte) (DigestLayout, []byte) {
+	return new(handshakeMAC).findDigest(b, key)
+}
+
+func imprintDigest(b []byte, l DigestLayout, key []byte) []byte {
+	return new(handshakeMAC).imprint(b, l, key)
+}
+
+func signature(b, fullKey, peerDigest []byte) []byte {
+	return new(handshakeMAC).signature(b, fullKey, peerDigest)
+}
+
+func serverResponse(c0c1 []byte, cfg *HandshakeConfig) ([]byte, HandshakeInfo, error) {
+	return new(handshakeState).serverResponse(c0c1, cfg)
+}
+
+func clientResponse(s0s1s2, c1Digest []byte, cfg *HandshakeConfig) ([]byte, HandshakeInfo, error) {
+	return new(handshakeState).clientResponse(s0s1s2, c1Digest, cfg)
+}
+
 func TestHandshakeKeys(t *testing.T) {
 	if got := sha(flashPlayerKey); got != "3046c02eaa736fb5aaf7630b9e59a207b167a17cd7a05afb4fc7f8ca9021528e" {
 		t.Errorf("sha256(FP62) = %s", got)
@@ -329,5 +352,187 @@ func TestServerHandshakeRejectsNonRTMPAtOnce(t *testing.T) {
 	_, err := ServerHandshake(context.Background(), rwPair{strings.NewReader("GET / HTTP/1.1\r\n"), &out}, HandshakeConfig{})
 	if !errors.Is(err, ErrHandshakeVersion) || time.Since(start) > time.Second || out.Len() != 0 {
 		t.Errorf("%v", err)
+	}
+}
+
+// ffmpegPeer is ffmpeg's side of a server handshake in memory: it sends C0
+// and its real C1, keeps S0+S1+S2, and sends c2(S1) as C2.
+type ffmpegPeer struct {
+	c0c1, out []byte
+	c2        func(s1 []byte) []byte
+	read      int
+}
+
+func newFFmpegPeer(t testing.TB, c2 func(s1 []byte) []byte) *ffmpegPeer {
+	c0c1 := append([]byte{3}, readBin(t, "ffmpeg-5.1.9_C1.bin")...)
+	return &ffmpegPeer{c0c1: c0c1, out: make([]byte, 0, 1+2*HandshakeSize), c2: c2}
+}
+
+func (p *ffmpegPeer) Read(b []byte) (int, error) {
+	src, off := p.c0c1, p.read
+	if off >= len(p.c0c1) {
+		if len(p.out) != 1+2*HandshakeSize {
+			return 0, io.ErrUnexpectedEOF
+		}
+		src, off = p.c2(p.out[1:1+HandshakeSize]), off-len(p.c0c1)
+	}
+	if off >= len(src) {
+		return 0, io.EOF
+	}
+	n := copy(b, src[off:])
+	p.read += n
+	return n, nil
+}
+
+func (p *ffmpegPeer) Write(b []byte) (int, error) {
+	if len(p.out)+len(b) > 1+2*HandshakeSize {
+		return 0, io.ErrShortWrite
+	}
+	p.out = append(p.out, b...)
+	return len(b), nil
+}
+
+func (p *ffmpegPeer) reset() { p.out, p.read = p.out[:0], 0 }
+
+// echoS1 is what ffmpeg publishing sends as C2.
+func echoS1(s1 []byte) []byte { return s1 }
+
+// signedC2 is what ffmpeg playing (and Flash) sends as C2: random bytes
+// signed from the S1 digest.
+func signedC2(s1 []byte) []byte {
+	_, d := findDigest(s1, mediaServerS1)
+	c2 := make([]byte, HandshakeSize)
+	for i := range c2 {
+		c2[i] = byte(i * 31)
+	}
+	copy(c2[HandshakeSize-digestLen:], signature(c2, flashPlayerKey, d))
+	return c2
+}
+
+// The server tells an echoed C2 from a signed one (and from neither), and
+// checks the signature against the digest of the S1 it sent.
+func TestServerHandshakeC2(t *testing.T) {
+	for _, c := range []struct {
+		name         string
+		c2           func([]byte) []byte
+		echo, signed bool
+	}{
+		{"echo", echoS1, true, false},
+		{"signed", signedC2, false, true},
+		{"bad signature", func(s1 []byte) []byte { c2 := signedC2(s1); c2[1535] ^= 1; return c2 }, false, false},
+		{"other", func([]byte) []byte { return make([]byte, HandshakeSize) }, false, false},
+	} {
+		p := newFFmpegPeer(t, c.c2)
+		info, err := ServerHandshake(context.Background(), p, HandshakeConfig{})
+		if err != nil || !info.Complex || info.C2EchoesS1 != c.echo || info.C2Signed != c.signed {
+			t.Errorf("%s: %+v %v", c.name, info, err)
+		}
+	}
+}
+
+// A warm server handshake allocates nothing: its buffers, HMAC states and
+// random source come with the (pooled) state. Measured on one state, so
+// that the race detector's random drops from sync.Pool do not count; the
+// peer's signed C2 is computed once (zero random bytes give the same S1
+// every time).
+func TestServerHandshakeAllocs(t *testing.T) {
+	s := getHandshakeState(new(HandshakeConfig))
+	for _, c := range []struct {
+		name   string
+		rand   io.Reader
+		c2     func([]byte) []byte
+		signed bool
+	}{
+		{"publish", &s.rng, echoS1, false},
+		{"play", zeroRand{}, signedC2, true},
+	} {
+		var c2 []byte
+		p := newFFmpegPeer(t, func(s1 []byte) []byte {
+			if c2 == nil {
+				c2 = bytes.Clone(c.c2(s1))
+			}
+			if c.rand == (zeroRand{}) {
+				return c2
+			}
+			return s1
+		})
+		cfg := HandshakeConfig{Rand: c.rand}
+		cfg.defaults()
+		run := func() {
+			p.reset()
+			info, err := s.server(context.Background(), p, &cfg)
+			if err != nil || !info.Complex || info.C2Signed != c.signed || info.C2EchoesS1 == c.signed {
+				t.Fatalf("%s: %+v %v", c.name, info, err)
+			}
+		}
+		run()
+		if a := testing.AllocsPerRun(100, run); a != 0 {
+			t.Errorf("%s: %v allocs per handshake", c.name, a)
+		}
+	}
+}
+
+// A reused state leaves nothing of the previous handshake in what it
+// sends: a simple answer after a digest one has a zero S1 version and S2 =
+// C1, and a simple C1 after a digest one has a zero version.
+func TestHandshakeStateReuse(t *testing.T) {
+	s := getHandshakeState(new(HandshakeConfig))
+	cfg := HandshakeConfig{Rand: &s.rng}
+	cfg.defaults()
+	c0c1 := append([]byte{3}, readBin(t, "ffmpeg-5.1.9_C1.bin")...)
+	if _, info, err := s.serverResponse(c0c1, &cfg); err != nil || !info.Complex {
+		t.Fatalf("%+v %v", info, err)
+	}
+	c0c1[1+494] ^= 0xff // ffmpeg's digest: the C1 is simple now
+	out, info, err := s.serverResponse(c0c1, &cfg)
+	if err != nil || info.Complex || !bytes.Equal(out[5:9], []byte{0, 0, 0, 0}) || !bytes.Equal(out[1537:], c0c1[1:]) {
+		t.Errorf("simple after digest: %+v %v, S1 version %x", info, err, out[5:9])
+	}
+
+	c1 := s.out[1 : 1+HandshakeSize]
+	for _, simple := range []bool{false, true} {
+		ccfg := HandshakeConfig{Simple: simple, Rand: &s.rng}
+		ccfg.defaults()
+		if err := fillC1(c1, &ccfg); err != nil {
+			t.Fatal(err)
+		}
+		if zero := bytes.Equal(c1[4:8], []byte{0, 0, 0, 0}); zero != simple {
+			t.Errorf("simple=%v: C1 version %x", simple, c1[4:8])
+		}
+	}
+}
+
+// The signature's hand-padded HMAC of a derived key is crypto/hmac's.
+func TestHandshakeSignatureIsHMAC(t *testing.T) {
+	b := make([]byte, HandshakeSize)
+	m := new(handshakeMAC)
+	for i := range 50 {
+		for k := range b {
+			b[k] = byte(k*7 + i*13)
+		}
+		peer := b[i : i+digestLen]
+		for _, full := range [][]byte{flashPlayerKey, mediaServerKey} {
+			k := hmac.New(sha256.New, full)
+			k.Write(peer)
+			h := hmac.New(sha256.New, k.Sum(nil))
+			h.Write(b[:HandshakeSize-digestLen])
+			if want, got := h.Sum(nil), m.signature(b, full, peer); !bytes.Equal(got, want) {
+				t.Fatalf("round %d: %x, want %x", i, got, want)
+			}
+		}
+	}
+}
+
+// The default random source gives every handshake its own bytes.
+func TestHandshakeDefaultRand(t *testing.T) {
+	p1, p2 := newFFmpegPeer(t, echoS1), newFFmpegPeer(t, echoS1)
+	for _, p := range []*ffmpegPeer{p1, p2} {
+		if _, err := ServerHandshake(context.Background(), p, HandshakeConfig{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r1, r2 := p1.out[1+8:1+HandshakeSize], p2.out[1+8:1+HandshakeSize]
+	if bytes.Equal(r1, r2) || bytes.Count(r1, []byte{0}) > 40 {
+		t.Errorf("S1 random bytes repeat or are mostly zero: %x...", r1[:32])
 	}
 }
