@@ -29,36 +29,53 @@ const (
 	Disconnect
 )
 
+// Defaults of Config's fields.
+const (
+	// DefaultQueueLen: about 15 s of 25 fps video with AAC audio.
+	DefaultQueueLen = 1024
+	// DefaultMaxGOPPackets: a 10 s GOP at 60 fps with audio.
+	DefaultMaxGOPPackets = 2048
+	// DefaultMaxGOPBytes: a 10 s GOP at about 13 Mbit/s.
+	DefaultMaxGOPBytes = 16 << 20
+	// DefaultMaxNameLen bounds "app/name" (the query is not part of it).
+	DefaultMaxNameLen = 256
+)
+
 // Config configures a [Hub]. The zero value works.
 type Config struct {
-	// QueueLen is each subscriber's queue capacity in frames. Default 1024
-	// (about 15 s of 25 fps video with AAC audio).
+	// QueueLen is each subscriber's queue capacity in frames. Zero means
+	// DefaultQueueLen (1024).
 	QueueLen int
-	// SlowConsumer is the policy for a full subscriber queue. Default DropToKeyframe.
+	// SlowConsumer is the policy for a full subscriber queue. The zero
+	// value is DropToKeyframe.
 	SlowConsumer Policy
-	// MaxGOPPackets bounds the GOP cache in packets; a longer GOP is not cached
-	// (late joiners then wait for the next keyframe). Default 2048.
+	// MaxGOPPackets bounds the GOP cache in packets; a longer GOP is not
+	// cached (late joiners then wait for the next keyframe). Zero means
+	// DefaultMaxGOPPackets (2048).
 	MaxGOPPackets int
-	// MaxGOPBytes bounds the GOP cache in payload bytes. Default 16 MiB.
+	// MaxGOPBytes bounds the GOP cache in payload bytes. Zero means
+	// DefaultMaxGOPBytes (16 MiB).
 	MaxGOPBytes int
-	// MaxNameLen bounds stream names. Default 256.
+	// MaxNameLen bounds stream names in bytes. Zero means
+	// DefaultMaxNameLen (256).
 	MaxNameLen int
-	// Logger receives publish/unpublish and slow-consumer events. Default: none.
+	// Logger receives publish/unpublish and slow-consumer events. Nil
+	// means none.
 	Logger *slog.Logger
 }
 
 func (c Config) withDefaults() Config {
 	if c.QueueLen <= 0 {
-		c.QueueLen = 1024
+		c.QueueLen = DefaultQueueLen
 	}
 	if c.MaxGOPPackets <= 0 {
-		c.MaxGOPPackets = 2048
+		c.MaxGOPPackets = DefaultMaxGOPPackets
 	}
 	if c.MaxGOPBytes <= 0 {
-		c.MaxGOPBytes = 16 << 20
+		c.MaxGOPBytes = DefaultMaxGOPBytes
 	}
 	if c.MaxNameLen <= 0 {
-		c.MaxNameLen = 256
+		c.MaxNameLen = DefaultMaxNameLen
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
