@@ -1,7 +1,5 @@
 package amf0
 
-import "slices"
-
 // Putting a float64 or a string into an any allocates (except +0 and the
 // empty string). Commands and metadata repeat a few numbers and strings
 // (transaction ids, codec ids, frame sizes, sample rates, command names,
@@ -42,50 +40,78 @@ func boxNumber(f float64) any {
 	if i := int(f); float64(i) == f && uint(i-1) < uint(len(smallIntegers)-1) {
 		return smallIntegers[i]
 	}
-	if f > commonNumbers[0] && f <= commonNumbers[len(commonNumbers)-1] {
-		if i, ok := slices.BinarySearch(commonNumbers, f); ok {
-			return commonNumbersBoxed[i]
+	// Binary search with plain comparisons (slices.BinarySearch orders
+	// NaNs, at twice the cost).
+	lo, hi := 0, len(commonNumbers)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if commonNumbers[m] < f {
+			lo = m + 1
+		} else {
+			hi = m
 		}
+	}
+	if lo < len(commonNumbers) && commonNumbers[lo] == f {
+		return commonNumbersBoxed[lo]
 	}
 	return f
 }
 
 // commonStrings are the command names, data names and values that RTMP
 // peers send in most sessions (RTMP §7.2, FMS legacy commands, Enhanced
-// RTMP FourCCs), boxed once.
-var commonStrings = func() map[string]any {
-	m := map[string]any{}
-	for _, s := range []string{
-		// Commands and their replies.
-		"connect", "_result", "_error", "onStatus", "call", "close",
-		"createStream", "deleteStream", "closeStream", "releaseStream",
-		"FCPublish", "FCUnpublish", "onFCPublish", "onFCUnpublish",
-		"FCSubscribe", "onFCSubscribe", "publish", "play", "play2", "pause",
-		"seek", "receiveAudio", "receiveVideo", "getStreamLength",
-		"_checkbw", "onBWDone", "onBWCheck",
-		// Data messages.
-		"@setDataFrame", "@clearDataFrame", "onMetaData", "onTextData",
-		"onCuePoint", "|RtmpSampleAccess",
-		// Values: app, publish type, onStatus levels and codes.
-		"live", "record", "append", "nonprivate", "status", "error", "warning",
-		"NetConnection.Connect.Success", "NetConnection.Connect.Rejected",
-		"NetConnection.Connect.Closed", "NetStream.Publish.Start",
-		"NetStream.Publish.BadName", "NetStream.Unpublish.Success",
-		"NetStream.Play.Start", "NetStream.Play.Reset", "NetStream.Play.Stop",
-		"NetStream.Play.StreamNotFound", "NetStream.Data.Start",
-		"NetStream.Play.PublishNotify", "NetStream.Play.UnpublishNotify",
-		// Enhanced RTMP FourCCs (fourCcList, videocodecid as a string).
-		"avc1", "hvc1", "av01", "vp08", "vp09", "mp4a", "Opus", ".mp3",
-		"ac-3", "ec-3", "fLaC",
-	} {
-		m[s] = s
-	}
-	return m
-}()
+// RTMP FourCCs).
+var commonStrings = []string{
+	// Commands and their replies.
+	"connect", "_result", "_error", "onStatus", "call", "close",
+	"createStream", "deleteStream", "closeStream", "releaseStream",
+	"FCPublish", "FCUnpublish", "onFCPublish", "onFCUnpublish",
+	"FCSubscribe", "onFCSubscribe", "publish", "play", "play2", "pause",
+	"seek", "receiveAudio", "receiveVideo", "getStreamLength",
+	"_checkbw", "onBWDone", "onBWCheck",
+	// Data messages.
+	"@setDataFrame", "@clearDataFrame", "onMetaData", "onTextData",
+	"onCuePoint", "|RtmpSampleAccess",
+	// Values: app, publish type, onStatus levels and codes.
+	"live", "record", "append", "nonprivate", "status", "error", "warning",
+	"NetConnection.Connect.Success", "NetConnection.Connect.Rejected",
+	"NetConnection.Connect.Closed", "NetStream.Publish.Start",
+	"NetStream.Publish.BadName", "NetStream.Unpublish.Success",
+	"NetStream.Play.Start", "NetStream.Play.Reset", "NetStream.Play.Stop",
+	"NetStream.Play.StreamNotFound", "NetStream.Data.Start",
+	"NetStream.Play.PublishNotify", "NetStream.Play.UnpublishNotify",
+	// Enhanced RTMP FourCCs (fourCcList, videocodecid as a string).
+	"avc1", "hvc1", "av01", "vp08", "vp09", "mp4a", "Opus", ".mp3",
+	"ac-3", "ec-3", "fLaC",
+}
 
 // commonStringMax is the length of the longest common string: longer
 // strings skip the lookup.
 const commonStringMax = len("NetStream.Play.UnpublishNotify")
+
+// boxedStrings is commonStrings boxed, in an open-addressing hash table
+// (linear probing) on a hash of the length and three bytes: a lookup is a
+// few instructions and usually one comparison, about four times cheaper
+// than a map's.
+var boxedStrings = func() (t [256]boxedString) {
+	for _, s := range commonStrings {
+		h := stringHash([]byte(s))
+		for t[h].v != nil {
+			h++ // wraps around the table, which has free slots
+		}
+		t[h] = boxedString{s, s}
+	}
+	return t
+}()
+
+type boxedString struct {
+	s string
+	v any
+}
+
+func stringHash(b []byte) uint8 {
+	w := uint32(len(b)) | uint32(b[0])<<8 | uint32(b[len(b)/2])<<16 | uint32(b[len(b)-1])<<24
+	return uint8((w * 0x9E3779B1) >> 24)
+}
 
 // commonString returns b as a shared boxed string, or nil if it is not one
 // of commonStrings.
@@ -93,5 +119,10 @@ func commonString(b []byte) any {
 	if len(b) == 0 || len(b) > commonStringMax {
 		return nil
 	}
-	return commonStrings[string(b)] // no allocation: the compiler looks up b's bytes
+	for h := stringHash(b); ; h++ {
+		e := &boxedStrings[h]
+		if e.v == nil || e.s == string(b) {
+			return e.v
+		}
+	}
 }

@@ -70,9 +70,13 @@ type budget struct {
 func (b *budget) take() error {
 	b.left--
 	if b.left < 0 {
-		return fmt.Errorf("more than %d values: %w", b.limit, ErrMalformed)
+		return b.exceeded()
 	}
 	return nil
+}
+
+func (b *budget) exceeded() error {
+	return fmt.Errorf("more than %d values: %w", b.limit, ErrMalformed)
 }
 
 // Decode decodes one AMF0 value from b and returns it with the number of
@@ -183,6 +187,8 @@ func (d *Decoder) stringValue(b []byte, i, l int) any {
 }
 
 func errShort(what string) error { return fmt.Errorf("truncated %s: %w", what, ErrMalformed) }
+
+var errShortString = errShort("string")
 
 // value decodes one value at nesting depth depth.
 func (d *Decoder) value(b []byte, depth int) (any, int, error) {
@@ -399,11 +405,11 @@ func (d *Decoder) strictArray(b []byte, depth int) ([]any, int, error) {
 // then UTF-8) at the start of b, checked against the bytes that follow.
 func shortLen(b []byte) (int, error) {
 	if len(b) < 2 {
-		return 0, errShort("string")
+		return 0, errShortString
 	}
 	l := int(binary.BigEndian.Uint16(b))
 	if l > len(b)-2 {
-		return 0, errShort("string")
+		return 0, errShortString
 	}
 	return l, nil
 }
