@@ -35,7 +35,7 @@ const (
 // rejected.
 type amf3Decoder struct {
 	strings  []string
-	objects  []any
+	objects  []decodedRef
 	traits   []amf3Traits
 	maxDepth int
 	values   budget // the AMF0 decoder's, handed back when the value ends
@@ -140,18 +140,22 @@ func (d *amf3Decoder) value(b []byte, depth int) (any, int, error) {
 	}
 	if h&1 == 0 { // object reference
 		i := int(h >> 1)
-		if i >= len(d.objects) || d.objects[i] == nil {
+		if i >= len(d.objects) || d.objects[i].v == nil {
 			return nil, 0, fmt.Errorf("AMF3 object reference %d: %w", i, ErrMalformed)
 		}
-		return d.objects[i], n + 1, nil
+		if err := d.values.takeRef(d.objects[i].values); err != nil {
+			return nil, 0, err
+		}
+		return d.objects[i].v, n + 1, nil
 	}
 	ref := len(d.objects)
-	d.objects = append(d.objects, nil)
+	d.objects = append(d.objects, decodedRef{})
+	left := d.values.left + 1 // this value was charged above
 	v, used, err := d.complex(m, h>>1, b[n:], depth+1)
 	if err != nil {
 		return nil, 0, err
 	}
-	d.objects[ref] = v
+	d.objects[ref] = decodedRef{v, left - d.values.left}
 	return v, 1 + n + used, nil
 }
 

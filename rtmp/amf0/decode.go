@@ -50,8 +50,8 @@ type Decoder struct {
 	// The reference table (AMF0 §2.9): the complex values in the order
 	// they begin, the first few inline so that a command needs no
 	// allocation for it.
-	refs     [4]any
-	moreRefs []any
+	refs     [4]decodedRef
+	moreRefs []decodedRef
 	nrefs    int
 
 	// State of one Decode or DecodeAll call, cleared when it returns so
@@ -61,7 +61,17 @@ type Decoder struct {
 	values budget
 }
 
-// budget counts values against Decoder.MaxValues.
+// decodedRef is an entry of a reference table: a complex value and how
+// many values it holds, itself and nested ones included.
+type decodedRef struct {
+	v      any
+	values int
+}
+
+// budget counts values against Decoder.MaxValues. A reference is charged
+// the values of what it refers to, as a caller that walks, prints or
+// re-encodes the result sees them: else a few hundred bytes of objects
+// that each refer twice to the previous one would expand to 2^n values.
 type budget struct {
 	left, limit int
 }
@@ -69,6 +79,16 @@ type budget struct {
 // take charges one decoded value.
 func (b *budget) take() error {
 	b.left--
+	if b.left < 0 {
+		return b.exceeded()
+	}
+	return nil
+}
+
+// takeRef charges a reference to a value of n values, of which the
+// reference itself was charged one.
+func (b *budget) takeRef(n int) error {
+	b.left -= n - 1
 	if b.left < 0 {
 		return b.exceeded()
 	}
@@ -239,11 +259,14 @@ func (d *Decoder) value(b []byte, depth int) (any, int, error) {
 			return nil, 0, errShort("reference")
 		}
 		i := int(binary.BigEndian.Uint16(b[1:]))
-		v := d.ref(i)
-		if v == nil {
+		r := d.ref(i)
+		if r.v == nil {
 			return nil, 0, fmt.Errorf("reference %d of %d objects (or to an object being decoded): %w", i, d.nrefs, ErrMalformed)
 		}
-		return v, 3, nil
+		if err := d.values.takeRef(r.values); err != nil {
+			return nil, 0, err
+		}
+		return r.v, 3, nil
 	case amf0Date:
 		if len(b) < 11 {
 			return nil, 0, errShort("date")
@@ -265,12 +288,12 @@ func (d *Decoder) value(b []byte, depth int) (any, int, error) {
 	return nil, 0, fmt.Errorf("unsupported AMF0 marker 0x%02x: %w", b[0], ErrMalformed)
 }
 
-// ref returns entry i of the reference table, nil if there is none or the
-// value is still being decoded.
-func (d *Decoder) ref(i int) any {
+// ref returns entry i of the reference table, with a nil value if there is
+// none or the value is still being decoded.
+func (d *Decoder) ref(i int) decodedRef {
 	switch {
 	case i >= d.nrefs:
-		return nil
+		return decodedRef{}
 	case i < len(d.refs):
 		return d.refs[i]
 	}
@@ -282,24 +305,25 @@ func (d *Decoder) ref(i int) any {
 // returns its index for setRef.
 func (d *Decoder) reserveRef() int {
 	if d.nrefs >= len(d.refs) {
-		d.moreRefs = append(d.moreRefs, nil)
+		d.moreRefs = append(d.moreRefs, decodedRef{})
 	}
 	d.nrefs++
 	return d.nrefs - 1
 }
 
-func (d *Decoder) setRef(i int, v any) {
+func (d *Decoder) setRef(i int, r decodedRef) {
 	if i < len(d.refs) {
-		d.refs[i] = v
+		d.refs[i] = r
 		return
 	}
-	d.moreRefs[i-len(d.refs)] = v
+	d.moreRefs[i-len(d.refs)] = r
 }
 
 // complex decodes the values that enter the reference table: objects,
 // ECMA arrays, strict arrays and typed objects.
 func (d *Decoder) complex(b []byte, depth int) (any, int, error) {
 	ref := d.reserveRef()
+	left := d.values.left + 1 // value charged this one
 	var v any
 	var n int
 	var err error
@@ -333,7 +357,7 @@ func (d *Decoder) complex(b []byte, depth int) (any, int, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	d.setRef(ref, v)
+	d.setRef(ref, decodedRef{v, left - d.values.left})
 	return v, n, nil
 }
 

@@ -244,3 +244,50 @@ func TestDecodeMaxValuesSpansAMF3(t *testing.T) {
 		t.Errorf("8 values with MaxValues 7: %v", err)
 	}
 }
+
+// A reference is charged the values of what it refers to, so that a small
+// message cannot stand for an exponential tree: 26 arrays that each refer
+// twice to the previous one (287 bytes) would re-encode to 1.4 GB (55 s
+// here), and print or walk as slowly.
+func TestDecodeReferencesCountTheirValues(t *testing.T) {
+	amf0Doubling := func(n int) []byte {
+		b := []byte{amf0StrictArray, 0, 0, 0, 1, amf0Null}
+		for i := range n {
+			b = append(b, amf0StrictArray, 0, 0, 0, 2, amf0Reference, 0, byte(i), amf0Reference, 0, byte(i))
+		}
+		return b
+	}
+	// Inside an AVM+ value: a dense array of n arrays, each but the first
+	// referring twice to the one before it.
+	amf3Doubling := func(n int) []byte {
+		b := []byte{amf0AVMPlus, amf3Array, byte(n<<1 | 1), 0x01, amf3Array, 0x01, 0x01}
+		for k := 1; k < n; k++ {
+			b = append(b, amf3Array, 0x05, 0x01, amf3Array, byte(k<<1), amf3Array, byte(k<<1))
+		}
+		return b
+	}
+	for name, c := range map[string]struct {
+		in   func(int) []byte
+		ok   int // expands to less than DefaultMaxValues
+		fail int
+	}{
+		"AMF0": {amf0Doubling, 10, 26},
+		"AMF3": {amf3Doubling, 10, 40},
+	} {
+		if _, err := DecodeAll(c.in(c.ok)); err != nil {
+			t.Errorf("%s: %d doublings: %v", name, c.ok, err)
+		}
+		if _, err := DecodeAll(c.in(c.fail)); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s: %d doublings: %v, want ErrMalformed", name, c.fail, err)
+		}
+	}
+	// The charge is what the referred value holds: [[null, null], ref 1,
+	// ref 1] is 1 + 3 + 3 + 3 values.
+	b := []byte{amf0StrictArray, 0, 0, 0, 3, amf0StrictArray, 0, 0, 0, 2, amf0Null, amf0Null, amf0Reference, 0, 1, amf0Reference, 0, 1}
+	if _, err := (&Decoder{MaxValues: 10}).DecodeAll(b); err != nil {
+		t.Errorf("10 values: %v", err)
+	}
+	if _, err := (&Decoder{MaxValues: 9}).DecodeAll(b); !errors.Is(err, ErrMalformed) {
+		t.Errorf("10 values with MaxValues 9: %v", err)
+	}
+}
