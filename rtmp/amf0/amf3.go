@@ -35,10 +35,10 @@ const (
 // rejected.
 type amf3Decoder struct {
 	strings  []string
-	objects  []any
+	objects  []decodedRef
 	traits   []amf3Traits
 	maxDepth int
-	outer    *Decoder // counts values against its MaxValues
+	values   budget // the AMF0 decoder's, handed back when the value ends
 }
 
 type amf3Traits struct {
@@ -48,8 +48,10 @@ type amf3Traits struct {
 }
 
 func decodeAMF3Value(b []byte, depth int, outer *Decoder) (any, int, error) {
-	d := amf3Decoder{maxDepth: outer.maxDepth(), outer: outer}
-	return d.value(b, depth)
+	d := amf3Decoder{maxDepth: outer.maxDepth(), values: outer.values}
+	v, n, err := d.value(b, depth)
+	outer.values = d.values
+	return v, n, err
 }
 
 // u29 reads an AMF3 variable-length 29-bit unsigned integer.
@@ -98,7 +100,7 @@ func (d *amf3Decoder) value(b []byte, depth int) (any, int, error) {
 	if len(b) == 0 {
 		return nil, 0, errShort("AMF3 value")
 	}
-	if err := d.outer.count(); err != nil {
+	if err := d.values.take(); err != nil {
 		return nil, 0, err
 	}
 	m, b := b[0], b[1:]
@@ -117,14 +119,14 @@ func (d *amf3Decoder) value(b []byte, depth int) (any, int, error) {
 			return nil, 0, err
 		}
 		if v&0x10000000 != 0 { // sign-extend 29 bits
-			return float64(int32(v | 0xE0000000)), n + 1, err
+			return boxNumber(float64(int32(v | 0xE0000000))), n + 1, err
 		}
-		return float64(v), n + 1, err
+		return boxNumber(float64(v)), n + 1, err
 	case amf3Double:
 		if len(b) < 8 {
 			return nil, 0, errShort("AMF3 double")
 		}
-		return math.Float64frombits(binary.BigEndian.Uint64(b)), 9, nil
+		return boxNumber(math.Float64frombits(binary.BigEndian.Uint64(b))), 9, nil
 	case amf3String:
 		s, n, err := d.str(b)
 		return s, n + 1, err
@@ -138,18 +140,22 @@ func (d *amf3Decoder) value(b []byte, depth int) (any, int, error) {
 	}
 	if h&1 == 0 { // object reference
 		i := int(h >> 1)
-		if i >= len(d.objects) || d.objects[i] == nil {
+		if i >= len(d.objects) || d.objects[i].v == nil {
 			return nil, 0, fmt.Errorf("AMF3 object reference %d: %w", i, ErrMalformed)
 		}
-		return d.objects[i], n + 1, nil
+		if err := d.values.takeRef(d.objects[i].values); err != nil {
+			return nil, 0, err
+		}
+		return d.objects[i].v, n + 1, nil
 	}
 	ref := len(d.objects)
-	d.objects = append(d.objects, nil)
+	d.objects = append(d.objects, decodedRef{})
+	left := d.values.left + 1 // this value was charged above
 	v, used, err := d.complex(m, h>>1, b[n:], depth+1)
 	if err != nil {
 		return nil, 0, err
 	}
-	d.objects[ref] = v
+	d.objects[ref] = decodedRef{v, left - d.values.left}
 	return v, 1 + n + used, nil
 }
 
