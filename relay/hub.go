@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	"github.com/streamwire/streamwire/internal/logstr"
 )
@@ -39,6 +40,18 @@ const (
 	DefaultMaxGOPBytes = 16 << 20
 	// DefaultMaxNameLen bounds "app/name" (the query is not part of it).
 	DefaultMaxNameLen = 256
+	// DefaultMaxQueueBytes: 64 MiB is about 10 s of a 50 Mbit/s stream
+	// (the top of the bitrates that live platforms take for 4K at 60 fps)
+	// and 5 s at 100 Mbit/s, so a player that catches up after a stall
+	// of a few seconds loses nothing; it is also 4 times DefaultMaxGOPBytes,
+	// so that a late joiner's cached GOP never fills its queue.
+	DefaultMaxQueueBytes = 64 << 20
+	// DefaultMaxBytes: 1 GiB holds the full GOP caches of 64 streams at
+	// DefaultMaxGOPBytes, or the full queues of 16 stalled players at
+	// DefaultMaxQueueBytes, while a normal load (100 streams of 6 Mbit/s
+	// with 4 s GOPs: 300 MiB) stays far below it. It bounds what the hub
+	// can be made to hold on a server with a few GiB of memory.
+	DefaultMaxBytes = 1 << 30
 )
 
 // Config configures a [Hub]. The zero value works.
@@ -56,6 +69,25 @@ type Config struct {
 	// MaxGOPBytes bounds the GOP cache in payload bytes. Zero means
 	// DefaultMaxGOPBytes (16 MiB).
 	MaxGOPBytes int
+	// MaxQueueBytes bounds, in bytes, what each subscriber's queue holds
+	// (frames as counted by [Subscriber.QueuedBytes]). A frame that would
+	// take a non-empty queue above it is handled like a frame that
+	// overflows QueueLen: SlowConsumer applies. A single frame larger than
+	// MaxQueueBytes is still queued when the queue is empty. Zero means
+	// DefaultMaxQueueBytes (64 MiB).
+	MaxQueueBytes int
+	// MaxBytes bounds, in bytes, everything the hub holds: the caches of
+	// all streams and the queues of all subscribers, each frame counted
+	// once ([Hub.BufferedBytes]). When it is reached, the hub stops
+	// caching GOPs (late joiners then wait for the next keyframe, as with
+	// a GOP longer than MaxGOPBytes) and a subscriber that has a backlog
+	// is treated as if its queue were full (SlowConsumer applies), while
+	// subscribers that keep up still get every frame and publishing goes
+	// on: live media is never refused. Metadata and sequence headers are
+	// always cached, so the hub can exceed MaxBytes by those (three frames
+	// per stream) and by one frame per subscriber. Zero means
+	// DefaultMaxBytes (1 GiB).
+	MaxBytes int64
 	// MaxNameLen bounds stream names in bytes. Zero means
 	// DefaultMaxNameLen (256).
 	MaxNameLen int
@@ -74,6 +106,12 @@ func (c Config) withDefaults() Config {
 	if c.MaxGOPBytes <= 0 {
 		c.MaxGOPBytes = DefaultMaxGOPBytes
 	}
+	if c.MaxQueueBytes <= 0 {
+		c.MaxQueueBytes = DefaultMaxQueueBytes
+	}
+	if c.MaxBytes <= 0 {
+		c.MaxBytes = DefaultMaxBytes
+	}
 	if c.MaxNameLen <= 0 {
 		c.MaxNameLen = DefaultMaxNameLen
 	}
@@ -89,6 +127,7 @@ type Hub struct {
 	cfg     Config
 	mu      sync.Mutex
 	streams map[string]*stream
+	bytes   atomic.Int64 // BufferedBytes; see hold and release
 }
 
 // NewHub returns an empty hub.

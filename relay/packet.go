@@ -65,7 +65,9 @@ const maxEncodings = 4
 // every subscriber of the stream. Its Payload must not be modified.
 type Frame struct {
 	Packet
-	enc [maxEncodings]atomic.Pointer[[]byte]
+	enc  [maxEncodings]atomic.Pointer[[]byte]
+	size int          // bytes charged to the hub's budgets: frameSize(Payload)
+	refs atomic.Int32 // the hub's owners holding the frame (see Hub.hold)
 }
 
 // Encoding is a function that serializes a frame for one protocol, for example

@@ -33,7 +33,8 @@ type RTMPHandler struct {
 	// to answer NetStream.*.Unauthorized (for example when the "key"
 	// query parameter is wrong).
 	Authorize func(ctx context.Context, req *rtmp.StreamRequest, publish bool) error
-	// MaxBatch is how many frames a player takes per write. Default 64.
+	// MaxBatch is how many frames a player takes per write, at most (a
+	// write also stops at 1 MiB of frames). Default 64.
 	MaxBatch int
 
 	ownOnce sync.Once
@@ -118,6 +119,13 @@ func PacketFromRTMP(m rtmp.Media) Packet {
 	return pkt
 }
 
+// playerBatchBytes bounds the frames an RTMP player takes at once (at
+// least one). Taken frames leave the hub's accounting: a player whose
+// socket is stalled holds its last batch, with each frame's chunk
+// encoding, until its write times out, so that batch must stay small. One
+// write of 1 MiB already amortizes its system call.
+const playerBatchBytes = 1 << 20
+
 // rtmpSource hands a subscriber's frames to an RTMP play session.
 type rtmpSource struct {
 	sub    *Subscriber
@@ -133,7 +141,7 @@ type rtmpSource struct {
 func (s *rtmpSource) ReadMedia(ctx context.Context, dst []rtmp.Media) ([]rtmp.Media, error) {
 	clear(s.frames)
 	var err error
-	s.frames, err = s.sub.ReadBatch(ctx, s.frames[:0], s.max)
+	s.frames, err = s.sub.readBatch(ctx, s.frames[:0], s.max, playerBatchBytes)
 	return s.media(dst), err
 }
 
@@ -141,7 +149,7 @@ func (s *rtmpSource) ReadMedia(ctx context.Context, dst []rtmp.Media) ([]rtmp.Me
 func (s *rtmpSource) TryReadMedia(dst []rtmp.Media) ([]rtmp.Media, error) {
 	clear(s.frames)
 	var err error
-	s.frames, err = s.sub.TryReadBatch(s.frames[:0], s.max)
+	s.frames, err = s.sub.tryReadBatch(s.frames[:0], s.max, playerBatchBytes)
 	return s.media(dst), err
 }
 

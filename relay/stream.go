@@ -50,7 +50,7 @@ func (p *Publisher) Write(pkt Packet) error {
 	if s == nil {
 		return fmt.Errorf("relay: write: %w", errNoStream)
 	}
-	f := &Frame{Packet: pkt}
+	f := &Frame{Packet: pkt, size: frameSize(pkt.Payload)}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -70,38 +70,56 @@ func (p *Publisher) Write(pkt Packet) error {
 
 // cache updates the late-joiner caches with f. s.mu is held.
 func (s *stream) cache(f *Frame) {
-	cfg := &s.hub.cfg
 	if f.Type == Video {
 		s.hasVideo = true
 	}
 	switch {
 	case f.Type == Data:
-		s.meta = f
-		return
+		s.keep(&s.meta, f)
 	case f.SequenceHeader && f.Type == Video:
-		s.videoSeq = f
-		return
+		s.keep(&s.videoSeq, f)
 	case f.SequenceHeader && f.Type == Audio:
-		s.audioSeq = f
-		return
+		s.keep(&s.audioSeq, f)
 	case f.Type == Video && f.Keyframe:
-		clear(s.gop)
-		s.gop = append(s.gop[:0], f)
-		s.gopBytes = len(f.Payload)
+		s.dropGOP()
+		s.growGOP(f)
+	case len(s.gop) > 0:
+		s.growGOP(f)
+	}
+}
+
+// keep makes f the cached frame in *slot, releasing the one it replaces.
+func (s *stream) keep(slot **Frame, f *Frame) {
+	s.hub.hold(f)
+	s.hub.release(*slot)
+	*slot = f
+}
+
+// growGOP appends f to the GOP cache, or forgets the GOP until the next
+// keyframe when it would grow too long (MaxGOPPackets, MaxGOPBytes) or
+// when the GOP caches of all streams would take more than half of the
+// hub's budget (Config.MaxBytes): a GOP cut short would make late joiners
+// start on an undecodable picture, and the caches, a convenience for late
+// joiners, must leave the other half to the queues of live players.
+func (s *stream) growGOP(f *Frame) {
+	cfg := &s.hub.cfg
+	if len(s.gop) >= cfg.MaxGOPPackets || s.gopBytes+f.size > cfg.MaxGOPBytes || s.hub.wouldExceed(f, cfg.MaxBytes/2) {
+		s.dropGOP()
 		return
 	}
-	if len(s.gop) == 0 {
-		return
-	}
-	if len(s.gop) >= cfg.MaxGOPPackets || s.gopBytes+len(f.Payload) > cfg.MaxGOPBytes {
-		// Too long to cache: forget it until the next keyframe.
-		clear(s.gop)
-		s.gop = s.gop[:0]
-		s.gopBytes = 0
-		return
-	}
+	s.hub.hold(f)
 	s.gop = append(s.gop, f)
-	s.gopBytes += len(f.Payload)
+	s.gopBytes += f.size
+}
+
+// dropGOP empties the GOP cache.
+func (s *stream) dropGOP() {
+	for _, f := range s.gop {
+		s.hub.release(f)
+	}
+	clear(s.gop)
+	s.gop = s.gop[:0]
+	s.gopBytes = 0
 }
 
 // Close ends the stream: the name is freed and every subscriber reads its
@@ -119,7 +137,12 @@ func (p *Publisher) Close() error {
 	s.closed = true
 	subs := s.subs
 	s.subs = nil
-	s.gop, s.meta, s.videoSeq, s.audioSeq = nil, nil, nil, nil
+	s.dropGOP()
+	s.gop = nil
+	for _, slot := range [...]**Frame{&s.meta, &s.videoSeq, &s.audioSeq} {
+		s.hub.release(*slot)
+		*slot = nil
+	}
 	s.mu.Unlock()
 	s.hub.remove(s)
 	for _, sub := range subs {
@@ -132,25 +155,29 @@ func (p *Publisher) Close() error {
 func (s *stream) subscribe() (*Subscriber, error) {
 	cfg := &s.hub.cfg
 	sub := &Subscriber{
-		s:      s,
-		q:      make([]*Frame, min(initialQueue, cfg.QueueLen)),
-		limit:  cfg.QueueLen,
-		notify: make(chan struct{}, 1),
-		policy: cfg.SlowConsumer,
+		s:        s,
+		q:        make([]*Frame, min(initialQueue, cfg.QueueLen)),
+		limit:    cfg.QueueLen,
+		maxBytes: cfg.MaxQueueBytes,
+		notify:   make(chan struct{}, 1),
+		policy:   cfg.SlowConsumer,
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return nil, fmt.Errorf("%w: %q", ErrNotFound, s.name)
 	}
+	// The caches already hold these frames: queueing them costs the hub
+	// nothing, so the budget checks of push do not apply. Nobody else
+	// knows sub yet: its lock is not needed.
 	for _, f := range [...]*Frame{s.meta, s.videoSeq, s.audioSeq} {
-		if f != nil {
-			sub.push(f)
+		if f != nil && !sub.full() {
+			sub.enqueue(f)
 		}
 	}
-	if len(s.gop) > 0 && len(s.gop)+3 <= sub.limit {
+	if len(s.gop) > 0 && sub.n+len(s.gop) <= sub.limit && sub.bytes+s.gopBytes <= sub.maxBytes {
 		for _, f := range s.gop {
-			sub.push(f)
+			sub.enqueue(f)
 		}
 	} else if s.hasVideo {
 		// Video without a usable cached GOP: wait for the next keyframe.

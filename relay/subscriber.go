@@ -23,6 +23,8 @@ type Subscriber struct {
 	ready    func()   // NotifyReady's function; read under mu, on the line push touches anyway
 	q        []*Frame // ring buffer, grown up to limit frames
 	limit    int      // Config.QueueLen
+	maxBytes int      // Config.MaxQueueBytes
+	bytes    int      // QueuedBytes: the sizes of the frames in q
 	head, n  int
 	skipping bool  // dropping until the next video keyframe
 	dropped  int64 // frames dropped by the slow-consumer policy
@@ -48,35 +50,17 @@ func (sub *Subscriber) push(f *Frame) bool {
 			return true
 		}
 	}
-	if sub.full() && sub.policy == DropToKeyframe {
-		sub.dropOverflow()
-		sub.s.hub.cfg.Logger.Debug("relay: slow subscriber skips to next keyframe", logstr.Attr("stream", sub.s.name))
-		if !(f.SequenceHeader || f.Type == Data || (f.Type == Video && f.Keyframe)) {
-			sub.skipping = true
-			sub.dropped++
-			sub.mu.Unlock()
-			return true
-		}
-	}
-	if sub.n == len(sub.q) { // Disconnect, or a queue full of headers
+	if sub.over(f) {
 		if sub.policy == Disconnect {
-			sub.err = ErrSlowConsumer
-			sub.clearQueue()
-			sub.mu.Unlock()
-			sub.signalEnd()
-			sub.s.hub.cfg.Logger.Warn("relay: slow subscriber disconnected", logstr.Attr("stream", sub.s.name))
+			sub.disconnect()
 			return false
 		}
-		sub.clearQueue()
-		sub.skipping = !(f.Type == Video && f.Keyframe)
-		sub.dropped++
-		if sub.skipping {
+		if !sub.dropToKeyframe(f) {
 			sub.mu.Unlock()
 			return true
 		}
 	}
-	sub.q[(sub.head+sub.n)%len(sub.q)] = f
-	sub.n++
+	sub.enqueue(f)
 	fn := sub.ready
 	sub.mu.Unlock()
 	if fn != nil {
@@ -85,6 +69,58 @@ func (sub *Subscriber) push(f *Frame) bool {
 	}
 	sub.wake()
 	return true
+}
+
+// over reports whether queueing f would overflow the queue: QueueLen frames,
+// MaxQueueBytes bytes, or the hub's MaxBytes while this queue has a backlog.
+// An empty queue always takes f, so that a subscriber that keeps up gets
+// every frame, however large, whatever the others do.
+func (sub *Subscriber) over(f *Frame) bool {
+	if sub.full() {
+		return true
+	}
+	if sub.n == 0 {
+		return false
+	}
+	h := sub.s.hub
+	return sub.bytes+f.size > sub.maxBytes || h.wouldExceed(f, h.cfg.MaxBytes)
+}
+
+// disconnect applies the Disconnect policy: sub.mu is held and released.
+func (sub *Subscriber) disconnect() {
+	sub.err = ErrSlowConsumer
+	sub.clearQueue()
+	sub.mu.Unlock()
+	sub.signalEnd()
+	sub.s.hub.cfg.Logger.Warn("relay: slow subscriber disconnected", logstr.Attr("stream", sub.s.name))
+}
+
+// dropToKeyframe applies the DropToKeyframe policy to a queue that f would
+// overflow, and reports whether f is still to be queued: metadata,
+// sequence headers and keyframes are, other media waits for the next
+// keyframe.
+func (sub *Subscriber) dropToKeyframe(f *Frame) bool {
+	sub.dropOverflow()
+	sub.s.hub.cfg.Logger.Debug("relay: slow subscriber skips to next keyframe", logstr.Attr("stream", sub.s.name))
+	key := f.Type == Video && f.Keyframe
+	sub.skipping = !key
+	if !key && !f.SequenceHeader && f.Type != Data {
+		sub.dropped++
+		return false
+	}
+	if sub.over(f) { // the kept metadata and headers alone fill the queue
+		sub.dropped += int64(sub.n)
+		sub.clearQueue()
+	}
+	return true
+}
+
+// enqueue appends f to the queue, which has room for it.
+func (sub *Subscriber) enqueue(f *Frame) {
+	sub.q[(sub.head+sub.n)%len(sub.q)] = f
+	sub.n++
+	sub.bytes += f.size
+	sub.s.hub.hold(f)
 }
 
 // full reports whether the queue holds limit frames, first growing the ring
@@ -125,16 +161,21 @@ func (sub *Subscriber) dropOverflow() {
 			kept++
 		} else {
 			sub.dropped++
+			sub.bytes -= f.size
+			sub.s.hub.release(f)
 		}
 	}
 	sub.n = kept
 }
 
+// clearQueue empties the queue.
 func (sub *Subscriber) clearQueue() {
 	for i := 0; i < sub.n; i++ {
-		sub.q[(sub.head+i)%len(sub.q)] = nil
+		j := (sub.head + i) % len(sub.q)
+		sub.s.hub.release(sub.q[j])
+		sub.q[j] = nil
 	}
-	sub.head, sub.n = 0, 0
+	sub.head, sub.n, sub.bytes = 0, 0, 0
 }
 
 func (sub *Subscriber) wake() {
@@ -144,16 +185,17 @@ func (sub *Subscriber) wake() {
 	}
 }
 
-// finish ends the subscriber with err (nil means io.EOF after the queue drains).
+// finish ends the subscriber with err (nil means io.EOF after the queue
+// drains). An error also ends a subscriber that has reached io.EOF but still
+// has frames queued, so that Close releases them.
 func (sub *Subscriber) finish(err error) {
 	sub.mu.Lock()
-	if sub.err == nil {
-		if err == nil {
-			err = io.EOF
-		} else {
-			sub.clearQueue()
-		}
+	switch {
+	case err == nil && sub.err == nil:
+		sub.err = io.EOF
+	case err != nil && (sub.err == nil || sub.err == io.EOF):
 		sub.err = err
+		sub.clearQueue()
 	}
 	sub.mu.Unlock()
 	sub.signalEnd()
@@ -180,13 +222,19 @@ func (sub *Subscriber) signalEnd() {
 // Disconnect policy closed the subscriber, ErrClosed after Close, or the
 // context's error. The frames are shared and must not be modified.
 func (sub *Subscriber) ReadBatch(ctx context.Context, dst []*Frame, max int) ([]*Frame, error) {
+	return sub.readBatch(ctx, dst, max, 0)
+}
+
+// readBatch is ReadBatch, taking frames only up to maxBytes (counted as in
+// QueuedBytes; <= 0 means no bound), and at least one.
+func (sub *Subscriber) readBatch(ctx context.Context, dst []*Frame, max, maxBytes int) ([]*Frame, error) {
 	if sub.s == nil {
 		return dst, fmt.Errorf("relay: read: %w", errNoStream)
 	}
 	for {
 		n := len(dst)
 		var err error
-		if dst, err = sub.TryReadBatch(dst, max); len(dst) > n || err != nil {
+		if dst, err = sub.tryReadBatch(dst, max, maxBytes); len(dst) > n || err != nil {
 			return dst, err
 		}
 		select {
@@ -201,19 +249,14 @@ func (sub *Subscriber) ReadBatch(ctx context.Context, dst []*Frame, max int) ([]
 // frames queued now, possibly none, with a nil error while the stream goes
 // on, and the errors of ReadBatch once it has ended.
 func (sub *Subscriber) TryReadBatch(dst []*Frame, max int) ([]*Frame, error) {
+	return sub.tryReadBatch(dst, max, 0)
+}
+
+// tryReadBatch is TryReadBatch with readBatch's maxBytes.
+func (sub *Subscriber) tryReadBatch(dst []*Frame, max, maxBytes int) ([]*Frame, error) {
 	sub.mu.Lock()
 	if sub.n > 0 {
-		k := sub.n
-		if max > 0 && k > max {
-			k = max
-		}
-		for i := 0; i < k; i++ {
-			j := (sub.head + i) % len(sub.q)
-			dst = append(dst, sub.q[j])
-			sub.q[j] = nil
-		}
-		sub.head = (sub.head + k) % len(sub.q)
-		sub.n -= k
+		sub.take(&dst, max, maxBytes)
 		sub.mu.Unlock()
 		return dst, nil
 	}
@@ -226,6 +269,28 @@ func (sub *Subscriber) TryReadBatch(dst []*Frame, max int) ([]*Frame, error) {
 		return dst, io.EOF
 	}
 	return dst, fmt.Errorf("relay: stream %q: %w", sub.s.name, err)
+}
+
+// take moves queued frames to *dst, up to max frames and maxBytes bytes
+// (<= 0: no bound) and at least one. The frames leave the hub's accounting:
+// the reader holds them now.
+func (sub *Subscriber) take(dst *[]*Frame, max, maxBytes int) {
+	k, taken := 0, 0
+	for k < sub.n && (max <= 0 || k < max) {
+		j := (sub.head + k) % len(sub.q)
+		f := sub.q[j]
+		if k > 0 && maxBytes > 0 && taken+f.size > maxBytes {
+			break
+		}
+		*dst = append(*dst, f)
+		sub.q[j] = nil
+		taken += f.size
+		sub.s.hub.release(f)
+		k++
+	}
+	sub.head = (sub.head + k) % len(sub.q)
+	sub.n -= k
+	sub.bytes -= taken
 }
 
 // Read returns the next frame, waiting for it; see ReadBatch for the errors.

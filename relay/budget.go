@@ -1,0 +1,68 @@
+package relay
+
+// Memory accounting.
+//
+// A frame's payload is the only large thing the hub holds, and one frame
+// can be held by several owners at once: the stream's caches (metadata,
+// sequence headers, GOP) and any number of subscriber queues. Each owner
+// takes a reference (hold) and gives it back (release); the hub counts a
+// frame's bytes once, while at least one owner holds it, so that
+// Hub.BufferedBytes is the memory the hub keeps alive, not the memory
+// times the number of subscribers. A subscriber's own queue is counted
+// separately, per reference (Subscriber.QueuedBytes), since that is what it
+// alone can pin.
+
+// frameOverhead is what a frame costs besides its payload: the Frame
+// itself (96 bytes on 64-bit platforms, checked by a test) and its slot in
+// a ring, rounded up. It keeps the byte bounds meaningful for tiny frames.
+const frameOverhead = 128
+
+// frameSize is the number of bytes a frame with payload b is charged. The
+// capacity, not the length, counts: the hub takes ownership of the whole
+// backing array (rtmpSink copies each message to an exact-size array, but
+// a Publisher.Write caller may pass a short slice of a larger buffer).
+func frameSize(b []byte) int { return cap(b) + frameOverhead }
+
+// hold takes a reference to f for one of the hub's owners.
+func (h *Hub) hold(f *Frame) {
+	if f.refs.Add(1) == 1 {
+		h.bytes.Add(int64(f.size))
+	}
+}
+
+// release gives back a reference taken by hold; f may be nil.
+func (h *Hub) release(f *Frame) {
+	if f != nil && f.refs.Add(-1) == 0 {
+		h.bytes.Add(-int64(f.size))
+	}
+}
+
+// wouldExceed reports whether holding f would take the hub above limit
+// bytes. A frame that is already held adds nothing, but the hub may be
+// above the limit anyway: then the answer is also yes, so that what is
+// held shrinks.
+func (h *Hub) wouldExceed(f *Frame, limit int64) bool {
+	n := h.bytes.Load()
+	if f.refs.Load() == 0 {
+		n += int64(f.size)
+	}
+	return n > limit
+}
+
+// BufferedBytes returns how many bytes of frames the hub holds now: payload
+// capacity plus a fixed overhead per frame, counting each frame once
+// however many caches and subscriber queues hold it. Frames that a reader
+// has taken out of its queue are no longer counted. Encodings memoized on
+// frames ([Frame.Encoded], such as the RTMP chunks) are not counted either:
+// when players use them, a queued frame holds about its payload again.
+func (h *Hub) BufferedBytes() int64 { return h.bytes.Load() }
+
+// QueuedBytes returns how many bytes of frames the subscriber's queue holds
+// now, counted as in [Hub.BufferedBytes] (frames shared with other queues
+// and the caches count in full here). It stays within
+// [Config.MaxQueueBytes], except for a single frame larger than that.
+func (sub *Subscriber) QueuedBytes() int64 {
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	return int64(sub.bytes)
+}
