@@ -24,15 +24,25 @@ const frameOverhead = 128
 func frameSize(b []byte) int { return cap(b) + frameOverhead }
 
 // hold takes a reference to f for one of the hub's owners.
-func (h *Hub) hold(f *Frame) {
-	if f.refs.Add(1) == 1 {
+func (h *Hub) hold(f *Frame) { h.holdN(f, 1) }
+
+// holdN takes n > 0 references to f.
+func (h *Hub) holdN(f *Frame, n int) {
+	if f.refs.Add(int32(n)) == int32(n) {
 		h.bytes.Add(int64(f.size))
 	}
 }
 
 // release gives back a reference taken by hold; f may be nil.
 func (h *Hub) release(f *Frame) {
-	if f != nil && f.refs.Add(-1) == 0 {
+	if f != nil {
+		h.releaseN(f, 1)
+	}
+}
+
+// releaseN gives back n >= 0 references to f.
+func (h *Hub) releaseN(f *Frame, n int) {
+	if n > 0 && f.refs.Add(-int32(n)) == 0 {
 		h.bytes.Add(-int64(f.size))
 	}
 }

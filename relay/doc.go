@@ -17,7 +17,8 @@
 //     HEVCDecoderConfigurationRecord or an Enhanced RTMP SequenceStart),
 //   - the last audio sequence header (AAC AudioSpecificConfig),
 //   - the current group of pictures: every packet since the latest video
-//     keyframe (bounded by [Config.MaxGOPPackets] and [Config.MaxGOPBytes]).
+//     keyframe (bounded by [Config.MaxGOPPackets] and [Config.MaxGOPBytes],
+//     and by half of [Config.MaxBytes] for the caches of all streams).
 //
 // A new [Subscriber] first receives metadata, then the sequence headers, then
 // the cached GOP, then live packets.
@@ -32,8 +33,9 @@
 //
 // # Slow consumers
 //
-// Each subscriber has a queue of [Config.QueueLen] frames. When a publisher
-// would overflow it, the policy in [Config.SlowConsumer] applies:
+// Each subscriber has a queue of at most [Config.QueueLen] frames and
+// [Config.MaxQueueBytes] bytes. When a publisher would overflow it, the
+// policy in [Config.SlowConsumer] applies:
 //   - [DropToKeyframe] (default): the queue is emptied and the subscriber skips
 //     audio, video and data until the next video keyframe (sequence headers still
 //     pass), so it resumes on a decodable picture; drops are counted.
@@ -42,6 +44,23 @@
 //
 // When the publisher leaves, each subscriber reads what is still queued and
 // then [io.EOF].
+//
+// # Memory
+//
+// The hub holds frames in its caches and in subscriber queues, and takes
+// ownership of each published payload (the RTMP handler copies each message
+// into a payload of its own, so frames pin no reader buffers). A frame is
+// counted once, by its payload's capacity plus a small fixed overhead, for
+// as long as a cache or a queue holds it: [Hub.BufferedBytes] is that
+// total, [Subscriber.QueuedBytes] one queue's share. [Config.MaxBytes]
+// bounds the total: when it is reached the GOP caches stop growing (late
+// joiners wait for the next keyframe) and subscribers with a backlog are
+// handled as slow consumers, while publishing and subscribers that keep up
+// go on unaffected; no publish is refused. Frames that a reader has taken
+// are its own, so an RTMP player takes at most 1 MiB of frames at once.
+// The RTMP chunk encoding memoized on a frame ([Frame.RTMPChunks]) is not
+// counted: once a player has encoded a frame, it holds about its payload
+// again.
 //
 // # RTMP
 //
@@ -55,6 +74,7 @@
 // name nobody publishes is answered with NetStream.Play.StreamNotFound.
 //
 // A WebRTC bridge can subscribe to the same streams: a Packet is an FLV tag
-// body, from which H.264 NAL units (rtmp.NewNALUIter) and codec
-// configurations (rtmp.ParseAVCDecoderConfig) are read without copying.
+// body, from which H.264 NAL units (flv.NewNALUIter) and codec
+// configurations (flv.ParseAVCDecoderConfig), of package
+// github.com/streamwire/streamwire/rtmp/flv, are read without copying.
 package relay

@@ -19,7 +19,9 @@ var (
 	ErrBadName      = errors.New("relay: bad stream name")
 )
 
-// Policy says what happens to a subscriber whose queue is full.
+// Policy says what happens to a subscriber whose queue is full: it holds
+// Config.QueueLen frames or Config.MaxQueueBytes bytes, or it has a backlog
+// while the hub holds Config.MaxBytes.
 type Policy int
 
 const (
@@ -46,11 +48,14 @@ const (
 	// of a few seconds loses nothing; it is also 4 times DefaultMaxGOPBytes,
 	// so that a late joiner's cached GOP never fills its queue.
 	DefaultMaxQueueBytes = 64 << 20
-	// DefaultMaxBytes: 1 GiB holds the full GOP caches of 64 streams at
-	// DefaultMaxGOPBytes, or the full queues of 16 stalled players at
-	// DefaultMaxQueueBytes, while a normal load (100 streams of 6 Mbit/s
-	// with 4 s GOPs: 300 MiB) stays far below it. It bounds what the hub
-	// can be made to hold on a server with a few GiB of memory.
+	// DefaultMaxBytes: 1 GiB leaves 512 MiB to the GOP caches (32
+	// streams with full 16 MiB caches) and as much to the backlogs of
+	// players (8 stalled players at DefaultMaxQueueBytes), while a normal
+	// load (100 streams of 6 Mbit/s with 4 s GOPs: 300 MiB of caches)
+	// stays below it. It bounds what the hub can be made to hold on a
+	// server with a few GiB of memory; the rtmp server's budget for
+	// partial messages (rtmp.DefaultServerMaxBufferedBytes, 512 MiB) comes
+	// on top.
 	DefaultMaxBytes = 1 << 30
 )
 
@@ -59,14 +64,16 @@ type Config struct {
 	// QueueLen is each subscriber's queue capacity in frames. Zero means
 	// DefaultQueueLen (1024).
 	QueueLen int
-	// SlowConsumer is the policy for a full subscriber queue. The zero
-	// value is DropToKeyframe.
+	// SlowConsumer is the policy for a full subscriber queue (QueueLen
+	// frames, MaxQueueBytes bytes, or a backlog when the hub reaches
+	// MaxBytes). The zero value is DropToKeyframe.
 	SlowConsumer Policy
 	// MaxGOPPackets bounds the GOP cache in packets; a longer GOP is not
 	// cached (late joiners then wait for the next keyframe). Zero means
 	// DefaultMaxGOPPackets (2048).
 	MaxGOPPackets int
-	// MaxGOPBytes bounds the GOP cache in payload bytes. Zero means
+	// MaxGOPBytes bounds the GOP cache in bytes, counted as in
+	// [Hub.BufferedBytes]; a larger GOP is not cached either. Zero means
 	// DefaultMaxGOPBytes (16 MiB).
 	MaxGOPBytes int
 	// MaxQueueBytes bounds, in bytes, what each subscriber's queue holds
@@ -78,15 +85,16 @@ type Config struct {
 	MaxQueueBytes int
 	// MaxBytes bounds, in bytes, everything the hub holds: the caches of
 	// all streams and the queues of all subscribers, each frame counted
-	// once ([Hub.BufferedBytes]). When it is reached, the hub stops
-	// caching GOPs (late joiners then wait for the next keyframe, as with
-	// a GOP longer than MaxGOPBytes) and a subscriber that has a backlog
-	// is treated as if its queue were full (SlowConsumer applies), while
-	// subscribers that keep up still get every frame and publishing goes
-	// on: live media is never refused. Metadata and sequence headers are
-	// always cached, so the hub can exceed MaxBytes by those (three frames
-	// per stream) and by one frame per subscriber. Zero means
-	// DefaultMaxBytes (1 GiB).
+	// once ([Hub.BufferedBytes]). Once the hub holds half of it, the GOP
+	// caches stop growing (late joiners then wait for the next keyframe,
+	// as with a GOP longer than MaxGOPBytes), so that they leave the
+	// other half to the queues of live players. Once it holds all of it,
+	// a subscriber that has a backlog is treated as if its queue were
+	// full (SlowConsumer applies). Subscribers that keep up still get
+	// every frame and publishing goes on: live media and publishes are
+	// never refused. Metadata and sequence headers are always cached, so
+	// the hub can exceed MaxBytes by those (three frames per stream) and
+	// by one frame per subscriber. Zero means DefaultMaxBytes (1 GiB).
 	MaxBytes int64
 	// MaxNameLen bounds stream names in bytes. Zero means
 	// DefaultMaxNameLen (256).

@@ -299,6 +299,9 @@ func TestConcurrentFanOut(t *testing.T) {
 	for err := range errc {
 		t.Error(err)
 	}
+	if n := h.BufferedBytes(); n != 0 {
+		t.Errorf("%d bytes still counted after every subscriber left", n)
+	}
 }
 
 func BenchmarkFanOut100(b *testing.B) {

@@ -131,6 +131,19 @@ func TestRTMPFanOut(t *testing.T) {
 			t.Error(err)
 		}
 	}
+	waitUnbuffered(t, hub)
+}
+
+// waitUnbuffered checks that the hub's accounting returns to zero once
+// every stream and player is gone.
+func waitUnbuffered(t *testing.T, hub *Hub) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); hub.BufferedBytes() != 0 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := hub.BufferedBytes(); n != 0 {
+		t.Errorf("hub still counts %d bytes after the streams ended", n)
+	}
 }
 
 // playAndCheck plays url and checks the start of the stream and timestamp
@@ -263,6 +276,7 @@ func TestRTMPStalledPlayer(t *testing.T) {
 		t.Errorf("the reading player got %d of 1500 frames", n)
 	}
 	t.Logf("published 1500 frames in %v; the reading player got %d", time.Since(start), n)
+	waitUnbuffered(t, hub)
 }
 
 func TestPacketFromRTMP(t *testing.T) {
@@ -291,4 +305,76 @@ func TestPacketFromRTMP(t *testing.T) {
 			t.Errorf("case %d: key=%v seq=%v, want %v %v", i, p.Keyframe, p.SequenceHeader, c.key, c.seq)
 		}
 	}
+}
+
+// TestRTMPStalledPlayerLargeFrames is the review's case on loopback: a
+// publisher sends 4 MiB frames and a player stops reading after Play. What
+// the hub holds for it stays within MaxQueueBytes (plus the GOP cache), and
+// so does the heap, up to the player's last batch and the connections'
+// buffers; before the byte bound the queue took every frame (the review
+// measured 3.3 GB of RSS in 22 s).
+func TestRTMPStalledPlayerLargeFrames(t *testing.T) {
+	const (
+		frame    = 4 << 20
+		frames   = 40
+		maxQueue = 32 << 20
+		// The stalled player's last batch with its chunk encoding, the
+		// publisher's chunk reader and the test's own frame.
+		slack = 4 * frame
+	)
+	base := heapInuse()
+	hub := NewHub(Config{MaxQueueBytes: maxQueue})
+	url := startRTMP(t, &RTMPHandler{Hub: hub}) + "/live/big"
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	pub, err := rtmp.Dial(ctx, url, rtmp.ClientConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	if err := pub.Publish(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); len(hub.Streams()) == 0 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	stalled, err := rtmp.Dial(ctx, url, rtmp.ClientConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stalled.Close()
+	if err := stalled.Play(ctx); err != nil {
+		t.Fatal(err)
+	}
+	payload := make([]byte, frame)
+	maxHeld, grown := int64(0), int64(0)
+	for i := 0; i < frames; i++ {
+		payload[0] = 0x27
+		if i == 0 {
+			payload[0] = 0x17
+		}
+		if err := pub.WriteMedia(ctx, rtmp.Media{Type: rtmp.TypeVideo, Timestamp: uint32(i * 40), Payload: payload}); err != nil {
+			t.Fatal(err)
+		}
+		maxHeld = max(maxHeld, hub.BufferedBytes())
+		if i%4 == 3 {
+			grown = max(grown, heapInuse()-base)
+		}
+	}
+	// Let the server take in what is still in flight.
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); {
+		maxHeld = max(maxHeld, hub.BufferedBytes())
+		time.Sleep(20 * time.Millisecond)
+	}
+	grown = max(grown, heapInuse()-base)
+	t.Logf("%d frames of %d MiB to a stalled player: hub held at most %d MiB, heap +%d MiB", frames, frame>>20, maxHeld>>20, grown>>20)
+	if bound := int64(maxQueue + DefaultMaxGOPBytes); maxHeld > bound {
+		t.Errorf("hub held %d bytes, above %d", maxHeld, bound)
+	}
+	if bound := int64(maxQueue + DefaultMaxGOPBytes + slack); grown > bound {
+		t.Errorf("heap grew by %d bytes, above %d", grown, bound)
+	}
+	pub.Close()
+	stalled.Close()
+	waitUnbuffered(t, hub)
 }

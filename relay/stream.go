@@ -57,15 +57,35 @@ func (p *Publisher) Write(pkt Packet) error {
 		return fmt.Errorf("relay: write to %q: %w", s.name, ErrClosed)
 	}
 	s.cache(f)
+	s.fanOut(f)
+	return nil
+}
+
+// fanOut pushes f to every subscriber and drops those that finished. s.mu
+// is held. f is held once for every subscriber up front and the surplus
+// released after, rather than once per queue that takes it: one atomic
+// operation per frame instead of one per subscriber, and the references
+// never reach zero while readers release theirs.
+func (s *stream) fanOut(f *Frame) {
+	n := len(s.subs)
+	if n == 0 {
+		return
+	}
+	s.hub.holdN(f, n)
 	kept := s.subs[:0]
+	queued := 0
 	for _, sub := range s.subs {
-		if sub.push(f) {
+		q, keep := sub.push(f)
+		if q {
+			queued++
+		}
+		if keep {
 			kept = append(kept, sub)
 		}
 	}
 	clear(s.subs[len(kept):])
 	s.subs = kept
-	return nil
+	s.hub.releaseN(f, n-queued)
 }
 
 // cache updates the late-joiner caches with f. s.mu is held.
@@ -173,11 +193,13 @@ func (s *stream) subscribe() (*Subscriber, error) {
 	for _, f := range [...]*Frame{s.meta, s.videoSeq, s.audioSeq} {
 		if f != nil && !sub.full() {
 			sub.enqueue(f)
+			s.hub.hold(f)
 		}
 	}
 	if len(s.gop) > 0 && sub.n+len(s.gop) <= sub.limit && sub.bytes+s.gopBytes <= sub.maxBytes {
 		for _, f := range s.gop {
 			sub.enqueue(f)
+			s.hub.hold(f)
 		}
 	} else if s.hasVideo {
 		// Video without a usable cached GOP: wait for the next keyframe.

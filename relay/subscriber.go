@@ -31,13 +31,15 @@ type Subscriber struct {
 	err      error // set when finished: io.EOF, ErrSlowConsumer, ErrClosed
 }
 
-// push queues f, applying the slow-consumer policy. Called with s.mu held. It
-// reports false when the subscriber is finished and should leave the stream.
-func (sub *Subscriber) push(f *Frame) bool {
+// push queues f, applying the slow-consumer policy. Called with s.mu held,
+// and with a reference to f held for the queue (see stream.fanOut). It
+// reports whether f was queued, taking that reference, and whether the
+// subscriber goes on (false: it is finished and should leave the stream).
+func (sub *Subscriber) push(f *Frame) (queued, keep bool) {
 	sub.mu.Lock()
 	if sub.err != nil {
 		sub.mu.Unlock()
-		return false
+		return false, false
 	}
 	if sub.skipping {
 		switch {
@@ -47,17 +49,17 @@ func (sub *Subscriber) push(f *Frame) bool {
 		default:
 			sub.dropped++
 			sub.mu.Unlock()
-			return true
+			return false, true
 		}
 	}
 	if sub.over(f) {
 		if sub.policy == Disconnect {
 			sub.disconnect()
-			return false
+			return false, false
 		}
 		if !sub.dropToKeyframe(f) {
 			sub.mu.Unlock()
-			return true
+			return false, true
 		}
 	}
 	sub.enqueue(f)
@@ -65,10 +67,10 @@ func (sub *Subscriber) push(f *Frame) bool {
 	sub.mu.Unlock()
 	if fn != nil {
 		fn() // the consumer is told through its function, not by blocking reads
-		return true
+		return true, true
 	}
 	sub.wake()
-	return true
+	return true, true
 }
 
 // over reports whether queueing f would overflow the queue: QueueLen frames,
@@ -115,12 +117,12 @@ func (sub *Subscriber) dropToKeyframe(f *Frame) bool {
 	return true
 }
 
-// enqueue appends f to the queue, which has room for it.
+// enqueue appends f to the queue, which has room for it. The caller holds
+// a reference to f for the queue.
 func (sub *Subscriber) enqueue(f *Frame) {
 	sub.q[(sub.head+sub.n)%len(sub.q)] = f
 	sub.n++
 	sub.bytes += f.size
-	sub.s.hub.hold(f)
 }
 
 // full reports whether the queue holds limit frames, first growing the ring
