@@ -370,3 +370,25 @@ func TestQueueGrowsToQueueLen(t *testing.T) {
 		t.Fatalf("after QueueLen+1 frames: %v, want ErrSlowConsumer", err)
 	}
 }
+
+// A late joiner gets a cached GOP longer than the ring it starts with,
+// whole and in order: the ring grows while the GOP is queued.
+func TestLongGOPToLateJoiner(t *testing.T) {
+	h := NewHub(Config{})
+	p, _ := h.Publish("g")
+	const n = 3*initialQueue + 5
+	for ts := uint32(0); ts < n; ts++ {
+		mustWrite(t, p, video(ts, ts == 0))
+	}
+	sub, _ := h.Subscribe("g")
+	p.Close()
+	got := readAll(t, sub)
+	if len(got) != n {
+		t.Fatalf("late joiner got %d of the GOP's %d frames", len(got), n)
+	}
+	for i, f := range got {
+		if f.Timestamp != uint32(i) {
+			t.Fatalf("frame %d has timestamp %d", i, f.Timestamp)
+		}
+	}
+}

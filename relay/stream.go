@@ -191,15 +191,13 @@ func (s *stream) subscribe() (*Subscriber, error) {
 	// nothing, so the budget checks of push do not apply. Nobody else
 	// knows sub yet: its lock is not needed.
 	for _, f := range [...]*Frame{s.meta, s.videoSeq, s.audioSeq} {
-		if f != nil && !sub.full() {
-			sub.enqueue(f)
-			s.hub.hold(f)
+		if f != nil {
+			s.queueCached(sub, f)
 		}
 	}
 	if len(s.gop) > 0 && sub.n+len(s.gop) <= sub.limit && sub.bytes+s.gopBytes <= sub.maxBytes {
 		for _, f := range s.gop {
-			sub.enqueue(f)
-			s.hub.hold(f)
+			s.queueCached(sub, f)
 		}
 	} else if s.hasVideo {
 		// Video without a usable cached GOP: wait for the next keyframe.
@@ -207,6 +205,15 @@ func (s *stream) subscribe() (*Subscriber, error) {
 	}
 	s.subs = append(s.subs, sub)
 	return sub, nil
+}
+
+// queueCached queues the cached frame f for a new subscriber, unless its
+// queue is full (a QueueLen below 3), growing the ring as needed.
+func (s *stream) queueCached(sub *Subscriber, f *Frame) {
+	if !sub.full() {
+		sub.enqueue(f)
+		s.hub.hold(f)
+	}
 }
 
 func (s *stream) unsubscribe(sub *Subscriber) {
