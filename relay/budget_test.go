@@ -44,8 +44,8 @@ func TestStalledSubscriberBytesBounded(t *testing.T) {
 		maxQueue  = 32 * mib
 		heapSlack = 8 * mib
 	)
-	for _, policy := range []Policy{DropToKeyframe, Disconnect} {
-		t.Run(strconv.Itoa(int(policy)), func(t *testing.T) {
+	for name, policy := range map[string]Policy{"DropToKeyframe": DropToKeyframe, "Disconnect": Disconnect} {
+		t.Run(name, func(t *testing.T) {
 			base := heapInuse()
 			h := NewHub(Config{MaxQueueBytes: maxQueue, SlowConsumer: policy})
 			p, err := h.Publish("live/big")
