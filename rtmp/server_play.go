@@ -261,6 +261,7 @@ func (p *player) closeFD() {
 // collect waits for media from the source and returns the chunk bytes to
 // write (see chunks).
 func (p *player) collect(ctx context.Context) ([][]byte, error) {
+	p.forget()
 	var err error
 	p.batch, err = p.src.ReadMedia(ctx, p.batch[:0])
 	return p.chunks(), err
@@ -269,9 +270,17 @@ func (p *player) collect(ctx context.Context) ([][]byte, error) {
 // collectReady is collect without waiting: it takes only the media that is
 // ready now, possibly none.
 func (p *player) collectReady() ([][]byte, error) {
+	p.forget()
 	var err error
 	p.batch, err = p.src.TryReadMedia(p.batch[:0])
 	return p.chunks(), err
+}
+
+// forget drops the references of the last batch, which has been written,
+// so that a player waiting for media pins no frame it has already sent.
+func (p *player) forget() {
+	clear(p.batch)
+	clear(p.bufs)
 }
 
 // chunks returns the chunk bytes of p.batch, in order: the source's shared
