@@ -454,9 +454,9 @@ func TestParkedKeepAlivesReclaimed(t *testing.T) {
 		require.NoError(t, <-errs)
 	}
 	parked, open := runtime.NumGoroutine(), s.Stats().Open
-	if setup := time.Since(begin); setup < idle/2 { // else the first ones may have gone already
+	setup := time.Since(begin)
+	if setup < idle/2 { // else the first ones may have gone already
 		assert.Equal(t, n, open)
-		assert.GreaterOrEqual(t, parked, base+n, "one server goroutine per parked connection")
 	} else {
 		t.Logf("parking took %v: not counting the parked connections", setup)
 	}
@@ -472,5 +472,12 @@ func TestParkedKeepAlivesReclaimed(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Logf("goroutines: baseline %d, %d with %d parked, back to %d", base, parked, open, runtime.NumGoroutine())
+	after := runtime.NumGoroutine()
+	if setup < idle/2 {
+		// The idle count is the smaller of the two taken around the test: one
+		// taken at the start may include a goroutine of start's that is
+		// about to end.
+		assert.GreaterOrEqual(t, parked, min(base, after)+n, "one server goroutine per parked connection")
+	}
+	t.Logf("goroutines: baseline %d, %d with %d parked, back to %d", base, parked, open, after)
 }
