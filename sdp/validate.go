@@ -15,8 +15,8 @@ func (c *Config) validate() error {
 		return ErrNoFingerprint
 	}
 	for i := range c.Fingerprints {
-		if err := checkFingerprint(&c.Fingerprints[i]); err != nil {
-			return errorf(ErrConfig, "Fingerprints[%d]: %v", i, err)
+		if err := checkFingerprint(i, &c.Fingerprints[i]); err != nil {
+			return err
 		}
 	}
 	if c.Setup != SetupActive && c.Setup != SetupPassive {
@@ -77,8 +77,8 @@ func (c *Config) validateText() error {
 // validate checks the strings of a MediaConfig; kind names it in errors.
 func (m *MediaConfig) validate(kind string) error {
 	for i := range m.Codecs {
-		if err := m.Codecs[i].validate(); err != nil {
-			return errorf(ErrConfig, "%s.Codecs[%d].%v", kind, i, err)
+		if err := m.Codecs[i].validate(fmt.Sprintf("%s.Codecs[%d]", kind, i)); err != nil {
+			return err
 		}
 	}
 	for i, uri := range m.Extensions {
@@ -105,43 +105,44 @@ func (m *MediaConfig) validate(kind string) error {
 	return nil
 }
 
-// validate checks the strings Offer writes into a=rtpmap, a=fmtp and a=rtcp-fb.
-// The error starts with the field name, for MediaConfig.validate to prefix.
-func (c *Codec) validate() error {
+// validate checks the strings Offer writes into a=rtpmap, a=fmtp and a=rtcp-fb;
+// field names the Codec in errors ("Video.Codecs[0]").
+func (c *Codec) validate(field string) error {
 	if err := checkToken(c.Name, isTokenChar); err != nil {
-		return fmt.Errorf("Name: an encoding name %v (RFC 8866 §6.6)", err)
+		return errorf(ErrConfig, "%s.Name: an encoding name %v (RFC 8866 §6.6)", field, err)
 	}
 	if c.Fmtp != "" {
 		if err := checkByteString(c.Fmtp); err != nil {
-			return fmt.Errorf("Fmtp: %v", err)
+			return errorf(ErrConfig, "%s.Fmtp: %v", field, err)
 		}
 	}
 	for i, fb := range c.RTCPFeedback {
 		if err := checkWords(fb); err != nil {
-			return fmt.Errorf("RTCPFeedback[%d]: an rtcp-fb-val %v (RFC 4585 §4.2)", i, err)
+			return errorf(ErrConfig, "%s.RTCPFeedback[%d]: an rtcp-fb-val %v (RFC 4585 §4.2)", field, i, err)
 		}
 	}
 	return nil
 }
 
-// checkFingerprint holds f to RFC 8122 §5: hash-func = token, fingerprint =
-// 2HEX *(":" 2HEX). Both cases of hex are accepted, as peers accept both.
-func checkFingerprint(f *Fingerprint) error {
+// checkFingerprint holds Fingerprints[i] to RFC 8122 §5: hash-func = token,
+// fingerprint = 2HEX *(":" 2HEX). Both cases of hex are accepted, as peers
+// accept both.
+func checkFingerprint(i int, f *Fingerprint) error {
 	if f.Algorithm == "" || f.Value == "" {
-		return fmt.Errorf("empty Algorithm or Value")
+		return errorf(ErrConfig, "Fingerprints[%d]: empty Algorithm or Value", i)
 	}
 	if err := checkToken(f.Algorithm, isTokenChar); err != nil {
-		return fmt.Errorf("Algorithm: a hash-func %v (RFC 8122 §5)", err)
+		return errorf(ErrConfig, "Fingerprints[%d].Algorithm: a hash-func %v (RFC 8122 §5)", i, err)
 	}
 	if alg, digest, ok := strings.Cut(f.Value, " "); ok && checkHexPairs(digest) == nil {
 		// The likeliest mistake: dtlssrtp's Fingerprint.String() is the whole
 		// attribute value, algorithm included.
-		return fmt.Errorf("Value %q starts with the hash function %q: put only the hex digest in Value "+
+		return errorf(ErrConfig, "Fingerprints[%d].Value %q starts with the hash function %q: put only the hex digest in Value "+
 			"(dtlssrtp.Fingerprint.String() returns \"<hash-func> <digest>\"; split it at the space into Algorithm and Value)",
-			clip(f.Value), clip(alg))
+			i, clip(f.Value), clip(alg))
 	}
 	if err := checkHexPairs(f.Value); err != nil {
-		return fmt.Errorf("Value: %v (RFC 8122 §5)", err)
+		return errorf(ErrConfig, "Fingerprints[%d].Value: %v (RFC 8122 §5)", i, err)
 	}
 	return nil
 }
