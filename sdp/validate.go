@@ -77,7 +77,7 @@ func (c *Config) validateText() error {
 // validate checks the strings of a MediaConfig; kind names it in errors.
 func (m *MediaConfig) validate(kind string) error {
 	for i := range m.Codecs {
-		if err := m.Codecs[i].validate(fmt.Sprintf("%s.Codecs[%d]", kind, i)); err != nil {
+		if err := m.Codecs[i].validate(kind, i); err != nil {
 			return err
 		}
 	}
@@ -106,19 +106,19 @@ func (m *MediaConfig) validate(kind string) error {
 }
 
 // validate checks the strings Offer writes into a=rtpmap, a=fmtp and a=rtcp-fb;
-// field names the Codec in errors ("Video.Codecs[0]").
-func (c *Codec) validate(field string) error {
+// kind and i name the Codec in errors ("Video.Codecs[0]").
+func (c *Codec) validate(kind string, i int) error {
 	if err := checkToken(c.Name, isTokenChar); err != nil {
-		return errorf(ErrConfig, "%s.Name: an encoding name %v (RFC 8866 §6.6)", field, err)
+		return errorf(ErrConfig, "%s.Codecs[%d].Name: an encoding name %v (RFC 8866 §6.6)", kind, i, err)
 	}
 	if c.Fmtp != "" {
 		if err := checkByteString(c.Fmtp); err != nil {
-			return errorf(ErrConfig, "%s.Fmtp: %v", field, err)
+			return errorf(ErrConfig, "%s.Codecs[%d].Fmtp: %v", kind, i, err)
 		}
 	}
-	for i, fb := range c.RTCPFeedback {
+	for j, fb := range c.RTCPFeedback {
 		if err := checkWords(fb); err != nil {
-			return errorf(ErrConfig, "%s.RTCPFeedback[%d]: an rtcp-fb-val %v (RFC 4585 §4.2)", field, i, err)
+			return errorf(ErrConfig, "%s.Codecs[%d].RTCPFeedback[%d]: an rtcp-fb-val %v (RFC 4585 §4.2)", kind, i, j, err)
 		}
 	}
 	return nil

@@ -132,3 +132,21 @@ func TestFingerprintFromDTLSString(t *testing.T) {
 		t.Errorf("answer lacks a=fingerprint:%s", fp)
 	}
 }
+
+// TestValidateAllocs: checking a valid Config, which every Answer and Offer
+// does, allocates nothing.
+func TestValidateAllocs(t *testing.T) {
+	cfg := testConfig()
+	cfg.CNAME, cfg.StreamID, cfg.SessionName = "cname", "stream", "session"
+	cfg.ICEOptions = []string{"trickle"}
+	cfg.Video.Codecs = DefaultVideoCodecs
+	cfg.Audio.Extensions = DefaultAudioExtensions
+	cfg.Audio.Source = Source{CNAME: "a", StreamID: "s", TrackID: "t"}
+	if n := testing.AllocsPerRun(100, func() {
+		if err := cfg.validate(); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Errorf("validate: %v allocations, want 0", n)
+	}
+}
