@@ -177,9 +177,16 @@ func (f *SDPFrag) attribute(m *FragMedia, attr string) error {
 // checkCandidate validates "<foundation> <component> <transport> <priority>
 // <address> <port> typ <type> ..." (RFC 8839 §5.1).
 func checkCandidate(v string) error {
-	fields := strings.Fields(v)
-	if len(fields) < 8 {
-		return fmt.Errorf("candidate %q has %d fields, want at least 8", clip(v), len(fields))
+	var fields [8]string // the fixed ones; an array, so that checking allocates nothing
+	n := 0
+	for f := range strings.FieldsSeq(v) {
+		if n < len(fields) {
+			fields[n] = f
+		}
+		n++
+	}
+	if n < len(fields) {
+		return fmt.Errorf("candidate %q has %d fields, want at least 8", clip(v), n)
 	}
 	if len(fields[0]) > 32 || !validICEChars(fields[0]) {
 		return fmt.Errorf("candidate foundation %q", clip(fields[0]))

@@ -205,7 +205,7 @@ func checkByteString(v string) error {
 // checkWords checks VCHAR words separated by single spaces, as a candidate and an
 // rtcp-fb value are written.
 func checkWords(v string) error {
-	for _, w := range strings.Split(v, " ") {
+	for w := range strings.SplitSeq(v, " ") { // no allocation: a valid Config costs nothing
 		if err := checkToken(w, isVChar); err != nil {
 			return fmt.Errorf("in %q: %v", clip(v), err)
 		}
