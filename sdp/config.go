@@ -1,9 +1,6 @@
 package sdp
 
-import (
-	"fmt"
-	"io"
-)
+import "io"
 
 // Codec is one codec the local side can use (RFC 8866 §6.6 rtpmap, §6.15 fmtp;
 // RFC 4585 §4.2 rtcp-fb).
@@ -72,6 +69,11 @@ type MediaConfig struct {
 // Config is the local side of a negotiation. The zero value works once Fingerprints
 // is set: it sends and receives Opus and H.264/VP8 with RTX, rejects data channels,
 // picks random ICE credentials and answers a=setup:actpass with active.
+//
+// Every string of a Config that is written into SDP is checked against the
+// grammar of its place before anything is written (a CR, LF or NUL would start a
+// line of its own): Answer and Offer fail with an error wrapping ErrConfig that
+// names the field.
 type Config struct {
 	// Audio and Video configure each media kind.
 	Audio, Video MediaConfig
@@ -250,36 +252,4 @@ func orDefault(s, def string) string {
 		return s
 	}
 	return def
-}
-
-// validate checks what cannot be defaulted.
-func (c *Config) validate() error {
-	if len(c.Fingerprints) == 0 {
-		return ErrNoFingerprint
-	}
-	for _, f := range c.Fingerprints {
-		if f.Algorithm == "" || f.Value == "" {
-			return errorf(ErrConfig, "empty fingerprint algorithm or value")
-		}
-	}
-	if c.Setup != SetupActive && c.Setup != SetupPassive {
-		return errorf(ErrConfig, "Setup must be SetupActive or SetupPassive, not %s", c.Setup)
-	}
-	if c.SCTPPort < 0 || c.SCTPPort > 65535 {
-		return errorf(ErrConfig, "SCTPPort %d out of range", c.SCTPPort)
-	}
-	if c.MaxMessageSize < 0 {
-		return errorf(ErrConfig, "negative MaxMessageSize")
-	}
-	if c.ICEUfrag != "" && (len(c.ICEUfrag) < 4 || !validICEChars(c.ICEUfrag)) {
-		return errorf(ErrConfig, "ICEUfrag must be 4-256 ice-chars (RFC 8839 §5.4)")
-	}
-	if c.ICEPwd != "" && (len(c.ICEPwd) < 22 || !validICEChars(c.ICEPwd)) {
-		return errorf(ErrConfig, "ICEPwd must be 22-256 ice-chars (RFC 8839 §5.4)")
-	}
-	return nil
-}
-
-func errorf(sentinel error, format string, args ...any) error {
-	return fmt.Errorf("%w: %s", sentinel, fmt.Sprintf(format, args...))
 }

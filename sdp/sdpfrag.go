@@ -42,10 +42,14 @@ type FragMedia struct {
 }
 
 // Credentials returns the ICE ufrag and pwd that apply to m: its own, else the
-// session level's.
+// session level's. A nil m (an m-section that a lookup did not find) gets the
+// session level's; a nil f has none, so both are empty unless m has its own.
 func (f *SDPFrag) Credentials(m *FragMedia) (ufrag, pwd string) {
-	if m.Ufrag != "" {
+	if m != nil && m.Ufrag != "" {
 		return m.Ufrag, m.Pwd
+	}
+	if f == nil {
+		return "", ""
 	}
 	return f.Ufrag, f.Pwd
 }
@@ -173,9 +177,16 @@ func (f *SDPFrag) attribute(m *FragMedia, attr string) error {
 // checkCandidate validates "<foundation> <component> <transport> <priority>
 // <address> <port> typ <type> ..." (RFC 8839 §5.1).
 func checkCandidate(v string) error {
-	fields := strings.Fields(v)
-	if len(fields) < 8 {
-		return fmt.Errorf("candidate %q has %d fields, want at least 8", clip(v), len(fields))
+	var fields [8]string // the fixed ones; an array, so that checking allocates nothing
+	n := 0
+	for f := range strings.FieldsSeq(v) {
+		if n < len(fields) {
+			fields[n] = f
+		}
+		n++
+	}
+	if n < len(fields) {
+		return fmt.Errorf("candidate %q has %d fields, want at least 8", clip(v), n)
 	}
 	if len(fields[0]) > 32 || !validICEChars(fields[0]) {
 		return fmt.Errorf("candidate foundation %q", clip(fields[0]))
@@ -213,8 +224,13 @@ func clip(s string) string { return clipN(s, 64) }
 // clipN is clip with a limit of n bytes.
 func clipN(s string, n int) string { return logstr.BoundN(s, n) }
 
-// AppendTo appends f in the RFC 8840 format, CRLF line endings, to b.
+// AppendTo appends f in the RFC 8840 format, CRLF line endings, to b. A nil f
+// is the empty fragment: b is returned as it is, as ParseSDPFrag's nil result
+// after an error holds nothing to write.
 func (f *SDPFrag) AppendTo(b []byte) []byte {
+	if f == nil {
+		return b
+	}
 	line := func(parts ...string) {
 		for _, p := range parts {
 			b = append(b, p...)

@@ -92,3 +92,22 @@ func TestParseSDPFragErrors(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, f.Media)
 }
+
+// TestSDPFragNil: a nil fragment writes nothing and has no credentials, and
+// Credentials(nil) falls back to the session level, instead of panicking.
+func TestSDPFragNil(t *testing.T) {
+	var nilFrag *SDPFrag
+	if b := nilFrag.AppendTo([]byte("x")); string(b) != "x" {
+		t.Errorf("nil AppendTo = %q, want the input unchanged", b)
+	}
+	if u, p := nilFrag.Credentials(nil); u != "" || p != "" {
+		t.Errorf("nil Credentials(nil) = %q, %q", u, p)
+	}
+	if u, p := nilFrag.Credentials(&FragMedia{Ufrag: "mUfr", Pwd: "mPwd"}); u != "mUfr" || p != "mPwd" {
+		t.Errorf("nil Credentials(m) = %q, %q; want m's own", u, p)
+	}
+	f := &SDPFrag{Ufrag: "sUfr", Pwd: "sPwd"}
+	if u, p := f.Credentials(nil); u != "sUfr" || p != "sPwd" {
+		t.Errorf("Credentials(nil) = %q, %q; want the session level's", u, p)
+	}
+}

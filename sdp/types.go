@@ -201,8 +201,9 @@ type Fingerprint struct {
 	// the IANA registry RFC 8122 §5 refers to is kept (sha-1, sha-224, sha-256,
 	// sha-384, sha-512, ...): checking it is dtlssrtp's job.
 	Algorithm string
-	// Value is the digest as written: hex pairs separated by colons, in either
-	// case.
+	// Value is the digest alone as written: hex pairs separated by colons, in
+	// either case. dtlssrtp.Fingerprint.String() is "<Algorithm> <Value>", not a
+	// Value: split it at the space.
 	Value string
 }
 

@@ -204,13 +204,17 @@ type outcome struct {
 // correct one; other datagrams are dropped.
 //
 // An error response gives a *ResponseError; no response gives ErrTimeout (a
-// net.Error with Timeout() true); a cancelled ctx gives context.Canceled.
+// net.Error with Timeout() true); a cancelled ctx gives context.Canceled; a
+// nil conn gives an error, as Server.Serve does.
 //
 // ctx bounds the whole transaction. While Binding runs it reads from conn,
 // so nothing else may; it clears conn's read deadline when it returns. conn
 // may be a connected *net.UDPConn (from net.DialUDP); server is then
 // ignored.
 func (c *Client) Binding(ctx context.Context, conn net.PacketConn, server net.Addr) (netip.AddrPort, error) {
+	if conn == nil { // as Server.Serve answers a nil conn
+		return netip.AddrPort{}, errors.New("stun: binding: nil conn")
+	}
 	id, req, err := c.newRequest()
 	if err != nil {
 		return netip.AddrPort{}, fmt.Errorf("stun: binding: %w", err)
@@ -299,8 +303,11 @@ func (c *Client) readDatagrams(conn net.PacketConn, id TransactionID, results ch
 // there are no retransmissions (RFC 8489 §6.2.2); messages are framed by the
 // length in their header. Messages that are not a response to this request
 // are skipped. The transaction ends at StreamTimeout or when ctx is done;
-// conn's deadline is cleared on return.
+// conn's deadline is cleared on return. A nil conn gives an error.
 func (c *Client) BindingStream(ctx context.Context, conn net.Conn) (netip.AddrPort, error) {
+	if conn == nil {
+		return netip.AddrPort{}, errors.New("stun: binding: nil conn")
+	}
 	id, req, err := c.newRequest()
 	if err != nil {
 		return netip.AddrPort{}, fmt.Errorf("stun: binding: %w", err)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -556,5 +557,32 @@ func TestClientClosedPortConnected(t *testing.T) {
 	c := &Client{RTO: 5 * time.Millisecond, Rc: 4, Rm: 2}
 	if _, err := c.Binding(context.Background(), conn, nil); !errors.Is(err, ErrTimeout) {
 		t.Errorf("err %v, want ErrTimeout", err)
+	}
+}
+
+// TestClientNilConn passes a nil conn to Binding and BindingStream: a clear
+// error, as Server.Serve(nil) gives, and no panic.
+func TestClientNilConn(t *testing.T) {
+	c := &Client{}
+	for name, call := range map[string]func() (netip.AddrPort, error){
+		"Binding": func() (netip.AddrPort, error) {
+			return c.Binding(context.Background(), nil, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 3478})
+		},
+		"BindingStream": func() (netip.AddrPort, error) { return c.BindingStream(context.Background(), nil) },
+	} {
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Errorf("%s(nil conn) panicked: %v", name, r)
+				}
+			}()
+			addr, err := call()
+			if err == nil || err.Error() != "stun: binding: nil conn" || addr.IsValid() {
+				t.Errorf("%s(nil conn) = %v, %v; want the error \"stun: binding: nil conn\"", name, addr, err)
+			}
+		}()
+	}
+	if err := (&Server{}).Serve(context.Background(), nil); err == nil || !strings.Contains(err.Error(), "nil conn") {
+		t.Errorf("Server.Serve(nil) = %v: the client's error no longer matches the server's", err)
 	}
 }

@@ -50,6 +50,10 @@
 // Credential.LinkHeaders gives the same credential as the Link header values a
 // WHIP/WHEP server sends (RFC 9725 §4.6).
 //
+// Every error is answered as JSON {"error":"..."}, a body that cannot be
+// read included (413, 408, 400; see Handler), also behind
+// internal/httpserver's body cap.
+//
 // Optional API keys (Config.APIKeys) are checked in constant time; optional
 // CORS (Config.AllowOrigin) lets pages on other origins fetch credentials.
 // Responses are never cached (Cache-Control: no-store), and neither the

@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
 
+	"github.com/streamwire/streamwire/internal/httpserver"
 	"github.com/streamwire/streamwire/internal/logstr"
 )
 
@@ -24,6 +26,9 @@ const (
 	// {"lifetimeDuration":"86400.000s","iceServers":[{"urls":[...],"username":...,"credential":...}]}.
 	FormatICE
 )
+
+// valid reports whether f is one of the Formats above.
+func (f Format) valid() bool { return f == FormatREST || f == FormatICE }
 
 // maxBody bounds a POST form body; Janus sends a few dozen bytes.
 const maxBody = 4 << 10
@@ -44,7 +49,11 @@ const maxBody = 4 << 10
 // FormatREST reads parameters from the query and from an
 // application/x-www-form-urlencoded POST body of up to 4 KiB; FormatICE reads
 // only the query and ignores any body. Errors are JSON {"error":"..."} with
-// 400 (bad parameter), 401 (API key), 405 (method) or 413 (body too large).
+// 400 (bad parameter or body), 401 (API key), 405 (method), 408 (body sent
+// too slowly for the server's read time-out) or 413 (body over 4 KiB, or
+// over the cap of the server in front, such as internal/httpserver's). A
+// body that cannot be read is answered through httpserver.BodyStatus, so
+// the answer names no socket address.
 // Every response carries Cache-Control: no-store. Log lines quote the method,
 // path, reason and user id through logstr, so a client cannot write more
 // than logstr.MaxLen bytes of its own into one.
@@ -61,7 +70,13 @@ type Handler struct {
 //
 //	h, err := turnrest.NewHandler(turnrest.Config{Secrets: []string{secret}, URIs: uris}, turnrest.FormatREST)
 //	mux.Handle("/turn", h)
+//
+// A format other than FormatREST and FormatICE gives an error wrapping
+// ErrBadConfig; so do the errors of New.
 func NewHandler(cfg Config, format Format) (*Handler, error) {
+	if !format.valid() {
+		return nil, fmt.Errorf("%w: unknown Format %d (want FormatREST or FormatICE)", ErrBadConfig, int(format))
+	}
 	m, err := New(cfg)
 	if err != nil {
 		return nil, err
@@ -70,6 +85,9 @@ func NewHandler(cfg Config, format Format) (*Handler, error) {
 }
 
 // Handler returns an http.Handler that mints credentials with m in format.
+// A format other than FormatREST and FormatICE makes it answer every request
+// with 500 and {"error":"turnrest: unknown Format"} (NewHandler refuses one
+// with an error instead).
 func (m *Minter) Handler(format Format) *Handler {
 	return &Handler{m: m, format: format}
 }
@@ -78,6 +96,10 @@ func (m *Minter) Handler(format Format) *Handler {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h == nil || h.m.ready() != nil {
 		h.fail(w, r, http.StatusInternalServerError, "turnrest: handler not configured", "")
+		return
+	}
+	if !h.format.valid() {
+		h.fail(w, r, http.StatusInternalServerError, "turnrest: unknown Format", "")
 		return
 	}
 	hdr := w.Header()
@@ -158,15 +180,34 @@ func (h *Handler) params(w http.ResponseWriter, r *http.Request) (url.Values, in
 		}
 		return q, 0, nil
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	body := &readErrBody{ReadCloser: http.MaxBytesReader(w, r.Body, maxBody)}
+	r.Body = body
 	if err := r.ParseForm(); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("request body over %d bytes", maxBody)
+		if body.err != nil {
+			// The body could not be read: too large (here or at the
+			// server's cap), too slow, or cut. BodyStatus keeps the read
+			// error's text, which names socket addresses, out of the answer.
+			status, reason := httpserver.BodyStatus(body.err)
+			return nil, status, errors.New(reason)
 		}
-		return nil, http.StatusBadRequest, fmt.Errorf("bad form parameters: %v", err)
+		return nil, http.StatusBadRequest, fmt.Errorf("bad form parameters: %s", logstr.Bound(err.Error()))
 	}
 	return r.Form, 0, nil
+}
+
+// readErrBody records the error of a failed read of a request body, so that
+// a read failure is told apart from a parse failure of what was read.
+type readErrBody struct {
+	io.ReadCloser
+	err error
+}
+
+func (b *readErrBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		b.err = err
+	}
+	return n, err
 }
 
 // authorized reports whether the request carries one of the API keys (or

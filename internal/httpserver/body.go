@@ -3,46 +3,72 @@ package httpserver
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 )
 
 // LimitBody returns h with request bodies capped at max bytes (no cap when
-// max is negative). A request whose Content-Length is over the cap gets
-// 413 Content Too Large (RFC 9110 §15.5.14) without reaching h. A body
-// without a length (chunked) is cut by http.MaxBytesReader: h's read
-// returns an *http.MaxBytesError, which BodyError answers with 413, and the
-// connection is closed after the response.
+// max is negative). The handler decides how to answer a body over the cap,
+// so that a JSON API can answer in JSON: a request whose Content-Length is
+// over the cap reaches h with a body whose first Read fails, before a byte
+// of it is read, with an *http.MaxBytesError, and with "Connection: close"
+// set on the response, since the body stays unread. A body without a length
+// (chunked) is cut by http.MaxBytesReader: h's read returns an
+// *http.MaxBytesError too, and net/http closes the connection after the
+// response. Either way BodyStatus gives 413 Content Too Large (RFC 9110
+// §15.5.14), which BodyError answers in plain text. A handler that does not
+// read the body answers as it would without one.
 func LimitBody(h http.Handler, max int64) http.Handler {
 	if max < 0 {
 		return h
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > max {
-			w.Header().Set("Connection", "close") // the body stays unread
-			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
-			return
+			w.Header().Set("Connection", "close")
+			r.Body = overCap{r.Body, max}
+		} else {
+			r.Body = http.MaxBytesReader(w, r.Body, max)
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, max)
 		h.ServeHTTP(w, r)
 	})
 }
 
-// BodyError answers a request whose body could not be read with err: 413
-// when the body was over the cap (LimitBody), 408 Request Timeout when the
-// client was too slow to send it (ReadTimeout), 400 otherwise.
-func BodyError(w http.ResponseWriter, err error) {
+// overCap is the body of a request announced over the cap: reading it fails
+// at once; closing it closes the real one.
+type overCap struct {
+	io.ReadCloser
+	max int64
+}
+
+func (b overCap) Read([]byte) (int, error) { return 0, &http.MaxBytesError{Limit: b.max} }
+
+// BodyStatus classifies err, the failure to read a request body, into the
+// status to answer and a reason fit for the client: 413 Content Too Large
+// ("request body over N bytes") when the body was over a cap (LimitBody or
+// http.MaxBytesReader), 408 Request Timeout ("request body too slow") when
+// the client was too slow to send it (ReadTimeout), 400 ("bad request
+// body") otherwise. The reason never holds err's text, which may name
+// socket addresses.
+func BodyStatus(err error) (status int, reason string) {
 	var tooLarge *http.MaxBytesError
 	var ne net.Error
 	switch {
 	case errors.As(err, &tooLarge):
-		http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+		return http.StatusRequestEntityTooLarge, "request body over " + strconv.FormatInt(tooLarge.Limit, 10) + " bytes"
 	case errors.As(err, &ne) && ne.Timeout():
-		http.Error(w, "request body too slow", http.StatusRequestTimeout)
-	default:
-		http.Error(w, "bad request body", http.StatusBadRequest)
+		return http.StatusRequestTimeout, "request body too slow"
 	}
+	return http.StatusBadRequest, "bad request body"
+}
+
+// BodyError answers a request whose body could not be read with err, in
+// plain text, with the status and reason of BodyStatus.
+func BodyError(w http.ResponseWriter, err error) {
+	status, reason := BodyStatus(err)
+	http.Error(w, reason, status)
 }
 
 // Extend moves both deadlines of the connection that carries w's request to

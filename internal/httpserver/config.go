@@ -72,8 +72,8 @@ type Config struct {
 	// MaxHeaderBytes caps a request's line and header, in bytes.
 	// Zero means DefaultMaxHeaderBytes (32 KiB).
 	MaxHeaderBytes int
-	// MaxBodyBytes caps a request's body, in bytes; a larger body gets 413.
-	// Zero means DefaultMaxBodyBytes (1 MiB); negative means no cap.
+	// MaxBodyBytes caps a request's body, in bytes: reading a larger one
+	// fails with an *http.MaxBytesError, answered with 413 (LimitBody). Zero means DefaultMaxBodyBytes (1 MiB); negative means no cap.
 	MaxBodyBytes int64
 	// MaxConnsPerIP caps the open connections from one IP address; a
 	// connection over the cap is closed as soon as it is accepted, and

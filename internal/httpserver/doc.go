@@ -8,8 +8,10 @@
 //   - read-header, read, write and idle time-outs, so that a header or body
 //     trickled at 1 byte/s and parked keep-alive connections are cut
 //     (RFC 9112 §9.3 allows a server to close an idle connection at any time);
-//   - a cap on header and body size: a body over Config.MaxBodyBytes gets
-//     413 Content Too Large (RFC 9110 §15.5.14);
+//   - a cap on header and body size: reading a body over Config.MaxBodyBytes
+//     fails with an *http.MaxBytesError, which the handler answers with
+//     413 Content Too Large (RFC 9110 §15.5.14) in its own format (BodyStatus
+//     classifies read errors for it; BodyError answers in plain text);
 //   - a per-IP and a server-wide connection cap, enforced at accept.
 //
 // # Long-lived exchanges

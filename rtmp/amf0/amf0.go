@@ -1,6 +1,9 @@
 package amf0
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // AMF0 type markers (AMF0 spec §2.1).
 const (
@@ -36,12 +39,23 @@ const DefaultMaxValues = 1 << 16
 var (
 	// ErrMalformed: malformed or truncated AMF data, or more values than
 	// Decoder.MaxValues.
-	ErrMalformed = errors.New("rtmp: malformed AMF")
+	ErrMalformed = errors.New("amf0: malformed AMF")
 	// ErrDepth: objects nested deeper than the decoder allows.
-	ErrDepth = errors.New("rtmp: AMF nesting too deep")
+	ErrDepth = errors.New("amf0: AMF nesting too deep")
 	// ErrType: a Go value Append cannot encode.
-	ErrType = errors.New("rtmp: value not encodable as AMF0")
+	ErrType = errors.New("amf0: value not encodable as AMF0")
 )
+
+// prefixed gives the errors that leave the package the "amf0: " prefix
+// that the sentinels have (as flv's errors start with "flv: "). The inner
+// wraps (a property, an element) leave it out, so that it is written once
+// in front and once more by the sentinel at the end.
+func prefixed(err error) error {
+	if err == nil || err == ErrMalformed || err == ErrDepth || err == ErrType {
+		return err
+	}
+	return fmt.Errorf("amf0: %w", err)
+}
 
 // Property is one key/value pair of an AMF object or ECMA array.
 type Property struct {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/streamwire/streamwire/internal/logstr"
 )
 
 // AMF0 decoding results by marker:
@@ -121,7 +123,7 @@ func (d *Decoder) Decode(b []byte) (any, int, error) {
 	defer d.end()
 	v, n, err := d.value(b, 0)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, prefixed(err)
 	}
 	return v, n, nil
 }
@@ -148,6 +150,7 @@ func (d *Decoder) DecodeAll(b []byte) ([]any, error) {
 		vs.add(v)
 		b = b[n:]
 	}
+	err = prefixed(err)
 	if vs.len() == 0 {
 		return nil, err
 	}
@@ -204,6 +207,27 @@ func (d *Decoder) stringValue(b []byte, i, l int) any {
 		return v
 	}
 	return d.str(b, i, l)
+}
+
+// Errors name where in the tree they happened ("property "app": element 2:
+// ..."), but a peer chooses both the keys (up to 65,535 bytes) and the depth,
+// so the path is bounded: keys are quoted up to maxErrKey bytes, and only the
+// outermost maxErrPath levels are named, whatever Decoder.MaxDepth is.
+const (
+	maxErrKey  = 32
+	maxErrPath = 8
+)
+
+// errAt wraps err, which happened inside the complex value at depth, with
+// where (format and arg: a property key, as bytes, or an element index).
+func errAt(depth int, err error, format string, arg any) error {
+	if depth > maxErrPath {
+		return err
+	}
+	if key, ok := arg.([]byte); ok { // a copy no larger than the input that held it
+		arg = logstr.BoundN(string(key), maxErrKey)
+	}
+	return fmt.Errorf(format+": %w", arg, err)
 }
 
 func errShort(what string) error { return fmt.Errorf("truncated %s: %w", what, ErrMalformed) }
@@ -394,7 +418,7 @@ func (d *Decoder) properties(b []byte, depth int, hint uint32, lenient bool) ([]
 		}
 		v, n, err := d.value(b[off:], depth)
 		if err != nil {
-			return nil, 0, fmt.Errorf("property %q: %w", b[keyAt:keyAt+l], err)
+			return nil, 0, errAt(depth, err, "property %q", b[keyAt:keyAt+l])
 		}
 		off += n
 		props.add(Property{Key: d.str(b, keyAt, l), Value: v})
@@ -417,7 +441,7 @@ func (d *Decoder) strictArray(b []byte, depth int) ([]any, int, error) {
 	for i := uint32(0); i < count; i++ {
 		v, n, err := d.value(b[off:], depth)
 		if err != nil {
-			return nil, 0, fmt.Errorf("element %d: %w", i, err)
+			return nil, 0, errAt(depth, err, "element %d", i)
 		}
 		off += n
 		a = append(a, v)

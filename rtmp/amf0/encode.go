@@ -15,7 +15,8 @@ import (
 // TypedObject, []any and []string (strict arrays), time.Time (date),
 // XMLDocument.
 func Append(b []byte, v any) ([]byte, error) {
-	return appendAMF0(b, v, 0)
+	b, err := appendAMF0(b, v, 0)
+	return b, prefixed(err)
 }
 
 // AppendValues appends the AMF0 encodings of vs in order, as in a command
@@ -24,7 +25,7 @@ func AppendValues(b []byte, vs ...any) ([]byte, error) {
 	var err error
 	for _, v := range vs {
 		if b, err = appendAMF0(b, v, 0); err != nil {
-			return b, err
+			return b, prefixed(err)
 		}
 	}
 	return b, nil

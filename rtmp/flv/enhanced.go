@@ -6,7 +6,7 @@ import (
 	"fmt"
 )
 
-// ErrMedia reports a malformed FLV / Enhanced RTMP audio or video payload or
+// ErrMalformed reports a malformed FLV / Enhanced RTMP audio or video payload or
 // codec configuration record; test with errors.Is.
 var ErrMalformed = errors.New("flv: malformed media payload")
 
@@ -140,7 +140,7 @@ type Track struct {
 // TrackIter iterates over the tracks of a tag without allocating:
 //
 //	it := tag.Tracks()
-//	var tr rtmp.Track
+//	var tr flv.Track
 //	for it.Next(&tr) { ... }
 //	if err := it.Err(); err != nil { ... }
 type TrackIter struct {

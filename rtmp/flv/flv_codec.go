@@ -130,7 +130,7 @@ func ParseHEVCDecoderConfig(b []byte) (HEVCDecoderConfig, error) {
 // NALUIter iterates over length-prefixed NAL units (AVCC / HVCC format, as
 // in coded frames) without allocating:
 //
-//	it := rtmp.NewNALUIter(tag.Data, cfg.LengthSize)
+//	it := flv.NewNALUIter(tag.Data, cfg.LengthSize)
 //	for nalu, ok := it.Next(); ok; nalu, ok = it.Next() { ... }
 //	if err := it.Err(); err != nil { ... }
 type NALUIter struct {

@@ -2,6 +2,7 @@ package flv
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -18,7 +19,7 @@ const (
 // flvHeaderSize is the FLV file header (9 bytes) plus PreviousTagSize0.
 const flvHeaderSize = 9 + 4
 
-// AppendFLVHeader appends an FLV file header (FLV 10.1 §E.2: "FLV",
+// AppendHeader appends an FLV file header (FLV 10.1 §E.2: "FLV",
 // version 1, audio/video flags, header size 9) and PreviousTagSize0.
 func AppendHeader(b []byte, hasAudio, hasVideo bool) []byte {
 	var flags byte
@@ -31,7 +32,7 @@ func AppendHeader(b []byte, hasAudio, hasVideo bool) []byte {
 	return append(b, 'F', 'L', 'V', 1, flags, 0, 0, 0, 9, 0, 0, 0, 0)
 }
 
-// AppendFLVTag appends one FLV tag (FLV 10.1 §E.4.1: type, 24-bit data
+// AppendTag appends one FLV tag (FLV 10.1 §E.4.1: type, 24-bit data
 // size, timestamp in 24 + 8 extended bits, stream id 0), its data (an RTMP
 // audio, video or data message payload) and the PreviousTagSize that
 // follows it. data must be shorter than 2^24 bytes.
@@ -44,7 +45,7 @@ func AppendTag(b []byte, tagType uint8, timestamp uint32, data []byte) []byte {
 	return binary.BigEndian.AppendUint32(b, uint32(11+n))
 }
 
-// FLVTag is one tag read by FLVReader.
+// Tag is one tag read by Reader.
 type Tag struct {
 	// Type is the tag type: TagAudio (8), TagVideo (9) or TagScript (18).
 	Type uint8
@@ -55,7 +56,8 @@ type Tag struct {
 	Data []byte
 }
 
-// FLVReader reads the tags of an FLV file or HTTP-FLV stream.
+// Reader reads the tags of an FLV file or HTTP-FLV stream. Make one with
+// NewReader; ReadTag on a zero Reader returns ErrNoReader.
 type Reader struct {
 	r   io.Reader
 	hdr [15]byte
@@ -66,8 +68,17 @@ type Reader struct {
 	HasVideo bool
 }
 
-// NewFLVReader reads and checks the FLV header.
+// ErrNoReader is returned by NewReader for a nil io.Reader and by ReadTag
+// on a Reader that NewReader did not make.
+var ErrNoReader = errors.New("flv: no io.Reader (nil, or a Reader not made by NewReader)")
+
+// NewReader reads and checks the FLV header (FLV 10.1 §E.2) from r: a
+// truncated header gives io.ErrUnexpectedEOF, a wrong signature, version or
+// header size ErrMalformed, a nil r ErrNoReader.
 func NewReader(r io.Reader) (*Reader, error) {
+	if r == nil {
+		return nil, ErrNoReader
+	}
 	f := &Reader{r: r}
 	h := f.hdr[:flvHeaderSize]
 	if _, err := io.ReadFull(r, h); err != nil {
@@ -91,6 +102,9 @@ func NewReader(r io.Reader) (*Reader, error) {
 // of the file it returns io.EOF. The tag's Data is valid until the next
 // call.
 func (f *Reader) ReadTag() (Tag, error) {
+	if f.r == nil {
+		return Tag{}, ErrNoReader
+	}
 	h := f.hdr[:11]
 	if _, err := io.ReadFull(f.r, h); err != nil {
 		if err == io.EOF {

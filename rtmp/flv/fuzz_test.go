@@ -1,6 +1,10 @@
 package flv
 
-import "testing"
+import (
+	"errors"
+	"strings"
+	"testing"
+)
 
 // The seed corpora in testdata/fuzz come from a recorded ffmpeg publish and
 // Enhanced RTMP vectors; ../fuzz_test.go regenerates them (go test -run Seeds -seeds).
@@ -10,6 +14,7 @@ func FuzzVideoTag(f *testing.F) {
 	f.Fuzz(func(t *testing.T, p []byte) {
 		tag, err := ParseVideoTag(p)
 		if err != nil {
+			checkError(t, err)
 			return
 		}
 		it := tag.Tracks()
@@ -18,16 +23,20 @@ func FuzzVideoTag(f *testing.F) {
 			if tag.PacketType == VideoSequenceStart {
 				switch tr.FourCC {
 				case FourCCAVC:
-					_, _ = ParseAVCDecoderConfig(tr.Data)
+					_, err := ParseAVCDecoderConfig(tr.Data)
+					checkError(t, err)
 				case FourCCHEVC:
-					_, _ = ParseHEVCDecoderConfig(tr.Data)
+					_, err := ParseHEVCDecoderConfig(tr.Data)
+					checkError(t, err)
 				}
 				continue
 			}
 			n := NewNALUIter(tr.Data, 4)
 			for _, ok := n.Next(); ok; _, ok = n.Next() {
 			}
+			checkError(t, n.Err())
 		}
+		checkError(t, it.Err())
 	})
 }
 
@@ -37,6 +46,7 @@ func FuzzAudioTag(f *testing.F) {
 	f.Fuzz(func(t *testing.T, p []byte) {
 		tag, err := ParseAudioTag(p)
 		if err != nil {
+			checkError(t, err)
 			return
 		}
 		it := tag.Tracks()
@@ -47,10 +57,25 @@ func FuzzAudioTag(f *testing.F) {
 			}
 			switch tr.FourCC {
 			case FourCCAAC:
-				_, _ = ParseAudioSpecificConfig(tr.Data)
+				_, err := ParseAudioSpecificConfig(tr.Data)
+				checkError(t, err)
 			case FourCCOpus:
-				_, _ = ParseOpusHead(tr.Data)
+				_, err := ParseOpusHead(tr.Data)
+				checkError(t, err)
 			}
 		}
+		checkError(t, it.Err())
 	})
+}
+
+// checkError holds a parse error to the package's form: ErrMalformed, the
+// "flv: " prefix, and a short text (no payload bytes are quoted).
+func checkError(t *testing.T, err error) {
+	t.Helper()
+	if err == nil {
+		return
+	}
+	if msg := err.Error(); !errors.Is(err, ErrMalformed) || !strings.HasPrefix(msg, "flv: ") || len(msg) > 200 {
+		t.Errorf("error %.300q: want ErrMalformed, the \"flv: \" prefix and at most 200 bytes", msg)
+	}
 }
