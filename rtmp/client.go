@@ -71,10 +71,15 @@ type Client struct {
 
 // ParseURL splits an rtmp:// or rtmps:// URL into the TCP address, the
 // application (first path element), the stream name (the rest, with the
-// query) and the tcUrl sent with connect.
+// query) and the tcUrl sent with connect. Its errors quote the URL with
+// the values of its query (the stream key) and its password redacted.
 func ParseURL(raw string) (addr, app, name, tcURL string, tls bool, err error) {
 	u, err := url.Parse(raw)
 	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			ue.URL = redactURL(ue.URL) // url.Error quotes the whole URL
+		}
 		return "", "", "", "", false, fmt.Errorf("rtmp: url: %w", err)
 	}
 	port := "1935"
@@ -89,12 +94,12 @@ func ParseURL(raw string) (addr, app, name, tcURL string, tls bool, err error) {
 		port = u.Port()
 	}
 	if u.Hostname() == "" {
-		return "", "", "", "", false, fmt.Errorf("rtmp: url %q has no host", raw)
+		return "", "", "", "", false, fmt.Errorf("rtmp: url %q has no host", redactURL(raw))
 	}
 	addr = net.JoinHostPort(u.Hostname(), port)
 	app, name, _ = strings.Cut(strings.TrimPrefix(u.Path, "/"), "/")
 	if app == "" {
-		return "", "", "", "", false, fmt.Errorf("rtmp: url %q has no application", raw)
+		return "", "", "", "", false, fmt.Errorf("rtmp: url %q has no application", redactURL(raw))
 	}
 	if u.RawQuery != "" {
 		name += "?" + u.RawQuery
@@ -311,7 +316,7 @@ func (cl *Client) Publish(ctx context.Context) error {
 		return err
 	}
 	if err := cl.waitStatus(ctx, "publish", CodePublishStart); err != nil {
-		return fmt.Errorf("rtmp: publish %q: %w", logstr.Bound(cl.name), err)
+		return fmt.Errorf("rtmp: publish %q: %w", redactQuery(cl.name), err)
 	}
 	return nil
 }
@@ -334,7 +339,7 @@ func (cl *Client) Play(ctx context.Context) error {
 		return err
 	}
 	if err := cl.waitStatus(ctx, "play", CodePlayStart); err != nil {
-		return fmt.Errorf("rtmp: play %q: %w", logstr.Bound(cl.name), err)
+		return fmt.Errorf("rtmp: play %q: %w", redactQuery(cl.name), err)
 	}
 	return nil
 }

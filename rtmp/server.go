@@ -70,9 +70,20 @@ func (r *StreamRequest) Path() string { return r.App + "/" + r.Name }
 // to reject: errors wrapping ErrUnauthorized, ErrBadName or
 // ErrStreamNotFound select the NetStream status code sent to the client
 // (any other error sends NetStream.Publish.BadName for publish and
-// NetStream.Play.Failed for play); the connection is then closed. Both
-// methods are called from the connection's read goroutine and should not
-// block for long.
+// NetStream.Play.Failed for play); the connection is then closed.
+//
+// The client gets the code's standard description ("Publishing is not
+// authorized.", "No such stream.", as FMS, SRS and nginx-rtmp word them),
+// never the error's text, which may name internals (a key, a path, a
+// database error); the full error goes to ServerConfig.Logger, bounded.
+// To tell the client why, return or wrap a *StatusError: its Code, if
+// set, replaces the one the sentinels select, and its Description, if
+// set, is sent as it is, e.g.
+//
+//	return nil, &rtmp.StatusError{Code: rtmp.CodePublishUnauthorized, Description: "Stream key expired."}
+//
+// Both methods are called from the connection's read goroutine and should
+// not block for long.
 type Handler interface {
 	Publish(ctx context.Context, req *StreamRequest) (MediaSink, error)
 	Play(ctx context.Context, req *StreamRequest) (MediaSource, error)

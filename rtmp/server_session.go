@@ -213,7 +213,7 @@ func (ss *serverSession) connect(ctx context.Context, cmd Command) error {
 	}
 	if err := ss.checkConnect(); err != nil {
 		ss.reply(ctx, 0, Command{Name: "_error", TransactionID: cmd.TransactionID,
-			Args: []any{statusInfo(LevelError, CodeConnectRejected, err.Error())}})
+			Args: []any{refusal(CodeConnectRejected, err)}})
 		return fmt.Errorf("rtmp: connect: %w", err)
 	}
 	ss.connected = true
@@ -332,7 +332,7 @@ func (ss *serverSession) publish(ctx context.Context, streamID uint32, cmd Comma
 			code = CodePublishUnauthorized
 		}
 		ss.log.Info("rtmp: publish rejected", logstr.Attr("stream", req.Path()), errAttr(err))
-		ss.reply(ctx, streamID, onStatus(LevelError, code, err.Error()))
+		ss.reply(ctx, streamID, onStatusRefused(code, err))
 		return fmt.Errorf("rtmp: publish %q: %w", logstr.Bound(req.Path()), err)
 	}
 	st.sink = sink
@@ -375,7 +375,7 @@ func (ss *serverSession) play(ctx context.Context, streamID uint32, cmd Command)
 			code = CodePlayStreamNotFound
 		}
 		ss.log.Info("rtmp: play rejected", logstr.Attr("stream", req.Path()), errAttr(err))
-		ss.reply(ctx, streamID, onStatus(LevelError, code, err.Error()))
+		ss.reply(ctx, streamID, onStatusRefused(code, err))
 		return fmt.Errorf("rtmp: play %q: %w", logstr.Bound(req.Path()), err)
 	}
 	ss.log.Info("rtmp: play", logstr.Attr("stream", req.Path()))
