@@ -2,6 +2,7 @@ package rtmp
 
 import (
 	"errors"
+	"log/slog"
 	"strconv"
 	"strings"
 
@@ -94,6 +95,11 @@ func redactQuery(name string) string {
 	}
 	return logstr.Bound(b.String())
 }
+
+// redactedAttr is a log attribute with redactQuery(value): an app may
+// carry connect arguments ("live?token=..."), as nginx-rtmp's clients send
+// them.
+func redactedAttr(key, value string) slog.Attr { return slog.String(key, redactQuery(value)) }
 
 // redactURL is redactQuery for a whole URL, whose user info (a password)
 // is redacted too.

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/streamwire/streamwire/rtmp/amf0"
 )
 
 // TestServerRefusalHidesHandlerError: a refused publish or play gets the
@@ -138,5 +140,24 @@ func TestRedactQuery(t *testing.T) {
 	}
 	if got := redactURL("rtmp://u:p@h:1935/live/cam?key=s"); got != "rtmp://…@h:1935/live/cam?key=…" {
 		t.Errorf("redactURL: %q", got)
+	}
+}
+
+// TestServerLogsRedactKeys: stream keys in the app ("live?token=...") and
+// the stream name's query stay out of the server's log lines.
+func TestServerLogsRedactKeys(t *testing.T) {
+	var logs syncBuffer
+	h := &memHandler{rejectPlay: ErrUnauthorized}
+	base := startServer(t, ServerConfig{Handler: h, Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}, nil)
+	c, _ := rawSession(t, base)
+	sendCmd(t, c, 0, Command{Name: "connect", TransactionID: 1, Object: amf0.Object{{Key: "app", Value: "live?token=s3cret1"}}})
+	sendCmd(t, c, 0, Command{Name: "createStream", TransactionID: 2})
+	sendCmd(t, c, 0, Command{Name: "createStream", TransactionID: 3})
+	sendCmd(t, c, 1, Command{Name: "publish", TransactionID: 4, Args: []any{"cam?key=s3cret2", "live"}})
+	sendCmd(t, c, 2, Command{Name: "play", TransactionID: 5, Args: []any{"cam?key=s3cret3"}})
+	readUntilClosed(t, c)
+	out := logs.String()
+	if strings.Contains(out, "s3cret") || !strings.Contains(out, "token=…") || !strings.Contains(out, "play rejected") {
+		t.Errorf("server log:\n%s", out)
 	}
 }
