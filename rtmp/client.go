@@ -71,10 +71,15 @@ type Client struct {
 
 // ParseURL splits an rtmp:// or rtmps:// URL into the TCP address, the
 // application (first path element), the stream name (the rest, with the
-// query) and the tcUrl sent with connect.
+// query) and the tcUrl sent with connect. Its errors quote the URL with
+// the values of its query (the stream key) and its password redacted.
 func ParseURL(raw string) (addr, app, name, tcURL string, tls bool, err error) {
 	u, err := url.Parse(raw)
 	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			ue.URL = redactURL(ue.URL) // url.Error quotes the whole URL
+		}
 		return "", "", "", "", false, fmt.Errorf("rtmp: url: %w", err)
 	}
 	port := "1935"
@@ -89,12 +94,12 @@ func ParseURL(raw string) (addr, app, name, tcURL string, tls bool, err error) {
 		port = u.Port()
 	}
 	if u.Hostname() == "" {
-		return "", "", "", "", false, fmt.Errorf("rtmp: url %q has no host", raw)
+		return "", "", "", "", false, fmt.Errorf("rtmp: url %q has no host", redactURL(raw))
 	}
 	addr = net.JoinHostPort(u.Hostname(), port)
 	app, name, _ = strings.Cut(strings.TrimPrefix(u.Path, "/"), "/")
 	if app == "" {
-		return "", "", "", "", false, fmt.Errorf("rtmp: url %q has no application", raw)
+		return "", "", "", "", false, fmt.Errorf("rtmp: url %q has no application", redactURL(raw))
 	}
 	if u.RawQuery != "" {
 		name += "?" + u.RawQuery
@@ -311,7 +316,7 @@ func (cl *Client) Publish(ctx context.Context) error {
 		return err
 	}
 	if err := cl.waitStatus(ctx, "publish", CodePublishStart); err != nil {
-		return fmt.Errorf("rtmp: publish %q: %w", logstr.Bound(cl.name), err)
+		return fmt.Errorf("rtmp: publish %q: %w", redactQuery(cl.name), err)
 	}
 	return nil
 }
@@ -334,17 +339,31 @@ func (cl *Client) Play(ctx context.Context) error {
 		return err
 	}
 	if err := cl.waitStatus(ctx, "play", CodePlayStart); err != nil {
-		return fmt.Errorf("rtmp: play %q: %w", logstr.Bound(cl.name), err)
+		return fmt.Errorf("rtmp: play %q: %w", redactQuery(cl.name), err)
 	}
 	return nil
 }
 
-// WriteMedia sends one audio, video or data message on the published
-// stream. Data messages carrying onMetaData should start with the AMF0
-// string "@setDataFrame" as encoders send them.
+// ErrMediaType: Client.WriteMedia was given a message type other than
+// audio (8), video (9) or data (18 AMF0, 15 AMF3). A control message sent
+// as media (Set Chunk Size, §5.4.1) would change the session's state
+// behind the client's back: the server would read the following chunks
+// with a chunk size the client does not write, and lose them.
+var ErrMediaType = errors.New("rtmp: not a media message type (want audio, video or data)")
+
+// WriteMedia sends one audio, video or data message (TypeAudio,
+// TypeVideo, TypeDataAMF0, TypeDataAMF3) on the published stream; any
+// other m.Type returns ErrMediaType and sends nothing. Data messages
+// carrying onMetaData should start with the AMF0 string "@setDataFrame"
+// as encoders send them.
 func (cl *Client) WriteMedia(ctx context.Context, m Media) error {
 	if cl.c == nil {
 		return ErrNotConnected
+	}
+	switch m.Type {
+	case TypeAudio, TypeVideo, TypeDataAMF0, TypeDataAMF3:
+	default:
+		return fmt.Errorf("%w: %v", ErrMediaType, m.Type)
 	}
 	return cl.c.WriteMessage(ctx, Message{ChunkStreamID: MediaCSID(m.Type), Type: m.Type,
 		StreamID: cl.streamID, Timestamp: m.Timestamp, Payload: m.Payload})
@@ -501,10 +520,14 @@ func (cl *Client) StreamID() uint32 { return cl.streamID }
 
 // Close ends the session: for a publisher it sends FCUnpublish and
 // deleteStream first (best effort, bounded by one second), then closes the
-// connection.
+// connection. Like io.Closer implementations by convention, it may be
+// called more than once, and on a zero Client, where it returns nil.
 func (cl *Client) Close() error {
 	if cl.nc == nil {
-		return ErrNotConnected
+		return nil // nothing to close
+	}
+	if cl.c.state.Load() == connClosed { // closed before: nothing to send
+		return nil
 	}
 	if cl.streamID != 0 {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)

@@ -122,7 +122,7 @@ func (ss *serverSession) getStreamLength(ctx context.Context, cmd Command) error
 func (ss *serverSession) refuseCall(ctx context.Context, cmd Command, err error) error {
 	ss.log.Info("rtmp: call refused", logstr.Attr("name", cmd.Name), errAttr(err))
 	return ss.reply(ctx, 0, Command{Name: "_error", TransactionID: cmd.TransactionID,
-		Args: []any{statusInfo(LevelError, CodeCallFailed, err.Error())}})
+		Args: []any{refusal(CodeCallFailed, err)}})
 }
 
 // replies writes cmds on message stream streamID, in order, under one

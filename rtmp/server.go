@@ -10,8 +10,10 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/streamwire/streamwire/internal/connlimit"
 	"github.com/streamwire/streamwire/rtmp/amf0"
 )
 
@@ -68,9 +70,20 @@ func (r *StreamRequest) Path() string { return r.App + "/" + r.Name }
 // to reject: errors wrapping ErrUnauthorized, ErrBadName or
 // ErrStreamNotFound select the NetStream status code sent to the client
 // (any other error sends NetStream.Publish.BadName for publish and
-// NetStream.Play.Failed for play); the connection is then closed. Both
-// methods are called from the connection's read goroutine and should not
-// block for long.
+// NetStream.Play.Failed for play); the connection is then closed.
+//
+// The client gets the code's standard description ("Publishing is not
+// authorized.", "No such stream.", as FMS, SRS and nginx-rtmp word them),
+// never the error's text, which may name internals (a key, a path, a
+// database error); the full error goes to ServerConfig.Logger, bounded.
+// To tell the client why, return or wrap a *StatusError: its Code, if
+// set, replaces the one the sentinels select, and its Description, if
+// set, is sent as it is, e.g.
+//
+//	return nil, &rtmp.StatusError{Code: rtmp.CodePublishUnauthorized, Description: "Stream key expired."}
+//
+// Both methods are called from the connection's read goroutine and should
+// not block for long.
 type Handler interface {
 	Publish(ctx context.Context, req *StreamRequest) (MediaSink, error)
 	Play(ctx context.Context, req *StreamRequest) (MediaSource, error)
@@ -126,6 +139,21 @@ type ServerConfig struct {
 	// player about 2.3 times at 100 ms and 4 times at 350 ms (see
 	// bench/rtmp_fanout_test.go).
 	PlayWriteInterval time.Duration
+	// MaxConns caps the connections Serve serves at once; one over the
+	// cap is closed as soon as it is accepted (before the handshake),
+	// counted in Stats and logged at Debug. Zero means DefaultMaxConns
+	// (16,384); negative means no cap. Connections given to ServeConn
+	// are not capped: their caller accepted them.
+	MaxConns int
+	// MaxConnsPerIP caps the connections Serve serves at once from one
+	// IP address (IPv4-mapped IPv6 folded into IPv4), refused as
+	// MaxConns. Zero or negative means no cap, the default because one
+	// address legitimately holds many RTMP connections: an edge or relay
+	// (nginx-rtmp's push, SRS's forward) pulls and pushes every stream
+	// it carries over its own connection, a studio's encoders share one
+	// NAT address, and load tests connect from loopback. Set it on a
+	// server that only takes publishers from the Internet.
+	MaxConnsPerIP int
 	// Logger receives connection events. Nil means none. Client-supplied
 	// strings in its lines are bounded with internal/logstr.
 	Logger *slog.Logger
@@ -159,6 +187,9 @@ func (c ServerConfig) withDefaults() ServerConfig {
 	if c.MaxBufferedBytes <= 0 {
 		c.MaxBufferedBytes = DefaultServerMaxBufferedBytes
 	}
+	if c.MaxConns == 0 {
+		c.MaxConns = DefaultMaxConns
+	}
 	return c
 }
 
@@ -171,6 +202,9 @@ type Server struct {
 	cfg    ServerConfig
 	clock  *flushClock   // merged writes; nil when PlayWriteInterval is 0
 	budget *sharedBudget // cfg.MaxBufferedBytes, charged by every connection's reader
+	// limiter holds cfg.MaxConns and cfg.MaxConnsPerIP for Serve.
+	limiter       *connlimit.Limiter
+	acceptRetries atomic.Uint64 // temporary accept errors waited out
 
 	initOnce sync.Once
 	mu       sync.Mutex
@@ -196,6 +230,7 @@ func (s *Server) init() {
 		s.done = make(chan struct{})
 		s.budget = &sharedBudget{limit: s.cfg.MaxBufferedBytes}
 		s.cfg.Reader.shared = s.budget
+		s.limiter = newLimiter(&s.cfg)
 		if s.cfg.PlayWriteInterval > 0 {
 			s.clock = newFlushClock(s.cfg.PlayWriteInterval)
 		}
@@ -241,9 +276,18 @@ func (s *Server) ListenAndServeTLS(ctx context.Context, addr string, tlsConfig *
 // Serve accepts connections on l until ctx is cancelled, Close is called
 // or l fails. It closes l, closes every connection it accepted, waits for
 // their sessions to end, and returns ErrServerClosed after a cancellation
-// or Close; any other failure is returned wrapped. Wrap l with
-// tls.NewListener to serve RTMPS.
+// or Close; any other failure of Accept is returned wrapped. A temporary
+// accept error (out of descriptors: EMFILE, ENFILE; out of buffers:
+// ENOBUFS, ENOMEM; ECONNABORTED; a time-out) does not stop it: as
+// net/http's Server.Serve, it logs the error at Warn, waits 5 ms, doubling
+// up to 1 s while the errors go on, and accepts again, serving the
+// connections it has meanwhile. Connections over MaxConns or
+// MaxConnsPerIP are closed at accept. A nil l returns ErrNilListener.
+// Wrap l with tls.NewListener to serve RTMPS.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
+	if l == nil {
+		return ErrNilListener
+	}
 	s.init()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -256,32 +300,47 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		l.Close()
 	}()
 	defer s.closeAll()
+	var delay time.Duration
 	for {
 		nc, err := l.Accept()
 		if err != nil {
 			if ctx.Err() != nil {
 				return ErrServerClosed
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				time.Sleep(10 * time.Millisecond)
-				continue
+			if !acceptRetry(err) {
+				return fmt.Errorf("rtmp: accept: %w", err)
 			}
-			return fmt.Errorf("rtmp: accept: %w", err)
-		}
-		if !s.track(nc) {
-			nc.Close()
+			delay = nextAcceptDelay(delay)
+			if !s.waitAccept(ctx, err, delay) {
+				return ErrServerClosed
+			}
 			continue
 		}
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			defer s.untrack(nc)
-			if err := s.ServeConn(ctx, nc); err != nil {
-				s.cfg.Logger.Debug("rtmp: connection ended", "remote", nc.RemoteAddr().String(), errAttr(err))
-			}
-		}()
+		delay = 0
+		s.serveAccepted(ctx, nc)
 	}
+}
+
+// serveAccepted serves nc on its own goroutine, if the caps admit it.
+func (s *Server) serveAccepted(ctx context.Context, nc net.Conn) {
+	ip, ok := s.admit(nc)
+	if !ok {
+		return
+	}
+	if !s.track(nc) {
+		s.limiter.Release(ip)
+		nc.Close()
+		return
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer s.limiter.Release(ip)
+		defer s.untrack(nc)
+		if err := s.ServeConn(ctx, nc); err != nil {
+			s.cfg.Logger.Debug("rtmp: connection ended", "remote", nc.RemoteAddr().String(), errAttr(err))
+		}
+	}()
 }
 
 func (s *Server) track(nc net.Conn) bool {
@@ -312,8 +371,11 @@ func (s *Server) closeAll() {
 // ServeConn runs one RTMP session on nc (handshake included) until the peer
 // leaves, a protocol error occurs, ctx is cancelled or Close is called,
 // and closes nc. It returns nil when the peer closed the connection
-// cleanly, and ErrServerClosed after Close.
+// cleanly, ErrServerClosed after Close, and ErrNilConn for a nil nc.
 func (s *Server) ServeConn(ctx context.Context, nc net.Conn) error {
+	if nc == nil {
+		return ErrNilConn
+	}
 	defer nc.Close()
 	s.init()
 	if !s.track(nc) {

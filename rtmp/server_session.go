@@ -213,11 +213,11 @@ func (ss *serverSession) connect(ctx context.Context, cmd Command) error {
 	}
 	if err := ss.checkConnect(); err != nil {
 		ss.reply(ctx, 0, Command{Name: "_error", TransactionID: cmd.TransactionID,
-			Args: []any{statusInfo(LevelError, CodeConnectRejected, err.Error())}})
+			Args: []any{refusal(CodeConnectRejected, err)}})
 		return fmt.Errorf("rtmp: connect: %w", err)
 	}
 	ss.connected = true
-	ss.log = ss.log.With(logstr.Attr("app", ss.app))
+	ss.log = ss.log.With(redactedAttr("app", ss.app))
 	res := connectResult(cmd.TransactionID, enc)
 	err := ss.c.WithWriter(ctx, func(w *ChunkWriter) error {
 		if err := w.WriteWindowAckSize(ss.cfg.WindowAckSize); err != nil {
@@ -331,12 +331,12 @@ func (ss *serverSession) publish(ctx context.Context, streamID uint32, cmd Comma
 		if errors.Is(err, ErrUnauthorized) {
 			code = CodePublishUnauthorized
 		}
-		ss.log.Info("rtmp: publish rejected", logstr.Attr("stream", req.Path()), errAttr(err))
-		ss.reply(ctx, streamID, onStatus(LevelError, code, err.Error()))
-		return fmt.Errorf("rtmp: publish %q: %w", logstr.Bound(req.Path()), err)
+		ss.log.Info("rtmp: publish rejected", redactedAttr("stream", req.Path()), errAttr(err))
+		ss.reply(ctx, streamID, onStatusRefused(code, err))
+		return fmt.Errorf("rtmp: publish %q: %w", redactQuery(req.Path()), err)
 	}
 	st.sink = sink
-	ss.log.Info("rtmp: publish", logstr.Attr("stream", req.Path()))
+	ss.log.Info("rtmp: publish", redactedAttr("stream", req.Path()))
 	return ss.c.WithWriter(ctx, func(w *ChunkWriter) error {
 		if err := w.WriteUserControl(UserControl{Event: EventStreamBegin, StreamID: streamID}); err != nil {
 			return err
@@ -374,11 +374,11 @@ func (ss *serverSession) play(ctx context.Context, streamID uint32, cmd Command)
 		case errors.Is(err, ErrStreamNotFound), errors.Is(err, ErrBadName):
 			code = CodePlayStreamNotFound
 		}
-		ss.log.Info("rtmp: play rejected", logstr.Attr("stream", req.Path()), errAttr(err))
-		ss.reply(ctx, streamID, onStatus(LevelError, code, err.Error()))
-		return fmt.Errorf("rtmp: play %q: %w", logstr.Bound(req.Path()), err)
+		ss.log.Info("rtmp: play rejected", redactedAttr("stream", req.Path()), errAttr(err))
+		ss.reply(ctx, streamID, onStatusRefused(code, err))
+		return fmt.Errorf("rtmp: play %q: %w", redactQuery(req.Path()), err)
 	}
-	ss.log.Info("rtmp: play", logstr.Attr("stream", req.Path()))
+	ss.log.Info("rtmp: play", redactedAttr("stream", req.Path()))
 	err = ss.c.WithWriter(ctx, func(w *ChunkWriter) error {
 		if err := w.WriteUserControl(UserControl{Event: EventStreamBegin, StreamID: streamID}); err != nil {
 			return err

@@ -43,16 +43,22 @@ func statusErrorOf(command string, reply Command) *StatusError {
 }
 
 // Error returns "rtmp: <command> rejected by peer: <code>: <description>",
-// with the peer's strings bounded for log lines.
+// with the peer's strings bounded for log lines. A StatusError without a
+// Command, as a Handler returns one to a Server, reads "rtmp: rejected:
+// <code>: <description>"; an empty code or description is left out.
 func (e *StatusError) Error() string {
 	var b strings.Builder
 	b.WriteString("rtmp: ")
 	if e.Command != "" {
 		b.WriteString(logstr.Bound(e.Command))
-		b.WriteByte(' ')
+		b.WriteString(" rejected by peer")
+	} else {
+		b.WriteString("rejected")
 	}
-	b.WriteString("rejected by peer: ")
-	b.WriteString(logstr.Bound(e.Code))
+	if e.Code != "" {
+		b.WriteString(": ")
+		b.WriteString(logstr.Bound(e.Code))
+	}
 	if e.Description != "" {
 		b.WriteString(": ")
 		b.WriteString(logstr.Bound(e.Description))

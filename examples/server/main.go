@@ -36,6 +36,7 @@ import (
 
 	"github.com/streamwire/streamwire/internal/httpserver"
 	"github.com/streamwire/streamwire/relay"
+	"github.com/streamwire/streamwire/rtmp"
 	"github.com/streamwire/streamwire/stun"
 	"github.com/streamwire/streamwire/turnrest"
 )
@@ -50,6 +51,8 @@ type config struct {
 	RTMPSCert  string
 	RTMPSKey   string
 	RTMPWrite  time.Duration
+	RTMPConns  int // 0: rtmp.DefaultMaxConns; negative: no cap
+	RTMPPerIP  int // 0 or negative: no per-IP cap (relays, load tests)
 	TURNSecret string
 	TURNURIs   []string
 	TURNTTL    time.Duration
@@ -78,6 +81,10 @@ func main() {
 	flag.StringVar(&cfg.RTMPSKey, "rtmps-key", "", "PEM private key file for -rtmps")
 	flag.DurationVar(&cfg.RTMPWrite, "rtmp-write-interval", 0,
 		"merge writes to RTMP players every interval (e.g. 100ms: less CPU per player, up to that much more latency); 0 writes at once")
+	flag.IntVar(&cfg.RTMPConns, "rtmp-max-conns", 0, fmt.Sprintf(
+		"open RTMP connections allowed per listener; 0 means %d, negative means no cap", rtmp.DefaultMaxConns))
+	flag.IntVar(&cfg.RTMPPerIP, "rtmp-max-conns-per-ip", 0,
+		"open RTMP connections allowed per client IP; 0 means no cap (relays and load tests hold many from one address)")
 	flag.StringVar(&cfg.TURNSecret, "turn-secret", os.Getenv("TURN_SECRET"),
 		"TURN REST shared secret(s), comma-separated, the first signs (coturn's static-auth-secret; default $TURN_SECRET, else random)")
 	flag.Var(&uris, "turn-uri", "TURN URI handed out with credentials (repeatable), e.g. turn:127.0.0.1:3478?transport=udp")
@@ -159,9 +166,9 @@ func run(ctx context.Context, cfg config, log *slog.Logger, ready func(bound)) e
 		httpDone <- err
 	}()
 	hub := relay.NewHub(relay.Config{Logger: log})
-	defer serveRTMP(ctx, rtmpLn, hub, cfg.RTMPWrite, log)()
+	defer serveRTMP(ctx, rtmpLn, hub, cfg, log, cancel)()
 	if rtmpsLn != nil {
-		defer serveRTMP(ctx, rtmpsLn, hub, cfg.RTMPWrite, log)()
+		defer serveRTMP(ctx, rtmpsLn, hub, cfg, log, cancel)()
 		log.Info("serving rtmps", "addr", rtmpsLn.Addr())
 	}
 	log.Info("serving", "stun", pc.LocalAddr(), "http", ln.Addr(), "rtmp", rtmpLn.Addr())

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"time"
 
 	"github.com/streamwire/streamwire/relay"
 	"github.com/streamwire/streamwire/rtmp"
@@ -17,20 +16,26 @@ import (
 // until ctx is done or stop is called; stop waits for every session to end.
 // Publishers push to rtmp://HOST/APP/NAME and any number of players play the
 // same URL, starting on a keyframe (the hub caches metadata, sequence headers
-// and the last GOP). writeInterval > 0 merges writes to players (see
-// rtmp.ServerConfig.PlayWriteInterval).
-func serveRTMP(ctx context.Context, ln net.Listener, hub *relay.Hub, writeInterval time.Duration, logger *slog.Logger) (stop func()) {
+// and the last GOP). cfg gives the merged-write interval and the connection
+// caps (-rtmp-write-interval, -rtmp-max-conns, -rtmp-max-conns-per-ip).
+// Temporary accept errors (out of descriptors) are waited out by Serve; any
+// other failure is passed to fail, which stops the process rather than
+// leaving it up with a dead RTMP port.
+func serveRTMP(ctx context.Context, ln net.Listener, hub *relay.Hub, cfg config, logger *slog.Logger, fail func(error)) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	srv := rtmp.NewServer(rtmp.ServerConfig{
 		Handler:           &relay.RTMPHandler{Hub: hub},
-		PlayWriteInterval: writeInterval,
+		PlayWriteInterval: cfg.RTMPWrite,
+		MaxConns:          cfg.RTMPConns,
+		MaxConnsPerIP:     cfg.RTMPPerIP,
 		Logger:            logger,
 	})
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		if err := srv.Serve(ctx, ln); err != nil && !errors.Is(err, rtmp.ErrServerClosed) {
-			logger.Error("rtmp server stopped", "err", err)
+			logger.Error("rtmp server stopped", "addr", ln.Addr(), "err", err)
+			fail(err)
 		}
 	}()
 	return func() { cancel(); <-done }

@@ -8,11 +8,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/netip"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/streamwire/streamwire/internal/connlimit"
 	"github.com/streamwire/streamwire/internal/logstr"
 )
 
@@ -28,11 +28,7 @@ type Server struct {
 	closed chan struct{}
 	once   sync.Once
 
-	mu           sync.Mutex
-	perIP        map[netip.Addr]int
-	conns        map[*trackedConn]struct{}
-	refusedPerIP uint64
-	refusedTotal uint64
+	limiter *connlimit.Limiter
 }
 
 // Stats are a Server's connection counters.
@@ -51,8 +47,9 @@ func New(cfg Config) *Server {
 	s := &Server{
 		cfg:    cfg,
 		closed: make(chan struct{}),
-		perIP:  map[netip.Addr]int{},
-		conns:  map[*trackedConn]struct{}{},
+		// connlimit's caps are "none" at zero or below, as Config's are
+		// after withDefaults.
+		limiter: &connlimit.Limiter{MaxConns: cfg.MaxConns, MaxConnsPerIP: cfg.MaxConnsPerIP},
 	}
 	s.hs = &http.Server{
 		Handler:           LimitBody(cfg.Handler, cfg.MaxBodyBytes),
@@ -77,10 +74,10 @@ func New(cfg Config) *Server {
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.hs.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
 	served := make(chan error, 1)
-	go func() { served <- s.serve(capListener{ln, s}) }()
+	go func() { served <- s.serve(s.capListener(ln)) }()
 	select {
 	case err := <-served:
-		s.closeConns()
+		s.limiter.CloseTracked()
 		if errors.Is(err, http.ErrServerClosed) {
 			return ErrServerClosed
 		}
@@ -109,7 +106,7 @@ func (s *Server) shutdown() {
 		s.waitConns(ctx)
 	}
 	_ = s.hs.Close()
-	s.closeConns()
+	s.limiter.CloseTracked()
 }
 
 // waitConns waits until no connection is open or ctx is done.
@@ -140,9 +137,8 @@ func (s *Server) RegisterOnShutdown(f func()) { s.hs.RegisterOnShutdown(f) }
 
 // Stats returns the connection counters.
 func (s *Server) Stats() Stats {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return Stats{Open: len(s.conns), RefusedPerIP: s.refusedPerIP, RefusedTotal: s.refusedTotal}
+	st := s.limiter.Stats()
+	return Stats{Open: st.Open, RefusedPerIP: st.RefusedPerIP, RefusedTotal: st.RefusedTotal}
 }
 
 // errorLog carries net/http's own error lines (TLS handshake failures,
