@@ -360,9 +360,7 @@ func (cl *Client) WriteMedia(ctx context.Context, m Media) error {
 	if cl.c == nil {
 		return ErrNotConnected
 	}
-	switch m.Type {
-	case TypeAudio, TypeVideo, TypeDataAMF0, TypeDataAMF3:
-	default:
+	if !m.Type.isMedia() {
 		return fmt.Errorf("%w: %v", ErrMediaType, m.Type)
 	}
 	return cl.c.WriteMessage(ctx, Message{ChunkStreamID: MediaCSID(m.Type), Type: m.Type,

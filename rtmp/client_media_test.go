@@ -79,3 +79,48 @@ func TestClientCloseTwice(t *testing.T) {
 		}
 	}
 }
+
+// TestServerDropsNonMediaFromSource: a MediaSource that hands the server a
+// control or command message among its media does not reach the player,
+// whose chunk stream stays in step: every media message after it arrives
+// intact.
+func TestServerDropsNonMediaFromSource(t *testing.T) {
+	big := bytes.Repeat([]byte{0x27, 1, 0, 0, 0}, 2000)
+	media := []Media{
+		{Type: TypeVideo, Payload: []byte{0x17, 0, 0, 0, 0, 1, 0x64, 0, 0x1f}},
+		{Type: TypeSetChunkSize, Payload: []byte{0, 0, 0, 1}},
+		{Type: TypeVideo, Timestamp: 40, Payload: big},
+		{Type: TypeCommandAMF0, Timestamp: 40, Payload: []byte{2, 0, 1, 'x'}},
+		{Type: TypeAudio, Timestamp: 50, Payload: []byte{0xaf, 1, 0x21}},
+	}
+	h := &memHandler{published: map[string][]Media{"live/src": media}}
+	base := startServer(t, ServerConfig{Handler: h}, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cl, err := Dial(ctx, base+"/live/src", ClientConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if err := cl.Play(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var got []Media
+	for len(got) < 3 {
+		m, err := cl.ReadMedia(ctx)
+		if err != nil {
+			t.Fatalf("after %d messages: %v", len(got), err)
+		}
+		if m.Type == TypeDataAMF0 { // |RtmpSampleAccess
+			continue
+		}
+		m.Payload = bytes.Clone(m.Payload)
+		got = append(got, m)
+	}
+	want := []Media{media[0], media[2], media[4]}
+	for i := range want {
+		if got[i].Type != want[i].Type || got[i].Timestamp != want[i].Timestamp || !bytes.Equal(got[i].Payload, want[i].Payload) {
+			t.Errorf("message %d: %v at %d, %d bytes; want %v at %d, %d bytes", i, got[i].Type, got[i].Timestamp, len(got[i].Payload), want[i].Type, want[i].Timestamp, len(want[i].Payload))
+		}
+	}
+}

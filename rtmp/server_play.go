@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"runtime"
+	"slices"
 	"sync/atomic"
 
 	"github.com/streamwire/streamwire/internal/sockio"
@@ -264,6 +265,7 @@ func (p *player) collect(ctx context.Context) ([][]byte, error) {
 	p.forget()
 	var err error
 	p.batch, err = p.src.ReadMedia(ctx, p.batch[:0])
+	p.dropNonMedia()
 	return p.chunks(), err
 }
 
@@ -273,7 +275,14 @@ func (p *player) collectReady() ([][]byte, error) {
 	p.forget()
 	var err error
 	p.batch, err = p.src.TryReadMedia(p.batch[:0])
+	p.dropNonMedia()
 	return p.chunks(), err
+}
+
+// dropNonMedia removes from p.batch what a MediaSource must not hand a
+// player: any message other than audio, video and data.
+func (p *player) dropNonMedia() {
+	p.batch = slices.DeleteFunc(p.batch, func(m Media) bool { return !m.Type.isMedia() })
 }
 
 // forget drops the references of the last batch, which has been written,

@@ -104,8 +104,22 @@ type MediaSink interface {
 // ended and nothing is left. The returned payloads and Chunks must stay
 // unchanged until the next ReadMedia or TryReadMedia call. Close is called
 // once when the player leaves.
+//
+// Messages of other types than audio, video and data are not sent to the
+// player (a control or command message in the media would desynchronize
+// its chunk stream); they are dropped.
 type MediaSource interface {
 	ReadMedia(ctx context.Context, dst []Media) ([]Media, error)
 	TryReadMedia(dst []Media) ([]Media, error)
 	Close() error
+}
+
+// isMedia reports whether t is a type a media stream carries: audio, video
+// or data (AMF0 or AMF3).
+func (t MessageType) isMedia() bool {
+	switch t {
+	case TypeAudio, TypeVideo, TypeDataAMF0, TypeDataAMF3:
+		return true
+	}
+	return false
 }
