@@ -51,7 +51,7 @@ func itoa(n int) string {
 
 // Packet is one media message of a live stream.
 type Packet struct {
-	Type           Type
+	Type           Type   // Video, Audio or Data
 	Timestamp      uint32 // milliseconds, as published (RTMP absolute timestamp)
 	Keyframe       bool   // video: a random access point (FLV FrameType 1)
 	SequenceHeader bool   // video/audio: decoder configuration, not media

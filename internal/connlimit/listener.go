@@ -66,7 +66,10 @@ func (l *Limiter) CloseTracked() {
 // ErrMaxConnsPerIP.
 type Listener struct {
 	net.Listener
-	Limiter  *Limiter
+	// Limiter counts the admitted connections; it must not be nil.
+	Limiter *Limiter
+	// OnRefuse, if not nil, is told of each refused connection: the peer's
+	// address (RemoteIP) and ErrMaxConns or ErrMaxConnsPerIP.
 	OnRefuse func(ip netip.Addr, err error)
 }
 
