@@ -80,8 +80,8 @@ type Extension struct {
 
 // Limits on a candidate line, so that a hostile line costs bounded memory.
 const (
-	// MaxCandidateLen is the longest line Parse accepts, in bytes, counting
-	// the "a=candidate:" prefix. Real lines are under 200 bytes.
+	// MaxCandidateLen is the longest candidate Parse accepts, in bytes, not
+	// counting the "a=candidate:" prefix. Real lines are under 200 bytes.
 	MaxCandidateLen = 1024
 	// MaxExtensions is the number of extension attributes Parse keeps.
 	// Chromium sends at most four.
@@ -198,16 +198,20 @@ func (c *Candidate) parse(s string) error {
 // trimLine checks the length and bytes of a line and strips the optional
 // "a=" and "candidate:" prefixes and the line end.
 func trimLine(s string) (string, error) {
-	if len(s) > MaxCandidateLen {
+	const prefixes = len("a=candidate:\r\n")
+	if len(s) > MaxCandidateLen+prefixes {
 		return "", candErr(FieldLine, s, "longer than MaxCandidateLen")
 	}
-	s = strings.TrimRight(s, "\r\n")
-	if i := strings.IndexAny(s, "\x00\r\n"); i >= 0 {
+	s = strings.TrimSuffix(strings.TrimSuffix(s, "\n"), "\r")
+	if strings.ContainsAny(s, "\x00\r\n") {
 		return "", candErr(FieldLine, s, "NUL, CR or LF inside the line")
 	}
 	s = strings.TrimPrefix(s, "a=")
 	if len(s) >= len("candidate:") && strings.EqualFold(s[:len("candidate:")], "candidate:") {
 		s = s[len("candidate:"):]
+	}
+	if len(s) > MaxCandidateLen { // on the value, so that AppendTo's output always parses
+		return "", candErr(FieldLine, s, "longer than MaxCandidateLen")
 	}
 	return s, nil
 }

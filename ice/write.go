@@ -88,7 +88,7 @@ func (c *Candidate) Validate() error {
 			return candErr(FieldExtension, e.Name, "empty name or value")
 		}
 	}
-	var buf [512]byte
+	var buf [MaxCandidateLen + 64]byte
 	line := c.AppendValue(buf[:0])
 	var back Candidate
 	back.Extensions = make([]Extension, 0, len(c.Extensions))
