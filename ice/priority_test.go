@@ -84,7 +84,7 @@ func TestFieldPrioritiesMatchFormula(t *testing.T) {
 		{"firefox", TransportUDP, TypeHost}: 126, {"firefox", TransportUDP, TypeSrflx}: 100,
 		{"firefox", TransportUDP, TypeRelay}: 0, {"firefox", TransportTCP, TypeHost}: 125,
 		{"obs", TransportUDP, TypeHost}: 126, {"obs", TransportUDP, TypeSrflx}: 100, {"obs", TransportTCP, TypeHost}: 60,
-		{"srs", TransportUDP, TypeHost}: 126,
+		{"srs", TransportUDP, TypeHost}:       126,
 		{"gstreamer", TransportUDP, TypeHost}: 120, {"gstreamer", TransportTCP, TypeHost}: 60,
 		{"pion", TransportUDP, TypeHost}: 126, {"pion", TransportUDP, TypeSrflx}: 100,
 		{"pion", TransportUDP, TypePrflx}: 110, {"pion", TransportUDP, TypeRelay}: 0, {"pion", TransportTCP, TypeHost}: 126,
