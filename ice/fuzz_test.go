@@ -8,9 +8,10 @@ import (
 // FuzzParseCandidate checks that Parse never panics, that every error is a
 // *CandidateError matching ErrCandidate, and that a parsed candidate writes a
 // line that parses back to the same candidate and writes the same line again.
-// Seeds: every line of testdata/candidates.txt (captured Chromium, Firefox,
-// OBS, GStreamer and SRS lines, and lines written after Chromium and Firefox
-// with mDNS, pion and libnice) plus testdata/fuzz/FuzzParseCandidate.
+// Seeds: every line of testdata/candidates.txt (captured Chromium 156 and
+// Firefox ESR 153 lines, an SRS line, and lines written after OBS, GStreamer,
+// Chromium and Firefox with mDNS, pion and libnice) plus
+// testdata/fuzz/FuzzParseCandidate.
 func FuzzParseCandidate(f *testing.F) {
 	for _, fl := range readFieldLines(f) {
 		f.Add(fl.line)

@@ -10,7 +10,7 @@ import (
 // fieldLine is one candidate line of testdata/candidates.txt and the source
 // comment above it.
 type fieldLine struct {
-	source string // the text of the last "# captured:" or "# written after" comment
+	source string // the last "# captured:", "# written after" or "# quoted" comment
 	line   string
 }
 
@@ -28,7 +28,7 @@ func readFieldLines(tb testing.TB) []fieldLine {
 	for sc.Scan() {
 		l := sc.Text()
 		switch {
-		case strings.HasPrefix(l, "# captured:"), strings.HasPrefix(l, "# written after"):
+		case strings.HasPrefix(l, "# captured:"), strings.HasPrefix(l, "# written after"), strings.HasPrefix(l, "# quoted"):
 			source = l
 		case strings.HasPrefix(l, "#"), l == "":
 		default:
