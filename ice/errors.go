@@ -1,0 +1,83 @@
+package ice
+
+import (
+	"errors"
+	"strconv"
+
+	"github.com/streamwire/streamwire/internal/logstr"
+)
+
+var (
+	// ErrCandidate is matched (errors.Is) by every error of ParseCandidate,
+	// Candidate.Parse and Candidate.Validate: the text is not a
+	// candidate-attribute of RFC 8839 §5.1. The error is a *CandidateError
+	// naming the field.
+	ErrCandidate = errors.New("ice: malformed candidate")
+	// ErrUnsupported is matched, besides ErrCandidate, when the line is well
+	// formed up to a transport or candidate type this package does not know
+	// (a transport-extension or a cand-type token, RFC 8839 §5.1). RFC 8839
+	// §5.1 asks that such a candidate be ignored rather than the offer
+	// refused.
+	ErrUnsupported = errors.New("ice: unsupported candidate")
+	// ErrUfrag reports an ice-ufrag that is not 4-256 ice-chars
+	// (RFC 8839 §5.4).
+	ErrUfrag = errors.New("ice: invalid ice-ufrag")
+	// ErrPwd reports an ice-pwd that is not 22-256 ice-chars (RFC 8839 §5.4).
+	ErrPwd = errors.New("ice: invalid ice-pwd")
+)
+
+// Field names a CandidateError reports, in the order of RFC 8839 §5.1.
+const (
+	FieldLine       = "line"
+	FieldFoundation = "foundation"
+	FieldComponent  = "component-id"
+	FieldTransport  = "transport"
+	FieldPriority   = "priority"
+	FieldAddress    = "connection-address"
+	FieldPort       = "port"
+	FieldType       = "cand-type"
+	FieldRelAddr    = "rel-addr"
+	FieldRelPort    = "rel-port"
+	FieldTCPType    = "tcptype"
+	FieldExtension  = "extension"
+)
+
+// CandidateError is the error of a candidate that cannot be parsed or
+// written. It matches ErrCandidate, and ErrUnsupported when Unsupported is
+// set, with errors.Is.
+type CandidateError struct {
+	// Field is one of the Field* constants.
+	Field string
+	// Value is the offending text, cut to 64 bytes (internal/logstr), so that
+	// the error can be logged whole.
+	Value string
+	// Reason says what the grammar wants, e.g. "1-256".
+	Reason string
+	// Unsupported is set for an unknown transport or candidate type.
+	Unsupported bool
+}
+
+// Error returns "ice: malformed candidate: <field> "<value>": <reason>".
+func (e *CandidateError) Error() string {
+	head := ErrCandidate.Error()
+	if e.Unsupported {
+		head = ErrUnsupported.Error()
+	}
+	return head + ": " + e.Field + " " + strconv.Quote(e.Value) + ": " + e.Reason
+}
+
+// Is reports whether target is ErrCandidate, or ErrUnsupported for an
+// unsupported candidate.
+func (e *CandidateError) Is(target error) bool {
+	return target == ErrCandidate || (e.Unsupported && target == ErrUnsupported)
+}
+
+// candErr builds a *CandidateError with the value bounded for logs.
+func candErr(field, value, reason string) error {
+	return &CandidateError{Field: field, Value: logstr.BoundN(value, 64), Reason: reason}
+}
+
+// unsupported builds a *CandidateError with Unsupported set.
+func unsupported(field, value string) error {
+	return &CandidateError{Field: field, Value: logstr.BoundN(value, 64), Reason: "not supported", Unsupported: true}
+}
