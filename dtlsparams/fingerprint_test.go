@@ -1,9 +1,11 @@
 package dtlsparams
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
+	"unicode"
 )
 
 // The a=fingerprint lines of the seed post's offer (one certificate, five
@@ -34,10 +36,87 @@ func TestParseFingerprintRoundTrip(t *testing.T) {
 			t.Errorf("NewFingerprint(%v) = %v, %v", f.Algorithm(), g, err)
 		}
 	}
-	// Case-insensitive algorithm names and hex, tab separator, outer spaces.
-	f, err := ParseFingerprint("  SHA-256\te0:54:7b:2c:a4:36:15:1a:5d:fe:b6:43:c6:90:cd:7e:96:2b:59:67:a1:a6:85:df:db:1e:eb:5e:35:a5:44:41 ")
-	if err != nil || f.String() != sdpFingerprints[5] {
-		t.Fatalf("lenient parse: %v, %v", f, err)
+}
+
+// TestParseFingerprintForms feeds every form real peers write, for each of
+// the five hash functions: lower and upper case names and hex, mixed case,
+// several blanks or a tab between name and digest, and blanks, tabs or the
+// CR of a CRLF line around the value. Each must give the canonical value.
+func TestParseFingerprintForms(t *testing.T) {
+	for _, canonical := range sdpFingerprints[:5] {
+		alg, digest, _ := strings.Cut(canonical, " ")
+		mixed := []byte(digest)
+		for i := range mixed {
+			if i%2 == 0 {
+				mixed[i] = byte(unicode.ToLower(rune(mixed[i])))
+			}
+		}
+		for _, form := range []string{
+			canonical,
+			strings.ToLower(canonical),
+			strings.ToUpper(alg) + " " + digest,
+			alg + " " + string(mixed),
+			alg + "   " + digest,
+			alg + "\t" + digest,
+			alg + " \t " + digest,
+			"  " + canonical + " ",
+			canonical + "\r",
+			"\t" + canonical + "\r\n",
+		} {
+			f, err := ParseFingerprint(form)
+			if err != nil {
+				t.Errorf("ParseFingerprint(%q): %v", form, err)
+				continue
+			}
+			if f.String() != canonical {
+				t.Errorf("ParseFingerprint(%q) = %s, want %s", form, f, canonical)
+			}
+		}
+	}
+}
+
+// TestFingerprintZero: the zero Fingerprint is "no fingerprint" everywhere.
+func TestFingerprintZero(t *testing.T) {
+	var z Fingerprint
+	if !z.IsZero() || z.Algorithm() != 0 || z.String() != "" || len(z.Digest()) != 0 || z.Matches(nil) {
+		t.Errorf("zero Fingerprint: IsZero %v, Algorithm %v, String %q, Digest %x", z.IsZero(), z.Algorithm(), z.String(), z.Digest())
+	}
+	if got := z.AppendTo([]byte("x")); string(got) != "x" {
+		t.Errorf("zero AppendTo appended %q", got[1:])
+	}
+	if _, err := ParseFingerprint(""); err == nil {
+		t.Error("the empty value parsed")
+	}
+	f, _ := ParseFingerprint(sdpFingerprints[0])
+	if f.IsZero() || f == z {
+		t.Error("a parsed Fingerprint is zero")
+	}
+	if HashAlgorithm(0).Size() != 0 || HashAlgorithm(0).String() != "HashAlgorithm(0)" {
+		t.Errorf("zero HashAlgorithm: %v, size %d", HashAlgorithm(0), HashAlgorithm(0).Size())
+	}
+}
+
+// TestFingerprintText: the encoding.Text* methods round-trip through JSON, as a
+// configuration file holds a fingerprint, and a bad value is refused there too.
+func TestFingerprintText(t *testing.T) {
+	for _, s := range sdpFingerprints {
+		f, _ := ParseFingerprint(s)
+		b, err := json.Marshal(f)
+		if err != nil || string(b) != `"`+s+`"` {
+			t.Fatalf("json.Marshal: %s, %v", b, err)
+		}
+		var g Fingerprint
+		if err := json.Unmarshal(b, &g); err != nil || g != f {
+			t.Errorf("json.Unmarshal(%s) = %v, %v", b, g, err)
+		}
+		if out, _ := f.AppendText([]byte("a=fingerprint:")); string(out) != "a=fingerprint:"+s {
+			t.Errorf("AppendText = %s", out)
+		}
+	}
+	before, _ := ParseFingerprint(sdpFingerprints[0])
+	g := before
+	if err := json.Unmarshal([]byte(`"md5 00:11"`), &g); !errors.Is(err, ErrUnsupportedHash) || g != before {
+		t.Errorf("UnmarshalText of md5: %v, value now %v", err, g)
 	}
 }
 
@@ -71,14 +150,18 @@ func TestParseFingerprintErrors(t *testing.T) {
 }
 
 func TestParseFingerprintZeroAllocs(t *testing.T) {
-	s := sdpFingerprints[4]
-	var buf []byte
+	s := "  SHA-512\t" + strings.ToLower(sdpFingerprints[4][8:]) + "\r"
+	buf := make([]byte, 0, 256)
 	allocs := testing.AllocsPerRun(100, func() {
 		f, err := ParseFingerprint(s)
 		if err != nil {
 			t.Fatal(err)
 		}
 		buf = f.AppendTo(buf[:0])
+		buf = f.AppendDigest(buf)
+		if f.Algorithm() != SHA512 {
+			t.Fatal(f.Algorithm())
+		}
 	})
 	if allocs != 0 {
 		t.Fatalf("ParseFingerprint+AppendTo: %v allocs/op, want 0", allocs)
@@ -99,9 +182,14 @@ func TestHashAlgorithmNames(t *testing.T) {
 	}
 }
 
+// FuzzParseFingerprint's corpus: the values below, and under
+// testdata/fuzz/FuzzParseFingerprint the a=fingerprint values of every offer in
+// ../sdp/testdata/offers (Chromium, Firefox, OBS, ffmpeg, GStreamer, SRS), each
+// with the CR its CRLF line ends with.
 func FuzzParseFingerprint(f *testing.F) {
 	for _, s := range sdpFingerprints {
 		f.Add(s)
+		f.Add(strings.ToLower(s) + "\r\n")
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		fp, err := ParseFingerprint(s)
@@ -119,6 +207,12 @@ func FuzzParseFingerprint(f *testing.F) {
 		}
 		if !strings.EqualFold(out, strings.Join(strings.Fields(s), " ")) {
 			t.Fatalf("%q formatted as %q", s, out)
+		}
+		if len(fp.Digest()) != fp.Algorithm().Size() || fp.Algorithm().Size() == 0 {
+			t.Fatalf("%q: %v digest of %d bytes", s, fp.Algorithm(), len(fp.Digest()))
+		}
+		if g, err := NewFingerprint(fp.Algorithm(), fp.Digest()); err != nil || g != fp {
+			t.Fatalf("NewFingerprint(%v, Digest()) = %v, %v", fp.Algorithm(), g, err)
 		}
 	})
 }
