@@ -112,9 +112,9 @@ func Example_sdpAnswerToHandshake() {
 // not separate media sections).
 func readDTLSAttributes(desc []byte) (dtlsparams.Setup, []dtlsparams.Fingerprint) {
 	var (
-		setup   dtlsparams.Setup
+		setup    dtlsparams.Setup
 		hasSetup bool
-		fps     []dtlsparams.Fingerprint
+		fps      []dtlsparams.Fingerprint
 	)
 	sc := bufio.NewScanner(bytes.NewReader(desc))
 	for sc.Scan() {

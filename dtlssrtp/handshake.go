@@ -12,9 +12,8 @@ import (
 	"time"
 
 	"github.com/pion/dtls/v3"
-	"github.com/streamwire/streamwire/internal/logstr"
-
 	"github.com/streamwire/streamwire/dtlsparams"
+	"github.com/streamwire/streamwire/internal/logstr"
 )
 
 // Config configures a DTLS-SRTP handshake. Certificate and
