@@ -26,6 +26,7 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/srtp/v3"
 
+	"github.com/streamwire/streamwire/dtlsparams"
 	"github.com/streamwire/streamwire/dtlssrtp"
 )
 
@@ -64,7 +65,7 @@ func (c *dsConnectedUDP) RemoteAddr() net.Addr        { return c.peer }
 
 type dsEndpoints struct {
 	certA, certB *dtlssrtp.Certificate
-	fpA, fpB     dtlssrtp.Fingerprint
+	fpA, fpB     dtlsparams.Fingerprint
 }
 
 func dsNewEndpoints(tb testing.TB) dsEndpoints {
@@ -77,8 +78,8 @@ func dsNewEndpoints(tb testing.TB) dsEndpoints {
 	if e.certB, err = dtlssrtp.GenerateCertificate(dtlssrtp.CertificateConfig{}); err != nil {
 		tb.Fatal(err)
 	}
-	e.fpA, _ = e.certA.Fingerprint(dtlssrtp.SHA256)
-	e.fpB, _ = e.certB.Fingerprint(dtlssrtp.SHA256)
+	e.fpA, _ = e.certA.Fingerprint(dtlsparams.SHA256)
+	e.fpB, _ = e.certB.Fingerprint(dtlsparams.SHA256)
 	return e
 }
 
@@ -99,10 +100,10 @@ func (e dsEndpoints) streamwireHandshake(tb testing.TB, profile dtlssrtp.Profile
 	}
 	done := make(chan result, 1)
 	go func() {
-		s, err := dtlssrtp.Server(ctx, cb, dtlssrtp.Config{Certificate: e.certB, RemoteFingerprints: []dtlssrtp.Fingerprint{e.fpA}, Profiles: profiles})
+		s, err := dtlssrtp.Server(ctx, cb, dtlssrtp.Config{Certificate: e.certB, RemoteFingerprints: []dtlsparams.Fingerprint{e.fpA}, Profiles: profiles})
 		done <- result{s, err}
 	}()
-	client, err := dtlssrtp.Client(ctx, ca, dtlssrtp.Config{Certificate: e.certA, RemoteFingerprints: []dtlssrtp.Fingerprint{e.fpB}, Profiles: profiles})
+	client, err := dtlssrtp.Client(ctx, ca, dtlssrtp.Config{Certificate: e.certA, RemoteFingerprints: []dtlsparams.Fingerprint{e.fpB}, Profiles: profiles})
 	r := <-done
 	if err != nil || r.err != nil {
 		tb.Fatalf("handshake: client %v, server %v", err, r.err)
@@ -114,7 +115,7 @@ func (e dsEndpoints) streamwireHandshake(tb testing.TB, profile dtlssrtp.Profile
 // options pion/webrtc uses and an equivalent sha-256 fingerprint check.
 func (e dsEndpoints) pionHandshake(tb testing.TB) (client, server *dtls.Conn) {
 	ua, ub := dsUDPPair(tb)
-	verify := func(want dtlssrtp.Fingerprint) func([][]byte, [][]*x509.Certificate) error {
+	verify := func(want dtlsparams.Fingerprint) func([][]byte, [][]*x509.Certificate) error {
 		digest := want.Digest()
 		return func(raw [][]byte, _ [][]*x509.Certificate) error {
 			if len(raw) == 0 {

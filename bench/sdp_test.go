@@ -14,6 +14,7 @@ import (
 	psdp "github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/streamwire/streamwire/dtlsparams"
 	"github.com/streamwire/streamwire/sdp"
 )
 
@@ -29,14 +30,17 @@ func chromeOffer(b *testing.B) []byte {
 func BenchmarkAnswerChrome(b *testing.B) {
 	offer := chromeOffer(b)
 	b.Run("impl=streamwire", func(b *testing.B) {
+		fp, err := dtlsparams.ParseFingerprint("sha-256 0F:1E:2D:3C:4B:5A:69:78:87:96:A5:B4:C3:D2:E1:F0:0F:1E:2D:3C:4B:5A:69:78:87:96:A5:B4:C3:D2:E1:F0")
+		if err != nil {
+			b.Fatal(err)
+		}
 		cfg := &sdp.Config{
 			DataChannel: true,
 			ICEUfrag:    "sWufrag1", ICEPwd: "sWpassword0123456789abcd",
 			ICELite:         true,
 			Candidates:      []string{"candidate:1 1 udp 2130706431 192.0.2.10 8443 typ host"},
 			EndOfCandidates: true,
-			Fingerprints: []sdp.Fingerprint{{Algorithm: "sha-256",
-				Value: "0F:1E:2D:3C:4B:5A:69:78:87:96:A5:B4:C3:D2:E1:F0:0F:1E:2D:3C:4B:5A:69:78:87:96:A5:B4:C3:D2:E1:F0"}},
+			Fingerprints:    []dtlsparams.Fingerprint{fp},
 		}
 		b.ReportAllocs()
 		for b.Loop() {

@@ -14,6 +14,8 @@ import (
 	"io"
 	"math/big"
 	"time"
+
+	"github.com/streamwire/streamwire/dtlsparams"
 )
 
 // CertificateConfig configures GenerateCertificate. The zero value works.
@@ -161,9 +163,9 @@ func (c *Certificate) NotAfter() time.Time {
 // Fingerprint returns the certificate's fingerprint with alg, for the
 // a=fingerprint attribute. WebRTC endpoints send sha-256 (RFC 8827 §6.5).
 // The zero Certificate fails with ErrBadCertificate.
-func (c *Certificate) Fingerprint(alg HashAlgorithm) (Fingerprint, error) {
+func (c *Certificate) Fingerprint(alg dtlsparams.HashAlgorithm) (dtlsparams.Fingerprint, error) {
 	if c.leaf == nil {
-		return Fingerprint{}, fmt.Errorf("%w: zero Certificate; use GenerateCertificate or LoadCertificate", ErrBadCertificate)
+		return dtlsparams.Fingerprint{}, fmt.Errorf("%w: zero Certificate; use GenerateCertificate or LoadCertificate", ErrBadCertificate)
 	}
-	return ComputeFingerprint(alg, c.leaf.Raw)
+	return dtlsparams.ComputeFingerprint(alg, c.leaf.Raw)
 }

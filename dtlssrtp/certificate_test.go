@@ -11,6 +11,8 @@ import (
 	"io"
 	"testing"
 	"time"
+
+	"github.com/streamwire/streamwire/dtlsparams"
 )
 
 func TestGenerateCertificate(t *testing.T) {
@@ -52,7 +54,7 @@ func TestGenerateCertificate(t *testing.T) {
 	if err := leaf.CheckSignature(leaf.SignatureAlgorithm, leaf.RawTBSCertificate, leaf.Signature); err != nil {
 		t.Errorf("not self-signed: %v", err)
 	}
-	f, _ := c.Fingerprint(SHA256)
+	f, _ := c.Fingerprint(dtlsparams.SHA256)
 	if !f.Matches(c.TLSCertificate().Certificate[0]) {
 		t.Error("fingerprint does not match the DER handed to DTLS")
 	}
@@ -101,8 +103,8 @@ func TestLoadCertificateErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fa, _ := a.Fingerprint(SHA256)
-	fb, _ := again.Fingerprint(SHA256)
+	fa, _ := a.Fingerprint(dtlsparams.SHA256)
+	fb, _ := again.Fingerprint(dtlsparams.SHA256)
 	if fa != fb {
 		t.Error("reloading changed the fingerprint")
 	}

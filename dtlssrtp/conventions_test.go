@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/pion/dtls/v3"
+
+	"github.com/streamwire/streamwire/dtlsparams"
 )
 
 func isTimeout(err error) bool {
@@ -22,7 +24,7 @@ func isTimeout(err error) bool {
 // waits for a silent peer: the error wraps context.Canceled and pion's
 // error, and is neither ErrHandshakeTimeout nor a net.Error timeout.
 func TestHandshakeCancelIsNotTimeout(t *testing.T) {
-	for _, r := range []Role{RoleClient, RoleServer} {
+	for _, r := range []dtlsparams.Role{dtlsparams.RoleClient, dtlsparams.RoleServer} {
 		t.Run(r.String(), func(t *testing.T) {
 			cfg, _ := pairConfigs(t)
 			ea, _ := newPipe()
@@ -58,13 +60,13 @@ func TestHandshakeDeadlineIsTimeout(t *testing.T) {
 	ea, _ := newPipe()
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
 	defer cancel()
-	_, err := Handshake(ctx, ea.dtls, RoleClient, cfg)
+	_, err := Handshake(ctx, ea.dtls, dtlsparams.RoleClient, cfg)
 	checkTimeout(t, "ctx deadline", err)
 
 	cfg, _ = pairConfigs(t)
 	cfg.HandshakeTimeout = 150 * time.Millisecond
 	eb, _ := newPipe()
-	_, err = Handshake(context.Background(), eb.dtls, RoleServer, cfg)
+	_, err = Handshake(context.Background(), eb.dtls, dtlsparams.RoleServer, cfg)
 	checkTimeout(t, "HandshakeTimeout", err)
 }
 
@@ -109,7 +111,7 @@ func TestZeroValues(t *testing.T) {
 	_, _, _, _ = s.Role(), s.Profile(), s.Keys(), s.PeerCertificate()
 
 	var c Certificate
-	if _, err := c.Fingerprint(SHA256); !errors.Is(err, ErrBadCertificate) {
+	if _, err := c.Fingerprint(dtlsparams.SHA256); !errors.Is(err, ErrBadCertificate) {
 		t.Errorf("zero Certificate Fingerprint: %v", err)
 	}
 	if !c.NotAfter().IsZero() || c.Leaf() != nil {
@@ -118,21 +120,21 @@ func TestZeroValues(t *testing.T) {
 	cfg, _ := pairConfigs(t)
 	cfg.Certificate = &c
 	ea, _ := newPipe()
-	if _, err := Handshake(context.Background(), ea.dtls, RoleClient, cfg); !errors.Is(err, ErrBadCertificate) {
+	if _, err := Handshake(context.Background(), ea.dtls, dtlsparams.RoleClient, cfg); !errors.Is(err, ErrBadCertificate) {
 		t.Errorf("Handshake with a zero Certificate: %v", err)
 	}
 	eb, _ := newPipe()
-	if _, err := Handshake(context.Background(), eb.dtls, RoleClient, Config{}); !errors.Is(err, ErrBadCertificate) {
+	if _, err := Handshake(context.Background(), eb.dtls, dtlsparams.RoleClient, Config{}); !errors.Is(err, ErrBadCertificate) {
 		t.Errorf("Handshake with a zero Config: %v", err)
 	}
 	if _, _, err := (KeyingMaterial{}).Contexts(0); !errors.Is(err, ErrUnsupportedProfile) {
 		t.Errorf("zero KeyingMaterial: %v", err)
 	}
-	if (Fingerprint{}).Matches([]byte("x")) {
+	if (dtlsparams.Fingerprint{}).Matches([]byte("x")) {
 		t.Error("zero Fingerprint matches")
 	}
-	_ = (Fingerprint{}).String()
-	if _, _, err := SelectRole(Answerer, SetupActpass, RolePolicy{}); err != nil {
+	_ = (dtlsparams.Fingerprint{}).String()
+	if _, _, err := dtlsparams.SelectRole(dtlsparams.Answerer, dtlsparams.SetupActpass, dtlsparams.RolePolicy{}); err != nil {
 		t.Errorf("zero RolePolicy: %v", err)
 	}
 	if _, err := GenerateCertificate(CertificateConfig{}); err != nil {

@@ -6,19 +6,17 @@
 //
 // The pieces, in the order a session uses them:
 //
-//   - Role selection (role.go). RFC 5763 §5 and RFC 8842 §5 map a=setup to
-//     DTLS roles: the offerer sends actpass, the answerer picks active (DTLS
-//     client, recommended) or passive (DTLS server); active means client.
-//     SelectRole gives our Role and our own a=setup value from our Side and
-//     the peer's value, and ErrRoleConflict for pairs that cannot work
-//     (both active, an actpass answer, holdconn, which RFC 4145 §4 defines
-//     as "no connection yet" and so cannot start a new DTLS session).
-//   - Certificates and fingerprints (certificate.go, fingerprint.go).
-//     GenerateCertificate makes the self-signed ECDSA P-256 certificate
-//     WebRTC endpoints use (RFC 8827 §6.5); its sha-256 Fingerprint goes in
-//     a=fingerprint, formatted as RFC 8122 §5 says ("sha-256 AB:CD:...").
-//     ParseFingerprint reads the peer's; VerifyFingerprint applies RFC 8122
-//     §5's rule: the strongest hash function present decides.
+//   - Role selection and fingerprints come from package dtlsparams, which
+//     package sdp shares, so an sdp.Section's LocalRole and
+//     RemoteFingerprints go to Handshake unchanged. dtlsparams.SelectRole
+//     maps a=setup to a DTLS role (RFC 5763 §5, RFC 8842 §5: active means
+//     client); dtlsparams.Fingerprint is the a=fingerprint value
+//     (RFC 8122 §5).
+//   - Certificates (certificate.go, fingerprint.go). GenerateCertificate
+//     makes the self-signed ECDSA P-256 certificate WebRTC endpoints use
+//     (RFC 8827 §6.5); Certificate.Fingerprint gives the value for our
+//     a=fingerprint; VerifyFingerprint applies RFC 8122 §5's rule to the
+//     peer's certificate: the strongest hash function present decides.
 //   - Handshake (handshake.go). Handshake runs DTLS 1.2 (RFC 6347) over
 //     pion/dtls as client or server with the use_srtp extension (RFC 5764
 //     §4.1), both sides presenting certificates (RFC 5763 §5), the peer's
@@ -38,8 +36,7 @@
 //     (RFC 5761 §4).
 //
 // What this package does not do: ICE (the caller supplies a net.Conn that
-// carries this session's DTLS datagrams), SDP parsing beyond the two
-// attribute values, SCTP (Session.DTLSConn gives the connection to run it
+// carries this session's DTLS datagrams), SDP (package sdp), SCTP (Session.DTLSConn gives the connection to run it
 // on), and DTLS 1.3 (pion/dtls v3 speaks DTLS 1.2, as browsers do for
 // WebRTC today).
 //

@@ -5,24 +5,6 @@ import "errors"
 // Sentinel errors. Functions wrap them with context using fmt.Errorf("...: %w"),
 // so callers test for them with errors.Is.
 var (
-	// ErrBadSetup reports an a=setup value that is not actpass, active,
-	// passive or holdconn (RFC 4145 §4).
-	ErrBadSetup = errors.New("dtlssrtp: bad a=setup value")
-
-	// ErrRoleConflict reports an offer/answer pair of a=setup values from
-	// which no DTLS role follows: both sides active or both passive, an
-	// answer of actpass, or holdconn for a new session (RFC 5763 §5,
-	// RFC 8842 §5).
-	ErrRoleConflict = errors.New("dtlssrtp: impossible DTLS role combination")
-
-	// ErrBadFingerprint reports a malformed a=fingerprint value (RFC 8122 §5).
-	ErrBadFingerprint = errors.New("dtlssrtp: bad fingerprint")
-
-	// ErrUnsupportedHash reports a fingerprint hash function this package
-	// does not implement (anything but sha-1, sha-224, sha-256, sha-384,
-	// sha-512).
-	ErrUnsupportedHash = errors.New("dtlssrtp: unsupported fingerprint hash function")
-
 	// ErrNoFingerprint reports a handshake attempted without any remote
 	// fingerprint to check the peer's certificate against.
 	ErrNoFingerprint = errors.New("dtlssrtp: no remote fingerprint")
@@ -65,9 +47,6 @@ var (
 	// ErrNotEstablished reports a Session method called on a Session that
 	// Handshake did not return (the zero Session).
 	ErrNotEstablished = errors.New("dtlssrtp: session not established by Handshake")
-
-	// ErrBadRole reports a Role value other than RoleClient or RoleServer.
-	ErrBadRole = errors.New("dtlssrtp: bad DTLS role")
 )
 
 // timeoutError is the type of ErrHandshakeTimeout: a comparable net.Error,

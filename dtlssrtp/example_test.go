@@ -6,53 +6,9 @@ import (
 	"net"
 	"time"
 
+	"github.com/streamwire/streamwire/dtlsparams"
 	"github.com/streamwire/streamwire/dtlssrtp"
 )
-
-// The a=fingerprint value of a browser's offer, parsed and written back in
-// canonical form.
-func ExampleParseFingerprint() {
-	f, err := dtlssrtp.ParseFingerprint("SHA-256 e0:54:7b:2c:a4:36:15:1a:5d:fe:b6:43:c6:90:cd:7e:96:2b:59:67:a1:a6:85:df:db:1e:eb:5e:35:a5:44:41")
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	fmt.Println(f.Algorithm(), len(f.Digest()), "bytes")
-	fmt.Println("a=fingerprint:" + f.String())
-
-	_, err = dtlssrtp.ParseFingerprint("md5 00:11:22")
-	fmt.Println(err)
-	// Output:
-	// sha-256 32 bytes
-	// a=fingerprint:sha-256 E0:54:7B:2C:A4:36:15:1A:5D:FE:B6:43:C6:90:CD:7E:96:2B:59:67:A1:A6:85:DF:DB:1E:EB:5E:35:A5:44:41
-	// dtlssrtp: unsupported fingerprint hash function: "md5"
-}
-
-// A server answering a browser's offer: the browser sends a=setup:actpass,
-// so by default we answer active and open the DTLS connection as client.
-func ExampleSelectRole() {
-	remote, _ := dtlssrtp.ParseSetup("actpass")
-
-	role, setup, _ := dtlssrtp.SelectRole(dtlssrtp.Answerer, remote, dtlssrtp.RolePolicy{})
-	fmt.Printf("default: role %v, answer a=setup:%v\n", role, setup)
-
-	role, setup, _ = dtlssrtp.SelectRole(dtlssrtp.Answerer, remote, dtlssrtp.RolePolicy{AnswerPassive: true})
-	fmt.Printf("passive policy: role %v, answer a=setup:%v\n", role, setup)
-
-	// We offered actpass and the peer answered active: we are the server.
-	active, _ := dtlssrtp.ParseSetup("active")
-	role, _, _ = dtlssrtp.SelectRole(dtlssrtp.Offerer, active, dtlssrtp.RolePolicy{})
-	fmt.Printf("offerer, answer active: role %v\n", role)
-
-	// An answer may not be actpass.
-	_, _, err := dtlssrtp.SelectRole(dtlssrtp.Offerer, dtlssrtp.SetupActpass, dtlssrtp.RolePolicy{})
-	fmt.Println(err)
-	// Output:
-	// default: role client, answer a=setup:active
-	// passive policy: role server, answer a=setup:passive
-	// offerer, answer active: role server
-	// dtlssrtp: impossible DTLS role combination: answer must not be actpass
-}
 
 // Sorting datagrams that arrive on one ICE socket.
 func ExampleClassify() {
@@ -82,7 +38,7 @@ func ExampleGenerateCertificate() {
 		fmt.Println(err)
 		return
 	}
-	f, _ := cert.Fingerprint(dtlssrtp.SHA256)
+	f, _ := cert.Fingerprint(dtlsparams.SHA256)
 	line := "a=fingerprint:" + f.String()
 	fmt.Println(len(line), line[:22])
 	// Output:
@@ -99,15 +55,15 @@ func ExampleHandshake() {
 		offerSetup       = "actpass"
 		offerFingerprint = "sha-256 E0:54:7B:2C:A4:36:15:1A:5D:FE:B6:43:C6:90:CD:7E:96:2B:59:67:A1:A6:85:DF:DB:1E:EB:5E:35:A5:44:41"
 	)
-	remoteSetup, err := dtlssrtp.ParseSetup(offerSetup)
+	remoteSetup, err := dtlsparams.ParseSetup(offerSetup)
 	if err != nil {
 		return
 	}
-	role, answerSetup, err := dtlssrtp.SelectRole(dtlssrtp.Answerer, remoteSetup, dtlssrtp.RolePolicy{})
+	role, answerSetup, err := dtlsparams.SelectRole(dtlsparams.Answerer, remoteSetup, dtlsparams.RolePolicy{})
 	if err != nil {
 		return
 	}
-	remoteFP, err := dtlssrtp.ParseFingerprint(offerFingerprint)
+	remoteFP, err := dtlsparams.ParseFingerprint(offerFingerprint)
 	if err != nil {
 		return
 	}
@@ -115,14 +71,14 @@ func ExampleHandshake() {
 	if err != nil {
 		return
 	}
-	ourFP, _ := cert.Fingerprint(dtlssrtp.SHA256)
+	ourFP, _ := cert.Fingerprint(dtlsparams.SHA256)
 	fmt.Printf("a=setup:%v\r\na=fingerprint:%v\r\n", answerSetup, ourFP) // goes into the answer
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	session, err := dtlssrtp.Handshake(ctx, iceConn, role, dtlssrtp.Config{
 		Certificate:        cert,
-		RemoteFingerprints: []dtlssrtp.Fingerprint{remoteFP},
+		RemoteFingerprints: []dtlsparams.Fingerprint{remoteFP},
 	})
 	if err != nil {
 		return // errors.Is(err, dtlssrtp.ErrFingerprintMismatch), ErrHandshakeTimeout, ...

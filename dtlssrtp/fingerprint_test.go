@@ -7,6 +7,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/streamwire/streamwire/dtlsparams"
 )
 
 // loadOpenSSLVector reads the certificate under testdata/ and the
@@ -46,7 +48,7 @@ func loadOpenSSLVector(t *testing.T) (*Certificate, map[string]string) {
 
 func TestFingerprintOpenSSLVectors(t *testing.T) {
 	cert, want := loadOpenSSLVector(t)
-	for h := SHA1; h <= SHA512; h++ {
+	for h := dtlsparams.SHA1; h <= dtlsparams.SHA512; h++ {
 		f, err := cert.Fingerprint(h)
 		if err != nil {
 			t.Fatal(err)
@@ -55,132 +57,40 @@ func TestFingerprintOpenSSLVectors(t *testing.T) {
 		if f.String() != wantText {
 			t.Errorf("%v:\n got %s\nwant %s", h, f, wantText)
 		}
-		parsed, err := ParseFingerprint(strings.ToLower(wantText))
+		parsed, err := dtlsparams.ParseFingerprint(strings.ToLower(wantText))
 		if err != nil || parsed != f {
 			t.Errorf("ParseFingerprint(lowercase %v) = %v, %v", h, parsed, err)
 		}
-		if !parsed.Matches(cert.Leaf().Raw) || VerifyFingerprint(cert.Leaf().Raw, []Fingerprint{parsed}) != nil {
+		if !parsed.Matches(cert.Leaf().Raw) || VerifyFingerprint(cert.Leaf().Raw, []dtlsparams.Fingerprint{parsed}) != nil {
 			t.Errorf("%v fingerprint does not match its certificate", h)
 		}
 	}
 }
 
-// The a=fingerprint lines of the seed post's offer (one certificate, five
-// hash functions) and of a recorded Chrome offer.
-var sdpFingerprints = []string{
-	"sha-1 F8:68:61:3B:98:6C:E0:45:35:81:CC:50:F6:C2:5E:E6:73:2A:42:FF",
-	"sha-224 82:82:24:8C:1D:22:B9:A2:C3:14:D7:EC:B8:9D:69:24:2B:CA:89:55:7E:7B:26:36:A9:7F:A4:5A",
-	"sha-256 97:65:BF:A0:69:DE:2F:10:85:1D:E4:B9:36:D5:34:B7:E3:3A:E3:5F:00:2E:29:80:1D:61:6A:A6:7C:86:0A:67",
-	"sha-384 0C:47:56:DF:55:58:3E:7F:DD:E4:4F:BA:01:89:B3:7F:7D:6F:EC:59:C0:DC:3C:3D:91:83:EA:64:2B:34:0F:ED:02:BD:19:B9:0A:9E:32:84:79:A5:C5:97:03:57:BF:C3",
-	"sha-512 B3:13:3F:36:3A:16:7C:5C:5D:7A:22:4B:EA:9F:50:37:67:69:46:E8:49:24:4E:80:FB:73:F5:7A:13:E2:84:FE:1A:0E:4E:26:B2:D1:9C:0A:10:3C:D8:E5:F1:AF:F1:1D:69:41:F5:C0:87:DC:C5:54:AF:CB:BA:25:D4:CD:3A:BF",
-	"sha-256 E0:54:7B:2C:A4:36:15:1A:5D:FE:B6:43:C6:90:CD:7E:96:2B:59:67:A1:A6:85:DF:DB:1E:EB:5E:35:A5:44:41",
-}
-
-func TestParseFingerprintRoundTrip(t *testing.T) {
-	for _, s := range sdpFingerprints {
-		f, err := ParseFingerprint(s)
-		if err != nil {
-			t.Fatalf("%s: %v", s, err)
-		}
-		if f.String() != s {
-			t.Errorf("round trip:\n got %s\nwant %s", f, s)
-		}
-		if got := string(f.AppendTo([]byte("a=fingerprint:"))); got != "a=fingerprint:"+s {
-			t.Errorf("AppendTo = %s", got)
-		}
-		g, err := NewFingerprint(f.Algorithm(), f.Digest())
-		if err != nil || g != f {
-			t.Errorf("NewFingerprint(%v) = %v, %v", f.Algorithm(), g, err)
-		}
-	}
-	// Case-insensitive algorithm names and hex, tab separator, outer spaces.
-	f, err := ParseFingerprint("  SHA-256\te0:54:7b:2c:a4:36:15:1a:5d:fe:b6:43:c6:90:cd:7e:96:2b:59:67:a1:a6:85:df:db:1e:eb:5e:35:a5:44:41 ")
-	if err != nil || f.String() != sdpFingerprints[5] {
-		t.Fatalf("lenient parse: %v, %v", f, err)
-	}
-}
-
-func TestParseFingerprintErrors(t *testing.T) {
-	cases := map[string]error{
-		"":            ErrBadFingerprint,
-		"sha-256":     ErrBadFingerprint,
-		"md5 00:11":   ErrUnsupportedHash,
-		"sha-3 00":    ErrUnsupportedHash,
-		"sha-1 F8:68": ErrBadFingerprint, // too short
-		"sha-1 F8:68:61:3B:98:6C:E0:45:35:81:CC:50:F6:C2:5E:E6:73:2A:42:FF:00":   ErrBadFingerprint, // too long
-		"sha-1 F8-68-61-3B-98-6C-E0-45-35-81-CC-50-F6-C2-5E-E6-73-2A-42-FF":      ErrBadFingerprint, // wrong separator
-		"sha-1 F8:68:61:3B:98:6C:E0:45:35:81:CC:50:F6:C2:5E:E6:73:2A:42:FG":      ErrBadFingerprint, // not hex
-		"sha-1 F868613B986CE0453581CC50F6C25EE6732A42FF":                         ErrBadFingerprint, // no colons
-		"sha-1 F8:68:61:3B:98:6C:E0:45:35:81:CC:50:F6:C2:5E:E6:73:2A:42:F\u00ff": ErrBadFingerprint,
-	}
-	for s, want := range cases {
-		if _, err := ParseFingerprint(s); !errors.Is(err, want) {
-			t.Errorf("ParseFingerprint(%q): %v, want %v", s, err, want)
-		}
-	}
-	if _, err := NewFingerprint(SHA256, make([]byte, 20)); !errors.Is(err, ErrBadFingerprint) {
-		t.Errorf("NewFingerprint with a sha-1 sized digest: %v", err)
-	}
-	if _, err := ComputeFingerprint(HashAlgorithm(9), nil); !errors.Is(err, ErrUnsupportedHash) {
-		t.Errorf("ComputeFingerprint(9): %v", err)
-	}
-	if (Fingerprint{}).Matches(nil) {
-		t.Error("the zero Fingerprint matched")
-	}
-	if err := VerifyFingerprint(nil, nil); !errors.Is(err, ErrNoFingerprint) {
+func TestVerifyFingerprint(t *testing.T) {
+	cert, want := loadOpenSSLVector(t)
+	der := cert.Leaf().Raw
+	if err := VerifyFingerprint(der, nil); !errors.Is(err, ErrNoFingerprint) {
 		t.Errorf("VerifyFingerprint without fingerprints: %v", err)
 	}
-}
-
-func TestParseFingerprintZeroAllocs(t *testing.T) {
-	s := sdpFingerprints[4]
-	var buf []byte
-	allocs := testing.AllocsPerRun(100, func() {
-		f, err := ParseFingerprint(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		buf = f.AppendTo(buf[:0])
-	})
-	if allocs != 0 {
-		t.Fatalf("ParseFingerprint+AppendTo: %v allocs/op, want 0", allocs)
+	if err := VerifyFingerprint(der, []dtlsparams.Fingerprint{{}}); !errors.Is(err, ErrNoFingerprint) {
+		t.Errorf("VerifyFingerprint with only the zero Fingerprint: %v", err)
 	}
-}
-
-func TestHashAlgorithmNames(t *testing.T) {
-	for _, name := range []string{"sha-1", "SHA-224", "Sha-256", "sha-384", "SHA-512"} {
-		h, err := ParseHashAlgorithm(name)
-		if err != nil || !strings.EqualFold(h.String(), name) || h.Size() == 0 {
-			t.Errorf("ParseHashAlgorithm(%q) = %v, %v", name, h, err)
-		}
+	good, err := dtlsparams.ParseFingerprint("sha-1 " + want["sha-1"])
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, name := range []string{"sha256", "sha-2", "md5", "md2", ""} {
-		if _, err := ParseHashAlgorithm(name); !errors.Is(err, ErrUnsupportedHash) {
-			t.Errorf("ParseHashAlgorithm(%q): %v", name, err)
-		}
+	other, err := GenerateCertificate(CertificateConfig{})
+	if err != nil {
+		t.Fatal(err)
 	}
-}
-
-func FuzzParseFingerprint(f *testing.F) {
-	for _, s := range sdpFingerprints {
-		f.Add(s)
+	wrong256, _ := other.Fingerprint(dtlsparams.SHA256)
+	// RFC 8122 §5: only the strongest hash function present counts, so a
+	// matching sha-1 does not rescue a mismatching sha-256.
+	if err := VerifyFingerprint(der, []dtlsparams.Fingerprint{good, wrong256}); !errors.Is(err, ErrFingerprintMismatch) {
+		t.Errorf("strongest hash mismatching: %v", err)
 	}
-	f.Fuzz(func(t *testing.T, s string) {
-		fp, err := ParseFingerprint(s)
-		if err != nil {
-			if !errors.Is(err, ErrBadFingerprint) && !errors.Is(err, ErrUnsupportedHash) {
-				t.Fatalf("unclassified error %v", err)
-			}
-			return
-		}
-		// Anything accepted formats canonically and parses back to itself.
-		out := fp.String()
-		again, err := ParseFingerprint(out)
-		if err != nil || again != fp {
-			t.Fatalf("%q -> %q -> %v, %v", s, out, again, err)
-		}
-		if !strings.EqualFold(out, strings.Join(strings.Fields(s), " ")) {
-			t.Fatalf("%q formatted as %q", s, out)
-		}
-	})
+	if err := VerifyFingerprint(der, []dtlsparams.Fingerprint{wrong256, good}[1:]); err != nil {
+		t.Errorf("matching sha-1 alone: %v", err)
+	}
 }

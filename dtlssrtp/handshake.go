@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pion/dtls/v3"
+	"github.com/streamwire/streamwire/dtlsparams"
 	"github.com/streamwire/streamwire/internal/logstr"
 )
 
@@ -27,7 +28,7 @@ type Config struct {
 	// The peer's certificate must match them (see VerifyFingerprint) or the
 	// handshake fails with ErrFingerprintMismatch. Required: a handshake
 	// without a fingerprint to check would accept any man in the middle.
-	RemoteFingerprints []Fingerprint
+	RemoteFingerprints []dtlsparams.Fingerprint
 
 	// Profiles is our SRTP protection profile preference, most preferred
 	// first, offered in the use_srtp extension (RFC 5764 §4.1.1). As client
@@ -81,13 +82,13 @@ const maxErrLog = 512
 // Client runs the handshake as DTLS client (we sent or answered
 // a=setup:active). See Handshake.
 func Client(ctx context.Context, conn net.Conn, cfg Config) (*Session, error) {
-	return Handshake(ctx, conn, RoleClient, cfg)
+	return Handshake(ctx, conn, dtlsparams.RoleClient, cfg)
 }
 
 // Server runs the handshake as DTLS server (we sent or answered
 // a=setup:passive). See Handshake.
 func Server(ctx context.Context, conn net.Conn, cfg Config) (*Session, error) {
-	return Handshake(ctx, conn, RoleServer, cfg)
+	return Handshake(ctx, conn, dtlsparams.RoleServer, cfg)
 }
 
 // Handshake runs a DTLS 1.2 handshake with the use_srtp extension in role
@@ -111,7 +112,7 @@ func Server(ctx context.Context, conn net.Conn, cfg Config) (*Session, error) {
 // does not match gives ErrFingerprintMismatch (wrapped in ErrHandshake);
 // any other failure gives ErrHandshake. pion/dtls's error is wrapped in
 // each case, for errors.As.
-func Handshake(ctx context.Context, conn net.Conn, role Role, cfg Config) (*Session, error) {
+func Handshake(ctx context.Context, conn net.Conn, role dtlsparams.Role, cfg Config) (*Session, error) {
 	if err := cfg.check(conn, role); err != nil {
 		if conn != nil {
 			_ = conn.Close()
@@ -146,12 +147,12 @@ func Handshake(ctx context.Context, conn net.Conn, role Role, cfg Config) (*Sess
 	return s, nil
 }
 
-func (cfg *Config) check(conn net.Conn, role Role) error {
+func (cfg *Config) check(conn net.Conn, role dtlsparams.Role) error {
 	switch {
 	case conn == nil:
 		return fmt.Errorf("%w: nil conn", ErrHandshake)
-	case role != RoleClient && role != RoleServer:
-		return fmt.Errorf("%w: %v", ErrBadRole, role)
+	case role != dtlsparams.RoleClient && role != dtlsparams.RoleServer:
+		return fmt.Errorf("%w: %v", dtlsparams.ErrBadRole, role)
 	case cfg.Certificate == nil:
 		return fmt.Errorf("%w: Config.Certificate is nil", ErrBadCertificate)
 	case cfg.Certificate.leaf == nil:
@@ -190,7 +191,7 @@ func (cfg *Config) profiles() []Profile {
 // WebRTC, so chain verification is off and the SDP fingerprint is the only
 // trust anchor; the server requires a client certificate so that both
 // directions are authenticated (RFC 5763 §5).
-func newDTLSConn(pc *packetConn, role Role, cfg Config, verify *peerVerifier) (*dtls.Conn, error) {
+func newDTLSConn(pc *packetConn, role dtlsparams.Role, cfg Config, verify *peerVerifier) (*dtls.Conn, error) {
 	profiles := cfg.profiles()
 	dp := make([]dtls.SRTPProtectionProfile, len(profiles))
 	for i, p := range profiles {
@@ -211,7 +212,7 @@ func newDTLSConn(pc *packetConn, role Role, cfg Config, verify *peerVerifier) (*
 	if cfg.KeyLogWriter != nil {
 		opts = append(opts, dtls.WithKeyLogWriter(cfg.KeyLogWriter))
 	}
-	if role == RoleClient {
+	if role == dtlsparams.RoleClient {
 		co := make([]dtls.ClientOption, 0, len(opts))
 		for _, o := range opts {
 			co = append(co, o)
@@ -230,7 +231,7 @@ func newDTLSConn(pc *packetConn, role Role, cfg Config, verify *peerVerifier) (*
 // and remembers the failure, because pion/dtls reports it to us only as a
 // handshake error.
 type peerVerifier struct {
-	fingerprints []Fingerprint
+	fingerprints []dtlsparams.Fingerprint
 
 	mu  sync.Mutex
 	err error

@@ -12,6 +12,8 @@ import (
 	"github.com/pion/dtls/v3"
 	"github.com/pion/dtls/v3/pkg/protocol/extension"
 	"github.com/pion/dtls/v3/pkg/protocol/handshake"
+
+	"github.com/streamwire/streamwire/dtlsparams"
 )
 
 // failureDeadline bounds the failure tests: each must end with an error
@@ -37,14 +39,14 @@ func checkFailure(t *testing.T, r handshakeResult, want error, side string) {
 
 func TestFingerprintMismatch(t *testing.T) {
 	stranger := newTestCert(t)
-	for _, checker := range []Role{RoleClient, RoleServer} {
+	for _, checker := range []dtlsparams.Role{dtlsparams.RoleClient, dtlsparams.RoleServer} {
 		t.Run(checker.String()+"-checks", func(t *testing.T) {
 			cfgA, cfgB := pairConfigs(t)
 			// A (the checker) expects someone else's certificate.
-			cfgA.RemoteFingerprints = []Fingerprint{sha256Of(t, stranger)}
-			other := RoleServer
-			if checker == RoleServer {
-				other = RoleClient
+			cfgA.RemoteFingerprints = []dtlsparams.Fingerprint{sha256Of(t, stranger)}
+			other := dtlsparams.RoleServer
+			if checker == dtlsparams.RoleServer {
+				other = dtlsparams.RoleClient
 			}
 			ea, eb := newPipe()
 			ctx, cancel := context.WithTimeout(context.Background(), failureDeadline)
@@ -74,18 +76,18 @@ func TestFingerprintStrongestHashDecides(t *testing.T) {
 	good256 := cfgA.RemoteFingerprints[0]
 	// A correct sha-256 next to a wrong sha-512: RFC 8122 §5 checks the
 	// strongest hash, so this must fail.
-	bad512, _ := stranger.Fingerprint(SHA512)
-	cfgA.RemoteFingerprints = []Fingerprint{good256, bad512}
+	bad512, _ := stranger.Fingerprint(dtlsparams.SHA512)
+	cfgA.RemoteFingerprints = []dtlsparams.Fingerprint{good256, bad512}
 	ea, eb := newPipe()
 	ctx, cancel := context.WithTimeout(context.Background(), failureDeadline)
 	defer cancel()
-	a, b := handshakePair(ctx, ea.dtls, eb.dtls, RoleClient, RoleServer, cfgA, cfgB)
+	a, b := handshakePair(ctx, ea.dtls, eb.dtls, dtlsparams.RoleClient, dtlsparams.RoleServer, cfgA, cfgB)
 	closeSessions(b)
 	checkFailure(t, a, ErrFingerprintMismatch, "client")
 }
 
 func TestWrongRolePairs(t *testing.T) {
-	for _, r := range []Role{RoleClient, RoleServer} {
+	for _, r := range []dtlsparams.Role{dtlsparams.RoleClient, dtlsparams.RoleServer} {
 		t.Run("both-"+r.String(), func(t *testing.T) {
 			cfgA, cfgB := pairConfigs(t)
 			ea, eb := newPipe()
@@ -102,7 +104,7 @@ func TestWrongRolePairs(t *testing.T) {
 }
 
 func TestSilentPeer(t *testing.T) {
-	for _, r := range []Role{RoleClient, RoleServer} {
+	for _, r := range []dtlsparams.Role{dtlsparams.RoleClient, dtlsparams.RoleServer} {
 		t.Run(r.String(), func(t *testing.T) {
 			cfgA, _ := pairConfigs(t)
 			ea, _ := newPipe() // nobody reads or answers on the other end
@@ -120,7 +122,7 @@ func TestHandshakeTimeoutWithoutContextDeadline(t *testing.T) {
 	cfgA.HandshakeTimeout = 300 * time.Millisecond
 	ea, _ := newPipe()
 	start := time.Now()
-	_, err := Handshake(context.Background(), ea.dtls, RoleClient, cfgA)
+	_, err := Handshake(context.Background(), ea.dtls, dtlsparams.RoleClient, cfgA)
 	if !errors.Is(err, ErrHandshakeTimeout) {
 		t.Fatalf("err %v, want ErrHandshakeTimeout", err)
 	}
@@ -153,7 +155,7 @@ func garbagePeer(ctx context.Context, end *pipeEnd) {
 }
 
 func TestGarbageRecords(t *testing.T) {
-	for _, r := range []Role{RoleClient, RoleServer} {
+	for _, r := range []dtlsparams.Role{dtlsparams.RoleClient, dtlsparams.RoleServer} {
 		t.Run(r.String(), func(t *testing.T) {
 			cfgA, _ := pairConfigs(t)
 			ea, eb := newPipe()
@@ -171,18 +173,18 @@ func TestGarbageRecords(t *testing.T) {
 
 func TestConfigErrors(t *testing.T) {
 	cert := newTestCert(t)
-	good := Config{Certificate: cert, RemoteFingerprints: []Fingerprint{sha256Of(t, cert)}}
+	good := Config{Certificate: cert, RemoteFingerprints: []dtlsparams.Fingerprint{sha256Of(t, cert)}}
 	cases := []struct {
 		name string
-		role Role
+		role dtlsparams.Role
 		cfg  Config
 		want error
 	}{
-		{"no certificate", RoleClient, Config{RemoteFingerprints: good.RemoteFingerprints}, ErrBadCertificate},
-		{"no fingerprint", RoleClient, Config{Certificate: cert}, ErrNoFingerprint},
-		{"zero fingerprint", RoleServer, Config{Certificate: cert, RemoteFingerprints: []Fingerprint{{}}}, ErrNoFingerprint},
-		{"bad role", Role(9), good, ErrBadRole},
-		{"unsupported profile", RoleClient, Config{Certificate: cert, RemoteFingerprints: good.RemoteFingerprints, Profiles: []Profile{0x0005}}, ErrUnsupportedProfile},
+		{"no certificate", dtlsparams.RoleClient, Config{RemoteFingerprints: good.RemoteFingerprints}, ErrBadCertificate},
+		{"no fingerprint", dtlsparams.RoleClient, Config{Certificate: cert}, ErrNoFingerprint},
+		{"zero fingerprint", dtlsparams.RoleServer, Config{Certificate: cert, RemoteFingerprints: []dtlsparams.Fingerprint{{}}}, ErrNoFingerprint},
+		{"bad role", dtlsparams.Role(9), good, dtlsparams.ErrBadRole},
+		{"unsupported profile", dtlsparams.RoleClient, Config{Certificate: cert, RemoteFingerprints: good.RemoteFingerprints, Profiles: []Profile{0x0005}}, ErrUnsupportedProfile},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -196,7 +198,7 @@ func TestConfigErrors(t *testing.T) {
 			}
 		})
 	}
-	if _, err := Handshake(context.Background(), nil, RoleClient, good); !errors.Is(err, ErrHandshake) {
+	if _, err := Handshake(context.Background(), nil, dtlsparams.RoleClient, good); !errors.Is(err, ErrHandshake) {
 		t.Fatalf("nil conn: %v", err)
 	}
 }
@@ -206,7 +208,7 @@ func TestConfigErrors(t *testing.T) {
 func TestServerWithoutUseSRTP(t *testing.T) {
 	cfgA, _ := pairConfigs(t)
 	plain := newTestCert(t)
-	cfgA.RemoteFingerprints = []Fingerprint{sha256Of(t, plain)}
+	cfgA.RemoteFingerprints = []dtlsparams.Fingerprint{sha256Of(t, plain)}
 	ea, eb := newPipe()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -248,7 +250,7 @@ func TestServerWithoutUseSRTP(t *testing.T) {
 func TestClientWithoutUseSRTP(t *testing.T) {
 	_, cfgB := pairConfigs(t)
 	plain := newTestCert(t)
-	cfgB.RemoteFingerprints = []Fingerprint{sha256Of(t, plain)}
+	cfgB.RemoteFingerprints = []dtlsparams.Fingerprint{sha256Of(t, plain)}
 	ea, eb := newPipe()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

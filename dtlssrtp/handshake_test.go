@@ -12,6 +12,8 @@ import (
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
+
+	"github.com/streamwire/streamwire/dtlsparams"
 )
 
 func newTestCert(t testing.TB) *Certificate {
@@ -23,9 +25,9 @@ func newTestCert(t testing.TB) *Certificate {
 	return c
 }
 
-func sha256Of(t testing.TB, c *Certificate) Fingerprint {
+func sha256Of(t testing.TB, c *Certificate) dtlsparams.Fingerprint {
 	t.Helper()
-	f, err := c.Fingerprint(SHA256)
+	f, err := c.Fingerprint(dtlsparams.SHA256)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +41,7 @@ type handshakeResult struct {
 }
 
 // handshakePair runs Handshake on both conns concurrently and waits for both.
-func handshakePair(ctx context.Context, ca, cb net.Conn, ra, rb Role, cfgA, cfgB Config) (a, b handshakeResult) {
+func handshakePair(ctx context.Context, ca, cb net.Conn, ra, rb dtlsparams.Role, cfgA, cfgB Config) (a, b handshakeResult) {
 	done := make(chan handshakeResult, 1)
 	start := time.Now()
 	go func() {
@@ -55,8 +57,8 @@ func handshakePair(ctx context.Context, ca, cb net.Conn, ra, rb Role, cfgA, cfgB
 // pairConfigs returns configs for two fresh endpoints that trust each other.
 func pairConfigs(t testing.TB, profiles ...Profile) (Config, Config) {
 	ca, cb := newTestCert(t), newTestCert(t)
-	return Config{Certificate: ca, RemoteFingerprints: []Fingerprint{sha256Of(t, cb)}, Profiles: profiles},
-		Config{Certificate: cb, RemoteFingerprints: []Fingerprint{sha256Of(t, ca)}, Profiles: profiles}
+	return Config{Certificate: ca, RemoteFingerprints: []dtlsparams.Fingerprint{sha256Of(t, cb)}, Profiles: profiles},
+		Config{Certificate: cb, RemoteFingerprints: []dtlsparams.Fingerprint{sha256Of(t, ca)}, Profiles: profiles}
 }
 
 func closeSessions(rs ...handshakeResult) {
@@ -160,11 +162,11 @@ func exchange(t *testing.T, from, to *Session, fromEnd, toEnd *pipeEnd, ssrc uin
 
 func TestHandshakeEveryProfileBothRoles(t *testing.T) {
 	for _, p := range AllProfiles {
-		for _, roleA := range []Role{RoleClient, RoleServer} {
+		for _, roleA := range []dtlsparams.Role{dtlsparams.RoleClient, dtlsparams.RoleServer} {
 			t.Run(p.String()+"/a="+roleA.String(), func(t *testing.T) {
-				roleB := RoleServer
-				if roleA == RoleServer {
-					roleB = RoleClient
+				roleB := dtlsparams.RoleServer
+				if roleA == dtlsparams.RoleServer {
+					roleB = dtlsparams.RoleClient
 				}
 				cfgA, cfgB := pairConfigs(t, p)
 				ea, eb := newPipe()
@@ -215,7 +217,7 @@ func TestHandshakeLoopbackUDP(t *testing.T) {
 	cfgA, cfgB := pairConfigs(t) // default profiles
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	a, b := handshakePair(ctx, ca, cb, RoleClient, RoleServer, cfgA, cfgB)
+	a, b := handshakePair(ctx, ca, cb, dtlsparams.RoleClient, dtlsparams.RoleServer, cfgA, cfgB)
 	if a.err != nil || b.err != nil {
 		closeSessions(a, b)
 		t.Fatalf("handshake: a=%v b=%v", a.err, b.err)
@@ -260,7 +262,7 @@ func TestProfilePreference(t *testing.T) {
 	ea, eb := newPipe()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	a, b := handshakePair(ctx, ea.dtls, eb.dtls, RoleClient, RoleServer, cfgA, cfgB)
+	a, b := handshakePair(ctx, ea.dtls, eb.dtls, dtlsparams.RoleClient, dtlsparams.RoleServer, cfgA, cfgB)
 	defer closeSessions(a, b)
 	if a.err != nil || b.err != nil {
 		t.Fatalf("handshake: a=%v b=%v", a.err, b.err)

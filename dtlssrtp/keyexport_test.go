@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/pion/dtls/v3"
+
+	"github.com/streamwire/streamwire/dtlsparams"
 )
 
 // prf12 is the TLS 1.2 PRF (RFC 5246 §5): P_hash(secret, label + seed),
@@ -58,7 +60,7 @@ func TestExportedKeysMatchRFC5764(t *testing.T) {
 			ea, eb := newPipe()
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			a, b := handshakePair(ctx, ea.dtls, eb.dtls, RoleClient, RoleServer, cfgA, cfgB)
+			a, b := handshakePair(ctx, ea.dtls, eb.dtls, dtlsparams.RoleClient, dtlsparams.RoleServer, cfgA, cfgB)
 			defer closeSessions(a, b)
 			if a.err != nil || b.err != nil {
 				t.Fatalf("handshake: a=%v b=%v", a.err, b.err)

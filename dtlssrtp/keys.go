@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/pion/srtp/v3"
+
+	"github.com/streamwire/streamwire/dtlsparams"
 )
 
 // ExporterLabel is the TLS exporter label DTLS-SRTP derives its keys with
@@ -41,12 +43,12 @@ func KeyingMaterialLen(p Profile) int { return 2 * (p.KeyLen() + p.SaltLen()) }
 // server_write_SRTP_master_key, client_write_SRTP_master_salt,
 // server_write_SRTP_master_salt; role says which half is ours. The result
 // aliases material.
-func SplitKeyingMaterial(p Profile, role Role, material []byte) (KeyingMaterial, error) {
+func SplitKeyingMaterial(p Profile, role dtlsparams.Role, material []byte) (KeyingMaterial, error) {
 	if !p.Supported() {
 		return KeyingMaterial{}, fmt.Errorf("%w: %v", ErrUnsupportedProfile, p)
 	}
-	if role != RoleClient && role != RoleServer {
-		return KeyingMaterial{}, fmt.Errorf("%w: %v", ErrBadRole, role)
+	if role != dtlsparams.RoleClient && role != dtlsparams.RoleServer {
+		return KeyingMaterial{}, fmt.Errorf("%w: %v", dtlsparams.ErrBadRole, role)
 	}
 	kl, sl := p.KeyLen(), p.SaltLen()
 	if len(material) != 2*(kl+sl) {
@@ -56,7 +58,7 @@ func SplitKeyingMaterial(p Profile, role Role, material []byte) (KeyingMaterial,
 	serverKey := material[kl : 2*kl : 2*kl]
 	clientSalt := material[2*kl : 2*kl+sl : 2*kl+sl]
 	serverSalt := material[2*kl+sl:]
-	if role == RoleClient {
+	if role == dtlsparams.RoleClient {
 		return KeyingMaterial{Profile: p, LocalKey: clientKey, LocalSalt: clientSalt, RemoteKey: serverKey, RemoteSalt: serverSalt}, nil
 	}
 	return KeyingMaterial{Profile: p, LocalKey: serverKey, LocalSalt: serverSalt, RemoteKey: clientKey, RemoteSalt: clientSalt}, nil

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"testing"
+
+	"github.com/streamwire/streamwire/dtlsparams"
 )
 
 // RFC 5764 §4.2 lays out the exporter output as
@@ -20,11 +22,11 @@ func TestSplitKeyingMaterialLayout(t *testing.T) {
 		clientSalt := material[2*kl : 2*kl+sl]
 		serverSalt := material[2*kl+sl:]
 
-		c, err := SplitKeyingMaterial(p, RoleClient, material)
+		c, err := SplitKeyingMaterial(p, dtlsparams.RoleClient, material)
 		if err != nil {
 			t.Fatal(err)
 		}
-		s, err := SplitKeyingMaterial(p, RoleServer, material)
+		s, err := SplitKeyingMaterial(p, dtlsparams.RoleServer, material)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -56,13 +58,13 @@ func TestSplitKeyingMaterialLayout(t *testing.T) {
 }
 
 func TestSplitKeyingMaterialErrors(t *testing.T) {
-	if _, err := SplitKeyingMaterial(ProfileAEADAES128GCM, RoleClient, make([]byte, 10)); !errors.Is(err, ErrBadKeyingMaterial) {
+	if _, err := SplitKeyingMaterial(ProfileAEADAES128GCM, dtlsparams.RoleClient, make([]byte, 10)); !errors.Is(err, ErrBadKeyingMaterial) {
 		t.Fatalf("short material: %v", err)
 	}
-	if _, err := SplitKeyingMaterial(Profile(0x0005), RoleClient, make([]byte, 60)); !errors.Is(err, ErrUnsupportedProfile) {
+	if _, err := SplitKeyingMaterial(Profile(0x0005), dtlsparams.RoleClient, make([]byte, 60)); !errors.Is(err, ErrUnsupportedProfile) {
 		t.Fatalf("null profile: %v", err)
 	}
-	if _, err := SplitKeyingMaterial(ProfileAEADAES128GCM, 0, make([]byte, 56)); !errors.Is(err, ErrBadRole) {
+	if _, err := SplitKeyingMaterial(ProfileAEADAES128GCM, 0, make([]byte, 56)); !errors.Is(err, dtlsparams.ErrBadRole) {
 		t.Fatalf("no role: %v", err)
 	}
 	if _, _, err := (KeyingMaterial{Profile: ProfileAEADAES128GCM, LocalKey: []byte{1}}).Contexts(0); !errors.Is(err, ErrBadKeyingMaterial) {
@@ -74,8 +76,8 @@ func TestSplitKeyingMaterialErrors(t *testing.T) {
 func TestKeyingMaterialContexts(t *testing.T) {
 	for _, p := range AllProfiles {
 		material := bytes.Repeat([]byte{7, 1, 3}, KeyingMaterialLen(p))[:KeyingMaterialLen(p)]
-		ck, _ := SplitKeyingMaterial(p, RoleClient, material)
-		sk, _ := SplitKeyingMaterial(p, RoleServer, material)
+		ck, _ := SplitKeyingMaterial(p, dtlsparams.RoleClient, material)
+		sk, _ := SplitKeyingMaterial(p, dtlsparams.RoleServer, material)
 		cOut, _, err := ck.Contexts(0)
 		if err != nil {
 			t.Fatal(err)

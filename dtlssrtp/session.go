@@ -9,6 +9,8 @@ import (
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/srtp/v3"
+
+	"github.com/streamwire/streamwire/dtlsparams"
 )
 
 // Session is an established DTLS-SRTP association: the DTLS connection
@@ -23,7 +25,7 @@ import (
 // sender and a receiver never wait for each other.
 type Session struct {
 	conn    *dtls.Conn
-	role    Role
+	role    dtlsparams.Role
 	profile Profile
 	keys    KeyingMaterial
 	peer    []byte
@@ -40,7 +42,7 @@ type Session struct {
 	inRTCPHdr  rtcp.Header
 }
 
-func newSession(dc *dtls.Conn, role Role, cfg Config) (*Session, error) {
+func newSession(dc *dtls.Conn, role dtlsparams.Role, cfg Config) (*Session, error) {
 	selected, ok := dc.SelectedSRTPProtectionProfile()
 	if !ok {
 		return nil, ErrNoProfile
@@ -73,7 +75,7 @@ func newSession(dc *dtls.Conn, role Role, cfg Config) (*Session, error) {
 }
 
 // Role returns our DTLS role.
-func (s *Session) Role() Role { return s.role }
+func (s *Session) Role() dtlsparams.Role { return s.role }
 
 // Profile returns the negotiated SRTP protection profile.
 func (s *Session) Profile() Profile { return s.profile }

@@ -6,6 +6,8 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/streamwire/streamwire/dtlsparams"
 )
 
 func TestSessionProtectZeroAllocs(t *testing.T) {
@@ -57,7 +59,7 @@ func sessionPair(t testing.TB, p Profile) (*Session, *Session) {
 	ea, eb := newPipe()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	a, b := handshakePair(ctx, ea.dtls, eb.dtls, RoleClient, RoleServer, cfgA, cfgB)
+	a, b := handshakePair(ctx, ea.dtls, eb.dtls, dtlsparams.RoleClient, dtlsparams.RoleServer, cfgA, cfgB)
 	if a.err != nil || b.err != nil {
 		closeSessions(a, b)
 		t.Fatalf("handshake: a=%v b=%v", a.err, b.err)
@@ -154,7 +156,7 @@ func sessionPairNoCleanup(t *testing.T) (*Session, *Session) {
 	ea, eb := newPipe()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	a, b := handshakePair(ctx, ea.dtls, eb.dtls, RoleClient, RoleServer, cfgA, cfgB)
+	a, b := handshakePair(ctx, ea.dtls, eb.dtls, dtlsparams.RoleClient, dtlsparams.RoleServer, cfgA, cfgB)
 	if a.err != nil || b.err != nil {
 		closeSessions(a, b)
 		t.Fatalf("handshake: a=%v b=%v", a.err, b.err)

@@ -5,7 +5,7 @@ package interop
 // dtlssrtp.Classify) and writes its SDP by hand. Either pion offers and
 // the test answers (active or passive by RolePolicy), or the test offers
 // actpass and pion answers (active by default, passive with
-// SetAnsweringDTLSRole). dtlssrtp.SelectRole picks our role from pion's
+// SetAnsweringDTLSRole). dtlsparams.SelectRole picks our role from pion's
 // a=setup, dtlssrtp.Handshake runs on the socket, and real SRTP and SRTCP
 // flow both ways: pion's TrackLocalStaticRTP to our UnprotectRTP, our
 // ProtectRTP to pion's OnTrack, PLIs in both directions. Every profile
@@ -42,6 +42,7 @@ import (
 	"github.com/pion/stun/v3"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/streamwire/streamwire/dtlsparams"
 	"github.com/streamwire/streamwire/dtlssrtp"
 )
 
@@ -279,8 +280,8 @@ func (c *dsQueueConn) RemoteAddr() net.Addr {
 // dsRemoteSDP is what the test needs from pion's offer or answer.
 type dsRemoteSDP struct {
 	ufrag, pwd   string
-	fingerprints []dtlssrtp.Fingerprint
-	setup        dtlssrtp.Setup
+	fingerprints []dtlsparams.Fingerprint
+	setup        dtlsparams.Setup
 	mid          string
 	vp8          uint8
 	ssrc         uint32
@@ -303,13 +304,13 @@ func dsParseSDPErr(raw string) (dsRemoteSDP, error) {
 		case "ice-pwd":
 			o.pwd = a.Value
 		case "fingerprint":
-			f, err := dtlssrtp.ParseFingerprint(a.Value)
+			f, err := dtlsparams.ParseFingerprint(a.Value)
 			if err != nil {
 				return dsRemoteSDP{}, err
 			}
 			o.fingerprints = append(o.fingerprints, f)
 		case "setup":
-			s, err := dtlssrtp.ParseSetup(a.Value)
+			s, err := dtlsparams.ParseSetup(a.Value)
 			if err != nil {
 				return dsRemoteSDP{}, err
 			}
@@ -345,7 +346,7 @@ func dsParseSDP(t *testing.T, raw string) dsRemoteSDP {
 
 // dsLiteSDP is the offer or answer an ICE-lite media server would send for
 // one VP8 sendrecv m-line, with o's mid and payload type.
-func dsLiteSDP(o dsRemoteSDP, s *dsLiteSocket, fp dtlssrtp.Fingerprint, setup dtlssrtp.Setup, ssrc uint32) string {
+func dsLiteSDP(o dsRemoteSDP, s *dsLiteSocket, fp dtlsparams.Fingerprint, setup dtlsparams.Setup, ssrc uint32) string {
 	lines := []string{
 		"v=0",
 		"o=- 4611731400430051336 2 IN IP4 127.0.0.1",
@@ -450,24 +451,24 @@ type dsSession struct {
 }
 
 // dsConnectPion answers a pion offer with policy and runs our handshake.
-func dsConnectPion(t *testing.T, profile dtlssrtp.Profile, policy dtlssrtp.RolePolicy, expect []dtlssrtp.Fingerprint) (*dsSession, error) {
+func dsConnectPion(t *testing.T, profile dtlssrtp.Profile, policy dtlsparams.RolePolicy, expect []dtlsparams.Fingerprint) (*dsSession, error) {
 	return dsConnectPionProfiles(t, profile, profile, policy, expect)
 }
 
 // dsConnectPionProfiles is dsConnectPion with pion limited to pionProfile and
 // us to ourProfile.
-func dsConnectPionProfiles(t *testing.T, pionProfile, ourProfile dtlssrtp.Profile, policy dtlssrtp.RolePolicy, expect []dtlssrtp.Fingerprint) (*dsSession, error) {
+func dsConnectPionProfiles(t *testing.T, pionProfile, ourProfile dtlssrtp.Profile, policy dtlsparams.RolePolicy, expect []dtlsparams.Fingerprint) (*dsSession, error) {
 	t.Helper()
 	ps := &dsSession{pion: dsNewPionPeer(t, pionProfile, nil), lite: dsNewLiteSocket(t), ssrc: 0x5eed0001, cert: dsNewCert(t)}
 	ps.offer = dsParseSDP(t, ps.pion.offer(t))
-	if ps.offer.setup != dtlssrtp.SetupActpass {
+	if ps.offer.setup != dtlsparams.SetupActpass {
 		t.Fatalf("pion offered a=setup:%v, want actpass", ps.offer.setup)
 	}
-	role, setup, err := dtlssrtp.SelectRole(dtlssrtp.Answerer, ps.offer.setup, policy)
+	role, setup, err := dtlsparams.SelectRole(dtlsparams.Answerer, ps.offer.setup, policy)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fp, _ := ps.cert.Fingerprint(dtlssrtp.SHA256)
+	fp, _ := ps.cert.Fingerprint(dtlsparams.SHA256)
 	answer := dsLiteSDP(ps.offer, ps.lite, fp, setup, ps.ssrc)
 	if err := ps.pion.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
 		t.Fatalf("pion rejected the answer: %v\n%s", err, answer)
@@ -486,8 +487,8 @@ func dsConnectPionAnswerer(t *testing.T, profile dtlssrtp.Profile, pionRole webr
 		}
 	}
 	ps := &dsSession{pion: dsNewPionPeer(t, profile, tweak), lite: dsNewLiteSocket(t), ssrc: 0x5eed0002, cert: dsNewCert(t)}
-	fp, _ := ps.cert.Fingerprint(dtlssrtp.SHA256)
-	offer := dsLiteSDP(dsRemoteSDP{mid: "0", vp8: 96}, ps.lite, fp, dtlssrtp.SetupActpass, ps.ssrc)
+	fp, _ := ps.cert.Fingerprint(dtlsparams.SHA256)
+	offer := dsLiteSDP(dsRemoteSDP{mid: "0", vp8: 96}, ps.lite, fp, dtlsparams.SetupActpass, ps.ssrc)
 	if err := ps.pion.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
 		t.Fatalf("pion rejected the offer: %v\n%s", err, offer)
 	}
@@ -505,11 +506,11 @@ func dsConnectPionAnswerer(t *testing.T, profile dtlssrtp.Profile, pionRole webr
 		t.Fatal("pion did not finish gathering")
 	}
 	ps.offer = dsParseSDP(t, ps.pion.pc.LocalDescription().SDP)
-	role, ours, err := dtlssrtp.SelectRole(dtlssrtp.Offerer, ps.offer.setup, dtlssrtp.RolePolicy{})
+	role, ours, err := dtlsparams.SelectRole(dtlsparams.Offerer, ps.offer.setup, dtlsparams.RolePolicy{})
 	if err != nil {
 		t.Fatalf("pion answered a=setup:%v: %v", ps.offer.setup, err)
 	}
-	if ours != dtlssrtp.SetupActpass {
+	if ours != dtlsparams.SetupActpass {
 		t.Fatalf("SelectRole says we offered %v", ours)
 	}
 	if err := ps.handshake(t, profile, role, nil); err != nil {
@@ -529,7 +530,7 @@ func dsNewCert(t *testing.T) *dtlssrtp.Certificate {
 
 // handshake waits for pion's first connectivity check, then runs
 // dtlssrtp.Handshake on the demultiplexed socket.
-func (ps *dsSession) handshake(t *testing.T, profile dtlssrtp.Profile, role dtlssrtp.Role, expect []dtlssrtp.Fingerprint) error {
+func (ps *dsSession) handshake(t *testing.T, profile dtlssrtp.Profile, role dtlsparams.Role, expect []dtlsparams.Fingerprint) error {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -569,13 +570,13 @@ func TestDTLSSRTPPion(t *testing.T) {
 				name = profile.String() + "/streamwire-server"
 			}
 			t.Run(name, func(t *testing.T) {
-				ps, err := dsConnectPion(t, profile, dtlssrtp.RolePolicy{AnswerPassive: passive}, nil)
+				ps, err := dsConnectPion(t, profile, dtlsparams.RolePolicy{AnswerPassive: passive}, nil)
 				if err != nil {
 					t.Fatalf("handshake with pion: %v", err)
 				}
-				wantRole := dtlssrtp.RoleClient
+				wantRole := dtlsparams.RoleClient
 				if passive {
-					wantRole = dtlssrtp.RoleServer
+					wantRole = dtlsparams.RoleServer
 				}
 				if ps.session.Role() != wantRole || ps.session.Profile() != profile {
 					t.Fatalf("session role %v profile %v, want %v %v", ps.session.Role(), ps.session.Profile(), wantRole, profile)
@@ -598,9 +599,9 @@ func TestDTLSSRTPPionAnswerer(t *testing.T) {
 		for _, pionRole := range []webrtc.DTLSRole{webrtc.DTLSRoleClient, webrtc.DTLSRoleServer} {
 			t.Run(profile.String()+"/pion-"+pionRole.String(), func(t *testing.T) {
 				ps := dsConnectPionAnswerer(t, profile, pionRole)
-				wantSetup, wantRole := dtlssrtp.SetupActive, dtlssrtp.RoleServer
+				wantSetup, wantRole := dtlsparams.SetupActive, dtlsparams.RoleServer
 				if pionRole == webrtc.DTLSRoleServer {
-					wantSetup, wantRole = dtlssrtp.SetupPassive, dtlssrtp.RoleClient
+					wantSetup, wantRole = dtlsparams.SetupPassive, dtlsparams.RoleClient
 				}
 				if ps.offer.setup != wantSetup || ps.session.Role() != wantRole || ps.session.Profile() != profile {
 					t.Fatalf("pion answered %v; our role %v profile %v; want %v, %v, %v",
@@ -623,11 +624,11 @@ func TestDTLSSRTPPionFingerprintMismatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wrong, _ := stranger.Fingerprint(dtlssrtp.SHA256)
+	wrong, _ := stranger.Fingerprint(dtlsparams.SHA256)
 	for _, passive := range []bool{false, true} {
 		t.Run(fmt.Sprintf("passive=%v", passive), func(t *testing.T) {
 			start := time.Now()
-			_, err := dsConnectPion(t, dtlssrtp.ProfileAEADAES128GCM, dtlssrtp.RolePolicy{AnswerPassive: passive}, []dtlssrtp.Fingerprint{wrong})
+			_, err := dsConnectPion(t, dtlssrtp.ProfileAEADAES128GCM, dtlsparams.RolePolicy{AnswerPassive: passive}, []dtlsparams.Fingerprint{wrong})
 			if !errors.Is(err, dtlssrtp.ErrFingerprintMismatch) {
 				t.Fatalf("err %v, want ErrFingerprintMismatch", err)
 			}
@@ -644,7 +645,7 @@ func TestDTLSSRTPPionNoCommonProfile(t *testing.T) {
 	for _, passive := range []bool{false, true} {
 		t.Run(fmt.Sprintf("passive=%v", passive), func(t *testing.T) {
 			_, err := dsConnectPionProfiles(t, dtlssrtp.ProfileAEADAES128GCM, dtlssrtp.ProfileAES128CMHMACSHA1_80,
-				dtlssrtp.RolePolicy{AnswerPassive: passive}, nil)
+				dtlsparams.RolePolicy{AnswerPassive: passive}, nil)
 			// As client we get pion's insufficient_security alert; as server
 			// pion/dtls refuses the ClientHello itself.
 			if !errors.Is(err, dtlssrtp.ErrHandshake) {
@@ -952,7 +953,7 @@ type dsBrowserCase struct {
 
 	report                 dsBrowserReport
 	err                    error
-	role                   dtlssrtp.Role
+	role                   dtlsparams.Role
 	negotiated             dtlssrtp.Profile
 	rtpIn, rtcpIn, rtpSent int
 	rtpBadSSRC, unprotErrs int
@@ -980,7 +981,7 @@ func (c *dsBrowserCase) run(offerSDP string, sockets chan<- *dsLiteSocket) (stri
 		return "", err
 	}
 	sockets <- sock
-	role, setup, err := dtlssrtp.SelectRole(dtlssrtp.Answerer, offer.setup, dtlssrtp.RolePolicy{AnswerPassive: c.passive})
+	role, setup, err := dtlsparams.SelectRole(dtlsparams.Answerer, offer.setup, dtlsparams.RolePolicy{AnswerPassive: c.passive})
 	if err != nil {
 		return "", err
 	}
@@ -988,7 +989,7 @@ func (c *dsBrowserCase) run(offerSDP string, sockets chan<- *dsLiteSocket) (stri
 	if err != nil {
 		return "", err
 	}
-	fp, _ := cert.Fingerprint(dtlssrtp.SHA256)
+	fp, _ := cert.Fingerprint(dtlsparams.SHA256)
 	answer := dsLiteSDP(offer, sock, fp, setup, dsBrowserSSRC)
 	go func() {
 		defer close(c.done)
@@ -1013,8 +1014,8 @@ func (c *dsBrowserCase) offer(sockets chan<- *dsLiteSocket) (string, error) {
 		return "", err
 	}
 	c.sock, c.cert = sock, cert
-	fp, _ := cert.Fingerprint(dtlssrtp.SHA256)
-	return dsLiteSDP(dsRemoteSDP{mid: "0", vp8: 96}, sock, fp, dtlssrtp.SetupActpass, dsBrowserSSRC), nil
+	fp, _ := cert.Fingerprint(dtlsparams.SHA256)
+	return dsLiteSDP(dsRemoteSDP{mid: "0", vp8: 96}, sock, fp, dtlsparams.SetupActpass, dsBrowserSSRC), nil
 }
 
 // answered takes the browser's answer and runs our side as offerer.
@@ -1023,7 +1024,7 @@ func (c *dsBrowserCase) answered(answerSDP string) error {
 	if err != nil {
 		return err
 	}
-	role, _, err := dtlssrtp.SelectRole(dtlssrtp.Offerer, answer.setup, dtlssrtp.RolePolicy{})
+	role, _, err := dtlsparams.SelectRole(dtlsparams.Offerer, answer.setup, dtlsparams.RolePolicy{})
 	if err != nil {
 		return err
 	}
@@ -1036,7 +1037,7 @@ func (c *dsBrowserCase) answered(answerSDP string) error {
 	return nil
 }
 
-func (c *dsBrowserCase) media(sock *dsLiteSocket, offer dsRemoteSDP, role dtlssrtp.Role, cfg dtlssrtp.Config, ssrc uint32) error {
+func (c *dsBrowserCase) media(sock *dsLiteSocket, offer dsRemoteSDP, role dtlsparams.Role, cfg dtlssrtp.Config, ssrc uint32) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	select {
@@ -1280,9 +1281,9 @@ func dsCheckBrowserCase(t *testing.T, c *dsBrowserCase) {
 	if r.Error != "" {
 		t.Fatalf("page: %s", r.Error)
 	}
-	wantRole, browserRole := dtlssrtp.RoleClient, "server"
+	wantRole, browserRole := dtlsparams.RoleClient, "server"
 	if c.passive || c.browserAnswers { // browsers answer active (RFC 5763 §5)
-		wantRole, browserRole = dtlssrtp.RoleServer, "client"
+		wantRole, browserRole = dtlsparams.RoleServer, "client"
 	}
 	if c.role != wantRole || c.negotiated != c.profile {
 		t.Fatalf("role %v profile %v, want %v %v", c.role, c.negotiated, wantRole, c.profile)

@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamwire/streamwire/dtlsparams"
 	"github.com/streamwire/streamwire/sdp"
 )
 
@@ -119,10 +120,9 @@ type sdpBrowserResult struct {
 // receives audio and video, accepts a data channel and is ICE-lite.
 func sdpBrowserAnswerConfig() *sdp.Config {
 	return &sdp.Config{
-		DataChannel: true,
-		ICELite:     true,
-		Fingerprints: []sdp.Fingerprint{{Algorithm: "sha-256",
-			Value: "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89"}},
+		DataChannel:     true,
+		ICELite:         true,
+		Fingerprints:    []dtlsparams.Fingerprint{sdpFakeFingerprint},
 		Candidates:      []string{"candidate:1 1 udp 2130706431 127.0.0.1 9 typ host"},
 		EndOfCandidates: true,
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/streamwire/streamwire/dtlsparams"
 	"github.com/streamwire/streamwire/sdp"
 )
 
@@ -51,13 +52,22 @@ func sdpPionTrack(t *testing.T, mime, id string) *webrtc.TrackLocalStaticSample 
 	return tr
 }
 
+// sdpFakeFingerprint stands for the server's certificate fingerprint in the
+// tests that stop at SDP.
+var sdpFakeFingerprint = func() dtlsparams.Fingerprint {
+	f, err := dtlsparams.ParseFingerprint("sha-256 AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89")
+	if err != nil {
+		panic(err)
+	}
+	return f
+}()
+
 func sdpPionAnswerConfig() *sdp.Config {
 	return &sdp.Config{
-		DataChannel: true,
-		ICELite:     true,
-		Fingerprints: []sdp.Fingerprint{{Algorithm: "sha-256",
-			Value: "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89"}},
-		Candidates: []string{"candidate:1 1 udp 2130706431 127.0.0.1 9 typ host"},
+		DataChannel:  true,
+		ICELite:      true,
+		Fingerprints: []dtlsparams.Fingerprint{sdpFakeFingerprint},
+		Candidates:   []string{"candidate:1 1 udp 2130706431 127.0.0.1 9 typ host"},
 	}
 }
 
@@ -242,7 +252,7 @@ func TestSDPPionAnswersOurOffer(t *testing.T) {
 		require.False(t, s.Rejected)
 		// pion picks its role (passive here, facing an ICE-lite offerer); the local
 		// role must be the other one.
-		assert.Contains(t, []sdp.Setup{sdp.SetupActive, sdp.SetupPassive}, s.RemoteSetup)
+		assert.Contains(t, []dtlsparams.Setup{dtlsparams.SetupActive, dtlsparams.SetupPassive}, s.RemoteSetup)
 		assert.NotEqual(t, s.RemoteSetup, s.LocalSetup)
 		assert.Contains(t, pc.LocalDescription().SDP, "a=setup:"+s.RemoteSetup.String()+"\r\n")
 		assert.NotEmpty(t, s.RemoteUfrag)

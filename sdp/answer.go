@@ -1,10 +1,13 @@
 package sdp
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 
 	psdp "github.com/pion/sdp/v3"
+
+	"github.com/streamwire/streamwire/dtlsparams"
 )
 
 // Answer builds the answer to offer (RFC 8829 §5.3, RFC 3264 §6) for the local side
@@ -59,7 +62,7 @@ func (a *answerer) answer() (*Session, error) {
 	}
 	a.fingerprints = make([]psdp.Attribute, len(cfg.Fingerprints))
 	for i, f := range cfg.Fingerprints {
-		a.fingerprints[i] = psdp.Attribute{Key: "fingerprint", Value: f.Algorithm + " " + f.Value}
+		a.fingerprints[i] = psdp.Attribute{Key: "fingerprint", Value: f.String()}
 	}
 	a.conn = &psdp.ConnectionInformation{NetworkType: "IN", AddressType: "IP4", Address: &psdp.Address{Address: "0.0.0.0"}}
 
@@ -156,8 +159,8 @@ func (a *answerer) section(i int) (*psdp.MediaDescription, error) {
 		return nil, err
 	}
 	r.RemoteUfrag, r.RemotePwd, r.RemoteFingerprints, r.RemoteSetup = t.ufrag, t.pwd, t.fingerprints, t.setup
-	if r.LocalSetup, err = AnswerSetup(t.setup, a.cfg.Setup); err != nil {
-		return nil, err
+	if r.LocalRole, r.LocalSetup, err = dtlsparams.SelectRole(dtlsparams.Answerer, t.setup, a.cfg.RolePolicy); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrSetup, err)
 	}
 	r.RemoteCandidates, r.RemoteEndOfCandidates = s.candidates, s.endOfCands
 	r.RemoteSSRCs, r.RemoteMsid = s.ssrcs, s.msid

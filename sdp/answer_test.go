@@ -15,6 +15,8 @@ import (
 	psdp "github.com/pion/sdp/v3"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/streamwire/streamwire/dtlsparams"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/answers/*.sdp from the current answers")
@@ -164,7 +166,7 @@ func checkAnswer(t *testing.T, offerSDP []byte, sess *Session) {
 		v, _ := md.Attribute("ice-ufrag")
 		assert.Equal(t, "sWufrag1", v)
 		v, _ = md.Attribute("fingerprint")
-		assert.Equal(t, testFingerprint.Algorithm+" "+testFingerprint.Value, v)
+		assert.Equal(t, testFingerprint.String(), v)
 		v, _ = md.Attribute("setup")
 		assert.Equal(t, sec.LocalSetup.String(), v)
 		v, _ = md.Attribute("candidate")
@@ -219,8 +221,8 @@ func TestAnswerRemoteTransport(t *testing.T) {
 		require.NoError(t, err)
 		for _, s := range sess.Sections {
 			require.Len(t, s.RemoteFingerprints, 1)
-			assert.Equal(t, Fingerprint{Algorithm: "sha-256", Value: string(m[1])}, s.RemoteFingerprints[0])
-			assert.Equal(t, SetupActpass, s.RemoteSetup)
+			assert.Equal(t, mustFingerprint("sha-256 "+string(m[1])), s.RemoteFingerprints[0])
+			assert.Equal(t, dtlsparams.SetupActpass, s.RemoteSetup)
 			assert.NotEmpty(t, s.RemoteCandidates)
 			assert.True(t, s.RemoteEndOfCandidates)
 		}
@@ -231,7 +233,7 @@ func TestAnswerRemoteTransport(t *testing.T) {
 		for _, s := range sess.Sections {
 			assert.Equal(t, "Wd3h", s.RemoteUfrag)
 			assert.Equal(t, "gSxvF0sY3ZLfXk1MkO0V2q", s.RemotePwd)
-			assert.Equal(t, SetupActpass, s.RemoteSetup)
+			assert.Equal(t, dtlsparams.SetupActpass, s.RemoteSetup)
 			assert.Equal(t, []uint32{2906386546 + uint32(s.Index)}, s.RemoteSSRCs)
 		}
 		assert.Equal(t, []string{"nack", "nack pli", "goog-remb"}, sess.Sections[1].RTCPFeedback)
@@ -245,11 +247,12 @@ func TestAnswerRemoteTransport(t *testing.T) {
 		s := sess.Sections[0]
 		var algs []string
 		for _, f := range s.RemoteFingerprints {
-			algs = append(algs, f.Algorithm)
+			algs = append(algs, f.Algorithm().String())
 		}
 		assert.Equal(t, []string{"sha-1", "sha-224", "sha-256", "sha-384", "sha-512"}, algs)
-		assert.Equal(t, SetupPassive, s.RemoteSetup)
-		assert.Equal(t, SetupActive, s.LocalSetup)
+		assert.Equal(t, dtlsparams.SetupPassive, s.RemoteSetup)
+		assert.Equal(t, dtlsparams.SetupActive, s.LocalSetup)
+		assert.Equal(t, dtlsparams.RoleClient, s.LocalRole)
 	})
 	t.Run("gstreamer bundle-only inherits nothing it has", func(t *testing.T) {
 		sess, err := Answer(readOffer(t, "gstreamer_whip_sendonly.sdp"), testConfig())
@@ -265,33 +268,9 @@ func TestAnswerRemoteTransport(t *testing.T) {
 		sess, err := Answer([]byte(offer), testConfig())
 		require.NoError(t, err)
 		assert.Equal(t, "3f9a1c0e", sess.Sections[1].RemoteUfrag)
-		assert.Equal(t, SetupPassive, sess.Sections[1].RemoteSetup)
+		assert.Equal(t, dtlsparams.SetupPassive, sess.Sections[1].RemoteSetup)
 		assert.Len(t, sess.Sections[1].RemoteFingerprints, 1)
 	})
-}
-
-func TestAnswerSetupTable(t *testing.T) {
-	for _, tc := range []struct {
-		remote, prefer, want Setup
-		err                  error
-	}{
-		{SetupActpass, SetupActive, SetupActive, nil},
-		{SetupActpass, SetupPassive, SetupPassive, nil},
-		{SetupActive, SetupActive, SetupPassive, nil},
-		{SetupActive, SetupPassive, SetupPassive, nil},
-		{SetupPassive, SetupActive, SetupActive, nil},
-		{SetupPassive, SetupPassive, SetupActive, nil},
-		{SetupHoldconn, SetupActive, 0, ErrSetup},
-		{SetupActpass, SetupActpass, 0, ErrConfig},
-	} {
-		got, err := AnswerSetup(tc.remote, tc.prefer)
-		if tc.err != nil {
-			assert.ErrorIs(t, err, tc.err, "%s/%s", tc.remote, tc.prefer)
-			continue
-		}
-		require.NoError(t, err)
-		assert.Equal(t, tc.want, got, "%s/%s", tc.remote, tc.prefer)
-	}
 }
 
 // setOfferSetup rewrites every a=setup of an offer (or removes them for "").
@@ -309,33 +288,46 @@ func setOfferSetup(offer []byte, value string) []byte {
 	return []byte(strings.Join(out, ""))
 }
 
-func TestAnswerSetupFromOffer(t *testing.T) {
+// TestAnswerSetupTable is the answerer's table of RFC 8842 §5.3 (with RFC 4145 §4
+// for an absent attribute), run through Answer on a real Chromium offer: the
+// a=setup written, Section.LocalSetup and Section.LocalRole must agree with each
+// other and with dtlsparams.SelectRole, which dtlssrtp's users call.
+func TestAnswerSetupTable(t *testing.T) {
 	base := readOffer(t, "chromium156_sendrecv.sdp")
 	for _, tc := range []struct {
-		offer  string
-		prefer Setup
-		want   string
-		err    error
+		offer   string
+		passive bool
+		want    dtlsparams.Setup
+		role    dtlsparams.Role
+		err     error
 	}{
-		{"actpass", SetupActive, "active", nil},
-		{"actpass", SetupPassive, "passive", nil},
-		{"active", SetupActive, "passive", nil},
-		{"passive", SetupPassive, "active", nil},
-		{"ACTPASS", SetupActive, "active", nil},
-		{"", SetupActive, "passive", nil}, // absent means active (RFC 4145 §4)
-		{"holdconn", SetupActive, "", ErrSetup},
-		{"sometimes", SetupActive, "", ErrSetup},
+		{"actpass", false, dtlsparams.SetupActive, dtlsparams.RoleClient, nil},
+		{"actpass", true, dtlsparams.SetupPassive, dtlsparams.RoleServer, nil},
+		{"active", false, dtlsparams.SetupPassive, dtlsparams.RoleServer, nil},
+		{"active", true, dtlsparams.SetupPassive, dtlsparams.RoleServer, nil},
+		{"passive", false, dtlsparams.SetupActive, dtlsparams.RoleClient, nil},
+		{"passive", true, dtlsparams.SetupActive, dtlsparams.RoleClient, nil},
+		{"ACTPASS ", false, dtlsparams.SetupActive, dtlsparams.RoleClient, nil},
+		{"", false, dtlsparams.SetupPassive, dtlsparams.RoleServer, nil}, // absent means active (RFC 4145 §4)
+		{"holdconn", false, 0, 0, dtlsparams.ErrRoleConflict},
+		{"sometimes", false, 0, 0, dtlsparams.ErrBadSetup},
 	} {
 		cfg := testConfig()
-		cfg.Setup = tc.prefer
+		cfg.RolePolicy.AnswerPassive = tc.passive
 		sess, err := Answer(setOfferSetup(base, tc.offer), cfg)
 		if tc.err != nil {
+			assert.ErrorIs(t, err, ErrSetup, tc.offer)
 			assert.ErrorIs(t, err, tc.err, tc.offer)
 			continue
 		}
 		require.NoError(t, err, tc.offer)
-		assert.Contains(t, string(sess.SDP), "a=setup:"+tc.want+"\r\n", tc.offer)
-		assert.Equal(t, tc.want, sess.Sections[0].LocalSetup.String())
+		s := sess.Sections[0]
+		assert.Contains(t, string(sess.SDP), "a=setup:"+tc.want.String()+"\r\n", tc.offer)
+		assert.Equal(t, tc.want, s.LocalSetup, tc.offer)
+		assert.Equal(t, tc.role, s.LocalRole, tc.offer)
+		role, setup, err := dtlsparams.SelectRole(dtlsparams.Answerer, s.RemoteSetup, cfg.RolePolicy)
+		require.NoError(t, err)
+		assert.Equal(t, [2]any{tc.role, tc.want}, [2]any{role, setup}, "SelectRole disagrees with Answer for %q", tc.offer)
 	}
 }
 
@@ -543,9 +535,13 @@ func TestAnswerErrors(t *testing.T) {
 		{"no m= line", []byte("v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"), nil, ErrNoMedia},
 		{"too large", bytes.Repeat([]byte("a"), MaxSize+1), nil, ErrTooLarge},
 		{"no local fingerprint", chrome, func(c *Config) { c.Fingerprints = nil }, ErrNoFingerprint},
-		{"bad setup policy", chrome, func(c *Config) { c.Setup = SetupActpass }, ErrConfig},
+		{"holdconn offer policy", chrome, func(c *Config) { c.RolePolicy.Offer = dtlsparams.SetupHoldconn }, ErrConfig},
+		{"out of range offer policy", chrome, func(c *Config) { c.RolePolicy.Offer = dtlsparams.Setup(9) }, ErrConfig},
+		{"zero local fingerprint", chrome, func(c *Config) { c.Fingerprints = append(c.Fingerprints, dtlsparams.Fingerprint{}) }, ErrConfig},
 		{"no remote ufrag", []byte(strings.ReplaceAll(string(chrome), "a=ice-ufrag:", "a=x-ufrag:")), nil, ErrRemoteICE},
 		{"no remote fingerprint", []byte(strings.ReplaceAll(string(chrome), "a=fingerprint:", "a=x-fingerprint:")), nil, ErrRemoteFingerprint},
+		{"only an unknown hash", []byte(strings.ReplaceAll(string(chrome), "a=fingerprint:sha-256 ", "a=fingerprint:md5 ")), nil, dtlsparams.ErrUnsupportedHash},
+		{"only a malformed digest", []byte(strings.ReplaceAll(string(chrome), "a=fingerprint:sha-256 ", "a=fingerprint:sha-256 00")), nil, dtlsparams.ErrBadFingerprint},
 		{"plain RTP/AVP", []byte(strings.ReplaceAll(string(chrome), "UDP/TLS/RTP/SAVPF", "RTP/AVP")), nil, ErrNoMedia},
 		{"all disabled", chrome, func(c *Config) { c.Audio.Disabled, c.Video.Disabled = true, true }, ErrNoMedia},
 		{"failing Rand", chrome, func(c *Config) { c.ICEUfrag = ""; c.Rand = bytes.NewReader(nil) }, ErrConfig},

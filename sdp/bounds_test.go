@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/streamwire/streamwire/dtlsparams"
 )
 
 // chromeManyVideo builds a Chromium 156 offer with n video m-sections, as a
@@ -69,7 +71,7 @@ func TestRemoteTransportValues(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s %s: %v", alg, hex, err)
 			}
-			if f := sess.Sections[0].RemoteFingerprints[0]; f.Algorithm != strings.ToLower(alg) || f.Value != v {
+			if f := sess.Sections[0].RemoteFingerprints[0]; f.String() != strings.ToLower(alg)+" "+strings.ToUpper(v) {
 				t.Errorf("%s: got %+v", alg, f)
 			}
 		}
@@ -147,7 +149,7 @@ func TestZeroValues(t *testing.T) {
 	if _, err := (&LocalOffer{}).Accept(offer); !errors.Is(err, ErrAnswerMismatch) {
 		t.Errorf("zero LocalOffer: %v", err)
 	}
-	if _, err := AnswerDescription(nil, &Config{Fingerprints: []Fingerprint{testFingerprint}}); !errors.Is(err, ErrParse) {
+	if _, err := AnswerDescription(nil, &Config{Fingerprints: []dtlsparams.Fingerprint{testFingerprint}}); !errors.Is(err, ErrParse) {
 		t.Errorf("nil description: %v", err)
 	}
 	var f SDPFrag
@@ -160,7 +162,7 @@ func TestZeroValues(t *testing.T) {
 	if (&Session{}).Section("0") != nil {
 		t.Error("zero Session has a section")
 	}
-	cfg := &Config{Fingerprints: []Fingerprint{testFingerprint}}
+	cfg := &Config{Fingerprints: []dtlsparams.Fingerprint{testFingerprint}}
 	sess, err := Answer(offer, cfg)
 	if err != nil {
 		t.Fatalf("Config with only Fingerprints: %v", err)

@@ -1,6 +1,10 @@
 package sdp
 
-import "io"
+import (
+	"io"
+
+	"github.com/streamwire/streamwire/dtlsparams"
+)
 
 // Codec is one codec the local side can use (RFC 8866 §6.6 rtpmap, §6.15 fmtp;
 // RFC 4585 §4.2 rtcp-fb).
@@ -104,11 +108,18 @@ type Config struct {
 	// EndOfCandidates writes a=end-of-candidates after the candidates (RFC 8840 §8.2).
 	EndOfCandidates bool
 
-	// Fingerprints of the local DTLS certificate (required).
-	Fingerprints []Fingerprint
-	// Setup is what an answer says when the offer says actpass: SetupActive (the
-	// zero value) or SetupPassive. Offers always say actpass.
-	Setup Setup
+	// Fingerprints of the local DTLS certificate (required), written as
+	// a=fingerprint in this order (RFC 8122 §5), typically
+	// dtlssrtp.Certificate.Fingerprint(dtlsparams.SHA256). None may be the zero
+	// Fingerprint.
+	Fingerprints []dtlsparams.Fingerprint
+	// RolePolicy chooses our a=setup where RFC 5763 §5 leaves the choice, with
+	// the same rules as dtlssrtp (dtlsparams.SelectRole): the zero value offers
+	// actpass and answers an actpass offer with active (we are the DTLS client);
+	// AnswerPassive answers passive instead; Offer makes offers say active or
+	// passive, for an endpoint that can take only one role. Offer holdconn fails
+	// with ErrConfig.
+	RolePolicy dtlsparams.RolePolicy
 
 	// CNAME is the default RTCP CNAME of sent streams. Empty means DefaultCNAME.
 	CNAME string

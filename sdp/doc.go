@@ -23,8 +23,9 @@
 //   - mirrors the direction (RFC 3264 §6.1): sendonly gets recvonly, recvonly gets
 //     sendonly, sendrecv gets what the local side can do, inactive stays inactive;
 //   - answers a=setup (RFC 5763 §5, RFC 8842 §5.3): actpass gets active (or
-//     passive, Config.Setup), active gets passive, passive (ffmpeg's WHIP offers)
-//     gets active; see AnswerSetup;
+//     passive, Config.RolePolicy), active gets passive, passive (ffmpeg's WHIP
+//     offers) gets active, by dtlsparams.SelectRole, the function dtlssrtp's users
+//     call; Section.LocalRole is the resulting DTLS role;
 //   - accepts one UDP/DTLS/SCTP webrtc-datachannel section if Config.DataChannel,
 //     with a=sctp-port and a=max-message-size (RFC 8841 §5, §6);
 //   - rejects, with port 0 and its mid kept, whatever it cannot use (RFC 3264 §6,
@@ -36,7 +37,14 @@
 // bundled section without them, such as a bundle-only one, uses the BUNDLE-tagged
 // section's (RFC 8843 §7.1.3). The Session returned carries, per m-section, what
 // the ICE, DTLS and RTP layers need: remote credentials, fingerprints and setup,
-// the local setup, the codec and repair payload types, extension IDs and SSRCs.
+// the local setup and DTLS role, the codec and repair payload types, extension IDs
+// and SSRCs. Fingerprints, setup values and roles are the types of package
+// dtlsparams, which dtlssrtp takes as they are: Section.LocalRole and
+// Section.RemoteFingerprints go straight into dtlssrtp.Handshake, and the
+// fingerprints of a dtlssrtp.Certificate straight into Config.Fingerprints. A
+// remote a=fingerprint with a hash function other than sha-1 to sha-512 is
+// skipped (RFC 8122 §5); an m-section left without any fails with
+// ErrRemoteFingerprint.
 //
 // # Offering
 //

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/streamwire/streamwire/dtlsparams"
 	"github.com/streamwire/streamwire/sdp"
 )
 
@@ -18,7 +19,7 @@ func ExampleAnswer() {
 		Video:        sdp.MediaConfig{Direction: sdp.RecvOnly},
 		ICELite:      true,
 		Candidates:   []string{"candidate:1 1 udp 2130706431 192.0.2.10 8443 typ host"},
-		Fingerprints: []sdp.Fingerprint{{Algorithm: "sha-256", Value: "0F:1E:2D:3C:4B:5A:69:78:87:96:A5:B4:C3:D2:E1:F0:0F:1E:2D:3C:4B:5A:69:78:87:96:A5:B4:C3:D2:E1:F0"}},
+		Fingerprints: []dtlsparams.Fingerprint{fingerprint("sha-256 0F:1E:2D:3C:4B:5A:69:78:87:96:A5:B4:C3:D2:E1:F0:0F:1E:2D:3C:4B:5A:69:78:87:96:A5:B4:C3:D2:E1:F0")},
 	}
 	sess, err := sdp.Answer(offer, cfg)
 	if err != nil {
@@ -36,16 +37,34 @@ func ExampleAnswer() {
 	// mid 1 video recvonly: H264/96 fmtp "profile-level-id=42e01f;packetization-mode=1;level-asymmetry-allowed=1", remote ufrag Wd3h, setup actpass->active
 }
 
-// ffmpeg's WHIP muxer offers a=setup:passive, so the server must be the DTLS client.
-func ExampleAnswerSetup() {
-	for _, offered := range []sdp.Setup{sdp.SetupActpass, sdp.SetupActive, sdp.SetupPassive} {
-		ours, _ := sdp.AnswerSetup(offered, sdp.SetupActive)
-		fmt.Printf("%s -> %s\n", offered, ours)
+// ffmpeg's WHIP muxer offers a=setup:passive, so the server must be the DTLS
+// client; Section.LocalRole is what dtlssrtp.Handshake takes.
+func ExampleAnswer_setup() {
+	offer, err := os.ReadFile("testdata/offers/ffmpeg8_whip_sendonly.sdp")
+	if err != nil {
+		panic(err)
 	}
+	cfg := &sdp.Config{Fingerprints: []dtlsparams.Fingerprint{fingerprint("sha-1 0F:1E:2D:3C:4B:5A:69:78:87:96:A5:B4:C3:D2:E1:F0:0F:1E:2D:3C")}}
+	sess, err := sdp.Answer(offer, cfg)
+	if err != nil {
+		panic(err)
+	}
+	s := sess.Sections[0]
+	fmt.Printf("offer a=setup:%s, answer a=setup:%s, we are the DTLS %s\n", s.RemoteSetup, s.LocalSetup, s.LocalRole)
+	fmt.Println("peer:", s.RemoteFingerprints[0].Algorithm(), len(s.RemoteFingerprints[0].Digest()), "bytes")
 	// Output:
-	// actpass -> active
-	// active -> passive
-	// passive -> active
+	// offer a=setup:passive, answer a=setup:active, we are the DTLS client
+	// peer: sha-256 32 bytes
+}
+
+// fingerprint parses a constant a=fingerprint value; in a server the value
+// comes from dtlssrtp.Certificate.Fingerprint.
+func fingerprint(s string) dtlsparams.Fingerprint {
+	f, err := dtlsparams.ParseFingerprint(s)
+	if err != nil {
+		panic(err)
+	}
+	return f
 }
 
 // A WHIP PATCH body with a trickled candidate (RFC 8840, RFC 9725 §4.3.2).
@@ -75,7 +94,7 @@ func ExampleOffer() {
 	cfg := &sdp.Config{
 		Audio:        sdp.MediaConfig{Direction: sdp.SendOnly},
 		Video:        sdp.MediaConfig{Direction: sdp.SendOnly, Codecs: []sdp.Codec{{Name: "VP8"}}},
-		Fingerprints: []sdp.Fingerprint{{Algorithm: "sha-256", Value: "0F:1E"}},
+		Fingerprints: []dtlsparams.Fingerprint{fingerprint("sha-1 0F:1E:2D:3C:4B:5A:69:78:87:96:A5:B4:C3:D2:E1:F0:0F:1E:2D:3C")},
 	}
 	offer, err := sdp.Offer(cfg)
 	if err != nil {
@@ -84,7 +103,7 @@ func ExampleOffer() {
 	player := &sdp.Config{
 		Audio:        sdp.MediaConfig{Direction: sdp.RecvOnly},
 		Video:        sdp.MediaConfig{Direction: sdp.RecvOnly, Codecs: []sdp.Codec{{Name: "vp8"}}},
-		Fingerprints: []sdp.Fingerprint{{Algorithm: "sha-256", Value: "AA:BB"}},
+		Fingerprints: []dtlsparams.Fingerprint{fingerprint("sha-1 AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD")},
 	}
 	answer, err := sdp.Answer(offer.SDP, player)
 	if err != nil {
@@ -95,9 +114,9 @@ func ExampleOffer() {
 		panic(err)
 	}
 	for _, s := range sess.Sections {
-		fmt.Printf("mid %s %s %s/%d rtx %d, we are DTLS %s\n", s.Mid, s.Direction, s.Codec.Name, s.Codec.PayloadType, s.RTX, s.LocalSetup)
+		fmt.Printf("mid %s %s %s/%d rtx %d, we are the DTLS %s\n", s.Mid, s.Direction, s.Codec.Name, s.Codec.PayloadType, s.RTX, s.LocalRole)
 	}
 	// Output:
-	// mid 0 sendonly opus/96 rtx 0, we are DTLS passive
-	// mid 1 sendonly VP8/96 rtx 97, we are DTLS passive
+	// mid 0 sendonly opus/96 rtx 0, we are the DTLS server
+	// mid 1 sendonly VP8/96 rtx 97, we are the DTLS server
 }

@@ -7,11 +7,21 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/streamwire/streamwire/dtlsparams"
 )
 
 // testFingerprint is a made-up sha-256 certificate fingerprint.
-var testFingerprint = Fingerprint{Algorithm: "sha-256",
-	Value: "0F:1E:2D:3C:4B:5A:69:78:87:96:A5:B4:C3:D2:E1:F0:0F:1E:2D:3C:4B:5A:69:78:87:96:A5:B4:C3:D2:E1:F0"}
+var testFingerprint = mustFingerprint("sha-256 0F:1E:2D:3C:4B:5A:69:78:87:96:A5:B4:C3:D2:E1:F0:0F:1E:2D:3C:4B:5A:69:78:87:96:A5:B4:C3:D2:E1:F0")
+
+// mustFingerprint parses an a=fingerprint value of a test table.
+func mustFingerprint(s string) dtlsparams.Fingerprint {
+	f, err := dtlsparams.ParseFingerprint(s)
+	if err != nil {
+		panic(err)
+	}
+	return f
+}
 
 // testConfig is a server that sends and receives with the default codecs, accepts
 // data channels, is ICE-lite with one host candidate and draws its identifiers from
@@ -24,7 +34,7 @@ func testConfig() *Config {
 		ICELite:         true,
 		Candidates:      []string{"candidate:1 1 udp 2130706431 192.0.2.10 8443 typ host"},
 		EndOfCandidates: true,
-		Fingerprints:    []Fingerprint{testFingerprint},
+		Fingerprints:    []dtlsparams.Fingerprint{testFingerprint},
 		Rand:            rand.NewChaCha8([32]byte{'s', 'w'}),
 	}
 }

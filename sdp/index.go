@@ -2,10 +2,13 @@ package sdp
 
 import (
 	"bytes"
+	"fmt"
 	"strconv"
 	"strings"
 
 	psdp "github.com/pion/sdp/v3"
+
+	"github.com/streamwire/streamwire/dtlsparams"
 )
 
 // offeredFormat is one payload type of an m-section with everything the offer says
@@ -33,10 +36,12 @@ type extmapEntry struct {
 // transport is what an m-section (or the session level) says about ICE and DTLS.
 type transport struct {
 	ufrag, pwd   string
-	fingerprints []Fingerprint
-	setup        Setup
-	hasSetup     bool
-	setupErr     error
+	fingerprints []dtlsparams.Fingerprint
+	// fingerprintErr is the first a=fingerprint value that did not parse.
+	fingerprintErr error
+	setup          dtlsparams.Setup
+	hasSetup       bool
+	setupErr       error
 }
 
 // section is the index of one offered m-section, built in a single pass over its
@@ -153,12 +158,21 @@ func (t *transport) add(a *psdp.Attribute) bool {
 	case "ice-pwd":
 		t.pwd = a.Value
 	case "fingerprint":
-		alg, val, ok := strings.Cut(a.Value, " ")
-		if ok {
-			t.fingerprints = append(t.fingerprints, Fingerprint{Algorithm: strings.ToLower(alg), Value: strings.TrimSpace(val)})
+		// A hash function dtlsparams does not know is skipped (RFC 8122 §5 lets an
+		// endpoint use the fingerprints it supports); so is a malformed value,
+		// whose error is kept to explain an m-section left with none.
+		f, err := dtlsparams.ParseFingerprint(a.Value)
+		switch {
+		case err == nil:
+			t.fingerprints = append(t.fingerprints, f)
+		case t.fingerprintErr == nil:
+			t.fingerprintErr = err
 		}
 	case "setup":
-		s, err := ParseSetup(a.Value)
+		s, err := dtlsparams.ParseSetup(a.Value)
+		if err != nil {
+			err = fmt.Errorf("%w: %w", ErrSetup, err)
+		}
 		t.setup, t.hasSetup, t.setupErr = s, true, err
 	default:
 		return false
@@ -365,6 +379,9 @@ func (t transport) resolve(session transport) transport {
 	}
 	if len(t.fingerprints) == 0 {
 		t.fingerprints = session.fingerprints
+		if t.fingerprintErr == nil {
+			t.fingerprintErr = session.fingerprintErr
+		}
 	}
 	if !t.hasSetup {
 		t.setup, t.hasSetup, t.setupErr = session.setup, session.hasSetup, session.setupErr
@@ -397,6 +414,9 @@ func (x *offerIndex) remoteTransport(i int) (transport, error) {
 				}
 				if len(t.fingerprints) == 0 {
 					t.fingerprints = tag.fingerprints
+					if t.fingerprintErr == nil {
+						t.fingerprintErr = tag.fingerprintErr
+					}
 				}
 				if !s.transport.hasSetup && !x.session.hasSetup {
 					t.setup, t.hasSetup, t.setupErr = tag.setup, tag.hasSetup, tag.setupErr
@@ -407,6 +427,8 @@ func (x *offerIndex) remoteTransport(i int) (transport, error) {
 	switch {
 	case t.ufrag == "" || t.pwd == "":
 		return t, errorf(ErrRemoteICE, "m-section %d (mid %q)", i, clip(s.mid))
+	case len(t.fingerprints) == 0 && t.fingerprintErr != nil:
+		return t, fmt.Errorf("%w: m-section %d (mid %q): %w", ErrRemoteFingerprint, i, clip(s.mid), t.fingerprintErr)
 	case len(t.fingerprints) == 0:
 		return t, errorf(ErrRemoteFingerprint, "m-section %d (mid %q)", i, clip(s.mid))
 	case t.setupErr != nil:

@@ -1,10 +1,13 @@
 package sdp
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 
 	psdp "github.com/pion/sdp/v3"
+
+	"github.com/streamwire/streamwire/dtlsparams"
 )
 
 // LocalOffer is an offer made by the local side (RFC 8829 §5.2): for a WHEP
@@ -16,7 +19,8 @@ type LocalOffer struct {
 	// LocalUfrag and LocalPwd are the ICE credentials written into the offer.
 	LocalUfrag, LocalPwd string
 
-	sections []offeredSection
+	sections   []offeredSection
+	rolePolicy dtlsparams.RolePolicy // a copy of Config.RolePolicy, for Accept
 }
 
 // offeredSection remembers what the local offer put in one m-section. It holds
@@ -40,7 +44,8 @@ type offeredCodec struct {
 
 // Offer builds an offer with one m-section per enabled media kind (audio mid "0",
 // video mid "1" when audio is enabled, ...) and a data channel section if
-// cfg.DataChannel, all in one BUNDLE group, with a=setup:actpass (RFC 8842 §5.2),
+// cfg.DataChannel, all in one BUNDLE group, with a=setup:actpass (RFC 8842 §5.2;
+// cfg.RolePolicy.Offer may say active or passive instead),
 // every configured codec (with an RTX format per video codec, apt set to the
 // codec's payload type, RFC 4588 §8.1) and header extension IDs numbered from 1.
 func Offer(cfg *Config) (*LocalOffer, error) {
@@ -50,7 +55,7 @@ func Offer(cfg *Config) (*LocalOffer, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	o := &LocalOffer{}
+	o := &LocalOffer{rolePolicy: cfg.RolePolicy}
 	rnd := newRandom(cfg.Rand)
 	var err error
 	if o.LocalUfrag, o.LocalPwd, err = rnd.credentials(cfg.ICEUfrag, cfg.ICEPwd); err != nil {
@@ -108,9 +113,9 @@ func (o *LocalOffer) section(cfg *Config, k Kind, mid string, rnd *random, extID
 	attr("ice-ufrag", o.LocalUfrag)
 	attr("ice-pwd", o.LocalPwd)
 	for _, f := range cfg.Fingerprints {
-		attr("fingerprint", f.Algorithm+" "+f.Value)
+		attr("fingerprint", f.String())
 	}
-	attr("setup", "actpass")
+	attr("setup", cfg.RolePolicy.OfferSetup().String())
 	attr("mid", mid)
 	ours := offeredSection{kind: k, mid: mid, dir: SendRecv}
 	if k == KindApplication {
@@ -285,13 +290,8 @@ func (o *LocalOffer) acceptSection(x *offerIndex, i int, r *Section) error {
 		return err
 	}
 	r.RemoteUfrag, r.RemotePwd, r.RemoteFingerprints, r.RemoteSetup = t.ufrag, t.pwd, t.fingerprints, t.setup
-	switch t.setup {
-	case SetupActive:
-		r.LocalSetup = SetupPassive
-	case SetupPassive:
-		r.LocalSetup = SetupActive
-	default:
-		return errorf(ErrSetup, "answer has a=setup:%s", t.setup)
+	if r.LocalRole, r.LocalSetup, err = dtlsparams.SelectRole(dtlsparams.Offerer, t.setup, o.rolePolicy); err != nil {
+		return fmt.Errorf("%w: %w", ErrSetup, err)
 	}
 	r.RemoteCandidates, r.RemoteEndOfCandidates = s.candidates, s.endOfCands
 	r.RemoteSSRCs, r.RemoteMsid = s.ssrcs, s.msid

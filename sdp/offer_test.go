@@ -7,6 +7,8 @@ import (
 	psdp "github.com/pion/sdp/v3"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/streamwire/streamwire/dtlsparams"
 )
 
 func TestOfferShape(t *testing.T) {
@@ -55,7 +57,7 @@ func TestOfferAnsweredByAnswer(t *testing.T) {
 
 	client := testConfig()
 	client.ICEUfrag, client.ICEPwd = "clientUfrag", "clientPassword0123456789"
-	client.Setup = SetupPassive
+	client.RolePolicy.AnswerPassive = true
 	client.Audio.Direction, client.Video.Direction = RecvOnly, RecvOnly
 	client.Video.Codecs = []Codec{{Name: "VP8"}}
 	ans, err := Answer(o.SDP, client)
@@ -69,10 +71,16 @@ func TestOfferAnsweredByAnswer(t *testing.T) {
 	sess, err := o.Accept(ans.SDP)
 	require.NoError(t, err)
 	assert.Equal(t, []string{
-		"0 audio sendonly opus/96 ext=1,2,3,4 setup=active",
-		"1 video sendonly VP8/100 rtx=101 ext=1,3,4 setup=active",
-		"2 application sctp=5000 max=262144 setup=active",
+		"0 audio sendonly opus/96 ext=1,2,3,4 setup=actpass",
+		"1 video sendonly VP8/100 rtx=101 ext=1,3,4 setup=actpass",
+		"2 application sctp=5000 max=262144 setup=actpass",
 	}, summaries(sess))
+	for i := range sess.Sections {
+		// The client answered passive: the offerer is the DTLS client, the
+		// answerer the server, each deciding alone.
+		assert.Equal(t, dtlsparams.RoleClient, sess.Sections[i].LocalRole)
+		assert.Equal(t, dtlsparams.RoleServer, ans.Sections[i].LocalRole)
+	}
 	assert.Equal(t, []string{"0", "1", "2"}, sess.Bundle)
 	assert.Equal(t, "clientUfrag", sess.Sections[1].RemoteUfrag)
 	assert.Equal(t, o.LocalUfrag, sess.LocalUfrag)
@@ -117,4 +125,49 @@ func TestOfferAcceptErrors(t *testing.T) {
 	cfg.Audio.Disabled, cfg.Video.Disabled, cfg.DataChannel = true, true, false
 	_, err = Offer(cfg)
 	assert.ErrorIs(t, err, ErrNoMedia)
+}
+
+// TestOfferSetupTable is the offerer's side of RFC 8842 §5 (with RFC 4145 §4 for
+// an absent attribute), through Offer and Accept: the offer's a=setup comes from
+// Config.RolePolicy.Offer, and the role from the answer's a=setup, as
+// dtlsparams.SelectRole decides it for dtlssrtp.
+func TestOfferSetupTable(t *testing.T) {
+	for _, tc := range []struct {
+		offer  dtlsparams.Setup // RolePolicy.Offer
+		answer string           // a=setup of the answer; "" removes it
+		role   dtlsparams.Role
+		err    error
+	}{
+		{dtlsparams.SetupNone, "active", dtlsparams.RoleServer, nil},
+		{dtlsparams.SetupNone, "passive", dtlsparams.RoleClient, nil},
+		{dtlsparams.SetupNone, "", dtlsparams.RoleServer, nil}, // absent means active
+		{dtlsparams.SetupNone, "actpass", 0, dtlsparams.ErrRoleConflict},
+		{dtlsparams.SetupNone, "holdconn", 0, dtlsparams.ErrRoleConflict},
+		{dtlsparams.SetupNone, "later", 0, dtlsparams.ErrBadSetup},
+		{dtlsparams.SetupActpass, "PASSIVE", dtlsparams.RoleClient, nil},
+		{dtlsparams.SetupActive, "passive", dtlsparams.RoleClient, nil},
+		{dtlsparams.SetupActive, "active", 0, dtlsparams.ErrRoleConflict},
+		{dtlsparams.SetupPassive, "active", dtlsparams.RoleServer, nil},
+		{dtlsparams.SetupPassive, "passive", 0, dtlsparams.ErrRoleConflict},
+	} {
+		name := tc.offer.String() + "/" + tc.answer
+		cfg := testConfig()
+		cfg.RolePolicy.Offer = tc.offer
+		o, err := Offer(cfg)
+		require.NoError(t, err, name)
+		assert.Contains(t, string(o.SDP), "a=setup:"+cfg.RolePolicy.OfferSetup().String()+"\r\n", name)
+		ans, err := Answer(o.SDP, testConfig())
+		require.NoError(t, err, name)
+		sess, err := o.Accept(setOfferSetup(ans.SDP, tc.answer))
+		if tc.err != nil {
+			assert.ErrorIs(t, err, ErrSetup, name)
+			assert.ErrorIs(t, err, tc.err, name)
+			continue
+		}
+		require.NoError(t, err, name)
+		for _, s := range sess.Sections {
+			assert.Equal(t, tc.role, s.LocalRole, name)
+			assert.Equal(t, cfg.RolePolicy.OfferSetup(), s.LocalSetup, name)
+		}
+	}
 }

@@ -1,5 +1,7 @@
 package sdp
 
+import "github.com/streamwire/streamwire/dtlsparams"
+
 // Session is the outcome of a negotiation: the SDP to send (for Answer) and, per
 // m-section, the parameters the transport and media layers need. Its strings alias
 // the parsed offer or answer and stay valid as long as the Session is referenced.
@@ -70,14 +72,21 @@ type Section struct {
 	// Remote transport: ICE credentials, certificate fingerprints and a=setup after
 	// applying session-level defaults and BUNDLE, plus candidates and SSRCs seen.
 	RemoteUfrag, RemotePwd string
-	// RemoteFingerprints are the remote a=fingerprint values (RFC 8122 §5).
-	RemoteFingerprints []Fingerprint
-	// RemoteSetup is the remote a=setup value (RFC 4145 §4; SetupActive when
-	// absent).
-	RemoteSetup Setup
-	// LocalSetup is the local a=setup: SetupActive means the local side is the DTLS
-	// client (RFC 5763 §5).
-	LocalSetup       Setup
+	// RemoteFingerprints are the remote a=fingerprint values (RFC 8122 §5) whose
+	// hash function dtlsparams knows (sha-1 to sha-512), in order; others are
+	// left out, as RFC 8122 §5 lets an endpoint use the ones it supports. They
+	// go unchanged into dtlssrtp.Config.RemoteFingerprints.
+	RemoteFingerprints []dtlsparams.Fingerprint
+	// RemoteSetup is the remote a=setup value as written (RFC 4145 §4):
+	// dtlsparams.SetupNone when absent, which counts as active.
+	RemoteSetup dtlsparams.Setup
+	// LocalSetup is the a=setup value the local side wrote: active or passive in
+	// an answer, the offer's value (actpass by default) in an offer.
+	LocalSetup dtlsparams.Setup
+	// LocalRole is the local DTLS role that follows from both a=setup values
+	// (dtlsparams.SelectRole, RFC 5763 §5, RFC 8842 §5): the role argument of
+	// dtlssrtp.Handshake.
+	LocalRole        dtlsparams.Role
 	RemoteCandidates []string // a=candidate values, after "candidate:" ("1 1 udp 2122194687 192.0.2.2 33720 typ host")
 	// RemoteEndOfCandidates reports a=end-of-candidates (RFC 8840 §8.2): the remote
 	// side will trickle no more candidates for this section.

@@ -2,7 +2,6 @@ package sdp
 
 import (
 	"errors"
-	"strings"
 )
 
 // Sentinel errors. Every error returned by this package wraps one of them, so callers
@@ -20,7 +19,9 @@ var (
 	ErrRemoteICE = errors.New("sdp: remote ICE credentials missing")
 	// ErrRemoteFingerprint reports an accepted m-section without a=fingerprint.
 	ErrRemoteFingerprint = errors.New("sdp: remote certificate fingerprint missing")
-	// ErrSetup reports an a=setup value that cannot be answered (holdconn, unknown).
+	// ErrSetup reports an a=setup value from which no DTLS role follows (holdconn,
+	// an unknown value, an actpass answer, both sides active or passive); the
+	// dtlsparams error (ErrBadSetup, ErrRoleConflict) is wrapped as well.
 	ErrSetup = errors.New("sdp: unusable a=setup")
 	// ErrNoMedia reports an offer in which no m-section could be accepted.
 	ErrNoMedia = errors.New("sdp: no acceptable media section")
@@ -130,81 +131,6 @@ func directionOf(sends, receives bool) Direction {
 		return RecvOnly
 	}
 	return Inactive
-}
-
-// Setup is the DTLS connection role of a=setup (RFC 4145 §4, RFC 5763 §5, RFC 8842 §5).
-type Setup uint8
-
-// Setup values. The zero value is SetupActive, the RFC 4145 default when the attribute
-// is absent.
-const (
-	SetupActive   Setup = iota // a=setup:active: this side is the DTLS client
-	SetupPassive               // a=setup:passive: this side is the DTLS server
-	SetupActpass               // a=setup:actpass: the offerer lets the answerer choose
-	SetupHoldconn              // a=setup:holdconn: no connection yet (cannot be answered)
-)
-
-// String returns the a=setup value: "active", "passive", "actpass" or
-// "holdconn".
-func (s Setup) String() string {
-	switch s {
-	case SetupPassive:
-		return "passive"
-	case SetupActpass:
-		return "actpass"
-	case SetupHoldconn:
-		return "holdconn"
-	}
-	return "active"
-}
-
-// ParseSetup reads an a=setup value; the comparison is case-insensitive and
-// surrounding white space is ignored, as dtlssrtp.ParseSetup does.
-func ParseSetup(v string) (Setup, error) {
-	v = strings.Trim(v, " \t")
-	switch {
-	case strings.EqualFold(v, "active"):
-		return SetupActive, nil
-	case strings.EqualFold(v, "passive"):
-		return SetupPassive, nil
-	case strings.EqualFold(v, "actpass"):
-		return SetupActpass, nil
-	case strings.EqualFold(v, "holdconn"):
-		return SetupHoldconn, nil
-	}
-	return 0, errorf(ErrSetup, "unknown value %q", clip(v))
-}
-
-// AnswerSetup is the a=setup value an answerer writes for the offer's value remote
-// (RFC 8842 §5.3): actpass gives prefer (SetupActive or SetupPassive), active gives
-// passive, passive gives active. holdconn cannot be answered with a connection.
-// dtlssrtp's role function follows the same table: SetupActive means DTLS client.
-func AnswerSetup(remote, prefer Setup) (Setup, error) {
-	switch remote {
-	case SetupActpass:
-		if prefer != SetupActive && prefer != SetupPassive {
-			return 0, errorf(ErrConfig, "preferred setup must be active or passive, not %s", prefer)
-		}
-		return prefer, nil
-	case SetupActive:
-		return SetupPassive, nil
-	case SetupPassive:
-		return SetupActive, nil
-	}
-	return 0, errorf(ErrSetup, "offer has a=setup:%s", remote)
-}
-
-// Fingerprint is an a=fingerprint value (RFC 8122 §5): a hash function name such as
-// "sha-256" and the colon-separated upper-case hex digest.
-type Fingerprint struct {
-	// Algorithm is the hash function name in lower case ("sha-256"); any name of
-	// the IANA registry RFC 8122 §5 refers to is kept (sha-1, sha-224, sha-256,
-	// sha-384, sha-512, ...): checking it is dtlssrtp's job.
-	Algorithm string
-	// Value is the digest alone as written: hex pairs separated by colons, in
-	// either case. dtlssrtp.Fingerprint.String() is "<Algorithm> <Value>", not a
-	// Value: split it at the space.
-	Value string
 }
 
 // Extension is a negotiated RTP header extension (RFC 8285 §6): its local ID, which

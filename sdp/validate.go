@@ -14,13 +14,15 @@ func (c *Config) validate() error {
 	if len(c.Fingerprints) == 0 {
 		return ErrNoFingerprint
 	}
-	for i := range c.Fingerprints {
-		if err := checkFingerprint(i, &c.Fingerprints[i]); err != nil {
-			return err
+	// A dtlsparams.Fingerprint holds a known hash function and a digest of its
+	// length, or is zero: only the zero value is left to refuse.
+	for i, f := range c.Fingerprints {
+		if f.IsZero() {
+			return errorf(ErrConfig, "Fingerprints[%d] is the zero Fingerprint: use dtlssrtp.Certificate.Fingerprint or dtlsparams.ParseFingerprint", i)
 		}
 	}
-	if c.Setup != SetupActive && c.Setup != SetupPassive {
-		return errorf(ErrConfig, "Setup must be SetupActive or SetupPassive, not %s", c.Setup)
+	if err := c.RolePolicy.Check(); err != nil {
+		return fmt.Errorf("%w: RolePolicy: %w", ErrConfig, err)
 	}
 	if c.SCTPPort < 0 || c.SCTPPort > 65535 {
 		return errorf(ErrConfig, "SCTPPort %d out of range", c.SCTPPort)
@@ -124,49 +126,6 @@ func (c *Codec) validate(kind string, i int) error {
 	return nil
 }
 
-// checkFingerprint holds Fingerprints[i] to RFC 8122 §5: hash-func = token,
-// fingerprint = 2HEX *(":" 2HEX). Both cases of hex are accepted, as peers
-// accept both.
-func checkFingerprint(i int, f *Fingerprint) error {
-	if f.Algorithm == "" || f.Value == "" {
-		return errorf(ErrConfig, "Fingerprints[%d]: empty Algorithm or Value", i)
-	}
-	if err := checkToken(f.Algorithm, isTokenChar); err != nil {
-		return errorf(ErrConfig, "Fingerprints[%d].Algorithm: a hash-func %v (RFC 8122 §5)", i, err)
-	}
-	if alg, digest, ok := strings.Cut(f.Value, " "); ok && checkHexPairs(digest) == nil {
-		// The likeliest mistake: dtlssrtp's Fingerprint.String() is the whole
-		// attribute value, algorithm included.
-		return errorf(ErrConfig, "Fingerprints[%d].Value %q starts with the hash function %q: put only the hex digest in Value "+
-			"(dtlssrtp.Fingerprint.String() returns \"<hash-func> <digest>\"; split it at the space into Algorithm and Value)",
-			i, clip(f.Value), clip(alg))
-	}
-	if err := checkHexPairs(f.Value); err != nil {
-		return errorf(ErrConfig, "Fingerprints[%d].Value: %v (RFC 8122 §5)", i, err)
-	}
-	return nil
-}
-
-// checkHexPairs checks "AB:CD:...": hex pairs separated by colons.
-func checkHexPairs(v string) error {
-	if len(v)%3 != 2 {
-		return fmt.Errorf("%q is not hex pairs separated by colons", clip(v))
-	}
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		if i%3 == 2 {
-			if c != ':' {
-				return fmt.Errorf("%q has %q where ':' belongs at offset %d", clip(v), c, i)
-			}
-			continue
-		}
-		if !isHex(c) {
-			return fmt.Errorf("%q has %q where a hex digit belongs at offset %d", clip(v), c, i)
-		}
-	}
-	return nil
-}
-
 // checkLocalCandidate checks a configured candidate as the local side writes it:
 // the candidate-attribute of RFC 8839 §5.1, whose fields are separated by SP and
 // made of VCHARs, with the "a=" and "candidate:" prefixes that candidateValue
@@ -235,10 +194,6 @@ func isTokenChar(c byte) bool {
 
 // isVChar reports a visible ASCII character (RFC 5234 B.1).
 func isVChar(c byte) bool { return c >= 0x21 && c <= 0x7E }
-
-func isHex(c byte) bool {
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
-}
 
 func errorf(sentinel error, format string, args ...any) error {
 	return fmt.Errorf("%w: %s", sentinel, fmt.Sprintf(format, args...))

@@ -1,65 +1,12 @@
-package dtlssrtp
+package dtlsparams
 
-import (
-	"fmt"
-	"strings"
-)
-
-// Setup is the value of the SDP a=setup attribute (RFC 4145 §4), which
-// decides the DTLS role in WebRTC (RFC 5763 §5, RFC 8842 §5).
-type Setup uint8
-
-// The a=setup values. The zero value SetupNone means the attribute was
-// absent.
-const (
-	SetupNone     Setup = iota // attribute absent; RFC 4145 §4 makes this mean active
-	SetupActpass               // "actpass": either role, offer only
-	SetupActive                // "active": this side opens the connection (DTLS client)
-	SetupPassive               // "passive": this side waits (DTLS server)
-	SetupHoldconn              // "holdconn": no connection yet; not usable for new DTLS sessions
-)
-
-// String returns the SDP token ("actpass", "active", ...), or "" for SetupNone.
-func (s Setup) String() string {
-	switch s {
-	case SetupActpass:
-		return "actpass"
-	case SetupActive:
-		return "active"
-	case SetupPassive:
-		return "passive"
-	case SetupHoldconn:
-		return "holdconn"
-	case SetupNone:
-		return ""
-	}
-	return fmt.Sprintf("Setup(%d)", uint8(s))
-}
-
-// ParseSetup parses the value of an a=setup attribute. Tokens are
-// case-insensitive and surrounding white space is ignored; an empty string
-// gives SetupNone. Anything else fails with ErrBadSetup.
-func ParseSetup(s string) (Setup, error) {
-	s = strings.Trim(s, " \t\r\n")
-	switch {
-	case s == "":
-		return SetupNone, nil
-	case equalFoldASCII(s, "actpass"):
-		return SetupActpass, nil
-	case equalFoldASCII(s, "active"):
-		return SetupActive, nil
-	case equalFoldASCII(s, "passive"):
-		return SetupPassive, nil
-	case equalFoldASCII(s, "holdconn"):
-		return SetupHoldconn, nil
-	}
-	return SetupNone, fmt.Errorf("%w: %q", ErrBadSetup, s)
-}
+import "fmt"
 
 // Role is the local DTLS role.
 type Role uint8
 
-// The DTLS roles. The zero value is not a role.
+// The DTLS roles. The zero value is not a role: it is what a Role holds
+// before SelectRole decided it, and dtlssrtp.Handshake refuses it.
 const (
 	RoleClient Role = iota + 1 // sends the ClientHello (a=setup:active)
 	RoleServer                 // answers it (a=setup:passive)
@@ -113,6 +60,26 @@ type RolePolicy struct {
 	AnswerPassive bool
 }
 
+// OfferSetup returns the a=setup value of an offer made with this policy:
+// p.Offer, or SetupActpass when p.Offer is SetupNone (RFC 5763 §5).
+func (p RolePolicy) OfferSetup() Setup {
+	if p.Offer == SetupNone {
+		return SetupActpass
+	}
+	return p.Offer
+}
+
+// Check reports a policy from which no DTLS session can start: an Offer
+// other than SetupNone, SetupActpass, SetupActive or SetupPassive fails
+// with ErrBadSetup. A Config that holds a RolePolicy calls it up front, so
+// that the mistake shows before any offer is written.
+func (p RolePolicy) Check() error {
+	if !p.Offer.valid() || p.Offer == SetupHoldconn {
+		return fmt.Errorf("%w: RolePolicy.Offer %v: an offer that starts a DTLS session is actpass, active or passive", ErrBadSetup, p.Offer)
+	}
+	return nil
+}
+
 // SelectRole returns our DTLS role and the a=setup value that goes in our
 // own SDP, given which side of the exchange we are and the a=setup value
 // the peer sent (RFC 5763 §5, RFC 8842 §5, RFC 4145 §4):
@@ -128,7 +95,7 @@ type RolePolicy struct {
 // both passive) fails with ErrRoleConflict; an unknown Side fails with
 // ErrBadRole.
 func SelectRole(side Side, remote Setup, policy RolePolicy) (Role, Setup, error) {
-	if remote > SetupHoldconn || policy.Offer > SetupHoldconn {
+	if !remote.valid() || !policy.Offer.valid() {
 		return 0, SetupNone, fmt.Errorf("%w: remote %v, offer %v", ErrBadSetup, remote, policy.Offer)
 	}
 	if remote == SetupNone {
@@ -160,9 +127,7 @@ func answerRole(offer Setup, passive bool) (Role, Setup, error) {
 }
 
 func offerRole(offered, answer Setup) (Role, Setup, error) {
-	if offered == SetupNone {
-		offered = SetupActpass
-	}
+	offered = RolePolicy{Offer: offered}.OfferSetup()
 	switch {
 	case offered == SetupHoldconn:
 		return 0, SetupNone, fmt.Errorf("%w: offered holdconn, no DTLS session can start", ErrRoleConflict)
@@ -177,25 +142,4 @@ func offerRole(offered, answer Setup) (Role, Setup, error) {
 	}
 	// Both active or both passive.
 	return 0, SetupNone, fmt.Errorf("%w: offered %v, answer %v", ErrRoleConflict, offered, answer)
-}
-
-// equalFoldASCII compares case-insensitively in ASCII only, so that SDP
-// tokens do not match through Unicode folding ("ſha-1" is not "sha-1").
-func equalFoldASCII(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		if lowerASCII(a[i]) != lowerASCII(b[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-func lowerASCII(c byte) byte {
-	if 'A' <= c && c <= 'Z' {
-		return c + 'a' - 'A'
-	}
-	return c
 }

@@ -1,4 +1,4 @@
-package dtlssrtp
+package dtlsparams
 
 import (
 	"errors"
