@@ -1,0 +1,301 @@
+package ice
+
+import (
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/streamwire/streamwire/internal/sockio"
+	"github.com/streamwire/streamwire/stun"
+)
+
+// path is where a session sends: the remote address of a valid candidate
+// pair and the local address and interface its checks reached, so that
+// replies leave from the address the peer sent to (IP_PKTINFO). It is
+// immutable once published.
+type path struct {
+	remote    netip.AddrPort
+	local     netip.Addr
+	ifIndex   int
+	nominated bool
+}
+
+// Session is one ICE-lite session (RFC 8445 §2.5) on a Mux: the agent is
+// controlled, answers the connectivity checks that carry its local ufrag,
+// learns the peer's addresses from them (peer-reflexive, RFC 8445 §7.3.1.3)
+// and follows the peer's nomination (USE-CANDIDATE, §7.3.1.5), switching
+// to a newer nominated address when the peer's network changes.
+//
+// Session is a net.Conn for the layers above (DTLS, SRTP): Read returns the
+// next non-STUN datagram (RFC 7983) that arrived from one of the session's
+// validated addresses, truncated to len(b) as a UDP read is; Write sends one
+// datagram to the selected address: the latest nominated one, or before any
+// nomination the latest validated one (RFC 8445 §12.1 lets data flow on a
+// valid pair). Read and Write may be called from different goroutines.
+type Session struct {
+	mux       *Mux
+	local     Credentials
+	remote    Credentials
+	integrity *stun.Integrity // used only by the Mux's read goroutine
+
+	selected  atomic.Pointer[path]
+	connected chan struct{} // closed at the first nomination
+	connOnce  sync.Once
+
+	queue     chan *packet
+	closed    chan struct{}
+	closeOnce sync.Once
+
+	readDeadline  deadline
+	writeDeadline deadline
+
+	wmu  sync.Mutex // guards wbc and wmsg
+	wbc  *sockio.BatchConn
+	wmsg [1]sockio.Message
+
+	// valid lists the validated remote addresses, oldest first; guarded
+	// by mux.mu.
+	valid []netip.AddrPort
+}
+
+// LocalCredentials returns the session's ufrag and password, as announced
+// in the answer (a=ice-ufrag, a=ice-pwd).
+func (s *Session) LocalCredentials() Credentials { return s.local }
+
+// RemoteCredentials returns the peer's ufrag and password as given to
+// Mux.NewSession.
+func (s *Session) RemoteCredentials() Credentials { return s.remote }
+
+// Connected returns a channel closed when the peer first nominates a pair
+// (a successful check with USE-CANDIDATE, RFC 8445 §7.3.1.5), or never.
+func (s *Session) Connected() <-chan struct{} { return s.connected }
+
+// Done returns a channel closed when the session is closed.
+func (s *Session) Done() <-chan struct{} { return s.closed }
+
+// Selected returns the remote address Write sends to, and whether the
+// peer nominated it; ok is false while no check has succeeded.
+func (s *Session) Selected() (addr netip.AddrPort, nominated, ok bool) {
+	p := s.selected.Load()
+	if p == nil {
+		return netip.AddrPort{}, false, false
+	}
+	return p.remote, p.nominated, true
+}
+
+// Read reads the next non-STUN datagram of the session into b and returns
+// its length; a datagram longer than b is truncated, as on a UDP socket.
+// It blocks until one arrives, the read deadline passes (an error that is
+// a net.Error with Timeout() true, os.ErrDeadlineExceeded) or the session
+// is closed (ErrSessionClosed, which matches net.ErrClosed).
+func (s *Session) Read(b []byte) (int, error) {
+	n, _, err := s.ReadPacket(b)
+	return n, err
+}
+
+// ReadPacket is Read that also returns the remote address the datagram
+// came from.
+func (s *Session) ReadPacket(b []byte) (int, netip.AddrPort, error) {
+	select {
+	case <-s.closed:
+		return 0, netip.AddrPort{}, ErrSessionClosed
+	default:
+	}
+	select {
+	case p := <-s.queue:
+		n := copy(b, p.buf[:p.n])
+		from := p.from
+		s.mux.pool.put(p)
+		return n, from, nil
+	case <-s.closed:
+		return 0, netip.AddrPort{}, ErrSessionClosed
+	case <-s.readDeadline.wait():
+		return 0, netip.AddrPort{}, os.ErrDeadlineExceeded
+	}
+}
+
+// Write sends b as one datagram to the selected address, from the local
+// address that the peer's checks reached. It returns ErrNoPath before any
+// check succeeded, ErrSessionClosed after Close, os.ErrDeadlineExceeded
+// once the write deadline has passed, and the socket's error otherwise
+// (a datagram the kernel refuses is reported, not retried).
+func (s *Session) Write(b []byte) (int, error) {
+	select {
+	case <-s.closed:
+		return 0, ErrSessionClosed
+	case <-s.writeDeadline.wait():
+		return 0, os.ErrDeadlineExceeded
+	default:
+	}
+	p := s.selected.Load()
+	if p == nil {
+		return 0, ErrNoPath
+	}
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	m := &s.wmsg[0]
+	m.Buf, m.Addr, m.Local, m.IfIndex = b, p.remote, p.local, p.ifIndex
+	_, err := s.wbc.WriteBatch(s.wmsg[:])
+	n := m.N
+	m.Buf = nil
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// Close unregisters the session from its Mux: its ufrag and addresses are
+// forgotten, pending datagrams are dropped, and blocked Reads return
+// ErrSessionClosed. It returns nil and may be called more than once.
+func (s *Session) Close() error {
+	s.mux.removeSession(s)
+	return nil
+}
+
+// shut marks the session closed and frees its queue; the Mux has already
+// unregistered it.
+func (s *Session) shut() {
+	s.closeOnce.Do(func() {
+		close(s.closed)
+		s.readDeadline.stop()
+		s.writeDeadline.stop()
+		for {
+			select {
+			case p := <-s.queue:
+				s.mux.pool.put(p)
+			default:
+				return
+			}
+		}
+	})
+}
+
+// LocalAddr returns the Mux's socket address.
+func (s *Session) LocalAddr() net.Addr { return s.mux.conn.LocalAddr() }
+
+// RemoteAddr returns the selected remote address as a *net.UDPAddr, or nil
+// while there is none.
+func (s *Session) RemoteAddr() net.Addr {
+	if p := s.selected.Load(); p != nil {
+		return net.UDPAddrFromAddrPort(p.remote)
+	}
+	return nil
+}
+
+// SetDeadline sets the read and write deadlines (net.Conn); the zero time
+// means none.
+func (s *Session) SetDeadline(t time.Time) error {
+	s.readDeadline.set(t)
+	s.writeDeadline.set(t)
+	return nil
+}
+
+// SetReadDeadline sets the deadline of Read (net.Conn).
+func (s *Session) SetReadDeadline(t time.Time) error {
+	s.readDeadline.set(t)
+	return nil
+}
+
+// SetWriteDeadline sets the deadline of Write (net.Conn). A UDP write does
+// not wait for the peer, so the deadline is checked when Write starts.
+func (s *Session) SetWriteDeadline(t time.Time) error {
+	s.writeDeadline.set(t)
+	return nil
+}
+
+// deliver queues p for Read, or reports false when the queue is full.
+func (s *Session) deliver(p *packet) bool {
+	select {
+	case s.queue <- p:
+		return true
+	default:
+		return false
+	}
+}
+
+// setPath publishes a validated path from a successful check and reports
+// whether it became the first nomination. A nomination replaces any path;
+// a plain check only fills an empty slot or replaces an unnominated one,
+// so that the nominated pair stays selected until a newer nomination.
+func (s *Session) setPath(remote netip.AddrPort, local netip.Addr, ifIndex int, nominate bool) {
+	cur := s.selected.Load()
+	if cur != nil && cur.remote == remote && cur.local == local && cur.ifIndex == ifIndex &&
+		(cur.nominated || !nominate) {
+		return // the steady state: nothing changes, nothing allocates
+	}
+	if cur != nil && cur.nominated && !nominate {
+		return
+	}
+	s.selected.Store(&path{remote: remote, local: local, ifIndex: ifIndex, nominated: nominate})
+	if nominate {
+		s.connOnce.Do(func() { close(s.connected) })
+	}
+}
+
+// deadline is a settable point in time with a channel closed when it
+// passes, as net.Conn deadlines need.
+type deadline struct {
+	mu    sync.Mutex
+	timer *time.Timer
+	ch    chan struct{} // closed when the deadline has passed; nil: none set yet
+}
+
+// wait returns a channel closed once the deadline passes (nil: never).
+func (d *deadline) wait() <-chan struct{} {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.ch
+}
+
+// set moves the deadline to t; the zero t removes it.
+func (d *deadline) set(t time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.timer != nil {
+		d.timer.Stop()
+		d.timer = nil
+	}
+	if d.ch != nil {
+		select {
+		case <-d.ch: // expired: later waits need a fresh channel
+			d.ch = nil
+		default:
+		}
+	}
+	if t.IsZero() {
+		return // an unexpired channel stays open: waiters keep waiting
+	}
+	if d.ch == nil {
+		d.ch = make(chan struct{})
+	}
+	dur := time.Until(t)
+	if dur <= 0 {
+		close(d.ch)
+		return
+	}
+	ch := d.ch
+	d.timer = time.AfterFunc(dur, func() {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		if d.ch == ch {
+			select {
+			case <-ch:
+			default:
+				close(ch)
+			}
+		}
+	})
+}
+
+// stop releases the timer.
+func (d *deadline) stop() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.timer != nil {
+		d.timer.Stop()
+		d.timer = nil
+	}
+}
