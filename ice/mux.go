@@ -100,7 +100,7 @@ type Mux struct {
 	serving  bool
 
 	datagrams, checks, errResps, plainSTUN, routed atomic.Uint64
-	unknownAddr, queueFull, dropped, refused      atomic.Uint64
+	unknownAddr, queueFull, dropped, refused       atomic.Uint64
 }
 
 // NewMux returns a Mux on conn with cfg. It does not read until Serve is
@@ -142,18 +142,18 @@ func (m *Mux) Stats() MuxStats {
 // NewSession registers a session whose checks carry local.Ufrag and are
 // keyed with local.Pwd (RFC 8445 §7.2.2). remote holds the peer's
 // a=ice-ufrag and a=ice-pwd; when remote.Ufrag is set, a check whose
-// USERNAME names another sender ufrag is refused with 401. Both are checked
-// with Credentials.Validate (remote may be the zero value). It fails with
+// USERNAME names another sender ufrag is refused with 401. local must pass
+// Credentials.Validate; remote's fields are checked the same way when set,
+// and may be empty, since a lite agent never sends checks keyed with the
+// peer's password (RFC 8445 §2.5). It fails with
 // ErrDuplicateUfrag when local.Ufrag is taken, and with ErrServerClosed
 // after Close.
 func (m *Mux) NewSession(local, remote Credentials) (*Session, error) {
 	if err := local.Validate(); err != nil {
 		return nil, fmt.Errorf("ice: local credentials: %w", err)
 	}
-	if remote != (Credentials{}) {
-		if err := remote.Validate(); err != nil {
-			return nil, fmt.Errorf("ice: remote credentials: %w", err)
-		}
+	if err := remote.validateSet(); err != nil {
+		return nil, fmt.Errorf("ice: remote credentials: %w", err)
 	}
 	wbc, err := sockio.NewBatchConn(m.conn, sockio.BatchConfig{Size: 1})
 	if err != nil {
