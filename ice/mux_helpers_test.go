@@ -26,6 +26,13 @@ func startMux(t *testing.T, cfg MuxConfig) (*Mux, netip.AddrPort) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serveMux(t, conn, cfg), conn.LocalAddr().(*net.UDPAddr).AddrPort()
+}
+
+// serveMux serves a Mux on conn until the test ends, then checks that Serve
+// returns ErrServerClosed and closes conn.
+func serveMux(t *testing.T, conn *net.UDPConn, cfg MuxConfig) *Mux {
+	t.Helper()
 	m := NewMux(conn, cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -42,7 +49,7 @@ func startMux(t *testing.T, cfg MuxConfig) (*Mux, netip.AddrPort) {
 		}
 		conn.Close()
 	})
-	return m, conn.LocalAddr().(*net.UDPAddr).AddrPort()
+	return m
 }
 
 // newPeer opens a loopback UDP socket for a test peer.
