@@ -4,6 +4,8 @@ import (
 	"net"
 	"net/netip"
 	"testing"
+
+	"github.com/streamwire/streamwire/stun"
 )
 
 // testReader is a Mux's reader driven by hand: datagrams are put into its
@@ -57,6 +59,16 @@ func TestMuxDispatchAllocs(t *testing.T) {
 		t.Fatal("check not answered")
 	}
 	forged := check{pwd: "notTheServerPassword1234"}.build(t)
+	var b stun.Builder
+	b.Start(nil, stun.GoogPingRequest, testTxn)
+	b.AddGoogMessageIntegrity32(stun.NewShortTermIntegrity(testLocal.Pwd))
+	ping, err := b.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !tr.feed(t, ping, from) {
+		t.Fatal("GOOG-PING not answered")
+	}
 	buf := make([]byte, 1500)
 	for name, f := range map[string]func(){
 		"check": func() { tr.feed(t, req, from) },
@@ -67,6 +79,7 @@ func TestMuxDispatchAllocs(t *testing.T) {
 			}
 		},
 		"unknown address": func() { tr.feed(t, rtpPacket, netip.MustParseAddrPort("127.0.0.2:9")) },
+		"GOOG-PING":       func() { tr.feed(t, ping, from) },
 		"wrong integrity": func() { tr.feed(t, forged, from) },
 	} {
 		if got := testing.AllocsPerRun(1000, f); got != 0 {

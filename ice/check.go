@@ -26,6 +26,10 @@ func (r *reader) handleSTUN(in *sockio.Message, b []byte) {
 		r.m.dropped.Add(1)
 		return
 	}
+	if m.Type() == stun.GoogPingRequest {
+		r.handleGoogPing(in)
+		return
+	}
 	if m.Type() != stun.BindingRequest {
 		// Binding indications (keepalives, RFC 8445 §11), responses and
 		// other methods need no answer.
@@ -111,8 +115,49 @@ func (r *reader) handleCheck(in *sockio.Message, b, user []byte) {
 	var bld stun.Builder
 	bld.Start(r.responseBuf(), stun.BindingSuccess, id)
 	bld.AddXORMappedAddress(in.Addr)
+	if announcesGoogPing(m) {
+		bld.AddGoogMiscInfo(stun.GoogPingVersion)
+	}
 	bld.AddMessageIntegrity(s.integrity)
 	bld.AddFingerprint()
+	resp, err := bld.Finish()
+	if err != nil {
+		r.m.dropped.Add(1)
+		return
+	}
+	r.queue(in, resp)
+	r.m.checks.Add(1)
+}
+
+// announcesGoogPing reports whether a Binding request carries
+// GOOG-MISC-INFO with a GOOG-PING version we speak at index 0, as Chromium
+// sends when its GOOG-PING field trial is on.
+func announcesGoogPing(m *stun.Message) bool {
+	v, err := m.Get(stun.AttrGoogMiscInfo)
+	return err == nil && len(v) >= 2 && uint16(v[0])<<8|uint16(v[1]) >= stun.GoogPingVersion
+}
+
+// handleGoogPing answers Chromium's GOOG-PING request, which it sends in
+// place of a Binding request identical to the previous one once our
+// Binding response announced GOOG-PING (GOOG-MISC-INFO). It carries no
+// USERNAME, so it is routed by its source, which must be a validated
+// address of a session, and authenticated by GOOG-MESSAGE-INTEGRITY-32
+// with that session's key; the answer is a GOOG-PING success response
+// with GOOG-MESSAGE-INTEGRITY-32, no larger than the request. Anything
+// else is dropped: Chromium then goes back to a full Binding request.
+func (r *reader) handleGoogPing(in *sockio.Message) {
+	m := &r.msg
+	s := r.m.sessionByAddr(in.Addr)
+	if s == nil || s.integrity.VerifyGoogMessageIntegrity32(m) != nil {
+		r.m.dropped.Add(1)
+		return
+	}
+	var bld stun.Builder
+	bld.Start(r.responseBuf(), stun.GoogPingSuccess, m.TransactionID())
+	bld.AddGoogMessageIntegrity32(s.integrity)
+	if m.Has(stun.AttrFingerprint) {
+		bld.AddFingerprint()
+	}
 	resp, err := bld.Finish()
 	if err != nil {
 		r.m.dropped.Add(1)

@@ -143,3 +143,65 @@ func FuzzMuxInput(f *testing.F) {
 		}
 	})
 }
+
+// TestMuxGoogPing: a Binding request announcing GOOG-PING (GOOG-MISC-INFO,
+// as Chromium sends with its field trial on) gets GOOG-MISC-INFO in the
+// response; the GOOG-PING requests Chromium 156 then sent (stun/testdata)
+// are answered from a validated address only, with
+// GOOG-MESSAGE-INTEGRITY-32, and never with more bytes than they carried.
+func TestMuxGoogPing(t *testing.T) {
+	_, local, remote, reqs := readChromiumCaptures(t)
+	m, addr := startMux(t, MuxConfig{})
+	if _, err := m.NewSession(local, remote); err != nil {
+		t.Fatal(err)
+	}
+	integ := stun.NewShortTermIntegrity(local.Pwd)
+	peer, stranger := newPeer(t), newPeer(t)
+	resp := exchange(t, peer, addr, reqs[0], wait)
+	if resp == nil || resp.Type() != stun.BindingSuccess || resp.Has(stun.AttrGoogMiscInfo) {
+		t.Fatalf("response to a request without GOOG-MISC-INFO: %v", resp)
+	}
+	var b stun.Builder
+	b.Start(nil, stun.BindingRequest, testTxn)
+	b.AddUsername(local.Ufrag + ":" + remote.Ufrag)
+	b.AddGoogMiscInfo(stun.GoogPingVersion)
+	b.AddICEControlling(7)
+	b.AddMessageIntegrity(integ)
+	b.AddFingerprint()
+	req, err := b.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp = exchange(t, peer, addr, req, wait)
+	if resp == nil || resp.Type() != stun.BindingSuccess || integ.Verify(resp) != nil {
+		t.Fatalf("response %v", resp)
+	}
+	if v, err := resp.GoogMiscInfo(nil); err != nil || len(v) == 0 || v[0] != stun.GoogPingVersion {
+		t.Fatalf("GOOG-MISC-INFO = %v, %v", v, err)
+	}
+	for _, name := range []string{"chromium156_goog_ping_request_1.bin", "chromium156_goog_ping_request_2.bin"} {
+		ping, err := os.ReadFile(filepath.Join(captureDir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// From an address no check validated: no answer. The stranger's
+		// plain STUN request after it is answered first.
+		if _, err := stranger.WriteToUDPAddrPort(ping, addr); err != nil {
+			t.Fatal(err)
+		}
+		if r := exchange(t, stranger, addr, check{noUsername: true}.build(t), wait); r == nil || r.Type() != stun.BindingSuccess {
+			t.Fatalf("%s from a stranger was answered: %v", name, r)
+		}
+		resp := exchange(t, peer, addr, ping, wait)
+		if resp == nil || resp.Type() != stun.GoogPingSuccess || len(resp.Bytes()) > len(ping) {
+			t.Fatalf("%s: response %v", name, resp)
+		}
+		var want stun.Message
+		if err := want.Decode(ping); err != nil {
+			t.Fatal(err)
+		}
+		if resp.TransactionID() != want.TransactionID() || integ.VerifyGoogMessageIntegrity32(resp) != nil {
+			t.Fatalf("%s: response %v does not verify", name, resp)
+		}
+	}
+}
