@@ -111,6 +111,7 @@ func (r *reader) handleCheck(in *sockio.Message, b, user []byte) {
 	}
 	r.m.validate(s, in.Addr)
 	s.setPath(in.Addr, in.Local, in.IfIndex, m.UseCandidate())
+	s.lastCheck.Store(r.m.now().UnixNano()) // consent refreshed (RFC 7675 §5.1)
 
 	var bld stun.Builder
 	bld.Start(r.responseBuf(), stun.BindingSuccess, id)
@@ -152,6 +153,7 @@ func (r *reader) handleGoogPing(in *sockio.Message) {
 		r.m.dropped.Add(1)
 		return
 	}
+	s.lastCheck.Store(r.m.now().UnixNano())
 	var bld stun.Builder
 	bld.Start(r.responseBuf(), stun.GoogPingSuccess, m.TransactionID())
 	bld.AddGoogMessageIntegrity32(s.integrity)

@@ -1,7 +1,7 @@
 // Package ice is the ICE layer of streamwire: the data an ICE-lite server
 // agent announces and reads in SDP, and Mux, which runs the connectivity
-// checks of many ICE-lite sessions on one UDP port. Consent freshness and
-// ICE-TCP come on top of it.
+// checks of many ICE-lite sessions on one UDP port. ICE-TCP comes on top of
+// it.
 //
 // # Credentials
 //
@@ -81,4 +81,9 @@
 // run on: Read returns the session's next datagram, Write sends to the
 // selected address. Routing a datagram, answering a check and reading it
 // from the Session allocate nothing.
+//
+// Consent freshness (RFC 7675 §5.1): a session whose peer has had no
+// successful check for MuxConfig.ConsentTimeout (30 s by default, on an
+// injectable clock) is closed by the Mux; its Err is then
+// ErrConsentExpired.
 package ice

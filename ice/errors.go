@@ -98,6 +98,11 @@ var (
 	// session or its Mux was closed. It wraps net.ErrClosed, as the errors of
 	// a closed net.Conn do.
 	ErrSessionClosed = fmt.Errorf("ice: session closed: %w", net.ErrClosed)
+	// ErrConsentExpired is the error of a Session that the Mux closed
+	// because no connectivity check of the peer succeeded for
+	// MuxConfig.ConsentTimeout (RFC 7675 §5.1: consent expires 30 s after
+	// the last one). It matches ErrSessionClosed and net.ErrClosed too.
+	ErrConsentExpired = fmt.Errorf("ice: consent expired (RFC 7675): %w", ErrSessionClosed)
 	// ErrNoPath is returned by Session.Write before any connectivity check
 	// of the peer succeeded: there is no valid candidate pair to send on
 	// (RFC 8445 §7.2.5.3.2).

@@ -29,6 +29,11 @@ const (
 	// MuxConfig.MaxPacketSize is zero: an Ethernet MTU. Longer datagrams
 	// are dropped.
 	DefaultMaxPacketSize = 1500
+	// DefaultConsentTimeout is how long a session lives without a
+	// successful check when MuxConfig.ConsentTimeout is zero: the 30 s
+	// after which consent expires (RFC 7675 §5.1). Browsers check every
+	// 5 s or less once connected (RFC 7675 §5.1: 4-6 s).
+	DefaultConsentTimeout = 30 * time.Second
 	// MaxValidAddrs is how many validated remote addresses a Session keeps
 	// for routing; the oldest one that is not selected is forgotten first.
 	MaxValidAddrs = 8
@@ -49,6 +54,13 @@ type MuxConfig struct {
 	// MaxPacketSize is the largest datagram read, in bytes. Zero means
 	// DefaultMaxPacketSize (1500).
 	MaxPacketSize int
+	// ConsentTimeout closes a session (with ErrConsentExpired) when no
+	// check of its peer succeeded for this long, counted from NewSession
+	// and then from the last successful check (RFC 7675 §5.1). Zero means
+	// DefaultConsentTimeout (30 s); negative disables it.
+	ConsentTimeout time.Duration
+	// Now is the clock of consent freshness. Nil means time.Now.
+	Now func() time.Time
 	// Software is the SOFTWARE attribute of answers to plain STUN Binding
 	// requests (see stun.Server.Software). Empty means none.
 	Software string
@@ -64,6 +76,7 @@ type MuxStats struct {
 	UnknownAddr  uint64 // non-STUN datagrams from an address no session validated
 	QueueFull    uint64 // non-STUN datagrams dropped because the session's queue was full
 	Dropped      uint64 // other datagrams not answered (malformed, responses, indications, ...)
+	Expired      uint64 // sessions closed because consent expired (RFC 7675)
 	WriteRefused uint64 // responses the kernel refused to send
 }
 
@@ -85,13 +98,15 @@ type MuxStats struct {
 // wildcard address every reply leaves from the address the peer reached.
 // Routing a datagram allocates nothing.
 type Mux struct {
-	conn  net.PacketConn
-	log   *slog.Logger
-	batch int
-	qlen  int
-	size  int
-	plain stun.Server // answers Binding requests without USERNAME
-	pool  *packetPool
+	conn    net.PacketConn
+	log     *slog.Logger
+	batch   int
+	qlen    int
+	size    int
+	plain   stun.Server // answers Binding requests without USERNAME
+	now     func() time.Time
+	consent time.Duration // <= 0: never expires
+	pool    *packetPool
 
 	mu       sync.RWMutex
 	sessions map[string]*Session         // by local ufrag
@@ -99,8 +114,8 @@ type Mux struct {
 	closed   bool
 	serving  bool
 
-	datagrams, checks, errResps, plainSTUN, routed atomic.Uint64
-	unknownAddr, queueFull, dropped, refused       atomic.Uint64
+	datagrams, checks, errResps, plainSTUN, routed    atomic.Uint64
+	unknownAddr, queueFull, dropped, refused, expired atomic.Uint64
 }
 
 // NewMux returns a Mux on conn with cfg. It does not read until Serve is
@@ -119,6 +134,14 @@ func NewMux(conn net.PacketConn, cfg MuxConfig) *Mux {
 		m.log = slog.New(slog.DiscardHandler)
 	}
 	m.plain.Software = cfg.Software
+	m.now = cfg.Now
+	if m.now == nil {
+		m.now = time.Now
+	}
+	m.consent = cfg.ConsentTimeout
+	if m.consent == 0 {
+		m.consent = DefaultConsentTimeout
+	}
 	m.pool = newPacketPool(4*m.batch+1024, m.size)
 	return m
 }
@@ -136,6 +159,7 @@ func (m *Mux) Stats() MuxStats {
 		Datagrams: m.datagrams.Load(), Checks: m.checks.Load(), Errors: m.errResps.Load(),
 		PlainSTUN: m.plainSTUN.Load(), Routed: m.routed.Load(), UnknownAddr: m.unknownAddr.Load(),
 		QueueFull: m.queueFull.Load(), Dropped: m.dropped.Load(), WriteRefused: m.refused.Load(),
+		Expired: m.expired.Load(),
 	}
 }
 
@@ -167,6 +191,7 @@ func (m *Mux) NewSession(local, remote Credentials) (*Session, error) {
 		closed:    make(chan struct{}),
 		wbc:       wbc,
 	}
+	s.lastCheck.Store(m.now().UnixNano())
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
@@ -179,8 +204,8 @@ func (m *Mux) NewSession(local, remote Credentials) (*Session, error) {
 	return s, nil
 }
 
-// removeSession unregisters s and its routes, then closes it.
-func (m *Mux) removeSession(s *Session) {
+// removeSession unregisters s and its routes, then closes it with err.
+func (m *Mux) removeSession(s *Session, err error) {
 	m.mu.Lock()
 	if m.sessions[s.local.Ufrag] == s {
 		delete(m.sessions, s.local.Ufrag)
@@ -192,7 +217,7 @@ func (m *Mux) removeSession(s *Session) {
 	}
 	s.valid = nil
 	m.mu.Unlock()
-	s.shut()
+	s.shut(err)
 }
 
 // Serve reads conn and answers and routes its datagrams until ctx is done
@@ -217,7 +242,11 @@ func (m *Mux) Serve(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, func() { _ = m.Close() })
 	defer stop()
 	m.log.Info("ice: mux serving", "addr", m.conn.LocalAddr(), "batched", bc.Batched())
+	sweeping := make(chan struct{})
+	sweepDone := m.startConsentSweeper(sweeping)
 	err = m.newReader(bc).loop()
+	close(sweeping)
+	<-sweepDone
 	closing := m.isClosed()
 	_ = m.Close()
 	_ = m.conn.SetReadDeadline(time.Time{})
@@ -268,7 +297,7 @@ func (m *Mux) Close() error {
 	_ = m.conn.SetReadDeadline(time.Unix(1, 0))
 	m.mu.Unlock()
 	for _, s := range sessions {
-		m.removeSession(s)
+		m.removeSession(s, ErrSessionClosed)
 	}
 	return nil
 }

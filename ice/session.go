@@ -48,6 +48,9 @@ type Session struct {
 	queue     chan *packet
 	closed    chan struct{}
 	closeOnce sync.Once
+	err       error // why the session closed; written before closed is closed
+
+	lastCheck atomic.Int64 // Mux clock, Unix nanoseconds, of the last successful check
 
 	readDeadline  deadline
 	writeDeadline deadline
@@ -76,6 +79,18 @@ func (s *Session) Connected() <-chan struct{} { return s.connected }
 // Done returns a channel closed when the session is closed.
 func (s *Session) Done() <-chan struct{} { return s.closed }
 
+// Err returns nil while the session is open, then why it closed:
+// ErrConsentExpired when the peer's checks stopped (RFC 7675), otherwise
+// ErrSessionClosed (Close, Mux.Close, or the end of Mux.Serve).
+func (s *Session) Err() error {
+	select {
+	case <-s.closed:
+		return s.err
+	default:
+		return nil
+	}
+}
+
 // Selected returns the remote address Write sends to, and whether the
 // peer nominated it; ok is false while no check has succeeded.
 func (s *Session) Selected() (addr netip.AddrPort, nominated, ok bool) {
@@ -90,7 +105,8 @@ func (s *Session) Selected() (addr netip.AddrPort, nominated, ok bool) {
 // its length; a datagram longer than b is truncated, as on a UDP socket.
 // It blocks until one arrives, the read deadline passes (an error that is
 // a net.Error with Timeout() true, os.ErrDeadlineExceeded) or the session
-// is closed (ErrSessionClosed, which matches net.ErrClosed).
+// is closed (Err: ErrSessionClosed or ErrConsentExpired, both matching
+// net.ErrClosed).
 func (s *Session) Read(b []byte) (int, error) {
 	n, _, err := s.ReadPacket(b)
 	return n, err
@@ -101,7 +117,7 @@ func (s *Session) Read(b []byte) (int, error) {
 func (s *Session) ReadPacket(b []byte) (int, netip.AddrPort, error) {
 	select {
 	case <-s.closed:
-		return 0, netip.AddrPort{}, ErrSessionClosed
+		return 0, netip.AddrPort{}, s.err
 	default:
 	}
 	select {
@@ -111,7 +127,7 @@ func (s *Session) ReadPacket(b []byte) (int, netip.AddrPort, error) {
 		s.mux.pool.put(p)
 		return n, from, nil
 	case <-s.closed:
-		return 0, netip.AddrPort{}, ErrSessionClosed
+		return 0, netip.AddrPort{}, s.err
 	case <-s.readDeadline.wait():
 		return 0, netip.AddrPort{}, os.ErrDeadlineExceeded
 	}
@@ -119,13 +135,13 @@ func (s *Session) ReadPacket(b []byte) (int, netip.AddrPort, error) {
 
 // Write sends b as one datagram to the selected address, from the local
 // address that the peer's checks reached. It returns ErrNoPath before any
-// check succeeded, ErrSessionClosed after Close, os.ErrDeadlineExceeded
+// check succeeded, Err after the session closed, os.ErrDeadlineExceeded
 // once the write deadline has passed, and the socket's error otherwise
 // (a datagram the kernel refuses is reported, not retried).
 func (s *Session) Write(b []byte) (int, error) {
 	select {
 	case <-s.closed:
-		return 0, ErrSessionClosed
+		return 0, s.err
 	case <-s.writeDeadline.wait():
 		return 0, os.ErrDeadlineExceeded
 	default:
@@ -151,14 +167,15 @@ func (s *Session) Write(b []byte) (int, error) {
 // forgotten, pending datagrams are dropped, and blocked Reads return
 // ErrSessionClosed. It returns nil and may be called more than once.
 func (s *Session) Close() error {
-	s.mux.removeSession(s)
+	s.mux.removeSession(s, ErrSessionClosed)
 	return nil
 }
 
-// shut marks the session closed and frees its queue; the Mux has already
-// unregistered it.
-func (s *Session) shut() {
+// shut marks the session closed for reason err and frees its queue; the
+// Mux has already unregistered it.
+func (s *Session) shut(err error) {
 	s.closeOnce.Do(func() {
+		s.err = err
 		close(s.closed)
 		s.readDeadline.stop()
 		s.writeDeadline.stop()
