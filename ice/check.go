@@ -15,14 +15,9 @@ func (r *reader) handleSTUN(in *sockio.Message, b []byte) {
 		return
 	}
 	if err := m.Decode(b); err != nil {
-		// The header is STUN's (cookie, length); a Binding request whose
-		// attributes do not parse is malformed: 400 (RFC 8489 §6.3.1).
-		if stun.MessageType(uint16(b[0])<<8|uint16(b[1])) == stun.BindingRequest {
-			var id stun.TransactionID
-			copy(id[:], b[8:stun.HeaderSize])
-			r.replyError(in, b, id, stun.CodeBadRequest, nil)
-			return
-		}
+		// Attributes that overrun the message or break their own rules:
+		// silently discarded (RFC 8489 §6.3), so that garbage carrying
+		// a magic cookie gets no answer.
 		r.m.dropped.Add(1)
 		return
 	}

@@ -62,8 +62,10 @@
 // FINGERPRINT too, and it is answered with XOR-MAPPED-ADDRESS,
 // MESSAGE-INTEGRITY and FINGERPRINT from the local address it reached
 // (IP_PKTINFO on a wildcard socket). Errors follow RFC 8489 §9.1.3 and
-// RFC 8445 §7.3.1.1: 400 for a malformed request or one without
-// MESSAGE-INTEGRITY, 401 for an unknown ufrag or a wrong key (without
+// RFC 8445 §7.3.1.1: a message that does not parse is silently discarded
+// (RFC 8489 §6.3); 400 for a check whose USERNAME has no ':', that lacks
+// MESSAGE-INTEGRITY or whose ICE attributes have the wrong size, 401 for an
+// unknown ufrag or a wrong key (without
 // MESSAGE-INTEGRITY, and not sent when longer than the request, so the port
 // never amplifies), 420 for unknown comprehension-required attributes and
 // 487 when the peer claims ICE-CONTROLLED. A missing PRIORITY is accepted.

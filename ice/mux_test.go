@@ -132,13 +132,21 @@ func TestMuxMalformedRequest400(t *testing.T) {
 	m, addr := startMux(t, MuxConfig{})
 	newTestSession(t, m)
 	peer := newPeer(t)
-	// A Binding request whose attribute overruns the message: the header
-	// is STUN's, the body is not. Padded so that a 400 fits.
+	// A Binding request whose attribute overruns the message is not a
+	// STUN message at all: silently discarded (RFC 8489 §6.3), even when a
+	// 400 would fit. The plain STUN answer after it arrives first.
 	req := make([]byte, 20+64)
 	copy(req, []byte{0, 1, 0, 64, 0x21, 0x12, 0xa4, 0x42})
 	copy(req[8:20], testTxn[:])
 	copy(req[20:], []byte{0x00, 0x06, 0x01, 0x00}) // USERNAME of 256 bytes
-	if code := errorCode(t, exchange(t, peer, addr, req, wait)); code != stun.CodeBadRequest {
+	if _, err := peer.WriteToUDPAddrPort(req, addr); err != nil {
+		t.Fatal(err)
+	}
+	if r := exchange(t, peer, addr, check{noUsername: true}.build(t), wait); r == nil || r.Type() != stun.BindingSuccess {
+		t.Fatalf("first answer: %v, want the plain STUN one", r)
+	}
+	// A USERNAME without ':' is a malformed check: 400 without integrity.
+	if code := errorCode(t, exchange(t, peer, addr, check{username: "srvApeerA-no-colon"}.build(t), wait)); code != stun.CodeBadRequest {
 		t.Fatalf("code %d", code)
 	}
 	// A malformed PRIORITY (2 bytes) in an authenticated check is a 400
