@@ -87,21 +87,25 @@ func (r *reader) handleCheck(in *sockio.Message, b, user []byte) {
 		return
 	}
 	s := r.m.sessionByUfrag(localUfrag)
-	if s == nil || (s.remote.Ufrag != "" && string(remoteUfrag) != s.remote.Ufrag) ||
-		s.integrity.Verify(m) != nil {
+	var c *sessionCreds
+	if s != nil {
+		c = s.creds.Load()
+	}
+	if c == nil || string(localUfrag) != c.local.Ufrag || // restarted meanwhile
+		(c.remote.Ufrag != "" && string(remoteUfrag) != c.remote.Ufrag) || c.integrity.Verify(m) != nil {
 		r.replyError(in, b, id, stun.CodeUnauthorized, nil)
 		return
 	}
 	if unknown := m.AppendUnknown(r.unknown[:0]); len(unknown) > 0 {
-		r.replyAuthError(in, s, id, stun.CodeUnknownAttribute, unknown)
+		r.replyAuthError(in, c.integrity, id, stun.CodeUnknownAttribute, unknown)
 		return
 	}
 	if !iceAttrsWellFormed(m) {
-		r.replyAuthError(in, s, id, stun.CodeBadRequest, nil)
+		r.replyAuthError(in, c.integrity, id, stun.CodeBadRequest, nil)
 		return
 	}
 	if m.Has(stun.AttrICEControlled) {
-		r.replyAuthError(in, s, id, stun.CodeRoleConflict, nil)
+		r.replyAuthError(in, c.integrity, id, stun.CodeRoleConflict, nil)
 		return
 	}
 	r.m.validate(s, in.Addr)
@@ -114,7 +118,7 @@ func (r *reader) handleCheck(in *sockio.Message, b, user []byte) {
 	if announcesGoogPing(m) {
 		bld.AddGoogMiscInfo(stun.GoogPingVersion)
 	}
-	bld.AddMessageIntegrity(s.integrity)
+	bld.AddMessageIntegrity(c.integrity)
 	bld.AddFingerprint()
 	resp, err := bld.Finish()
 	if err != nil {
@@ -144,14 +148,19 @@ func announcesGoogPing(m *stun.Message) bool {
 func (r *reader) handleGoogPing(in *sockio.Message) {
 	m := &r.msg
 	s := r.m.sessionByAddr(in.Addr)
-	if s == nil || s.integrity.VerifyGoogMessageIntegrity32(m) != nil {
+	if s == nil {
+		r.m.dropped.Add(1)
+		return
+	}
+	c := s.creds.Load()
+	if c.integrity.VerifyGoogMessageIntegrity32(m) != nil {
 		r.m.dropped.Add(1)
 		return
 	}
 	s.lastCheck.Store(r.m.now().UnixNano())
 	var bld stun.Builder
 	bld.Start(r.responseBuf(), stun.GoogPingSuccess, m.TransactionID())
-	bld.AddGoogMessageIntegrity32(s.integrity)
+	bld.AddGoogMessageIntegrity32(c.integrity)
 	if m.Has(stun.AttrFingerprint) {
 		bld.AddFingerprint()
 	}
@@ -192,8 +201,8 @@ func (r *reader) replyError(in *sockio.Message, req []byte, id stun.TransactionI
 
 // replyAuthError answers an authenticated request with an error response
 // carrying MESSAGE-INTEGRITY keyed like the request (RFC 8489 §9.1.4).
-func (r *reader) replyAuthError(in *sockio.Message, s *Session, id stun.TransactionID, code int, unknown []stun.AttrType) {
-	resp, ok := r.buildError(id, code, unknown, s.integrity)
+func (r *reader) replyAuthError(in *sockio.Message, integrity *stun.Integrity, id stun.TransactionID, code int, unknown []stun.AttrType) {
+	resp, ok := r.buildError(id, code, unknown, integrity)
 	if !ok {
 		r.m.dropped.Add(1)
 		return

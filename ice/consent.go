@@ -50,7 +50,7 @@ func (m *Mux) expireConsent(timeout time.Duration) int {
 	for _, s := range expired {
 		m.removeSession(s, ErrConsentExpired)
 		m.expired.Add(1)
-		m.log.Info("ice: consent expired", "ufrag", s.local.Ufrag, "timeout", timeout)
+		m.log.Info("ice: consent expired", "ufrag", s.creds.Load().local.Ufrag, "timeout", timeout)
 	}
 	return len(expired)
 }

@@ -87,5 +87,6 @@
 // Consent freshness (RFC 7675 §5.1): a session whose peer has had no
 // successful check for MuxConfig.ConsentTimeout (30 s by default, on an
 // injectable clock) is closed by the Mux; its Err is then
-// ErrConsentExpired.
+// ErrConsentExpired. Session.Restart switches a session to new
+// credentials (ICE restart, RFC 8445 §9) and keeps its pair and media.
 package ice

@@ -173,24 +173,22 @@ func (m *Mux) Stats() MuxStats {
 // ErrDuplicateUfrag when local.Ufrag is taken, and with ErrServerClosed
 // after Close.
 func (m *Mux) NewSession(local, remote Credentials) (*Session, error) {
-	if err := local.Validate(); err != nil {
-		return nil, fmt.Errorf("ice: local credentials: %w", err)
-	}
-	if err := remote.validateSet(); err != nil {
-		return nil, fmt.Errorf("ice: remote credentials: %w", err)
+	creds, err := newSessionCreds(local, remote)
+	if err != nil {
+		return nil, err
 	}
 	wbc, err := sockio.NewBatchConn(m.conn, sockio.BatchConfig{Size: 1})
 	if err != nil {
 		return nil, fmt.Errorf("ice: session writer: %w", err)
 	}
 	s := &Session{
-		mux: m, local: local, remote: remote,
-		integrity: stun.NewShortTermIntegrity(local.Pwd),
+		mux:       m,
 		connected: make(chan struct{}),
 		queue:     make(chan *packet, m.qlen),
 		closed:    make(chan struct{}),
 		wbc:       wbc,
 	}
+	s.creds.Store(creds)
 	s.lastCheck.Store(m.now().UnixNano())
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -204,11 +202,28 @@ func (m *Mux) NewSession(local, remote Credentials) (*Session, error) {
 	return s, nil
 }
 
+// rekey registers s under the ufrag of c in place of its current one.
+func (m *Mux) rekey(s *Session, c *sessionCreds) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	old := s.creds.Load().local.Ufrag
+	if m.sessions[old] != s {
+		return s.Err() // closed
+	}
+	if other, taken := m.sessions[c.local.Ufrag]; taken && other != s {
+		return fmt.Errorf("%w: %q", ErrDuplicateUfrag, c.local.Ufrag)
+	}
+	delete(m.sessions, old)
+	m.sessions[c.local.Ufrag] = s
+	s.creds.Store(c)
+	return nil
+}
+
 // removeSession unregisters s and its routes, then closes it with err.
 func (m *Mux) removeSession(s *Session, err error) {
 	m.mu.Lock()
-	if m.sessions[s.local.Ufrag] == s {
-		delete(m.sessions, s.local.Ufrag)
+	if u := s.creds.Load().local.Ufrag; m.sessions[u] == s {
+		delete(m.sessions, u)
 	}
 	for _, a := range s.valid {
 		if m.routes[a] == s {
@@ -327,7 +342,7 @@ func (m *Mux) validate(s *Session, a netip.AddrPort) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.sessions[s.local.Ufrag] != s {
+	if m.sessions[s.creds.Load().local.Ufrag] != s {
 		return // closed meanwhile
 	}
 	if old := m.routes[a]; old != nil && old != s {

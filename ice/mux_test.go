@@ -447,3 +447,73 @@ func TestMuxServeStops(t *testing.T) {
 		t.Fatal("Serve did not return after the socket closed")
 	}
 }
+
+// TestMuxSessionRestart: an ICE restart (new credentials, RFC 8445 §9)
+// keeps the session, its selected pair and its media; only checks with the
+// new credentials pass afterwards.
+func TestMuxSessionRestart(t *testing.T) {
+	m, addr := startMux(t, MuxConfig{})
+	s := newTestSession(t, m)
+	peer := newPeer(t)
+	mustSucceed(t, exchange(t, peer, addr, check{useCand: true}.build(t), wait), addrOf(peer))
+	other, err := m.NewSession(Credentials{Ufrag: "srvB", Pwd: "otherServerPassword12345"}, Credentials{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	newLocal := Credentials{Ufrag: "srvA2", Pwd: "restartedServerPwd123456"}
+	newRemote := Credentials{Ufrag: "peerA2"}
+	if err := s.Restart(Credentials{Ufrag: "srvB", Pwd: newLocal.Pwd}, newRemote); !errors.Is(err, ErrDuplicateUfrag) {
+		t.Fatalf("Restart onto another session's ufrag: %v", err)
+	}
+	if err := s.Restart(newLocal, newRemote); err != nil {
+		t.Fatal(err)
+	}
+	if s.LocalCredentials() != newLocal || s.RemoteCredentials() != newRemote {
+		t.Fatal("credentials not switched")
+	}
+	// Old credentials no longer pass; media keeps flowing both ways.
+	if code := errorCode(t, exchange(t, peer, addr, check{}.build(t), wait)); code != stun.CodeUnauthorized {
+		t.Fatalf("check with the old credentials: %d", code)
+	}
+	assertSelected(t, s, addrOf(peer))
+	if _, err := peer.WriteToUDPAddrPort(rtpPacket, addr); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 100)
+	_ = s.SetReadDeadline(time.Now().Add(wait))
+	if n, err := s.Read(buf); err != nil || !bytes.Equal(buf[:n], rtpPacket) {
+		t.Fatalf("Read after restart = %x, %v", buf[:n], err)
+	}
+	if _, err := s.Write(dtlsRecord); err != nil {
+		t.Fatal(err)
+	}
+	if got := readRaw(t, peer); !bytes.Equal(got, dtlsRecord) {
+		t.Fatalf("peer got %x", got)
+	}
+	// New credentials pass, from a new address too (the peer moved).
+	moved := newPeer(t)
+	var b stun.Builder
+	b.Start(nil, stun.BindingRequest, testTxn)
+	b.AddUsername(newLocal.Ufrag + ":" + newRemote.Ufrag)
+	b.AddICEControlling(1)
+	b.AddUseCandidate()
+	b.AddMessageIntegrity(stun.NewShortTermIntegrity(newLocal.Pwd))
+	b.AddFingerprint()
+	req, err := b.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp := exchange(t, moved, addr, req, wait)
+	if resp == nil || resp.Type() != stun.BindingSuccess || stun.NewShortTermIntegrity(newLocal.Pwd).Verify(resp) != nil {
+		t.Fatalf("check with the new credentials: %v", resp)
+	}
+	assertSelected(t, s, addrOf(moved))
+	// The old ufrag is free again; a closed session cannot restart.
+	if _, err := m.NewSession(testLocal, Credentials{}); err != nil {
+		t.Fatal(err)
+	}
+	_ = other.Close()
+	if err := other.Restart(Credentials{Ufrag: "srvB3", Pwd: newLocal.Pwd}, Credentials{}); !errors.Is(err, ErrSessionClosed) {
+		t.Fatalf("Restart after Close: %v", err)
+	}
+}

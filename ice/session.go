@@ -1,6 +1,7 @@
 package ice
 
 import (
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -36,10 +37,8 @@ type path struct {
 // nomination the latest validated one (RFC 8445 §12.1 lets data flow on a
 // valid pair). Read and Write may be called from different goroutines.
 type Session struct {
-	mux       *Mux
-	local     Credentials
-	remote    Credentials
-	integrity *stun.Integrity // used only by the Mux's read goroutine
+	mux   *Mux
+	creds atomic.Pointer[sessionCreds] // replaced by Restart
 
 	selected  atomic.Pointer[path]
 	connected chan struct{} // closed at the first nomination
@@ -64,13 +63,46 @@ type Session struct {
 	valid []netip.AddrPort
 }
 
+// sessionCreds are a session's credentials and the keyed integrity of its
+// local password; immutable once published.
+type sessionCreds struct {
+	local, remote Credentials
+	integrity     *stun.Integrity // used only by the Mux's read goroutine
+}
+
+func newSessionCreds(local, remote Credentials) (*sessionCreds, error) {
+	if err := local.Validate(); err != nil {
+		return nil, fmt.Errorf("ice: local credentials: %w", err)
+	}
+	if err := remote.validateSet(); err != nil {
+		return nil, fmt.Errorf("ice: remote credentials: %w", err)
+	}
+	return &sessionCreds{local: local, remote: remote, integrity: stun.NewShortTermIntegrity(local.Pwd)}, nil
+}
+
 // LocalCredentials returns the session's ufrag and password, as announced
 // in the answer (a=ice-ufrag, a=ice-pwd).
-func (s *Session) LocalCredentials() Credentials { return s.local }
+func (s *Session) LocalCredentials() Credentials { return s.creds.Load().local }
 
 // RemoteCredentials returns the peer's ufrag and password as given to
-// Mux.NewSession.
-func (s *Session) RemoteCredentials() Credentials { return s.remote }
+// Mux.NewSession or Restart.
+func (s *Session) RemoteCredentials() Credentials { return s.creds.Load().remote }
+
+// Restart switches the session to new credentials, as an ICE restart does
+// (RFC 8445 §9; RFC 8839 §4.4.1.1.1: a new offer with a new ice-ufrag and
+// ice-pwd): from now on only checks carrying local.Ufrag, keyed with
+// local.Pwd, are accepted. The session itself stays: its validated
+// addresses, its selected pair and the datagrams waiting for Read, so
+// media keeps flowing while the peer checks again. The credentials are
+// checked as in Mux.NewSession; the error wraps ErrDuplicateUfrag when
+// another session holds local.Ufrag, and is Err after the session closed.
+func (s *Session) Restart(local, remote Credentials) error {
+	c, err := newSessionCreds(local, remote)
+	if err != nil {
+		return err
+	}
+	return s.mux.rekey(s, c)
+}
 
 // Connected returns a channel closed when the peer first nominates a pair
 // (a successful check with USE-CANDIDATE, RFC 8445 §7.3.1.5), or never.
