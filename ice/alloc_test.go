@@ -80,6 +80,11 @@ func TestMuxDispatchAllocs(t *testing.T) {
 		},
 		"unknown address": func() { tr.feed(t, rtpPacket, netip.MustParseAddrPort("127.0.0.2:9")) },
 		"GOOG-PING":       func() { tr.feed(t, ping, from) },
+		"session Write": func() {
+			if _, err := tr.s.Write(rtpPacket); err != nil {
+				t.Fatal(err)
+			}
+		},
 		"wrong integrity": func() { tr.feed(t, forged, from) },
 	} {
 		if got := testing.AllocsPerRun(1000, f); got != 0 {

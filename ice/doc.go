@@ -81,8 +81,9 @@
 // validated address are queued to that session; others are dropped and
 // counted (Mux.Stats). Session is the net.Conn the layers above (DTLS-SRTP)
 // run on: Read returns the session's next datagram, Write sends to the
-// selected address. Routing a datagram, answering a check and reading it
-// from the Session allocate nothing.
+// selected address, and WriteBatch sends a burst in one sendmmsg(2).
+// Routing a datagram, answering a check, and a Session's Read, Write and
+// WriteBatch allocate nothing.
 //
 // Consent freshness (RFC 7675 §5.1): a session whose peer has had no
 // successful check for MuxConfig.ConsentTimeout (30 s by default, on an

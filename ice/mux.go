@@ -34,6 +34,9 @@ const (
 	// after which consent expires (RFC 7675 §5.1). Browsers check every
 	// 5 s or less once connected (RFC 7675 §5.1: 4-6 s).
 	DefaultConsentTimeout = 30 * time.Second
+	// DefaultWriteBatchSize is how many datagrams one sendmmsg(2) of
+	// Session.WriteBatch moves.
+	DefaultWriteBatchSize = 16
 	// MaxValidAddrs is how many validated remote addresses a Session keeps
 	// for routing; the oldest one that is not selected is forgotten first.
 	MaxValidAddrs = 8

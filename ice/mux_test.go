@@ -517,3 +517,38 @@ func TestMuxSessionRestart(t *testing.T) {
 		t.Fatalf("Restart after Close: %v", err)
 	}
 }
+
+func TestMuxSessionWriteBatch(t *testing.T) {
+	m, addr := startMux(t, MuxConfig{})
+	s := newTestSession(t, m)
+	if _, err := s.WriteBatch([][]byte{rtpPacket}); !errors.Is(err, ErrNoPath) {
+		t.Fatalf("WriteBatch before any check: %v", err)
+	}
+	peer := newPeer(t)
+	mustSucceed(t, exchange(t, peer, addr, check{useCand: true}.build(t), wait), addrOf(peer))
+	const n = 3*DefaultWriteBatchSize + 5 // several system calls
+	bufs := make([][]byte, n)
+	for i := range bufs {
+		bufs[i] = []byte{0x80, 96, 0, byte(i)}
+	}
+	if sent, err := s.WriteBatch(bufs); sent != n || err != nil {
+		t.Fatalf("WriteBatch = %d, %v", sent, err)
+	}
+	for i := range n {
+		if got := readRaw(t, peer); !bytes.Equal(got, bufs[i]) {
+			t.Fatalf("datagram %d: got %x", i, got)
+		}
+	}
+	allocs := testing.AllocsPerRun(100, func() {
+		if _, err := s.WriteBatch(bufs[:8]); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("WriteBatch: %v allocations", allocs)
+	}
+	_ = s.Close()
+	if _, err := s.WriteBatch(bufs); !errors.Is(err, ErrSessionClosed) {
+		t.Fatalf("WriteBatch after Close: %v", err)
+	}
+}

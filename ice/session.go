@@ -54,9 +54,11 @@ type Session struct {
 	readDeadline  deadline
 	writeDeadline deadline
 
-	wmu  sync.Mutex // guards wbc and wmsg
-	wbc  *sockio.BatchConn
-	wmsg [1]sockio.Message
+	wmu    sync.Mutex // guards the writers and their messages
+	wbc    *sockio.BatchConn
+	wmsg   [1]sockio.Message
+	wbatch *sockio.BatchConn // made by the first WriteBatch
+	wmsgs  []sockio.Message
 
 	// valid lists the validated remote addresses, oldest first; guarded
 	// by mux.mu.
@@ -193,6 +195,62 @@ func (s *Session) Write(b []byte) (int, error) {
 		return 0, err
 	}
 	return n, nil
+}
+
+// WriteBatch sends each of bufs as one datagram to the selected address,
+// as Write does, moving up to DefaultWriteBatchSize datagrams per system
+// call (sendmmsg on Linux): the media path's burst of packets (a video
+// frame) costs one call. It returns how many datagrams were sent. A
+// datagram the kernel refuses is skipped and the rest are sent; the first
+// such error is returned at the end. A failing socket stops the batch.
+// The first call allocates the batch state; later ones do not allocate
+// when bufs is no longer than any earlier batch.
+func (s *Session) WriteBatch(bufs [][]byte) (int, error) {
+	select {
+	case <-s.closed:
+		return 0, s.err
+	case <-s.writeDeadline.wait():
+		return 0, os.ErrDeadlineExceeded
+	default:
+	}
+	p := s.selected.Load()
+	if p == nil {
+		return 0, ErrNoPath
+	}
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if s.wbatch == nil {
+		bc, err := sockio.NewBatchConn(s.mux.conn, sockio.BatchConfig{Size: DefaultWriteBatchSize})
+		if err != nil {
+			return 0, err
+		}
+		s.wbatch = bc
+	}
+	if cap(s.wmsgs) < len(bufs) {
+		s.wmsgs = make([]sockio.Message, len(bufs))
+	}
+	ms := s.wmsgs[:len(bufs)]
+	for i, b := range bufs {
+		ms[i] = sockio.Message{Buf: b, Addr: p.remote, Local: p.local, IfIndex: p.ifIndex}
+	}
+	defer clear(ms) // drop the references to the caller's buffers
+	sent := 0
+	var first error
+	for len(ms) > 0 {
+		n, err := s.wbatch.WriteBatch(ms)
+		sent += n
+		if err == nil {
+			break
+		}
+		if !sockio.Refused(err) {
+			return sent, err
+		}
+		if first == nil {
+			first = err
+		}
+		ms = ms[n+1:]
+	}
+	return sent, first
 }
 
 // Close unregisters the session from its Mux: its ufrag and addresses are
