@@ -59,7 +59,7 @@
 // it is routed by the local ufrag (before ':') to the Session registered
 // with Mux.NewSession, its MESSAGE-INTEGRITY is verified with the
 // session's keyed stun.Integrity (the key schedule runs once per session),
-// FINGERPRINT too, and it is answered with XOR-MAPPED-ADDRESS,
+// FINGERPRINT too when present, and it is answered with XOR-MAPPED-ADDRESS,
 // MESSAGE-INTEGRITY and FINGERPRINT from the local address it reached
 // (IP_PKTINFO on a wildcard socket). Errors follow RFC 8489 §9.1.3 and
 // RFC 8445 §7.3.1.1: a message that does not parse is silently discarded

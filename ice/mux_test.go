@@ -552,3 +552,48 @@ func TestMuxSessionWriteBatch(t *testing.T) {
 		t.Fatalf("WriteBatch after Close: %v", err)
 	}
 }
+
+// plainPacketConn hides the *net.UDPConn behind the net.PacketConn
+// interface, so that the Mux takes its portable path (no recvmmsg, no
+// packet information).
+type plainPacketConn struct{ net.PacketConn }
+
+func TestMuxPortablePacketConn(t *testing.T) {
+	udp, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer udp.Close()
+	bc, err := newReadConn(plainPacketConn{udp}, DefaultBatchSize)
+	if err != nil || bc.Batched() {
+		t.Fatalf("newReadConn on a plain PacketConn: batched=%v, %v", bc != nil && bc.Batched(), err)
+	}
+	m := NewMux(plainPacketConn{udp}, MuxConfig{})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.Serve(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; !errors.Is(err, ErrServerClosed) {
+			t.Errorf("Serve = %v", err)
+		}
+	}()
+	s := newTestSession(t, m)
+	addr := udp.LocalAddr().(*net.UDPAddr).AddrPort()
+	peer := newPeer(t)
+	mustSucceed(t, exchange(t, peer, addr, check{useCand: true}.build(t), wait), addrOf(peer))
+	if _, err := peer.WriteToUDPAddrPort(rtpPacket, addr); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 100)
+	_ = s.SetReadDeadline(time.Now().Add(wait))
+	if n, err := s.Read(buf); err != nil || !bytes.Equal(buf[:n], rtpPacket) {
+		t.Fatalf("Read = %x, %v", buf[:n], err)
+	}
+	if _, err := s.Write(dtlsRecord); err != nil {
+		t.Fatal(err)
+	}
+	if got := readRaw(t, peer); !bytes.Equal(got, dtlsRecord) {
+		t.Fatalf("peer got %x", got)
+	}
+}
