@@ -65,9 +65,8 @@
 // RFC 8445 §7.3.1.1: a message that does not parse is silently discarded
 // (RFC 8489 §6.3); 400 for a check whose USERNAME has no ':', that lacks
 // MESSAGE-INTEGRITY or whose ICE attributes have the wrong size, 401 for an
-// unknown ufrag or a wrong key (without
-// MESSAGE-INTEGRITY, and not sent when longer than the request, so the port
-// never amplifies), 420 for unknown comprehension-required attributes and
+// unknown ufrag or a wrong key (without MESSAGE-INTEGRITY, and not sent
+// when longer than the request, so the port never amplifies), 420 for unknown comprehension-required attributes and
 // 487 when the peer claims ICE-CONTROLLED. A missing PRIORITY is accepted.
 // Chromium's GOOG-PING is announced (GOOG-MISC-INFO) when the request
 // announces it and answered from validated addresses. A Binding request
