@@ -171,6 +171,7 @@ func (r *reader) handleGoogPing(in *sockio.Message) {
 	}
 	r.queue(in, resp)
 	r.m.checks.Add(1)
+	r.m.googPings.Add(1)
 }
 
 // iceAttrsWellFormed reports whether the ICE attributes present have the

@@ -72,7 +72,8 @@ type MuxConfig struct {
 // MuxStats counts what a Mux did since it was created.
 type MuxStats struct {
 	Datagrams    uint64 // datagrams read
-	Checks       uint64 // connectivity checks answered with success
+	Checks       uint64 // connectivity checks answered with success, GOOG-PING included
+	GoogPings    uint64 // GOOG-PING requests answered with success
 	Errors       uint64 // error responses sent (400, 401, 420, 487)
 	PlainSTUN    uint64 // plain STUN Binding requests answered
 	Routed       uint64 // non-STUN datagrams queued to a session
@@ -119,6 +120,7 @@ type Mux struct {
 
 	datagrams, checks, errResps, plainSTUN, routed    atomic.Uint64
 	unknownAddr, queueFull, dropped, refused, expired atomic.Uint64
+	googPings                                         atomic.Uint64
 }
 
 // NewMux returns a Mux on conn with cfg. It does not read until Serve is
@@ -162,7 +164,7 @@ func (m *Mux) Stats() MuxStats {
 		Datagrams: m.datagrams.Load(), Checks: m.checks.Load(), Errors: m.errResps.Load(),
 		PlainSTUN: m.plainSTUN.Load(), Routed: m.routed.Load(), UnknownAddr: m.unknownAddr.Load(),
 		QueueFull: m.queueFull.Load(), Dropped: m.dropped.Load(), WriteRefused: m.refused.Load(),
-		Expired: m.expired.Load(),
+		Expired: m.expired.Load(), GoogPings: m.googPings.Load(),
 	}
 }
 

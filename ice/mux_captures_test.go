@@ -204,4 +204,7 @@ func TestMuxGoogPing(t *testing.T) {
 			t.Fatalf("%s: response %v does not verify", name, resp)
 		}
 	}
+	if st := m.Stats(); st.GoogPings != 2 {
+		t.Fatalf("Stats = %+v, want 2 GOOG-PINGs", st)
+	}
 }

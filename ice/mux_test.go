@@ -39,7 +39,7 @@ func TestMuxCheckSuccess(t *testing.T) {
 		t.Fatal("connected without USE-CANDIDATE")
 	default:
 	}
-	if st := m.Stats(); st.Checks != 1 {
+	if st := m.Stats(); st.Checks != 1 || st.GoogPings != 0 {
 		t.Fatalf("Stats = %+v", st)
 	}
 }
