@@ -129,17 +129,17 @@ func iceHandshakeDTLS(ctx context.Context, t *testing.T, session net.Conn, pionC
 // returns once pion's Dial succeeded and the session saw the nomination.
 // keepalive, when not zero, is pion's keepalive (consent check) interval.
 func icePionDial(ctx context.Context, mux *ice.Mux, muxAddr netip.AddrPort, keepalive time.Duration) (*pionice.Agent, *pionice.Conn, *ice.Session, error) {
-	cfg := &pionice.AgentConfig{
-		NetworkTypes:     []pionice.NetworkType{pionice.NetworkTypeUDP4},
-		CandidateTypes:   []pionice.CandidateType{pionice.CandidateTypeHost},
-		IncludeLoopback:  true,
-		IPFilter:         func(ip net.IP) bool { return ip.IsLoopback() },
-		MulticastDNSMode: pionice.MulticastDNSModeDisabled,
+	opts := []pionice.AgentOption{
+		pionice.WithNetworkTypes([]pionice.NetworkType{pionice.NetworkTypeUDP4}),
+		pionice.WithCandidateTypes([]pionice.CandidateType{pionice.CandidateTypeHost}),
+		pionice.WithIncludeLoopback(),
+		pionice.WithIPFilter(func(ip net.IP) bool { return ip.IsLoopback() }),
+		pionice.WithMulticastDNSMode(pionice.MulticastDNSModeDisabled),
 	}
 	if keepalive != 0 {
-		cfg.KeepaliveInterval = &keepalive
+		opts = append(opts, pionice.WithKeepaliveInterval(keepalive))
 	}
-	agent, err := pionice.NewAgent(cfg)
+	agent, err := pionice.NewAgentWithOptions(opts...)
 	if err != nil {
 		return nil, nil, nil, err
 	}
