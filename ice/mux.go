@@ -309,12 +309,16 @@ func (m *Mux) isClosed() bool {
 // may be called more than once.
 func (m *Mux) Close() error {
 	m.mu.Lock()
+	if !m.closed && m.serving {
+		// Wake the reader. Only once, and only while Serve runs, so that
+		// a late Close leaves the caller's conn alone.
+		_ = m.conn.SetReadDeadline(time.Unix(1, 0))
+	}
 	m.closed = true
 	sessions := make([]*Session, 0, len(m.sessions))
 	for _, s := range m.sessions {
 		sessions = append(sessions, s)
 	}
-	_ = m.conn.SetReadDeadline(time.Unix(1, 0))
 	m.mu.Unlock()
 	for _, s := range sessions {
 		m.removeSession(s, ErrSessionClosed)

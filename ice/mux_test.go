@@ -429,6 +429,16 @@ func TestMuxServeStops(t *testing.T) {
 	if err := m.Serve(context.Background()); !errors.Is(err, ErrServerClosed) {
 		t.Fatalf("Serve after Close: %v", err)
 	}
+	// A Close after Serve returned leaves the caller's socket usable: no
+	// read deadline in the past (the datagram to itself is already queued,
+	// so the read cannot block).
+	_ = m.Close()
+	if _, err := conn.WriteToUDPAddrPort([]byte("x"), conn.LocalAddr().(*net.UDPAddr).AddrPort()); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := conn.ReadFromUDPAddrPort(make([]byte, 10)); err != nil {
+		t.Fatalf("socket after Serve and Close: %v", err)
+	}
 	// A closed socket is a failure, not a normal end.
 	conn2, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
