@@ -62,6 +62,19 @@ func (c Credentials) Validate() error {
 	return ValidatePwd(c.Pwd)
 }
 
+// validateSet is Validate for the fields that are not empty.
+func (c Credentials) validateSet() error {
+	if c.Ufrag != "" {
+		if err := ValidateUfrag(c.Ufrag); err != nil {
+			return err
+		}
+	}
+	if c.Pwd != "" {
+		return ValidatePwd(c.Pwd)
+	}
+	return nil
+}
+
 // ValidateUfrag checks that s is an ice-ufrag: 4-256 ice-chars (RFC 8839
 // §5.4). Every peer seen in the field passes: Chromium (4 chars), Firefox (8
 // hex digits), ffmpeg, OBS (libjuice) and GStreamer (libnice, 32 chars). The

@@ -1,6 +1,7 @@
-// Package ice is the ICE layer of streamwire: so far the data an ICE-lite
-// server agent announces and reads in SDP. The connectivity-check Mux, consent
-// freshness and ICE-TCP come on top of it.
+// Package ice is the ICE layer of streamwire: the data an ICE-lite server
+// agent announces and reads in SDP, and Mux, which runs the connectivity
+// checks of many ICE-lite sessions on one UDP port. ICE-TCP comes on top of
+// it.
 //
 // # Credentials
 //
@@ -44,4 +45,48 @@
 // SortForAnswer puts a UDP host candidate first, because ffmpeg's WHIP muxer
 // reads only the first candidate of the answer, and orders the rest by
 // priority.
+//
+// # Mux
+//
+// Mux serves ICE-lite sessions (RFC 8445 §2.5; the agent is always
+// controlled) on one net.PacketConn, together with plain STUN. NewMux takes
+// the socket and a MuxConfig whose zero value works; Serve runs the one
+// read goroutine until its context ends or Close is called and returns
+// ErrServerClosed, as net/http does. Sessions cost no goroutine.
+//
+// Datagrams are demultiplexed by their first byte (RFC 7983 §7). A STUN
+// Binding request with USERNAME is a connectivity check (RFC 8445 §7.3):
+// it is routed by the local ufrag (before ':') to the Session registered
+// with Mux.NewSession, its MESSAGE-INTEGRITY is verified with the
+// session's keyed stun.Integrity (the key schedule runs once per session),
+// FINGERPRINT too when present, and it is answered with XOR-MAPPED-ADDRESS,
+// MESSAGE-INTEGRITY and FINGERPRINT from the local address it reached
+// (IP_PKTINFO on a wildcard socket). Errors follow RFC 8489 §9.1.3 and
+// RFC 8445 §7.3.1.1: a message that does not parse is silently discarded
+// (RFC 8489 §6.3); 400 for a check whose USERNAME has no ':', that lacks
+// MESSAGE-INTEGRITY or whose ICE attributes have the wrong size, 401 for an
+// unknown ufrag or a wrong key (without MESSAGE-INTEGRITY, and not sent
+// when longer than the request, so the port never amplifies), 420 for unknown comprehension-required attributes and
+// 487 when the peer claims ICE-CONTROLLED. A missing PRIORITY is accepted.
+// Chromium's GOOG-PING is announced (GOOG-MISC-INFO) when the request
+// announces it and answered from validated addresses. A Binding request
+// without USERNAME is answered as stun.Server answers it.
+//
+// A successful check validates its source address for the session, which
+// is how the Mux learns peer-reflexive addresses (§7.3.1.3) of peers that
+// hide or trickle their candidates; USE-CANDIDATE nominates it (§7.3.1.5),
+// and a newer nomination replaces it, so the session follows a peer that
+// changes networks. DTLS (20-63) and RTP/RTCP (128-191) datagrams from a
+// validated address are queued to that session; others are dropped and
+// counted (Mux.Stats). Session is the net.Conn the layers above (DTLS-SRTP)
+// run on: Read returns the session's next datagram, Write sends to the
+// selected address, and WriteBatch sends a burst in one sendmmsg(2).
+// Routing a datagram, answering a check, and a Session's Read, Write and
+// WriteBatch allocate nothing.
+//
+// Consent freshness (RFC 7675 §5.1): a session whose peer has had no
+// successful check for MuxConfig.ConsentTimeout (30 s by default, on an
+// injectable clock) is closed by the Mux; its Err is then
+// ErrConsentExpired. Session.Restart switches a session to new
+// credentials (ICE restart, RFC 8445 §9) and keeps its pair and media.
 package ice

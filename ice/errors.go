@@ -2,6 +2,8 @@ package ice
 
 import (
 	"errors"
+	"fmt"
+	"net"
 	"strconv"
 
 	"github.com/streamwire/streamwire/internal/logstr"
@@ -81,3 +83,28 @@ func candErr(field, value, reason string) error {
 func unsupported(field, value string) error {
 	return &CandidateError{Field: field, Value: logstr.BoundN(value, 64), Reason: "not supported", Unsupported: true}
 }
+
+// Errors of the Mux and its sessions.
+var (
+	// ErrServerClosed is what Mux.Serve returns once its context is done or
+	// Mux.Close was called: the normal end of serving, as
+	// http.ErrServerClosed.
+	ErrServerClosed = errors.New("ice: server closed")
+	// ErrDuplicateUfrag is returned by Mux.NewSession when a session with
+	// the same local ufrag is already registered: checks are routed by it
+	// (RFC 8445 §7.3), so it must be unique on the Mux.
+	ErrDuplicateUfrag = errors.New("ice: local ufrag already in use on this mux")
+	// ErrSessionClosed is returned by a Session's Read and Write after the
+	// session or its Mux was closed. It wraps net.ErrClosed, as the errors of
+	// a closed net.Conn do.
+	ErrSessionClosed = fmt.Errorf("ice: session closed: %w", net.ErrClosed)
+	// ErrConsentExpired is the error of a Session that the Mux closed
+	// because no connectivity check of the peer succeeded for
+	// MuxConfig.ConsentTimeout (RFC 7675 §5.1: consent expires 30 s after
+	// the last one). It matches ErrSessionClosed and net.ErrClosed too.
+	ErrConsentExpired = fmt.Errorf("ice: consent expired (RFC 7675): %w", ErrSessionClosed)
+	// ErrNoPath is returned by Session.Write before any connectivity check
+	// of the peer succeeded: there is no valid candidate pair to send on
+	// (RFC 8445 §7.2.5.3.2).
+	ErrNoPath = errors.New("ice: no valid candidate pair yet")
+)
