@@ -12,6 +12,7 @@ import (
 
 	pionice "github.com/pion/ice/v4"
 
+	"github.com/streamwire/streamwire/dtlsparams"
 	"github.com/streamwire/streamwire/dtlssrtp"
 	"github.com/streamwire/streamwire/ice"
 )
@@ -90,11 +91,11 @@ func TestICEPionAgentThroughMux(t *testing.T) {
 func iceHandshakeDTLS(ctx context.Context, t *testing.T, session net.Conn, pionConn net.Conn) {
 	t.Helper()
 	srvCert, cliCert := dsNewCert(t), dsNewCert(t)
-	srvFP, err := srvCert.Fingerprint(dtlssrtp.SHA256)
+	srvFP, err := srvCert.Fingerprint(dtlsparams.SHA256)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cliFP, err := cliCert.Fingerprint(dtlssrtp.SHA256)
+	cliFP, err := cliCert.Fingerprint(dtlsparams.SHA256)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,10 +105,10 @@ func iceHandshakeDTLS(ctx context.Context, t *testing.T, session net.Conn, pionC
 	}
 	cli := make(chan result, 1)
 	go func() {
-		s, err := dtlssrtp.Client(ctx, pionConn, dtlssrtp.Config{Certificate: cliCert, RemoteFingerprints: []dtlssrtp.Fingerprint{srvFP}})
+		s, err := dtlssrtp.Client(ctx, pionConn, dtlssrtp.Config{Certificate: cliCert, RemoteFingerprints: []dtlsparams.Fingerprint{srvFP}})
 		cli <- result{s, err}
 	}()
-	srv, err := dtlssrtp.Server(ctx, session, dtlssrtp.Config{Certificate: srvCert, RemoteFingerprints: []dtlssrtp.Fingerprint{cliFP}})
+	srv, err := dtlssrtp.Server(ctx, session, dtlssrtp.Config{Certificate: srvCert, RemoteFingerprints: []dtlsparams.Fingerprint{cliFP}})
 	if err != nil {
 		t.Fatalf("DTLS server over the Mux session: %v", err)
 	}
