@@ -167,28 +167,38 @@ func (s *Session) ReadPacket(b []byte) (int, netip.AddrPort, error) {
 	}
 }
 
+// writePath returns the selected path for a write, or why there is none:
+// the session's error once it closed, os.ErrDeadlineExceeded past the
+// write deadline, ErrNoPath before any check succeeded.
+func (s *Session) writePath() (*path, error) {
+	select {
+	case <-s.closed:
+		return nil, s.err
+	case <-s.writeDeadline.wait():
+		return nil, os.ErrDeadlineExceeded
+	default:
+	}
+	if p := s.selected.Load(); p != nil {
+		return p, nil
+	}
+	return nil, ErrNoPath
+}
+
 // Write sends b as one datagram to the selected address, from the local
 // address that the peer's checks reached. It returns ErrNoPath before any
 // check succeeded, Err after the session closed, os.ErrDeadlineExceeded
 // once the write deadline has passed, and the socket's error otherwise
 // (a datagram the kernel refuses is reported, not retried).
 func (s *Session) Write(b []byte) (int, error) {
-	select {
-	case <-s.closed:
-		return 0, s.err
-	case <-s.writeDeadline.wait():
-		return 0, os.ErrDeadlineExceeded
-	default:
-	}
-	p := s.selected.Load()
-	if p == nil {
-		return 0, ErrNoPath
+	p, err := s.writePath()
+	if err != nil {
+		return 0, err
 	}
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	m := &s.wmsg[0]
 	m.Buf, m.Addr, m.Local, m.IfIndex = b, p.remote, p.local, p.ifIndex
-	_, err := s.wbc.WriteBatch(s.wmsg[:])
+	_, err = s.wbc.WriteBatch(s.wmsg[:])
 	n := m.N
 	m.Buf = nil
 	if err != nil {
@@ -206,16 +216,9 @@ func (s *Session) Write(b []byte) (int, error) {
 // The first call allocates the batch state; later ones do not allocate
 // when bufs is no longer than any earlier batch.
 func (s *Session) WriteBatch(bufs [][]byte) (int, error) {
-	select {
-	case <-s.closed:
-		return 0, s.err
-	case <-s.writeDeadline.wait():
-		return 0, os.ErrDeadlineExceeded
-	default:
-	}
-	p := s.selected.Load()
-	if p == nil {
-		return 0, ErrNoPath
+	p, err := s.writePath()
+	if err != nil {
+		return 0, err
 	}
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
