@@ -198,6 +198,38 @@ func playAndCheck(ctx context.Context, url string, firstKey uint32, ready chan<-
 	return nil
 }
 
+// dialPublish connects a publisher to url and waits until the hub has its
+// stream.
+func dialPublish(t *testing.T, ctx context.Context, url string, hub *Hub) *rtmp.Client {
+	t.Helper()
+	pub, err := rtmp.Dial(ctx, url, rtmp.ClientConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pub.Publish(ctx); err != nil {
+		pub.Close()
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); len(hub.Streams()) == 0 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	return pub
+}
+
+// dialPlay connects a player to url.
+func dialPlay(t *testing.T, ctx context.Context, url string) *rtmp.Client {
+	t.Helper()
+	pl, err := rtmp.Dial(ctx, url, rtmp.ClientConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pl.Play(ctx); err != nil {
+		pl.Close()
+		t.Fatal(err)
+	}
+	return pl
+}
+
 // TestRTMPStalledPlayer: with players written from the publisher's
 // goroutine, a player that stops reading must neither block the publisher
 // nor the other players, and is disconnected after the write timeout.
@@ -216,32 +248,11 @@ func TestRTMPStalledPlayer(t *testing.T) {
 	}()
 	defer func() { cancel(); <-srvDone }()
 	url := "rtmp://" + l.Addr().String() + "/live/s"
-	pub, err := rtmp.Dial(ctx, url, rtmp.ClientConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := pub.Publish(ctx); err != nil {
-		t.Fatal(err)
-	}
-	for deadline := time.Now().Add(5 * time.Second); len(hub.Streams()) == 0 && time.Now().Before(deadline); {
-		time.Sleep(5 * time.Millisecond)
-	}
-	stalled, err := rtmp.Dial(ctx, url, rtmp.ClientConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	pub := dialPublish(t, ctx, url, hub)
+	stalled := dialPlay(t, ctx, url)
 	defer stalled.Close()
-	if err := stalled.Play(ctx); err != nil {
-		t.Fatal(err)
-	}
-	reader, err := rtmp.Dial(ctx, url, rtmp.ClientConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	reader := dialPlay(t, ctx, url)
 	defer reader.Close()
-	if err := reader.Play(ctx); err != nil {
-		t.Fatal(err)
-	}
 	got := make(chan int, 1)
 	go func() {
 		n := 0
@@ -327,25 +338,10 @@ func TestRTMPStalledPlayerLargeFrames(t *testing.T) {
 	url := startRTMP(t, &RTMPHandler{Hub: hub}) + "/live/big"
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	pub, err := rtmp.Dial(ctx, url, rtmp.ClientConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	pub := dialPublish(t, ctx, url, hub)
 	defer pub.Close()
-	if err := pub.Publish(ctx); err != nil {
-		t.Fatal(err)
-	}
-	for deadline := time.Now().Add(5 * time.Second); len(hub.Streams()) == 0 && time.Now().Before(deadline); {
-		time.Sleep(5 * time.Millisecond)
-	}
-	stalled, err := rtmp.Dial(ctx, url, rtmp.ClientConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	stalled := dialPlay(t, ctx, url)
 	defer stalled.Close()
-	if err := stalled.Play(ctx); err != nil {
-		t.Fatal(err)
-	}
 	payload := make([]byte, frame)
 	maxHeld, grown := int64(0), int64(0)
 	for i := 0; i < frames; i++ {
