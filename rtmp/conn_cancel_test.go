@@ -178,40 +178,9 @@ func TestConnCloseStopsWatching(t *testing.T) {
 // With a cancellable context, as the server reads, steady-state reads do
 // not allocate: the cancellation is registered once per context.
 func TestConnReadAllocsCancellable(t *testing.T) {
-	a, b := tcpPair(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	sender, receiver := NewConn(a, ConnConfig{}), NewConn(b, ConnConfig{})
-	payload := make([]byte, 1500)
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for ts := uint32(0); ; ts += 33 {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			if err := sender.WriteMessage(context.Background(), Message{ChunkStreamID: CSIDVideo, Type: TypeVideo, StreamID: 1, Timestamp: ts, Payload: payload}); err != nil {
-				return
-			}
-		}
-	}()
-	for i := 0; i < 100; i++ {
-		if _, err := receiver.ReadMessage(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
-	allocs := testing.AllocsPerRun(2000, func() {
-		if _, err := receiver.ReadMessage(ctx); err != nil {
-			t.Fatal(err)
-		}
-	})
-	close(stop)
-	a.Close()
-	<-done
-	if allocs != 0 {
+	if allocs := connReadAllocs(t, ctx); allocs != 0 {
 		t.Errorf("%v allocs per message with a cancellable context", allocs)
 	}
 }
