@@ -240,19 +240,7 @@ func TestServerRejects(t *testing.T) {
 		{fmt.Errorf("gone: %w", ErrStreamNotFound), true, CodePlayStreamNotFound},
 	}
 	for _, c := range cases {
-		h.mu.Lock()
-		h.rejectPub, h.rejectPlay = c.reject, c.reject
-		h.mu.Unlock()
-		cl, err := Dial(ctx, base+"/live/x", ClientConfig{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if c.play {
-			err = cl.Play(ctx)
-		} else {
-			err = cl.Publish(ctx)
-		}
-		cl.Close()
+		err := tryRejected(t, ctx, h, base+"/live/x", c.reject, c.play)
 		if !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), c.code) {
 			t.Errorf("want %s, got %v", c.code, err)
 		}
@@ -536,4 +524,22 @@ func TestServerStalledPlayer(t *testing.T) {
 	case <-time.After(8 * time.Second):
 		t.Fatal("server still serving a player that stopped reading")
 	}
+}
+
+// tryRejected makes h reject with reject, then publishes (or plays, if
+// play) url and returns the client's error.
+func tryRejected(t *testing.T, ctx context.Context, h *memHandler, url string, reject error, play bool) error {
+	t.Helper()
+	h.mu.Lock()
+	h.rejectPub, h.rejectPlay = reject, reject
+	h.mu.Unlock()
+	cl, err := Dial(ctx, url, ClientConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if play {
+		return cl.Play(ctx)
+	}
+	return cl.Publish(ctx)
 }

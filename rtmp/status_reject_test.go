@@ -42,19 +42,7 @@ func TestServerRefusalHidesHandlerError(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	for _, c := range cases {
-		h.mu.Lock()
-		h.rejectPub, h.rejectPlay = c.reject, c.reject
-		h.mu.Unlock()
-		cl, err := Dial(ctx, base+"/live/cam", ClientConfig{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if c.play {
-			err = cl.Play(ctx)
-		} else {
-			err = cl.Publish(ctx)
-		}
-		cl.Close()
+		err := tryRejected(t, ctx, h, base+"/live/cam", c.reject, c.play)
 		var se *StatusError
 		if !errors.As(err, &se) {
 			t.Fatalf("play=%v, rejected with %v: got %v", c.play, c.reject, err)
