@@ -4,16 +4,16 @@ package interop
 // here binds to loopback only, is bounded in time, and is stopped by t.Cleanup.
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/streamwire/streamwire/internal/syncbuf"
 )
 
 // freeUDPPort returns a UDP port on 127.0.0.1 that was free a moment ago.
@@ -55,27 +55,9 @@ func freeUDPTCPPort(t testing.TB) int {
 	return 0
 }
 
-// lockedBuffer collects a child process's output for failure messages.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // startProcess starts name with args, kills it at cleanup, and returns its output
 // collector. The process is given at most limit to live.
-func startProcess(t testing.TB, limit time.Duration, name string, args ...string) *lockedBuffer {
+func startProcess(t testing.TB, limit time.Duration, name string, args ...string) *syncbuf.Buffer {
 	t.Helper()
 	path, err := exec.LookPath(name)
 	if err != nil {
@@ -83,7 +65,7 @@ func startProcess(t testing.TB, limit time.Duration, name string, args ...string
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	cmd := exec.CommandContext(ctx, path, args...)
-	out := &lockedBuffer{}
+	out := &syncbuf.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.WaitDelay = 2 * time.Second
 	if err := cmd.Start(); err != nil {
@@ -113,7 +95,7 @@ func tail(s string, n int) string {
 type coturn struct {
 	Port  int    // UDP and TCP listening port on 127.0.0.1
 	Realm string // realm, when one was given
-	out   *lockedBuffer
+	out   *syncbuf.Buffer
 }
 
 // startCoturn starts coturn's turnserver on 127.0.0.1 on a free port with TLS, DTLS,

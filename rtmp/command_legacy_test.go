@@ -1,17 +1,16 @@
 package rtmp
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/streamwire/streamwire/internal/syncbuf"
 	"github.com/streamwire/streamwire/rtmp/amf0"
 )
 
@@ -144,29 +143,10 @@ func TestServerPlaySequence(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer for a slog handler used from several
-// goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestServerLongNames: a 1 MB app, tcUrl or stream name is refused with a
 // status naming the limit, and no log line grows with it.
 func TestServerLongNames(t *testing.T) {
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	base := startServer(t, ServerConfig{Handler: &memHandler{}, Logger: logger}, nil)
 	huge := strings.Repeat("x", 1<<20)

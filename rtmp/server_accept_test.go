@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/streamwire/streamwire/internal/syncbuf"
 )
 
 // chanListener is a net.Listener whose Accept returns what the test
@@ -304,7 +306,7 @@ func waitOpen(t *testing.T, srv *Server, n int) {
 // TestServerMaxConns: the connection over MaxConns is closed at accept,
 // counted and logged at Debug; a slot freed by a close is taken again.
 func TestServerMaxConns(t *testing.T) {
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	srv := NewServer(ServerConfig{Handler: &memHandler{}, MaxConns: 2,
 		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	real := loopbackListener(t)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamwire/streamwire/internal/syncbuf"
 	"github.com/streamwire/streamwire/rtmp/amf0"
 )
 
@@ -36,7 +37,7 @@ func TestServerRefusalHidesHandlerError(t *testing.T) {
 		{&StatusError{Description: "Come back at 8 pm."}, true, CodePlayFailed, "Come back at 8 pm."},
 		{&StatusError{Code: CodePlayStreamNotFound}, true, CodePlayStreamNotFound, "No such stream."},
 	}
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	h := &memHandler{}
 	base := startServer(t, ServerConfig{Handler: h, Logger: slog.New(slog.NewTextHandler(&logs, nil))}, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
@@ -134,7 +135,7 @@ func TestRedactQuery(t *testing.T) {
 // TestServerLogsRedactKeys: stream keys in the app ("live?token=...") and
 // the stream name's query stay out of the server's log lines.
 func TestServerLogsRedactKeys(t *testing.T) {
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	h := &memHandler{rejectPlay: ErrUnauthorized}
 	base := startServer(t, ServerConfig{Handler: h, Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}, nil)
 	c, _ := rawSession(t, base)

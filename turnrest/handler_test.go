@@ -9,12 +9,13 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/streamwire/streamwire/internal/syncbuf"
 )
 
 const (
@@ -22,24 +23,6 @@ const (
 	testOld    = "old-secret-never-leaks"
 	testAPIKey = "api-key-never-leaks"
 )
-
-// syncBuffer collects slog output from concurrent handlers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func testConfig(logs io.Writer) Config {
 	return Config{
@@ -62,7 +45,7 @@ func serve(t *testing.T, h http.Handler, req *http.Request) (*http.Response, []b
 }
 
 func TestHandlerRESTShape(t *testing.T) {
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	h, err := NewHandler(testConfig(&logs), FormatREST)
 	require.NoError(t, err)
 	res, body := serve(t, h, httptest.NewRequest(http.MethodGet, "/turn?service=turn&username=alice", nil))
@@ -83,7 +66,7 @@ func TestHandlerRESTShape(t *testing.T) {
 }
 
 func TestHandlerICEShape(t *testing.T) {
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	h, err := NewHandler(testConfig(&logs), FormatICE)
 	require.NoError(t, err)
 	// AppRTC clients POST with no body (Android sets doOutput, iOS sends nothing).
@@ -102,7 +85,7 @@ func TestHandlerICEShape(t *testing.T) {
 }
 
 func TestHandlerJanusPOST(t *testing.T) {
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	cfg := testConfig(&logs)
 	cfg.APIKeys = []string{testAPIKey}
 	h, err := NewHandler(cfg, FormatREST)
@@ -132,7 +115,7 @@ func TestHandlerJanusPOST(t *testing.T) {
 }
 
 func TestHandlerAuth(t *testing.T) {
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	cfg := testConfig(&logs)
 	cfg.APIKeys = []string{"other-key", testAPIKey}
 	h, err := NewHandler(cfg, FormatREST)
@@ -170,7 +153,7 @@ func TestHandlerAuth(t *testing.T) {
 }
 
 func TestHandlerErrors(t *testing.T) {
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	h, err := NewHandler(testConfig(&logs), FormatREST)
 	require.NoError(t, err)
 	cases := []struct {
@@ -211,7 +194,7 @@ func TestHandlerErrors(t *testing.T) {
 }
 
 func TestHandlerCORS(t *testing.T) {
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	cfg := testConfig(&logs)
 	cfg.AllowOrigin = "https://app.example"
 	h, err := NewHandler(cfg, FormatICE)
@@ -237,7 +220,7 @@ func TestHandlerCORS(t *testing.T) {
 // failure with debug logging on, then scans all response bytes, headers and
 // log output for the secrets and the API key.
 func TestSecretNeverLeaks(t *testing.T) {
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	cfg := testConfig(&logs)
 	cfg.APIKeys = []string{testAPIKey}
 	cfg.AllowOrigin = "*"
