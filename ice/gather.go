@@ -177,8 +177,9 @@ type GatherConfig struct {
 // answer (RFC 8445 §5.1.1.1: a lite agent's host candidates, RFC 6544 §4.5
 // passive TCP candidates), from the host's interface addresses and the
 // configured announced addresses. It caches them: Candidates costs one
-// copy into the caller's slice until the next refresh. It is safe for
-// concurrent use.
+// copy into the caller's slice (about 70 ns) until the next refresh
+// (about 140 µs for net.Interfaces on a small host; see the benchmarks).
+// NewGatherer makes one; it is safe for concurrent use.
 //
 // Per socket, the candidates are on:
 //   - the Announced addresses that the socket receives, in their order;
@@ -273,8 +274,8 @@ func (g *Gatherer) setAnnounced(as []netip.Addr) error {
 }
 
 // Candidates appends the local candidates to dst and returns it (see
-// Gatherer for what they are). The candidates' strings are shared between
-// calls and must not be modified; dst's own elements may be. It reads the
+// Gatherer for what they are); they are copies, which the caller may
+// change (to add extensions, or drop some for an answer). It reads the
 // interface addresses again once RefreshInterval has passed since the last
 // time; otherwise it does not allocate when dst has room. Errors are those
 // of NewGatherer; on error dst is returned unchanged, and the next call
