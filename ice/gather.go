@@ -104,10 +104,11 @@ func (s Socket) receives(a netip.Addr) bool {
 // wildcard reports whether the socket is bound to 0.0.0.0 or [::].
 func (s Socket) wildcard() bool { return s.Addr.Addr().IsUnspecified() }
 
-// canReach reports whether the socket receives the family of a.
+// canReach reports whether the socket receives the family of a; false
+// for the zero Socket.
 func (s Socket) canReach(a netip.Addr) bool {
 	b := s.Addr.Addr()
-	return b.Is4() == a.Is4() || (b == netip.IPv6Unspecified() && !s.V6Only)
+	return b.IsValid() && (b.Is4() == a.Is4() || (b == netip.IPv6Unspecified() && !s.V6Only))
 }
 
 // validate normalizes s (IPv4-mapped addresses become IPv4, zones go)
