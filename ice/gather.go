@@ -326,12 +326,14 @@ func (g *Gatherer) update(old *gathered) (*gathered, error) {
 // without duplicates, in rank order (see Gatherer).
 func (g *Gatherer) usable(addrs []netip.Addr) []netip.Addr {
 	out := make([]netip.Addr, 0, len(addrs))
+	seen := make(map[netip.Addr]bool, len(addrs)) // linear in what Interfaces returns
 	for _, a := range addrs {
 		a = a.Unmap().WithZone("")
 		if !a.IsValid() || a.IsUnspecified() || a.IsMulticast() || a.IsLinkLocalUnicast() ||
-			(a.IsLoopback() && !g.loopback) || slices.Contains(out, a) {
+			(a.IsLoopback() && !g.loopback) || seen[a] {
 			continue
 		}
+		seen[a] = true
 		out = append(out, a)
 	}
 	slices.SortStableFunc(out, func(a, b netip.Addr) int { return cmp.Compare(reachRank(a), reachRank(b)) })
@@ -375,6 +377,9 @@ func (g *Gatherer) appendCandidates(dst []Candidate, s Socket, t Transport, loca
 		locals = []netip.Addr{s.Addr.Addr()}
 	}
 	for _, a := range locals {
+		if len(addrs) == MaxGatherAddrs {
+			break
+		}
 		if s.receives(a) && !replaced[family(a)] && !slices.Contains(addrs, a) {
 			addrs = append(addrs, a)
 		}
