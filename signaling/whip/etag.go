@@ -20,7 +20,8 @@ const etagBytes = 12
 // present reports a field with at least one element; match whether "*" or
 // one of the tags equals cur by strong comparison (a weak tag never matches,
 // RFC 9110 §8.8.3.2). A tag sent without its quotes is read as if quoted,
-// since nothing else can be meant. A field that does not parse is an error.
+// since nothing else can be meant, and `"*"` as the wildcard, as RFC 9725
+// §4.3.3's example writes it. A field that does not parse is an error.
 func ifMatch(lines []string, cur string) (present, match bool, err error) {
 	star := false
 	for _, line := range lines {
@@ -36,7 +37,7 @@ func ifMatch(lines []string, cur string) (present, match bool, err error) {
 				return true, false, err
 			}
 			switch {
-			case tag == "*":
+			case tag == "*", tag == `"*"`: // RFC 9725 §4.3.3's example quotes the wildcard
 				star = true
 			case tag == cur:
 				match = true
