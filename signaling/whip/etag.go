@@ -69,6 +69,8 @@ func nextETag(s string) (tag, rest string, err error) {
 		}
 		end = i + 2
 		tag = s[:end]
+	case weak: // W/ needs a quoted opaque-tag
+		return "", "", errIfMatch
 	default: // a bare token
 		end = strings.IndexAny(s, " \t,")
 		if end < 0 {

@@ -70,30 +70,30 @@ const (
 // Each live session costs one parked goroutine, which watches Session.Done
 // and the connect diagnostic. Make a Handler with NewHandler.
 type Handler struct {
-	backend          Backend
-	whipPath         string
-	whepPath         string
-	links            []string // Link values of Config.ICEServers
-	turn             CredentialMinter
-	authorize        func(Kind, Stream, string) bool
-	anyOrigin        bool
-	origins          map[string]bool
-	publicURL        string
-	trustProto       bool
-	strict           bool
-	maxSessions      int
-	maxBody          int64
-	retry            time.Duration
-	connectTimeout   time.Duration
-	hint             string
-	log              *slog.Logger
-	randMu           sync.Mutex // Config.Rand need not be safe for concurrent use
-	rand             io.Reader
-	mu               sync.Mutex
-	sessions         map[string]*entry
-	reserved         int  // POSTs admitted and not yet in sessions
-	closed           bool // after Close
-	watchers         sync.WaitGroup
+	backend             Backend
+	whipPath            string
+	whepPath            string
+	links               []string // Link values of Config.ICEServers
+	turn                CredentialMinter
+	authorize           func(Kind, Stream, string) bool
+	anyOrigin           bool
+	origins             map[string]bool
+	publicURL           string
+	trustProto          bool
+	strict              bool
+	maxSessions         int
+	maxBody             int64
+	retry               time.Duration
+	connectTimeout      time.Duration
+	hint                string
+	log                 *slog.Logger
+	randMu              sync.Mutex // Config.Rand need not be safe for concurrent use
+	rand                io.Reader
+	mu                  sync.Mutex
+	sessions            map[string]*entry
+	reserved            int  // POSTs admitted and not yet in sessions
+	closed              bool // after Close
+	watchers            sync.WaitGroup
 	publishKey, playKey *[sha256.Size]byte // digests of PublishToken and PlayToken
 }
 

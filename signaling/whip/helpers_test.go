@@ -46,11 +46,11 @@ func readOffer(t testing.TB, name string) []byte {
 // the answers clients read back are real ones; media is not involved.
 type fakeBackend struct {
 	mu        sync.Mutex
-	err       error          // when set, Publish and Play fail with it
+	err       error           // when set, Publish and Play fail with it
 	published map[Stream]bool // Play of any other stream fails with ErrNotPublished
-	playAny   bool           // Play accepts unpublished streams (the "wait for publisher" option)
-	connected bool           // sessions start with Connected closed
-	block     chan struct{}  // when set, Publish and Play wait for it to close
+	playAny   bool            // Play accepts unpublished streams (the "wait for publisher" option)
+	connected bool            // sessions start with Connected closed
+	block     chan struct{}   // when set, Publish and Play wait for it to close
 	offers    []*Offer
 	sessions  []*fakeSession
 }
