@@ -61,6 +61,8 @@ type ICEServer struct {
 // mints with user "" (username "<expiry>"), since the stream name is the
 // client's text.
 type CredentialMinter interface {
+	// Mint returns a fresh credential for user, or an error, which the
+	// handler logs.
 	Mint(user string) (turnrest.Credential, error)
 }
 
@@ -122,11 +124,12 @@ type Config struct {
 	// (16,384); negative means no cap.
 	MaxSessions int
 	// MaxOfferSize caps the body of a POST or PATCH, in bytes; a longer one
-	// gets 413. internal/httpserver's body cap applies as well. Zero means
-	// DefaultMaxOfferSize (1 MiB).
+	// gets 413. internal/httpserver's body cap applies as well. Zero or
+	// negative means DefaultMaxOfferSize (1 MiB).
 	MaxOfferSize int64
 	// RetryAfter is the Retry-After of a 503 and of a WHEP 409 whose error
-	// sets none. Zero means DefaultRetryAfter (2 s).
+	// sets none; it is sent in whole seconds, rounded up. Zero or negative
+	// means DefaultRetryAfter (2 s).
 	RetryAfter time.Duration
 	// ConnectTimeout is how long a session may go without an ICE check
 	// (Session.Connected) before it is logged once with its candidates and

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamwire/streamwire/internal/httpserver"
 	"github.com/streamwire/streamwire/sdp"
 	"github.com/streamwire/streamwire/turnrest"
 )
@@ -617,5 +618,40 @@ func TestErrorIs(t *testing.T) {
 				t.Errorf("%v is %v", tc.e, target)
 			}
 		}
+	}
+}
+
+// TestServerBodyCap: behind internal/httpserver's body cap, smaller than
+// MaxOfferSize, an offer over the cap is answered 413 by the handler.
+func TestServerBodyCap(t *testing.T) {
+	be := &fakeBackend{}
+	h, err := NewHandler(Config{Backend: be})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	srv := httptest.NewServer(httpserver.LimitBody(h, 1024))
+	defer srv.Close()
+	for _, chunked := range []bool{false, true} {
+		body := string(readOffer(t, "ffmpeg8_whip_sendonly.sdp"))
+		req, err := http.NewRequest("POST", srv.URL+"/whip/live/cam", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if chunked {
+			req.ContentLength = -1 // no length: cut while reading
+		}
+		req.Header.Set("Content-Type", "application/sdp")
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusRequestEntityTooLarge || resp.Header.Get("Access-Control-Allow-Origin") != "*" {
+			t.Errorf("chunked %v: %d, want 413 with CORS headers", chunked, resp.StatusCode)
+		}
+	}
+	if be.offerCount() != 0 {
+		t.Error("the backend saw an offer over the cap")
 	}
 }
