@@ -2,14 +2,12 @@ package whip
 
 import (
 	"crypto/sha256"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"mime"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -224,41 +222,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// cors sets the CORS response headers (Fetch standard, "CORS protocol").
-// They go on every answer, so that a page can read errors and Retry-After.
-func (h *Handler) cors(w http.ResponseWriter, r *http.Request) {
-	hd := w.Header()
-	origin := r.Header.Get("Origin")
-	allowed := h.anyOrigin || h.origins[origin]
-	switch {
-	case h.anyOrigin:
-		hd.Set("Access-Control-Allow-Origin", "*")
-	case allowed:
-		hd.Set("Access-Control-Allow-Origin", origin)
-		hd.Add("Vary", "Origin")
-	default:
-		hd.Add("Vary", "Origin")
-	}
-	hd.Set("Access-Control-Allow-Methods", "POST, PATCH, DELETE, OPTIONS")
-	hd.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, If-Match")
-	hd.Set("Access-Control-Expose-Headers", "Location, Link, ETag, Retry-After")
-	if r.Method == http.MethodOptions {
-		hd.Set("Access-Control-Max-Age", "86400")
-		// Chrome's Private Network Access asks before a public page reaches a
-		// server on a private address (a WHIP server on the LAN).
-		if allowed && r.Header.Get("Access-Control-Request-Private-Network") == "true" {
-			hd.Set("Access-Control-Allow-Private-Network", "true")
-		}
-	}
-}
-
-// isPreflight reports a CORS preflight: an OPTIONS request with
-// Access-Control-Request-Method (Fetch standard, "CORS-preflight request").
-// RFC 9725 §4.6 says not to mint TURN credentials for one.
-func isPreflight(r *http.Request) bool {
-	return r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != ""
-}
-
 // options answers OPTIONS on an endpoint (RFC 9725 §4.2, §4.6).
 func (h *Handler) options(w http.ResponseWriter, r *http.Request, res resource) {
 	hd := w.Header()
@@ -291,57 +254,6 @@ func (h *Handler) addLinks(hd http.Header) {
 	for _, l := range cred.LinkHeaders() {
 		hd.Add("Link", l)
 	}
-}
-
-// authorized checks the bearer token of a POST or OPTIONS against Config and
-// answers 401 when it fails.
-func (h *Handler) authorized(w http.ResponseWriter, r *http.Request, res resource) bool {
-	token, given := bearerToken(r.Header.Get("Authorization"))
-	ok := true
-	switch {
-	case h.authorize != nil:
-		ok = h.authorize(res.kind, res.stream, token)
-	case res.kind == KindWHIP && h.publishKey != nil:
-		ok = tokenIs(token, h.publishKey)
-	case res.kind == KindWHEP && h.playKey != nil:
-		ok = tokenIs(token, h.playKey)
-	}
-	if ok {
-		return true
-	}
-	challenge := `Bearer realm="` + res.kind.String() + `"` // RFC 6750 §3
-	if given {
-		challenge += `, error="invalid_token"`
-	}
-	w.Header().Set("WWW-Authenticate", challenge)
-	h.refuse(w, r, res, ErrUnauthorized)
-	return false
-}
-
-// bearerToken returns the token of an Authorization field value "Bearer
-// <token>" (the scheme is case-insensitive, RFC 9110 §11.1), and whether the
-// field was there. A value without a space is taken as a bare token: the
-// Eyevinn player sends its authKey verbatim, and apps configure it without
-// "Bearer ".
-func bearerToken(v string) (token string, given bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return "", false
-	}
-	scheme, rest, found := strings.Cut(v, " ")
-	if !found {
-		return v, true
-	}
-	if !strings.EqualFold(scheme, "Bearer") {
-		return "", true
-	}
-	return strings.TrimSpace(rest), true
-}
-
-// tokenIs compares token with a configured token's digest in constant time.
-func tokenIs(token string, want *[sha256.Size]byte) bool {
-	got := sha256.Sum256([]byte(token))
-	return token != "" && subtle.ConstantTimeCompare(got[:], want[:]) == 1
 }
 
 // readBody reads a POST or PATCH body up to MaxOfferSize, answering 413, 408
@@ -396,144 +308,6 @@ func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, res resource, e
 	hd.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(a.status)
 	io.WriteString(w, a.reason+"\n")
-}
-
-// post answers a WHIP or WHEP POST (RFC 9725 §4.2).
-func (h *Handler) post(w http.ResponseWriter, r *http.Request, res resource) {
-	if !h.authorized(w, r, res) {
-		return
-	}
-	if !hasType(r, typeSDP) {
-		w.Header().Set("Accept-Post", typeSDP)
-		h.refuse(w, r, res, &Error{Status: http.StatusUnsupportedMediaType, Reason: "the offer must be Content-Type: " + typeSDP})
-		return
-	}
-	body, ok := h.readBody(w, r, res)
-	if !ok {
-		return
-	}
-	if len(body) == 0 {
-		h.refuse(w, r, res, &Error{Reason: "empty offer: the client must offer (no server-offer flow)", Err: ErrBadOffer})
-		return
-	}
-	if err := h.admit(); err != nil {
-		h.refuse(w, r, res, err)
-		return
-	}
-	e, answer, err := h.open(r, res, body)
-	if err != nil {
-		h.release()
-		h.refuse(w, r, res, err)
-		return
-	}
-	if !h.insert(e) {
-		e.sess.Close()
-		h.refuse(w, r, res, ErrClosed)
-		return
-	}
-	go h.watch(e)
-	hd := w.Header()
-	hd.Set("Location", h.location(r, res, e.id))
-	hd.Set("ETag", e.etag)
-	hd.Set("Content-Type", typeSDP)
-	hd.Set("Content-Length", strconv.Itoa(len(answer)))
-	h.addLinks(hd)
-	w.WriteHeader(http.StatusCreated)
-	w.Write(answer)
-	h.log.Info("whip: session started", "kind", res.kind.String(), logstr.Attr("stream", res.stream.String()),
-		"session", e.logID(), "remote", r.RemoteAddr, logstr.Attr("user_agent", r.UserAgent()))
-}
-
-// open asks the backend for a session.
-func (h *Handler) open(r *http.Request, res resource, body []byte) (*entry, []byte, error) {
-	id, err := h.random(idBytes)
-	if err != nil {
-		return nil, nil, err
-	}
-	etag, err := h.newETag()
-	if err != nil {
-		return nil, nil, err
-	}
-	offer := &Offer{
-		Kind:       res.kind,
-		Stream:     res.stream,
-		SDP:        body,
-		LogID:      id[:logIDLen],
-		RemoteAddr: r.RemoteAddr,
-		UserAgent:  logstr.BoundN(r.UserAgent(), logstr.MaxLen),
-	}
-	ufrag := offerUfrag(body) // before the backend, which owns body after the call
-	var sess Session
-	var answer []byte
-	if res.kind == KindWHIP {
-		sess, answer, err = h.backend.Publish(r.Context(), offer)
-	} else {
-		sess, answer, err = h.backend.Play(r.Context(), offer)
-	}
-	switch {
-	case err != nil:
-		return nil, nil, err
-	case sess == nil || len(answer) == 0:
-		if sess != nil {
-			sess.Close()
-		}
-		return nil, nil, fmt.Errorf("whip: backend returned no session or an empty answer")
-	case r.Context().Err() != nil: // the client left while the backend worked
-		sess.Close()
-		return nil, nil, fmt.Errorf("whip: client went away during setup: %w", r.Context().Err())
-	}
-	return &entry{
-		id: id, kind: res.kind, stream: res.stream, sess: sess, gone: make(chan struct{}),
-		etag: etag, ufrag: ufrag, remote: r.RemoteAddr, candidates: answerCandidates(answer),
-	}, answer, nil
-}
-
-// random draws n bytes of Config.Rand as base64url text.
-func (h *Handler) random(n int) (string, error) {
-	h.randMu.Lock()
-	defer h.randMu.Unlock()
-	return randomToken(h.rand, n)
-}
-
-// newETag returns a fresh strong entity tag, quotes included.
-func (h *Handler) newETag() (string, error) {
-	t, err := h.random(etagBytes)
-	return `"` + t + `"`, err
-}
-
-// admit reserves room for one more session, or fails with ErrClosed or
-// ErrOverloaded.
-func (h *Handler) admit() error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.closed {
-		return ErrClosed
-	}
-	if h.maxSessions > 0 && len(h.sessions)+h.reserved >= h.maxSessions {
-		return &Error{Reason: "session limit reached", Err: ErrOverloaded}
-	}
-	h.reserved++
-	return nil
-}
-
-// release gives back a reservation of admit.
-func (h *Handler) release() {
-	h.mu.Lock()
-	h.reserved--
-	h.mu.Unlock()
-}
-
-// insert turns the reservation of admit into e; it fails after Close.
-func (h *Handler) insert(e *entry) bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.reserved--
-	if h.closed {
-		return false
-	}
-	h.sessions[e.id] = e
-	h.watchers.Add(1)
-	return true
 }
 
 // Sessions returns the number of live sessions of kind, or of both kinds for
