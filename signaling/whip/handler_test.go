@@ -194,6 +194,28 @@ func TestBackendErrors(t *testing.T) {
 	}
 }
 
+// TestBadAnswer: an answer that ffmpeg or OBS would reject is a backend
+// bug, answered 500, and the session it came with is closed.
+func TestBadAnswer(t *testing.T) {
+	for name, mangle := range map[string]func([]byte) []byte{
+		"empty":        func([]byte) []byte { return nil },
+		"leading CRLF": func(b []byte) []byte { return append([]byte("\r\n"), b...) },
+		"BOM":          func(b []byte) []byte { return append([]byte("\ufeff"), b...) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			hs := newHarness(t, Config{})
+			hs.be.mangle = mangle
+			r := hs.do("POST", "/whip/live/cam", string(readOffer(t, "ffmpeg8_whip_sendonly.sdp")), "Content-Type: application/sdp")
+			if r.StatusCode != http.StatusInternalServerError || r.Header.Get("Location") != "" {
+				t.Fatalf("%d, Location %q; want 500 without", r.StatusCode, r.Header.Get("Location"))
+			}
+			if _, _, closes := hs.be.session(t, 0).counts(); closes != 1 || hs.h.Sessions(0) != 0 {
+				t.Errorf("closes %d, sessions %d", closes, hs.h.Sessions(0))
+			}
+		})
+	}
+}
+
 func TestWHEPNotPublished(t *testing.T) {
 	hs := newHarness(t, Config{RetryAfter: 5 * time.Second})
 	r := hs.do("POST", "/whep/live/nobody", string(readOffer(t, "chromium156_recvonly.sdp")), "Content-Type: application/sdp")

@@ -46,11 +46,12 @@ func readOffer(t testing.TB, name string) []byte {
 // the answers clients read back are real ones; media is not involved.
 type fakeBackend struct {
 	mu        sync.Mutex
-	err       error           // when set, Publish and Play fail with it
-	published map[Stream]bool // Play of any other stream fails with ErrNotPublished
-	playAny   bool            // Play accepts unpublished streams (the "wait for publisher" option)
-	connected bool            // sessions start with Connected closed
-	block     chan struct{}   // when set, Publish and Play wait for it to close
+	err       error               // when set, Publish and Play fail with it
+	published map[Stream]bool     // Play of any other stream fails with ErrNotPublished
+	playAny   bool                // Play accepts unpublished streams (the "wait for publisher" option)
+	connected bool                // sessions start with Connected closed
+	block     chan struct{}       // when set, Publish and Play wait for it to close
+	mangle    func([]byte) []byte // when set, rewrites each answer
 	offers    []*Offer
 	sessions  []*fakeSession
 }
@@ -99,6 +100,9 @@ func (b *fakeBackend) open(ctx context.Context, o *Offer) (Session, []byte, erro
 		close(fs.connected)
 	}
 	b.sessions = append(b.sessions, fs)
+	if b.mangle != nil {
+		return fs, b.mangle(s.SDP), nil
+	}
 	return fs, s.SDP, nil
 }
 

@@ -1,6 +1,7 @@
 package whip
 
 import (
+	"bytes"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -83,11 +84,13 @@ func (h *Handler) open(r *http.Request, res resource, body []byte) (*entry, []by
 	switch {
 	case err != nil:
 		return nil, nil, err
-	case sess == nil || len(answer) == 0:
+	case sess == nil || !bytes.HasPrefix(answer, []byte("v=")):
+		// ffmpeg rejects an answer that does not start with "v=", and OBS
+		// one without "v=0": a backend bug, caught here rather than there.
 		if sess != nil {
 			sess.Close()
 		}
-		return nil, nil, fmt.Errorf("whip: backend returned no session or an empty answer")
+		return nil, nil, fmt.Errorf("whip: backend returned no session or an answer not starting with v= (%q)", logstr.BoundN(string(answer), 16))
 	case r.Context().Err() != nil: // the client left while the backend worked
 		sess.Close()
 		return nil, nil, fmt.Errorf("whip: client went away during setup: %w", r.Context().Err())
