@@ -3,8 +3,8 @@ package apprtc
 import (
 	"bytes"
 	"crypto/sha256"
-	"encoding/base64"
 	_ "embed"
+	"encoding/base64"
 	"errors"
 	"net/http"
 )

@@ -45,6 +45,7 @@ type Server struct {
 	started  time.Time
 
 	totalWS, wsErrors, httpErrors atomic.Uint64
+	frames                        atomic.Uint64
 	openWS                        atomic.Int64
 
 	mu     sync.Mutex
@@ -65,6 +66,9 @@ type Stats struct {
 	WSErrors uint64
 	// HTTPErrors counts the Collider HTTP requests answered with an error.
 	HTTPErrors uint64
+	// Frames counts the client frames handled (answered, delivered or
+	// queued).
+	Frames uint64
 }
 
 // New returns a Server for cfg; the zero Config works. It fails when
@@ -110,6 +114,7 @@ func (s *Server) Stats() Stats {
 		TotalWS:    s.totalWS.Load(),
 		WSErrors:   s.wsErrors.Load(),
 		HTTPErrors: s.httpErrors.Load(),
+		Frames:     s.frames.Load(),
 	}
 }
 

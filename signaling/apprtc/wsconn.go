@@ -92,40 +92,47 @@ func (cn *wsConn) readLoop() (room, client string) {
 		if err != nil {
 			if errors.Is(err, errFrameTooLarge) {
 				cn.fail(textFrameTooLarge, websocket.StatusMessageTooBig)
+				s.frames.Add(1)
 			}
 			return room, client
 		}
 		m, err := decodeClientFrame(frame)
 		framePool.Put(buf)
-		if err != nil {
-			cn.fail(textReceivePrefix+err.Error(), websocket.StatusNormalClosure)
+		if !cn.handle(m, err, &room, &client) {
 			return room, client
 		}
-		switch m.Cmd {
-		case "register":
-			if client != "" {
-				cn.fail(textDuplicatedRegister, websocket.StatusNormalClosure)
-				return room, client
-			}
-			if text := cn.register(m); text != "" {
-				cn.fail(text, websocket.StatusNormalClosure)
-				return room, client
-			}
-			room, client = m.RoomID, m.ClientID
-		case "send":
-			if client == "" {
-				cn.fail(textNotRegistered, websocket.StatusNormalClosure)
-				return room, client
-			}
-			if m.Msg == "" {
-				cn.fail(textMissingMsg, websocket.StatusNormalClosure)
-				return room, client
-			}
-			cn.send(room, client, m.Msg)
-		default:
-			cn.writeError(textUnexpectedCmd)
-		}
 	}
+}
+
+// handle acts on one decoded frame (err is the decoding's) and reports
+// whether to read on; it counts the frame in Stats.Frames once done.
+func (cn *wsConn) handle(m wsClientMsg, err error, room, client *string) bool {
+	defer cn.s.frames.Add(1)
+	switch {
+	case err != nil:
+		cn.fail(textReceivePrefix+err.Error(), websocket.StatusNormalClosure)
+		return false
+	case m.Cmd == "register" && *client != "":
+		cn.fail(textDuplicatedRegister, websocket.StatusNormalClosure)
+		return false
+	case m.Cmd == "register":
+		if text := cn.register(m); text != "" {
+			cn.fail(text, websocket.StatusNormalClosure)
+			return false
+		}
+		*room, *client = m.RoomID, m.ClientID
+	case m.Cmd == "send" && *client == "":
+		cn.fail(textNotRegistered, websocket.StatusNormalClosure)
+		return false
+	case m.Cmd == "send" && m.Msg == "":
+		cn.fail(textMissingMsg, websocket.StatusNormalClosure)
+		return false
+	case m.Cmd == "send":
+		cn.send(*room, *client, m.Msg)
+	default:
+		cn.writeError(textUnexpectedCmd)
+	}
+	return true
 }
 
 // register binds the connection to m's room and client, and returns the
