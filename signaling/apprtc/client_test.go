@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,10 +29,11 @@ import (
 // harness is a Server behind internal/httpserver on a free loopback port,
 // with extra handlers (the ICE endpoint) on the same mux.
 type harness struct {
-	t    *testing.T
-	srv  *Server
-	addr string // 127.0.0.1:port
-	hs   *httpserver.Server
+	t      testing.TB
+	srv    *Server
+	addr   string // 127.0.0.1:port
+	client *http.Client
+	stop   func() // shuts the server down; also run at cleanup
 }
 
 // ids is a Rand that makes the client ids 11111111, 22222222, ... in turn.
@@ -47,7 +49,7 @@ func (r *ids) Read(p []byte) (int, error) {
 
 // newHarness serves a Server for cfg (client ids from ids unless cfg.Rand
 // is set) and extra handlers until the test ends.
-func newHarness(t *testing.T, cfg Config, extra map[string]http.Handler) *harness {
+func newHarness(t testing.TB, cfg Config, extra map[string]http.Handler) *harness {
 	t.Helper()
 	if cfg.Rand == nil {
 		cfg.Rand = &ids{}
@@ -68,12 +70,18 @@ func newHarness(t *testing.T, cfg Config, extra map[string]http.Handler) *harnes
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- hs.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		assert.ErrorIs(t, <-done, httpserver.ErrServerClosed)
-		assert.NoError(t, srv.Close())
-	})
-	return &harness{t: t, srv: srv, addr: ln.Addr().String(), hs: hs}
+	h := &harness{t: t, srv: srv, addr: ln.Addr().String(), client: &http.Client{Transport: &http.Transport{}}}
+	var once sync.Once
+	h.stop = func() {
+		once.Do(func() {
+			cancel()
+			assert.ErrorIs(t, <-done, httpserver.ErrServerClosed)
+			assert.NoError(t, srv.Close())
+			h.client.CloseIdleConnections()
+		})
+	}
+	t.Cleanup(h.stop)
+	return h
 }
 
 // waitConns waits until the server holds n WebSockets: a closed one is
@@ -95,7 +103,7 @@ func (h *harness) do(method, path, body string) (int, string) {
 	req, err := http.NewRequestWithContext(ctx, method, "http://"+h.addr+path, strings.NewReader(body))
 	require.NoError(h.t, err)
 	req.Host = "host"
-	res, err := http.DefaultClient.Do(req)
+	res, err := h.client.Do(req)
 	require.NoError(h.t, err)
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
@@ -139,7 +147,7 @@ func (h *harness) message(room, client, msg string) string {
 
 // wsClient is one Collider WebSocket.
 type wsClient struct {
-	t *testing.T
+	t testing.TB
 	c *websocket.Conn
 }
 

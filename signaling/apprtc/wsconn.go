@@ -225,7 +225,7 @@ func (cn *wsConn) Deliver(msg string) error {
 		return errSinkClosed
 	}
 	if len(cn.out) >= cn.s.cfg.MaxQueuedMessages || cn.outBytes+len(msg) > cn.s.cfg.MaxQueuedBytes {
-		cn.closeLocked(websocket.StatusPolicyViolation, "outbox over budget")
+		cn.closeLocked(abort, "outbox over budget")
 		return ErrQueueFull
 	}
 	cn.out = append(cn.out, msg)
@@ -240,8 +240,13 @@ func (cn *wsConn) Deliver(msg string) error {
 // Close implements Sink: the Store removed the client (Collider's DELETE).
 func (cn *wsConn) Close() { cn.closeWith(websocket.StatusNormalClosure, "") }
 
-// closeWith makes writeLoop close the connection with code and reason;
-// the first call decides them.
+// abort is the close "status" of a connection that is dropped without a
+// close handshake: its peer does not read (no pong, a full outbox, a
+// failed write), so the handshake would only wait out its 5 s.
+const abort websocket.StatusCode = 0
+
+// closeWith makes writeLoop close the connection with code and reason
+// (abort: no close frame); the first call decides them.
 func (cn *wsConn) closeWith(code websocket.StatusCode, reason string) {
 	cn.mu.Lock()
 	defer cn.mu.Unlock()
@@ -278,16 +283,20 @@ func (cn *wsConn) writeLoop() {
 			if pinging {
 				<-pong // its context is cn.ctx's child: it returns now
 			}
-			_ = cn.c.Close(code, reason)
+			if code == abort {
+				_ = cn.c.CloseNow()
+			} else {
+				_ = cn.c.Close(code, reason)
+			}
 			return
 		case <-cn.wake:
 			var ok bool
 			if buf, ok = cn.flush(buf); !ok {
-				cn.closeWith(websocket.StatusInternalError, "write failed")
+				cn.closeWith(abort, "write failed")
 			}
 		case <-ticker.C:
 			if pinging {
-				cn.closeWith(websocket.StatusPolicyViolation, "no pong")
+				cn.closeWith(abort, "no pong")
 				continue
 			}
 			pinging = true
@@ -299,7 +308,7 @@ func (cn *wsConn) writeLoop() {
 		case err := <-pong:
 			pinging = false
 			if err != nil {
-				cn.closeWith(websocket.StatusPolicyViolation, "no pong")
+				cn.closeWith(abort, "no pong")
 			}
 		}
 	}
