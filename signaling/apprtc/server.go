@@ -48,10 +48,12 @@ type Server struct {
 	frames                        atomic.Uint64
 	openWS                        atomic.Int64
 
-	mu     sync.Mutex
-	conns  map[*wsConn]struct{}
-	closed bool
-	wsWG   sync.WaitGroup // WebSocket handlers running
+	mu       sync.Mutex
+	conns    map[*wsConn]struct{}
+	closed   bool
+	wsWG     sync.WaitGroup // WebSocket handlers running
+	closeErr error
+	done     chan struct{} // closed when Close has finished
 }
 
 // Stats are a Server's counters, the fields of Collider's /status.
@@ -75,7 +77,7 @@ type Stats struct {
 // PublicURL is not an absolute http or https URL.
 func New(cfg Config) (*Server, error) {
 	cfg = cfg.withDefaults()
-	s := &Server{cfg: cfg, store: cfg.Store, started: time.Now(), conns: map[*wsConn]struct{}{}}
+	s := &Server{cfg: cfg, store: cfg.Store, started: time.Now(), conns: map[*wsConn]struct{}{}, done: make(chan struct{})}
 	if cfg.PublicURL != "" {
 		u, err := url.Parse(cfg.PublicURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -120,12 +122,14 @@ func (s *Server) Stats() Stats {
 
 // Close closes every WebSocket with status 1001 (going away), waits for
 // their handlers to return, and closes the Store when New made it. Requests
-// after Close get 503 (WebSocket) or result ERROR. Close is idempotent.
+// after Close get 503 (WebSocket) or result ERROR. Every call returns once
+// the first one has finished, with its result.
 func (s *Server) Close() error {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		return nil
+		<-s.done
+		return s.closeErr
 	}
 	s.closed = true
 	for c := range s.conns {
@@ -134,9 +138,10 @@ func (s *Server) Close() error {
 	s.mu.Unlock()
 	s.wsWG.Wait()
 	if s.ownStore {
-		return s.store.Close()
+		s.closeErr = s.store.Close()
 	}
-	return nil
+	close(s.done)
+	return s.closeErr
 }
 
 // track adds c to the open WebSockets; it fails after Close.

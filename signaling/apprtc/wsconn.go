@@ -25,6 +25,7 @@ type wsConn struct {
 
 	mu        sync.Mutex
 	out       []string // messages to write, in order
+	spare     []string // the other of out's two buffers (see takeOut)
 	outBytes  int
 	closing   bool
 	code      websocket.StatusCode // close status and reason, set once
@@ -318,10 +319,7 @@ func (cn *wsConn) writeLoop() {
 // reports false when a write failed.
 func (cn *wsConn) flush(buf []byte) ([]byte, bool) {
 	for {
-		cn.mu.Lock()
-		msgs := cn.out
-		cn.out, cn.outBytes = nil, 0
-		cn.mu.Unlock()
+		msgs := cn.takeOut()
 		if len(msgs) == 0 {
 			return buf, true
 		}
@@ -334,5 +332,27 @@ func (cn *wsConn) flush(buf []byte) ([]byte, bool) {
 				return buf, false
 			}
 		}
+		cn.giveBack(msgs)
+	}
+}
+
+// takeOut empties the outbox and returns what it held. The outbox and
+// spare take turns, so that delivering does not allocate once both have
+// grown to the traffic.
+func (cn *wsConn) takeOut() []string {
+	cn.mu.Lock()
+	defer cn.mu.Unlock()
+	msgs := cn.out
+	cn.out, cn.spare, cn.outBytes = cn.spare, nil, 0
+	return msgs
+}
+
+// giveBack returns a slice from takeOut, written, to be the next spare.
+func (cn *wsConn) giveBack(msgs []string) {
+	clear(msgs) // let the strings go
+	cn.mu.Lock()
+	defer cn.mu.Unlock()
+	if cn.spare == nil && !cn.closing {
+		cn.spare = msgs[:0]
 	}
 }
