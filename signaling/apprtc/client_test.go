@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -53,6 +54,9 @@ func newHarness(t testing.TB, cfg Config, extra map[string]http.Handler) *harnes
 	t.Helper()
 	if cfg.Rand == nil {
 		cfg.Rand = &ids{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	srv, err := New(cfg)
 	require.NoError(t, err)

@@ -2,6 +2,8 @@ package apprtc
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
 	"net/http"
 	"strconv"
 	"strings"
@@ -10,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/streamwire/streamwire/turnrest"
 )
 
 // counts returns the MemoryStore's rooms, seats, clients and registered
@@ -169,4 +173,38 @@ func TestColliderPOSTBeforeRegister(t *testing.T) {
 	assert.Equal(t, "to-a", wa.recvMsg())
 	_, err := wa.read(100 * time.Millisecond)
 	assert.Error(t, err, "A got a frame it should not have")
+}
+
+// TestICEInPCConfig: with Config.ICE, pc_config carries the minted
+// credential, one RTCIceServer per URI with "urls" a string (what Android's
+// RoomParametersFetcher parses), the TURN ones with username and
+// credential; /params mints too.
+func TestICEInPCConfig(t *testing.T) {
+	minter, err := turnrest.New(turnrest.Config{Secrets: []string{"s"}, TTL: time.Hour,
+		URIs: []string{"turn:t.example:3478?transport=udp", "stun:t.example:3478"},
+		Now:  func() time.Time { return time.Unix(1700000000, 0) }})
+	require.NoError(t, err)
+	h := newHarness(t, Config{ICE: minter}, nil)
+	a := h.join("r")
+	require.Equal(t, ResultSuccess, a.Result)
+	pw := turnrest.Password("s", "1700003600:"+a.Params.ClientID)
+	assert.Equal(t, `{"iceServers": [{"urls": "turn:t.example:3478?transport=udp", "username": "1700003600:`+a.Params.ClientID+
+		`", "credential": "`+pw+`"}, {"urls": "stun:t.example:3478"}], "bundlePolicy": "max-bundle", "rtcpMuxPolicy": "require"}`, a.Params.PCConfig)
+	_, params := h.do(http.MethodGet, "/params", "")
+	assert.Contains(t, params, `\"username\": \"1700003600\"`)
+}
+
+// TestCallPage: /r/{room} serves the call page with a Content-Security-
+// Policy that allows its inline script by hash only.
+func TestCallPage(t *testing.T) {
+	h := newHarness(t, Config{}, nil)
+	res, err := h.client.Get("http://" + h.addr + "/r/some-room")
+	require.NoError(t, err)
+	defer res.Body.Close()
+	assert.Equal(t, http.StatusOK, res.StatusCode)
+	assert.Equal(t, "text/html; charset=utf-8", res.Header.Get("Content-Type"))
+	script := strings.SplitN(strings.SplitN(string(callPageHTML), "<script>", 2)[1], "</script>", 2)[0]
+	sum := sha256.Sum256([]byte(script))
+	assert.Contains(t, res.Header.Get("Content-Security-Policy"), "script-src 'sha256-"+base64.StdEncoding.EncodeToString(sum[:])+"';")
+	assert.NotContains(t, res.Header.Get("Content-Security-Policy"), "unsafe-eval")
 }

@@ -45,11 +45,6 @@ func appendServerFrame(b []byte, msg, errText string) []byte {
 	return append(b, '}', '\n')
 }
 
-// serverFrameLen is an upper bound of appendServerFrame's output length.
-func serverFrameLen(msg, errText string) int {
-	return len(`{"msg":,"error":}`) + 1 + 2*2 + 6*(len(msg)+len(errText))
-}
-
 const hexDigits = "0123456789abcdef"
 
 // appendJSONString appends s as a JSON string exactly as encoding/json

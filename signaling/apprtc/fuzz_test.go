@@ -25,9 +25,7 @@ func FuzzAppendJSONString(f *testing.F) {
 		want, err := json.Marshal(s)
 		require.NoError(t, err)
 		require.Equal(t, string(want), string(appendJSONString(nil, s)))
-		frame := appendServerFrame(nil, s, s)
-		require.Equal(t, serverFrame(s, s), string(frame))
-		require.LessOrEqual(t, len(frame), serverFrameLen(s, s))
+		require.Equal(t, serverFrame(s, s), string(appendServerFrame(nil, s, s)))
 	})
 }
 
