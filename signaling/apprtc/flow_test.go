@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -58,9 +59,17 @@ func TestCallTwoClients(t *testing.T) {
 		assert.Equal(t, cb, wa.recvMsg())
 	}
 	assert.Equal(t, [4]int{1, 2, 2, 2}, h.counts())
+	status, body := h.do(http.MethodGet, "/collider/status", "")
+	assert.Equal(t, http.StatusOK, status)
+	var st map[string]float64
+	require.NoError(t, json.Unmarshal([]byte(body), &st), body)
+	assert.Positive(t, st["upsec"])
+	delete(st, "upsec")
+	assert.Equal(t, map[string]float64{"openws": 2, "totalws": 2, "wserrors": 0, "httperrors": 0}, st)
+	assert.True(t, strings.HasSuffix(body, "}\n"), "json.Encoder's newline")
 
 	// Hang-up as Call.hangup, both sides.
-	status, body := h.do(http.MethodPost, "/leave/room-1/"+a.Params.ClientID, "")
+	status, body = h.do(http.MethodPost, "/leave/room-1/"+a.Params.ClientID, "")
 	assert.Equal(t, http.StatusOK, status)
 	assert.Empty(t, body)
 	wa.sendMsg(`{"type":"bye"}`)
@@ -74,10 +83,10 @@ func TestCallTwoClients(t *testing.T) {
 	h.do(http.MethodDelete, "/collider/room-1/"+b.Params.ClientID, "")
 	h.waitConns(0)
 	assert.Equal(t, [4]int{0, 0, 0, 0}, h.counts())
-	st := h.srv.Stats()
-	assert.Equal(t, uint64(2), st.TotalWS)
-	assert.Zero(t, st.OpenWS)
-	assert.Zero(t, st.WSErrors)
+	stats := h.srv.Stats()
+	assert.Equal(t, uint64(2), stats.TotalWS)
+	assert.Zero(t, stats.OpenWS)
+	assert.Zero(t, stats.WSErrors)
 }
 
 // TestJoinResults: a third joiner gets FULL; a client id drawn twice gets
