@@ -143,6 +143,9 @@ func (p *Peers) DrainSinks() error {
 		if err != nil {
 			return err
 		}
+		if err := s.SetReadDeadline(time.Time{}); err != nil { // ReadSink's, passed
+			return err
+		}
 		// A read deadline in the past would fail before reading, so read
 		// without waiting until the socket is empty.
 		err = rc.Read(func(fd uintptr) bool {
