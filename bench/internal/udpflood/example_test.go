@@ -11,7 +11,7 @@ import (
 )
 
 // A hundred peers send ten datagrams each to a server that counts them; the
-// window keeps the flood within what the server has read.
+// window keeps the flood within what the server's socket buffer holds.
 func Example() {
 	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
@@ -38,6 +38,7 @@ func Example() {
 		Target:   conn.LocalAddr().(*net.UDPAddr).AddrPort(),
 		Datagram: func(j int) []byte { return []byte{0x80, byte(j)} },
 		Done:     received.Load,
+		Window:   100, // 100 small datagrams fit the default 208 KiB SO_RCVBUF
 	})
 	if err != nil {
 		panic(err)
