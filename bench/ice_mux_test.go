@@ -247,6 +247,7 @@ func startPionRig(tb testing.TB, peers *udpflood.Peers, sess []iceSession) *iceR
 	r := &iceRig{addr: conn.LocalAddr().(*net.UDPAddr).AddrPort(), checks: agent.answered.Load}
 	r.shutdown = func() error {
 		err := mux.Close() // which closes conn
+		r.readers.Wait()   // before the agent's channel closes under them
 		close(agent.in)
 		<-agent.done
 		return err
