@@ -7,7 +7,7 @@ package bench
 // session costs, and against stun.Server for answering checks.
 //
 //	cd bench && go test -run '^$' -bench 'ICE' -benchmem .
-//	make bench-compare ONLY="ice-route ice-sessions ice-check"
+//	make bench-compare ONLY="ice-route ice-sessions ice-check ice-check-plain"
 //
 // Every benchmark runs in one process: the server under test and the load,
 // which comes from udpflood's 1,000 loopback peers (4 sender sockets, each
