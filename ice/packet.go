@@ -1,6 +1,9 @@
 package ice
 
-import "net/netip"
+import (
+	"net/netip"
+	"sync"
+)
 
 // packet is one datagram travelling from the Mux's reader to a Session's
 // Read. Its buffer is swapped with the reader's, so routing copies nothing.
@@ -10,11 +13,16 @@ type packet struct {
 	from netip.AddrPort
 }
 
-// packetPool recycles packets through a bounded free list, so that the
-// steady state allocates nothing and memory stays bounded by what is queued.
+// packetPool recycles packets, so that the steady state allocates nothing
+// and memory stays bounded by what is queued. A bounded free list keeps a
+// reserve across garbage collections; packets coming back while it is full
+// (a backlog queued over many sessions, more than the free list holds) go
+// to a sync.Pool, which keeps them for reuse until the next collections
+// instead of leaving them to be allocated again.
 type packetPool struct {
-	free chan *packet
-	size int
+	free  chan *packet
+	spill sync.Pool
+	size  int
 }
 
 func newPacketPool(capacity, size int) *packetPool {
@@ -27,16 +35,20 @@ func (pp *packetPool) get() *packet {
 	case p := <-pp.free:
 		return p
 	default:
-		return &packet{buf: make([]byte, pp.size)}
 	}
+	if p, ok := pp.spill.Get().(*packet); ok {
+		return p
+	}
+	return &packet{buf: make([]byte, pp.size)}
 }
 
-// put returns p to the free list; when the list is full p is left to the
-// garbage collector.
+// put returns p to the free list, or to the spill pool when the list is
+// full.
 func (pp *packetPool) put(p *packet) {
 	p.n, p.from = 0, netip.AddrPort{}
 	select {
 	case pp.free <- p:
 	default:
+		pp.spill.Put(p)
 	}
 }
