@@ -106,17 +106,17 @@ func (c *checker) handleCheck(from *path, b, user []byte) []byte {
 		creds = s.creds.Load()
 	}
 	if creds == nil || string(localUfrag) != creds.local.Ufrag || // restarted meanwhile
-		(creds.remote.Ufrag != "" && string(remoteUfrag) != creds.remote.Ufrag) || creds.integrity.Verify(m) != nil {
+		(creds.remote.Ufrag != "" && string(remoteUfrag) != creds.remote.Ufrag) || creds.verify(m) != nil {
 		return c.replyError(b, id, stun.CodeUnauthorized, nil)
 	}
 	if unknown := m.AppendUnknown(c.unknown[:0]); len(unknown) > 0 {
-		return c.replyAuthError(creds.integrity, id, stun.CodeUnknownAttribute, unknown)
+		return c.replyAuthError(creds, id, stun.CodeUnknownAttribute, unknown)
 	}
 	if !iceAttrsWellFormed(m) {
-		return c.replyAuthError(creds.integrity, id, stun.CodeBadRequest, nil)
+		return c.replyAuthError(creds, id, stun.CodeBadRequest, nil)
 	}
 	if m.Has(stun.AttrICEControlled) {
-		return c.replyAuthError(creds.integrity, id, stun.CodeRoleConflict, nil)
+		return c.replyAuthError(creds, id, stun.CodeRoleConflict, nil)
 	}
 	c.m.accept(s, from, m.UseCandidate())
 	s.lastCheck.Store(c.m.now().UnixNano()) // consent refreshed (RFC 7675 §5.1)
@@ -127,7 +127,7 @@ func (c *checker) handleCheck(from *path, b, user []byte) []byte {
 	if announcesGoogPing(m) {
 		bld.AddGoogMiscInfo(stun.GoogPingVersion)
 	}
-	bld.AddMessageIntegrity(creds.integrity)
+	creds.addIntegrity(&bld)
 	bld.AddFingerprint()
 	resp, err := bld.Finish()
 	if err != nil {
@@ -163,14 +163,14 @@ func (c *checker) handleGoogPing(from *path) []byte {
 		return nil
 	}
 	creds := s.creds.Load()
-	if creds.integrity.VerifyGoogMessageIntegrity32(m) != nil {
+	if creds.verifyGoogPing(m) != nil {
 		c.m.dropped.Add(1)
 		return nil
 	}
 	s.lastCheck.Store(c.m.now().UnixNano())
 	var bld stun.Builder
 	bld.Start(c.out, stun.GoogPingSuccess, m.TransactionID())
-	bld.AddGoogMessageIntegrity32(creds.integrity)
+	creds.addGoogIntegrity(&bld)
 	if m.Has(stun.AttrFingerprint) {
 		bld.AddFingerprint()
 	}
@@ -212,8 +212,8 @@ func (c *checker) replyError(req []byte, id stun.TransactionID, code int, unknow
 
 // replyAuthError answers an authenticated request with an error response
 // carrying MESSAGE-INTEGRITY keyed like the request (RFC 8489 §9.1.4).
-func (c *checker) replyAuthError(integrity *stun.Integrity, id stun.TransactionID, code int, unknown []stun.AttrType) []byte {
-	resp, ok := c.buildError(id, code, unknown, integrity)
+func (c *checker) replyAuthError(creds *sessionCreds, id stun.TransactionID, code int, unknown []stun.AttrType) []byte {
+	resp, ok := c.buildError(id, code, unknown, creds)
 	if !ok {
 		c.m.dropped.Add(1)
 		return nil
@@ -223,17 +223,17 @@ func (c *checker) replyAuthError(integrity *stun.Integrity, id stun.TransactionI
 }
 
 // buildError builds a Binding error response with ERROR-CODE, the
-// UNKNOWN-ATTRIBUTES of a 420, MESSAGE-INTEGRITY when integrity is set,
+// UNKNOWN-ATTRIBUTES of a 420, MESSAGE-INTEGRITY when creds is set,
 // and FINGERPRINT (RFC 8445 §7.3: every ICE message carries one).
-func (c *checker) buildError(id stun.TransactionID, code int, unknown []stun.AttrType, integrity *stun.Integrity) ([]byte, bool) {
+func (c *checker) buildError(id stun.TransactionID, code int, unknown []stun.AttrType, creds *sessionCreds) ([]byte, bool) {
 	var bld stun.Builder
 	bld.Start(c.out, stun.BindingError, id)
 	bld.AddErrorCode(code, "")
 	if len(unknown) > 0 {
 		bld.AddUnknownAttributes(unknown)
 	}
-	if integrity != nil {
-		bld.AddMessageIntegrity(integrity)
+	if creds != nil {
+		creds.addIntegrity(&bld)
 	}
 	bld.AddFingerprint()
 	resp, err := bld.Finish()

@@ -81,10 +81,41 @@ type Session struct {
 }
 
 // sessionCreds are a session's credentials and the keyed integrity of its
-// local password; immutable once published.
+// local password; immutable once published, but for the integrity's hash
+// state, which mu guards: checks of one session arrive on several
+// goroutines (the UDP reader, each TCP connection's reader).
 type sessionCreds struct {
 	local, remote Credentials
-	integrity     *stun.Integrity // used only by the Mux's read goroutine
+	mu            sync.Mutex
+	integrity     *stun.Integrity
+}
+
+// verify checks the MESSAGE-INTEGRITY of m (RFC 8445 §7.2.2).
+func (c *sessionCreds) verify(m *stun.Message) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.integrity.Verify(m)
+}
+
+// verifyGoogPing checks the GOOG-MESSAGE-INTEGRITY-32 of m.
+func (c *sessionCreds) verifyGoogPing(m *stun.Message) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.integrity.VerifyGoogMessageIntegrity32(m)
+}
+
+// addIntegrity adds MESSAGE-INTEGRITY to the message b builds.
+func (c *sessionCreds) addIntegrity(b *stun.Builder) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b.AddMessageIntegrity(c.integrity)
+}
+
+// addGoogIntegrity adds GOOG-MESSAGE-INTEGRITY-32 to the message b builds.
+func (c *sessionCreds) addGoogIntegrity(b *stun.Builder) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b.AddGoogMessageIntegrity32(c.integrity)
 }
 
 func newSessionCreds(local, remote Credentials) (*sessionCreds, error) {
