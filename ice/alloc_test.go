@@ -1,9 +1,12 @@
 package ice
 
 import (
+	"encoding/binary"
+	"io"
 	"net"
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/streamwire/streamwire/stun"
 )
@@ -138,5 +141,69 @@ func BenchmarkMuxCheckNoSend(b *testing.B) {
 		in.Addr = from
 		tr.r.handle(0)
 		tr.r.nout = 0
+	}
+}
+
+// TestTCPAllocs: over a real loopback connection, routing a media frame to
+// the session's Read, answering a check, and the session's framed Write
+// and WriteBatch allocate nothing, the Mux's reader goroutine included
+// (AllocsPerRun counts every goroutine's allocations).
+func TestTCPAllocs(t *testing.T) {
+	m, _, addr := startTCPMux(t, MuxConfig{})
+	s := newTestSession(t, m)
+	c := dialTCP(t, addr, netip.Addr{})
+	mustSucceed(t, checkTCP(t, c, check{useCand: true}), tcpAddrOf(c))
+	req := frame(check{useCand: true}.build(t))
+	media := frame(rtpPacket)
+	batch := [][]byte{rtpPacket, dtlsRecord, rtpPacket}
+	buf := make([]byte, 1500)
+	in := make([]byte, 1500)
+	// readFrame reads one frame of c into in without allocating.
+	readFrame := func() []byte {
+		if _, err := io.ReadFull(c, in[:2]); err != nil {
+			t.Fatal(err)
+		}
+		n := int(binary.BigEndian.Uint16(in[:2]))
+		if _, err := io.ReadFull(c, in[:n]); err != nil {
+			t.Fatal(err)
+		}
+		return in[:n]
+	}
+	_ = c.SetReadDeadline(time.Now().Add(time.Minute))
+	_ = s.SetReadDeadline(time.Now().Add(time.Minute))
+	for name, f := range map[string]func(){
+		"route and Read": func() {
+			writeAll(t, c, media)
+			if n, _ := s.Read(buf); n != len(rtpPacket) {
+				t.Fatal("not routed")
+			}
+		},
+		"check": func() {
+			writeAll(t, c, req)
+			if b := readFrame(); b[0] != 1 || b[1] != 1 {
+				t.Fatalf("answer %x", b)
+			}
+		},
+		"session Write": func() {
+			if _, err := s.Write(rtpPacket); err != nil {
+				t.Fatal(err)
+			}
+			if b := readFrame(); len(b) != len(rtpPacket) {
+				t.Fatalf("peer got %x", b)
+			}
+		},
+		"session WriteBatch": func() {
+			if n, err := s.WriteBatch(batch); n != len(batch) || err != nil {
+				t.Fatal(n, err)
+			}
+			for range batch {
+				readFrame()
+			}
+		},
+	} {
+		f() // the first write makes the framing buffer
+		if got := testing.AllocsPerRun(1000, f); got != 0 {
+			t.Errorf("%s: %v allocations per frame, want 0", name, got)
+		}
 	}
 }
