@@ -86,9 +86,9 @@ func unsupported(field, value string) error {
 
 // Errors of the Mux and its sessions.
 var (
-	// ErrServerClosed is what Mux.Serve returns once its context is done or
-	// Mux.Close was called: the normal end of serving, as
-	// http.ErrServerClosed.
+	// ErrServerClosed is what Mux.Serve and Mux.ServeTCP return once their
+	// context is done or Mux.Close was called: the normal end of serving,
+	// as http.ErrServerClosed.
 	ErrServerClosed = errors.New("ice: server closed")
 	// ErrDuplicateUfrag is returned by Mux.NewSession when a session with
 	// the same local ufrag is already registered: checks are routed by it

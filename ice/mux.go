@@ -112,8 +112,9 @@ type MuxStats struct {
 }
 
 // Mux serves many ICE-lite sessions (RFC 8445 §2.5), all controlled, on one
-// net.PacketConn, with plain STUN on the same port. One goroutine, Serve's,
-// reads the socket; sessions cost no goroutine. Each datagram is
+// net.PacketConn, with plain STUN on the same port, and, with ServeTCP, on
+// TCP listeners too (ICE-TCP). One goroutine, Serve's, reads the socket;
+// sessions cost no goroutine, TCP connections one each. Each datagram is
 // demultiplexed by its first byte (RFC 7983 §7):
 //   - STUN (0-3): a Binding request with USERNAME is a connectivity check,
 //     routed by the local ufrag before ':' (RFC 8445 §7.2.2) to its Session,

@@ -27,7 +27,7 @@ const (
 	// tcpWriteBufSize is the framing buffer of a connection's writes, made
 	// by the session's first write: a WriteBatch coalesces that much into
 	// one write system call.
-	tcpWriteBufSize = 16 << 10
+	tcpWriteBufSize = 8 << 10
 	// minAnswerBufSize bounds the answer buffer from below, for a small
 	// MaxPacketSize: a success response with every attribute, or a 420
 	// listing MaxAttributes attributes, fits in it.

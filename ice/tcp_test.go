@@ -93,7 +93,7 @@ func TestTCPSessionWrite(t *testing.T) {
 	big := bytes.Repeat([]byte{0x80}, tcpWriteBufSize+100)
 	var batch [][]byte
 	for i := range 40 {
-		p := bytes.Repeat([]byte{0x80, byte(i)}, 600) // 1200 bytes: 13 fill the framing buffer
+		p := bytes.Repeat([]byte{0x80, byte(i)}, 600) // 1200 bytes: 6 fill the framing buffer
 		batch = append(batch, p)
 	}
 	batch = append(batch, big, make([]byte, maxFrameLen+1), dtlsRecord)
