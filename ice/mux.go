@@ -38,7 +38,9 @@ const (
 	// Session.WriteBatch moves.
 	DefaultWriteBatchSize = 16
 	// MaxValidAddrs is how many validated remote addresses a Session keeps
-	// for routing; the oldest one that is not selected is forgotten first.
+	// for routing, and how many TCP connections bound by checks; the
+	// oldest one that is not selected is forgotten (a connection: closed)
+	// first.
 	MaxValidAddrs = 8
 )
 

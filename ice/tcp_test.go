@@ -488,3 +488,30 @@ func (l *flakyListener) Accept() (net.Conn, error) {
 	}
 	return l.Listener.Accept()
 }
+
+// TestTCPSessionConnCap: a session keeps at most MaxValidAddrs TCP
+// connections; a newer one bound by a check closes the oldest that is not
+// selected, and the nominated one stays.
+func TestTCPSessionConnCap(t *testing.T) {
+	m, _, addr := startTCPMux(t, MuxConfig{})
+	s := newTestSession(t, m)
+	first := dialTCP(t, addr, netip.Addr{})
+	mustSucceed(t, checkTCP(t, first, check{useCand: true}), tcpAddrOf(first))
+	var conns []*net.TCPConn
+	for range MaxValidAddrs {
+		c := dialTCP(t, addr, netip.Addr{})
+		mustSucceed(t, checkTCP(t, c, check{}), tcpAddrOf(c))
+		conns = append(conns, c)
+	}
+	mustClose(t, conns[0], wait)
+	for _, c := range append(conns[1:], first) {
+		mustStayOpen(t, c, 10*time.Millisecond)
+	}
+	assertPath(t, s, tcpAddrOf(first), "tcp", true)
+	m.mu.RLock()
+	n := len(s.tcp)
+	m.mu.RUnlock()
+	if n != MaxValidAddrs {
+		t.Fatalf("session holds %d connections, want %d", n, MaxValidAddrs)
+	}
+}
