@@ -1,6 +1,7 @@
 package ice
 
 import (
+	"context"
 	"encoding/binary"
 	"io"
 	"net"
@@ -204,6 +205,102 @@ func TestTCPAllocs(t *testing.T) {
 		f() // the first write makes the framing buffer
 		if got := testing.AllocsPerRun(1000, f); got != 0 {
 			t.Errorf("%s: %v allocations per frame, want 0", name, got)
+		}
+	}
+}
+
+// benchTCPSession returns a session nominated over a loopback ICE-TCP
+// connection, and that connection (the peer's end).
+func benchTCPSession(b *testing.B) (*Session, *net.TCPConn) {
+	conn := newPeer(b) // the Mux's UDP socket, not served: sessions need one
+	m := NewMux(conn, MuxConfig{})
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { _ = m.ServeTCP(context.Background(), ln); close(done) }()
+	b.Cleanup(func() { _ = m.Close(); <-done })
+	s, err := m.NewSession(testLocal, testRemote)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := dialTCP(b, ln.Addr().(*net.TCPAddr).AddrPort(), netip.Addr{})
+	mustSucceed(b, checkTCP(b, c, check{useCand: true}), tcpAddrOf(c))
+	_ = c.SetReadDeadline(time.Time{})
+	return s, c
+}
+
+// BenchmarkTCPRoute: 1,200-byte RFC 4571 frames written by the peer on
+// loopback, 32 per write, read by the connection's reader, routed, and
+// read from the session: the whole ICE-TCP receive path, system calls
+// included. At most 64 frames are in flight, so the session's queue never
+// overflows.
+func BenchmarkTCPRoute(b *testing.B) {
+	s, c := benchTCPSession(b)
+	pkt := make([]byte, 1200)
+	pkt[0] = 0x80
+	const chunk = 32
+	var frames []byte
+	for range chunk {
+		frames = appendFrame(frames, pkt)
+	}
+	window := make(chan struct{}, 2*chunk)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(pkt)))
+	b.ResetTimer()
+	go func() {
+		for sent := 0; sent < b.N; sent += chunk {
+			n := min(chunk, b.N-sent)
+			for range n {
+				window <- struct{}{}
+			}
+			if _, err := c.Write(frames[:n*(2+len(pkt))]); err != nil {
+				return
+			}
+		}
+	}()
+	buf := make([]byte, 1500)
+	for range b.N {
+		if _, err := s.Read(buf); err != nil {
+			b.Fatal(err)
+		}
+		<-window
+	}
+}
+
+// BenchmarkTCPWrite: Session.Write of a 1,200-byte packet on an ICE-TCP
+// path (framing, write deadline, one write system call), the peer
+// draining on another goroutine.
+func BenchmarkTCPWrite(b *testing.B) {
+	s, c := benchTCPSession(b)
+	go func() { _, _ = io.Copy(io.Discard, c) }()
+	pkt := make([]byte, 1200)
+	pkt[0] = 0x80
+	b.ReportAllocs()
+	b.SetBytes(int64(len(pkt)))
+	for b.Loop() {
+		if _, err := s.Write(pkt); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkTCPWriteBatch: Session.WriteBatch of 16 packets of 1,200 bytes
+// on an ICE-TCP path, coalesced into writes of the 8 KiB framing buffer.
+func BenchmarkTCPWriteBatch(b *testing.B) {
+	s, c := benchTCPSession(b)
+	go func() { _, _ = io.Copy(io.Discard, c) }()
+	batch := make([][]byte, 16)
+	for i := range batch {
+		batch[i] = make([]byte, 1200)
+		batch[i][0] = 0x80
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(batch) * 1200))
+	for b.Loop() {
+		if _, err := s.WriteBatch(batch); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
