@@ -138,7 +138,8 @@ func (t *tcpMux) stopServers() {
 // longer than MaxPacketSize is read and discarded (as the UDP side drops a
 // datagram that long) and other garbage is dropped and counted, and the
 // connection is closed once it has been idle (no frame at all) for
-// ConsentTimeout, on the real clock (none when consent is disabled).
+// ConsentTimeout (up to a quarter more), on the real clock; never when
+// consent is disabled.
 // Unauthenticated requests get no larger answer than they carried, as over
 // UDP. Each connection costs one goroutine, its reader, and bounded
 // buffers: a 4 KiB read buffer, one MaxPacketSize packet and an answer
