@@ -246,6 +246,7 @@ func (srv *tcpServer) serve(c net.Conn) {
 	if !srv.track(tc) {
 		t.limit.Release(ip)
 		_ = c.Close()
+		srv.m.pool.put(tc.held)
 		t.refused.Add(1)
 		return
 	}
