@@ -5,6 +5,26 @@ import (
 	"sync"
 )
 
+// class is what a datagram carries, told by its first byte (RFC 7983 §7).
+type class uint8
+
+const (
+	classOther class = iota // none of the protocols RFC 7983 lists: dropped
+	classSTUN               // 0-3: STUN
+	classMedia              // 20-63: DTLS; 128-191: RTP and RTCP
+)
+
+// classify returns the class of a datagram that starts with first.
+func classify(first byte) class {
+	switch {
+	case first <= 3:
+		return classSTUN
+	case 20 <= first && first <= 63, 128 <= first && first <= 191:
+		return classMedia
+	}
+	return classOther
+}
+
 // packet is one datagram travelling from the Mux's reader to a Session's
 // Read. Its buffer is swapped with the reader's, so routing copies nothing.
 type packet struct {
