@@ -243,10 +243,16 @@ func (h *harness) presign(u string, at time.Time, expires int) string {
 	return signed
 }
 
-// ws is a raw client WebSocket.
+// ws is a raw client WebSocket. One goroutine reads it for the test's
+// whole life, since github.com/coder/websocket drops a connection whose
+// read context ends: a test that waits for "no frame" must not cancel a
+// read.
 type ws struct {
-	t testing.TB
-	c *websocket.Conn
+	t      testing.TB
+	c      *websocket.Conn
+	frames chan string
+	ended  chan struct{}
+	err    error // why reading ended; set before ended is closed
 }
 
 // dial opens a WebSocket to u; it fails the test on a refusal.
@@ -272,8 +278,23 @@ func (h *harness) tryDial(u string) (*ws, string, error) {
 		return nil, detail, err
 	}
 	c.SetReadLimit(-1)
-	h.t.Cleanup(func() { _ = c.CloseNow() })
-	return &ws{t: h.t, c: c}, "", nil
+	w := &ws{t: h.t, c: c, frames: make(chan string, 1024), ended: make(chan struct{})}
+	go func() {
+		defer close(w.ended)
+		for {
+			_, b, err := c.Read(context.Background())
+			if err != nil {
+				w.err = err
+				return
+			}
+			w.frames <- string(b)
+		}
+	}()
+	h.t.Cleanup(func() {
+		_ = c.CloseNow()
+		<-w.ended
+	})
+	return w, "", nil
 }
 
 // master and viewer connect to the channel of arn.
@@ -290,12 +311,23 @@ func (h *harness) sendFrame(w *ws, frame string) {
 	require.Eventually(h.t, func() bool { return h.srv.Stats().Frames > before }, 5*time.Second, time.Millisecond)
 }
 
-// read reads one frame within d.
+// read reads one frame within d; context.DeadlineExceeded when none came.
 func (w *ws) read(d time.Duration) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	defer cancel()
-	_, b, err := w.c.Read(ctx)
-	return string(b), err
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case f := <-w.frames:
+		return f, nil
+	case <-w.ended:
+		select {
+		case f := <-w.frames:
+			return f, nil
+		default:
+			return "", w.err
+		}
+	case <-t.C:
+		return "", context.DeadlineExceeded
+	}
 }
 
 // recv reads one frame within 5 s.
@@ -306,7 +338,7 @@ func (w *ws) recv() string {
 	return f
 }
 
-// quiet checks that no frame arrives within d.
+// quiet checks that no frame arrives within d and the socket stays open.
 func (w *ws) quiet(d time.Duration) {
 	w.t.Helper()
 	f, err := w.read(d)
