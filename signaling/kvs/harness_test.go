@@ -403,3 +403,6 @@ func sha256Hex(s string) string {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// discard is a logger that drops everything.
+func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }

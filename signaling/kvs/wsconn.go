@@ -88,7 +88,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.cfg.Logger.Debug("kvs: websocket accept", "remote", r.RemoteAddr, "err", err)
 		_ = s.store.Disconnect(context.Background(), cn.channel, cn.client, cn)
-		cn.cancel()
+		cn.closeWith(abort, "accept failed")
 		return
 	}
 	s.accepted.Add(1)
@@ -96,7 +96,6 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	c.SetReadLimit(int64(s.cfg.frameLimit()) + 1)
 	cn.c = c
 	go cn.writeLoop()
-	cn.startTimers()
 	cn.readLoop()
 	cn.closeWith(websocket.StatusNormalClosure, "")
 	<-cn.writeDone
@@ -148,6 +147,9 @@ func (s *Server) admit(r *http.Request) (*wsConn, netip.Addr, error) {
 		cancel()
 		return nil, netip.Addr{}, err
 	}
+	// Armed before the upgrade's answer, so that a client that has
+	// connected finds its time-outs running.
+	cn.startTimers()
 	return cn, ip, nil
 }
 
