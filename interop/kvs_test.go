@@ -90,7 +90,7 @@ func startKVS(t *testing.T, cfg kvs.Config) *kvsEnv {
 // test key and BaseEndpoint https://127.0.0.1:port/kvs; opts adjust it.
 func (env *kvsEnv) kinesisVideo(opts ...func(*kinesisvideo.Options)) *kinesisvideo.Client {
 	cfg := aws.Config{
-		Region:      kvsRegion,
+		Region: kvsRegion,
 		Credentials: aws.NewCredentialsCache(aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
 			return aws.Credentials{AccessKeyID: kvsKeyID, SecretAccessKey: kvsSecret, Source: "test"}, nil
 		})),
@@ -308,4 +308,3 @@ func TestKVSJSIceConfigCoturn(t *testing.T) {
 	_, err = turnrestAllocate(t, c.Addr(), ice.Username, ice.Password+"x")
 	require.Error(t, err, "coturn accepted a wrong password: the check above proves nothing")
 }
-

@@ -7,10 +7,9 @@ package kvs
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"strconv"
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -18,6 +17,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -298,7 +298,7 @@ func (h *harness) tryDial(u string) (*ws, string, error) {
 }
 
 // master and viewer connect to the channel of arn.
-func (h *harness) master(arn string) *ws          { return h.dial(h.wsURL(arn, "")) }
+func (h *harness) master(arn string) *ws         { return h.dial(h.wsURL(arn, "")) }
 func (h *harness) viewer(arn, client string) *ws { return h.dial(h.wsURL(arn, client)) }
 
 // send writes one text frame and waits until the server has handled it.

@@ -92,7 +92,7 @@ func (s *Server) setCORS(w http.ResponseWriter, r *http.Request) {
 	h.Set("Access-Control-Allow-Headers", allow)
 	h.Set("Access-Control-Allow-Methods", corsAllowMethods)
 	h.Set("Access-Control-Expose-Headers", corsExposeHeaders)
-	h["x-amzn-RequestId"] = []string{s.requestID()} // AWS's spelling
+	h.Set("X-Amzn-Requestid", s.requestID())
 }
 
 // validHeaderList reports whether s is a comma-separated list of header
@@ -156,7 +156,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	} else {
 		s.cfg.Logger.Debug("kvs: request refused", logstr.Attr("path", r.URL.Path), "type", e.Type, logstr.Attr("message", e.Message))
 	}
-	w.Header()["x-amzn-ErrorType"] = []string{e.Type} // AWS's spelling
+	w.Header().Set("X-Amzn-Errortype", e.Type)
 	s.writeJSON(w, e.Status, restError{Type: e.Type, Message: e.Message})
 }
 

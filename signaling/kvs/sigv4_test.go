@@ -39,7 +39,9 @@ func TestSignedREST(t *testing.T) {
 		{"path changed", func(r *http.Request) { r.URL.Path = "/kvs/describeSignalingChannel" }, ""},
 		{"query added", func(r *http.Request) { r.URL.RawQuery = "a=b" }, ""},
 		{"signed header byte", func(r *http.Request) { r.Header.Set("Content-Type", "application/jsoN") }, ""},
-		{"date byte", func(r *http.Request) { r.Header.Set("X-Amz-Date", strings.Replace(r.Header.Get("X-Amz-Date"), "20Z", "21Z", 1)) }, ""},
+		{"date byte", func(r *http.Request) {
+			r.Header.Set("X-Amz-Date", strings.Replace(r.Header.Get("X-Amz-Date"), "20Z", "21Z", 1))
+		}, ""},
 		{"signature byte", func(r *http.Request) {
 			a := r.Header.Get("Authorization")
 			r.Header.Set("Authorization", a[:len(a)-1]+string("0123456789abcdef"[(strings.IndexByte("0123456789abcdef", a[len(a)-1])+1)%16]))

@@ -154,10 +154,10 @@ func TestHandshakeRefusals(t *testing.T) {
 	m := h.master(arn)
 	base := "ws://" + h.addr + "/kvs/ws"
 	for u, want := range map[string]string{
-		base:                                    `400 {"__type":"InvalidArgumentException"`,
-		h.wsURL(arn, "AWS_reserved"):            `400 {"__type":"InvalidArgumentException"`,
-		h.wsURL(arn, "bad id"):                  `400 {"__type":"InvalidArgumentException"`,
-		h.wsURL(arn+"1", "v"):                   `404 {"__type":"ResourceNotFoundException"`,
+		base:                                  `400 {"__type":"InvalidArgumentException"`,
+		h.wsURL(arn, "AWS_reserved"):          `400 {"__type":"InvalidArgumentException"`,
+		h.wsURL(arn, "bad id"):                `400 {"__type":"InvalidArgumentException"`,
+		h.wsURL(arn+"1", "v"):                 `404 {"__type":"ResourceNotFoundException"`,
 		base + "?X-Amz-ChannelARN=arn%3Anope": `400 {"__type":"InvalidArgumentException"`,
 	} {
 		_, detail, err := h.tryDial(u)
