@@ -3,6 +3,7 @@ module github.com/streamwire/streamwire
 go 1.24.0
 
 require (
+	github.com/aws/aws-sdk-go-v2 v1.48.0
 	github.com/coder/websocket v1.8.15
 	github.com/pion/dtls/v3 v3.1.8
 	github.com/pion/logging v0.2.4
@@ -16,6 +17,7 @@ require (
 )
 
 require (
+	github.com/aws/smithy-go v1.28.9 // indirect
 	github.com/pion/randutil v0.1.0 // indirect
 	github.com/pion/transport/v4 v4.1.0 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect

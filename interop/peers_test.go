@@ -181,6 +181,13 @@ func startChromium(t testing.TB, url string) {
 	startProcess(t, 3*time.Minute, "chromium", append(args, url)...)
 }
 
+// startChromiumFlags is startChromium with extra flags after browserFlags.
+func startChromiumFlags(t testing.TB, url string, extra ...string) {
+	t.Helper()
+	args := append([]string{"--user-data-dir=" + t.TempDir()}, browserFlags...)
+	startProcess(t, 3*time.Minute, "chromium", append(append(args, extra...), url)...)
+}
+
 // startFirefox opens url in a new headless Firefox ESR with a fresh profile that
 // fakes media devices, skips permission prompts and allows loopback ICE candidates.
 func startFirefox(t testing.TB, url string) {
