@@ -21,7 +21,9 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
+	"github.com/pion/webrtc/v4/pkg/media"
 	"github.com/pion/webrtc/v4/pkg/media/h264reader"
+	"github.com/pion/webrtc/v4/pkg/media/oggreader"
 	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
 
 	"github.com/streamwire/streamwire/dtlssrtp"
@@ -35,6 +37,9 @@ const (
 	// (ffmpeg testsrc2, libx264, a key frame every 30 frames, SPS/PPS
 	// repeated), Annex-B.
 	ppH264File = "testdata/media/testsrc-320x240-30fps-3s.h264"
+	// ppOpusFile is 3 s of a 440 Hz sine in Opus, 20 ms frames, one per
+	// Ogg page.
+	ppOpusFile = "testdata/media/sine-440hz-3s.opus.ogg"
 	ppWait     = 20 * time.Second
 )
 
@@ -232,4 +237,130 @@ func TestPeerPionViewer(t *testing.T) {
 				len(got[i]), sha256.Sum256(got[i]), len(aus[i]), sha256.Sum256(aus[i]))
 		}
 	}
+}
+
+// oggOpusPackets reads the Opus packets of an Ogg file with one packet per
+// page, leaving out the two header pages (RFC 7845 §5).
+func oggOpusPackets(t *testing.T, path string) [][]byte {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, _, err := oggreader.NewWith(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pkts [][]byte
+	for {
+		page, hdr, err := r.ParseNextPage()
+		if err != nil {
+			break
+		}
+		if hdr.GranulePosition == 0 {
+			continue // OpusTags
+		}
+		pkts = append(pkts, page)
+	}
+	if len(pkts) == 0 {
+		t.Fatalf("no Opus packets in %s", path)
+	}
+	return pkts
+}
+
+// frameCollector depacketizes one remote track's RTP into frames.
+type frameCollector struct {
+	mu     sync.Mutex
+	sb     *samplebuilder.SampleBuilder
+	frames [][]byte
+	want   int
+	full   chan struct{}
+}
+
+func newFrameCollector(d rtp.Depacketizer, rate uint32, want int) *frameCollector {
+	return &frameCollector{sb: samplebuilder.New(64, d, rate), want: want, full: make(chan struct{})}
+}
+
+func (c *frameCollector) push(pkt *rtp.Packet) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.sb.Push(pkt.Clone()) // pkt is valid only during OnRTP
+	for s := c.sb.Pop(); s != nil; s = c.sb.Pop() {
+		c.frames = append(c.frames, s.Data)
+		if len(c.frames) == c.want {
+			close(c.full)
+		}
+	}
+}
+
+// check waits for the frames and compares them with sent.
+func (c *frameCollector) check(t *testing.T, what string, sent [][]byte) {
+	t.Helper()
+	select {
+	case <-c.full:
+	case <-time.After(ppWait):
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.frames) < c.want {
+		t.Fatalf("%s: received %d of %d frames", what, len(c.frames), c.want)
+	}
+	for i := range c.want {
+		if !bytes.Equal(c.frames[i], sent[i]) {
+			t.Fatalf("%s frame %d: got %d bytes (sha256 %x), sent %d (sha256 %x)", what, i,
+				len(c.frames[i]), sha256.Sum256(c.frames[i]), len(sent[i]), sha256.Sum256(sent[i]))
+		}
+	}
+}
+
+// TestPeerPionPublisher: pion sends H.264 and Opus from recorded files;
+// peer answers recvonly and receives every frame intact.
+func TestPeerPionPublisher(t *testing.T) {
+	srv := newPPServer(t)
+	pc := newPionPC(t)
+	aus := h264AccessUnits(t, ppH264File)
+	opus := oggOpusPackets(t, ppOpusFile)
+	video, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264,
+		ClockRate: 90000, SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"}, "video", "pion")
+	if err != nil {
+		t.Fatal(err)
+	}
+	audio, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus}, "audio", "pion")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tr := range []webrtc.TrackLocal{audio, video} {
+		if _, err := pc.AddTransceiverFromTrack(tr, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	collectors := map[sdp.Kind]*frameCollector{
+		sdp.KindVideo: newFrameCollector(&codecs.H264Packet{}, 90000, len(aus)-1),
+		sdp.KindAudio: newFrameCollector(&codecs.OpusPacket{}, 48000, len(opus)-1),
+	}
+	p := connectPeer(t, pc, peer.Config{Mux: srv.mux, Certificate: srv.cert, Candidates: srv.cands,
+		SDP: sdp.Config{Audio: sdp.MediaConfig{Direction: sdp.RecvOnly}, Video: sdp.MediaConfig{Direction: sdp.RecvOnly}},
+		OnRTP: func(tr *peer.RemoteTrack, pkt *rtp.Packet) { collectors[tr.Kind()].push(pkt) },
+	})
+	if n := len(p.RemoteTracks()); n != 2 {
+		t.Fatalf("%d remote tracks, want 2", n)
+	}
+	var wg sync.WaitGroup
+	send := func(tr *webrtc.TrackLocalStaticSample, frames [][]byte, d time.Duration) {
+		defer wg.Done()
+		for _, f := range frames {
+			if err := tr.WriteSample(media.Sample{Data: f, Duration: d}); err != nil {
+				t.Error(err)
+				return
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	}
+	wg.Add(2)
+	go send(video, aus, time.Second/30)
+	go send(audio, opus, 20*time.Millisecond)
+	wg.Wait()
+	collectors[sdp.KindVideo].check(t, "H.264", aus)
+	collectors[sdp.KindAudio].check(t, "Opus", opus)
 }

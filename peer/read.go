@@ -22,6 +22,7 @@ func (p *Peer) readLoop() {
 	buf := make([]byte, MaxPacketSize)
 	plain := make([]byte, MaxPacketSize)
 	var pkt rtp.Packet
+	var early earlyPackets
 	for {
 		n, err := p.ice.Read(buf)
 		if err != nil {
@@ -31,24 +32,68 @@ func (p *Peer) readLoop() {
 			return
 		}
 		b := buf[:n]
-		switch dtlssrtp.Classify(b) {
-		case dtlssrtp.ClassDTLS:
+		class := dtlssrtp.Classify(b)
+		if class == dtlssrtp.ClassDTLS {
 			p.dtlsPipe.deliver(b)
-		case dtlssrtp.ClassRTP:
-			p.readRTP(b, plain, &pkt)
-		case dtlssrtp.ClassRTCP:
-			p.readRTCP(b, plain)
+			continue
 		}
+		if class != dtlssrtp.ClassRTP && class != dtlssrtp.ClassRTCP {
+			continue
+		}
+		s := p.srtp.Load()
+		if s == nil {
+			early.keep(b)
+			continue
+		}
+		for _, e := range early.take() {
+			p.readSRTP(s, e, plain, &pkt)
+		}
+		p.readSRTP(s, b, plain, &pkt)
 	}
+}
+
+// readSRTP handles one SRTP or SRTCP packet.
+func (p *Peer) readSRTP(s *dtlssrtp.Session, b, plain []byte, pkt *rtp.Packet) {
+	if dtlssrtp.Classify(b) == dtlssrtp.ClassRTCP {
+		p.readRTCP(s, b, plain)
+	} else {
+		p.readRTP(s, b, plain, pkt)
+	}
+}
+
+// maxEarlyPackets bounds the SRTP packets kept while the DTLS handshake
+// finishes: the remote side may send media as soon as its side of the
+// handshake is done, a round trip before ours, and its first packets
+// carry the key frame.
+const maxEarlyPackets = 64
+
+// earlyPackets keeps the SRTP packets that arrive before the keys, to be
+// handled once they are there; only the first maxEarlyPackets are kept.
+type earlyPackets struct {
+	pkts [][]byte
+	done bool
+}
+
+func (e *earlyPackets) keep(b []byte) {
+	if len(e.pkts) < maxEarlyPackets {
+		e.pkts = append(e.pkts, append([]byte(nil), b...))
+	}
+}
+
+// take returns the kept packets once, then nothing.
+func (e *earlyPackets) take() [][]byte {
+	if e.done {
+		return nil
+	}
+	e.done = true
+	pkts := e.pkts
+	e.pkts = nil
+	return pkts
 }
 
 // readRTP unprotects, parses and routes one SRTP packet; packets that fail
 // authentication or replay checks, or belong to no track, are dropped.
-func (p *Peer) readRTP(b, plain []byte, pkt *rtp.Packet) {
-	s := p.srtp.Load()
-	if s == nil {
-		return // before the keys: nothing to authenticate it with
-	}
+func (p *Peer) readRTP(s *dtlssrtp.Session, b, plain []byte, pkt *rtp.Packet) {
 	out, err := s.UnprotectRTP(plain[:0], b)
 	if err != nil {
 		p.stats.srtpErrors.Add(1)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/pion/rtcp"
+	"github.com/streamwire/streamwire/dtlssrtp"
 )
 
 // feedbackTick is the period of the peer's timer: NACK retries, transport
@@ -20,11 +21,7 @@ type peerStats struct {
 
 // readRTCP unprotects and handles one SRTCP compound packet. RTCP comes a
 // few times a second, so pion/rtcp's allocating parser is good enough.
-func (p *Peer) readRTCP(b, plain []byte) {
-	s := p.srtp.Load()
-	if s == nil {
-		return
-	}
+func (p *Peer) readRTCP(s *dtlssrtp.Session, b, plain []byte) {
 	out, err := s.UnprotectRTCP(plain[:0], b)
 	if err != nil {
 		p.stats.srtpErrors.Add(1)
