@@ -19,11 +19,13 @@ import (
 // ice.Mux, one DTLS-SRTP association over it, and the RTP/RTCP state of
 // its tracks. Answer makes one from a remote offer.
 //
-// A Peer runs three goroutines of its own for its whole life (the read
-// loop, the connect-then-report loop, and one that waits for the DTLS
-// association to end) plus the two that pion/dtls keeps per connection;
-// Close, a consent expiry (RFC 7675) or a close_notify from the remote
-// side stops all five and releases the ICE session, timers and buffers.
+// A connected Peer runs six goroutines: three of its own (the read loop,
+// the connect-then-report loop, and one that waits for the DTLS
+// association to end) and the three that pion/dtls keeps per connection
+// (its handshake loop, its read loop and the context watcher beside that
+// read). Close, a consent expiry (RFC 7675) or a close_notify from the
+// remote side stops all of them and releases the ICE session, timers and
+// buffers.
 type Peer struct {
 	cfg      Config
 	log      *slog.Logger
@@ -230,3 +232,9 @@ func (p *Peer) write(b []byte) error {
 	_, err := p.ice.Write(b)
 	return err
 }
+
+// peerGoroutines is how many goroutines a connected Peer runs: its read
+// loop, its connect-then-report loop, its DTLS watcher, and pion/dtls's
+// handshake loop, read loop, and the goroutine pion/transport's netctx
+// keeps beside each blocked read.
+const peerGoroutines = 6
