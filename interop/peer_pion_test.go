@@ -340,7 +340,7 @@ func TestPeerPionPublisher(t *testing.T) {
 		sdp.KindAudio: newFrameCollector(&codecs.OpusPacket{}, 48000, len(opus)-1),
 	}
 	p := connectPeer(t, pc, peer.Config{Mux: srv.mux, Certificate: srv.cert, Candidates: srv.cands,
-		SDP: sdp.Config{Audio: sdp.MediaConfig{Direction: sdp.RecvOnly}, Video: sdp.MediaConfig{Direction: sdp.RecvOnly}},
+		SDP:   sdp.Config{Audio: sdp.MediaConfig{Direction: sdp.RecvOnly}, Video: sdp.MediaConfig{Direction: sdp.RecvOnly}},
 		OnRTP: func(tr *peer.RemoteTrack, pkt *rtp.Packet) { collectors[tr.Kind()].push(pkt) },
 	})
 	if n := len(p.RemoteTracks()); n != 2 {

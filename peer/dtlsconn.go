@@ -20,12 +20,12 @@ const dtlsQueueLen = 32
 // the ICE session. DTLS is rare after the handshake, so each record is
 // copied into a buffer of its own.
 type dtlsConn struct {
-	ice      *ice.Session
-	in       chan []byte
-	closed   chan struct{}
-	once     sync.Once
-	readDL   deadline.Deadline
-	writeDL  deadline.Deadline
+	ice     *ice.Session
+	in      chan []byte
+	closed  chan struct{}
+	once    sync.Once
+	readDL  deadline.Deadline
+	writeDL deadline.Deadline
 }
 
 func newDTLSConn(s *ice.Session) *dtlsConn {

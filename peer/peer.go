@@ -48,8 +48,8 @@ type Peer struct {
 	// ctx is cancelled, with the reason as its cause, to stop the peer.
 	ctx       context.Context
 	stop      context.CancelCauseFunc
-	connected chan struct{} // closed when DTLS is up
-	done      chan struct{} // closed when everything is released
+	connected chan struct{}  // closed when DTLS is up
+	done      chan struct{}  // closed when everything is released
 	wg        sync.WaitGroup // the read loop and the DTLS watcher
 }
 

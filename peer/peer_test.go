@@ -8,10 +8,10 @@ import (
 	"time"
 
 	"github.com/pion/rtcp"
-	"go.uber.org/goleak"
 	"github.com/pion/rtp"
 	"github.com/streamwire/streamwire/ice"
 	"github.com/streamwire/streamwire/sdp"
+	"go.uber.org/goleak"
 )
 
 // TestPeerExchange: a remote side that sends and receives video connects;
