@@ -30,7 +30,8 @@ type Peer struct {
 	cfg      Config
 	log      *slog.Logger
 	now      func() time.Time
-	desc     *sdp.Session
+	desc     atomic.Pointer[sdp.Session] // the latest answer
+	renegMu  sync.Mutex                  // serialises Renegotiate
 	ice      *ice.Session
 	role     dtlsparams.Role
 	fps      []dtlsparams.Fingerprint
@@ -139,7 +140,6 @@ func newPeer(cfg Config, desc *sdp.Session, is *ice.Session, tr *sdp.Section) *P
 		cfg:       cfg,
 		log:       cfg.Logger,
 		now:       cfg.Now,
-		desc:      desc,
 		ice:       is,
 		role:      tr.LocalRole,
 		fps:       tr.RemoteFingerprints,
@@ -147,6 +147,7 @@ func newPeer(cfg Config, desc *sdp.Session, is *ice.Session, tr *sdp.Section) *P
 		done:      make(chan struct{}),
 	}
 	p.ctx, p.stop = context.WithCancelCause(context.Background())
+	p.desc.Store(desc)
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
 	}
@@ -170,12 +171,13 @@ func newPeer(cfg Config, desc *sdp.Session, is *ice.Session, tr *sdp.Section) *P
 	return p
 }
 
-// LocalDescription returns the answer to send to the remote side.
-func (p *Peer) LocalDescription() []byte { return p.desc.SDP }
+// LocalDescription returns the answer to send to the remote side: the
+// first one, or the latest one Renegotiate made.
+func (p *Peer) LocalDescription() []byte { return p.desc.Load().SDP }
 
 // Description returns the negotiated session: per m-section the codec,
 // payload types, header extensions and SSRCs.
-func (p *Peer) Description() *sdp.Session { return p.desc }
+func (p *Peer) Description() *sdp.Session { return p.desc.Load() }
 
 // ICE returns the peer's ICE session, for its selected address and for
 // an ICE restart (ice.Session.Restart).

@@ -9,6 +9,7 @@ import (
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
+	"github.com/streamwire/streamwire/dtlsparams"
 	"github.com/streamwire/streamwire/ice"
 	"github.com/streamwire/streamwire/sdp"
 	"go.uber.org/goleak"
@@ -199,4 +200,58 @@ func answerGoroutines() int {
 		}
 	}
 	return n
+}
+
+// TestPeerRenegotiate: an offer with new ICE credentials gets an answer
+// with new local ones and the same SSRCs; checks with the new ones keep
+// the media flowing; the same offer again gets the same credentials; an
+// offer with other media is refused.
+func TestPeerRenegotiate(t *testing.T) {
+	srv := newTestServer(t, ice.MuxConfig{})
+	r := newTestRemote(t, sdp.MediaConfig{Disabled: true}, sdp.MediaConfig{})
+	p := r.answer(srv.config())
+	r.connect(srv)
+	waitConnected(t, p)
+	first := p.Description()
+
+	fp, _ := testCertificate(t).Fingerprint(dtlsparams.SHA256)
+	cfg := &sdp.Config{Audio: sdp.MediaConfig{Disabled: true}, Fingerprints: []dtlsparams.Fingerprint{fp}}
+	restart, err := sdp.Offer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer, err := p.Renegotiate(restart.SDP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next, err := restart.Accept(answer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next.Sections[0].RemoteUfrag == first.LocalUfrag || next.Sections[0].RemoteSSRCs[0] != first.Sections[0].LocalSSRC {
+		t.Fatalf("restart answer: ufrag %q (was %q), SSRCs %v (was %d)", next.Sections[0].RemoteUfrag,
+			first.LocalUfrag, next.Sections[0].RemoteSSRCs, first.Sections[0].LocalSSRC)
+	}
+	if again, err := p.Renegotiate(restart.SDP); err != nil || p.Description().LocalUfrag != next.Sections[0].RemoteUfrag {
+		t.Fatalf("same offer again: %v, ufrag %q", err, p.Description().LocalUfrag)
+	} else if len(again) == 0 {
+		t.Fatal("empty answer")
+	}
+	r.offer, r.desc = restart, next
+	r.check() // with the new credentials
+	if err := p.LocalTracks()[0].WriteRTP(&rtp.Packet{Header: rtp.Header{SequenceNumber: 1}, Payload: []byte("after")}); err != nil {
+		t.Fatal(err)
+	}
+	if pkt := r.readRTP(); string(pkt.Payload) != "after" {
+		t.Fatalf("after the restart the remote got %q", pkt.Payload)
+	}
+
+	cfg.Audio.Disabled = false
+	other, err := sdp.Offer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Renegotiate(other.SDP); !errors.Is(err, ErrRenegotiation) {
+		t.Errorf("offer with audio added: %v, want ErrRenegotiation", err)
+	}
 }
