@@ -1,0 +1,291 @@
+package interop
+
+// Tests of package peer against headless Chromium: as a viewer, Chromium
+// decodes H.264 that the test sends through peer, also across an ICE
+// restart; as a publisher with a fake camera, peer receives frames that
+// ffmpeg decodes without error, while its transport feedback lets
+// Chromium's bandwidth estimate ramp up.
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+	"github.com/pion/rtp/codecs"
+
+	"github.com/streamwire/streamwire/peer"
+	"github.com/streamwire/streamwire/sdp"
+)
+
+const peerChromiumPage = `<!doctype html><html><body><video id=v muted autoplay playsinline></video><script>
+const q = new URLSearchParams(location.search);
+const mode = q.get('mode');
+async function post(path, body) {
+  const r = await fetch(path, {method: 'POST', body: body});
+  if (!r.ok) throw new Error(path + ': ' + await r.text());
+  return r.text();
+}
+async function gathered(pc) {
+  if (pc.iceGatheringState === 'complete') return;
+  await new Promise(r => {
+    const t = setTimeout(r, 3000);
+    pc.addEventListener('icegatheringstatechange', () => {
+      if (pc.iceGatheringState === 'complete') { clearTimeout(t); r(); }
+    });
+  });
+}
+async function negotiate(pc, path) {
+  await pc.setLocalDescription(await pc.createOffer());
+  await gathered(pc);
+  await pc.setRemoteDescription({type: 'answer', sdp: await post(path, pc.localDescription.sdp)});
+}
+async function report(pc, extra) {
+  const rep = Object.assign({state: pc.connectionState}, extra);
+  (await pc.getStats()).forEach(s => {
+    if (s.type === 'inbound-rtp' && s.kind === 'video') {
+      rep.framesDecoded = s.framesDecoded || 0;
+      rep.nackCount = s.nackCount || 0;
+      rep.pliCount = s.pliCount || 0;
+    }
+    if (s.type === 'outbound-rtp' && s.kind === 'video') {
+      rep.framesEncoded = s.framesEncoded || 0;
+      rep.bytesSent = s.bytesSent || 0;
+    }
+    if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') {
+      rep.availableOutgoingBitrate = s.availableOutgoingBitrate || 0;
+    }
+  });
+  await post('/report', JSON.stringify(rep));
+  return rep;
+}
+(async () => {
+  const pc = new RTCPeerConnection();
+  try {
+    if (mode === 'viewer') {
+      pc.addTransceiver('video', {direction: 'recvonly'});
+      pc.ontrack = e => { document.getElementById('v').srcObject = new MediaStream([e.track]); };
+    } else {
+      const stream = await navigator.mediaDevices.getUserMedia({video: {width: 1280, height: 720, frameRate: 30}});
+      const tr = pc.addTransceiver(stream.getVideoTracks()[0], {direction: 'sendonly'});
+      tr.setCodecPreferences(RTCRtpReceiver.getCapabilities('video').codecs.filter(c =>
+        c.mimeType === 'video/H264' && /packetization-mode=1/.test(c.sdpFmtpLine) && /42e01f/.test(c.sdpFmtpLine)));
+    }
+    await negotiate(pc, '/offer');
+    let restarted = null;
+    for (;;) {
+      const rep = await report(pc, {restarted: restarted});
+      if (q.get('restart') && restarted === null && rep.framesDecoded >= 30) {
+        restarted = rep.framesDecoded;
+        pc.restartIce();
+        await negotiate(pc, '/renegotiate');
+      }
+      await new Promise(r => setTimeout(r, 250));
+    }
+  } catch (e) {
+    await post('/report', JSON.stringify({error: String(e)}));
+  }
+})();
+</script></body></html>`
+
+// chromiumReport is what the page posts every 250 ms.
+type chromiumReport struct {
+	State                    string  `json:"state"`
+	Error                    string  `json:"error"`
+	FramesDecoded            int     `json:"framesDecoded"`
+	NackCount                int     `json:"nackCount"`
+	PliCount                 int     `json:"pliCount"`
+	FramesEncoded            int     `json:"framesEncoded"`
+	BytesSent                int64   `json:"bytesSent"`
+	AvailableOutgoingBitrate float64 `json:"availableOutgoingBitrate"`
+	Restarted                *int    `json:"restarted"`
+}
+
+// chromiumPeerPage serves the page and answers its offers through peer.
+type chromiumPeerPage struct {
+	t       *testing.T
+	cfg     peer.Config
+	mu      sync.Mutex
+	peer    *peer.Peer
+	reports chan chromiumReport
+}
+
+func startChromiumPeer(t *testing.T, query string, cfg peer.Config, flags ...string) *chromiumPeerPage {
+	c := &chromiumPeerPage{t: t, cfg: cfg, reports: make(chan chromiumReport, 1024)}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		io.WriteString(w, peerChromiumPage)
+	})
+	mux.HandleFunc("POST /offer", c.answer)
+	mux.HandleFunc("POST /renegotiate", c.renegotiate)
+	mux.HandleFunc("POST /report", func(w http.ResponseWriter, r *http.Request) {
+		var rep chromiumReport
+		if err := json.NewDecoder(io.LimitReader(r.Body, 4096)).Decode(&rep); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		select {
+		case c.reports <- rep:
+		default:
+		}
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	args := append([]string{"--user-data-dir=" + t.TempDir()}, browserFlags...)
+	startProcess(t, 3*time.Minute, "chromium", append(append(args, flags...), srv.URL+"/?"+query)...)
+	return c
+}
+
+func (c *chromiumPeerPage) answer(w http.ResponseWriter, r *http.Request) {
+	offer, err := io.ReadAll(io.LimitReader(r.Body, sdp.MaxSize))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	p, err := peer.Answer(offer, c.cfg)
+	if err != nil {
+		c.t.Errorf("answer: %v\n%s", err, offer)
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	c.t.Cleanup(func() {
+		p.Close()
+		<-p.Done()
+	})
+	c.mu.Lock()
+	c.peer = p
+	c.mu.Unlock()
+	w.Write(p.LocalDescription())
+}
+
+func (c *chromiumPeerPage) renegotiate(w http.ResponseWriter, r *http.Request) {
+	offer, err := io.ReadAll(io.LimitReader(r.Body, sdp.MaxSize))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	answer, err := c.connected(c.t).Renegotiate(offer)
+	if err != nil {
+		c.t.Errorf("renegotiate: %v\n%s", err, offer)
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	w.Write(answer)
+}
+
+// connected waits for the page's peer to finish its DTLS handshake.
+func (c *chromiumPeerPage) connected(t *testing.T) *peer.Peer {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c.mu.Lock()
+		p := c.peer
+		c.mu.Unlock()
+		if p != nil {
+			select {
+			case <-p.Connected():
+				return p
+			case <-p.Done():
+				t.Fatalf("peer stopped: %v", p.Err())
+			case <-time.After(time.Until(deadline)):
+				t.Fatal("peer did not connect")
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("Chromium sent no offer")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// waitReport returns the first report that ok accepts, failing on a page
+// error or after limit.
+func (c *chromiumPeerPage) waitReport(t *testing.T, limit time.Duration, what string, ok func(chromiumReport) bool) chromiumReport {
+	t.Helper()
+	timeout := time.After(limit)
+	var last chromiumReport
+	for {
+		select {
+		case rep := <-c.reports:
+			if rep.Error != "" {
+				t.Fatalf("page: %s", rep.Error)
+			}
+			if ok(rep) {
+				return rep
+			}
+			last = rep
+		case <-timeout:
+			t.Fatalf("%s: not within %v; last report %+v", what, limit, last)
+		}
+	}
+}
+
+// sendH264Loop sends the recorded H.264 file through track in real time,
+// looping, until stop is closed.
+func sendH264Loop(t *testing.T, track *peer.LocalTrack, aus [][]byte, stop <-chan struct{}) {
+	pz := rtp.NewPacketizer(1200, track.Codec().PayloadType, track.SSRC(), &codecs.H264Payloader{}, rtp.NewRandomSequencer(), 90000)
+	tick := time.NewTicker(time.Second / 30)
+	defer tick.Stop()
+	for i := 0; ; i++ {
+		for _, pkt := range pz.Packetize(aus[i%len(aus)], 3000) {
+			if err := track.WriteRTP(pkt); err != nil {
+				t.Errorf("WriteRTP: %v", err)
+				return
+			}
+		}
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// TestPeerChromiumViewer: Chromium offers recvonly video; peer answers and
+// sends H.264 in real time; Chromium's framesDecoded rises. With restart,
+// the page restarts ICE after 30 frames (a new offer, which
+// peer.Renegotiate answers) and frames keep decoding.
+func TestPeerChromiumViewer(t *testing.T) {
+	for _, restart := range []bool{false, true} {
+		t.Run(fmt.Sprintf("restart=%v", restart), func(t *testing.T) {
+			srv := newPPServer(t)
+			cfg := peer.Config{Mux: srv.mux, Certificate: srv.cert, Candidates: srv.cands,
+				SDP: sdp.Config{Audio: sdp.MediaConfig{Disabled: true}, Video: sdp.MediaConfig{Direction: sdp.SendOnly}}}
+			query := "mode=viewer"
+			if restart {
+				query += "&restart=1"
+			}
+			c := startChromiumPeer(t, query, cfg)
+			p := c.connected(t)
+			stop := make(chan struct{})
+			sent := make(chan struct{})
+			go func() {
+				defer close(sent)
+				sendH264Loop(t, p.LocalTracks()[0], h264AccessUnits(t, ppH264File), stop)
+			}()
+			defer func() { close(stop); <-sent }()
+			if !restart {
+				rep := c.waitReport(t, 20*time.Second, "60 frames decoded", func(r chromiumReport) bool { return r.FramesDecoded >= 60 })
+				t.Logf("Chromium: %+v", rep)
+				return
+			}
+			first := p.ICE().LocalCredentials()
+			rep := c.waitReport(t, 20*time.Second, "ICE restart", func(r chromiumReport) bool { return r.Restarted != nil })
+			from := *rep.Restarted
+			rep = c.waitReport(t, 20*time.Second, "60 frames decoded after the restart",
+				func(r chromiumReport) bool { return r.FramesDecoded >= from+60 && r.State == "connected" })
+			if now := p.ICE().LocalCredentials(); now == first {
+				t.Error("the ICE session kept its credentials")
+			}
+			if st := srv.mux.Stats(); st.Errors != 0 {
+				t.Errorf("the Mux refused checks: %+v", st)
+			}
+			t.Logf("Chromium after the restart at %d frames: %+v", from, rep)
+		})
+	}
+}
