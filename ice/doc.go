@@ -89,4 +89,16 @@
 // injectable clock) is closed by the Mux; its Err is then
 // ErrConsentExpired. Session.Restart switches a session to new
 // credentials (ICE restart, RFC 8445 §9) and keeps its pair and media.
+//
+// # Local candidates
+//
+// Gatherer computes the host candidates of a server's UDP socket and
+// ICE-TCP listener for every answer, from a copy cached between refreshes
+// of the interface addresses: one candidate per address for a socket bound
+// to a specific address, every usable interface address of the socket's
+// families for a wildcard one (loopback only on request, link-local never),
+// and GatherConfig.Announced public addresses (a 1:1 NAT, as mediasoup's
+// announcedAddress) first, replacing the local addresses of their family.
+// Priorities differ per address (RFC 8445 §5.1.2), and the order is that of
+// SortForAnswer.
 package ice
