@@ -35,12 +35,13 @@ interop-soak:
 bench: deps
 	cd bench && $(GO) test -run '^$$' -bench . -benchmem -count 1 -timeout 30m ./...
 
-## bench-compare: the codec comparisons (gortmplib, pion/stun, pion/webrtc) in COUNT
-## alternating pairs, raw runs and benchstat tables in bench/results/ (ONLY=names).
+## bench-compare: the side-by-side comparisons (gortmplib, pion/stun, pion/webrtc,
+## pion/ice, stun.Server) in COUNT alternating pairs, raw runs and benchstat tables in
+## bench/results/ (ONLY=names; NOTE=text goes to the machine files).
 COUNT ?= 10
 BENCHTIME ?= 1s
 bench-compare:
-	COUNT=$(COUNT) BENCHTIME=$(BENCHTIME) ONLY="$(ONLY)" GO=$(GO) ./scripts/bench-compare.sh
+	COUNT=$(COUNT) BENCHTIME=$(BENCHTIME) ONLY="$(ONLY)" NOTE="$(NOTE)" GO=$(GO) ./scripts/bench-compare.sh
 
 ## fuzz: every FuzzXxx target for $(FUZZTIME) each.
 fuzz:

@@ -7,6 +7,7 @@ replace github.com/streamwire/streamwire => ../
 require (
 	github.com/bluenviron/gortmplib v1.0.1
 	github.com/pion/dtls/v3 v3.1.15
+	github.com/pion/ice/v4 v4.4.9
 	github.com/pion/rtp v1.10.6
 	github.com/pion/sdp/v3 v3.0.20
 	github.com/pion/srtp/v3 v3.1.3
@@ -20,7 +21,6 @@ require (
 require (
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/pion/datachannel v1.6.3 // indirect
-	github.com/pion/ice/v4 v4.4.9 // indirect
 	github.com/pion/interceptor v0.1.51 // indirect
 	github.com/pion/logging v0.2.4 // indirect
 	github.com/pion/mdns/v2 v2.2.2 // indirect

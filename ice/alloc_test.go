@@ -1,9 +1,13 @@
 package ice
 
 import (
+	"context"
+	"encoding/binary"
+	"io"
 	"net"
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/streamwire/streamwire/stun"
 )
@@ -138,5 +142,165 @@ func BenchmarkMuxCheckNoSend(b *testing.B) {
 		in.Addr = from
 		tr.r.handle(0)
 		tr.r.nout = 0
+	}
+}
+
+// TestTCPAllocs: over a real loopback connection, routing a media frame to
+// the session's Read, answering a check, and the session's framed Write
+// and WriteBatch allocate nothing, the Mux's reader goroutine included
+// (AllocsPerRun counts every goroutine's allocations).
+func TestTCPAllocs(t *testing.T) {
+	m, _, addr := startTCPMux(t, MuxConfig{})
+	s := newTestSession(t, m)
+	c := dialTCP(t, addr, netip.Addr{})
+	mustSucceed(t, checkTCP(t, c, check{useCand: true}), tcpAddrOf(c))
+	req := frame(check{useCand: true}.build(t))
+	media := frame(rtpPacket)
+	batch := [][]byte{rtpPacket, dtlsRecord, rtpPacket}
+	buf := make([]byte, 1500)
+	in := make([]byte, 1500)
+	// readFrame reads one frame of c into in without allocating.
+	readFrame := func() []byte {
+		if _, err := io.ReadFull(c, in[:2]); err != nil {
+			t.Fatal(err)
+		}
+		n := int(binary.BigEndian.Uint16(in[:2]))
+		if _, err := io.ReadFull(c, in[:n]); err != nil {
+			t.Fatal(err)
+		}
+		return in[:n]
+	}
+	_ = c.SetReadDeadline(time.Now().Add(time.Minute))
+	_ = s.SetReadDeadline(time.Now().Add(time.Minute))
+	for name, f := range map[string]func(){
+		"route and Read": func() {
+			writeAll(t, c, media)
+			if n, _ := s.Read(buf); n != len(rtpPacket) {
+				t.Fatal("not routed")
+			}
+		},
+		"check": func() {
+			writeAll(t, c, req)
+			if b := readFrame(); b[0] != 1 || b[1] != 1 {
+				t.Fatalf("answer %x", b)
+			}
+		},
+		"session Write": func() {
+			if _, err := s.Write(rtpPacket); err != nil {
+				t.Fatal(err)
+			}
+			if b := readFrame(); len(b) != len(rtpPacket) {
+				t.Fatalf("peer got %x", b)
+			}
+		},
+		"session WriteBatch": func() {
+			if n, err := s.WriteBatch(batch); n != len(batch) || err != nil {
+				t.Fatal(n, err)
+			}
+			for range batch {
+				readFrame()
+			}
+		},
+	} {
+		f() // the first write makes the framing buffer
+		if got := testing.AllocsPerRun(1000, f); got != 0 {
+			t.Errorf("%s: %v allocations per frame, want 0", name, got)
+		}
+	}
+}
+
+// benchTCPSession returns a session nominated over a loopback ICE-TCP
+// connection, and that connection (the peer's end).
+func benchTCPSession(b *testing.B) (*Session, *net.TCPConn) {
+	conn := newPeer(b) // the Mux's UDP socket, not served: sessions need one
+	m := NewMux(conn, MuxConfig{})
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { _ = m.ServeTCP(context.Background(), ln); close(done) }()
+	b.Cleanup(func() { _ = m.Close(); <-done })
+	s, err := m.NewSession(testLocal, testRemote)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := dialTCP(b, ln.Addr().(*net.TCPAddr).AddrPort(), netip.Addr{})
+	mustSucceed(b, checkTCP(b, c, check{useCand: true}), tcpAddrOf(c))
+	_ = c.SetReadDeadline(time.Time{})
+	return s, c
+}
+
+// BenchmarkTCPRoute: 1,200-byte RFC 4571 frames written by the peer on
+// loopback, 32 per write, read by the connection's reader, routed, and
+// read from the session: the whole ICE-TCP receive path, system calls
+// included. At most 64 frames are in flight, so the session's queue never
+// overflows.
+func BenchmarkTCPRoute(b *testing.B) {
+	s, c := benchTCPSession(b)
+	pkt := make([]byte, 1200)
+	pkt[0] = 0x80
+	const chunk = 32
+	var frames []byte
+	for range chunk {
+		frames = appendFrame(frames, pkt)
+	}
+	window := make(chan struct{}, 2*chunk)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(pkt)))
+	b.ResetTimer()
+	go func() {
+		for sent := 0; sent < b.N; sent += chunk {
+			n := min(chunk, b.N-sent)
+			for range n {
+				window <- struct{}{}
+			}
+			if _, err := c.Write(frames[:n*(2+len(pkt))]); err != nil {
+				return
+			}
+		}
+	}()
+	buf := make([]byte, 1500)
+	for range b.N {
+		if _, err := s.Read(buf); err != nil {
+			b.Fatal(err)
+		}
+		<-window
+	}
+}
+
+// BenchmarkTCPWrite: Session.Write of a 1,200-byte packet on an ICE-TCP
+// path (framing, write deadline, one write system call), the peer
+// draining on another goroutine.
+func BenchmarkTCPWrite(b *testing.B) {
+	s, c := benchTCPSession(b)
+	go func() { _, _ = io.Copy(io.Discard, c) }()
+	pkt := make([]byte, 1200)
+	pkt[0] = 0x80
+	b.ReportAllocs()
+	b.SetBytes(int64(len(pkt)))
+	for b.Loop() {
+		if _, err := s.Write(pkt); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkTCPWriteBatch: Session.WriteBatch of 16 packets of 1,200 bytes
+// on an ICE-TCP path, coalesced into writes of the 8 KiB framing buffer.
+func BenchmarkTCPWriteBatch(b *testing.B) {
+	s, c := benchTCPSession(b)
+	go func() { _, _ = io.Copy(io.Discard, c) }()
+	batch := make([][]byte, 16)
+	for i := range batch {
+		batch[i] = make([]byte, 1200)
+		batch[i][0] = 0x80
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(batch) * 1200))
+	for b.Loop() {
+		if _, err := s.WriteBatch(batch); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

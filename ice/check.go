@@ -3,59 +3,72 @@ package ice
 import (
 	"bytes"
 
-	"github.com/streamwire/streamwire/internal/sockio"
 	"github.com/streamwire/streamwire/stun"
 )
 
-// handleSTUN answers a datagram whose first byte says STUN (RFC 7983 §7).
-func (r *reader) handleSTUN(in *sockio.Message, b []byte) {
-	m := &r.msg
+// checker answers the STUN messages that one read goroutine receives: the
+// UDP reader's, or one TCP connection's. It holds the decoded message and
+// the scratch of the answer, reused, so that answering a check allocates
+// nothing, and it is the one place where checks are authenticated and
+// paths validated, whatever transport they came over.
+type checker struct {
+	m       *Mux
+	msg     stun.Message
+	unknown [stun.MaxAttributes]stun.AttrType
+	out     []byte // where the answer is built; set by handleSTUN
+}
+
+// handleSTUN handles a datagram (or RFC 4571 frame) b whose first byte
+// says STUN (RFC 7983 §7), which arrived over from, and returns its
+// answer appended to out[:0], or nil when it gets none.
+func (c *checker) handleSTUN(from *path, b, out []byte) []byte {
+	c.out = out[:0]
+	m := &c.msg
 	if !stun.IsMessage(b) {
-		r.m.dropped.Add(1)
-		return
+		c.m.dropped.Add(1)
+		return nil
 	}
 	if err := m.Decode(b); err != nil {
 		// Attributes that overrun the message or break their own rules:
 		// silently discarded (RFC 8489 §6.3), so that garbage carrying
 		// a magic cookie gets no answer.
-		r.m.dropped.Add(1)
-		return
+		c.m.dropped.Add(1)
+		return nil
 	}
 	if m.Type() == stun.GoogPingRequest {
-		r.handleGoogPing(in)
-		return
+		return c.handleGoogPing(from)
 	}
 	if m.Type() != stun.BindingRequest {
 		// Binding indications (keepalives, RFC 8445 §11), responses and
 		// other methods need no answer.
-		r.m.dropped.Add(1)
-		return
+		c.m.dropped.Add(1)
+		return nil
 	}
 	if err := m.VerifyFingerprint(); err != nil && err != stun.ErrAttributeNotFound {
-		r.m.dropped.Add(1) // not STUN after all (RFC 8489 §7.3)
-		return
+		c.m.dropped.Add(1) // not STUN after all (RFC 8489 §7.3)
+		return nil
 	}
 	user, err := m.Username()
 	switch {
 	case err == stun.ErrAttributeNotFound:
-		r.answerPlain(in, b)
+		return c.answerPlain(from, b)
 	case err != nil:
-		r.replyError(in, b, m.TransactionID(), stun.CodeBadRequest, nil)
+		return c.replyError(b, m.TransactionID(), stun.CodeBadRequest, nil)
 	default:
-		r.handleCheck(in, b, user)
+		return c.handleCheck(from, b, user)
 	}
 }
 
 // answerPlain answers a Binding request without USERNAME as stun.Server
 // does, so that one port serves plain STUN too.
-func (r *reader) answerPlain(in *sockio.Message, b []byte) {
-	resp, ok := r.m.plain.AppendResponse(r.responseBuf(), b, in.Addr)
+func (c *checker) answerPlain(from *path, b []byte) []byte {
+	resp, ok := c.m.plain.AppendResponse(c.out, b, from.remote)
 	if !ok {
-		r.m.dropped.Add(1)
-		return
+		c.m.dropped.Add(1)
+		return nil
 	}
-	r.queue(in, resp)
-	r.m.plainSTUN.Add(1)
+	c.m.plainSTUN.Add(1)
+	return resp
 }
 
 // handleCheck answers a connectivity check (RFC 8445 §7.3) in the order
@@ -70,63 +83,59 @@ func (r *reader) answerPlain(in *sockio.Message, b []byte) {
 //   - a malformed PRIORITY, ICE-CONTROLLING or ICE-CONTROLLED: 400;
 //   - ICE-CONTROLLED: 487, since a lite agent is always controlled (RFC
 //     8445 §6.1.1, §7.3.1.1);
-//   - otherwise success: the source becomes a valid address of the session
-//     (peer-reflexive when the offer did not list it, §7.3.1.3), nominated
-//     when USE-CANDIDATE is present (§7.3.1.5), and the response carries
-//     XOR-MAPPED-ADDRESS, MESSAGE-INTEGRITY and FINGERPRINT (§7.3.1.1).
+//   - otherwise success: the path the check came over becomes a valid
+//     path of the session (Mux.accept: a peer-reflexive address when the
+//     offer did not list it, §7.3.1.3; a TCP connection, RFC 6544 §7.2),
+//     nominated when USE-CANDIDATE is present (§7.3.1.5), and the response
+//     carries XOR-MAPPED-ADDRESS, MESSAGE-INTEGRITY and FINGERPRINT
+//     (§7.3.1.1).
 //
 // A missing PRIORITY is accepted: older ffmpeg WHIP builds send none, and a
 // lite agent only needs it for the peer-reflexive candidate it never
 // advertises.
-func (r *reader) handleCheck(in *sockio.Message, b, user []byte) {
-	m := &r.msg
+func (c *checker) handleCheck(from *path, b, user []byte) []byte {
+	m := &c.msg
 	id := m.TransactionID()
 	localUfrag, remoteUfrag, ok := bytes.Cut(user, []byte{':'})
 	if !ok || !(m.Has(stun.AttrMessageIntegrity) || m.Has(stun.AttrMessageIntegritySHA256)) {
-		r.replyError(in, b, id, stun.CodeBadRequest, nil)
-		return
+		return c.replyError(b, id, stun.CodeBadRequest, nil)
 	}
-	s := r.m.sessionByUfrag(localUfrag)
-	var c *sessionCreds
+	s := c.m.sessionByUfrag(localUfrag)
+	var creds *sessionCreds
 	if s != nil {
-		c = s.creds.Load()
+		creds = s.creds.Load()
 	}
-	if c == nil || string(localUfrag) != c.local.Ufrag || // restarted meanwhile
-		(c.remote.Ufrag != "" && string(remoteUfrag) != c.remote.Ufrag) || c.integrity.Verify(m) != nil {
-		r.replyError(in, b, id, stun.CodeUnauthorized, nil)
-		return
+	if creds == nil || string(localUfrag) != creds.local.Ufrag || // restarted meanwhile
+		(creds.remote.Ufrag != "" && string(remoteUfrag) != creds.remote.Ufrag) || creds.verify(m) != nil {
+		return c.replyError(b, id, stun.CodeUnauthorized, nil)
 	}
-	if unknown := m.AppendUnknown(r.unknown[:0]); len(unknown) > 0 {
-		r.replyAuthError(in, c.integrity, id, stun.CodeUnknownAttribute, unknown)
-		return
+	if unknown := m.AppendUnknown(c.unknown[:0]); len(unknown) > 0 {
+		return c.replyAuthError(creds, id, stun.CodeUnknownAttribute, unknown)
 	}
 	if !iceAttrsWellFormed(m) {
-		r.replyAuthError(in, c.integrity, id, stun.CodeBadRequest, nil)
-		return
+		return c.replyAuthError(creds, id, stun.CodeBadRequest, nil)
 	}
 	if m.Has(stun.AttrICEControlled) {
-		r.replyAuthError(in, c.integrity, id, stun.CodeRoleConflict, nil)
-		return
+		return c.replyAuthError(creds, id, stun.CodeRoleConflict, nil)
 	}
-	r.m.validate(s, in.Addr)
-	s.setPath(in.Addr, in.Local, in.IfIndex, m.UseCandidate())
-	s.lastCheck.Store(r.m.now().UnixNano()) // consent refreshed (RFC 7675 §5.1)
+	c.m.accept(s, from, m.UseCandidate())
+	s.lastCheck.Store(c.m.now().UnixNano()) // consent refreshed (RFC 7675 §5.1)
 
 	var bld stun.Builder
-	bld.Start(r.responseBuf(), stun.BindingSuccess, id)
-	bld.AddXORMappedAddress(in.Addr)
+	bld.Start(c.out, stun.BindingSuccess, id)
+	bld.AddXORMappedAddress(from.remote)
 	if announcesGoogPing(m) {
 		bld.AddGoogMiscInfo(stun.GoogPingVersion)
 	}
-	bld.AddMessageIntegrity(c.integrity)
+	creds.addIntegrity(&bld)
 	bld.AddFingerprint()
 	resp, err := bld.Finish()
 	if err != nil {
-		r.m.dropped.Add(1)
-		return
+		c.m.dropped.Add(1)
+		return nil
 	}
-	r.queue(in, resp)
-	r.m.checks.Add(1)
+	c.m.checks.Add(1)
+	return resp
 }
 
 // announcesGoogPing reports whether a Binding request carries
@@ -140,38 +149,39 @@ func announcesGoogPing(m *stun.Message) bool {
 // handleGoogPing answers Chromium's GOOG-PING request, which it sends in
 // place of a Binding request identical to the previous one once our
 // Binding response announced GOOG-PING (GOOG-MISC-INFO). It carries no
-// USERNAME, so it is routed by its source, which must be a validated
-// address of a session, and authenticated by GOOG-MESSAGE-INTEGRITY-32
-// with that session's key; the answer is a GOOG-PING success response
-// with GOOG-MESSAGE-INTEGRITY-32, no larger than the request. Anything
-// else is dropped: Chromium then goes back to a full Binding request.
-func (r *reader) handleGoogPing(in *sockio.Message) {
-	m := &r.msg
-	s := r.m.sessionByAddr(in.Addr)
+// USERNAME, so it is routed by the path it came over, which must be a
+// validated path of a session (a validated address, or a TCP connection
+// bound by a check), and authenticated by GOOG-MESSAGE-INTEGRITY-32 with
+// that session's key; the answer is a GOOG-PING success response with
+// GOOG-MESSAGE-INTEGRITY-32, no larger than the request. Anything else is
+// dropped: Chromium then goes back to a full Binding request.
+func (c *checker) handleGoogPing(from *path) []byte {
+	m := &c.msg
+	s := c.m.sessionOn(from)
 	if s == nil {
-		r.m.dropped.Add(1)
-		return
+		c.m.dropped.Add(1)
+		return nil
 	}
-	c := s.creds.Load()
-	if c.integrity.VerifyGoogMessageIntegrity32(m) != nil {
-		r.m.dropped.Add(1)
-		return
+	creds := s.creds.Load()
+	if creds.verifyGoogPing(m) != nil {
+		c.m.dropped.Add(1)
+		return nil
 	}
-	s.lastCheck.Store(r.m.now().UnixNano())
+	s.lastCheck.Store(c.m.now().UnixNano())
 	var bld stun.Builder
-	bld.Start(r.responseBuf(), stun.GoogPingSuccess, m.TransactionID())
-	bld.AddGoogMessageIntegrity32(c.integrity)
+	bld.Start(c.out, stun.GoogPingSuccess, m.TransactionID())
+	creds.addGoogIntegrity(&bld)
 	if m.Has(stun.AttrFingerprint) {
 		bld.AddFingerprint()
 	}
 	resp, err := bld.Finish()
 	if err != nil {
-		r.m.dropped.Add(1)
-		return
+		c.m.dropped.Add(1)
+		return nil
 	}
-	r.queue(in, resp)
-	r.m.checks.Add(1)
-	r.m.googPings.Add(1)
+	c.m.checks.Add(1)
+	c.m.googPings.Add(1)
+	return resp
 }
 
 // iceAttrsWellFormed reports whether the ICE attributes present have the
@@ -188,42 +198,42 @@ func iceAttrsWellFormed(m *stun.Message) bool {
 }
 
 // replyError answers an unauthenticated request with an error response
-// without MESSAGE-INTEGRITY (RFC 8489 §9.1.3), or drops it when the
+// without MESSAGE-INTEGRITY (RFC 8489 §9.1.3), or drops it (nil) when the
 // response would be longer than the request (no amplification).
-func (r *reader) replyError(in *sockio.Message, req []byte, id stun.TransactionID, code int, unknown []stun.AttrType) {
-	resp, ok := r.buildError(id, code, unknown, nil)
+func (c *checker) replyError(req []byte, id stun.TransactionID, code int, unknown []stun.AttrType) []byte {
+	resp, ok := c.buildError(id, code, unknown, nil)
 	if !ok || len(resp) > len(req) {
-		r.m.dropped.Add(1)
-		return
+		c.m.dropped.Add(1)
+		return nil
 	}
-	r.queue(in, resp)
-	r.m.errResps.Add(1)
+	c.m.errResps.Add(1)
+	return resp
 }
 
 // replyAuthError answers an authenticated request with an error response
 // carrying MESSAGE-INTEGRITY keyed like the request (RFC 8489 §9.1.4).
-func (r *reader) replyAuthError(in *sockio.Message, integrity *stun.Integrity, id stun.TransactionID, code int, unknown []stun.AttrType) {
-	resp, ok := r.buildError(id, code, unknown, integrity)
+func (c *checker) replyAuthError(creds *sessionCreds, id stun.TransactionID, code int, unknown []stun.AttrType) []byte {
+	resp, ok := c.buildError(id, code, unknown, creds)
 	if !ok {
-		r.m.dropped.Add(1)
-		return
+		c.m.dropped.Add(1)
+		return nil
 	}
-	r.queue(in, resp)
-	r.m.errResps.Add(1)
+	c.m.errResps.Add(1)
+	return resp
 }
 
 // buildError builds a Binding error response with ERROR-CODE, the
-// UNKNOWN-ATTRIBUTES of a 420, MESSAGE-INTEGRITY when integrity is set,
+// UNKNOWN-ATTRIBUTES of a 420, MESSAGE-INTEGRITY when creds is set,
 // and FINGERPRINT (RFC 8445 §7.3: every ICE message carries one).
-func (r *reader) buildError(id stun.TransactionID, code int, unknown []stun.AttrType, integrity *stun.Integrity) ([]byte, bool) {
+func (c *checker) buildError(id stun.TransactionID, code int, unknown []stun.AttrType, creds *sessionCreds) ([]byte, bool) {
 	var bld stun.Builder
-	bld.Start(r.responseBuf(), stun.BindingError, id)
+	bld.Start(c.out, stun.BindingError, id)
 	bld.AddErrorCode(code, "")
 	if len(unknown) > 0 {
 		bld.AddUnknownAttributes(unknown)
 	}
-	if integrity != nil {
-		bld.AddMessageIntegrity(integrity)
+	if creds != nil {
+		creds.addIntegrity(&bld)
 	}
 	bld.AddFingerprint()
 	resp, err := bld.Finish()

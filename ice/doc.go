@@ -1,7 +1,7 @@
 // Package ice is the ICE layer of streamwire: the data an ICE-lite server
 // agent announces and reads in SDP, and Mux, which runs the connectivity
-// checks of many ICE-lite sessions on one UDP port. ICE-TCP comes on top of
-// it.
+// checks of many ICE-lite sessions on one UDP port and, for peers whose UDP
+// is blocked, on TCP listeners (ICE-TCP).
 //
 // # Credentials
 //
@@ -83,6 +83,26 @@
 // selected address, and WriteBatch sends a burst in one sendmmsg(2).
 // Routing a datagram, answering a check, and a Session's Read, Write and
 // WriteBatch allocate nothing.
+//
+// # ICE-TCP
+//
+// Mux.ServeTCP serves the same sessions on a net.Listener: passive TCP
+// candidates (RFC 6544 §4.5; announce them with Transport TransportTCP,
+// TCPType TCPTypePassive and RecommendedPriority), which a peer whose UDP
+// is blocked dials from its active candidates. Each connection carries
+// RFC 4571 frames (§2: a 16-bit length, then a datagram), demultiplexed
+// as datagrams are. A check is authenticated and answered by the same
+// code as over UDP, on its connection; its success binds the connection
+// to the session (RFC 6544 §7.2: over TCP the connection is what a check
+// validates), and USE-CANDIDATE nominates it, so one session holds UDP
+// and TCP paths and follows the latest nomination. Session.Write and
+// WriteBatch on a TCP path send frames, each write bounded by
+// MuxConfig.TCPWriteTimeout; when the selected connection closes, the
+// session falls back to another valid path or has none, and stays open.
+// A connection costs one goroutine and bounded buffers; connections are
+// capped in total and per IP address, closed when no check succeeds
+// within MuxConfig.TCPCheckTimeout, when they send anything but STUN,
+// DTLS, RTP and RTCP first, and when idle for the consent timeout.
 //
 // Consent freshness (RFC 7675 §5.1): a session whose peer has had no
 // successful check for MuxConfig.ConsentTimeout (30 s by default, on an

@@ -86,9 +86,9 @@ func unsupported(field, value string) error {
 
 // Errors of the Mux and its sessions.
 var (
-	// ErrServerClosed is what Mux.Serve returns once its context is done or
-	// Mux.Close was called: the normal end of serving, as
-	// http.ErrServerClosed.
+	// ErrServerClosed is what Mux.Serve and Mux.ServeTCP return once their
+	// context is done or Mux.Close was called: the normal end of serving,
+	// as http.ErrServerClosed.
 	ErrServerClosed = errors.New("ice: server closed")
 	// ErrDuplicateUfrag is returned by Mux.NewSession when a session with
 	// the same local ufrag is already registered: checks are routed by it
@@ -107,4 +107,21 @@ var (
 	// of the peer succeeded: there is no valid candidate pair to send on
 	// (RFC 8445 §7.2.5.3.2).
 	ErrNoPath = errors.New("ice: no valid candidate pair yet")
+)
+
+// Errors of ICE-TCP (Mux.ServeTCP).
+var (
+	// ErrNilListener is returned by Mux.ServeTCP for a nil net.Listener.
+	ErrNilListener = errors.New("ice: ServeTCP: nil listener")
+	// ErrPathClosed is returned by a Session's Write and WriteBatch when
+	// the selected path is a TCP connection whose write failed (it timed
+	// out after MuxConfig.TCPWriteTimeout, or the peer reset or closed
+	// it): the connection is closed and the session falls back to another
+	// valid path, if it has one. The session itself stays open, so the
+	// error does not match net.ErrClosed; it names the cause in its text.
+	ErrPathClosed = errors.New("ice: TCP path closed")
+	// ErrFrameTooLarge is returned by a Session's Write and WriteBatch on a
+	// TCP path for a datagram longer than the 65,535 bytes that an RFC
+	// 4571 frame's 16-bit length can carry.
+	ErrFrameTooLarge = errors.New("ice: datagram longer than an RFC 4571 frame (65535 bytes)")
 )

@@ -38,7 +38,9 @@ const (
 	// Session.WriteBatch moves.
 	DefaultWriteBatchSize = 16
 	// MaxValidAddrs is how many validated remote addresses a Session keeps
-	// for routing; the oldest one that is not selected is forgotten first.
+	// for routing, and how many TCP connections bound by checks; the
+	// oldest one that is not selected is forgotten (a connection: closed)
+	// first.
 	MaxValidAddrs = 8
 )
 
@@ -67,6 +69,27 @@ type MuxConfig struct {
 	// Software is the SOFTWARE attribute of answers to plain STUN Binding
 	// requests (see stun.Server.Software). Empty means none.
 	Software string
+
+	// The ICE-TCP fields below apply to Mux.ServeTCP.
+
+	// TCPCheckTimeout closes a TCP connection that has not carried a
+	// successful check this long after it was accepted. Zero or negative
+	// means DefaultTCPCheckTimeout (10 s).
+	TCPCheckTimeout time.Duration
+	// TCPWriteTimeout bounds each write on a TCP connection (a Session's
+	// Write or WriteBatch, an answer to a check), so that a peer that
+	// stops reading cannot block the writer for ever; the connection is
+	// closed when it passes. Zero or negative means
+	// DefaultTCPWriteTimeout (5 s).
+	TCPWriteTimeout time.Duration
+	// MaxTCPConns caps the TCP connections open at once, over every
+	// ServeTCP of the Mux; connections over it are closed at accept. Zero
+	// means DefaultMaxTCPConns (4096); negative means no cap.
+	MaxTCPConns int
+	// MaxTCPConnsPerIP caps the TCP connections open at once from one
+	// remote IP address. Zero means DefaultMaxTCPConnsPerIP (256);
+	// negative means no cap.
+	MaxTCPConnsPerIP int
 }
 
 // MuxStats counts what a Mux did since it was created.
@@ -82,11 +105,18 @@ type MuxStats struct {
 	Dropped      uint64 // other datagrams not answered (malformed, responses, indications, ...)
 	Expired      uint64 // sessions closed because consent expired (RFC 7675)
 	WriteRefused uint64 // responses the kernel refused to send
+
+	// ICE-TCP (Mux.ServeTCP). Its RFC 4571 frames are counted above as
+	// datagrams, with the same outcomes.
+	TCPAccepted uint64 // TCP connections accepted and served
+	TCPRefused  uint64 // TCP connections closed at accept: over a cap, or the Mux closing
+	TCPClosed   uint64 // served TCP connections since closed, for any reason
 }
 
 // Mux serves many ICE-lite sessions (RFC 8445 §2.5), all controlled, on one
-// net.PacketConn, with plain STUN on the same port. One goroutine, Serve's,
-// reads the socket; sessions cost no goroutine. Each datagram is
+// net.PacketConn, with plain STUN on the same port, and, with ServeTCP, on
+// TCP listeners too (ICE-TCP). One goroutine, Serve's, reads the socket;
+// sessions cost no goroutine, TCP connections one each. Each datagram is
 // demultiplexed by its first byte (RFC 7983 §7):
 //   - STUN (0-3): a Binding request with USERNAME is a connectivity check,
 //     routed by the local ufrag before ':' (RFC 8445 §7.2.2) to its Session,
@@ -121,6 +151,8 @@ type Mux struct {
 	datagrams, checks, errResps, plainSTUN, routed    atomic.Uint64
 	unknownAddr, queueFull, dropped, refused, expired atomic.Uint64
 	googPings                                         atomic.Uint64
+
+	tcp tcpMux // ICE-TCP: its config, caps, servers and counters
 }
 
 // NewMux returns a Mux on conn with cfg. It does not read until Serve is
@@ -148,6 +180,7 @@ func NewMux(conn net.PacketConn, cfg MuxConfig) *Mux {
 		m.consent = DefaultConsentTimeout
 	}
 	m.pool = newPacketPool(4*m.batch+1024, m.size)
+	m.tcp.init(cfg)
 	return m
 }
 
@@ -165,6 +198,7 @@ func (m *Mux) Stats() MuxStats {
 		PlainSTUN: m.plainSTUN.Load(), Routed: m.routed.Load(), UnknownAddr: m.unknownAddr.Load(),
 		QueueFull: m.queueFull.Load(), Dropped: m.dropped.Load(), WriteRefused: m.refused.Load(),
 		Expired: m.expired.Load(), GoogPings: m.googPings.Load(),
+		TCPAccepted: m.tcp.accepted.Load(), TCPRefused: m.tcp.refused.Load(), TCPClosed: m.tcp.closed.Load(),
 	}
 }
 
@@ -224,20 +258,29 @@ func (m *Mux) rekey(s *Session, c *sessionCreds) error {
 	return nil
 }
 
-// removeSession unregisters s and its routes, then closes it with err.
+// removeSession unregisters s, its routes and its TCP connections, then
+// closes it with err, and its TCP connections.
 func (m *Mux) removeSession(s *Session, err error) {
 	m.mu.Lock()
 	if u := s.creds.Load().local.Ufrag; m.sessions[u] == s {
 		delete(m.sessions, u)
 	}
-	for _, a := range s.valid {
-		if m.routes[a] == s {
-			delete(m.routes, a)
+	for _, p := range s.valid {
+		if m.routes[p.remote] == s {
+			delete(m.routes, p.remote)
 		}
 	}
 	s.valid = nil
+	conns := s.tcp
+	s.tcp = nil
+	for _, tc := range conns {
+		tc.session.Store(nil)
+	}
 	m.mu.Unlock()
 	s.shut(err)
+	for _, tc := range conns {
+		tc.close()
+	}
 }
 
 // Serve reads conn and answers and routes its datagrams until ctx is done
@@ -304,9 +347,10 @@ func (m *Mux) isClosed() bool {
 	return m.closed
 }
 
-// Close stops Serve (which then returns ErrServerClosed), closes every
-// session and refuses new ones. It does not close conn. It returns nil and
-// may be called more than once.
+// Close stops Serve and every ServeTCP (which then return
+// ErrServerClosed), closes every session and refuses new ones. It does not
+// close conn; ServeTCP closes its listener. It returns nil and may be
+// called more than once.
 func (m *Mux) Close() error {
 	m.mu.Lock()
 	if !m.closed && m.serving {
@@ -320,6 +364,7 @@ func (m *Mux) Close() error {
 		sessions = append(sessions, s)
 	}
 	m.mu.Unlock()
+	m.tcp.stopServers()
 	for _, s := range sessions {
 		m.removeSession(s, ErrSessionClosed)
 	}
@@ -342,10 +387,32 @@ func (m *Mux) sessionByAddr(a netip.AddrPort) *Session {
 	return s
 }
 
-// validate records a as a validated remote address of s (a successful
-// check came from it), moving it from another session if need be, and
-// keeping at most MaxValidAddrs per session.
-func (m *Mux) validate(s *Session, a netip.AddrPort) {
+// sessionOn returns the session that validated the path from: the session
+// a TCP connection is bound to, or the one that validated a UDP address.
+func (m *Mux) sessionOn(from *path) *Session {
+	if from.tcp != nil {
+		return from.tcp.session.Load()
+	}
+	return m.sessionByAddr(from.remote)
+}
+
+// accept makes from, the path a successful check of s came over, a valid
+// path of s, and selects it as setPath says.
+func (m *Mux) accept(s *Session, from *path, nominate bool) {
+	if from.tcp != nil {
+		m.bindTCP(s, from.tcp, nominate)
+		return
+	}
+	m.validate(s, *from)
+	s.setPath(*from, nominate)
+}
+
+// validate records p as a validated UDP path of s (a successful check
+// came from p.remote), moving its address from another session if need
+// be, and keeping at most MaxValidAddrs per session. The first path seen
+// from an address is kept, with the local address it reached.
+func (m *Mux) validate(s *Session, p path) {
+	a := p.remote
 	if m.sessionByAddr(a) == s {
 		return
 	}
@@ -358,12 +425,12 @@ func (m *Mux) validate(s *Session, a netip.AddrPort) {
 		old.valid = removeAddr(old.valid, a)
 	}
 	m.routes[a] = s
-	s.valid = append(s.valid, a)
+	s.valid = append(s.valid, p)
 	if len(s.valid) > MaxValidAddrs {
-		sel, _, _ := s.Selected()
+		sel := s.selected.Load()
 		for i, v := range s.valid {
-			if v != sel && v != a {
-				delete(m.routes, v)
+			if (sel == nil || sel.tcp != nil || v.remote != sel.remote) && v.remote != a {
+				delete(m.routes, v.remote)
 				s.valid = append(s.valid[:i], s.valid[i+1:]...)
 				break
 			}
@@ -371,9 +438,9 @@ func (m *Mux) validate(s *Session, a netip.AddrPort) {
 	}
 }
 
-func removeAddr(list []netip.AddrPort, a netip.AddrPort) []netip.AddrPort {
+func removeAddr(list []path, a netip.AddrPort) []path {
 	for i, v := range list {
-		if v == a {
+		if v.remote == a {
 			return append(list[:i], list[i+1:]...)
 		}
 	}

@@ -5,24 +5,22 @@ import (
 	"github.com/streamwire/streamwire/stun"
 )
 
-// reader is the state of the Mux's one read goroutine: the batch being
+// reader is the state of the Mux's one UDP read goroutine: the batch being
 // read, the packets that own its buffers, the responses waiting to be
-// written, and the STUN scratch space, all reused, so that handling a
-// datagram allocates nothing.
+// written, and the STUN scratch space (checker), all reused, so that
+// handling a datagram allocates nothing.
 type reader struct {
-	m       *Mux
+	checker
 	bc      *sockio.BatchConn
 	in      []sockio.Message
 	held    []*packet // held[i] owns in[i].Buf
 	out     []sockio.Message
 	outBufs [][]byte
 	nout    int
-	msg     stun.Message
-	unknown [stun.MaxAttributes]stun.AttrType
 }
 
 func (m *Mux) newReader(bc *sockio.BatchConn) *reader {
-	r := &reader{m: m, bc: bc, in: make([]sockio.Message, m.batch), held: make([]*packet, m.batch),
+	r := &reader{checker: checker{m: m}, bc: bc, in: make([]sockio.Message, m.batch), held: make([]*packet, m.batch),
 		out: make([]sockio.Message, m.batch), outBufs: make([][]byte, m.batch)}
 	for i := range r.in {
 		r.held[i] = m.pool.get()
@@ -60,10 +58,13 @@ func (r *reader) handle(i int) {
 		r.m.dropped.Add(1)
 		return
 	}
-	switch c := in.Buf[0]; {
-	case c <= 3:
-		r.handleSTUN(in, in.Buf[:in.N])
-	case 20 <= c && c <= 63, 128 <= c && c <= 191:
+	switch classify(in.Buf[0]) {
+	case classSTUN:
+		from := path{remote: in.Addr, local: in.Local, ifIndex: in.IfIndex}
+		if resp := r.handleSTUN(&from, in.Buf[:in.N], r.responseBuf()); resp != nil {
+			r.queue(in, resp)
+		}
+	case classMedia:
 		r.route(i)
 	default:
 		r.m.dropped.Add(1)

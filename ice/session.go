@@ -14,15 +14,23 @@ import (
 	"github.com/streamwire/streamwire/stun"
 )
 
-// path is where a session sends: the remote address of a valid candidate
-// pair and the local address and interface its checks reached, so that
-// replies leave from the address the peer sent to (IP_PKTINFO). It is
-// immutable once published.
+// path is a way to the peer, the transport side of a valid candidate
+// pair: for UDP, the remote address and the local address and interface
+// its checks reached, so that replies leave from the address the peer sent
+// to (IP_PKTINFO); for ICE-TCP, the connection (RFC 6544 §7.2: the
+// connection, not an address, is what a check validates) and its remote
+// address. A published path is immutable.
 type path struct {
 	remote    netip.AddrPort
 	local     netip.Addr
 	ifIndex   int
+	tcp       *tcpConn // nil: UDP
 	nominated bool
+}
+
+// sameWay reports whether p and q send the same way, nominated or not.
+func (p *path) sameWay(q *path) bool {
+	return p.remote == q.remote && p.local == q.local && p.ifIndex == q.ifIndex && p.tcp == q.tcp
 }
 
 // Session is one ICE-lite session (RFC 8445 §2.5) on a Mux: the agent is
@@ -33,10 +41,15 @@ type path struct {
 //
 // Session is a net.Conn for the layers above (DTLS, SRTP): Read returns the
 // next non-STUN datagram (RFC 7983) that arrived from one of the session's
-// validated addresses, truncated to len(b) as a UDP read is; Write sends one
-// datagram to the selected address: the latest nominated one, or before any
+// validated addresses or bound TCP connections (ICE-TCP, see
+// Mux.ServeTCP), truncated to len(b) as a UDP read is; Write sends one
+// datagram to the selected path: the latest nominated one, or before any
 // nomination the latest validated one (RFC 8445 §12.1 lets data flow on a
-// valid pair). Read and Write may be called from different goroutines.
+// valid pair). A path is a UDP address or a TCP connection; when the
+// selected TCP connection closes, the session falls back to another valid
+// path (its newest other TCP connection, else its newest validated UDP
+// address), unnominated, until the peer's next check, or has none. Read
+// and Write may be called from different goroutines.
 type Session struct {
 	mux   *Mux
 	creds atomic.Pointer[sessionCreds] // replaced by Restart
@@ -61,16 +74,49 @@ type Session struct {
 	wbatch *sockio.BatchConn // made by the first WriteBatch
 	wmsgs  []sockio.Message
 
-	// valid lists the validated remote addresses, oldest first; guarded
-	// by mux.mu.
-	valid []netip.AddrPort
+	// valid lists the validated UDP paths (remote addresses), oldest
+	// first, and tcp the TCP connections that a check bound to the
+	// session, oldest first; both guarded by mux.mu.
+	valid []path
+	tcp   []*tcpConn
 }
 
 // sessionCreds are a session's credentials and the keyed integrity of its
-// local password; immutable once published.
+// local password; immutable once published, but for the integrity's hash
+// state, which mu guards: checks of one session arrive on several
+// goroutines (the UDP reader, each TCP connection's reader).
 type sessionCreds struct {
 	local, remote Credentials
-	integrity     *stun.Integrity // used only by the Mux's read goroutine
+	mu            sync.Mutex
+	integrity     *stun.Integrity
+}
+
+// verify checks the MESSAGE-INTEGRITY of m (RFC 8445 §7.2.2).
+func (c *sessionCreds) verify(m *stun.Message) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.integrity.Verify(m)
+}
+
+// verifyGoogPing checks the GOOG-MESSAGE-INTEGRITY-32 of m.
+func (c *sessionCreds) verifyGoogPing(m *stun.Message) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.integrity.VerifyGoogMessageIntegrity32(m)
+}
+
+// addIntegrity adds MESSAGE-INTEGRITY to the message b builds.
+func (c *sessionCreds) addIntegrity(b *stun.Builder) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b.AddMessageIntegrity(c.integrity)
+}
+
+// addGoogIntegrity adds GOOG-MESSAGE-INTEGRITY-32 to the message b builds.
+func (c *sessionCreds) addGoogIntegrity(b *stun.Builder) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b.AddGoogMessageIntegrity32(c.integrity)
 }
 
 func newSessionCreds(local, remote Credentials) (*sessionCreds, error) {
@@ -127,7 +173,9 @@ func (s *Session) Err() error {
 }
 
 // Selected returns the remote address Write sends to, and whether the
-// peer nominated it; ok is false while no check has succeeded.
+// peer nominated it; ok is false while the session has no path (no check
+// has succeeded, or its only TCP connections closed). For an ICE-TCP path
+// addr is the TCP peer's address; RemoteAddr tells the transport.
 func (s *Session) Selected() (addr netip.AddrPort, nominated, ok bool) {
 	p := s.selected.Load()
 	if p == nil {
@@ -170,7 +218,7 @@ func (s *Session) ReadPacket(b []byte) (int, netip.AddrPort, error) {
 
 // writePath returns the selected path for a write, or why there is none:
 // the session's error once it closed, os.ErrDeadlineExceeded past the
-// write deadline, ErrNoPath before any check succeeded.
+// write deadline, ErrNoPath while there is no path.
 func (s *Session) writePath() (*path, error) {
 	select {
 	case <-s.closed:
@@ -186,14 +234,21 @@ func (s *Session) writePath() (*path, error) {
 }
 
 // Write sends b as one datagram to the selected address, from the local
-// address that the peer's checks reached. It returns ErrNoPath before any
-// check succeeded, Err after the session closed, os.ErrDeadlineExceeded
-// once the write deadline has passed, and the socket's error otherwise
-// (a datagram the kernel refuses is reported, not retried).
+// address that the peer's checks reached, or, on an ICE-TCP path, as one
+// RFC 4571 frame on the TCP connection. It returns ErrNoPath while there
+// is no path, Err after the session closed, os.ErrDeadlineExceeded once
+// the write deadline has passed, and the socket's error otherwise (a
+// datagram the kernel refuses is reported, not retried). A TCP write
+// waits at most MuxConfig.TCPWriteTimeout for a slow peer; a failed one
+// closes the connection (see tcpConn.send) and returns an error matching
+// ErrPathClosed, and the next Write takes the fallback path.
 func (s *Session) Write(b []byte) (int, error) {
 	p, err := s.writePath()
 	if err != nil {
 		return 0, err
+	}
+	if p.tcp != nil {
+		return p.tcp.writeFrame(b)
 	}
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
@@ -215,11 +270,17 @@ func (s *Session) Write(b []byte) (int, error) {
 // datagram the kernel refuses is skipped and the rest are sent; the first
 // such error is returned at the end. A failing socket stops the batch.
 // The first call allocates the batch state; later ones do not allocate
-// when bufs is no longer than any earlier batch.
+// when bufs is no longer than any earlier batch. On an ICE-TCP path the
+// datagrams are framed (RFC 4571) and coalesced into as few writes as the
+// connection's framing buffer allows; a failure stops the batch, as in
+// Write.
 func (s *Session) WriteBatch(bufs [][]byte) (int, error) {
 	p, err := s.writePath()
 	if err != nil {
 		return 0, err
+	}
+	if p.tcp != nil {
+		return p.tcp.writeFrames(bufs)
 	}
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
@@ -258,8 +319,8 @@ func (s *Session) WriteBatch(bufs [][]byte) (int, error) {
 }
 
 // Close unregisters the session from its Mux: its ufrag and addresses are
-// forgotten, pending datagrams are dropped, and blocked Reads return
-// ErrSessionClosed. It returns nil and may be called more than once.
+// forgotten, its TCP connections closed, pending datagrams are dropped,
+// and blocked Reads return ErrSessionClosed. It returns nil and may be called more than once.
 func (s *Session) Close() error {
 	s.mux.removeSession(s, ErrSessionClosed)
 	return nil
@@ -284,16 +345,26 @@ func (s *Session) shut(err error) {
 	})
 }
 
-// LocalAddr returns the Mux's socket address.
-func (s *Session) LocalAddr() net.Addr { return s.mux.conn.LocalAddr() }
-
-// RemoteAddr returns the selected remote address as a *net.UDPAddr, or nil
-// while there is none.
-func (s *Session) RemoteAddr() net.Addr {
-	if p := s.selected.Load(); p != nil {
-		return net.UDPAddrFromAddrPort(p.remote)
+// LocalAddr returns the Mux's socket address, or on an ICE-TCP path the
+// local address of the TCP connection.
+func (s *Session) LocalAddr() net.Addr {
+	if p := s.selected.Load(); p != nil && p.tcp != nil {
+		return p.tcp.c.LocalAddr()
 	}
-	return nil
+	return s.mux.conn.LocalAddr()
+}
+
+// RemoteAddr returns the selected remote address: a *net.UDPAddr, a
+// *net.TCPAddr on an ICE-TCP path, or nil while there is none.
+func (s *Session) RemoteAddr() net.Addr {
+	p := s.selected.Load()
+	switch {
+	case p == nil:
+		return nil
+	case p.tcp != nil:
+		return net.TCPAddrFromAddrPort(p.remote)
+	}
+	return net.UDPAddrFromAddrPort(p.remote)
 }
 
 // SetDeadline sets the read and write deadlines (net.Conn); the zero time
@@ -311,7 +382,8 @@ func (s *Session) SetReadDeadline(t time.Time) error {
 }
 
 // SetWriteDeadline sets the deadline of Write (net.Conn). A UDP write does
-// not wait for the peer, so the deadline is checked when Write starts.
+// not wait for the peer, so the deadline is checked when Write starts; a
+// TCP write is bounded by MuxConfig.TCPWriteTimeout instead.
 func (s *Session) SetWriteDeadline(t time.Time) error {
 	s.writeDeadline.Set(t)
 	return nil
@@ -327,20 +399,27 @@ func (s *Session) deliver(p *packet) bool {
 	}
 }
 
-// setPath publishes a validated path from a successful check and reports
-// whether it became the first nomination. A nomination replaces any path;
-// a plain check only fills an empty slot or replaces an unnominated one,
-// so that the nominated pair stays selected until a newer nomination.
-func (s *Session) setPath(remote netip.AddrPort, local netip.Addr, ifIndex int, nominate bool) {
-	cur := s.selected.Load()
-	if cur != nil && cur.remote == remote && cur.local == local && cur.ifIndex == ifIndex &&
-		(cur.nominated || !nominate) {
-		return // the steady state: nothing changes, nothing allocates
+// setPath publishes next, a path a successful check came over, as the
+// selected one when it should be. A nomination replaces any path; a plain
+// check only fills an empty slot or replaces an unnominated one, so that
+// the nominated pair stays selected until a newer nomination. Checks of
+// one session arrive on several goroutines (the UDP reader, each TCP
+// connection's), hence the compare-and-swap.
+func (s *Session) setPath(next path, nominate bool) {
+	for {
+		cur := s.selected.Load()
+		if cur != nil && cur.sameWay(&next) && (cur.nominated || !nominate) {
+			return // the steady state: nothing changes, nothing allocates
+		}
+		if cur != nil && cur.nominated && !nominate {
+			return
+		}
+		p := next
+		p.nominated = nominate
+		if s.selected.CompareAndSwap(cur, &p) {
+			break
+		}
 	}
-	if cur != nil && cur.nominated && !nominate {
-		return
-	}
-	s.selected.Store(&path{remote: remote, local: local, ifIndex: ifIndex, nominated: nominate})
 	if nominate {
 		s.connOnce.Do(func() { close(s.connected) })
 	}

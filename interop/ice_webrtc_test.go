@@ -41,6 +41,11 @@ type iwPeer struct {
 	profile dtlssrtp.Profile
 	passive bool
 	sendAV  bool
+	// tcp restricts pion to TCP (ICE-TCP, RFC 6544: it dials our passive
+	// candidate from active ones) instead of UDP; dtlsConn, when set, gives
+	// the connection the DTLS handshake runs on in place of the session.
+	tcp      bool
+	dtlsConn func(*ice.Session) net.Conn
 
 	pc        *webrtc.PeerConnection
 	dtlsState chan struct{} // closed when pion's DTLS transport is connected
@@ -212,7 +217,11 @@ func (p *iwPeer) connect(ctx context.Context, mux *ice.Mux, cert *dtlssrtp.Certi
 	case <-ctx.Done():
 		return fmt.Errorf("no nomination from pion: %w", ctx.Err())
 	}
-	p.dtls, err = dtlssrtp.Handshake(ctx, p.session, sec.LocalRole, dtlssrtp.Config{
+	var conn net.Conn = p.session
+	if p.dtlsConn != nil {
+		conn = p.dtlsConn(p.session)
+	}
+	p.dtls, err = dtlssrtp.Handshake(ctx, conn, sec.LocalRole, dtlssrtp.Config{
 		Certificate: cert, RemoteFingerprints: sec.RemoteFingerprints,
 	})
 	if err != nil {
@@ -228,13 +237,17 @@ func (p *iwPeer) connect(ctx context.Context, mux *ice.Mux, cert *dtlssrtp.Certi
 	return nil
 }
 
-// newPeerConnection makes pion's PeerConnection: loopback UDP only, no mDNS,
-// one SRTP profile, and the transceivers of the case (no data channel,
-// which our answer would reject).
+// newPeerConnection makes pion's PeerConnection: loopback UDP (or TCP) only,
+// no mDNS, one SRTP profile, and the transceivers of the case (no data
+// channel, which our answer would reject).
 func (p *iwPeer) newPeerConnection() error {
 	var se webrtc.SettingEngine
 	se.SetSRTPProtectionProfiles(dtls.SRTPProtectionProfile(p.profile))
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	network := webrtc.NetworkTypeUDP4
+	if p.tcp {
+		network = webrtc.NetworkTypeTCP4
+	}
+	se.SetNetworkTypes([]webrtc.NetworkType{network})
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
 	se.SetICEMulticastDNSMode(pionice.MulticastDNSModeDisabled)

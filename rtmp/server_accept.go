@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net"
 	"net/netip"
-	"syscall"
 	"time"
 
 	"github.com/streamwire/streamwire/internal/connlimit"
@@ -19,13 +18,6 @@ import (
 // flood of connections can hold to a few hundred MiB, above the few
 // thousand streams one server process carries.
 const DefaultMaxConns = 16384
-
-// Retry delays of Serve after a temporary accept error, as net/http's
-// Server.Serve: from 5 ms, doubling, to at most 1 s.
-const (
-	acceptRetryMin = 5 * time.Millisecond
-	acceptRetryMax = time.Second
-)
 
 // ErrNilListener: Serve was given a nil net.Listener.
 var ErrNilListener = errors.New("rtmp: Serve: nil listener")
@@ -66,31 +58,13 @@ func newLimiter(cfg *ServerConfig) *connlimit.Limiter {
 	return &connlimit.Limiter{MaxConns: cfg.MaxConns, MaxConnsPerIP: cfg.MaxConnsPerIP}
 }
 
-// acceptRetry reports whether err, returned by a listener's Accept, is
-// temporary, as net/http's Server.Serve judges it: the process or the
-// system is out of descriptors or buffers (EMFILE, ENFILE, ENOBUFS,
-// ENOMEM), one connection was aborted before it was accepted
-// (ECONNABORTED), or Accept timed out. Serve then waits and accepts again;
-// connections already served are untouched and, as they close, free the
-// descriptors the next Accept needs.
-func acceptRetry(err error) bool {
-	for _, errno := range [...]syscall.Errno{syscall.EMFILE, syscall.ENFILE, syscall.ENOBUFS, syscall.ENOMEM, syscall.ECONNABORTED} {
-		if errors.Is(err, errno) {
-			return true
-		}
-	}
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
-}
-
-// nextAcceptDelay is the wait after a temporary accept error that followed
-// a wait of d (0 for the first error).
-func nextAcceptDelay(d time.Duration) time.Duration {
-	if d == 0 {
-		return acceptRetryMin
-	}
-	return min(2*d, acceptRetryMax)
-}
+// acceptRetry and nextAcceptDelay are connlimit's RetryAccept and
+// NextAcceptDelay, which judge temporary accept errors and pace the
+// retries as net/http's Server.Serve does.
+var (
+	acceptRetry     = connlimit.RetryAccept
+	nextAcceptDelay = connlimit.NextAcceptDelay
+)
 
 // waitAccept logs the temporary accept error err and waits d, or until
 // ctx is done; it reports whether Serve may go on.

@@ -9,13 +9,17 @@
 # OUT/<comparison>.machine.txt and benchstat's table (medians, 95% intervals,
 # p-values of the difference) to OUT/<comparison>.benchstat.txt.
 #
+# NOTE, when set, is written to the machine file (what else ran, for instance).
+#
 #   make bench-compare                       # COUNT=10, all comparisons
 #   make bench-compare COUNT=20 ONLY=rtmp-handshake
+#   make bench-compare ONLY="ice-route ice-check" NOTE="busy: 3 other workers"
 set -euo pipefail
 
 COUNT=${COUNT:-10}
 BENCHTIME=${BENCHTIME:-1s}
 ONLY=${ONLY:-}
+NOTE=${NOTE:-}
 GO=${GO:-go}
 BENCHSTAT_VERSION=${BENCHSTAT_VERSION:-v0.0.0-20260908200009-22c9c6c9d4da}
 
@@ -34,6 +38,10 @@ comparisons=(
 	"stun-verify;^BenchmarkBindingRequestVerify\$/^impl=IMPL\$;streamwire;pion"
 	"stun-build;^BenchmarkBindingResponseBuild\$/^impl=IMPL\$;streamwire;pion"
 	"sdp-answer;^BenchmarkAnswerChrome\$/^impl=IMPL\$;streamwire;pion"
+	"ice-route;^BenchmarkICEMuxRoute\$/^impl=IMPL\$;streamwire;pion"
+	"ice-sessions;^BenchmarkICEMuxSessions\$/^impl=IMPL\$;streamwire;pion"
+	"ice-check;^BenchmarkICECheck\$/^impl=IMPL\$;mux-check;stun-server"
+	"ice-check-plain;^BenchmarkICECheck\$/^impl=IMPL\$;mux-check;mux-plain"
 )
 
 (cd "$root/bench" && $GO test -c -o "$tmp/bench.test" .)
@@ -47,6 +55,7 @@ machine() {
 	echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores"
 	echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "rounds: $COUNT alternating pairs, -benchtime $BENCHTIME"
+	[ -z "$NOTE" ] || echo "note: $NOTE"
 }
 
 for c in "${comparisons[@]}"; do

@@ -84,8 +84,11 @@ func ParseSDPFrag(b []byte) (*SDPFrag, error) {
 		var err error
 		switch line[0] {
 		case 'm':
-			if len(strings.Fields(line[2:])) < 4 {
-				return nil, errorf(ErrBadSDPFrag, "line %d: m= line needs media, port, proto and format", n)
+			// Only the mid identifies the m-section (RFC 8840 §9), so the
+			// line needs no more than a media type: medooze's whep.js before
+			// 2024 sends "m=video RTP/AVP 0", without a port.
+			if len(strings.Fields(line[2:])) == 0 {
+				return nil, errorf(ErrBadSDPFrag, "line %d: empty m= line", n)
 			}
 			if m != nil && m.Mid == "" {
 				return nil, errorf(ErrBadSDPFrag, "line %d: previous m-section has no a=mid", n)

@@ -58,6 +58,12 @@ func TestSDPFragRestart(t *testing.T) {
 	out, err = ParseSDPFrag([]byte("m=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:1\r\n"))
 	require.NoError(t, err)
 	assert.False(t, out.Media[1].EndOfCandidates)
+
+	// medooze whep.js before 2024 writes its m= lines without a port.
+	out, err = ParseSDPFrag([]byte("a=ice-ufrag:EsAw\r\na=ice-pwd:bP+XJMM09aR8AiX1jdukzR6Y\r\nm=video RTP/AVP 0\r\na=mid:0\r\na=candidate:1 1 udp 2122260223 192.0.2.5 61665 typ host\r\n"))
+	require.NoError(t, err)
+	assert.Equal(t, "video RTP/AVP 0", out.Media[0].MediaLine)
+	assert.Len(t, out.Media[0].Candidates, 1)
 }
 
 func TestParseSDPFragErrors(t *testing.T) {
@@ -66,7 +72,7 @@ func TestParseSDPFragErrors(t *testing.T) {
 	}{
 		{"no type", "hello\r\n", "line 1"},
 		{"session line", "v=0\r\n", "unexpected"},
-		{"short m line", "m=audio 9\r\na=mid:0\r\n", "m= line"},
+		{"empty m line", "m= \r\na=mid:0\r\n", "empty m= line"},
 		{"candidate before m", "a=candidate:1 1 udp 1 192.0.2.1 1 typ host\r\n", "before any m="},
 		{"mid before m", "a=mid:0\r\n", "before any m="},
 		{"m without mid", "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=candidate:1 1 udp 1 192.0.2.1 1 typ host\r\n", "no a=mid"},
