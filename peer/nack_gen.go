@@ -23,6 +23,14 @@ package peer
 // a retransmission could no longer be recognised. One call emits at most
 // MaxPairs NACK pairs (64: a 268-byte RTCP packet); the rest stay due for
 // the next call.
+//
+// The retry spacing needs the RTT to the media sender, which a receiver
+// does not learn from RTCP reports (only the sender computes it, from our
+// LSR and DLSR). Unless the peer sets one, the generator measures it: the
+// time from a packet's only NACK to its arrival is one round trip plus the
+// sender's reaction, and Karn's rule (RFC 6298 §3) discards packets NACKed
+// more than once, whose sample is ambiguous. Samples are smoothed as TCP's
+// SRTT (gain 1/8); until the first one, defaultNackRTT (100 ms) applies.
 
 import (
 	"time"
@@ -120,7 +128,8 @@ type nackGenerator struct {
 	maxPairs    int
 	maxAge      int64
 	minInterval time.Duration
-	rtt         time.Duration
+	rtt         time.Duration // set by setRTT; 0 to use srtt
+	srtt        time.Duration // measured from recovered packets; 0 for none
 	clock       monoClock
 	stats       nackStats
 }
@@ -133,17 +142,23 @@ func newNackGenerator(cfg nackGenConfig) *nackGenerator {
 		maxPairs:    min(max(orDefault(cfg.MaxPairs, defaultNackMaxPairs), 1), maxNackPairs),
 		maxAge:      int64(orDefault(cfg.MaxAge, defaultNackMaxAge)),
 		minInterval: orDefault(cfg.MinRetryInterval, defaultNackMinInterval),
-		rtt:         defaultNackRTT,
 	}
 }
 
 // setRTT sets the round-trip time to the media sender, which spaces the
-// NACKs of one packet. Zero or negative restores defaultNackRTT.
-func (g *nackGenerator) setRTT(rtt time.Duration) {
-	g.rtt = rtt
-	if rtt <= 0 {
-		g.rtt = defaultNackRTT
+// NACKs of one packet. Zero or negative returns to the measured RTT.
+func (g *nackGenerator) setRTT(rtt time.Duration) { g.rtt = max(rtt, 0) }
+
+// retryRTT returns the RTT that spaces NACKs: the one set, else the
+// measured one, else defaultNackRTT.
+func (g *nackGenerator) retryRTT() time.Duration {
+	switch {
+	case g.rtt > 0:
+		return g.rtt
+	case g.srtt > 0:
+		return g.srtt
 	}
+	return defaultNackRTT
 }
 
 // missing returns the number of packets currently asked for.
@@ -169,7 +184,7 @@ func (g *nackGenerator) push(seq uint16, now time.Time) nackSignal {
 			return g.keyFrame()
 		}
 	case seqBehind:
-		if g.recover(ext) {
+		if g.recover(ext, g.clock.nanos(now)) {
 			g.stats.Recovered++
 			return nackRecovered
 		}
@@ -208,8 +223,8 @@ func (g *nackGenerator) addGap(from, to, t int64) nackSignal {
 	return sig | nackLoss
 }
 
-// recover marks ext received and reports whether it was missing.
-func (g *nackGenerator) recover(ext int64) bool {
+// recover marks ext received at t and reports whether it was missing.
+func (g *nackGenerator) recover(ext, t int64) bool {
 	lo, hi := 0, g.n // binary search for the first entry >= ext
 	for lo < hi {
 		mid := int(uint(lo+hi) >> 1)
@@ -222,9 +237,26 @@ func (g *nackGenerator) recover(ext int64) bool {
 	if lo == g.n || g.at(lo).ext != ext || !g.at(lo).live {
 		return false
 	}
-	g.at(lo).live = false
+	e := g.at(lo)
+	e.live = false
+	if e.retries == 1 && t > e.sentAt {
+		g.sampleRTT(time.Duration(t - e.sentAt))
+	}
 	g.compact()
 	return true
+}
+
+// sampleRTT folds one NACK-to-arrival time into srtt (RFC 6298 §2, gain
+// 1/8). Samples beyond MaxAge are not round trips.
+func (g *nackGenerator) sampleRTT(d time.Duration) {
+	if int64(d) > g.maxAge {
+		return
+	}
+	if g.srtt == 0 {
+		g.srtt = d
+		return
+	}
+	g.srtt += (d - g.srtt) / 8
 }
 
 // appendPairs appends to dst the NACK pairs (RFC 4585 §6.2.1: a packet id
@@ -233,7 +265,7 @@ func (g *nackGenerator) recover(ext int64) bool {
 // It does not allocate when dst has room for MaxPairs more pairs.
 func (g *nackGenerator) appendPairs(dst []rtcp.NackPair, now time.Time) []rtcp.NackPair {
 	t := g.clock.nanos(now)
-	interval := int64(max(g.rtt, g.minInterval))
+	interval := int64(max(g.retryRTT(), g.minInterval))
 	first := len(dst)
 	for i := range g.n {
 		e := g.at(i)

@@ -39,18 +39,48 @@ func TestNackGeneratorPairs(t *testing.T) {
 	}
 	wantPairs(t, g, at(1), rtcp.NackPair{PacketID: 3, LostPackets: 0b1})
 	wantPairs(t, g, at(50)) // within the default RTT
-	if s := g.push(3, at(60)); s != nackRecovered {
+	wantPairs(t, g, at(101), rtcp.NackPair{PacketID: 3, LostPackets: 0b1})
+	if s := g.push(3, at(160)); s != nackRecovered {
 		t.Fatalf("late packet signalled %b, want nackRecovered", s)
 	}
-	wantPairs(t, g, at(101), rtcp.NackPair{PacketID: 4})
+	if g.srtt != 0 {
+		t.Fatalf("a packet NACKed twice gave an RTT sample (Karn's rule)")
+	}
+	wantPairs(t, g, at(201), rtcp.NackPair{PacketID: 4})
 	g.setRTT(20 * time.Millisecond)
-	wantPairs(t, g, at(115))
-	wantPairs(t, g, at(121), rtcp.NackPair{PacketID: 4})
+	wantPairs(t, g, at(215))
+	wantPairs(t, g, at(221), rtcp.NackPair{PacketID: 4})
 	g.setRTT(time.Millisecond) // the minimum interval applies
-	wantPairs(t, g, at(130))
-	wantPairs(t, g, at(131), rtcp.NackPair{PacketID: 4})
-	if g.stats.Nacked != 5 || g.stats.Recovered != 1 || g.missing() != 1 {
+	wantPairs(t, g, at(230))
+	wantPairs(t, g, at(231), rtcp.NackPair{PacketID: 4})
+	if g.stats.Nacked != 7 || g.stats.Recovered != 1 || g.missing() != 1 {
 		t.Errorf("stats %+v, missing %d", g.stats, g.missing())
+	}
+}
+
+func TestNackGeneratorMeasuredRTT(t *testing.T) {
+	g := newNackGenerator(nackGenConfig{})
+	pushAll(g, at(0), 1, 3, 5) // missing 2 and 4
+	wantPairs(t, g, at(0), rtcp.NackPair{PacketID: 2, LostPackets: 0b10})
+	g.push(2, at(40)) // NACKed once: a 40 ms sample
+	if g.srtt != 40*time.Millisecond {
+		t.Fatalf("srtt %v after one 40 ms sample", g.srtt)
+	}
+	wantPairs(t, g, at(39.9))
+	wantPairs(t, g, at(40), rtcp.NackPair{PacketID: 4}) // retried after the measured RTT
+	pushAll(g, at(50), 7)                               // missing 6
+	wantPairs(t, g, at(50), rtcp.NackPair{PacketID: 6})
+	g.push(6, at(50+8)) // 8 ms: srtt 40 + (8-40)/8 = 36 ms
+	if g.srtt != 36*time.Millisecond {
+		t.Fatalf("srtt %v, want 36ms", g.srtt)
+	}
+	g.setRTT(5 * time.Millisecond) // a set RTT wins over the measured one
+	if g.retryRTT() != 5*time.Millisecond {
+		t.Fatal("setRTT ignored")
+	}
+	g.setRTT(0)
+	if g.retryRTT() != 36*time.Millisecond {
+		t.Fatal("setRTT(0) did not return to the measured RTT")
 	}
 }
 
