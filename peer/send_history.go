@@ -175,7 +175,7 @@ func newSendHistory(cfg sendHistoryConfig) *sendHistory {
 }
 
 // orDefault returns v, or def when v is zero.
-func orDefault[T ~int | ~int64](v, def T) T {
+func orDefault[T ~int | ~int64 | ~float64](v, def T) T {
 	if v == 0 {
 		return def
 	}
