@@ -93,7 +93,7 @@ func FuzzRTCPFeedback(f *testing.F) {
 		h := newSendHistory(sendHistoryConfig{Slots: 64, Bytes: 8 << 10, MaxPerNack: 20,
 			RTX: true, RTXSSRC: 0xBEEF, RTXPayloadType: 97})
 		for _, p := range stored {
-			h.store(p, t0)
+			h.store(p, at(0))
 		}
 		remote := newRemoteReceiverStats(90000)
 		var remb remoteREMB
@@ -148,7 +148,7 @@ func checkResend(t *testing.T, h *sendHistory, pairs []rtcp.NackPair) {
 func checkReports(t *testing.T, r *remoteReceiverStats, reports []rtcp.ReceptionReport) {
 	t.Helper()
 	for i := range reports {
-		r.onReceptionReport(&reports[i], at(100))
+		r.onReceptionReport(&reports[i], wallAt(100))
 		fb := r.feedback()
 		if fb.FractionLost < 0 || fb.FractionLost >= 1 || fb.Jitter < 0 || fb.RTT < 0 {
 			t.Fatalf("feedback %+v from %+v", fb, reports[i])
@@ -258,7 +258,7 @@ func FuzzReceivePath(f *testing.F) {
 // feedback runs the periodic side of the receive path and checks its
 // output.
 func feedback(t *testing.T, stats *receiveStats, nack *nackGenerator, reorder *reorderBuffer,
-	tw *twccRecorder, remb *rembEstimator, now time.Time, emit func([]byte), pairs *[]rtcp.NackPair, fb *[]byte) {
+	tw *twccRecorder, remb *rembEstimator, now monotime, emit func([]byte), pairs *[]rtcp.NackPair, fb *[]byte) {
 	t.Helper()
 	reorder.poll(now, emit)
 	*pairs = nack.appendPairs((*pairs)[:0], now)

@@ -8,12 +8,17 @@ import (
 	"github.com/pion/rtp"
 )
 
-// t0 is the fake clock's origin in every test: a wall clock instant without
-// a monotonic reading, so that arithmetic on it is exact.
+// t0 is the wall clock instant of at(0) in every test.
 var t0 = time.Unix(1_700_000_000, 0)
 
-// at returns t0 plus ms milliseconds.
-func at(ms float64) time.Time { return t0.Add(time.Duration(ms * float64(time.Millisecond))) }
+// at returns the monotime ms milliseconds after the test's start, which is
+// one second after the clock's origin, as a monoClock would give it.
+func at(ms float64) monotime {
+	return monotime(monoOriginLead + time.Duration(ms*float64(time.Millisecond)))
+}
+
+// wallAt returns the wall clock instant of at(ms).
+func wallAt(ms float64) time.Time { return t0.Add(time.Duration(ms * float64(time.Millisecond))) }
 
 // rtpOpts describes a test RTP packet beyond its sequence number.
 type rtpOpts struct {

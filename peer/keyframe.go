@@ -38,24 +38,22 @@ const (
 // safe for concurrent use: the peer calls it from its RTCP path and its
 // timer, under one lock or on one goroutine.
 type keyframeLimiter struct {
-	interval int64
-	last     int64 // monoClock nanoseconds of the last request passed; 0 for none
+	interval time.Duration
+	last     monotime // last request passed; 0 for none
 	pending  bool
-	clock    monoClock
 }
 
 // newKeyframeLimiter returns a limiter passing at most one request per
 // interval (zero means defaultKeyframeInterval).
 func newKeyframeLimiter(interval time.Duration) *keyframeLimiter {
-	return &keyframeLimiter{interval: int64(orDefault(interval, defaultKeyframeInterval))}
+	return &keyframeLimiter{interval: orDefault(interval, defaultKeyframeInterval)}
 }
 
 // request takes a key frame request at now and reports whether to pass it
 // on now; otherwise it is held for poll.
-func (l *keyframeLimiter) request(now time.Time) bool {
-	t := l.clock.nanos(now)
-	if l.last == 0 || t-l.last >= l.interval {
-		l.last, l.pending = t, false
+func (l *keyframeLimiter) request(now monotime) bool {
+	if l.last == 0 || now.sub(l.last) >= l.interval {
+		l.last, l.pending = now, false
 		return true
 	}
 	l.pending = true
@@ -64,25 +62,21 @@ func (l *keyframeLimiter) request(now time.Time) bool {
 
 // poll reports whether a held request is due at now, and if so passes it
 // (the caller sends it).
-func (l *keyframeLimiter) poll(now time.Time) bool {
-	if !l.pending {
+func (l *keyframeLimiter) poll(now monotime) bool {
+	if !l.pending || now.sub(l.last) < l.interval {
 		return false
 	}
-	t := l.clock.nanos(now)
-	if t-l.last < l.interval {
-		return false
-	}
-	l.last, l.pending = t, false
+	l.last, l.pending = now, false
 	return true
 }
 
 // deadline returns when poll will pass the held request; ok is false when
 // none is held.
-func (l *keyframeLimiter) deadline() (t time.Time, ok bool) {
+func (l *keyframeLimiter) deadline() (t monotime, ok bool) {
 	if !l.pending {
-		return time.Time{}, false
+		return 0, false
 	}
-	return l.clock.origin.Add(time.Duration(l.last + l.interval)), true
+	return l.last.add(l.interval), true
 }
 
 // keyframeArrived drops a held request: the source sent a key frame since.

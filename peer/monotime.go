@@ -1,32 +1,52 @@
 package peer
 
-// Design note: the components of this package take the current instant as
-// an argument (the peer reads its clock once per batch of packets and tests
-// pass a fake one). Tables with one time per packet store int64 nanoseconds
-// from an origin instead of time.Time, which is three times larger and
-// holds a pointer the garbage collector has to scan. time.Time.Sub uses the
-// monotonic clock when both instants carry it, so wall clock steps do not
-// age or rejuvenate entries.
+// Design note: the per-packet methods of this package take the current
+// instant as a monotime, nanoseconds on a monotonic clock since an origin
+// the peer fixes, rather than a time.Time or a clock function. The peer
+// reads its clock once per batch of packets and converts it once with a
+// monoClock; the components then do plain integer arithmetic. A
+// time.Time.Sub costs 16 ns here (35 ns without a monotonic reading),
+// which over five components is a quarter of the receive path's cost per
+// packet. Tests pass made-up instants. Tables with one instant per packet
+// also stay at 8 bytes per entry, without a pointer for the garbage
+// collector to scan. Only the methods that need the wall clock (NTP
+// timestamps in sender reports, the RTT from reception reports) take a
+// time.Time.
 
 import "time"
 
-// monoOriginLead puts the origin one second before the first instant seen,
-// so that every stored instant is positive and zero can mean "never".
+// monotime is an instant in nanoseconds since a monoClock's origin. Every
+// monotime a monoClock returns is positive, so zero can mean "never".
+type monotime int64
+
+// sub returns the duration from o to m.
+func (m monotime) sub(o monotime) time.Duration { return time.Duration(m - o) }
+
+// add returns m shifted by d.
+func (m monotime) add(d time.Duration) monotime { return m + monotime(d) }
+
+// monoOriginLead puts the origin one second before the first instant
+// converted, so that every monotime is positive.
 const monoOriginLead = time.Second
 
-// monoClock converts instants to nanoseconds since an origin fixed at the
-// first call. The zero value is ready. Not safe for concurrent use.
+// monoClock converts time.Time to monotime and back. time.Time.Sub uses the
+// monotonic reading when both instants carry one, so wall clock steps do
+// not move monotimes. The zero value is ready; the origin is fixed at the
+// first call of at. Not safe for concurrent use.
 type monoClock struct {
 	origin  time.Time
 	started bool
 }
 
-// nanos returns t as nanoseconds since the origin; it is positive for t at
-// or after the first instant passed.
-func (c *monoClock) nanos(t time.Time) int64 {
+// at returns t as a monotime; it is positive for t at or after the first
+// instant passed.
+func (c *monoClock) at(t time.Time) monotime {
 	if !c.started {
 		c.origin = t.Add(-monoOriginLead)
 		c.started = true
 	}
-	return int64(t.Sub(c.origin))
+	return monotime(t.Sub(c.origin))
 }
+
+// time returns the instant of m, for timers.
+func (c *monoClock) time(m monotime) time.Time { return c.origin.Add(time.Duration(m)) }

@@ -99,9 +99,9 @@ const (
 
 // nackEntry is one missing packet.
 type nackEntry struct {
-	ext      int64 // extended sequence number
-	missedAt int64 // monoClock nanoseconds when the gap was seen
-	sentAt   int64 // last NACK, 0 for none
+	ext      int64    // extended sequence number
+	missedAt monotime // when the gap was seen
+	sentAt   monotime // last NACK, 0 for none
 	retries  uint8
 	live     bool // false once recovered or given up
 }
@@ -126,11 +126,10 @@ type nackGenerator struct {
 	head, n     int // ring holds n entries from head, including dead ones
 	maxRetries  uint8
 	maxPairs    int
-	maxAge      int64
+	maxAge      time.Duration
 	minInterval time.Duration
 	rtt         time.Duration // set by setRTT; 0 to use srtt
 	srtt        time.Duration // measured from recovered packets; 0 for none
-	clock       monoClock
 	stats       nackStats
 }
 
@@ -140,7 +139,7 @@ func newNackGenerator(cfg nackGenConfig) *nackGenerator {
 		ring:        make([]nackEntry, max(orDefault(cfg.MaxMissing, defaultNackMaxMissing), 1)),
 		maxRetries:  uint8(min(max(orDefault(cfg.MaxRetries, defaultNackMaxRetries), 1), 255)),
 		maxPairs:    min(max(orDefault(cfg.MaxPairs, defaultNackMaxPairs), 1), maxNackPairs),
-		maxAge:      int64(orDefault(cfg.MaxAge, defaultNackMaxAge)),
+		maxAge:      orDefault(cfg.MaxAge, defaultNackMaxAge),
 		minInterval: orDefault(cfg.MinRetryInterval, defaultNackMinInterval),
 	}
 }
@@ -174,7 +173,7 @@ func (g *nackGenerator) missing() int {
 
 // push records the arrival of packet seq (a media packet, or the original
 // sequence number of a retransmission) at now. It does not allocate.
-func (g *nackGenerator) push(seq uint16, now time.Time) nackSignal {
+func (g *nackGenerator) push(seq uint16, now monotime) nackSignal {
 	prev, started := g.seq.highest, g.seq.started
 	ext, v := g.seq.update(seq)
 	switch v {
@@ -184,18 +183,18 @@ func (g *nackGenerator) push(seq uint16, now time.Time) nackSignal {
 			return g.keyFrame()
 		}
 	case seqBehind:
-		if g.recover(ext, g.clock.nanos(now)) {
+		if g.recover(ext, now) {
 			g.stats.Recovered++
 			return nackRecovered
 		}
 	case seqAdvance:
-		return g.addGap(prev+1, ext, g.clock.nanos(now))
+		return g.addGap(prev+1, ext, now)
 	}
 	return 0
 }
 
 // addGap adds the packets [from, to) to the missing list.
-func (g *nackGenerator) addGap(from, to, t int64) nackSignal {
+func (g *nackGenerator) addGap(from, to int64, now monotime) nackSignal {
 	gap := int(to - from)
 	if gap == 0 {
 		return 0
@@ -214,7 +213,7 @@ func (g *nackGenerator) addGap(from, to, t int64) nackSignal {
 		g.pop()
 	}
 	for ext := from; ext < to; ext++ {
-		*g.at(g.n) = nackEntry{ext: ext, missedAt: t, live: true}
+		*g.at(g.n) = nackEntry{ext: ext, missedAt: now, live: true}
 		g.n++
 	}
 	if sig != 0 {
@@ -223,8 +222,8 @@ func (g *nackGenerator) addGap(from, to, t int64) nackSignal {
 	return sig | nackLoss
 }
 
-// recover marks ext received at t and reports whether it was missing.
-func (g *nackGenerator) recover(ext, t int64) bool {
+// recover marks ext received at now and reports whether it was missing.
+func (g *nackGenerator) recover(ext int64, now monotime) bool {
 	lo, hi := 0, g.n // binary search for the first entry >= ext
 	for lo < hi {
 		mid := int(uint(lo+hi) >> 1)
@@ -239,8 +238,8 @@ func (g *nackGenerator) recover(ext, t int64) bool {
 	}
 	e := g.at(lo)
 	e.live = false
-	if e.retries == 1 && t > e.sentAt {
-		g.sampleRTT(time.Duration(t - e.sentAt))
+	if e.retries == 1 && now > e.sentAt {
+		g.sampleRTT(now.sub(e.sentAt))
 	}
 	g.compact()
 	return true
@@ -249,7 +248,7 @@ func (g *nackGenerator) recover(ext, t int64) bool {
 // sampleRTT folds one NACK-to-arrival time into srtt (RFC 6298 §2, gain
 // 1/8). Samples beyond MaxAge are not round trips.
 func (g *nackGenerator) sampleRTT(d time.Duration) {
-	if int64(d) > g.maxAge {
+	if d > g.maxAge {
 		return
 	}
 	if g.srtt == 0 {
@@ -263,21 +262,20 @@ func (g *nackGenerator) sampleRTT(d time.Duration) {
 // and a bitmask of the 16 following ones) for the packets due at now, and
 // gives up the packets that are too old or were asked for often enough.
 // It does not allocate when dst has room for MaxPairs more pairs.
-func (g *nackGenerator) appendPairs(dst []rtcp.NackPair, now time.Time) []rtcp.NackPair {
-	t := g.clock.nanos(now)
-	interval := int64(max(g.retryRTT(), g.minInterval))
+func (g *nackGenerator) appendPairs(dst []rtcp.NackPair, now monotime) []rtcp.NackPair {
+	interval := max(g.retryRTT(), g.minInterval)
 	first := len(dst)
 	for i := range g.n {
 		e := g.at(i)
 		if !e.live {
 			continue
 		}
-		if t-e.missedAt > g.maxAge || g.seq.highest-e.ext > seqMaxMisorder {
+		if now.sub(e.missedAt) > g.maxAge || g.seq.highest-e.ext > seqMaxMisorder {
 			e.live = false
 			g.stats.GaveUpAge++
 			continue
 		}
-		if e.sentAt != 0 && t-e.sentAt < interval {
+		if e.sentAt != 0 && now.sub(e.sentAt) < interval {
 			continue
 		}
 		if e.retries >= g.maxRetries {
@@ -293,7 +291,7 @@ func (g *nackGenerator) appendPairs(dst []rtcp.NackPair, now time.Time) []rtcp.N
 		} else {
 			dst = append(dst, rtcp.NackPair{PacketID: seq})
 		}
-		e.sentAt = t
+		e.sentAt = now
 		e.retries++
 		g.stats.Nacked++
 	}

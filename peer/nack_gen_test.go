@@ -9,7 +9,7 @@ import (
 )
 
 // pushAll pushes seqs at now and returns the union of the signals.
-func pushAll(g *nackGenerator, now time.Time, seqs ...uint16) nackSignal {
+func pushAll(g *nackGenerator, now monotime, seqs ...uint16) nackSignal {
 	var s nackSignal
 	for _, q := range seqs {
 		s |= g.push(q, now)
@@ -18,14 +18,14 @@ func pushAll(g *nackGenerator, now time.Time, seqs ...uint16) nackSignal {
 }
 
 // wantPairs checks the pairs appendPairs returns at now.
-func wantPairs(t *testing.T, g *nackGenerator, now time.Time, want ...rtcp.NackPair) {
+func wantPairs(t *testing.T, g *nackGenerator, now monotime, want ...rtcp.NackPair) {
 	t.Helper()
 	got := g.appendPairs(nil, now)
 	if len(got) == 0 && len(want) == 0 {
 		return
 	}
 	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("at %v: pairs %+v, want %+v", now.Sub(t0), got, want)
+		t.Fatalf("at %v: pairs %+v, want %+v", time.Duration(now-at(0)), got, want)
 	}
 }
 
@@ -189,7 +189,7 @@ func TestNackGeneratorNoAllocs(t *testing.T) {
 
 func BenchmarkNackGeneratorPush(b *testing.B) {
 	g := newNackGenerator(nackGenConfig{})
-	now := t0
+	now := at(0)
 	b.ReportAllocs()
 	for i := range b.N {
 		seq := uint16(i)

@@ -70,14 +70,13 @@ type rembConfig struct {
 // goroutine.
 type rembEstimator struct {
 	buckets    [rembBuckets]uint64
-	bucket     int64 // index of the current bucket, in rembBucket units
-	first      int64 // monoClock nanoseconds of the first packet; 0 before
+	bucket     int64    // index of the current bucket, in rembBucket units
+	first      monotime // first packet; 0 before
 	estimate   float64
 	min, max   float64
-	lastUpdate int64
-	sentValue  float64 // last REMB value sent
-	sentAt     int64   // 0 before the first REMB
-	clock      monoClock
+	lastUpdate monotime
+	sentValue  float64  // last REMB value sent
+	sentAt     monotime // 0 before the first REMB
 }
 
 // newREMBEstimator returns an estimator with cfg's bounds.
@@ -90,18 +89,17 @@ func newREMBEstimator(cfg rembConfig) *rembEstimator {
 
 // onPacket counts an incoming packet of size bytes (any SSRC of the
 // publisher) at now. It does not allocate.
-func (e *rembEstimator) onPacket(size int, now time.Time) {
-	t := e.clock.nanos(now)
+func (e *rembEstimator) onPacket(size int, now monotime) {
 	if e.first == 0 {
-		e.first, e.bucket = t, t/int64(rembBucket)
+		e.first, e.bucket = now, int64(now)/int64(rembBucket)
 	}
-	e.advance(t)
+	e.advance(now)
 	e.buckets[e.bucket%rembBuckets] += uint64(max(size, 0))
 }
 
-// advance moves the current bucket to t's, clearing the ones skipped.
-func (e *rembEstimator) advance(t int64) {
-	b := t / int64(rembBucket)
+// advance moves the current bucket to now's, clearing the ones skipped.
+func (e *rembEstimator) advance(now monotime) {
+	b := int64(now) / int64(rembBucket)
 	for i := e.bucket + 1; i <= b && i <= e.bucket+rembBuckets; i++ {
 		e.buckets[i%rembBuckets] = 0
 	}
@@ -111,30 +109,28 @@ func (e *rembEstimator) advance(t int64) {
 // incoming returns the incoming bitrate at now in bits per second: the
 // bytes of the last rembBuckets buckets over the time they span up to now
 // (or since the first packet, if later), at least one bucket.
-func (e *rembEstimator) incoming(now time.Time) float64 {
+func (e *rembEstimator) incoming(now monotime) float64 {
 	if e.first == 0 {
 		return 0
 	}
-	t := e.clock.nanos(now)
-	e.advance(t)
+	e.advance(now)
 	var sum uint64
 	for _, b := range e.buckets {
 		sum += b
 	}
-	from := max((e.bucket-rembBuckets+1)*int64(rembBucket), e.first)
-	span := max(time.Duration(t-from), rembBucket)
+	from := max(monotime((e.bucket-rembBuckets+1)*int64(rembBucket)), e.first)
+	span := max(now.sub(from), rembBucket)
 	return float64(sum) * 8 / span.Seconds()
 }
 
 // update applies the loss fraction (0..1) of the receiver report just
 // built at now, and returns the new estimate in bits per second.
-func (e *rembEstimator) update(loss float64, now time.Time) float64 {
-	t := e.clock.nanos(now)
-	dt := min(time.Duration(t-e.lastUpdate), rembMaxStep)
+func (e *rembEstimator) update(loss float64, now monotime) float64 {
+	dt := min(now.sub(e.lastUpdate), rembMaxStep)
 	if e.lastUpdate == 0 {
 		dt = 0
 	}
-	e.lastUpdate = t
+	e.lastUpdate = now
 	in := e.incoming(now)
 	switch {
 	case loss > rembLossHigh:
@@ -148,19 +144,19 @@ func (e *rembEstimator) update(loss float64, now time.Time) float64 {
 }
 
 // due reports whether a REMB should be sent at now.
-func (e *rembEstimator) due(now time.Time) bool {
+func (e *rembEstimator) due(now monotime) bool {
 	if e.sentAt == 0 {
 		return true
 	}
 	return e.estimate < rembDropResend*e.sentValue ||
-		time.Duration(e.clock.nanos(now)-e.sentAt) >= rembInterval
+		now.sub(e.sentAt) >= rembInterval
 }
 
 // appendREMB appends the REMB packet (sender senderSSRC, estimate for the
 // media SSRCs ssrcs, at most 255) to dst and records it as sent at now. It
 // allocates only when dst lacks room; the error, from pion/rtcp, reports
 // too many SSRCs.
-func (e *rembEstimator) appendREMB(dst []byte, senderSSRC uint32, ssrcs []uint32, now time.Time) ([]byte, error) {
+func (e *rembEstimator) appendREMB(dst []byte, senderSSRC uint32, ssrcs []uint32, now monotime) ([]byte, error) {
 	p := rtcp.ReceiverEstimatedMaximumBitrate{SenderSSRC: senderSSRC, Bitrate: float32(e.estimate), SSRCs: ssrcs}
 	n := p.MarshalSize()
 	dst = slices.Grow(dst, n)
@@ -168,7 +164,7 @@ func (e *rembEstimator) appendREMB(dst []byte, senderSSRC uint32, ssrcs []uint32
 	if err != nil {
 		return dst, fmt.Errorf("peer: REMB: %w", err)
 	}
-	e.sentValue, e.sentAt = e.estimate, e.clock.nanos(now)
+	e.sentValue, e.sentAt = e.estimate, now
 	return dst[:len(dst)+k], nil
 }
 
@@ -176,24 +172,23 @@ func (e *rembEstimator) appendREMB(dst []byte, senderSSRC uint32, ssrcs []uint32
 // use; the peer calls it from its RTCP path.
 type remoteREMB struct {
 	bitrate float64
-	at      int64 // monoClock nanoseconds; 0 before the first
+	at      monotime // 0 before the first
 	ssrcs   [4]uint32
 	nssrcs  int
-	clock   monoClock
 }
 
 // onREMB takes a REMB received at now. It keeps up to four of the SSRCs it
 // names, which is enough to tell which of our streams it covers.
-func (r *remoteREMB) onREMB(p *rtcp.ReceiverEstimatedMaximumBitrate, now time.Time) {
+func (r *remoteREMB) onREMB(p *rtcp.ReceiverEstimatedMaximumBitrate, now monotime) {
 	r.bitrate = float64(p.Bitrate)
-	r.at = r.clock.nanos(now)
+	r.at = now
 	r.nssrcs = copy(r.ssrcs[:], p.SSRCs)
 }
 
 // estimate returns the last REMB in bits per second; ok is false before
 // the first or when it is older than rembMaxAge at now.
-func (r *remoteREMB) estimate(now time.Time) (bps float64, ok bool) {
-	if r.at == 0 || time.Duration(r.clock.nanos(now)-r.at) > rembMaxAge {
+func (r *remoteREMB) estimate(now monotime) (bps float64, ok bool) {
+	if r.at == 0 || now.sub(r.at) > rembMaxAge {
 		return 0, false
 	}
 	return r.bitrate, true

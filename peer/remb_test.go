@@ -170,11 +170,11 @@ func TestREMBNoAllocs(t *testing.T) {
 
 func BenchmarkREMBOnPacket(b *testing.B) {
 	e := newREMBEstimator(rembConfig{})
-	now := t0
+	now := at(0)
 	b.ReportAllocs()
 	for i := range b.N {
 		if i%64 == 0 {
-			now = now.Add(10 * time.Millisecond)
+			now = now.add(10 * time.Millisecond)
 		}
 		e.onPacket(1200, now)
 	}

@@ -83,7 +83,7 @@ type reorderStats struct {
 // reorderSlot is one buffered packet.
 type reorderSlot struct {
 	ext     int64 // extended sequence number in the window's numbering
-	arrived int64 // monoClock nanoseconds
+	arrived monotime
 	n       int
 	full    bool
 }
@@ -97,12 +97,11 @@ type reorderBuffer struct {
 	slots     []reorderSlot
 	data      []byte // len(slots) buffers of maxPacket bytes
 	maxPacket int
-	maxDelay  int64
+	maxDelay  time.Duration
 	next      int64 // next extended sequence number to emit
 	base      int64 // added to seqTracker's numbers after restarts
 	buffered  int
-	waitFrom  int64 // arrival of the first packet behind the head hole
-	clock     monoClock
+	waitFrom  monotime // arrival of the first packet behind the head hole
 	stats     reorderStats
 }
 
@@ -115,7 +114,7 @@ func newReorderBuffer(cfg reorderConfig) *reorderBuffer {
 		slots:     make([]reorderSlot, n),
 		data:      make([]byte, n*maxPacket),
 		maxPacket: maxPacket,
-		maxDelay:  int64(orDefault(cfg.MaxDelay, defaultReorderDelay)),
+		maxDelay:  orDefault(cfg.MaxDelay, defaultReorderDelay),
 	}
 }
 
@@ -123,12 +122,11 @@ func newReorderBuffer(cfg reorderConfig) *reorderBuffer {
 // calls emit for every packet that is now in order: pkt itself when it is
 // next, then any buffered packets that follow it. The slices passed to emit
 // are valid only during the call, and emit must not call back into r.
-func (r *reorderBuffer) push(pkt []byte, now time.Time, emit func(pkt []byte)) reorderResult {
+func (r *reorderBuffer) push(pkt []byte, now monotime, emit func(pkt []byte)) reorderResult {
 	if len(pkt) < rtpFixedHeader || pkt[0]>>6 != rtpVersion {
 		r.stats.Dropped++
 		return reorderDropped
 	}
-	t := r.clock.nanos(now)
 	started := r.seq.started
 	ext, v := r.seq.update(rtpSeq(pkt))
 	switch v {
@@ -169,11 +167,11 @@ func (r *reorderBuffer) push(pkt []byte, now time.Time, emit func(pkt []byte)) r
 		r.stats.Dropped++
 		return reorderDropped
 	}
-	*s = reorderSlot{ext: ext, arrived: t, n: len(pkt), full: true}
+	*s = reorderSlot{ext: ext, arrived: now, n: len(pkt), full: true}
 	copy(r.buf(ext), pkt)
 	r.buffered++
 	if r.waitFrom == 0 {
-		r.waitFrom = t
+		r.waitFrom = now
 	}
 	return reorderBuffered
 }
@@ -181,9 +179,8 @@ func (r *reorderBuffer) push(pkt []byte, now time.Time, emit func(pkt []byte)) r
 // poll skips the holes that have been waited for MaxDelay at now and emits
 // the packets behind them, as push does. The peer calls it from a timer set
 // to deadline.
-func (r *reorderBuffer) poll(now time.Time, emit func(pkt []byte)) {
-	t := r.clock.nanos(now)
-	for r.buffered > 0 && t-r.waitFrom >= r.maxDelay {
+func (r *reorderBuffer) poll(now monotime, emit func(pkt []byte)) {
+	for r.buffered > 0 && now.sub(r.waitFrom) >= r.maxDelay {
 		r.release(r.firstBuffered(), emit)
 	}
 }
@@ -197,11 +194,11 @@ func (r *reorderBuffer) flush(emit func([]byte)) {
 
 // deadline returns when poll next has a hole to skip; ok is false when
 // nothing is buffered.
-func (r *reorderBuffer) deadline() (t time.Time, ok bool) {
+func (r *reorderBuffer) deadline() (t monotime, ok bool) {
 	if r.buffered == 0 {
-		return time.Time{}, false
+		return 0, false
 	}
-	return r.clock.origin.Add(time.Duration(r.waitFrom + r.maxDelay)), true
+	return r.waitFrom.add(r.maxDelay), true
 }
 
 // release emits the buffered packets before upTo in order, skipping the

@@ -52,9 +52,8 @@ type receiveStats struct {
 	jitter        uint32 // RFC 3550 A.8 estimate, scaled by 16
 	transit       uint32 // arrival minus timestamp of the last advancing packet
 	hasTransit    bool
-	lastSR        uint32 // middle 32 bits of the last SR's NTP time
-	lastSRAt      int64  // monoClock nanoseconds; 0 for no SR
-	clock         monoClock
+	lastSR        uint32   // middle 32 bits of the last SR's NTP time
+	lastSRAt      monotime // 0 for no SR
 }
 
 // newReceiveStats returns statistics for a stream whose RTP clock runs at
@@ -66,10 +65,9 @@ func newReceiveStats(clockRate uint32) *receiveStats {
 
 // onRTP counts a packet of size bytes with sequence number seq and RTP
 // timestamp ts that arrived at now. It does not allocate.
-func (s *receiveStats) onRTP(seq uint16, ts uint32, size int, now time.Time) {
+func (s *receiveStats) onRTP(seq uint16, ts uint32, size int, now monotime) {
 	started := s.seq.started
 	ext, v := s.seq.update(seq)
-	t := s.clock.nanos(now)
 	switch v {
 	case seqJump:
 		return
@@ -79,9 +77,9 @@ func (s *receiveStats) onRTP(seq uint16, ts uint32, size int, now time.Time) {
 		}
 		s.base = ext
 		s.hasTransit = false
-		s.updateJitter(ts, t)
+		s.updateJitter(ts, now)
 	case seqAdvance:
-		s.updateJitter(ts, t)
+		s.updateJitter(ts, now)
 	}
 	s.received++
 	s.octets += uint64(max(size, 0))
@@ -91,8 +89,8 @@ func (s *receiveStats) onRTP(seq uint16, ts uint32, size int, now time.Time) {
 // transit change beyond jitterMaxStep (a timestamp jump, not jitter) is
 // skipped, as libwebrtc does beyond 5 s, which also keeps the scaled
 // estimate within 32 bits.
-func (s *receiveStats) updateJitter(ts uint32, t int64) {
-	transit := s.rtpUnits(t) - ts
+func (s *receiveStats) updateJitter(ts uint32, now monotime) {
+	transit := s.rtpUnits(now) - ts
 	if s.hasTransit {
 		d := int64(int32(transit - s.transit))
 		if d < 0 {
@@ -105,24 +103,24 @@ func (s *receiveStats) updateJitter(ts uint32, t int64) {
 	s.transit, s.hasTransit = transit, true
 }
 
-// rtpUnits converts nanoseconds to the stream's RTP clock, modulo 2^32,
-// without overflowing for any positive t.
-func (s *receiveStats) rtpUnits(t int64) uint32 {
-	sec, ns := uint64(t)/1e9, uint64(t)%1e9
+// rtpUnits converts now to the stream's RTP clock, modulo 2^32, without
+// overflowing for any positive now.
+func (s *receiveStats) rtpUnits(now monotime) uint32 {
+	sec, ns := uint64(now)/1e9, uint64(now)%1e9
 	return uint32(sec*uint64(s.clockRate) + ns*uint64(s.clockRate)/1e9)
 }
 
 // onSenderReport records the NTP time of a sender report for this SSRC
 // (RFC 3550 §6.4.1 LSR) and its arrival at now.
-func (s *receiveStats) onSenderReport(ntp uint64, now time.Time) {
+func (s *receiveStats) onSenderReport(ntp uint64, now monotime) {
 	s.lastSR = uint32(ntp >> 16)
-	s.lastSRAt = s.clock.nanos(now)
+	s.lastSRAt = now
 }
 
 // report returns the reception report block for ssrc at now and starts a
 // new interval for the fraction lost (RFC 3550 A.3). ok is false before the
 // first packet.
-func (s *receiveStats) report(ssrc uint32, now time.Time) (rr rtcp.ReceptionReport, ok bool) {
+func (s *receiveStats) report(ssrc uint32, now monotime) (rr rtcp.ReceptionReport, ok bool) {
 	if !s.seq.started {
 		return rtcp.ReceptionReport{}, false
 	}
@@ -144,7 +142,7 @@ func (s *receiveStats) report(ssrc uint32, now time.Time) (rr rtcp.ReceptionRepo
 	}
 	if s.lastSRAt != 0 {
 		rr.LastSenderReport = s.lastSR
-		rr.Delay = ntpShortDuration(time.Duration(s.clock.nanos(now) - s.lastSRAt))
+		rr.Delay = ntpShortDuration(now.sub(s.lastSRAt))
 	}
 	return rr, true
 }

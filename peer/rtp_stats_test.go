@@ -9,26 +9,26 @@ import (
 
 func TestReceiveStatsLoss(t *testing.T) {
 	s := newReceiveStats(90000)
-	if _, ok := s.report(1, t0); ok {
+	if _, ok := s.report(1, at(0)); ok {
 		t.Fatal("report before any packet")
 	}
 	for seq := uint16(100); seq < 200; seq++ {
 		if seq%10 == 3 {
 			continue // 10 lost
 		}
-		s.onRTP(seq, 0, 1000, t0)
+		s.onRTP(seq, 0, 1000, at(0))
 	}
-	rr, _ := s.report(0xAB, t0)
+	rr, _ := s.report(0xAB, at(0))
 	want := rtcp.ReceptionReport{SSRC: 0xAB, FractionLost: 25, TotalLost: 10, LastSequenceNumber: 199}
 	if rr != want {
 		t.Fatalf("report %+v, want %+v", rr, want)
 	}
-	s.onRTP(113, 0, 1000, t0) // recovered by NACK
+	s.onRTP(113, 0, 1000, at(0)) // recovered by NACK
 	for seq := uint16(200); seq < 250; seq++ {
-		s.onRTP(seq, 0, 1000, t0)
+		s.onRTP(seq, 0, 1000, at(0))
 	}
-	s.onRTP(249, 0, 1000, t0) // duplicate
-	rr, _ = s.report(0xAB, t0)
+	s.onRTP(249, 0, 1000, at(0)) // duplicate
+	rr, _ = s.report(0xAB, at(0))
 	want = rtcp.ReceptionReport{SSRC: 0xAB, FractionLost: 0, TotalLost: 8, LastSequenceNumber: 249}
 	if rr != want {
 		t.Fatalf("second report %+v, want %+v", rr, want)
@@ -41,11 +41,11 @@ func TestReceiveStatsLoss(t *testing.T) {
 func TestReceiveStatsWrapAndClamp(t *testing.T) {
 	s := newReceiveStats(48000)
 	for seq := uint16(65500); seq != 101; seq++ {
-		s.onRTP(seq, 0, 100, t0)
+		s.onRTP(seq, 0, 100, at(0))
 	}
-	s.onRTP(100, 0, 100, t0) // 2 duplicates: lost -2
-	s.onRTP(100, 0, 100, t0)
-	rr, _ := s.report(1, t0)
+	s.onRTP(100, 0, 100, at(0)) // 2 duplicates: lost -2
+	s.onRTP(100, 0, 100, at(0))
+	rr, _ := s.report(1, at(0))
 	if rr.LastSequenceNumber != 65536+100 || rr.TotalLost != 0xFFFFFE {
 		t.Fatalf("report %+v, want highest 65636 and lost -2 in 24 bits", rr)
 	}
@@ -61,9 +61,9 @@ func TestReceiveStatsWrapAndClamp(t *testing.T) {
 	seq := uint16(100)
 	for range 2900 {
 		seq += 2999
-		s.onRTP(seq, 0, 100, t0)
+		s.onRTP(seq, 0, 100, at(0))
 	}
-	rr, _ = s.report(1, t0)
+	rr, _ = s.report(1, at(0))
 	if rr.TotalLost != lostMax || rr.FractionLost != 255 {
 		t.Fatalf("lost %#x fraction %d, want clamped %#x and 255", rr.TotalLost, rr.FractionLost, lostMax)
 	}
@@ -93,7 +93,7 @@ func TestReceiveStatsJitter(t *testing.T) {
 func TestReceiveStatsLSR(t *testing.T) {
 	s := newReceiveStats(90000)
 	s.onRTP(1, 0, 100, at(0))
-	srNTP := ntpTime(at(100))
+	srNTP := ntpTime(wallAt(100))
 	s.onSenderReport(srNTP, at(100))
 	rr, _ := s.report(1, at(1600))
 	if rr.LastSenderReport != uint32(srNTP>>16) || rr.Delay != 98304 { // 1.5 s in 1/65536 s
@@ -104,12 +104,12 @@ func TestReceiveStatsLSR(t *testing.T) {
 func TestReceiveStatsRestart(t *testing.T) {
 	s := newReceiveStats(90000)
 	for seq := uint16(1); seq <= 10; seq += 2 {
-		s.onRTP(seq, 0, 100, t0) // 4 lost
+		s.onRTP(seq, 0, 100, at(0)) // 4 lost
 	}
-	s.onRTP(30000, 0, 100, t0) // jump: ignored
-	s.onRTP(30001, 0, 100, t0) // confirmed restart
-	s.onRTP(30002, 0, 100, t0)
-	rr, _ := s.report(1, t0)
+	s.onRTP(30000, 0, 100, at(0)) // jump: ignored
+	s.onRTP(30001, 0, 100, at(0)) // confirmed restart
+	s.onRTP(30002, 0, 100, at(0))
+	rr, _ := s.report(1, at(0))
 	if rr.TotalLost != 0 || rr.LastSequenceNumber != 30002 || rr.FractionLost != 0 {
 		t.Fatalf("after restart %+v", rr)
 	}
@@ -117,12 +117,12 @@ func TestReceiveStatsRestart(t *testing.T) {
 
 func TestRemoteReceiverStats(t *testing.T) {
 	r := newRemoteReceiverStats(90000)
-	sent := at(0)
+	sent := wallAt(0)
 	rr := rtcp.ReceptionReport{
 		SSRC: 1, FractionLost: 64, TotalLost: 0xFFFFFF, LastSequenceNumber: 70000, Jitter: 900,
 		LastSenderReport: ntpShort(sent), Delay: ntpShortDuration(500 * time.Millisecond),
 	}
-	if !r.onReceptionReport(&rr, at(600)) {
+	if !r.onReceptionReport(&rr, wallAt(600)) {
 		t.Fatal("no RTT sample")
 	}
 	fb := r.feedback()
@@ -133,12 +133,12 @@ func TestRemoteReceiverStats(t *testing.T) {
 		t.Fatalf("RTT %v, want 100ms within the 15 µs NTP resolution", fb.RTT)
 	}
 	// Garbage: an LSR in the future gives no sample and keeps the last one.
-	rr.LastSenderReport = ntpShort(at(5000))
-	if r.onReceptionReport(&rr, at(700)) || r.feedback().RTT != fb.RTT {
+	rr.LastSenderReport = ntpShort(wallAt(5000))
+	if r.onReceptionReport(&rr, wallAt(700)) || r.feedback().RTT != fb.RTT {
 		t.Fatal("an LSR in the future gave an RTT sample")
 	}
 	rr.LastSenderReport = 0
-	if r.onReceptionReport(&rr, at(700)) {
+	if r.onReceptionReport(&rr, wallAt(700)) {
 		t.Fatal("a report without LSR gave an RTT sample")
 	}
 	if r.feedback().Reports != 3 {
@@ -155,8 +155,7 @@ func TestReceiveStatsRoundTrip(t *testing.T) {
 			recv.onRTP(seq, uint32(seq)*960, 100, at(float64(seq)*20))
 		}
 	}
-	srAt := at(1000)
-	recv.onSenderReport(ntpTime(srAt), srAt)
+	recv.onSenderReport(ntpTime(wallAt(1000)), at(1000))
 	block, _ := recv.report(0x55, at(1800))
 	raw, err := rtcp.ReceiverReport{SSRC: 9, Reports: []rtcp.ReceptionReport{block}}.Marshal()
 	if err != nil {
@@ -167,7 +166,7 @@ func TestReceiveStatsRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	send := newRemoteReceiverStats(48000)
-	send.onReceptionReport(&pkts[0].(*rtcp.ReceiverReport).Reports[0], at(1810))
+	send.onReceptionReport(&pkts[0].(*rtcp.ReceiverReport).Reports[0], wallAt(1810))
 	fb := send.feedback()
 	if fb.PacketsLost != 25 || fb.FractionLost != 64.0/256 || !fb.HasRTT {
 		t.Fatalf("feedback %+v", fb)
@@ -189,7 +188,7 @@ func TestReceiveStatsNoAllocs(t *testing.T) {
 
 func BenchmarkReceiveStatsOnRTP(b *testing.B) {
 	s := newReceiveStats(90000)
-	now := t0
+	now := at(0)
 	b.ReportAllocs()
 	for i := range b.N {
 		s.onRTP(uint16(i), uint32(i)*30, 1200, now)

@@ -99,10 +99,10 @@ type sendHistoryConfig struct {
 
 // historySlot locates one stored packet in the arena.
 type historySlot struct {
-	pos      uint64 // absolute arena position of the copy
-	sentAt   int64  // monoClock nanoseconds; 0 for an empty slot
-	resentAt int64  // last retransmission, 0 for none
-	n        uint16 // length of the copy
+	pos      uint64   // absolute arena position of the copy
+	sentAt   monotime // 0 for an empty slot
+	resentAt monotime // last retransmission, 0 for none
+	n        uint16   // length of the copy
 	seq      uint16
 }
 
@@ -128,19 +128,18 @@ type sendHistory struct {
 	w         uint64 // absolute write cursor into arena
 	scratch   []byte // retransmission being built
 	maxPacket int
-	maxAge    int64
+	maxAge    time.Duration
 	minResend time.Duration
 	rate      float64 // bytes per nanosecond; 0 for no cap
 	burst     float64 // bucket depth in bytes
 	tokens    float64
-	refilled  int64
+	refilled  monotime
 	perNack   int
 	rtx       bool
 	rtxSSRC   uint32
 	rtxPT     uint8
 	rtxSeq    uint16
 	rtt       time.Duration
-	clock     monoClock
 	stats     historyStats
 }
 
@@ -158,7 +157,7 @@ func newSendHistory(cfg sendHistoryConfig) *sendHistory {
 		arena:     make([]byte, max(orDefault(cfg.Bytes, defaultHistoryBytes), maxPacket)),
 		scratch:   make([]byte, 0, maxPacket+rtxOSNSize+resendHeadroom),
 		maxPacket: maxPacket,
-		maxAge:    int64(orDefault(cfg.MaxAge, defaultHistoryMaxAge)),
+		maxAge:    orDefault(cfg.MaxAge, defaultHistoryMaxAge),
 		minResend: orDefault(cfg.MinResendInterval, defaultMinResendInterval),
 		perNack:   orDefault(cfg.MaxPerNack, defaultResendPerNack),
 		rtx:       cfg.RTX,
@@ -189,7 +188,7 @@ func (h *sendHistory) setRTT(rtt time.Duration) { h.rtt = rtt }
 // store copies pkt, a plain RTP packet as sent at now, into the history. It
 // reports false, and stores nothing, for a packet larger than MaxPacket or
 // malformed. It does not allocate.
-func (h *sendHistory) store(pkt []byte, now time.Time) bool {
+func (h *sendHistory) store(pkt []byte, now monotime) bool {
 	if len(pkt) > h.maxPacket {
 		h.stats.Unstorable++
 		return false
@@ -205,7 +204,7 @@ func (h *sendHistory) store(pkt []byte, now time.Time) bool {
 	seq := rtpSeq(pkt)
 	h.slots[seq&h.mask] = historySlot{
 		pos:    h.w,
-		sentAt: h.clock.nanos(now),
+		sentAt: now,
 		n:      uint16(len(pkt)),
 		seq:    seq,
 	}
@@ -222,14 +221,13 @@ func (h *sendHistory) store(pkt []byte, now time.Time) bool {
 // resendHeadroom bytes of spare capacity; emit may modify it in place (SRTP)
 // but must not keep it after returning. resend returns the number of
 // packets emitted and does not allocate.
-func (h *sendHistory) resend(pairs []rtcp.NackPair, now time.Time, emit func(pkt []byte)) int {
-	t := h.clock.nanos(now)
-	h.refill(t)
+func (h *sendHistory) resend(pairs []rtcp.NackPair, now monotime, emit func(pkt []byte)) int {
+	h.refill(now)
 	budget := h.perNack
 	for _, p := range pairs {
-		h.resendBudgeted(p.PacketID, t, emit, &budget)
+		h.resendBudgeted(p.PacketID, now, emit, &budget)
 		for lost := uint16(p.LostPackets); lost != 0; lost &= lost - 1 {
-			h.resendBudgeted(p.PacketID+uint16(bits.TrailingZeros16(lost))+1, t, emit, &budget)
+			h.resendBudgeted(p.PacketID+uint16(bits.TrailingZeros16(lost))+1, now, emit, &budget)
 		}
 	}
 	return h.perNack - budget
@@ -237,26 +235,26 @@ func (h *sendHistory) resend(pairs []rtcp.NackPair, now time.Time, emit func(pkt
 
 // resendBudgeted resends seq if the per-NACK budget allows, and spends one
 // unit of it when it does.
-func (h *sendHistory) resendBudgeted(seq uint16, t int64, emit func([]byte), budget *int) {
+func (h *sendHistory) resendBudgeted(seq uint16, now monotime, emit func([]byte), budget *int) {
 	if *budget == 0 {
 		h.stats.OverCap++
 		return
 	}
-	if h.resendOne(seq, t, emit) {
+	if h.resendOne(seq, now, emit) {
 		*budget--
 	}
 }
 
 // resendOne emits seq if it is stored, young enough, not resent within the
 // interval and within the bitrate; it reports whether it did.
-func (h *sendHistory) resendOne(seq uint16, t int64, emit func([]byte)) bool {
+func (h *sendHistory) resendOne(seq uint16, now monotime, emit func([]byte)) bool {
 	s := &h.slots[seq&h.mask]
 	size := uint64(len(h.arena))
-	if s.sentAt == 0 || s.seq != seq || h.w-s.pos > size || t-s.sentAt > h.maxAge {
+	if s.sentAt == 0 || s.seq != seq || h.w-s.pos > size || now.sub(s.sentAt) > h.maxAge {
 		h.stats.Missing++
 		return false
 	}
-	if s.resentAt != 0 && time.Duration(t-s.resentAt) < max(h.rtt, h.minResend) {
+	if s.resentAt != 0 && now.sub(s.resentAt) < max(h.rtt, h.minResend) {
 		h.stats.Throttled++
 		return false
 	}
@@ -271,7 +269,7 @@ func (h *sendHistory) resendOne(seq uint16, t int64, emit func([]byte)) bool {
 	if h.rtx {
 		h.rtxSeq++
 	}
-	s.resentAt = t
+	s.resentAt = now
 	h.stats.Resent++
 	h.stats.ResentBytes += uint64(len(pkt))
 	emit(pkt)
@@ -300,12 +298,12 @@ func (h *sendHistory) build(orig []byte) []byte {
 }
 
 // refill adds the tokens earned since the last refill.
-func (h *sendHistory) refill(t int64) {
+func (h *sendHistory) refill(now monotime) {
 	if h.rate == 0 {
 		return
 	}
-	if h.refilled != 0 && t > h.refilled {
-		h.tokens = min(h.burst, h.tokens+float64(t-h.refilled)*h.rate)
+	if h.refilled != 0 && now > h.refilled {
+		h.tokens = min(h.burst, h.tokens+float64(now-h.refilled)*h.rate)
 	}
-	h.refilled = t
+	h.refilled = now
 }

@@ -14,7 +14,7 @@ func collect(out *[][]byte) func([]byte) {
 	return func(p []byte) { *out = append(*out, append([]byte(nil), p...)) }
 }
 
-// fillHistory stores packets first..first+n-1 (1,000-byte payloads) at t0
+// fillHistory stores packets first..first+n-1 (1,000-byte payloads) at at(0)
 // and returns them by sequence number.
 func fillHistory(t *testing.T, h *sendHistory, first uint16, n int, o rtpOpts) map[uint16][]byte {
 	t.Helper()
@@ -22,7 +22,7 @@ func fillHistory(t *testing.T, h *sendHistory, first uint16, n int, o rtpOpts) m
 	for i := range n {
 		seq := first + uint16(i)
 		p := mkRTP(t, seq, o)
-		if !h.store(p, t0) {
+		if !h.store(p, at(0)) {
 			t.Fatalf("store(%d) = false", seq)
 		}
 		sent[seq] = p
@@ -183,7 +183,7 @@ func TestSendHistoryArenaWrap(t *testing.T) {
 	o := rtpOpts{payload: 988}         // 1,000 bytes
 	sent := fillHistory(t, h, 1, 4, o) // 4 overwrites 1
 	big := mkRTP(t, 5, rtpOpts{payload: 1188})
-	h.store(big, t0) // at 1,000..2,200: overwrites 2 and 3
+	h.store(big, at(0)) // at 1,000..2,200: overwrites 2 and 3
 	sent[5] = big
 	check := func(want ...uint16) {
 		t.Helper()
@@ -203,7 +203,7 @@ func TestSendHistoryArenaWrap(t *testing.T) {
 	}
 	check(4, 5)
 	sent[6] = mkRTP(t, 6, rtpOpts{payload: 1188})
-	h.store(sent[6], t0) // does not fit at 2,200: skips to 0, overwriting 4 and 5
+	h.store(sent[6], at(0)) // does not fit at 2,200: skips to 0, overwriting 4 and 5
 	check(6)
 }
 
@@ -229,7 +229,7 @@ func TestSendHistoryUnstorable(t *testing.T) {
 		append([]byte{0xA0}, make([]byte, 20)...), // padding 0
 		append([]byte{0x8F}, make([]byte, 20)...), // 15 CSRCs in 21 bytes
 	} {
-		if h.store(p, t0) {
+		if h.store(p, at(0)) {
 			t.Errorf("stored %x", p)
 		}
 	}
@@ -263,7 +263,7 @@ func TestSendHistoryNoAllocs(t *testing.T) {
 func BenchmarkSendHistoryStore(b *testing.B) {
 	h := newSendHistory(sendHistoryConfig{})
 	pkt := mkRTP(b, 0, rtpOpts{payload: 1100})
-	now := t0
+	now := at(0)
 	b.ReportAllocs()
 	b.SetBytes(int64(len(pkt)))
 	for i := range b.N {
@@ -277,7 +277,7 @@ func BenchmarkSendHistoryResendRTX(b *testing.B) {
 	pkt := mkRTP(b, 0, rtpOpts{payload: 1100})
 	for i := range 512 {
 		binary.BigEndian.PutUint16(pkt[2:], uint16(i))
-		h.store(pkt, t0)
+		h.store(pkt, at(0))
 	}
 	pairs := []rtcp.NackPair{{PacketID: 100}}
 	var n int
@@ -286,6 +286,6 @@ func BenchmarkSendHistoryResendRTX(b *testing.B) {
 	for i := range b.N {
 		pairs[0].PacketID = uint16(i % 512)
 		h.slots[pairs[0].PacketID].resentAt = 0
-		h.resend(pairs, t0, emit)
+		h.resend(pairs, at(0), emit)
 	}
 }

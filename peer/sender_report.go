@@ -30,9 +30,8 @@ type senderStats struct {
 	clockRate uint32
 	packets   uint32
 	octets    uint32
-	lastTS    uint32 // newest RTP timestamp sent
-	lastAt    int64  // monoClock nanoseconds when it was sent; 0 before
-	clock     monoClock
+	lastTS    uint32   // newest RTP timestamp sent
+	lastAt    monotime // when it was sent; 0 before the first packet
 }
 
 // newSenderStats returns sender statistics for a stream whose RTP clock
@@ -43,19 +42,19 @@ func newSenderStats(clockRate uint32) *senderStats {
 
 // onSent counts an original (not retransmitted) packet with RTP timestamp
 // ts and payloadLen payload bytes, sent at now. It does not allocate.
-func (s *senderStats) onSent(ts uint32, payloadLen int, now time.Time) {
+func (s *senderStats) onSent(ts uint32, payloadLen int, now monotime) {
 	s.packets++
 	s.octets += uint32(max(payloadLen, 0))
 	back := int64(int32(s.lastTS - ts))
 	if s.lastAt == 0 || back <= 0 || back > srMaxBackStep*int64(s.clockRate) {
-		s.lastTS, s.lastAt = ts, s.clock.nanos(now)
+		s.lastTS, s.lastAt = ts, now
 	}
 }
 
 // rtpTimeAt extrapolates the RTP timestamp of instant now from the newest
 // packet sent.
-func (s *senderStats) rtpTimeAt(now time.Time) uint32 {
-	d := s.clock.nanos(now) - s.lastAt
+func (s *senderStats) rtpTimeAt(now monotime) uint32 {
+	d := now - s.lastAt
 	neg := d < 0
 	if neg {
 		d = -d
@@ -68,17 +67,18 @@ func (s *senderStats) rtpTimeAt(now time.Time) uint32 {
 	return s.lastTS + units
 }
 
-// senderReport returns the SR of ssrc at now carrying reports (which it
-// does not copy). ok is false before the first packet: a stream that has
+// senderReport returns the SR of ssrc carrying reports (which it does not
+// copy) for one instant, read as now on the monotonic clock and as wall on
+// the wall clock. ok is false before the first packet: a stream that has
 // sent nothing has no timestamp to map, and RFC 3550 §6.4 has it send a
 // receiver report instead.
-func (s *senderStats) senderReport(ssrc uint32, now time.Time, reports []rtcp.ReceptionReport) (sr rtcp.SenderReport, ok bool) {
+func (s *senderStats) senderReport(ssrc uint32, now monotime, wall time.Time, reports []rtcp.ReceptionReport) (sr rtcp.SenderReport, ok bool) {
 	if s.lastAt == 0 {
 		return rtcp.SenderReport{}, false
 	}
 	return rtcp.SenderReport{
 		SSRC:        ssrc,
-		NTPTime:     ntpTime(now),
+		NTPTime:     ntpTime(wall),
 		RTPTime:     s.rtpTimeAt(now),
 		PacketCount: s.packets,
 		OctetCount:  s.octets,

@@ -9,17 +9,17 @@ import (
 
 func TestSenderReport(t *testing.T) {
 	s := newSenderStats(90000)
-	if _, ok := s.senderReport(1, t0, nil); ok {
+	if _, ok := s.senderReport(1, at(0), t0, nil); ok {
 		t.Fatal("SR before any packet")
 	}
 	s.onSent(1000, 500, at(0))
 	s.onSent(1900, 400, at(10))
 	s.onSent(1000, 300, at(12)) // a late packet does not move the mapping back
 	reports := []rtcp.ReceptionReport{{SSRC: 9, FractionLost: 3}}
-	sr, ok := s.senderReport(0xC0FFEE, at(30), reports)
+	sr, ok := s.senderReport(0xC0FFEE, at(30), wallAt(30), reports)
 	want := rtcp.SenderReport{
 		SSRC:        0xC0FFEE,
-		NTPTime:     ntpTime(at(30)),
+		NTPTime:     ntpTime(wallAt(30)),
 		RTPTime:     1900 + 20*90,
 		PacketCount: 3,
 		OctetCount:  1200,
@@ -42,16 +42,16 @@ func TestSenderReportTimeline(t *testing.T) {
 	s := newSenderStats(48000)
 	s.onSent(0xFFFFFF00, 100, at(0))
 	s.onSent(0x00000100, 100, at(10)) // wraps forward: newer
-	if sr, _ := s.senderReport(1, at(20), nil); sr.RTPTime != 0x100+480 {
+	if sr, _ := s.senderReport(1, at(20), wallAt(20), nil); sr.RTPTime != 0x100+480 {
 		t.Fatalf("RTP time %#x after wrap", sr.RTPTime)
 	}
 	base := uint32(0x100)
 	back := base - 6*48000
 	s.onSent(back, 100, at(30)) // 6 s back: a new timeline
-	if sr, _ := s.senderReport(1, at(30), nil); sr.RTPTime != back {
+	if sr, _ := s.senderReport(1, at(30), wallAt(30), nil); sr.RTPTime != back {
 		t.Fatalf("RTP time %#x after a timeline switch", sr.RTPTime)
 	}
-	if sr, _ := s.senderReport(1, at(29), nil); sr.RTPTime != back-48 {
+	if sr, _ := s.senderReport(1, at(29), wallAt(29), nil); sr.RTPTime != back-48 {
 		t.Fatalf("RTP time %#x for an instant before the last packet", sr.RTPTime)
 	}
 	// Counters wrap at 32 bits (RFC 3550 §6.4.1).
@@ -73,9 +73,8 @@ func TestSenderReportAVSync(t *testing.T) {
 	for ms := 0; ms < 1000; ms += 33 {
 		video.onSent(vBase+uint32(ms*90), 1100, at(float64(ms)+2))
 	}
-	now := at(1500)
-	a, _ := audio.senderReport(1, now, nil)
-	v, _ := video.senderReport(2, now, nil)
+	a, _ := audio.senderReport(1, at(1500), wallAt(1500), nil)
+	v, _ := video.senderReport(2, at(1500), wallAt(1500), nil)
 	// Capture time of the SR instant according to each stream, relative to
 	// its base, in microseconds: both must agree within the send jitter.
 	aUs := float64(a.RTPTime-aBase) / 48

@@ -89,8 +89,8 @@ func twccSeq(pkt []byte, id uint8) (uint16, bool) {
 
 // twccSlot is the arrival of one sequence number.
 type twccSlot struct {
-	ext int64 // unwrapped transport-wide sequence number
-	at  int64 // monoClock nanoseconds; 0 for not received
+	ext int64    // unwrapped transport-wide sequence number
+	at  monotime // 0 for not received
 }
 
 // twccStats counts what a twccRecorder did, for metrics and tests.
@@ -113,12 +113,11 @@ type twccRecorder struct {
 	start      int64 // first sequence number of the next feedback
 	started    bool
 	pending    int
-	lastSent   int64 // monoClock nanoseconds of the last feedback
+	lastSent   monotime // last feedback
 	fbCount    uint8
 	chunker    twccChunker
 	chunks     [twccMaxFeedbackBytes / 2]uint16
 	deltas     [twccMaxFeedbackBytes]byte
-	clock      monoClock
 	stats      twccStats
 }
 
@@ -130,8 +129,7 @@ func newTWCCRecorder(senderSSRC uint32) *twccRecorder {
 
 // record notes that the packet of media SSRC ssrc with transport-wide
 // sequence number seq arrived at now. It does not allocate.
-func (r *twccRecorder) record(ssrc uint32, seq uint16, now time.Time) {
-	t := r.clock.nanos(now)
+func (r *twccRecorder) record(ssrc uint32, seq uint16, now monotime) {
 	if !r.started {
 		r.highest, r.start, r.started = int64(seq), int64(seq), true
 	}
@@ -145,7 +143,7 @@ func (r *twccRecorder) record(ssrc uint32, seq uint16, now time.Time) {
 		r.stats.Duplicates++
 		return
 	}
-	*s = twccSlot{ext: ext, at: t}
+	*s = twccSlot{ext: ext, at: now}
 	r.highest = max(r.highest, ext)
 	r.start = min(r.start, ext)
 	r.mediaSSRC = ssrc
@@ -156,18 +154,18 @@ func (r *twccRecorder) record(ssrc uint32, seq uint16, now time.Time) {
 // due reports whether feedback should be sent at now: packets are waiting
 // and the interval has passed since the last feedback, or many packets are
 // waiting.
-func (r *twccRecorder) due(now time.Time) bool {
+func (r *twccRecorder) due(now monotime) bool {
 	if r.pending == 0 {
 		return false
 	}
-	return r.pending >= twccMaxPending || time.Duration(r.clock.nanos(now)-r.lastSent) >= twccInterval
+	return r.pending >= twccMaxPending || now.sub(r.lastSent) >= twccInterval
 }
 
 // appendFeedback appends to dst the feedback packets for every packet
 // recorded since the last call (none when there is nothing new), and
 // returns the extended buffer. It does not allocate when dst has room.
-func (r *twccRecorder) appendFeedback(dst []byte, now time.Time) []byte {
-	r.lastSent = r.clock.nanos(now)
+func (r *twccRecorder) appendFeedback(dst []byte, now monotime) []byte {
+	r.lastSent = now
 	r.pending = 0
 	if !r.started {
 		return dst
@@ -180,7 +178,7 @@ func (r *twccRecorder) appendFeedback(dst []byte, now time.Time) []byte {
 }
 
 // received returns the arrival time of ext, or 0.
-func (r *twccRecorder) received(ext int64) int64 {
+func (r *twccRecorder) received(ext int64) monotime {
 	if s := &r.slots[ext&(twccWindow-1)]; s.ext == ext {
 		return s.at
 	}
@@ -197,8 +195,8 @@ func (r *twccRecorder) appendOne(dst []byte, begin, end int64) ([]byte, int64) {
 	if first == end {
 		return dst, end
 	}
-	refTicks := r.received(first) / int64(twccRefTick)
-	last := refTicks * int64(twccRefTick)
+	refTicks := int64(r.received(first)) / int64(twccRefTick)
+	last := monotime(refTicks * int64(twccRefTick))
 	r.chunker = twccChunker{}
 	chunks, deltas := r.chunks[:0], r.deltas[:0]
 	seq := begin
@@ -210,11 +208,11 @@ func (r *twccRecorder) appendOne(dst []byte, begin, end int64) ([]byte, int64) {
 		}
 		sym, d := twccNotReceived, int64(0)
 		if at := r.received(seq); at != 0 {
-			d = roundDiv(at-last, int64(twccDeltaTick))
+			d = roundDiv(int64(at-last), int64(twccDeltaTick))
 			if sym = deltaSymbol(d); sym == twccNotReceived {
 				break // the next feedback reports it, with its own reference
 			}
-			last += d * int64(twccDeltaTick)
+			last = last.add(time.Duration(d) * twccDeltaTick)
 		}
 		if !r.chunker.canAdd(sym) {
 			chunks = append(chunks, r.chunker.emit())
