@@ -188,13 +188,24 @@ func receiveSeeds(t testing.TB) []fuzzSeed {
 		{"restart", stream([]uint16{10, 11, 12, 40000, 40001, 40002, 13}, o)},
 		{"two_byte_ext", stream(seq(7, 10), two)},
 		{"padding", stream(seq(500, 5), rtpOpts{ssrc: 1, pt: 96, payload: 10, padding: 4})},
+		{"rtx", append(stream([]uint16{1, 2, 4, 5}, o), rtxRecord(t, 3, o)...)},
 		{"garbage", []byte{3, 0, 12, 0x80, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 9, 0, 40, 0xff}},
 	}
 }
 
+// rtxRecord is one FuzzReceivePath record: the RTX retransmission of
+// packet seq, 20 ms later.
+func rtxRecord(t testing.TB, seq uint16, o rtpOpts) []byte {
+	rtx, _ := appendRTX(nil, mkRTP(t, seq, o), 2, fuzzRTXType, 0)
+	return append(binary.BigEndian.AppendUint16([]byte{20}, uint16(len(rtx))), rtx...)
+}
+
 // fuzzTWCCExt is the transport-wide sequence number extension id of the
-// receive path seeds.
-const fuzzTWCCExt = 5
+// receive path seeds, and fuzzRTXType their RTX payload type.
+const (
+	fuzzTWCCExt = 5
+	fuzzRTXType = 97
+)
 
 // FuzzReceivePath feeds a stream of arbitrary packets, with arbitrary time
 // steps, through the receive-side components as the peer's read loop
@@ -237,6 +248,19 @@ func FuzzReceivePath(f *testing.F) {
 			data = data[3+n:]
 			now := at(ms)
 			remb.onPacket(len(pkt), now)
+			if len(pkt) >= rtpFixedHeader && pkt[1]&rtpPayloadTypeMx == fuzzRTXType {
+				if s, ok := twccSeq(pkt, fuzzTWCCExt); ok {
+					tw.record(rtpSSRC(pkt), s, now)
+				}
+				orig, ok := rtxDecapsulate(append([]byte(nil), pkt...), 1, 96)
+				if !ok {
+					continue // a padding probe
+				}
+				if orig[1]&rtpPayloadTypeMx != 96 || rtpSSRC(orig) != 1 {
+					t.Fatalf("decapsulated %x", orig)
+				}
+				pkt = orig
+			}
 			if len(pkt) >= rtpFixedHeader && pkt[0]>>6 == rtpVersion {
 				seq := rtpSeq(pkt)
 				stats.onRTP(seq, rtpTimestamp(pkt), len(pkt), now)
@@ -248,16 +272,16 @@ func FuzzReceivePath(f *testing.F) {
 			}
 			reorder.push(pkt, now, emit)
 			if i%4 == 3 {
-				feedback(t, stats, nack, reorder, tw, remb, now, emit, &pairs, &fb)
+				checkReceiveFeedback(t, stats, nack, reorder, tw, remb, now, emit, &pairs, &fb)
 			}
 		}
-		feedback(t, stats, nack, reorder, tw, remb, at(ms+1000), emit, &pairs, &fb)
+		checkReceiveFeedback(t, stats, nack, reorder, tw, remb, at(ms+1000), emit, &pairs, &fb)
 	})
 }
 
-// feedback runs the periodic side of the receive path and checks its
+// checkReceiveFeedback runs the periodic side of the receive path and checks its
 // output.
-func feedback(t *testing.T, stats *receiveStats, nack *nackGenerator, reorder *reorderBuffer,
+func checkReceiveFeedback(t *testing.T, stats *receiveStats, nack *nackGenerator, reorder *reorderBuffer,
 	tw *twccRecorder, remb *rembEstimator, now monotime, emit func([]byte), pairs *[]rtcp.NackPair, fb *[]byte) {
 	t.Helper()
 	reorder.poll(now, emit)

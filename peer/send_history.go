@@ -1,8 +1,9 @@
 package peer
 
 // Design note: the send-side packet history that answers NACKs (RFC 4585
-// §6.2.1) with retransmissions, as RTX (RFC 4588 §4) when negotiated and
-// as plain retransmissions of the original packet otherwise.
+// §6.2.1) with retransmissions, as RTX (RFC 4588 §4, rtx.go) when
+// negotiated and as plain retransmissions of the original packet
+// otherwise.
 //
 // Each sent packet (plain RTP, before SRTP) is copied into one byte arena
 // used as a ring: memory is bounded by bytes, not by a slot size times a
@@ -23,7 +24,6 @@ package peer
 // output.
 
 import (
-	"encoding/binary"
 	"math/bits"
 	"time"
 
@@ -277,23 +277,14 @@ func (h *sendHistory) resendOne(seq uint16, now monotime, emit func([]byte)) boo
 }
 
 // build writes the retransmission of orig into h.scratch: orig itself, or
-// (RFC 4588 §4) orig's header with the RTX payload type, sequence number
-// and SSRC, without padding, then the original sequence number and
-// payload. The RTX sequence number is advanced by the caller once the
-// packet is sent.
+// its RTX packet (rtx.go). resendOne advances the RTX sequence number once
+// the packet is emitted.
 func (h *sendHistory) build(orig []byte) []byte {
 	if !h.rtx {
 		h.scratch = append(h.scratch[:0], orig...)
 		return h.scratch
 	}
-	start, end, _ := rtpPayloadBounds(orig) // checked by store
-	b := append(h.scratch[:0], orig[:start]...)
-	b[0] &^= rtpPaddingBit
-	b[1] = orig[1]&^rtpPayloadTypeMx | h.rtxPT
-	binary.BigEndian.PutUint16(b[2:], h.rtxSeq)
-	binary.BigEndian.PutUint32(b[8:], h.rtxSSRC)
-	b = binary.BigEndian.AppendUint16(b, rtpSeq(orig))
-	h.scratch = append(b, orig[start:end]...)
+	h.scratch, _ = appendRTX(h.scratch[:0], orig, h.rtxSSRC, h.rtxPT, h.rtxSeq) // orig checked by store
 	return h.scratch
 }
 

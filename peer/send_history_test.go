@@ -9,8 +9,8 @@ import (
 	"github.com/pion/rtcp"
 )
 
-// collect returns an emit function that records copies of the packets.
-func collect(out *[][]byte) func([]byte) {
+// collectResends returns an emit function that records copies of the packets.
+func collectResends(out *[][]byte) func([]byte) {
 	return func(p []byte) { *out = append(*out, append([]byte(nil), p...)) }
 }
 
@@ -37,7 +37,7 @@ func TestSendHistoryPlainResend(t *testing.T) {
 	n := h.resend([]rtcp.NackPair{
 		{PacketID: 65531, LostPackets: 0b0101_0101}, // 65532, 65534, 0, 2
 		{PacketID: 4},
-	}, at(5), collect(&got))
+	}, at(5), collectResends(&got))
 	want := []uint16{65531, 65532, 65534, 0, 2, 4}
 	if n != len(want) || len(got) != len(want) {
 		t.Fatalf("resent %d packets (%d emitted), want %d", n, len(got), len(want))
@@ -60,7 +60,7 @@ func TestSendHistoryRTX(t *testing.T) {
 	}
 	sent := fillHistory(t, h, 1000, 3, o)
 	var got [][]byte
-	h.resend([]rtcp.NackPair{{PacketID: 1000, LostPackets: 0b10}}, at(1), collect(&got))
+	h.resend([]rtcp.NackPair{{PacketID: 1000, LostPackets: 0b10}}, at(1), collectResends(&got))
 	if len(got) != 2 {
 		t.Fatalf("emitted %d packets, want 2", len(got))
 	}
@@ -89,11 +89,11 @@ func TestSendHistoryMaxAge(t *testing.T) {
 	h := newSendHistory(sendHistoryConfig{MaxAge: 500 * time.Millisecond})
 	fillHistory(t, h, 1, 1, rtpOpts{payload: 10})
 	var got [][]byte
-	h.resend([]rtcp.NackPair{{PacketID: 1}}, at(500), collect(&got))
+	h.resend([]rtcp.NackPair{{PacketID: 1}}, at(500), collectResends(&got))
 	if len(got) != 1 {
 		t.Fatalf("a packet exactly MaxAge old was not resent")
 	}
-	h.resend([]rtcp.NackPair{{PacketID: 1}}, at(501), collect(&got))
+	h.resend([]rtcp.NackPair{{PacketID: 1}}, at(501), collectResends(&got))
 	if len(got) != 1 || h.stats.Missing != 1 {
 		t.Fatalf("a packet older than MaxAge was resent (stats %+v)", h.stats)
 	}
@@ -118,7 +118,7 @@ func TestSendHistoryResendInterval(t *testing.T) {
 		{70, 0, 4},
 	} {
 		h.setRTT(step.rtt)
-		h.resend(nack, at(step.ms), collect(&got))
+		h.resend(nack, at(step.ms), collectResends(&got))
 		if len(got) != step.want {
 			t.Fatalf("at %v ms (rtt %v): %d retransmissions, want %d", step.ms, step.rtt, len(got), step.want)
 		}
@@ -132,7 +132,7 @@ func TestSendHistoryPerNackCap(t *testing.T) {
 	h := newSendHistory(sendHistoryConfig{MaxPerNack: 3})
 	fillHistory(t, h, 10, 20, rtpOpts{payload: 10})
 	var got [][]byte
-	n := h.resend([]rtcp.NackPair{{PacketID: 10, LostPackets: 0xFFFF}}, at(1), collect(&got))
+	n := h.resend([]rtcp.NackPair{{PacketID: 10, LostPackets: 0xFFFF}}, at(1), collectResends(&got))
 	if n != 3 || len(got) != 3 || h.stats.OverCap != 14 {
 		t.Fatalf("resent %d, emitted %d, over cap %d; want 3, 3, 14", n, len(got), h.stats.OverCap)
 	}
@@ -143,7 +143,7 @@ func TestSendHistoryPerNackCap(t *testing.T) {
 	}
 	// A missing packet does not use the budget.
 	got = got[:0]
-	n = h.resend([]rtcp.NackPair{{PacketID: 100}, {PacketID: 20, LostPackets: 0b11}}, at(2), collect(&got))
+	n = h.resend([]rtcp.NackPair{{PacketID: 100}, {PacketID: 20, LostPackets: 0b11}}, at(2), collectResends(&got))
 	if n != 3 {
 		t.Fatalf("resent %d, want 3", n)
 	}
@@ -154,17 +154,17 @@ func TestSendHistoryRateLimit(t *testing.T) {
 	h := newSendHistory(sendHistoryConfig{ResendRate: 24_000, MaxPacket: 1100})
 	fillHistory(t, h, 1, 10, rtpOpts{payload: 988}) // 1,000-byte packets
 	var got [][]byte
-	h.resend([]rtcp.NackPair{{PacketID: 1, LostPackets: 0b11}}, at(0), collect(&got))
+	h.resend([]rtcp.NackPair{{PacketID: 1, LostPackets: 0b11}}, at(0), collectResends(&got))
 	if len(got) != 1 || h.stats.RateLimited != 2 {
 		t.Fatalf("emitted %d, rate limited %d; want 1, 2", len(got), h.stats.RateLimited)
 	}
 	// 200 ms earn 600 B: 702 in the bucket, still short of 1,002.
-	h.resend([]rtcp.NackPair{{PacketID: 2}}, at(200), collect(&got))
+	h.resend([]rtcp.NackPair{{PacketID: 2}}, at(200), collectResends(&got))
 	if len(got) != 1 {
 		t.Fatalf("resent before the bucket refilled")
 	}
 	// 400 ms more earn 1,200 B, capped at the 1,102 B depth.
-	h.resend([]rtcp.NackPair{{PacketID: 2, LostPackets: 1}}, at(600), collect(&got))
+	h.resend([]rtcp.NackPair{{PacketID: 2, LostPackets: 1}}, at(600), collectResends(&got))
 	if len(got) != 2 {
 		t.Fatalf("emitted %d after refill, want 2", len(got))
 	}
@@ -172,7 +172,7 @@ func TestSendHistoryRateLimit(t *testing.T) {
 	u := newSendHistory(sendHistoryConfig{ResendRate: -1})
 	fillHistory(t, u, 1, 10, rtpOpts{payload: 988})
 	got = got[:0]
-	u.resend([]rtcp.NackPair{{PacketID: 1, LostPackets: 0x1FF}}, at(0), collect(&got))
+	u.resend([]rtcp.NackPair{{PacketID: 1, LostPackets: 0x1FF}}, at(0), collectResends(&got))
 	if len(got) != 10 {
 		t.Fatalf("unlimited history resent %d of 10", len(got))
 	}
@@ -188,7 +188,7 @@ func TestSendHistoryArenaWrap(t *testing.T) {
 	check := func(want ...uint16) {
 		t.Helper()
 		var got [][]byte
-		h.resend([]rtcp.NackPair{{PacketID: 1, LostPackets: 0xFF}}, at(0), collect(&got))
+		h.resend([]rtcp.NackPair{{PacketID: 1, LostPackets: 0xFF}}, at(0), collectResends(&got))
 		if len(got) != len(want) {
 			t.Fatalf("resent %d packets, want %v", len(got), want)
 		}
@@ -214,7 +214,7 @@ func TestSendHistorySlotReuse(t *testing.T) {
 	}
 	fillHistory(t, h, 1, 5, rtpOpts{payload: 10})
 	var got [][]byte
-	h.resend([]rtcp.NackPair{{PacketID: 1, LostPackets: 0b1111}}, at(0), collect(&got))
+	h.resend([]rtcp.NackPair{{PacketID: 1, LostPackets: 0b1111}}, at(0), collectResends(&got))
 	if len(got) != 4 || rtpSeq(got[0]) != 2 || h.stats.Missing != 1 {
 		t.Fatalf("emitted %d (first %d), missing %d; want 2..5 and 1 missing", len(got), rtpSeq(got[0]), h.stats.Missing)
 	}

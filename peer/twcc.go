@@ -6,7 +6,10 @@ package peer
 // bandwidth estimator (GCC) can ramp up.
 //
 // record takes the transport-wide sequence number of every incoming RTP
-// packet (header extension, §2; twccSeq reads it) and its arrival time. The
+// packet (header extension, §2; twccSeq reads it) and its arrival time:
+// every packet that carries one, on any SSRC, including RTX retransmissions
+// and padding-only probes, since the sender's estimator accounts for each
+// of them. The
 // numbers are unwrapped to 64 bits by serial arithmetic (they are one
 // counter across all SSRCs, so there is no restart to detect) and kept in a
 // ring of twccWindow slots: memory is fixed, and a packet more than
