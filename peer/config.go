@@ -25,6 +25,10 @@ const (
 	// remote track, when Config.KeyFrameRequestInterval is zero
 	// (mediasoup's keyFrameRequestDelay).
 	DefaultKeyFrameRequestInterval = time.Second
+	// DefaultHistoryBytes is the retransmission history of each sending
+	// video track when Config.HistoryBytes is zero: 256 KiB holds the
+	// last second of a 2 Mbit/s stream, what a NACK can still repair.
+	DefaultHistoryBytes = 256 << 10
 	// MaxPacketSize is the largest datagram a peer reads or writes, in
 	// bytes: the ice Mux's default, an Ethernet MTU.
 	MaxPacketSize = ice.DefaultMaxPacketSize
@@ -62,6 +66,11 @@ type Config struct {
 	// frame requests (PLI, FIR) for one track, in either direction. Zero
 	// means DefaultKeyFrameRequestInterval (1 s).
 	KeyFrameRequestInterval time.Duration
+	// HistoryBytes is the retransmission history of each sending video
+	// track, in bytes; audio tracks get an eighth of it. Packets older
+	// than one second are not resent whatever the size. Zero means
+	// DefaultHistoryBytes (256 KiB).
+	HistoryBytes int
 	// OnRTP receives the RTP packets of every remote track, in sequence
 	// order, on the peer's read goroutine. pkt and its payload are valid
 	// only during the call. Nil drops them.

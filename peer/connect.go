@@ -5,26 +5,40 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/streamwire/streamwire/dtlssrtp"
 )
 
-// run connects the peer, then sends its periodic RTCP until the peer
-// stops, and releases everything.
+// run connects the peer, then watches its DTLS association until it
+// ends. It is the first of the peer's two goroutines.
 func (p *Peer) run() {
-	defer p.release()
+	defer p.wg.Done()
 	s, err := p.connect()
 	if err != nil {
 		p.stop(err)
 		return
 	}
-	p.srtp.Store(s)
-	p.wg.Add(1)
-	go p.watchDTLS(s)
+	for _, t := range p.local {
+		t.start()
+	}
+	if !p.setSRTP(s) {
+		_ = s.Close() // stopped during the handshake's last flight
+		return
+	}
 	close(p.connected)
 	p.log.Debug("peer: connected", "remote", p.ice.RemoteAddr(), "role", p.role, "profile", s.Profile())
-	p.reportLoop()
+	p.watchDTLS(s)
+}
+
+// setSRTP publishes the keyed session, unless the peer is stopping.
+func (p *Peer) setSRTP(s *dtlssrtp.Session) bool {
+	p.srtpMu.Lock()
+	defer p.srtpMu.Unlock()
+	if p.released {
+		return false
+	}
+	p.srtp.Store(s)
+	return true
 }
 
 // connect waits for the remote side's nomination (a lite agent cannot
@@ -70,7 +84,6 @@ func connectErr(ctx context.Context, err error) error {
 // alert (application data has no use here; RFC 8827 carries none outside
 // SCTP).
 func (p *Peer) watchDTLS(s *dtlssrtp.Session) {
-	defer p.wg.Done()
 	var b [64]byte
 	for {
 		_, err := s.DTLSConn().Read(b[:])
@@ -89,16 +102,22 @@ func (p *Peer) watchDTLS(s *dtlssrtp.Session) {
 	}
 }
 
-// reportLoop runs the peer's periodic RTCP work until it stops.
-func (p *Peer) reportLoop() {
-	t := time.NewTicker(feedbackTick)
-	defer t.Stop()
-	for {
-		select {
-		case <-p.ctx.Done():
-			return
-		case <-t.C:
-			p.tick(p.now())
-		}
+// release runs once the peer stops: close_notify, then the ICE session
+// (which ends the read loop), then, once both goroutines are gone, Done.
+func (p *Peer) release() {
+	p.srtpMu.Lock()
+	p.released = true
+	s := p.srtp.Load()
+	p.srtpMu.Unlock()
+	if s != nil {
+		_ = s.Close() // close_notify, and closes dtlsPipe
+	} else {
+		_ = p.dtlsPipe.Close()
 	}
+	_ = p.ice.Close()
+	p.wg.Wait()
+	if err := p.Err(); err != ErrClosed {
+		p.log.Info("peer: stopped", "err", err)
+	}
+	close(p.done)
 }

@@ -1,6 +1,8 @@
 package peer
 
 import (
+	"crypto/rand"
+	"encoding/binary"
 	"context"
 	"fmt"
 	"log/slog"
@@ -19,13 +21,13 @@ import (
 // ice.Mux, one DTLS-SRTP association over it, and the RTP/RTCP state of
 // its tracks. Answer makes one from a remote offer.
 //
-// A connected Peer runs six goroutines: three of its own (the read loop,
-// the connect-then-report loop, and one that waits for the DTLS
-// association to end) and the three that pion/dtls keeps per connection
-// (its handshake loop, its read loop and the context watcher beside that
-// read). Close, a consent expiry (RFC 7675) or a close_notify from the
-// remote side stops all of them and releases the ICE session, timers and
-// buffers.
+// A connected Peer runs five goroutines: two of its own (the read loop,
+// which also runs the RTCP timers, and the one that connects and then
+// waits for the DTLS association to end) and the three that pion/dtls
+// keeps per connection (its handshake loop, its read loop and the context
+// watcher beside that read). Close, a consent expiry (RFC 7675) or a
+// close_notify from the remote side stops all of them and releases the
+// ICE session, timers and buffers.
 type Peer struct {
 	cfg      Config
 	log      *slog.Logger
@@ -37,11 +39,21 @@ type Peer struct {
 	fps      []dtlsparams.Fingerprint
 	dtlsPipe *dtlsConn
 	srtp     atomic.Pointer[dtlssrtp.Session]
+	srtpMu   sync.Mutex // orders publishing srtp against release
+	released bool       // guarded by srtpMu
 
 	local  []*LocalTrack
 	remote []*RemoteTrack
 	demux  remoteDemux // read goroutine only
 	stats  peerStats
+	clock  monoClock // its origin is fixed at creation, so it is read-only
+
+	// Read goroutine only: the RTCP timers and the bandwidth feedback.
+	nextTimer, nextReport monotime
+	feedback              bandwidthFeedback
+
+	fbMu       sync.Mutex // guards remoteREMB, which Stats reads
+	remoteREMB remoteREMB
 	// rtcpSSRC is the sender SSRC of the peer's RTCP feedback (PLI, NACK,
 	// receiver reports) when it sends no media of its own (RFC 4585 §6.1).
 	rtcpSSRC uint32
@@ -51,7 +63,7 @@ type Peer struct {
 	stop      context.CancelCauseFunc
 	connected chan struct{}  // closed when DTLS is up
 	done      chan struct{}  // closed when everything is released
-	wg        sync.WaitGroup // the read loop and the DTLS watcher
+	wg        sync.WaitGroup // run and readLoop
 }
 
 // Answer answers offer (SDP, RFC 8829 §5.3) for the media that cfg.SDP
@@ -87,9 +99,10 @@ func Answer(offer []byte, cfg Config) (*Peer, error) {
 		return nil, fmt.Errorf("peer: %w", err)
 	}
 	p := newPeer(cfg, desc, is, tr)
-	p.wg.Add(1)
+	p.wg.Add(2)
 	go p.readLoop()
 	go p.run()
+	context.AfterFunc(p.ctx, p.release)
 	return p, nil
 }
 
@@ -154,6 +167,8 @@ func newPeer(cfg Config, desc *sdp.Session, is *ice.Session, tr *sdp.Section) *P
 	if p.now == nil {
 		p.now = time.Now
 	}
+	p.clock.at(p.now()) // fixes the origin
+	p.rtcpSSRC = randomSSRC()
 	p.dtlsPipe = newDTLSConn(is)
 	for i := range desc.Sections {
 		s := &desc.Sections[i]
@@ -167,7 +182,11 @@ func newPeer(cfg Config, desc *sdp.Session, is *ice.Session, tr *sdp.Section) *P
 			p.remote = append(p.remote, newRemoteTrack(p, s))
 		}
 	}
+	if len(p.local) > 0 {
+		p.rtcpSSRC = p.local[0].ssrc // RFC 4585 §6.1: the sender's own SSRC
+	}
 	p.demux.init(p.remote, desc)
+	p.feedback.init(p, desc)
 	return p
 }
 
@@ -213,22 +232,6 @@ func (p *Peer) Close() error {
 	return nil
 }
 
-// release runs on the run goroutine once the peer stops: close_notify,
-// then the ICE session (which ends the read loop), then Done.
-func (p *Peer) release() {
-	if s := p.srtp.Load(); s != nil {
-		_ = s.Close() // close_notify, and closes dtlsPipe
-	} else {
-		_ = p.dtlsPipe.Close()
-	}
-	_ = p.ice.Close()
-	p.wg.Wait()
-	if err := p.Err(); err != ErrClosed {
-		p.log.Info("peer: stopped", "err", err)
-	}
-	close(p.done)
-}
-
 // write sends one RTP or RTCP datagram that is already protected.
 func (p *Peer) write(b []byte) error {
 	_, err := p.ice.Write(b)
@@ -236,7 +239,14 @@ func (p *Peer) write(b []byte) error {
 }
 
 // peerGoroutines is how many goroutines a connected Peer runs: its read
-// loop, its connect-then-report loop, its DTLS watcher, and pion/dtls's
-// handshake loop, read loop, and the goroutine pion/transport's netctx
-// keeps beside each blocked read.
-const peerGoroutines = 6
+// loop, its connect-then-watch goroutine, and pion/dtls's handshake loop,
+// read loop, and the goroutine pion/transport's netctx keeps beside each
+// blocked read.
+const peerGoroutines = 5
+
+// randomSSRC draws the SSRC of a peer's RTCP when it sends no media.
+func randomSSRC() uint32 {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return binary.BigEndian.Uint32(b[:]) | 1 // never 0
+}

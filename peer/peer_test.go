@@ -150,7 +150,14 @@ func TestPeerLifecycle(t *testing.T) {
 			r.connect(srv)
 			waitConnected(t, p)
 			if tc.name == "close" {
-				if got := answerGoroutines(); got != peerGoroutines {
+				// pion's context watcher lives only while its read blocks,
+				// which is nearly always: wait for it, and never see more.
+				got := answerGoroutines()
+				for end := time.Now().Add(2 * time.Second); got < peerGoroutines && time.Now().Before(end); {
+					time.Sleep(10 * time.Millisecond)
+					got = answerGoroutines()
+				}
+				if got != peerGoroutines {
 					t.Errorf("%d goroutines for one peer, want %d", got, peerGoroutines)
 				}
 			}

@@ -1,10 +1,10 @@
 package peer
 
 import (
-	"encoding/binary"
+	"errors"
 	"fmt"
+	"os"
 
-	"github.com/pion/rtp"
 	"github.com/streamwire/streamwire/dtlssrtp"
 	"github.com/streamwire/streamwire/sdp"
 )
@@ -15,16 +15,21 @@ import (
 const maxRemoteSSRCs = 16
 
 // readLoop reads the ICE session until it closes: DTLS records go to the
-// handshake's connection, SRTP and SRTCP are unprotected and handled.
-// Nothing here allocates per packet.
+// handshake's connection, SRTP and SRTCP are unprotected and handled, and
+// between packets, or when the read deadline it sets fires, the RTCP
+// timers run. Nothing here allocates per packet.
 func (p *Peer) readLoop() {
 	defer p.wg.Done()
 	buf := make([]byte, MaxPacketSize)
 	plain := make([]byte, MaxPacketSize)
-	var pkt rtp.Packet
 	var early earlyPackets
 	for {
 		n, err := p.ice.Read(buf)
+		now := p.clock.at(p.now())
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			p.onTimer(now)
+			continue
+		}
 		if err != nil {
 			if p.ctx.Err() == nil {
 				p.stop(fmt.Errorf("peer: ice: %w", err))
@@ -33,31 +38,31 @@ func (p *Peer) readLoop() {
 		}
 		b := buf[:n]
 		class := dtlssrtp.Classify(b)
-		if class == dtlssrtp.ClassDTLS {
+		switch {
+		case class == dtlssrtp.ClassDTLS:
 			p.dtlsPipe.deliver(b)
-			continue
-		}
-		if class != dtlssrtp.ClassRTP && class != dtlssrtp.ClassRTCP {
-			continue
-		}
-		s := p.srtp.Load()
-		if s == nil {
+		case class != dtlssrtp.ClassRTP && class != dtlssrtp.ClassRTCP:
+		case p.srtp.Load() == nil:
 			early.keep(b)
-			continue
+		default:
+			s := p.srtp.Load()
+			for _, e := range early.take() {
+				p.readSRTP(s, e, plain, now)
+			}
+			p.readSRTP(s, b, plain, now)
 		}
-		for _, e := range early.take() {
-			p.readSRTP(s, e, plain, &pkt)
+		if now >= p.nextTimer {
+			p.onTimer(now)
 		}
-		p.readSRTP(s, b, plain, &pkt)
 	}
 }
 
 // readSRTP handles one SRTP or SRTCP packet.
-func (p *Peer) readSRTP(s *dtlssrtp.Session, b, plain []byte, pkt *rtp.Packet) {
+func (p *Peer) readSRTP(s *dtlssrtp.Session, b, plain []byte, now monotime) {
 	if dtlssrtp.Classify(b) == dtlssrtp.ClassRTCP {
-		p.readRTCP(s, b, plain)
+		p.readRTCP(s, b, plain, now)
 	} else {
-		p.readRTP(s, b, plain, pkt)
+		p.readRTP(s, b, plain, now)
 	}
 }
 
@@ -91,40 +96,33 @@ func (e *earlyPackets) take() [][]byte {
 	return pkts
 }
 
-// readRTP unprotects, parses and routes one SRTP packet; packets that fail
-// authentication or replay checks, or belong to no track, are dropped.
-func (p *Peer) readRTP(s *dtlssrtp.Session, b, plain []byte, pkt *rtp.Packet) {
-	out, err := s.UnprotectRTP(plain[:0], b)
+// readRTP unprotects and routes one SRTP packet: transport-wide feedback
+// and the REMB estimate count every packet, RTX is turned back into the
+// packet it repairs (RFC 4588 §4), and the track takes it from there.
+// Packets that fail authentication or replay checks, or belong to no
+// track, are dropped.
+func (p *Peer) readRTP(s *dtlssrtp.Session, b, plain []byte, now monotime) {
+	pkt, err := s.UnprotectRTP(plain[:0], b)
 	if err != nil {
 		p.stats.srtpErrors.Add(1)
 		return
 	}
-	if err := pkt.Unmarshal(out); err != nil {
+	if _, ok := rtpHeaderSize(pkt); !ok {
 		return
 	}
-	t, rtx := p.demux.route(pkt)
+	t, rtx := p.demux.route(rtpSSRC(pkt), pkt[1]&0x7F)
 	if t == nil {
 		p.stats.unknownSSRC.Add(1)
 		return
 	}
-	if rtx && !unwrapRTX(pkt, t) {
-		return
+	p.feedback.onPacket(pkt, now)
+	if rtx {
+		var ok bool
+		if pkt, ok = rtxDecapsulate(pkt, t.ssrc.Load(), t.codec.PayloadType); !ok {
+			return // a padding-only bandwidth probe
+		}
 	}
-	t.receive(pkt, p.now())
-}
-
-// unwrapRTX turns an RTX packet (RFC 4588 §4) back into the packet it
-// repairs: the original sequence number (OSN) is the first two bytes of
-// the payload. Payloads too short to carry one are padding-only probes.
-func unwrapRTX(pkt *rtp.Packet, t *RemoteTrack) bool {
-	if len(pkt.Payload) < 2 {
-		return false
-	}
-	pkt.SequenceNumber = binary.BigEndian.Uint16(pkt.Payload)
-	pkt.Payload = pkt.Payload[2:]
-	pkt.PayloadType = t.codec.PayloadType
-	pkt.SSRC = t.ssrc.Load()
-	return true
+	t.receive(pkt, now)
 }
 
 // remoteDemux finds the remote track of an RTP packet: by the SSRCs the
@@ -158,9 +156,10 @@ func (d *remoteDemux) init(tracks []*RemoteTrack, desc *sdp.Session) {
 	}
 }
 
-// route returns the track of pkt and whether pkt is its RTX stream.
-func (d *remoteDemux) route(pkt *rtp.Packet) (*RemoteTrack, bool) {
-	if r, ok := d.bySSRC[pkt.SSRC]; ok {
+// route returns the track of a packet with ssrc and payload type pt, and
+// whether it is the track's RTX stream.
+func (d *remoteDemux) route(ssrc uint32, pt uint8) (*RemoteTrack, bool) {
+	if r, ok := d.bySSRC[ssrc]; ok {
 		return r.t, r.rtx
 	}
 	if len(d.bySSRC) >= maxRemoteSSRCs {
@@ -168,15 +167,23 @@ func (d *remoteDemux) route(pkt *rtp.Packet) (*RemoteTrack, bool) {
 	}
 	for _, t := range d.tracks {
 		switch {
-		case t.ssrc.Load() == 0 && pkt.PayloadType == t.codec.PayloadType:
-			t.ssrc.Store(pkt.SSRC)
-			d.bySSRC[pkt.SSRC] = ssrcRoute{t: t}
+		case t.ssrc.Load() == 0 && pt == t.codec.PayloadType:
+			t.ssrc.Store(ssrc)
+			d.bySSRC[ssrc] = ssrcRoute{t: t}
 			return t, false
-		case t.rtxSSRC.Load() == 0 && t.rtxPT != 0 && pkt.PayloadType == t.rtxPT:
-			t.rtxSSRC.Store(pkt.SSRC)
-			d.bySSRC[pkt.SSRC] = ssrcRoute{t: t, rtx: true}
+		case t.rtxSSRC.Load() == 0 && t.rtxPT != 0 && pt == t.rtxPT:
+			t.rtxSSRC.Store(ssrc)
+			d.bySSRC[ssrc] = ssrcRoute{t: t, rtx: true}
 			return t, true
 		}
 	}
 	return nil, false
+}
+
+// track returns the remote track whose media SSRC is ssrc, or nil.
+func (d *remoteDemux) track(ssrc uint32) *RemoteTrack {
+	if r, ok := d.bySSRC[ssrc]; ok && !r.rtx {
+		return r.t
+	}
+	return nil
 }
