@@ -81,7 +81,18 @@ func (t *RemoteTrack) receive(pkt []byte, now monotime) {
 			_ = t.RequestKeyFrame()
 		}
 	}
+	skipped := t.reorder.stats.Skipped
 	t.reorder.push(pkt, now, t.emit)
+	t.afterSkip(skipped)
+}
+
+// afterSkip asks for a key frame when the reordering window gave up on a
+// hole since it counted skipped: the packets after it cannot be decoded
+// until one comes.
+func (t *RemoteTrack) afterSkip(skipped uint64) {
+	if t.reorder.stats.Skipped != skipped && t.kind == sdp.KindVideo {
+		_ = t.RequestKeyFrame()
+	}
 }
 
 // emit passes one in-order packet to OnRTP.
@@ -108,7 +119,9 @@ func (t *RemoteTrack) onTimer(now monotime) monotime {
 	if t.nack != nil && t.nack.missing() > 0 {
 		t.sendNACK(now)
 	}
+	skipped := t.reorder.stats.Skipped
 	t.reorder.poll(now, t.emit)
+	t.afterSkip(skipped)
 	next, _ := t.reorder.deadline()
 	t.keyMu.Lock()
 	send := t.keyframe.poll(now)
