@@ -4,6 +4,7 @@ import (
 	"errors"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -260,5 +261,200 @@ func TestPeerRenegotiate(t *testing.T) {
 	}
 	if _, err := p.Renegotiate(other.SDP); !errors.Is(err, ErrRenegotiation) {
 		t.Errorf("offer with audio added: %v, want ErrRenegotiation", err)
+	}
+}
+
+// TestPeerRetransmits: a NACK from the remote side is answered from the
+// history with RTX packets (RFC 4588) carrying the original sequence
+// numbers, and a second NACK within the RTT is not answered again.
+func TestPeerRetransmits(t *testing.T) {
+	srv := newTestServer(t, ice.MuxConfig{})
+	r := newTestRemote(t, sdp.MediaConfig{Disabled: true}, sdp.MediaConfig{})
+	p := r.answer(srv.config())
+	r.connect(srv)
+	waitConnected(t, p)
+	lt := p.LocalTracks()[0]
+	sec := r.desc.Sections[0]
+	if sec.RTX == 0 || len(sec.RemoteSSRCs) < 2 {
+		t.Fatalf("no RTX negotiated: %+v", sec)
+	}
+	for seq := uint16(100); seq < 110; seq++ {
+		if err := lt.WriteRTP(&rtp.Packet{Header: rtp.Header{SequenceNumber: seq, Timestamp: 3000}, Payload: []byte{byte(seq)}}); err != nil {
+			t.Fatal(err)
+		}
+		r.readRTP()
+	}
+	r.sendRTCP(&rtcp.TransportLayerNack{MediaSSRC: lt.SSRC(), Nacks: []rtcp.NackPair{{PacketID: 103, LostPackets: 1}}}) // 103 and 104
+	for _, want := range []uint16{103, 104} {
+		pkt := r.readRTP()
+		if pkt.SSRC != sec.RemoteSSRCs[1] || pkt.PayloadType != sec.RTX || len(pkt.Payload) != 3 ||
+			uint16(pkt.Payload[0])<<8|uint16(pkt.Payload[1]) != want || pkt.Payload[2] != byte(want) {
+			t.Fatalf("retransmission of %d: %v payload %x", want, pkt, pkt.Payload)
+		}
+	}
+	if st := lt.Stats(); st.Retransmitted != 2 || st.Packets != 10 {
+		t.Errorf("stats %+v, want 10 packets and 2 retransmissions", st)
+	}
+}
+
+// TestPeerReports: every ReportInterval the peer sends a sender report
+// for its track, with the packet count, and a reception report for the
+// remote track; a reception report from the remote side with LSR and
+// DLSR gives the track an RTT.
+func TestPeerReports(t *testing.T) {
+	srv := newTestServer(t, ice.MuxConfig{})
+	r := newTestRemote(t, sdp.MediaConfig{Disabled: true}, sdp.MediaConfig{})
+	cfg := srv.config()
+	cfg.ReportInterval = 100 * time.Millisecond
+	p := r.answer(cfg)
+	r.connect(srv)
+	waitConnected(t, p)
+	lt := p.LocalTracks()[0]
+	sec := r.desc.Sections[0]
+	for seq := uint16(1); seq <= 5; seq++ {
+		if err := lt.WriteRTP(&rtp.Packet{Header: rtp.Header{SequenceNumber: seq, Timestamp: 90000}, Payload: []byte("abcd")}); err != nil {
+			t.Fatal(err)
+		}
+		r.sendRTP(&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: sec.Codec.PayloadType, SequenceNumber: 500 + seq,
+			SSRC: sec.LocalSSRC}, Payload: []byte("x")})
+	}
+	var sr *rtcp.SenderReport
+	for sr == nil || sr.PacketCount < 5 || len(sr.Reports) == 0 || sr.Reports[0].LastSequenceNumber < 505 {
+		for _, pk := range r.readRTCP() {
+			if v, ok := pk.(*rtcp.SenderReport); ok && v.SSRC == lt.SSRC() {
+				sr = v
+			}
+		}
+	}
+	if sr.OctetCount != 20 || sr.Reports[0].SSRC != sec.LocalSSRC || sr.Reports[0].TotalLost != 0 {
+		t.Errorf("sender report %+v", sr)
+	}
+	// The remote side answers at once: LSR is the middle of the SR's NTP
+	// time, DLSR zero.
+	r.sendRTCP(&rtcp.ReceiverReport{SSRC: sec.LocalSSRC, Reports: []rtcp.ReceptionReport{{
+		SSRC: lt.SSRC(), LastSenderReport: uint32(sr.NTPTime >> 16), LastSequenceNumber: 5}}})
+	deadline := time.Now().Add(testWait)
+	for lt.Stats().Reports == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if st := lt.Stats(); st.Reports != 1 || st.RTT <= 0 || st.RTT > time.Second {
+		t.Errorf("after a receiver report: %+v", st)
+	}
+}
+
+// TestPeerSendsNACKAndFeedback: a gap in the remote side's sequence
+// numbers gets a NACK at once, and its transport-wide sequence numbers
+// get transport-cc feedback (the answer negotiates transport-cc for a
+// receiving track).
+func TestPeerSendsNACKAndFeedback(t *testing.T) {
+	srv := newTestServer(t, ice.MuxConfig{})
+	r := newTestRemote(t, sdp.MediaConfig{Disabled: true}, sdp.MediaConfig{})
+	got := make(chan uint16, 16)
+	cfg := srv.config()
+	cfg.OnRTP = func(_ *RemoteTrack, pkt *rtp.Packet) { got <- pkt.SequenceNumber }
+	p := r.answer(cfg)
+	r.connect(srv)
+	waitConnected(t, p)
+	sec := r.desc.Sections[0]
+	var twccID uint8
+	for _, e := range sec.Extensions {
+		if e.URI == uriTransportCC {
+			twccID = uint8(e.ID)
+		}
+	}
+	if twccID == 0 {
+		t.Fatalf("transport-cc extension not negotiated: %+v", sec.Extensions)
+	}
+	send := func(seq uint16) {
+		pkt := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: sec.Codec.PayloadType, SequenceNumber: seq,
+			SSRC: sec.LocalSSRC}, Payload: []byte("v")}
+		if err := pkt.SetExtension(twccID, []byte{byte(seq >> 8), byte(seq)}); err != nil {
+			t.Fatal(err)
+		}
+		r.sendRTP(pkt)
+	}
+	send(10)
+	send(11)
+	send(13)
+	var nack *rtcp.TransportLayerNack
+	var twcc *rtcp.TransportLayerCC
+	for nack == nil || twcc == nil {
+		for _, pk := range r.readRTCP() {
+			switch v := pk.(type) {
+			case *rtcp.TransportLayerNack:
+				nack = v
+			case *rtcp.TransportLayerCC:
+				twcc = v
+			}
+		}
+	}
+	if nack.MediaSSRC != sec.LocalSSRC || len(nack.Nacks) != 1 || nack.Nacks[0].PacketID != 12 {
+		t.Errorf("NACK %+v, want one for 12", nack)
+	}
+	if twcc.MediaSSRC != sec.LocalSSRC || twcc.BaseSequenceNumber != 10 || twcc.PacketStatusCount != 4 {
+		t.Errorf("transport-cc feedback %+v, want base 10 and 4 statuses", twcc)
+	}
+	send(12) // the retransmission fills the hole: all four in order
+	for _, want := range []uint16{10, 11, 12, 13} {
+		select {
+		case seq := <-got:
+			if seq != want {
+				t.Fatalf("OnRTP got %d, want %d", seq, want)
+			}
+		case <-time.After(testWait):
+			t.Fatalf("OnRTP did not get %d", want)
+		}
+	}
+}
+
+// TestPeerPacketPathAllocs: sending a packet (WriteRTP) and handling a
+// received one (unprotect, feedback, NACK, reordering, OnRTP) allocate
+// nothing.
+func TestPeerPacketPathAllocs(t *testing.T) {
+	srv := newTestServer(t, ice.MuxConfig{})
+	r := newTestRemote(t, sdp.MediaConfig{Disabled: true}, sdp.MediaConfig{})
+	cfg := srv.config()
+	var delivered atomic.Int64
+	cfg.OnRTP = func(*RemoteTrack, *rtp.Packet) { delivered.Add(1) }
+	p := r.answer(cfg)
+	r.connect(srv)
+	waitConnected(t, p)
+	lt := p.LocalTracks()[0]
+	out := &rtp.Packet{Header: rtp.Header{Timestamp: 1}, Payload: make([]byte, 1000)}
+	if n := testing.AllocsPerRun(200, func() {
+		out.SequenceNumber++
+		if err := lt.WriteRTP(out); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Errorf("WriteRTP: %v allocations", n)
+	}
+
+	// The receive path, driven directly with packets the remote protected.
+	sec := r.desc.Sections[0]
+	const runs = 200
+	in := make([][]byte, runs+1)
+	for i := range in {
+		pkt := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: sec.Codec.PayloadType, SequenceNumber: 1000 + uint16(i),
+			SSRC: sec.LocalSSRC}, Payload: make([]byte, 1000)}
+		b, _ := pkt.Marshal()
+		in[i], _ = r.dtls.ProtectRTP(nil, b)
+	}
+	// A second Peer on the same negotiation and keys, whose goroutines are
+	// not started, so that the test's goroutine is its read loop.
+	s := p.srtp.Load()
+	tr, err := transportSection(p.Description())
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := newPeer(cfg, p.Description(), p.ICE(), tr)
+	plain := make([]byte, MaxPacketSize)
+	i := 0
+	readAllocs := testing.AllocsPerRun(runs, func() {
+		q.readRTP(s, in[i], plain, q.clock.at(q.now()))
+		i++
+	})
+	if readAllocs != 0 || delivered.Load() != runs+1 {
+		t.Errorf("receive path: %v allocations, %d of %d packets delivered", readAllocs, delivered.Load(), runs+1)
 	}
 }
