@@ -10,6 +10,7 @@ import (
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
+	"github.com/streamwire/streamwire/ice"
 	"github.com/streamwire/streamwire/sdp"
 )
 
@@ -47,8 +48,9 @@ type LocalTrack struct {
 	history  *sendHistory
 	sender   *senderStats
 	receiver *remoteReceiverStats
-	keyframe *keyframeLimiter // key frame requests from the remote side
-	batch    [][]byte
+	keyframe *keyframeLimiter // key frame requests from the remote side (read goroutine only)
+	batch    [][]byte         // protected packets of WriteRTPBatch, made by its first call
+	sends    [][]byte
 }
 
 func newLocalTrack(p *Peer, s *sdp.Section) *LocalTrack {
@@ -140,6 +142,58 @@ func (t *LocalTrack) WriteRTP(pkt *rtp.Packet) error {
 		return fmt.Errorf("peer: protect: %w", err)
 	}
 	return t.p.write(out)
+}
+
+// WriteRTPBatch sends pkts as WriteRTP sends each, protected into buffers
+// of the track's and handed to the ICE session in one batched write
+// (sendmmsg on Linux, ice.Session.WriteBatch), up to
+// ice.DefaultWriteBatchSize packets per system call: a video frame's
+// packets cost one call. It returns how many packets were sent and the
+// first error. The first call allocates the batch buffers; later ones do
+// not allocate.
+func (t *LocalTrack) WriteRTPBatch(pkts []*rtp.Packet) (int, error) {
+	s, err := t.p.sendable()
+	if err != nil {
+		return 0, err
+	}
+	wall := t.p.now()
+	now := t.p.clock.at(wall)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.batch == nil {
+		t.batch = make([][]byte, ice.DefaultWriteBatchSize)
+		for i := range t.batch {
+			t.batch[i] = make([]byte, 0, MaxPacketSize)
+		}
+		t.sends = make([][]byte, 0, ice.DefaultWriteBatchSize)
+	}
+	sent := 0
+	for len(pkts) > 0 {
+		n := min(len(pkts), len(t.batch))
+		t.sends = t.sends[:0]
+		for i, pkt := range pkts[:n] {
+			plain, err := t.marshal(t.plain, pkt, wall)
+			if err != nil {
+				return sent, err
+			}
+			if t.history != nil {
+				t.history.store(plain, now)
+			}
+			t.sender.onSent(pkt.Timestamp, len(pkt.Payload), now)
+			out, err := s.ProtectRTP(t.batch[i][:0], plain)
+			if err != nil {
+				return sent, fmt.Errorf("peer: protect: %w", err)
+			}
+			t.sends = append(t.sends, out)
+		}
+		k, err := t.p.ice.WriteBatch(t.sends)
+		sent += k
+		if err != nil {
+			return sent, err
+		}
+		pkts = pkts[n:]
+	}
+	return sent, nil
 }
 
 // marshal writes pkt into b with the track's header: V=2, no padding,

@@ -1,9 +1,9 @@
 package peer
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/binary"
-	"context"
 	"fmt"
 	"log/slog"
 	"slices"

@@ -421,6 +421,7 @@ func TestPeerPacketPathAllocs(t *testing.T) {
 	waitConnected(t, p)
 	lt := p.LocalTracks()[0]
 	out := &rtp.Packet{Header: rtp.Header{Timestamp: 1}, Payload: make([]byte, 1000)}
+	r.discard.Store(true)
 	if n := testing.AllocsPerRun(200, func() {
 		out.SequenceNumber++
 		if err := lt.WriteRTP(out); err != nil {
@@ -428,6 +429,27 @@ func TestPeerPacketPathAllocs(t *testing.T) {
 		}
 	}); n != 0 {
 		t.Errorf("WriteRTP: %v allocations", n)
+	}
+
+	frame := make([]*rtp.Packet, 20) // more than one batch
+	for i := range frame {
+		frame[i] = &rtp.Packet{Header: rtp.Header{Timestamp: 2}, Payload: make([]byte, 1000)}
+	}
+	batch := func() {
+		for _, pkt := range frame {
+			out.SequenceNumber++
+			pkt.SequenceNumber = out.SequenceNumber
+		}
+		if n, err := lt.WriteRTPBatch(frame); n != len(frame) || err != nil {
+			t.Fatalf("WriteRTPBatch sent %d of %d: %v", n, len(frame), err)
+		}
+	}
+	batch()
+	if n := testing.AllocsPerRun(50, batch); n != 0 {
+		t.Errorf("WriteRTPBatch: %v allocations", n)
+	}
+	if st := lt.Stats(); st.Packets != 201+20+51*20 {
+		t.Errorf("%d packets counted", st.Packets)
 	}
 
 	// The receive path, driven directly with packets the remote protected.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -79,6 +80,13 @@ type testRemote struct {
 	dtls  *dtlssrtp.Session
 	dtlsQ chan []byte
 	media chan []byte // SRTP and SRTCP datagrams from the peer
+	// discard makes the read loop drop what it reads without allocating,
+	// while a test counts the peer's allocations.
+	discard atomic.Bool
+	// closed ends the DTLS connection's reads when the remote's DTLS
+	// session closes.
+	closed    chan struct{}
+	closeOnce sync.Once
 }
 
 // newTestRemote makes the remote side's offer with mc for both kinds.
@@ -92,7 +100,7 @@ func newTestRemote(t *testing.T, audio, video sdp.MediaConfig) *testRemote {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &testRemote{t: t, offer: offer, dtlsQ: make(chan []byte, 64), media: make(chan []byte, 1024)}
+	return &testRemote{t: t, offer: offer, closed: make(chan struct{}), dtlsQ: make(chan []byte, 64), media: make(chan []byte, 1024)}
 }
 
 // answer runs peer.Answer on the remote's offer and reads the answer.
@@ -161,12 +169,19 @@ func (r *testRemote) check() {
 }
 
 func (r *testRemote) readLoop() {
+	scratch := make([]byte, 1500)
 	for {
-		b := make([]byte, 1500)
+		b := scratch
+		if !r.discard.Load() {
+			b = make([]byte, 1500)
+		}
 		n, err := r.conn.Read(b)
 		if err != nil {
 			close(r.dtlsQ)
 			return
+		}
+		if r.discard.Load() {
+			continue
 		}
 		switch dtlssrtp.Classify(b[:n]) {
 		case dtlssrtp.ClassDTLS:
@@ -267,14 +282,21 @@ func (r *testRemote) sendRTCP(pkts ...rtcp.Packet) {
 type remoteDTLSConn struct{ r *testRemote }
 
 func (c *remoteDTLSConn) Read(b []byte) (int, error) {
-	rec, ok := <-c.r.dtlsQ
-	if !ok {
+	select {
+	case rec, ok := <-c.r.dtlsQ:
+		if !ok {
+			return 0, net.ErrClosed
+		}
+		return copy(b, rec), nil
+	case <-c.r.closed:
 		return 0, net.ErrClosed
 	}
-	return copy(b, rec), nil
 }
-func (c *remoteDTLSConn) Write(b []byte) (int, error)      { return c.r.conn.Write(b) }
-func (c *remoteDTLSConn) Close() error                     { return nil }
+func (c *remoteDTLSConn) Write(b []byte) (int, error) { return c.r.conn.Write(b) }
+func (c *remoteDTLSConn) Close() error {
+	c.r.closeOnce.Do(func() { close(c.r.closed) })
+	return nil
+}
 func (c *remoteDTLSConn) LocalAddr() net.Addr              { return c.r.conn.LocalAddr() }
 func (c *remoteDTLSConn) RemoteAddr() net.Addr             { return c.r.conn.RemoteAddr() }
 func (c *remoteDTLSConn) SetDeadline(time.Time) error      { return nil }

@@ -175,16 +175,16 @@ func (t *RemoteTrack) report(now monotime) (rtcp.ReceptionReport, bool) {
 // ReceiveStats is what a RemoteTrack received, as its last receiver
 // report (RFC 3550 §6.4.1) counted it, and the repair it asked for.
 type ReceiveStats struct {
-	HighestSeq    uint32  // extended highest sequence number received
-	PacketsLost   int32   // cumulative
-	FractionLost  float64 // 0..1, over the last report interval
-	Jitter        time.Duration
-	NACKed        uint64 // NACKs sent, retries included
-	Recovered     uint64 // missing packets that arrived later
-	PLIs          uint64 // key frame requests sent
-	Reordered     uint64 // packets that waited in the reordering window
-	SkippedHoles  uint64 // holes the window gave up waiting for
-	Late          uint64 // packets dropped because their hole was skipped
+	HighestSeq   uint32  // extended highest sequence number received
+	PacketsLost  int32   // cumulative
+	FractionLost float64 // 0..1, over the last report interval
+	Jitter       time.Duration
+	NACKed       uint64 // NACKs sent, retries included
+	Recovered    uint64 // missing packets that arrived later
+	PLIs         uint64 // key frame requests sent
+	Reordered    uint64 // packets that waited in the reordering window
+	SkippedHoles uint64 // holes the window gave up waiting for
+	Late         uint64 // packets dropped because their hole was skipped
 }
 
 func (t *RemoteTrack) publish(rr rtcp.ReceptionReport) {

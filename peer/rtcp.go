@@ -272,4 +272,3 @@ func (p *Peer) sendable() (*dtlssrtp.Session, error) {
 	}
 	return s, nil
 }
-
