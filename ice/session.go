@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/streamwire/streamwire/internal/deadline"
 	"github.com/streamwire/streamwire/internal/sockio"
 	"github.com/streamwire/streamwire/stun"
 )
@@ -64,8 +65,8 @@ type Session struct {
 
 	lastCheck atomic.Int64 // Mux clock, Unix nanoseconds, of the last successful check
 
-	readDeadline  deadline
-	writeDeadline deadline
+	readDeadline  deadline.Deadline
+	writeDeadline deadline.Deadline
 
 	wmu    sync.Mutex // guards the writers and their messages
 	wbc    *sockio.BatchConn
@@ -210,7 +211,7 @@ func (s *Session) ReadPacket(b []byte) (int, netip.AddrPort, error) {
 		return n, from, nil
 	case <-s.closed:
 		return 0, netip.AddrPort{}, s.err
-	case <-s.readDeadline.wait():
+	case <-s.readDeadline.Wait():
 		return 0, netip.AddrPort{}, os.ErrDeadlineExceeded
 	}
 }
@@ -222,7 +223,7 @@ func (s *Session) writePath() (*path, error) {
 	select {
 	case <-s.closed:
 		return nil, s.err
-	case <-s.writeDeadline.wait():
+	case <-s.writeDeadline.Wait():
 		return nil, os.ErrDeadlineExceeded
 	default:
 	}
@@ -331,8 +332,8 @@ func (s *Session) shut(err error) {
 	s.closeOnce.Do(func() {
 		s.err = err
 		close(s.closed)
-		s.readDeadline.stop()
-		s.writeDeadline.stop()
+		s.readDeadline.Stop()
+		s.writeDeadline.Stop()
 		for {
 			select {
 			case p := <-s.queue:
@@ -369,14 +370,14 @@ func (s *Session) RemoteAddr() net.Addr {
 // SetDeadline sets the read and write deadlines (net.Conn); the zero time
 // means none.
 func (s *Session) SetDeadline(t time.Time) error {
-	s.readDeadline.set(t)
-	s.writeDeadline.set(t)
+	s.readDeadline.Set(t)
+	s.writeDeadline.Set(t)
 	return nil
 }
 
 // SetReadDeadline sets the deadline of Read (net.Conn).
 func (s *Session) SetReadDeadline(t time.Time) error {
-	s.readDeadline.set(t)
+	s.readDeadline.Set(t)
 	return nil
 }
 
@@ -384,7 +385,7 @@ func (s *Session) SetReadDeadline(t time.Time) error {
 // not wait for the peer, so the deadline is checked when Write starts; a
 // TCP write is bounded by MuxConfig.TCPWriteTimeout instead.
 func (s *Session) SetWriteDeadline(t time.Time) error {
-	s.writeDeadline.set(t)
+	s.writeDeadline.Set(t)
 	return nil
 }
 
@@ -421,70 +422,5 @@ func (s *Session) setPath(next path, nominate bool) {
 	}
 	if nominate {
 		s.connOnce.Do(func() { close(s.connected) })
-	}
-}
-
-// deadline is a settable point in time with a channel closed when it
-// passes, as net.Conn deadlines need.
-type deadline struct {
-	mu    sync.Mutex
-	timer *time.Timer
-	ch    chan struct{} // closed when the deadline has passed; nil: none set yet
-}
-
-// wait returns a channel closed once the deadline passes (nil: never).
-func (d *deadline) wait() <-chan struct{} {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.ch
-}
-
-// set moves the deadline to t; the zero t removes it.
-func (d *deadline) set(t time.Time) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.timer != nil {
-		d.timer.Stop()
-		d.timer = nil
-	}
-	if d.ch != nil {
-		select {
-		case <-d.ch: // expired: later waits need a fresh channel
-			d.ch = nil
-		default:
-		}
-	}
-	if t.IsZero() {
-		return // an unexpired channel stays open: waiters keep waiting
-	}
-	if d.ch == nil {
-		d.ch = make(chan struct{})
-	}
-	dur := time.Until(t)
-	if dur <= 0 {
-		close(d.ch)
-		return
-	}
-	ch := d.ch
-	d.timer = time.AfterFunc(dur, func() {
-		d.mu.Lock()
-		defer d.mu.Unlock()
-		if d.ch == ch {
-			select {
-			case <-ch:
-			default:
-				close(ch)
-			}
-		}
-	})
-}
-
-// stop releases the timer.
-func (d *deadline) stop() {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.timer != nil {
-		d.timer.Stop()
-		d.timer = nil
 	}
 }

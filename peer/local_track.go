@@ -1,0 +1,309 @@
+package peer
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/streamwire/streamwire/ice"
+	"github.com/streamwire/streamwire/sdp"
+)
+
+// Header extension URIs the peer writes or reads (RFC 8285).
+const (
+	uriAbsSendTime = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
+	uriTransportCC = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
+	uriMid         = "urn:ietf:params:rtp-hdrext:sdes:mid"
+)
+
+// ErrPacketTooLarge is returned by writes of an RTP packet that would not
+// fit MaxPacketSize once protected.
+var ErrPacketTooLarge = errors.New("peer: RTP packet too large")
+
+// maxSRTPOverhead is the most any SRTP profile adds to a packet: a 16-byte
+// AEAD tag (RFC 7714 §9).
+const maxSRTPOverhead = 16
+
+// LocalTrack is what the peer sends in one m-section: one SSRC (and one
+// RTX SSRC when RTX is negotiated, RFC 4588) with the negotiated codec.
+type LocalTrack struct {
+	p       *Peer
+	mid     string
+	kind    sdp.Kind
+	codec   sdp.NegotiatedCodec
+	ssrc    uint32
+	rtxSSRC uint32
+	rtxPT   uint8
+	absID   uint8 // abs-send-time extension ID, 0 when not negotiated
+	nack    bool  // the remote side may NACK ("nack" negotiated)
+
+	mu       sync.Mutex // guards everything below
+	plain    []byte     // the packet as sent, before SRTP
+	out      []byte     // the protected packet
+	history  *sendHistory
+	sender   *senderStats
+	receiver *remoteReceiverStats
+	keyframe *keyframeLimiter // key frame requests from the remote side (read goroutine only)
+	batch    [][]byte         // protected packets of WriteRTPBatch, made by its first call
+	sends    [][]byte
+}
+
+func newLocalTrack(p *Peer, s *sdp.Section) *LocalTrack {
+	t := &LocalTrack{
+		p: p, mid: s.Mid, kind: s.Kind, codec: s.Codec,
+		ssrc: s.LocalSSRC, rtxSSRC: s.LocalRTXSSRC, rtxPT: s.RTX,
+		absID:    extensionID(s, uriAbsSendTime),
+		nack:     slices.Contains(s.RTCPFeedback, "nack"),
+		sender:   newSenderStats(s.Codec.ClockRate),
+		receiver: newRemoteReceiverStats(s.Codec.ClockRate),
+		keyframe: newKeyframeLimiter(p.cfg.KeyFrameRequestInterval),
+	}
+	return t
+}
+
+// start allocates the send buffers and the retransmission history once
+// the peer is connected, so that a peer that never connects costs little.
+func (t *LocalTrack) start() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.plain = make([]byte, MaxPacketSize)
+	t.out = make([]byte, 0, MaxPacketSize)
+	if !t.nack {
+		return
+	}
+	size := positiveOr(t.p.cfg.HistoryBytes, DefaultHistoryBytes)
+	if t.kind == sdp.KindAudio {
+		size /= 8 // some 50 kbit/s of Opus against megabits of video
+	}
+	t.history = newSendHistory(sendHistoryConfig{
+		Bytes: max(size, MaxPacketSize), MaxPacket: MaxPacketSize,
+		RTX: t.rtxPT != 0, RTXSSRC: t.rtxSSRC, RTXPayloadType: t.rtxPT,
+		RTXSeq: uint16(t.ssrc), // any start; RFC 4588 §8.3 asks only for a random-looking one
+	})
+}
+
+func extensionID(s *sdp.Section, uri string) uint8 {
+	for _, e := range s.Extensions {
+		if e.URI == uri && e.ID > 0 && e.ID < 15 {
+			return uint8(e.ID)
+		}
+	}
+	return 0
+}
+
+// Mid returns the track's m-section mid (RFC 8843 §5).
+func (t *LocalTrack) Mid() string { return t.mid }
+
+// Kind returns the track's media kind.
+func (t *LocalTrack) Kind() sdp.Kind { return t.kind }
+
+// Codec returns the negotiated codec: its payload type is the one WriteRTP
+// writes.
+func (t *LocalTrack) Codec() sdp.NegotiatedCodec { return t.codec }
+
+// SSRC returns the track's SSRC, as the answer announces it (RFC 5576).
+func (t *LocalTrack) SSRC() uint32 { return t.ssrc }
+
+// WriteRTP sends one RTP packet on the track: its sequence number,
+// timestamp, marker and payload as given, with the track's SSRC and
+// payload type written over the packet's, its CSRCs and header extensions
+// left out (the peer writes abs-send-time when negotiated, so that the
+// remote side can estimate bandwidth and send REMB), kept for
+// retransmission when the remote side NACKs it (RFC 4585 §6.2.1), then
+// SRTP-protected and sent to the selected ICE pair. It does not allocate.
+// It returns ErrNotConnected before the DTLS handshake has finished, the
+// peer's Err after it stopped, ErrPacketTooLarge for a packet that does
+// not fit MaxPacketSize, and the ICE session's write error otherwise.
+// Safe for concurrent use.
+func (t *LocalTrack) WriteRTP(pkt *rtp.Packet) error {
+	s, err := t.p.sendable()
+	if err != nil {
+		return err
+	}
+	wall := t.p.now()
+	now := t.p.clock.at(wall)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	plain, err := t.marshal(t.plain, pkt, wall)
+	if err != nil {
+		return err
+	}
+	if t.history != nil {
+		t.history.store(plain, now)
+	}
+	t.sender.onSent(pkt.Timestamp, len(pkt.Payload), now)
+	out, err := s.ProtectRTP(t.out[:0], plain)
+	if err != nil {
+		return fmt.Errorf("peer: protect: %w", err)
+	}
+	return t.p.write(out)
+}
+
+// WriteRTPBatch sends pkts as WriteRTP sends each, protected into buffers
+// of the track's and handed to the ICE session in one batched write
+// (sendmmsg on Linux, ice.Session.WriteBatch), up to
+// ice.DefaultWriteBatchSize packets per system call: a video frame's
+// packets cost one call. It returns how many packets were sent and the
+// first error. The first call allocates the batch buffers; later ones do
+// not allocate.
+func (t *LocalTrack) WriteRTPBatch(pkts []*rtp.Packet) (int, error) {
+	s, err := t.p.sendable()
+	if err != nil {
+		return 0, err
+	}
+	wall := t.p.now()
+	now := t.p.clock.at(wall)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.batch == nil {
+		t.batch = make([][]byte, ice.DefaultWriteBatchSize)
+		for i := range t.batch {
+			t.batch[i] = make([]byte, 0, MaxPacketSize)
+		}
+		t.sends = make([][]byte, 0, ice.DefaultWriteBatchSize)
+	}
+	sent := 0
+	for len(pkts) > 0 {
+		n := min(len(pkts), len(t.batch))
+		t.sends = t.sends[:0]
+		for i, pkt := range pkts[:n] {
+			plain, err := t.marshal(t.plain, pkt, wall)
+			if err != nil {
+				return sent, err
+			}
+			if t.history != nil {
+				t.history.store(plain, now)
+			}
+			t.sender.onSent(pkt.Timestamp, len(pkt.Payload), now)
+			out, err := s.ProtectRTP(t.batch[i][:0], plain)
+			if err != nil {
+				return sent, fmt.Errorf("peer: protect: %w", err)
+			}
+			t.sends = append(t.sends, out)
+		}
+		k, err := t.p.ice.WriteBatch(t.sends)
+		sent += k
+		if err != nil {
+			return sent, err
+		}
+		pkts = pkts[n:]
+	}
+	return sent, nil
+}
+
+// marshal writes pkt into b with the track's header: V=2, no padding,
+// no CSRC, the abs-send-time extension when negotiated.
+func (t *LocalTrack) marshal(b []byte, pkt *rtp.Packet, now time.Time) ([]byte, error) {
+	hdr := 12
+	if t.absID != 0 {
+		hdr += 8
+	}
+	if hdr+len(pkt.Payload)+maxSRTPOverhead > len(b) {
+		return nil, ErrPacketTooLarge
+	}
+	b[0] = 0x80
+	b[1] = t.codec.PayloadType
+	if pkt.Marker {
+		b[1] |= 0x80
+	}
+	binary.BigEndian.PutUint16(b[2:], pkt.SequenceNumber)
+	binary.BigEndian.PutUint32(b[4:], pkt.Timestamp)
+	binary.BigEndian.PutUint32(b[8:], t.ssrc)
+	if t.absID != 0 {
+		b[0] |= 0x10
+		// One-byte header (RFC 8285 §4.2): one word of extensions holding
+		// the 3-byte abs-send-time, 6.18 fixed-point seconds.
+		b[12], b[13], b[14], b[15] = 0xBE, 0xDE, 0, 1
+		b[16] = t.absID<<4 | 2
+		ast := absSendTime(now)
+		b[17], b[18], b[19] = byte(ast>>16), byte(ast>>8), byte(ast)
+	}
+	n := copy(b[hdr:], pkt.Payload)
+	return b[:hdr+n], nil
+}
+
+// absSendTime is the 24-bit abs-send-time value of t: seconds in 6.18
+// fixed point, wrapping every 64 s.
+func absSendTime(t time.Time) uint32 {
+	ns := uint64(t.UnixNano())
+	return uint32((ns << 18 / uint64(time.Second)) & 0xFFFFFF)
+}
+
+// resend answers a NACK from the remote side with retransmissions from
+// the history: RTX when negotiated, the original packets otherwise. It
+// runs on the read goroutine.
+func (t *LocalTrack) resend(pairs []rtcp.NackPair, now monotime) {
+	s := t.p.srtp.Load()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.history == nil || s == nil {
+		return
+	}
+	t.history.resend(pairs, now, func(pkt []byte) {
+		if out, err := s.ProtectRTP(t.out[:0], pkt); err == nil {
+			_ = t.p.write(out)
+		}
+	})
+}
+
+// senderReport returns the track's sender report for now (RFC 3550 §6.4.1),
+// ok false before the first packet.
+func (t *LocalTrack) senderReport(now monotime, wall time.Time) (rtcp.SenderReport, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.sender.senderReport(t.ssrc, now, wall, nil)
+}
+
+// onReceptionReport takes the remote receiver's report block about the
+// track, and returns the round-trip time it measured, if any.
+func (t *LocalTrack) onReceptionReport(rr *rtcp.ReceptionReport, wall time.Time) (time.Duration, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.receiver.onReceptionReport(rr, wall) {
+		return 0, false
+	}
+	rtt := t.receiver.feedback().RTT
+	if t.history != nil {
+		t.history.setRTT(rtt)
+	}
+	return rtt, true
+}
+
+// SendStats is what a LocalTrack sent and what the remote receiver last
+// reported about it (RFC 3550 §6.4.1), plus its bandwidth estimate.
+type SendStats struct {
+	Packets, Bytes uint64  // RTP packets and payload bytes sent, retransmissions excluded (32-bit counters, as in RTCP)
+	FractionLost   float64 // 0..1, over the remote receiver's last report interval
+	PacketsLost    int32   // cumulative, as the remote receiver counts it
+	Jitter         time.Duration
+	RTT            time.Duration // from the last report with LSR/DLSR; 0 before one
+	Reports        uint64        // report blocks received
+	// EstimatedBitrate is the remote side's last REMB covering the track,
+	// in bit/s; 0 when none in the last 10 s.
+	EstimatedBitrate float64
+	NACKed           uint64 // packets the remote side asked for again
+	Retransmitted    uint64 // retransmissions sent
+}
+
+// Stats returns the track's counters and the remote side's feedback.
+func (t *LocalTrack) Stats() SendStats {
+	t.mu.Lock()
+	fb := t.receiver.feedback()
+	st := SendStats{
+		Packets: uint64(t.sender.packets), Bytes: uint64(t.sender.octets),
+		FractionLost: fb.FractionLost, PacketsLost: fb.PacketsLost, Jitter: fb.Jitter,
+		RTT: fb.RTT, Reports: fb.Reports,
+	}
+	if h := t.history; h != nil {
+		st.NACKed = h.stats.Resent + h.stats.Missing + h.stats.Throttled + h.stats.RateLimited + h.stats.OverCap
+		st.Retransmitted = h.stats.Resent
+	}
+	t.mu.Unlock()
+	st.EstimatedBitrate = t.p.remoteBitrate(t.ssrc)
+	return st
+}

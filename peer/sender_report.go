@@ -1,0 +1,87 @@
+package peer
+
+// Design note: sender reports for one SSRC we send (RFC 3550 §6.4.1). A
+// receiver maps each stream's RTP timestamps to wall clock time through
+// the (NTP, RTP) pair of the latest SR, and lines audio up with video by
+// those wall clock times, so the pair must describe one instant. The SR's
+// RTP timestamp is extrapolated from the newest packet sent: its timestamp
+// plus the time elapsed since it was sent, at the stream's clock rate, as
+// libwebrtc and mediasoup do. A packet is "newer" when its timestamp is
+// ahead in serial number arithmetic (RFC 1982), so reordered or
+// retransmitted packets do not move the mapping back; a step back by more
+// than srMaxBackStep is a new timeline (a source switch) and is taken. The
+// packet and octet counts are 32-bit and wrap as the RFC says; octets are
+// payload only, without header and padding.
+
+import (
+	"time"
+
+	"github.com/pion/rtcp"
+)
+
+// srMaxBackStep is the largest backward timestamp step, in seconds of the
+// stream's clock, that is taken as reordering rather than a new timeline.
+const srMaxBackStep = 5
+
+// senderStats keeps what the sender report of one SSRC needs. Not safe for
+// concurrent use: the peer calls onSent from its write path and
+// senderReport from its report timer, under one lock.
+type senderStats struct {
+	clockRate uint32
+	packets   uint32
+	octets    uint32
+	lastTS    uint32   // newest RTP timestamp sent
+	lastAt    monotime // when it was sent; 0 before the first packet
+}
+
+// newSenderStats returns sender statistics for a stream whose RTP clock
+// runs at clockRate Hz.
+func newSenderStats(clockRate uint32) *senderStats {
+	return &senderStats{clockRate: max(clockRate, 1)}
+}
+
+// onSent counts an original (not retransmitted) packet with RTP timestamp
+// ts and payloadLen payload bytes, sent at now. It does not allocate.
+func (s *senderStats) onSent(ts uint32, payloadLen int, now monotime) {
+	s.packets++
+	s.octets += uint32(max(payloadLen, 0))
+	back := int64(int32(s.lastTS - ts))
+	if s.lastAt == 0 || back <= 0 || back > srMaxBackStep*int64(s.clockRate) {
+		s.lastTS, s.lastAt = ts, now
+	}
+}
+
+// rtpTimeAt extrapolates the RTP timestamp of instant now from the newest
+// packet sent.
+func (s *senderStats) rtpTimeAt(now monotime) uint32 {
+	d := now - s.lastAt
+	neg := d < 0
+	if neg {
+		d = -d
+	}
+	sec, ns := uint64(d)/1e9, uint64(d)%1e9
+	units := uint32(sec*uint64(s.clockRate) + ns*uint64(s.clockRate)/1e9)
+	if neg {
+		return s.lastTS - units
+	}
+	return s.lastTS + units
+}
+
+// senderReport returns the SR of ssrc carrying reports (which it does not
+// copy) for one instant, read as now on the monotonic clock and as wall on
+// the wall clock. ok is false before the first packet: a stream that has
+// sent nothing has no timestamp to map, and RFC 3550 §6.4 has it send a
+// receiver report instead.
+func (s *senderStats) senderReport(ssrc uint32, now monotime, wall time.Time, reports []rtcp.ReceptionReport) (sr rtcp.SenderReport, ok bool) {
+	if s.lastAt == 0 {
+		return rtcp.SenderReport{}, false
+	}
+	return rtcp.SenderReport{
+		SSRC:        ssrc,
+		NTPTime:     ntpTime(wall),
+		RTPTime:     s.rtpTimeAt(now),
+		PacketCount: s.packets,
+		OctetCount:  s.octets,
+		Reports:     reports,
+	}, true
+}
