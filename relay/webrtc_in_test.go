@@ -2,10 +2,15 @@ package relay
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"os/exec"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/streamwire/streamwire/internal/syncbuf"
 
 	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
@@ -283,4 +288,142 @@ func slicesDelete(pkts []*rtp.Packet, drop *rtp.Packet) []*rtp.Packet {
 		}
 	}
 	return out
+}
+
+// rtpOpus packetizes Opus packets 20 ms (960 ticks) apart.
+func rtpOpus(opus [][]byte, ts0 uint32) []*rtp.Packet {
+	pz := rtp.NewPacketizerWithOptions(RTPMaxPayload+12, &codecs.OpusPayloader{}, rtp.NewRandomSequencer(), 48000,
+		rtp.WithPayloadType(111), rtp.WithSSRC(0x5678), rtp.WithTimestamp(ts0))
+	var out []*rtp.Packet
+	for _, o := range opus {
+		out = append(out, pz.Packetize(o, 960)...)
+	}
+	return out
+}
+
+// TestWebRTCPublisherAudioVideo: Opus becomes Enhanced RTMP Opus audio
+// after an OpusHead sequence start, each track's first packet placed at
+// its arrival: audio that starts 100 ms after the video is published 100
+// ms later on the stream's timeline, whatever the RTP timestamps.
+func TestWebRTCPublisherAudioVideo(t *testing.T) {
+	aus := readH264AUs(t)
+	opus := oggOpusPackets(t, testOpusFile)
+	h := NewHub(Config{})
+	pub, _ := h.Publish("live/av")
+	var clock fakeClock
+	w := NewWebRTCPublisher(pub, WebRTCPublisherConfig{Now: clock.now})
+	sub, _ := h.Subscribe("live/av")
+	video, audio := newFakeRemote("H264"), newFakeRemote("opus")
+	vpkts, apkts := packetizeH264(aus, 123456, 0), rtpOpus(opus, 0xfffff000)
+	// Video frames at their 30 fps times from 0, audio every 20 ms from 100 ms.
+	vi, ai := 0, 0
+	for ms := 0; ms < 3000; ms++ {
+		for ; vi < len(vpkts) && int(frameMs(vi)) == ms; vi++ {
+			for _, p := range vpkts[vi] {
+				if err := w.WriteRTP(video, p); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		for ; ai < len(apkts) && 100+20*ai == ms; ai++ {
+			if err := w.WriteRTP(audio, apkts[ai]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		clock.advance(time.Millisecond)
+	}
+	w.Close()
+	var head *Frame
+	var got [][]byte
+	var ts []uint32
+	var videoFrames int
+	for _, f := range readAll(t, sub) {
+		if f.Type == Video && !f.SequenceHeader {
+			if f.Timestamp != frameMs(videoFrames) {
+				t.Fatalf("video frame %d at %d ms, want %d", videoFrames, f.Timestamp, frameMs(videoFrames))
+			}
+			videoFrames++
+		}
+		if f.Type != Audio {
+			continue
+		}
+		tag, err := flv.ParseAudioTag(f.Payload)
+		if err != nil || tag.FourCC != flv.FourCCOpus || !tag.Enhanced {
+			t.Fatalf("audio frame: %+v, %v", tag, err)
+		}
+		if f.SequenceHeader {
+			head = f
+			oh, err := flv.ParseOpusHead(tag.Data)
+			if err != nil || oh.Channels != 2 || oh.InputSampleRate != 48000 || oh.PreSkip != 0 {
+				t.Fatalf("OpusHead %+v, %v", oh, err)
+			}
+			continue
+		}
+		got, ts = append(got, tag.Data), append(ts, f.Timestamp)
+	}
+	if head == nil || head.Timestamp != 100 {
+		t.Fatalf("OpusHead sequence start: %v", head)
+	}
+	if videoFrames != len(aus) {
+		t.Fatalf("%d video frames, want %d", videoFrames, len(aus))
+	}
+	n := min(len(opus), 145) // what fits in 3 s from 100 ms
+	if len(got) != n {
+		t.Fatalf("%d Opus frames, want %d", len(got), n)
+	}
+	for i := range got {
+		if !bytes.Equal(got[i], opus[i]) || ts[i] != uint32(100+20*i) {
+			t.Fatalf("Opus frame %d: at %d ms, want %d", i, ts[i], 100+20*i)
+		}
+	}
+}
+
+// TestWebRTCPublisherRTMPPlayer: what a WHIP publisher sends (H.264 and
+// Opus) reaches an RTMP player through the RTMP server: ffmpeg plays
+// rtmp://.../live/whip and decodes every video frame. ffmpeg 5.1 knows no
+// Enhanced RTMP audio: it sees the Opus track as codec "none" and stops
+// with "Decoder (codec none) not found" unless told to take the video
+// only (-map 0:v or -an), as here. Releases whose FLV demuxer reads
+// Enhanced RTMP audio (FourCC Opus) play it too; only 5.1 is installed
+// here, so that is not tested.
+func TestWebRTCPublisherRTMPPlayer(t *testing.T) {
+	ffmpeg := needFFmpeg(t)
+	aus := readH264AUs(t)
+	opus := oggOpusPackets(t, testOpusFile)
+	h := NewHub(Config{})
+	base := startRTMP(t, &RTMPHandler{Hub: h})
+	pub, _ := h.Publish("live/whip")
+	w := NewWebRTCPublisher(pub, WebRTCPublisherConfig{})
+	defer w.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, ffmpeg, "-hide_banner", "-nostdin", "-v", "error", "-i", base+"/live/whip", "-map", "0:v", "-f", "framecrc", "-")
+	var stdout, stderr syncbuf.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for h.Subscribers("live/whip") == 0 {
+		if ctx.Err() != nil {
+			t.Fatalf("ffmpeg did not start playing: %s", stderr.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	video, audio := newFakeRemote("H264"), newFakeRemote("opus")
+	vpkts, apkts := packetizeH264(aus, 0, 0), rtpOpus(opus, 0)
+	for i, au := range vpkts {
+		for _, p := range au {
+			_ = w.WriteRTP(video, p)
+		}
+		for j := i * 5 / 3; j < (i+1)*5/3 && j < len(apkts); j++ {
+			_ = w.WriteRTP(audio, apkts[j])
+		}
+	}
+	w.Close()
+	if err := cmd.Wait(); err != nil || stderr.String() != "" {
+		t.Fatalf("ffmpeg: %v\n%s", err, stderr.String())
+	}
+	if frames := strings.Count(stdout.String(), "\n") - strings.Count(stdout.String(), "#"); frames != len(aus) {
+		t.Fatalf("ffmpeg decoded %d frames, want %d", frames, len(aus))
+	}
 }
