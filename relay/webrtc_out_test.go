@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
 
 	"github.com/streamwire/streamwire/internal/syncbuf"
@@ -318,4 +320,74 @@ func markAll(pkts []sentPacket) []sentPacket {
 		pkts[i].marker = true
 	}
 	return pkts
+}
+
+// blockingLocal is a fakeLocal whose writes wait until release is closed,
+// after telling entered that the first one started.
+type blockingLocal struct {
+	*fakeLocal
+	entered chan struct{}
+	release chan struct{}
+	once    sync.Once
+}
+
+func (b *blockingLocal) WriteRTP(p *rtp.Packet) error {
+	b.once.Do(func() { close(b.entered) })
+	<-b.release
+	return b.fakeLocal.WriteRTP(p)
+}
+
+// TestWebRTCSubscriberSlowViewer: a viewer that stalls overflows its
+// queue; the hub drops to the next keyframe, and the viewer's sequence
+// numbers go on without a gap (nothing for it to NACK), its first frame
+// after the drop being an IDR with SPS and PPS. ffmpeg decodes all it got.
+func TestWebRTCSubscriberSlowViewer(t *testing.T) {
+	aus := readH264AUs(t)
+	pkts := avcPackets(t, aus, false)
+	h := NewHub(Config{QueueLen: 8})
+	pub, _ := h.Publish("live/slow")
+	sub, _ := h.Subscribe("live/slow")
+	video := &blockingLocal{fakeLocal: newFakeLocal("H264"), entered: make(chan struct{}), release: make(chan struct{})}
+	_, wait := runViewer(t, sub, WebRTCSubscriberConfig{}, video, nil)
+	mustWrite(t, pub, pkts[0])
+	mustWrite(t, pub, pkts[1]) // the first IDR: the viewer takes it and stalls in its first write
+	<-video.entered
+	for _, p := range pkts[2:45] { // 43 frames into a queue of 8: dropped up to the IDR at 30
+		mustWrite(t, pub, p)
+	}
+	close(video.release)
+	for _, p := range pkts[45:] {
+		mustWrite(t, pub, p)
+	}
+	pub.Close()
+	if err := wait(); err != nil {
+		t.Fatal(err)
+	}
+	if sub.Dropped() == 0 {
+		t.Fatal("the hub dropped nothing")
+	}
+	frames := depacketizeH264(t, video.sent()) // fails on a sequence gap
+	index := map[uint32]int{} // RTP timestamp offset to source frame
+	for i := range aus {
+		index[frameMs(i)*90] = i
+	}
+	var stream []byte
+	prev := -1
+	for _, f := range frames {
+		i, ok := index[f.ts-frames[0].ts]
+		if !ok {
+			t.Fatalf("a frame at +%d ticks", f.ts-frames[0].ts)
+		}
+		if i != prev+1 && !bytes.HasPrefix(f.data, annexB([][]byte{findNALU(aus[0], naluSPS)})) {
+			t.Fatalf("frame %d follows %d without SPS, PPS and IDR", i, prev)
+		}
+		prev = i
+		stream = append(stream, f.data...)
+	}
+	if len(frames) == len(aus) {
+		t.Fatal("every frame was sent: the viewer did not fall behind")
+	}
+	if n := decodedFrames(t, writeTemp(t, "slow.h264", stream), "-f", "h264"); n != len(frames) {
+		t.Fatalf("ffmpeg decoded %d of %d frames", n, len(frames))
+	}
 }
