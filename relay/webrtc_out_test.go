@@ -367,7 +367,7 @@ func TestWebRTCSubscriberSlowViewer(t *testing.T) {
 		t.Fatal("the hub dropped nothing")
 	}
 	frames := depacketizeH264(t, video.sent()) // fails on a sequence gap
-	index := map[uint32]int{} // RTP timestamp offset to source frame
+	index := map[uint32]int{}                  // RTP timestamp offset to source frame
 	for i := range aus {
 		index[frameMs(i)*90] = i
 	}
