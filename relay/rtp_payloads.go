@@ -101,6 +101,9 @@ func appendRTPPayload(dst, payload []byte) []byte {
 
 // appendRTPPayloads is the shared encoding's function: p's RTP payloads.
 func appendRTPPayloads(dst []byte, p *Packet) []byte {
+	// Room for the payloads at once: the tag's bytes, less its header,
+	// plus a length and an FU-A header per payload.
+	dst = slices.Grow(dst, rtpHeaderLen+len(p.Payload)+len(p.Payload)/(RTPMaxPayload-2)*4+64)
 	switch p.Type {
 	case Video:
 		return appendVideoRTP(dst, p.Payload)
