@@ -14,7 +14,9 @@ import (
 // discardTrack is a LocalTrack that drops what it is sent.
 type discardTrack struct{ bytes int }
 
-func (d *discardTrack) Codec() sdp.NegotiatedCodec { return sdp.NegotiatedCodec{Name: "H264", ClockRate: 90000} }
+func (d *discardTrack) Codec() sdp.NegotiatedCodec {
+	return sdp.NegotiatedCodec{Name: "H264", ClockRate: 90000}
+}
 func (d *discardTrack) WriteRTP(p *rtp.Packet) error {
 	d.bytes += len(p.Payload)
 	return nil
