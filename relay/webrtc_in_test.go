@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -425,5 +427,56 @@ func TestWebRTCPublisherRTMPPlayer(t *testing.T) {
 	}
 	if frames := strings.Count(stdout.String(), "\n") - strings.Count(stdout.String(), "#"); frames != len(aus) {
 		t.Fatalf("ffmpeg decoded %d frames, want %d", frames, len(aus))
+	}
+}
+
+// TestWebRTCPublisherNewParameterSets: an SPS that changes (a new
+// resolution, a new encoder) is published as a new sequence header before
+// the frame that brings it, and so is the return to the first one.
+func TestWebRTCPublisherNewParameterSets(t *testing.T) {
+	aus := readH264AUs(t)
+	sps := findNALU(aus[0], naluSPS)
+	other := append(bytes.Clone(sps[:3]), sps[3]+1) // another level_idc
+	other = append(other, sps[4:]...)
+	changed := slices.Clone(aus)
+	changed[30] = slices.Clone(aus[30])
+	for i, n := range changed[30] {
+		if n[0]&0x1f == naluSPS {
+			changed[30][i] = other
+		}
+	}
+	h := NewHub(Config{})
+	pub, _ := h.Publish("live/sps")
+	w := NewWebRTCPublisher(pub, WebRTCPublisherConfig{})
+	sub, _ := h.Subscribe("live/sps")
+	track := newFakeRemote("H264")
+	for _, p := range flatten(packetizeH264(changed, 0, 0)) {
+		if err := w.WriteRTP(track, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Close()
+	frames := readAll(t, sub)
+	var headers []string
+	for i, f := range frames {
+		if !f.SequenceHeader {
+			continue
+		}
+		tag, _ := flv.ParseVideoTag(f.Payload)
+		cfg, err := flv.ParseAVCDecoderConfig(tag.Data)
+		if err != nil || i+1 >= len(frames) || !frames[i+1].Keyframe || frames[i+1].Timestamp != f.Timestamp {
+			t.Fatalf("sequence header at %d ms is not followed by its keyframe (%v)", f.Timestamp, err)
+		}
+		want := sps
+		if f.Timestamp == frameMs(30) {
+			want = other
+		}
+		if !bytes.Equal(cfg.SPS[0], want) || cfg.Level != want[3] {
+			t.Fatalf("sequence header at %d ms has the wrong SPS", f.Timestamp)
+		}
+		headers = append(headers, fmt.Sprint(f.Timestamp))
+	}
+	if got := strings.Join(headers, " "); got != fmt.Sprintf("0 %d %d", frameMs(30), frameMs(60)) {
+		t.Fatalf("sequence headers at %s ms", got)
 	}
 }
