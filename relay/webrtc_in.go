@@ -123,8 +123,8 @@ func (w *WebRTCPublisher) OnRTP(t *peer.RemoteTrack, pkt *rtp.Packet) { _ = w.Wr
 // WriteRTP takes one RTP packet of track t, in sequence order (as the
 // peer's read goroutine delivers them), and publishes the frames it
 // completes. The first video and the first audio track are published;
-// other tracks, and codecs other than H.264, VP8 and Opus, are ignored
-// and logged once. A video frame that lost a packet is dropped, and so is
+// the packets of other tracks are ignored (and counted in Stats), and a
+// codec other than H.264, VP8 and Opus is ignored and logged once. A video frame that lost a packet is dropped, and so is
 // every frame after it up to the next keyframe, which is requested from
 // the sender (at most once per second, by the peer). The packet is not
 // kept. It returns ErrClosed after Close, and the hub's error if a
@@ -136,24 +136,32 @@ func (w *WebRTCPublisher) WriteRTP(t RemoteTrack, pkt *rtp.Packet) error {
 		return fmt.Errorf("relay: WebRTC publish: %w", ErrClosed)
 	}
 	w.stats.packets.Add(1)
-	now := w.cfg.Now()
-	if w.epoch.IsZero() {
-		w.epoch = now
-	}
 	switch t.Kind() {
 	case sdp.KindVideo:
-		return w.writeVideo(t, pkt, now)
+		return w.writeVideo(t, pkt)
 	case sdp.KindAudio:
-		return w.writeAudio(t, pkt, now)
+		return w.writeAudio(t, pkt)
 	}
 	w.stats.ignored.Add(1)
 	return nil
 }
 
-// sinceEpoch is the stream time of now, in milliseconds.
-func (w *WebRTCPublisher) sinceEpoch(now time.Time) int64 { return now.Sub(w.epoch).Milliseconds() }
+// observe notes a packet's timestamp on a track's clock, placing the
+// track's first packet at its arrival time on the stream's timeline. The
+// clock is read only then, not once per packet.
+func (w *WebRTCPublisher) observe(c *rtpClock, ts uint32) {
+	if c.started {
+		c.observe(ts)
+		return
+	}
+	now := w.cfg.Now()
+	if w.epoch.IsZero() {
+		w.epoch = now
+	}
+	c.start(ts, now.Sub(w.epoch).Milliseconds())
+}
 
-func (w *WebRTCPublisher) writeVideo(t RemoteTrack, pkt *rtp.Packet, now time.Time) error {
+func (w *WebRTCPublisher) writeVideo(t RemoteTrack, pkt *rtp.Packet) error {
 	v := &w.video
 	if v.track == nil {
 		v.track = t
@@ -172,7 +180,7 @@ func (w *WebRTCPublisher) writeVideo(t RemoteTrack, pkt *rtp.Packet, now time.Ti
 	if w.keyWanted.Swap(false) {
 		w.requestKeyFrame()
 	}
-	v.clock.observe(pkt.Timestamp, w.sinceEpoch(now))
+	w.observe(&v.clock, pkt.Timestamp)
 	v.err = nil
 	v.dp.push(pkt.SequenceNumber, pkt.Timestamp, pkt.Marker, pkt.Payload, v.onFrame)
 	return v.err
@@ -322,7 +330,7 @@ func (w *WebRTCPublisher) publishVP8(frame []byte, ms uint32) error {
 // sends a sequence start first all the same.
 var vp8CodecConfig = []byte{0, 0, 8<<4 | 1<<1, 2, 2, 2, 0, 0}
 
-func (w *WebRTCPublisher) writeAudio(t RemoteTrack, pkt *rtp.Packet, now time.Time) error {
+func (w *WebRTCPublisher) writeAudio(t RemoteTrack, pkt *rtp.Packet) error {
 	a := &w.audio
 	if a.track == nil {
 		a.track = t
@@ -338,7 +346,7 @@ func (w *WebRTCPublisher) writeAudio(t RemoteTrack, pkt *rtp.Packet, now time.Ti
 	if len(pkt.Payload) == 0 {
 		return nil // padding only
 	}
-	a.clock.observe(pkt.Timestamp, w.sinceEpoch(now))
+	w.observe(&a.clock, pkt.Timestamp)
 	ms := a.clock.ms(pkt.Timestamp)
 	if !a.headSet {
 		if err := w.publish(Packet{Type: Audio, Timestamp: ms, SequenceHeader: true, Payload: opusHeadTag(t.Codec().Channels)}); err != nil {
@@ -426,12 +434,13 @@ type rtpClock struct {
 	startMs int64  // the stream time of the first packet
 }
 
-// observe notes a packet's timestamp, arriving at stream time nowMs.
-func (c *rtpClock) observe(ts uint32, nowMs int64) {
-	if !c.started {
-		c.started, c.last, c.ext, c.base, c.startMs = true, ts, int64(ts), int64(ts), nowMs
-		return
-	}
+// start places the first timestamp, ts, at stream time startMs.
+func (c *rtpClock) start(ts uint32, startMs int64) {
+	c.started, c.last, c.ext, c.base, c.startMs = true, ts, int64(ts), int64(ts), startMs
+}
+
+// observe notes the timestamp of a later packet.
+func (c *rtpClock) observe(ts uint32) {
 	c.ext += int64(int32(ts - c.last))
 	c.last = ts
 }

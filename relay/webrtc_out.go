@@ -294,7 +294,7 @@ func (s *sender) send(f *Frame) error {
 	case rf.has(rtpNoMedia):
 		return nil
 	case rf.has(rtpBad):
-		s.warn(warnBadFrame, "relay: malformed "+f.Type.String()+" frame not sent to WebRTC viewers", f)
+		s.warn(warnBadFrame, "relay: malformed frame not sent to WebRTC viewers", f)
 	case rf.codec() != t.codec || t.codec == rtpCodecNone:
 		s.warnCodec(f, t)
 	case f.SequenceHeader:
