@@ -19,7 +19,8 @@ import (
 )
 
 // RemoteTrack is a receiving WebRTC track as a WebRTCPublisher reads it:
-// *peer.RemoteTrack.
+// *peer.RemoteTrack. A WebRTCPublisher tells tracks apart by comparing
+// them, so an implementation must be comparable (a pointer, as peer's).
 type RemoteTrack interface {
 	// Kind is the track's media kind.
 	Kind() sdp.Kind
