@@ -7,7 +7,7 @@
 // The hub carries [Packet] values: an FLV tag body (Adobe FLV spec v10.1 §E.4,
 // and the Enhanced RTMP extensions) with its tag type, a millisecond timestamp
 // and two flags, Keyframe and SequenceHeader. The unit is protocol-neutral so the
-// same stream can feed RTMP players and, later, WebRTC peers.
+// same stream feeds RTMP players and WebRTC peers (see "WebRTC bridge").
 //
 // # Caches
 //
@@ -73,8 +73,78 @@
 // publish and play (for example by a key in the URL's query). Playing a
 // name nobody publishes is answered with NetStream.Play.StreamNotFound.
 //
-// A WebRTC bridge can subscribe to the same streams: a Packet is an FLV tag
-// body, from which H.264 NAL units (flv.NewNALUIter) and codec
-// configurations (flv.ParseAVCDecoderConfig), of package
-// github.com/streamwire/streamwire/rtmp/flv, are read without copying.
+// # WebRTC bridge
+//
+// [WebRTCSubscriber] sends a stream to one WebRTC viewer (a WHEP session)
+// through its peer.LocalTrack values, and [WebRTCPublisher] feeds a
+// stream from a WebRTC publisher's RTP (a WHIP session), so that every
+// publisher reaches every kind of subscriber. What goes where:
+//
+//   - H.264 from RTMP (legacy AVC or Enhanced RTMP avc1) goes to viewers
+//     that negotiated H264 as RFC 6184 packetization-mode 1 RTP, cut by
+//     pion/rtp's payloader into payloads of at most [RTPMaxPayload]
+//     bytes. The sequence header's SPS and PPS go as a STAP-A before
+//     every IDR frame that lacks its own, so that a viewer joining on the
+//     cached GOP decodes at once. B-frames, found by slice_type, not by
+//     composition time, end the viewer with [ErrBFrames] by default;
+//     [DropBFrames] leaves them out instead.
+//   - Opus from Enhanced RTMP (FourCC Opus) goes out one RTP packet per
+//     tag (RFC 7587). AAC, what ffmpeg and OBS send by default, cannot
+//     reach a browser without a transcoder, which this package does not
+//     run: viewers get the video only, and the stream's log says so once
+//     (SRS transcodes to Opus with libavcodec; MediaMTX drops the audio).
+//     HEVC, AV1, VP9 and multitrack tags are not sent either.
+//   - From a WebRTC publisher, H.264 is reassembled from single NAL unit
+//     packets, STAP-A and FU-A into AVC FLV tags, with the SPS and PPS in
+//     an AVCDecoderConfigurationRecord sequence header (a new one when
+//     they change), so RTMP players and WebRTC viewers both get it. A
+//     frame that lost a packet is dropped, with the frames after it up
+//     to the next IDR, which is requested by a PLI. Opus becomes Enhanced
+//     RTMP Opus audio after an OpusHead sequence start: RTMP players
+//     without Enhanced RTMP audio (ffmpeg 5.1) see an audio stream of
+//     codec "none" and must be told to play the video only (-an).
+//   - VP8 (Firefox's default) becomes Enhanced RTMP vp08 frames, which
+//     VP8 viewers get back as RFC 7741 RTP; RTMP players need vp08
+//     support, which ffmpeg 5.1 lacks.
+//
+// Each frame's RTP payloads are computed once for all viewers, as the
+// RTMP chunks are, and kept on the frame ([Frame.Encoded]); a viewer
+// writes them with its own RTP headers, one goroutine (Run) per viewer
+// blocking on the hub's queue. A viewer costs about 20 ns per packet plus
+// the peer's SRTP protection and send, without allocating (see the
+// package's benchmarks). A late joiner's cached GOP leaves as one burst.
+//
+// Timestamps: a viewer's RTP timestamps are the frame's milliseconds plus
+// its composition time offset, times 90 for video and 48 for Opus, from a
+// random start per track; its sequence numbers count the packets it is
+// sent, so frames the hub drops for a slow viewer leave no gap to NACK. A
+// publisher's RTP timestamps become milliseconds per track, unwrapped,
+// with each track's first packet placed at its arrival since the
+// stream's first packet: audio and video stay aligned to within the
+// difference of the two first packets' network delays (RTCP sender
+// reports would align them exactly; the peer does not pass them on).
+//
+// Key frames: a viewer's PLI or FIR ([WebRTCSubscriber.RequestKeyFrame])
+// reaches a WebRTC publisher as a PLI of its own, which its peer sends at
+// most once per second; an RTMP encoder cannot be asked, so the request
+// is only counted. The hub asks the publisher itself ([Publisher.OnKeyFrameRequest])
+// when a subscriber joins without a usable cached GOP or is dropped to
+// the next keyframe: a browser publisher sends keyframes only when asked.
+//
+// A server wires a WHEP viewer and a WHIP publisher like this:
+//
+//	// WHEP: the stream's subscriber, then the peer, then Run once connected.
+//	sub, err := hub.Subscribe(name)
+//	v := relay.NewWebRTCSubscriber(sub, relay.WebRTCSubscriberConfig{Logger: log})
+//	p, err := peer.Answer(offer, peer.Config{..., OnKeyFrameRequest: v.OnKeyFrameRequest})
+//	<-p.Connected()
+//	video, audio := relay.PeerTracks(p)
+//	err = v.Run(ctx, video, audio) // cancel ctx when the peer is done
+//
+//	// WHIP: the stream's publisher, then the peer with its OnRTP.
+//	pub, err := hub.Publish(name)
+//	w := relay.NewWebRTCPublisher(pub, relay.WebRTCPublisherConfig{Logger: log})
+//	p, err := peer.Answer(offer, peer.Config{..., OnRTP: w.OnRTP})
+//	<-p.Done()
+//	w.Close()
 package relay

@@ -22,6 +22,7 @@ type stream struct {
 	gop      []*Frame // from the latest video keyframe on; nil when not caching
 	gopBytes int
 	hasVideo bool // video has been published: late joiners wait for a keyframe
+	bridge   bridgeState
 }
 
 // errNoStream is what the methods of a Publisher or Subscriber that no Hub
@@ -200,8 +201,10 @@ func (s *stream) subscribe() (*Subscriber, error) {
 			s.queueCached(sub, f)
 		}
 	} else if s.hasVideo {
-		// Video without a usable cached GOP: wait for the next keyframe.
+		// Video without a usable cached GOP: wait for the next keyframe,
+		// and ask a publisher that can make one for it.
 		sub.skipping = true
+		s.requestKeyFrame()
 	}
 	s.subs = append(s.subs, sub)
 	return sub, nil

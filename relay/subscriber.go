@@ -105,7 +105,9 @@ func (sub *Subscriber) dropToKeyframe(f *Frame) bool {
 	sub.dropOverflow()
 	sub.s.hub.cfg.Logger.Debug("relay: slow subscriber skips to next keyframe", logstr.Attr("stream", sub.s.name))
 	key := f.Type == Video && f.Keyframe
-	sub.skipping = !key
+	if sub.skipping = !key; sub.skipping {
+		sub.s.requestKeyFrame()
+	}
 	if !key && !f.SequenceHeader && f.Type != Data {
 		sub.dropped++
 		return false

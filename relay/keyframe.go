@@ -1,0 +1,61 @@
+package relay
+
+import "sync/atomic"
+
+// bridgeState is what a stream keeps for its protocol bridges: the
+// publisher's answer to key frame requests and the warnings logged once
+// per stream.
+type bridgeState struct {
+	keyFrame atomic.Pointer[func()]
+	warned   atomic.Uint32 // warnXxx bits
+}
+
+// Warnings the WebRTC bridge logs once per stream, not once per viewer.
+const (
+	warnAudioCodec uint32 = 1 << iota // audio that WebRTC viewers cannot get (AAC)
+	warnVideoCodec                    // video that WebRTC viewers cannot get (HEVC)
+	warnBFrames                       // H.264 B-frames
+	warnBadFrame                      // a malformed frame
+)
+
+// warnOnce reports whether warning w is new for the stream.
+func (s *stream) warnOnce(w uint32) bool { return s.bridge.warned.Or(w)&w == 0 }
+
+// OnKeyFrameRequest makes fn the publisher's answer to key frame requests:
+// those of Subscriber.RequestKeyFrame (a WebRTC viewer's PLI or FIR), and
+// those the hub makes itself when a subscriber must wait for the next
+// keyframe (it joined without a usable cached GOP, or the slow-consumer
+// policy emptied its queue). fn may be called on any goroutine, with the
+// stream locked: it must only note the request, for example by setting a
+// flag that the publisher's own goroutine acts on. A publisher that
+// cannot make a keyframe on demand, such as an RTMP encoder, sets none.
+// Nil removes it.
+func (p *Publisher) OnKeyFrameRequest(fn func()) {
+	if p.s == nil {
+		return
+	}
+	if fn == nil {
+		p.s.bridge.keyFrame.Store(nil)
+		return
+	}
+	p.s.bridge.keyFrame.Store(&fn)
+}
+
+// RequestKeyFrame asks the stream's publisher for a keyframe and reports
+// whether it takes such requests (see Publisher.OnKeyFrameRequest): a
+// WebRTC publisher does, an RTMP publisher does not.
+func (sub *Subscriber) RequestKeyFrame() bool {
+	if sub.s == nil {
+		return false
+	}
+	return sub.s.requestKeyFrame()
+}
+
+func (s *stream) requestKeyFrame() bool {
+	fn := s.bridge.keyFrame.Load()
+	if fn == nil {
+		return false
+	}
+	(*fn)()
+	return true
+}

@@ -1,0 +1,384 @@
+package relay
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+
+	"github.com/pion/rtp"
+
+	"github.com/streamwire/streamwire/internal/logstr"
+	"github.com/streamwire/streamwire/peer"
+	"github.com/streamwire/streamwire/rtmp/flv"
+	"github.com/streamwire/streamwire/sdp"
+)
+
+// LocalTrack is a sending WebRTC track as a WebRTCSubscriber writes it:
+// *peer.LocalTrack. WriteRTP must not keep the packet or its payload
+// after it returns: both are reused.
+type LocalTrack interface {
+	// Codec is the negotiated codec; its Name picks what the track gets.
+	Codec() sdp.NegotiatedCodec
+	// WriteRTP sends one packet under the track's SSRC and payload type.
+	WriteRTP(pkt *rtp.Packet) error
+}
+
+var _ LocalTrack = (*peer.LocalTrack)(nil)
+
+// PeerTracks returns p's first sending video and audio tracks, nil for a
+// kind p does not send, ready for WebRTCSubscriber.Run.
+func PeerTracks(p *peer.Peer) (video, audio LocalTrack) {
+	for _, t := range p.LocalTracks() {
+		switch {
+		case t.Kind() == sdp.KindVideo && video == nil:
+			video = t
+		case t.Kind() == sdp.KindAudio && audio == nil:
+			audio = t
+		}
+	}
+	return video, audio
+}
+
+// BFramePolicy says what a WebRTCSubscriber does with H.264 frames that
+// hold B slices (H.264 §7.4.3, slice_type 1 or 6), which browsers do not
+// decode.
+type BFramePolicy int
+
+const (
+	// RefuseBFrames ends Run with ErrBFrames at the first B-frame: the
+	// viewer would show a corrupt picture. This is the default.
+	RefuseBFrames BFramePolicy = iota
+	// DropBFrames leaves every B-frame out. x264's B-pyramid makes some
+	// B-frames references, but only for other B-frames, so the I and P
+	// frames that remain decode; the viewer sees a lower frame rate.
+	DropBFrames
+)
+
+// ErrBFrames ends a WebRTCSubscriber under RefuseBFrames.
+var ErrBFrames = errors.New("relay: the stream's H.264 has B-frames, which WebRTC viewers cannot decode " +
+	"(publish without them: x264/ffmpeg -bf 0, OBS Max B-frames 0)")
+
+// DefaultWebRTCBatch is WebRTCSubscriberConfig.MaxBatch's default.
+const DefaultWebRTCBatch = 64
+
+// WebRTCSubscriberConfig configures a WebRTCSubscriber. The zero value
+// works.
+type WebRTCSubscriberConfig struct {
+	// BFrames is the policy for H.264 B-frames. The zero value is
+	// RefuseBFrames.
+	BFrames BFramePolicy
+	// MaxBatch is how many frames Run takes from the hub per wake-up.
+	// Zero means DefaultWebRTCBatch (64).
+	MaxBatch int
+	// Logger receives the viewer's events and the stream's warnings
+	// (AAC audio, unsupported video, B-frames), each warning once per
+	// stream. Nil means none.
+	Logger *slog.Logger
+	// Rand draws each track's first sequence number and timestamp offset
+	// (RFC 3550 §5.1). Nil means crypto/rand.
+	Rand io.Reader
+}
+
+// WebRTCSubscriber sends a hub stream to one WebRTC viewer: H.264 and VP8
+// video, Opus audio, each frame cut into RTP payloads once for all
+// viewers (the frame's shared encoding), so that a viewer costs one RTP
+// header and its SRTP protection per packet. Make one per viewer with
+// NewWebRTCSubscriber, hand OnKeyFrameRequest to the viewer's peer, and
+// call Run once the peer is connected.
+type WebRTCSubscriber struct {
+	sub   *Subscriber
+	cfg   WebRTCSubscriberConfig
+	log   *slog.Logger
+	stats webrtcStats
+}
+
+type webrtcStats struct {
+	packets, bytes, frames, skipped atomic.Int64
+	keyRequests, keyForwarded       atomic.Int64
+}
+
+// NewWebRTCSubscriber makes a WebRTCSubscriber of sub, which it owns from
+// now on: Run closes it.
+func NewWebRTCSubscriber(sub *Subscriber, cfg WebRTCSubscriberConfig) *WebRTCSubscriber {
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = DefaultWebRTCBatch
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = rand.Reader
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &WebRTCSubscriber{sub: sub, cfg: cfg, log: log.With(logstr.Attr("stream", sub.Name()))}
+}
+
+// WebRTCSubscriberStats are a WebRTCSubscriber's counters since it was
+// made.
+type WebRTCSubscriberStats struct {
+	// Packets and Bytes count the RTP packets written and their payload
+	// bytes.
+	Packets, Bytes int64
+	// Frames counts the frames sent; Skipped the frames not sent: before
+	// the first keyframe, of a codec the viewer did not negotiate (AAC),
+	// B-frames under DropBFrames, malformed frames.
+	Frames, Skipped int64
+	// KeyFrameRequests counts the viewer's PLI and FIR (as the peer
+	// passes them up, at most one per second); KeyFrameRequestsForwarded
+	// those that reached a publisher able to answer (WebRTC, not RTMP).
+	KeyFrameRequests, KeyFrameRequestsForwarded int64
+}
+
+// Stats returns the counters; safe to call while Run runs.
+func (v *WebRTCSubscriber) Stats() WebRTCSubscriberStats {
+	s := &v.stats
+	return WebRTCSubscriberStats{
+		Packets: s.packets.Load(), Bytes: s.bytes.Load(),
+		Frames: s.frames.Load(), Skipped: s.skipped.Load(),
+		KeyFrameRequests: s.keyRequests.Load(), KeyFrameRequestsForwarded: s.keyForwarded.Load(),
+	}
+}
+
+// OnKeyFrameRequest is a peer.Config.OnKeyFrameRequest: see
+// RequestKeyFrame.
+func (v *WebRTCSubscriber) OnKeyFrameRequest(*peer.LocalTrack) { v.RequestKeyFrame() }
+
+// RequestKeyFrame handles the viewer's request for a keyframe (PLI, RFC
+// 4585 §6.3.1; FIR, RFC 5104 §4.3.1): it is counted, and passed to the
+// stream's publisher when that can answer it (a WebRTC publisher, which
+// sends a PLI of its own, rate-limited by its peer). An RTMP encoder
+// cannot be asked for a keyframe: the viewer recovers at the next one.
+// Safe for concurrent use.
+func (v *WebRTCSubscriber) RequestKeyFrame() {
+	v.stats.keyRequests.Add(1)
+	if v.sub.RequestKeyFrame() {
+		v.stats.keyForwarded.Add(1)
+	}
+}
+
+// Run sends the stream to the viewer's tracks until the stream ends
+// (nil), ctx is cancelled (ctx.Err()), a write fails (its error,
+// wrapped), a B-frame comes under RefuseBFrames (ErrBFrames), or the hub
+// disconnects a slow viewer (ErrSlowConsumer); then it closes the
+// Subscriber. video or audio may be nil (a viewer that did not ask for
+// that kind); a track whose codec the stream does not have gets nothing,
+// and the stream's log says why once.
+//
+// Run is the viewer's one goroutine: it blocks on the hub's queue and
+// writes each frame's packets as fast as the track takes them. A late
+// joiner's cached GOP therefore goes out as one burst (a few hundred
+// packets for a 2 s GOP at 2 Mbit/s), which loopback and LAN viewers
+// absorb and which lets the first picture show at once; a paced or
+// batched write (sendmmsg) belongs in the peer's LocalTrack.
+func (v *WebRTCSubscriber) Run(ctx context.Context, video, audio LocalTrack) error {
+	defer v.sub.Close()
+	s := sender{v: v}
+	if err := s.video.init(video, 90, v.cfg.Rand); err != nil {
+		return err
+	}
+	if err := s.audio.init(audio, 48, v.cfg.Rand); err != nil {
+		return err
+	}
+	s.needKey = true
+	frames := make([]*Frame, 0, v.cfg.MaxBatch)
+	for {
+		var err error
+		frames, err = v.sub.ReadBatch(ctx, frames[:0], v.cfg.MaxBatch)
+		for _, f := range frames {
+			if serr := s.send(f); serr != nil {
+				clear(frames)
+				return serr
+			}
+		}
+		clear(frames) // pin no frame while waiting
+		switch {
+		case err == io.EOF:
+			return nil
+		case err != nil:
+			return err
+		}
+	}
+}
+
+// sender is Run's state.
+type sender struct {
+	v            *WebRTCSubscriber
+	video, audio rtpTrack
+	needKey      bool     // no video until an IDR frame
+	params       rtpFrame // the last H.264 sequence header's payloads
+}
+
+// rtpTrack is one track's RTP state: the sequence numbers are this
+// viewer's own, counted over the packets it is sent, so that frames the
+// hub drops for a slow viewer leave no gap for it to NACK.
+type rtpTrack struct {
+	w      LocalTrack
+	codec  byte
+	pkt    rtp.Packet
+	offset uint32 // random start of the RTP timestamps
+	perMs  uint32 // clock rate in kHz
+}
+
+func (t *rtpTrack) init(w LocalTrack, perMs uint32, r io.Reader) error {
+	if w == nil {
+		return nil
+	}
+	var b [6]byte
+	if _, err := io.ReadFull(r, b[:]); err != nil {
+		return fmt.Errorf("relay: random RTP start: %w", err)
+	}
+	t.w, t.perMs = w, perMs
+	t.codec = rtpCodecOf(w.Codec().Name)
+	t.pkt.SequenceNumber = binary.BigEndian.Uint16(b[:])
+	t.offset = binary.BigEndian.Uint32(b[2:])
+	return nil
+}
+
+// rtpCodecOf maps an SDP encoding name to the shared encoding's codec.
+func rtpCodecOf(name string) byte {
+	switch {
+	case strings.EqualFold(name, "H264"):
+		return rtpCodecH264
+	case strings.EqualFold(name, "VP8"):
+		return rtpCodecVP8
+	case strings.EqualFold(name, "opus"):
+		return rtpCodecOpus
+	}
+	return rtpCodecNone
+}
+
+// write sends the payloads of one frame at timestamp ms (RTMP
+// milliseconds), with the marker bit on the last one when mark is set.
+func (t *rtpTrack) write(it rtpPayloadIter, ms uint32, mark bool, st *webrtcStats) error {
+	t.pkt.Timestamp = ms*t.perMs + t.offset // wraps with ms: 2^32 * perMs is 0 mod 2^32
+	var n, bytes int64
+	defer func() { st.packets.Add(n); st.bytes.Add(bytes) }()
+	for {
+		p, last, ok := it.next()
+		if !ok {
+			return nil
+		}
+		t.pkt.Marker = mark && last
+		t.pkt.Payload = p
+		err := t.w.WriteRTP(&t.pkt)
+		t.pkt.Payload = nil
+		if err != nil {
+			return fmt.Errorf("relay: WebRTC viewer write: %w", err)
+		}
+		t.pkt.SequenceNumber++
+		n++
+		bytes += int64(len(p))
+	}
+}
+
+// send sends one frame, or counts it as skipped.
+func (s *sender) send(f *Frame) error {
+	var t *rtpTrack
+	switch f.Type {
+	case Video:
+		t = &s.video
+	case Audio:
+		t = &s.audio
+	}
+	if t == nil || t.w == nil {
+		return nil // metadata, or a kind the viewer does not take
+	}
+	rf := f.rtpEncoding()
+	switch {
+	case rf.has(rtpNoMedia):
+		return nil
+	case rf.has(rtpBad):
+		s.warn(warnBadFrame, "relay: malformed frame not sent to WebRTC viewers", f)
+	case rf.codec() != t.codec || t.codec == rtpCodecNone:
+		s.warnCodec(f, t)
+	case f.SequenceHeader:
+		if f.Type == Video {
+			s.params = rf
+		}
+		return nil
+	case f.Type == Audio:
+		return s.sent(t.write(rf.payloads(), f.Timestamp, false, &s.v.stats))
+	default:
+		return s.sendVideo(f, rf)
+	}
+	s.v.stats.skipped.Add(1)
+	return nil
+}
+
+// sent counts a frame sent, unless err says that it was not.
+func (s *sender) sent(err error) error {
+	if err == nil {
+		s.v.stats.frames.Add(1)
+	}
+	return err
+}
+
+// sendVideo sends a coded video frame of the viewer's codec.
+func (s *sender) sendVideo(f *Frame, rf rtpFrame) error {
+	t := &s.video
+	switch {
+	case rf.has(rtpBSlice):
+		s.warn(warnBFrames, ErrBFrames.Error(), f)
+		s.v.stats.skipped.Add(1)
+		if s.v.cfg.BFrames == RefuseBFrames {
+			return ErrBFrames
+		}
+		return nil
+	case s.needKey && !rf.has(rtpKey):
+		s.v.stats.skipped.Add(1)
+		return nil
+	}
+	s.needKey = false
+	ms := f.Timestamp + uint32(rf.cts())
+	if rf.has(rtpKey) && t.codec == rtpCodecH264 && !rf.has(rtpInband) && s.params != nil {
+		// A viewer that joins here decodes from this frame on.
+		if err := t.write(s.params.payloads(), ms, false, &s.v.stats); err != nil {
+			return err
+		}
+	}
+	return s.sent(t.write(rf.payloads(), ms, true, &s.v.stats))
+}
+
+// warn logs msg once per stream.
+func (s *sender) warn(w uint32, msg string, f *Frame) {
+	if st := s.v.sub.s; st != nil && st.warnOnce(w) {
+		s.v.log.Warn(msg, "type", f.Type.String(), "timestamp_ms", f.Timestamp)
+	}
+}
+
+// warnCodec logs, once per stream, that a frame's codec is not the
+// viewer's: AAC (what ffmpeg and OBS send by default) needs a transcoder
+// to reach a browser, which this package does not run.
+func (s *sender) warnCodec(f *Frame, t *rtpTrack) {
+	w := warnVideoCodec
+	if f.Type == Audio {
+		w = warnAudioCodec
+	}
+	st := s.v.sub.s
+	if st == nil || !st.warnOnce(w) {
+		return
+	}
+	codec := frameCodec(f)
+	msg := "relay: WebRTC viewers get no " + f.Type.String() + " of this stream: its codec is not the one the viewer negotiated"
+	if codec == flv.FourCCAAC {
+		msg = "relay: WebRTC viewers get video only: the stream's audio is AAC, which browsers do not decode over WebRTC " +
+			"and which is not transcoded to Opus here (publish Opus with Enhanced RTMP, e.g. ffmpeg 6.1+ -c:a libopus)"
+	}
+	s.v.log.Warn(msg, "codec", codec.String(), "viewer_codec", t.w.Codec().Name)
+}
+
+// frameCodec is the FourCC of a video or audio frame, 0 if unknown.
+func frameCodec(f *Frame) flv.FourCC {
+	if f.Type == Video {
+		t, _ := flv.ParseVideoTag(f.Payload)
+		return t.FourCC
+	}
+	t, _ := flv.ParseAudioTag(f.Payload)
+	return t.FourCC
+}
