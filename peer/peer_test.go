@@ -480,3 +480,36 @@ func TestPeerPacketPathAllocs(t *testing.T) {
 		t.Errorf("receive path: %v allocations, %d of %d packets delivered", readAllocs, delivered.Load(), runs+1)
 	}
 }
+
+// TestAnswerRejects: the data channel m-section is always rejected with
+// port 0, even when Config.SDP asks for it; an offer that does not bundle
+// its media is refused; a Config without Mux or Certificate is refused.
+func TestAnswerRejects(t *testing.T) {
+	srv := newTestServer(t, ice.MuxConfig{})
+	fp, _ := testCertificate(t).Fingerprint(dtlsparams.SHA256)
+	offer, err := sdp.Offer(&sdp.Config{DataChannel: true, Fingerprints: []dtlsparams.Fingerprint{fp}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := srv.config()
+	cfg.SDP.DataChannel = true
+	p, err := Answer(offer.SDP, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { p.Close(); <-p.Done() }()
+	if !strings.Contains(string(p.LocalDescription()), "\r\nm=application 0 ") {
+		t.Errorf("data channel not rejected:\n%s", p.LocalDescription())
+	}
+	if len(p.LocalTracks()) != 2 || len(p.RemoteTracks()) != 2 {
+		t.Errorf("%d local and %d remote tracks, want 2 and 2", len(p.LocalTracks()), len(p.RemoteTracks()))
+	}
+
+	unbundled := strings.Replace(string(offer.SDP), "a=group:BUNDLE", "a=group:NOTBUNDLE", 1)
+	if _, err := Answer([]byte(unbundled), srv.config()); !errors.Is(err, ErrUnbundled) {
+		t.Errorf("unbundled offer: %v, want ErrUnbundled", err)
+	}
+	if _, err := Answer(offer.SDP, Config{}); !errors.Is(err, ErrConfig) {
+		t.Errorf("zero Config: %v, want ErrConfig", err)
+	}
+}
