@@ -276,6 +276,18 @@ func TestPeerChromiumViewer(t *testing.T) {
 			if !restart {
 				rep := c.waitReport(t, 20*time.Second, "60 frames decoded", func(r chromiumReport) bool { return r.FramesDecoded >= 60 })
 				t.Logf("Chromium: %+v", rep)
+				// Chromium's receiver reports and REMB (abs-send-time, no
+				// transport-cc for a send-only peer) reach the track.
+				var st peer.SendStats
+				for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+					if st = p.LocalTracks()[0].Stats(); st.Reports > 0 && st.RTT > 0 && st.EstimatedBitrate > 0 {
+						break
+					}
+				}
+				t.Logf("peer's view of Chromium: %+v", st)
+				if st.Reports == 0 || st.RTT <= 0 || st.EstimatedBitrate <= 0 {
+					t.Errorf("no receiver reports with RTT or no REMB from Chromium: %+v", st)
+				}
 				return
 			}
 			first := p.ICE().LocalCredentials()
