@@ -8,7 +8,7 @@
 // (unshare(CLONE_NEWNET)) with its loopback interface up. Sockets created by
 // functions run with Do live in that namespace for their whole life, from
 // whichever goroutine later uses them; so do processes started from Do with
-// os/exec (a child inherits the thread's namespace). It needs
+// os/exec, as Start does (a child inherits the thread's namespace). It needs
 // CAP_SYS_ADMIN: root, as on this project's CI machines.
 package netns
 
@@ -88,6 +88,16 @@ func (ns *Namespace) Run(name string, args ...string) error {
 			err = fmt.Errorf("%s %v: %w: %s", name, args, err, out)
 		}
 	})
+	return err
+}
+
+// Start starts cmd inside the namespace (exec.Cmd.Start on its thread, so
+// that the child and all its descendants inherit the namespace) and
+// returns Start's error. The caller waits for cmd as usual; the process
+// outlives Close, and keeps the namespace alive, until it exits.
+func (ns *Namespace) Start(cmd *exec.Cmd) error {
+	var err error
+	ns.Do(func() { err = cmd.Start() })
 	return err
 }
 

@@ -3,7 +3,10 @@
 package netns
 
 import (
+	"fmt"
 	"net"
+	"os"
+	"os/exec"
 	"strconv"
 	"testing"
 	"time"
@@ -59,4 +62,38 @@ func TestRunAddsAddress(t *testing.T) {
 		t.Fatalf("bind the added address: %v", err)
 	}
 	c.Close()
+}
+
+// TestStartRunsInside: a process started with Start lives in the
+// namespace, not in the test's own, for as long as it runs.
+func TestStartRunsInside(t *testing.T) {
+	ns := New(t)
+	var inside string
+	var err error
+	ns.Do(func() { inside, err = os.Readlink("/proc/thread-self/ns/net") })
+	if err != nil {
+		t.Fatal(err)
+	}
+	outside, err := os.Readlink("/proc/self/ns/net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inside == outside {
+		t.Fatalf("the namespace's thread is in the host namespace %s", outside)
+	}
+	cmd := exec.Command("sleep", "30")
+	if err := ns.Start(cmd); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	}()
+	got, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/net", cmd.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != inside {
+		t.Fatalf("the process is in %s, want the namespace's %s (the test's is %s)", got, inside, outside)
+	}
 }
