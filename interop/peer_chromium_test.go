@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -77,7 +78,7 @@ async function report(pc, extra) {
     } else {
       const stream = await navigator.mediaDevices.getUserMedia({video: true});
       const tr = pc.addTransceiver(stream.getVideoTracks()[0], {direction: 'sendonly'});
-      tr.setCodecPreferences(RTCRtpReceiver.getCapabilities('video').codecs.filter(c =>
+      if ((q.get('codec') || 'H264') === 'H264') tr.setCodecPreferences(RTCRtpReceiver.getCapabilities('video').codecs.filter(c =>
         c.mimeType === 'video/H264' && /packetization-mode=1/.test(c.sdpFmtpLine) && /42e01f/.test(c.sdpFmtpLine)));
     }
     await negotiate(pc, '/offer');
@@ -110,7 +111,8 @@ type chromiumReport struct {
 	Restarted                *int    `json:"restarted"`
 }
 
-// chromiumPeerPage serves the page and answers its offers through peer.
+// chromiumPeerPage serves the page and answers its offers through peer;
+// the Firefox tests use it too.
 type chromiumPeerPage struct {
 	t       *testing.T
 	cfg     peer.Config
@@ -120,6 +122,17 @@ type chromiumPeerPage struct {
 }
 
 func startChromiumPeer(t *testing.T, query string, cfg peer.Config, flags ...string) *chromiumPeerPage {
+	c, url := servePeerPage(t, cfg, nil)
+	args := append([]string{"--user-data-dir=" + t.TempDir()}, browserFlags...)
+	startProcess(t, 3*time.Minute, "chromium", append(append(args, flags...), url+"/?"+query)...)
+	return c
+}
+
+// servePeerPage serves the page on ln (a new loopback listener when nil),
+// answering its offers through peer with cfg, and returns the page's URL.
+// Add "?mode=viewer" or "?mode=publisher"; "&codec=VP8" keeps the
+// browser's own codec order instead of H.264 only.
+func servePeerPage(t *testing.T, cfg peer.Config, ln net.Listener) (*chromiumPeerPage, string) {
 	c := &chromiumPeerPage{t: t, cfg: cfg, reports: make(chan chromiumReport, 1024)}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
@@ -139,11 +152,14 @@ func startChromiumPeer(t *testing.T, query string, cfg peer.Config, flags ...str
 		default:
 		}
 	})
-	srv := httptest.NewServer(mux)
+	srv := httptest.NewUnstartedServer(mux)
+	if ln != nil {
+		srv.Listener.Close()
+		srv.Listener = ln
+	}
+	srv.Start()
 	t.Cleanup(srv.Close)
-	args := append([]string{"--user-data-dir=" + t.TempDir()}, browserFlags...)
-	startProcess(t, 3*time.Minute, "chromium", append(append(args, flags...), srv.URL+"/?"+query)...)
-	return c
+	return c, srv.URL
 }
 
 func (c *chromiumPeerPage) answer(w http.ResponseWriter, r *http.Request) {
@@ -201,7 +217,7 @@ func (c *chromiumPeerPage) connected(t *testing.T) *peer.Peer {
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("Chromium sent no offer")
+			t.Fatal("the page sent no offer")
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -229,14 +245,15 @@ func (c *chromiumPeerPage) waitReport(t *testing.T, limit time.Duration, what st
 	}
 }
 
-// sendH264Loop sends the recorded H.264 file through track in real time,
-// looping, until stop is closed.
-func sendH264Loop(t *testing.T, track *peer.LocalTrack, aus [][]byte, stop <-chan struct{}) {
-	pz := rtp.NewPacketizer(1200, track.Codec().PayloadType, track.SSRC(), &codecs.H264Payloader{}, rtp.NewRandomSequencer(), 90000)
+// sendFramesLoop sends recorded 30 fps video frames (H.264 access units,
+// VP8 frames), packetized by pl, through track in real time, looping,
+// until stop is closed.
+func sendFramesLoop(t *testing.T, track *peer.LocalTrack, pl rtp.Payloader, frames [][]byte, stop <-chan struct{}) {
+	pz := rtp.NewPacketizer(1200, track.Codec().PayloadType, track.SSRC(), pl, rtp.NewRandomSequencer(), 90000)
 	tick := time.NewTicker(time.Second / 30)
 	defer tick.Stop()
 	for i := 0; ; i++ {
-		for _, pkt := range pz.Packetize(aus[i%len(aus)], 3000) {
+		for _, pkt := range pz.Packetize(frames[i%len(frames)], 3000) {
 			if err := track.WriteRTP(pkt); err != nil {
 				t.Errorf("WriteRTP: %v", err)
 				return
@@ -270,7 +287,7 @@ func TestPeerChromiumViewer(t *testing.T) {
 			sent := make(chan struct{})
 			go func() {
 				defer close(sent)
-				sendH264Loop(t, p.LocalTracks()[0], h264AccessUnits(t, ppH264File), stop)
+				sendFramesLoop(t, p.LocalTracks()[0], &codecs.H264Payloader{}, h264AccessUnits(t, ppH264File), stop)
 			}()
 			defer func() { close(stop); <-sent }()
 			if !restart {
@@ -321,45 +338,55 @@ func makeNoiseY4M(t *testing.T) string {
 	return path
 }
 
-// annexBRecorder depacketizes one H.264 track into an Annex-B file. After
-// a gap in the sequence numbers (a packet the peer could not recover), it
-// leaves frames out until the next IDR, as a relay does, so that the file
-// decodes.
-type annexBRecorder struct {
+// frameRecorder depacketizes one video track into a file (see
+// newAnnexBRecorder, newIVFRecorder). After a gap in the sequence numbers
+// (a packet the peer could not recover), it leaves frames out until the
+// next key frame, as a relay does, so that the file decodes.
+type frameRecorder struct {
 	mu      sync.Mutex
 	sb      *samplebuilder.SampleBuilder
 	f       *os.File
+	isKey   func(frame []byte) bool
+	write   func(frame []byte, rtpTime uint32) error
 	frames  int
 	lastSeq uint16
 	started bool
-	waitIDR bool
+	waitKey bool
 	gaps    int
 	err     error
 }
 
-func newAnnexBRecorder(t *testing.T) *annexBRecorder {
-	f, err := os.Create(filepath.Join(t.TempDir(), "received.h264"))
+// newAnnexBRecorder records an H.264 track as Annex-B.
+func newAnnexBRecorder(t *testing.T) *frameRecorder {
+	r := &frameRecorder{sb: samplebuilder.New(128, &codecs.H264Packet{}, 90000), f: createTemp(t, "received.h264"),
+		isKey: hasIDR, waitKey: true}
+	r.write = func(au []byte, _ uint32) error { _, err := r.f.Write(au); return err }
+	return r
+}
+
+func createTemp(t *testing.T, name string) *os.File {
+	f, err := os.Create(filepath.Join(t.TempDir(), name))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { f.Close() })
-	return &annexBRecorder{sb: samplebuilder.New(128, &codecs.H264Packet{}, 90000), f: f}
+	return f
 }
 
-func (r *annexBRecorder) push(pkt *rtp.Packet) {
+func (r *frameRecorder) push(pkt *rtp.Packet) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.started && pkt.SequenceNumber != r.lastSeq+1 {
-		r.waitIDR = true
+		r.waitKey = true
 		r.gaps++
 	}
 	r.started, r.lastSeq = true, pkt.SequenceNumber
 	r.sb.Push(pkt.Clone())
 	for s := r.sb.Pop(); s != nil; s = r.sb.Pop() {
-		if r.waitIDR = r.waitIDR && !hasIDR(s.Data); r.waitIDR {
+		if r.waitKey = r.waitKey && !r.isKey(s.Data); r.waitKey {
 			continue
 		}
-		if _, err := r.f.Write(s.Data); err != nil && r.err == nil {
+		if err := r.write(s.Data, s.PacketTimestamp); err != nil && r.err == nil {
 			r.err = err
 		}
 		r.frames++
@@ -376,10 +403,29 @@ func hasIDR(au []byte) bool {
 	return false
 }
 
-func (r *annexBRecorder) count() int {
+func (r *frameRecorder) count() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.frames
+}
+
+// checkDecodes has ffmpeg decode the recording, failing t on any error,
+// and logs it with the track's receive statistics. Call it once the
+// peer is done.
+func (r *frameRecorder) checkDecodes(t *testing.T, track *peer.RemoteTrack) {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	exec.Command("cp", r.f.Name(), "/tmp/ff-debug"+filepath.Ext(r.f.Name())).Run() // DEBUG
+	out, err := exec.Command("ffmpeg", "-v", "error", "-i", r.f.Name(), "-f", "null", "-").CombinedOutput()
+	if err != nil || len(out) > 0 {
+		t.Fatalf("ffmpeg decoding %d received frames: %v\n%s", r.frames, err, tail(string(out), 2000))
+	}
+	t.Logf("ffmpeg decoded %d received frames without error; %d unrecovered gaps; receive stats %+v",
+		r.frames, r.gaps, track.Stats())
 }
 
 // TestPeerChromiumPublisher: Chromium sends its fake camera (a high-motion
@@ -434,17 +480,7 @@ func TestPeerChromiumPublisher(t *testing.T) {
 			}
 			p.Close()
 			<-p.Done()
-			rec.mu.Lock()
-			defer rec.mu.Unlock()
-			if rec.err != nil {
-				t.Fatal(rec.err)
-			}
-			out, err := exec.Command("ffmpeg", "-v", "error", "-i", rec.f.Name(), "-f", "null", "-").CombinedOutput()
-			if err != nil || len(out) > 0 {
-				t.Fatalf("ffmpeg decoding %d received frames: %v\n%s", rec.frames, err, tail(string(out), 2000))
-			}
-			t.Logf("ffmpeg decoded %d received frames without error; %d unrecovered gaps; receive stats %+v",
-				rec.frames, rec.gaps, p.RemoteTracks()[0].Stats())
+			rec.checkDecodes(t, p.RemoteTracks()[0])
 		})
 	}
 }

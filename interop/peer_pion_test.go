@@ -57,6 +57,12 @@ func newPPServer(t *testing.T) *ppServer {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return newPPServerOn(t, conn)
+}
+
+// newPPServerOn is newPPServer on conn, which it closes at cleanup.
+func newPPServerOn(t *testing.T, conn *net.UDPConn) *ppServer {
+	t.Helper()
 	mux := ice.NewMux(conn, ice.MuxConfig{})
 	served := make(chan error, 1)
 	go func() { served <- mux.Serve(context.Background()) }()

@@ -59,6 +59,13 @@ func freeUDPTCPPort(t testing.TB) int {
 // collector. The process is given at most limit to live.
 func startProcess(t testing.TB, limit time.Duration, name string, args ...string) *syncbuf.Buffer {
 	t.Helper()
+	return startProcessWith(t, (*exec.Cmd).Start, limit, name, args...)
+}
+
+// startProcessWith is startProcess with start in place of exec.Cmd.Start,
+// for example netns.Namespace.Start to run the process in a namespace.
+func startProcessWith(t testing.TB, start func(*exec.Cmd) error, limit time.Duration, name string, args ...string) *syncbuf.Buffer {
+	t.Helper()
 	path, err := exec.LookPath(name)
 	if err != nil {
 		t.Fatalf("%s is not installed (make test installs it): %v", name, err)
@@ -68,7 +75,7 @@ func startProcess(t testing.TB, limit time.Duration, name string, args ...string
 	out := &syncbuf.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.WaitDelay = 2 * time.Second
-	if err := cmd.Start(); err != nil {
+	if err := start(cmd); err != nil {
 		cancel()
 		t.Fatalf("start %s: %v", name, err)
 	}
@@ -192,6 +199,13 @@ func startChromiumFlags(t testing.TB, url string, extra ...string) {
 // fakes media devices, skips permission prompts and allows loopback ICE candidates.
 func startFirefox(t testing.TB, url string) {
 	t.Helper()
+	startFirefoxWith(t, (*exec.Cmd).Start, url)
+}
+
+// startFirefoxWith is startFirefox with start in place of exec.Cmd.Start
+// (see startProcessWith).
+func startFirefoxWith(t testing.TB, start func(*exec.Cmd) error, url string) {
+	t.Helper()
 	profile := t.TempDir()
 	prefs := `user_pref("media.navigator.streams.fake", true);
 user_pref("media.navigator.permission.disabled", true);
@@ -206,5 +220,5 @@ user_pref("network.connectivity-service.enabled", false);
 	if err := os.WriteFile(filepath.Join(profile, "user.js"), []byte(prefs), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	startProcess(t, 3*time.Minute, "firefox-esr", "--headless", "--no-remote", "--profile", profile, url)
+	startProcessWith(t, start, 3*time.Minute, "firefox-esr", "--headless", "--no-remote", "--profile", profile, url)
 }
