@@ -513,3 +513,65 @@ func TestAnswerRejects(t *testing.T) {
 		t.Errorf("zero Config: %v, want ErrConfig", err)
 	}
 }
+
+// TestPeerDropsRedundantRTX: RTX packets that repeat a packet already
+// received (libwebrtc's bandwidth probes, as Firefox sends them) neither
+// reach OnRTP nor count as received, so the cumulative loss stays zero
+// rather than going negative; an RTX packet that fills a hole still
+// repairs it.
+func TestPeerDropsRedundantRTX(t *testing.T) {
+	srv := newTestServer(t, ice.MuxConfig{})
+	r := newTestRemote(t, sdp.MediaConfig{Disabled: true}, sdp.MediaConfig{})
+	got := make(chan uint16, 16)
+	cfg := srv.config()
+	cfg.ReportInterval = 20 * time.Millisecond
+	cfg.OnRTP = func(_ *RemoteTrack, pkt *rtp.Packet) { got <- pkt.SequenceNumber }
+	p := r.answer(cfg)
+	r.connect(srv)
+	waitConnected(t, p)
+	sec := r.desc.Sections[0]
+	if sec.RTX == 0 || sec.LocalRTXSSRC == 0 {
+		t.Fatalf("no RTX negotiated: %+v", sec)
+	}
+	send := func(seq uint16) {
+		r.sendRTP(&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: sec.Codec.PayloadType, SequenceNumber: seq,
+			SSRC: sec.LocalSSRC}, Payload: []byte{byte(seq)}})
+	}
+	rtxSeq := uint16(500)
+	sendRTX := func(osn uint16) {
+		rtxSeq++
+		r.sendRTP(&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: sec.RTX, SequenceNumber: rtxSeq,
+			SSRC: sec.LocalRTXSSRC}, Payload: []byte{byte(osn >> 8), byte(osn), byte(osn)}})
+	}
+	for _, seq := range []uint16{10, 11, 12, 14} {
+		send(seq)
+	}
+	sendRTX(11) // three probes repeating 11 and 12
+	sendRTX(11)
+	sendRTX(12)
+	sendRTX(13) // the repair of the hole
+	send(15)
+	for _, want := range []uint16{10, 11, 12, 13, 14, 15} {
+		select {
+		case seq := <-got:
+			if seq != want {
+				t.Fatalf("OnRTP got %d, want %d", seq, want)
+			}
+		case <-time.After(testWait):
+			t.Fatalf("OnRTP did not get %d", want)
+		}
+	}
+	rt := p.RemoteTracks()[0]
+	deadline := time.Now().Add(testWait)
+	for rt.Stats().HighestSeq < 15 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if st := rt.Stats(); st.HighestSeq != 15 || st.PacketsLost != 0 || st.Redundant != 3 || st.Late != 0 || st.Recovered != 1 {
+		t.Errorf("stats %+v, want highest 15, none lost or late, 3 redundant, 1 recovered", st)
+	}
+	select {
+	case seq := <-got:
+		t.Errorf("OnRTP got %d again", seq)
+	default:
+	}
+}

@@ -122,7 +122,7 @@ func (p *Peer) readRTP(s *dtlssrtp.Session, b, plain []byte, now monotime) {
 			return // a padding-only bandwidth probe
 		}
 	}
-	t.receive(pkt, now)
+	t.receive(pkt, now, rtx)
 }
 
 // remoteDemux finds the remote track of an RTP packet: by the SSRCs the

@@ -30,6 +30,8 @@ type RemoteTrack struct {
 	reorder *reorderBuffer
 	pkt     rtp.Packet // what OnRTP gets, reused
 	pairs   []rtcp.NackPair
+	// redundant counts the RTX packets dropped as repeats.
+	redundant uint64
 
 	keyMu    sync.Mutex // guards keyframe, which RequestKeyFrame also uses
 	keyframe *keyframeLimiter
@@ -66,11 +68,21 @@ func (t *RemoteTrack) Codec() sdp.NegotiatedCodec { return t.codec }
 // SSRC returns the remote SSRC of the track's media, 0 until known.
 func (t *RemoteTrack) SSRC() uint32 { return t.ssrc.Load() }
 
-// receive handles one RTP packet of the track (after RTX decapsulation):
-// statistics, loss detection with an immediate NACK, then the reordering
-// window, out of which packets reach OnRTP in sequence order.
-func (t *RemoteTrack) receive(pkt []byte, now monotime) {
+// receive handles one RTP packet of the track (after RTX decapsulation,
+// rtx true): statistics, loss detection with an immediate NACK, then the
+// reordering window, out of which packets reach OnRTP in sequence order.
+//
+// An RTX packet that repeats a packet the window no longer awaits is
+// dropped before it counts anywhere: libwebrtc (Chrome, Firefox) probes
+// the bandwidth with RTX copies of packets already sent ("redundant
+// payloads"), and counted as received they would turn the cumulative loss
+// of the receiver reports negative and hide real loss from the sender.
+func (t *RemoteTrack) receive(pkt []byte, now monotime, rtx bool) {
 	seq := rtpSeq(pkt)
+	if rtx && !t.reorder.awaits(seq) {
+		t.redundant++
+		return
+	}
 	t.stats.onRTP(seq, rtpTimestamp(pkt), len(pkt), now)
 	if t.nack != nil {
 		sig := t.nack.push(seq, now)
@@ -185,6 +197,11 @@ type ReceiveStats struct {
 	Reordered    uint64 // packets that waited in the reordering window
 	SkippedHoles uint64 // holes the window gave up waiting for
 	Late         uint64 // packets dropped because their hole was skipped
+	// Redundant counts the RTX packets dropped because they repeat a
+	// packet already received, or come after their hole was skipped:
+	// libwebrtc's bandwidth probes. They count neither as received nor
+	// as Late.
+	Redundant uint64
 }
 
 func (t *RemoteTrack) publish(rr rtcp.ReceptionReport) {
@@ -194,6 +211,7 @@ func (t *RemoteTrack) publish(rr rtcp.ReceptionReport) {
 		Jitter:       time.Duration(uint64(rr.Jitter) * uint64(time.Second) / uint64(max(t.codec.ClockRate, 1))),
 		PLIs:         t.plis.Load(),
 		Reordered:    t.reorder.stats.Reordered, SkippedHoles: t.reorder.stats.Skipped, Late: t.reorder.stats.Late,
+		Redundant: t.redundant,
 	}
 	if t.nack != nil {
 		st.NACKed, st.Recovered = t.nack.stats.Nacked, t.nack.stats.Recovered

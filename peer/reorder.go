@@ -176,6 +176,23 @@ func (r *reorderBuffer) push(pkt []byte, now monotime, emit func(pkt []byte)) re
 	return reorderBuffered
 }
 
+// awaits reports whether a packet with sequence number seq is still
+// wanted: it is ahead of the window or fills one of its holes, rather
+// than repeating a packet already buffered or emitted, coming after its
+// hole was skipped, or jumping. It changes nothing.
+func (r *reorderBuffer) awaits(seq uint16) bool {
+	ext, v := r.seq.peek(seq)
+	switch v {
+	case seqStart, seqAdvance:
+		return true
+	case seqJump:
+		return false
+	}
+	ext += r.base
+	s := &r.slots[ext&int64(len(r.slots)-1)]
+	return ext >= r.next && (!s.full || s.ext != ext)
+}
+
 // poll skips the holes that have been waited for MaxDelay at now and emits
 // the packets behind them, as push does. The peer calls it from a timer set
 // to deadline.

@@ -85,6 +85,34 @@ func TestReorderSwap(t *testing.T) {
 	}
 }
 
+// TestReorderAwaits: the window awaits the packets ahead of it and those
+// of its holes, not the ones it buffered, emitted or skipped, nor a jump,
+// and asking changes nothing.
+func TestReorderAwaits(t *testing.T) {
+	g := newReorderRig(t, reorderConfig{MaxDelay: 100 * time.Millisecond})
+	if !g.r.awaits(40000) {
+		t.Error("an empty window does not await its first packet")
+	}
+	g.push(0, 1, reorderEmitted)
+	g.push(1, 3, reorderBuffered)
+	g.push(1, 6, reorderBuffered)
+	g.expect(1)
+	for seq, want := range map[uint16]bool{0: false, 1: false, 2: true, 3: false, 4: true, 5: true, 6: false, 7: true, 100: true, 20000: false} {
+		if got := g.r.awaits(seq); got != want {
+			t.Errorf("awaits(%d) = %v, want %v", seq, got, want)
+		}
+	}
+	g.r.poll(at(101), g.emit) // skips 2, then 4 and 5
+	g.expect(3, 6)
+	for seq, want := range map[uint16]bool{2: false, 5: false, 6: false, 7: true} {
+		if got := g.r.awaits(seq); got != want {
+			t.Errorf("after the skips, awaits(%d) = %v, want %v", seq, got, want)
+		}
+	}
+	g.push(203, 7, reorderEmitted)
+	g.expect(7)
+}
+
 func TestReorderTimeout(t *testing.T) {
 	g := newReorderRig(t, reorderConfig{MaxDelay: 100 * time.Millisecond})
 	g.push(0, 1, reorderEmitted)

@@ -13,7 +13,8 @@ package peer
 // middle 32 bits of the last sender report's NTP time (LSR) and when it
 // arrived, for DLSR. Every packet accepted by seqTracker counts, including
 // duplicates and retransmissions (RFC 3550 A.3), so with NACK the reported
-// loss is the loss left after repair.
+// loss is the loss left after repair; RTX packets that repair nothing
+// (bandwidth probes) never get here (RemoteTrack.receive).
 //
 // remoteReceiverStats is the other side: the reception report blocks that a
 // viewer sends about one of our SSRCs, from which it takes the loss and

@@ -55,24 +55,36 @@ type seqTracker struct {
 // seqJump). Extended numbers of packets behind the first one may be
 // negative.
 func (s *seqTracker) update(seq uint16) (int64, seqVerdict) {
-	if !s.started {
+	ext, v := s.peek(seq)
+	switch v {
+	case seqStart:
 		s.restart(seq)
-		return s.highest, seqStart
+	case seqAdvance:
+		s.highest, s.badSeq = ext, seqNoBad
+	case seqJump:
+		if uint32(seq) == s.badSeq {
+			s.restart(seq)
+			return s.highest, seqStart
+		}
+		s.badSeq = uint32(seq + 1)
+	}
+	return ext, v
+}
+
+// peek is update without its effect: the verdict and extended sequence
+// number seq would get, except that the jump which would confirm a
+// restart is still seqJump.
+func (s *seqTracker) peek(seq uint16) (int64, seqVerdict) {
+	if !s.started {
+		return int64(seq), seqStart
 	}
 	udelta := seq - uint16(s.highest)
 	switch {
 	case udelta == 0:
 		return s.highest, seqBehind
 	case udelta < seqMaxDropout:
-		s.highest += int64(udelta)
-		s.badSeq = seqNoBad
-		return s.highest, seqAdvance
+		return s.highest + int64(udelta), seqAdvance
 	case udelta <= 1<<16-seqMaxMisorder:
-		if uint32(seq) == s.badSeq {
-			s.restart(seq)
-			return s.highest, seqStart
-		}
-		s.badSeq = uint32(seq + 1)
 		return 0, seqJump
 	default:
 		return s.highest - int64(-udelta), seqBehind
