@@ -7,7 +7,8 @@ import (
 )
 
 // withFeedbackDefaults fills the codec and header extension lists that m
-// leaves nil with sdp's defaults, minus what this peer would not act on.
+// leaves nil with sdp's defaults, and the rtcp-fb lists its codecs leave
+// nil with the peer's, minus what this peer would not act on.
 //
 // Which bandwidth feedback to negotiate: a peer that receives answers with
 // transport-cc (draft-holmer-rmcat-transport-wide-cc-extensions-01) and
@@ -23,9 +24,11 @@ import (
 func withFeedbackDefaults(m sdp.MediaConfig, codecs []sdp.Codec) sdp.MediaConfig {
 	sendOnly := m.Direction == sdp.SendOnly
 	if m.Codecs == nil {
-		m.Codecs = slices.Clone(codecs)
-		for i := range m.Codecs {
-			c := &m.Codecs[i]
+		m.Codecs = codecs
+	}
+	m.Codecs = slices.Clone(m.Codecs)
+	for i := range m.Codecs {
+		if c := &m.Codecs[i]; c.RTCPFeedback == nil {
 			c.RTCPFeedback = []string{"nack", "nack pli", "ccm fir", "goog-remb", "transport-cc"}
 			if sendOnly {
 				c.RTCPFeedback = c.RTCPFeedback[:4]
