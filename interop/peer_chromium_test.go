@@ -118,6 +118,7 @@ type chromiumPeerPage struct {
 	cfg     peer.Config
 	mu      sync.Mutex
 	peer    *peer.Peer
+	offered time.Time // when the first offer arrived
 	reports chan chromiumReport
 }
 
@@ -163,6 +164,7 @@ func servePeerPage(t *testing.T, cfg peer.Config, ln net.Listener) (*chromiumPee
 }
 
 func (c *chromiumPeerPage) answer(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	offer, err := io.ReadAll(io.LimitReader(r.Body, sdp.MaxSize))
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
@@ -179,7 +181,7 @@ func (c *chromiumPeerPage) answer(w http.ResponseWriter, r *http.Request) {
 		<-p.Done()
 	})
 	c.mu.Lock()
-	c.peer = p
+	c.peer, c.offered = p, start
 	c.mu.Unlock()
 	w.Write(p.LocalDescription())
 }
@@ -419,7 +421,6 @@ func (r *frameRecorder) checkDecodes(t *testing.T, track *peer.RemoteTrack) {
 	if r.err != nil {
 		t.Fatal(r.err)
 	}
-	exec.Command("cp", r.f.Name(), "/tmp/ff-debug"+filepath.Ext(r.f.Name())).Run() // DEBUG
 	out, err := exec.Command("ffmpeg", "-v", "error", "-i", r.f.Name(), "-f", "null", "-").CombinedOutput()
 	if err != nil || len(out) > 0 {
 		t.Fatalf("ffmpeg decoding %d received frames: %v\n%s", r.frames, err, tail(string(out), 2000))
