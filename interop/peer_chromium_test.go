@@ -366,6 +366,7 @@ func newAnnexBRecorder(t *testing.T) *frameRecorder {
 	return r
 }
 
+// createTemp creates name in a directory of t's, closed at cleanup.
 func createTemp(t *testing.T, name string) *os.File {
 	f, err := os.Create(filepath.Join(t.TempDir(), name))
 	if err != nil {
