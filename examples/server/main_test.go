@@ -31,7 +31,7 @@ func TestServerDefaults(t *testing.T) {
 	cfg := config{UDP: "127.0.0.1:0", HTTP: "127.0.0.1:0", RTMP: "127.0.0.1:0", TURNSecret: "s3cret", TURNTTL: time.Hour,
 		TURNURIs: []string{"turn:127.0.0.1:3478?transport=udp"}}
 	go func() {
-		done <- run(ctx, cfg, slog.New(slog.DiscardHandler), func(b bound) { ready <- b })
+		done <- run(ctx, cfg, slog.New(slog.DiscardHandler), io.Discard, func(b bound) { ready <- b })
 	}()
 	var a bound
 	select {
@@ -103,7 +103,7 @@ func TestServerHTTPLimits(t *testing.T) {
 	cfg := config{UDP: "127.0.0.1:0", HTTP: "127.0.0.1:0", RTMP: "127.0.0.1:0", HTTPPerIP: 2,
 		TURNSecret: "s3cret", TURNTTL: time.Hour}
 	go func() {
-		done <- run(ctx, cfg, slog.New(slog.DiscardHandler), func(b bound) { ready <- b })
+		done <- run(ctx, cfg, slog.New(slog.DiscardHandler), io.Discard, func(b bound) { ready <- b })
 	}()
 	var a bound
 	select {
