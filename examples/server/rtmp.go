@@ -123,9 +123,10 @@ func (h *rtmpHandler) Play(ctx context.Context, req *rtmp.StreamRequest) (rtmp.M
 	return p, nil
 }
 
-// endStreams ends every RTMP-published stream: the hub's players read what
-// is queued, then the end of the stream.
-func (h *rtmpHandler) endStreams() {
+// endStreams ends every RTMP-published stream, so that the hub's players
+// read what is queued, then the end of the stream; it returns how many it
+// ended.
+func (h *rtmpHandler) endStreams() int {
 	h.mu.Lock()
 	ps := make([]*rtmpPublisher, 0, len(h.publishers))
 	for p := range h.publishers {
@@ -135,6 +136,7 @@ func (h *rtmpHandler) endStreams() {
 	for _, p := range ps {
 		p.Close()
 	}
+	return len(ps)
 }
 
 // rtmpPublisher counts what an RTMP publisher sends.

@@ -243,8 +243,12 @@ func (a *app) shutdown(stopRTMP []func(), mux *ice.Mux) {
 		wg.Add(1)
 		go func() { defer wg.Done(); _ = closer.Close() }()
 	}
-	a.rtmp.endStreams()
-	drainRTMP(a.reg, time.Second)
+	if a.rtmp.endStreams() > 0 && a.reg.snapshot().subscribers[protoRTMP] > 0 {
+		// The players' writers send the end of the stream from their own
+		// goroutines; what they have written reaches the players after the
+		// close too (TCP delivers it before the FIN).
+		time.Sleep(rtmpDrain)
+	}
 	for _, stop := range stopRTMP {
 		stop()
 	}
@@ -252,15 +256,9 @@ func (a *app) shutdown(stopRTMP []func(), mux *ice.Mux) {
 	mux.Close()
 }
 
-// drainRTMP waits, up to limit, for the RTMP players of ended streams to
-// write their last messages and the end of the stream.
-func drainRTMP(r *registry, limit time.Duration) {
-	for deadline := time.Now().Add(limit); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if r.snapshot().subscribers[protoRTMP] == 0 {
-			return
-		}
-	}
-}
+// rtmpDrain is how long the shutdown lets RTMP players write the end of
+// their streams before their connections close.
+const rtmpDrain = 250 * time.Millisecond
 
 // turnSecrets splits the -turn-secret value, or makes a random secret when none
 // was given. The secret itself is never logged.
