@@ -1,5 +1,9 @@
 # The README's commands. `make test` is what CI runs.
 GO ?= go
+# Every target runs each module on its own go.mod (root, examples/, interop/,
+# bench/): the go.work that joins them for `go run ./examples/server` would
+# otherwise test the library against the highest versions any module asks for.
+export GOWORK := off
 STATICCHECK_VERSION ?= v0.7.0
 FUZZTIME ?= 10s
 
@@ -13,6 +17,7 @@ deps:
 
 unit:
 	$(GO) test -race -count=1 ./...
+	cd examples && $(GO) test -race -count=1 ./...
 
 interop:
 	cd interop && $(GO) test -race -count=1 -timeout 20m ./...
@@ -43,7 +48,8 @@ BENCHTIME ?= 1s
 bench-compare:
 	COUNT=$(COUNT) BENCHTIME=$(BENCHTIME) ONLY="$(ONLY)" NOTE="$(NOTE)" GO=$(GO) ./scripts/bench-compare.sh
 
-## fuzz: every FuzzXxx target for $(FUZZTIME) each.
+## fuzz: every FuzzXxx target of the library for $(FUZZTIME) each (examples/,
+## interop/ and bench/ have none).
 fuzz:
 	@for pkg in $$($(GO) list ./...); do \
 		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
@@ -52,10 +58,11 @@ fuzz:
 		done; \
 	done
 
-## lint: gofmt, go vet and staticcheck on all three modules.
+## lint: gofmt, go vet and staticcheck on all four modules.
 STATICCHECK = $(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 lint:
 	@test -z "$$(gofmt -l .)" || (gofmt -l . && exit 1)
 	$(GO) vet ./... && $(STATICCHECK) ./...
+	cd examples && $(GO) vet ./... && $(STATICCHECK) ./...
 	cd interop && $(GO) vet ./... && $(STATICCHECK) ./...
 	cd bench && $(GO) vet ./... && $(STATICCHECK) ./...

@@ -8,6 +8,8 @@ require (
 	github.com/aws/aws-sdk-go-v2 v1.48.0
 	github.com/aws/aws-sdk-go-v2/service/kinesisvideo v1.34.0
 	github.com/bluenviron/gortmplib v1.0.1
+	github.com/chromedp/cdproto v0.159.0
+	github.com/chromedp/chromedp v0.23.0
 	github.com/pion/dtls/v3 v3.1.15
 	github.com/pion/ice/v4 v4.4.9
 	github.com/pion/rtcp v1.2.20
@@ -27,6 +29,7 @@ require (
 	github.com/aws/smithy-go v1.28.9 // indirect
 	github.com/bluenviron/mediacommon/v2 v2.9.3 // indirect
 	github.com/coder/websocket v1.8.15 // indirect
+	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/pion/datachannel v1.6.3 // indirect
 	github.com/pion/interceptor v0.1.51 // indirect

@@ -61,7 +61,7 @@ func TestRTMPFFmpegPublishFFmpegPlay(t *testing.T) {
 func TestRTMPPlayWritesFLV(t *testing.T) {
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "rtmpplay")
-	if out, err := runCmd(t, 120*time.Second, "go", "build", "-o", bin, "../examples/rtmpplay"); err != nil {
+	if out, err := runCmd(t, 120*time.Second, "go", "build", "-C", "../examples", "-o", bin, "./rtmpplay"); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	base, hub := startOurRTMP(t, nil)

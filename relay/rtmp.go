@@ -163,6 +163,11 @@ func (s *rtmpSource) media(dst []rtmp.Media) []rtmp.Media {
 
 func (s *rtmpSource) Close() error { return s.sub.Close() }
 
+// Dropped returns the frames the hub dropped for this player under the
+// slow-consumer policy (Subscriber.Dropped), for a server's metrics, which
+// read it through an interface assertion on the rtmp.MediaSource.
+func (s *rtmpSource) Dropped() int64 { return s.sub.Dropped() }
+
 // NotifyReady implements rtmp.ReadyNotifier: plain TCP players are written
 // from the publisher's goroutine.
 func (s *rtmpSource) NotifyReady(fn func()) { s.sub.NotifyReady(fn) }

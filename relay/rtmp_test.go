@@ -374,3 +374,38 @@ func TestRTMPStalledPlayerLargeFrames(t *testing.T) {
 	stalled.Close()
 	waitUnbuffered(t, hub)
 }
+
+// TestRTMPSourceDropped: the media source of an RTMP player reports the
+// frames its subscriber dropped, for a server's metrics.
+func TestRTMPSourceDropped(t *testing.T) {
+	hub := NewHub(Config{QueueLen: 4})
+	h := &RTMPHandler{Hub: hub}
+	ctx := context.Background()
+	req := &rtmp.StreamRequest{App: "live", Name: "s"}
+	sink, err := h.Publish(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	src, err := h.Play(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	d, ok := src.(interface{ Dropped() int64 })
+	if !ok {
+		t.Fatalf("%T has no Dropped", src)
+	}
+	for i := 0; i < 10; i++ { // a keyframe, then inter frames the unread queue cannot hold
+		typ := byte(0x27)
+		if i == 0 {
+			typ = 0x17
+		}
+		if err := sink.WriteMedia(rtmp.Media{Type: rtmp.TypeVideo, Timestamp: uint32(i * 40), Payload: []byte{typ, 1, 0, 0, 0}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := d.Dropped(); n == 0 {
+		t.Error("Dropped() = 0 after overflowing the player's queue")
+	}
+}

@@ -31,7 +31,7 @@ func TestServerDefaults(t *testing.T) {
 	cfg := config{UDP: "127.0.0.1:0", HTTP: "127.0.0.1:0", RTMP: "127.0.0.1:0", TURNSecret: "s3cret", TURNTTL: time.Hour,
 		TURNURIs: []string{"turn:127.0.0.1:3478?transport=udp"}}
 	go func() {
-		done <- run(ctx, cfg, slog.New(slog.DiscardHandler), func(b bound) { ready <- b })
+		done <- run(ctx, cfg, slog.New(slog.DiscardHandler), io.Discard, func(b bound) { ready <- b })
 	}()
 	var a bound
 	select {
@@ -63,24 +63,29 @@ func TestServerDefaults(t *testing.T) {
 	_, err = m.Verify(cred.Username, cred.Password)
 	require.NoError(t, err)
 
-	checkRTMP(ctx, t, "rtmp://"+a.RTMP.String()+"/live/cam")
+	checkRTMP(ctx, t, "rtmp://"+a.RTMP.String()+"/live/cam", "rtmp://"+a.RTMP.String()+"/live/cam")
 
 	cancel()
 	require.True(t, errors.Is(<-done, context.Canceled))
 }
 
-// checkRTMP publishes a sequence header and a keyframe to url and plays them back.
-func checkRTMP(ctx context.Context, t *testing.T, url string) {
-	pub, err := rtmp.Dial(ctx, url, rtmp.ClientConfig{})
+// An AVC sequence header and a keyframe, as FLV video tag bodies.
+var (
+	seqHeader = []byte{0x17, 0, 0, 0, 0, 1, 0x42, 0xc0, 0x1f, 0xff, 0xe1, 0, 0}
+	keyframe  = []byte{0x17, 1, 0, 0, 0, 0, 0, 0, 1, 0x65}
+)
+
+// checkRTMP publishes a sequence header and a keyframe to pubURL and plays
+// them back from playURL.
+func checkRTMP(ctx context.Context, t *testing.T, pubURL, playURL string) {
+	pub, err := rtmp.Dial(ctx, pubURL, rtmp.ClientConfig{})
 	require.NoError(t, err)
 	defer pub.Close()
 	require.NoError(t, pub.Publish(ctx))
-	seqHeader := []byte{0x17, 0, 0, 0, 0, 1, 0x42, 0xc0, 0x1f, 0xff, 0xe1, 0, 0}
-	keyframe := []byte{0x17, 1, 0, 0, 0, 0, 0, 0, 1, 0x65}
 	require.NoError(t, pub.WriteMedia(ctx, rtmp.Media{Type: rtmp.TypeVideo, Payload: seqHeader}))
 	require.NoError(t, pub.WriteMedia(ctx, rtmp.Media{Type: rtmp.TypeVideo, Timestamp: 40, Payload: keyframe}))
 
-	play, err := rtmp.Dial(ctx, url, rtmp.ClientConfig{})
+	play, err := rtmp.Dial(ctx, playURL, rtmp.ClientConfig{})
 	require.NoError(t, err)
 	defer play.Close()
 	require.NoError(t, play.Play(ctx))
@@ -103,7 +108,7 @@ func TestServerHTTPLimits(t *testing.T) {
 	cfg := config{UDP: "127.0.0.1:0", HTTP: "127.0.0.1:0", RTMP: "127.0.0.1:0", HTTPPerIP: 2,
 		TURNSecret: "s3cret", TURNTTL: time.Hour}
 	go func() {
-		done <- run(ctx, cfg, slog.New(slog.DiscardHandler), func(b bound) { ready <- b })
+		done <- run(ctx, cfg, slog.New(slog.DiscardHandler), io.Discard, func(b bound) { ready <- b })
 	}()
 	var a bound
 	select {

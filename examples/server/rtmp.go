@@ -2,17 +2,21 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"sync"
+	"sync/atomic"
 
 	"github.com/streamwire/streamwire/relay"
 	"github.com/streamwire/streamwire/rtmp"
 )
 
-// serveRTMP serves RTMP (or RTMPS, if ln is a TLS listener) on ln with hub
+// serveRTMP serves RTMP (or RTMPS, if ln is a TLS listener) on ln with h
 // until ctx is done or stop is called; stop waits for every session to end.
 // Publishers push to rtmp://HOST/APP/NAME and any number of players play the
 // same URL, starting on a keyframe (the hub caches metadata, sequence headers
@@ -21,10 +25,10 @@ import (
 // Temporary accept errors (out of descriptors) are waited out by Serve; any
 // other failure is passed to fail, which stops the process rather than
 // leaving it up with a dead RTMP port.
-func serveRTMP(ctx context.Context, ln net.Listener, hub *relay.Hub, cfg config, logger *slog.Logger, fail func(error)) (stop func()) {
+func serveRTMP(ctx context.Context, ln net.Listener, h rtmp.Handler, cfg config, logger *slog.Logger, fail func(error)) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	srv := rtmp.NewServer(rtmp.ServerConfig{
-		Handler:           &relay.RTMPHandler{Hub: hub},
+		Handler:           h,
 		PlayWriteInterval: cfg.RTMPWrite,
 		MaxConns:          cfg.RTMPConns,
 		MaxConnsPerIP:     cfg.RTMPPerIP,
@@ -53,4 +57,167 @@ func listenRTMPS(addr, certFile, keyFile string) (net.Listener, error) {
 		return nil, fmt.Errorf("rtmps listen: %w", err)
 	}
 	return tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}), nil
+}
+
+// rtmpHandler is the relay's RTMP handler with the server's bookkeeping:
+// every publisher and player is in the registry (for /api/streams and the
+// metrics) with its traffic counted, publishers need -token when it is
+// set, and shutdown can end every RTMP-published stream, so that players
+// are told (NetStream.Play.UnpublishNotify) before their connections close.
+type rtmpHandler struct {
+	relay *relay.RTMPHandler
+	reg   *registry
+	token string // -token: publishers add ?token=T to the stream name
+
+	mu         sync.Mutex
+	publishers map[*rtmpPublisher]struct{}
+}
+
+func newRTMPHandler(hub *relay.Hub, reg *registry, token string) *rtmpHandler {
+	h := &rtmpHandler{reg: reg, token: token, publishers: map[*rtmpPublisher]struct{}{}}
+	h.relay = &relay.RTMPHandler{Hub: hub, Authorize: h.authorize}
+	return h
+}
+
+// authorize checks -token on publish: rtmp://HOST/APP/NAME?token=T (OBS:
+// stream key NAME?token=T). Playing needs no token, as with WHEP.
+func (h *rtmpHandler) authorize(_ context.Context, req *rtmp.StreamRequest, publish bool) error {
+	if !publish || h.token == "" || tokenEqual(req.Query.Get("token"), h.token) {
+		return nil
+	}
+	return rtmp.ErrUnauthorized
+}
+
+// tokenEqual compares tokens in constant time.
+func tokenEqual(got, want string) bool {
+	g, w := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(want))
+	return subtle.ConstantTimeCompare(g[:], w[:]) == 1
+}
+
+// Publish implements rtmp.Handler.
+func (h *rtmpHandler) Publish(ctx context.Context, req *rtmp.StreamRequest) (rtmp.MediaSink, error) {
+	sink, err := h.relay.Publish(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	p := &rtmpPublisher{MediaSink: sink, h: h}
+	h.mu.Lock()
+	h.publishers[p] = struct{}{}
+	h.mu.Unlock()
+	h.reg.add(p, entryOf(protoRTMP, req.Path(), true))
+	return p, nil
+}
+
+// Play implements rtmp.Handler.
+func (h *rtmpHandler) Play(ctx context.Context, req *rtmp.StreamRequest) (rtmp.MediaSource, error) {
+	src, err := h.relay.Play(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	ready, ok := src.(rtmp.ReadyNotifier)
+	if !ok {
+		return nil, fmt.Errorf("relay's RTMP source %T has no ReadyNotifier", src)
+	}
+	p := &rtmpPlayer{MediaSource: src, ReadyNotifier: ready, reg: h.reg}
+	h.reg.add(p, entryOf(protoRTMP, req.Path(), false))
+	return p, nil
+}
+
+// endStreams ends every RTMP-published stream, so that the hub's players
+// read what is queued, then the end of the stream; it returns how many it
+// ended.
+func (h *rtmpHandler) endStreams() int {
+	h.mu.Lock()
+	ps := make([]*rtmpPublisher, 0, len(h.publishers))
+	for p := range h.publishers {
+		ps = append(ps, p)
+	}
+	h.mu.Unlock()
+	for _, p := range ps {
+		p.Close()
+	}
+	return len(ps)
+}
+
+// rtmpPublisher counts what an RTMP publisher sends.
+type rtmpPublisher struct {
+	rtmp.MediaSink
+	h               *rtmpHandler
+	bytes, messages atomic.Uint64
+	closeOnce       sync.Once
+	closeErr        error
+}
+
+func (p *rtmpPublisher) WriteMedia(m rtmp.Media) error {
+	p.messages.Add(1)
+	p.bytes.Add(uint64(len(m.Payload)))
+	return p.MediaSink.WriteMedia(m)
+}
+
+// Close ends the stream once, whether the connection ended or the server
+// is shutting down.
+func (p *rtmpPublisher) Close() error {
+	p.closeOnce.Do(func() {
+		p.closeErr = p.MediaSink.Close()
+		p.h.mu.Lock()
+		delete(p.h.publishers, p)
+		p.h.mu.Unlock()
+		p.h.reg.remove(p)
+	})
+	return p.closeErr
+}
+
+func (p *rtmpPublisher) counters() counters {
+	return counters{bytesIn: p.bytes.Load(), packetsIn: p.messages.Load()}
+}
+
+// rtmpPlayer counts what an RTMP player is sent. It keeps the relay
+// source's ReadyNotifier, through which the rtmp server writes plain TCP
+// players from the publisher's goroutine.
+type rtmpPlayer struct {
+	rtmp.MediaSource
+	rtmp.ReadyNotifier
+	reg             *registry
+	bytes, messages atomic.Uint64
+	closeOnce       sync.Once
+}
+
+func (p *rtmpPlayer) ReadMedia(ctx context.Context, dst []rtmp.Media) ([]rtmp.Media, error) {
+	n := len(dst)
+	dst, err := p.MediaSource.ReadMedia(ctx, dst)
+	p.count(dst[n:])
+	return dst, err
+}
+
+func (p *rtmpPlayer) TryReadMedia(dst []rtmp.Media) ([]rtmp.Media, error) {
+	n := len(dst)
+	dst, err := p.MediaSource.TryReadMedia(dst)
+	p.count(dst[n:])
+	return dst, err
+}
+
+func (p *rtmpPlayer) count(ms []rtmp.Media) {
+	if len(ms) == 0 {
+		return
+	}
+	var b uint64
+	for i := range ms {
+		b += uint64(len(ms[i].Payload))
+	}
+	p.messages.Add(uint64(len(ms)))
+	p.bytes.Add(b)
+}
+
+func (p *rtmpPlayer) Close() error {
+	err := p.MediaSource.Close()
+	p.closeOnce.Do(func() { p.reg.remove(p) })
+	return err
+}
+
+func (p *rtmpPlayer) counters() counters {
+	c := counters{bytesOut: p.bytes.Load(), packetsOut: p.messages.Load()}
+	if d, ok := p.MediaSource.(interface{ Dropped() int64 }); ok {
+		c.drops = uint64(d.Dropped())
+	}
+	return c
 }

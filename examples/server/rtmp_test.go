@@ -39,7 +39,7 @@ func TestServeRTMPFailureStopsRun(t *testing.T) {
 	require.NoError(t, err)
 	defer real.Close()
 	failed := make(chan error, 1)
-	stop := serveRTMP(context.Background(), &failingListener{Listener: real}, relay.NewHub(relay.Config{}),
+	stop := serveRTMP(context.Background(), &failingListener{Listener: real}, &relay.RTMPHandler{},
 		config{}, slog.New(slog.DiscardHandler), func(err error) { failed <- err })
 	defer stop()
 	select {
@@ -54,7 +54,7 @@ func TestServeRTMPFailureStopsRun(t *testing.T) {
 func TestServeRTMPPerIPCap(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	stop := serveRTMP(context.Background(), ln, relay.NewHub(relay.Config{}), config{RTMPPerIP: 1},
+	stop := serveRTMP(context.Background(), ln, &relay.RTMPHandler{}, config{RTMPPerIP: 1},
 		slog.New(slog.DiscardHandler), func(err error) { t.Errorf("fail(%v)", err) })
 	defer stop()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -1,0 +1,153 @@
+package main
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Protocols of publishers and subscribers, as /api/streams and the metrics
+// name them.
+const (
+	protoRTMP = "rtmp" // RTMP (and RTMPS) publishers and players
+	protoWHIP = "whip" // WebRTC publishers
+	protoWHEP = "whep" // WebRTC viewers
+)
+
+// counters are what one publisher or subscriber moved: media bytes and
+// packets (RTMP messages, RTP packets), and for WebRTC the repair traffic.
+type counters struct {
+	bytesIn, packetsIn, bytesOut, packetsOut uint64
+	nacksReceived, nacksSent                 uint64 // NACKed packets: asked of us, asked by us
+	retransmits                              uint64 // packets resent after a NACK
+	plisReceived, plisSent                   uint64 // key frame requests (PLI, FIR)
+	drops                                    uint64 // frames dropped by the relay's slow-consumer policy
+}
+
+func (c *counters) add(o counters) {
+	c.bytesIn += o.bytesIn
+	c.packetsIn += o.packetsIn
+	c.bytesOut += o.bytesOut
+	c.packetsOut += o.packetsOut
+	c.nacksReceived += o.nacksReceived
+	c.nacksSent += o.nacksSent
+	c.retransmits += o.retransmits
+	c.plisReceived += o.plisReceived
+	c.plisSent += o.plisSent
+	c.drops += o.drops
+}
+
+// meter is a live publisher or subscriber whose counters grow.
+type meter interface{ counters() counters }
+
+// entry is what the registry knows of a meter.
+type entry struct {
+	proto     string
+	stream    string // "app/name"
+	publisher bool
+	since     time.Time
+}
+
+func entryOf(proto, stream string, publisher bool) entry {
+	return entry{proto: proto, stream: stream, publisher: publisher, since: time.Now()}
+}
+
+// registry holds the live publishers and subscribers of every protocol,
+// for /api/streams and the metrics, and the counters of those that ended,
+// so that the metrics' counters never go back.
+type registry struct {
+	mu    sync.Mutex
+	live  map[meter]entry
+	ended map[string]*counters // by protocol
+}
+
+func newRegistry() *registry {
+	return &registry{live: map[meter]entry{}, ended: map[string]*counters{}}
+}
+
+func (r *registry) add(m meter, e entry) {
+	r.mu.Lock()
+	r.live[m] = e
+	r.mu.Unlock()
+}
+
+// remove forgets m and keeps its last counters in the protocol's total.
+func (r *registry) remove(m meter) {
+	c := m.counters()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e, ok := r.live[m]
+	if !ok {
+		return
+	}
+	delete(r.live, m)
+	t := r.ended[e.proto]
+	if t == nil {
+		t = &counters{}
+		r.ended[e.proto] = t
+	}
+	t.add(c)
+}
+
+// snapshot is the registry at one moment.
+type snapshot struct {
+	streams     []streamInfo
+	publishers  map[string]int      // by protocol
+	subscribers map[string]int      // by protocol
+	totals      map[string]counters // by protocol, ended and live
+}
+
+// streamInfo is one published stream with its viewers.
+type streamInfo struct {
+	Path      string         `json:"path"` // "app/name"
+	App       string         `json:"app"`
+	Name      string         `json:"name"`
+	Publisher string         `json:"publisher"` // protocol: "rtmp" or "whip"
+	Since     time.Time      `json:"since"`
+	Viewers   map[string]int `json:"viewers"` // by protocol: "rtmp", "whep"
+}
+
+// snapshot reads every live meter's counters outside the lock: a peer's
+// statistics take locks of their own.
+func (r *registry) snapshot() snapshot {
+	r.mu.Lock()
+	live := make(map[meter]entry, len(r.live))
+	for m, e := range r.live {
+		live[m] = e
+	}
+	s := snapshot{publishers: map[string]int{}, subscribers: map[string]int{}, totals: map[string]counters{}}
+	for p, c := range r.ended {
+		s.totals[p] = *c
+	}
+	r.mu.Unlock()
+
+	byName := map[string]*streamInfo{}
+	viewers := map[string]map[string]int{}
+	for m, e := range live {
+		t := s.totals[e.proto]
+		t.add(m.counters())
+		s.totals[e.proto] = t
+		if !e.publisher {
+			s.subscribers[e.proto]++
+			if viewers[e.stream] == nil {
+				viewers[e.stream] = map[string]int{}
+			}
+			viewers[e.stream][e.proto]++
+			continue
+		}
+		s.publishers[e.proto]++
+		app, name, _ := strings.Cut(e.stream, "/")
+		byName[e.stream] = &streamInfo{Path: e.stream, App: app, Name: name, Publisher: e.proto, Since: e.since.UTC()}
+	}
+	for name, st := range byName {
+		st.Viewers = map[string]int{protoRTMP: 0, protoWHEP: 0}
+		for p, n := range viewers[name] {
+			st.Viewers[p] = n
+		}
+		s.streams = append(s.streams, *st)
+	}
+	slices.SortFunc(s.streams, func(a, b streamInfo) int { return cmp.Compare(a.Path, b.Path) })
+	return s
+}

@@ -1,0 +1,344 @@
+package interop
+
+// End-to-end tests of examples/server, the binary a newcomer runs with
+// `go run ./examples/server`: it is built and started as a process, and
+// real peers use it as users do: ffmpeg publishes and plays RTMP, headless
+// Chromium opens its pages (driven with chromedp), publishes from a fake
+// camera via WHIP and plays via WHEP.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"github.com/streamwire/streamwire/internal/syncbuf"
+)
+
+// screenshotDir is where the page tests save screenshots (git-ignored).
+const screenshotDir = "screenshots"
+
+// serverProc is a running examples/server.
+type serverProc struct {
+	Web, RTMP string // http://127.0.0.1:PORT, rtmp://127.0.0.1:PORT
+	out       *syncbuf.Buffer
+}
+
+// startServerBinary builds examples/server (in its own module, as `make
+// test` builds everything: GOWORK=off) and starts it on free loopback ports
+// with the given extra flags; it returns once the server printed its URLs.
+func startServerBinary(t *testing.T, flags ...string) *serverProc {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "server")
+	if out, err := runCmd(t, 3*time.Minute, "go", "build", "-C", "../examples", "-o", bin, "./server"); err != nil {
+		t.Fatalf("go build examples/server: %v\n%s", err, out)
+	}
+	args := append([]string{"-http", "127.0.0.1:0", "-rtmp", "127.0.0.1:0", "-udp", "127.0.0.1:0", "-tcp", "127.0.0.1:0"}, flags...)
+	out := startProcess(t, 3*time.Minute, bin, args...)
+	page := regexp.MustCompile(`page: +(http://\S+)/\n`)
+	rtmpURL := regexp.MustCompile(`play RTMP: +(rtmp://[^/\s]+)/`)
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		w, r := page.FindStringSubmatch(out.String()), rtmpURL.FindStringSubmatch(out.String())
+		if w != nil && r != nil && strings.Contains(out.String(), "metrics:") {
+			return &serverProc{Web: w[1], RTMP: r[1], out: out}
+		}
+	}
+	t.Fatalf("the server printed no URLs in 20 s:\n%s", out.String())
+	return nil
+}
+
+// waitStream waits until /api/streams lists path.
+func (s *serverProc) waitStream(t *testing.T, path string, limit time.Duration, peer *syncbuf.Buffer) {
+	t.Helper()
+	for deadline := time.Now().Add(limit); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		res, err := http.Get(s.Web + "/api/streams")
+		if err != nil {
+			continue
+		}
+		var doc struct{ Streams []struct{ Path string } }
+		err = json.NewDecoder(res.Body).Decode(&doc)
+		res.Body.Close()
+		for _, st := range doc.Streams {
+			if err == nil && st.Path == path {
+				return
+			}
+		}
+	}
+	t.Fatalf("%s not published after %v; publisher:\n%s", path, limit, tail(peer.String(), 2000))
+}
+
+// newBrowser starts a headless Chromium driven by chromedp with the
+// interop flags (browserFlags). stock leaves out
+// --allow-loopback-in-peer-connection, which users do not set: the
+// server's default loopback candidates must work without it.
+func newBrowser(t *testing.T, stock bool) context.Context {
+	t.Helper()
+	opts := []chromedp.ExecAllocatorOption{chromedp.ExecPath("chromium"), chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1000, 700)}
+	for _, f := range browserFlags {
+		if stock && f == "--allow-loopback-in-peer-connection" {
+			continue
+		}
+		k, v, ok := strings.Cut(strings.TrimPrefix(f, "--"), "=")
+		if ok {
+			opts = append(opts, chromedp.Flag(k, v))
+		} else {
+			opts = append(opts, chromedp.Flag(k, true))
+		}
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	if err := chromedp.Do(ctx); err != nil { // starts the browser
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+// consoleErrors collects a tab's console errors, uncaught exceptions and
+// error log entries (failed loads, CSP violations).
+type consoleErrors struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func watchConsole(ctx context.Context, t *testing.T) *consoleErrors {
+	t.Helper()
+	c := &consoleErrors{}
+	err := chromedp.Listen(ctx, func(ev any) {
+		var msg string
+		switch ev := ev.(type) {
+		case *runtime.EventConsoleAPICalled:
+			if ev.Type == "error" || ev.Type == "assert" {
+				var args []string
+				for _, a := range ev.Args {
+					args = append(args, fmt.Sprint(a.Value)+a.Description)
+				}
+				msg = "console." + string(ev.Type) + ": " + strings.Join(args, " ")
+			}
+		case *runtime.EventExceptionThrown:
+			msg = "exception: " + ev.ExceptionDetails.Text
+			if ev.ExceptionDetails.Exception != nil {
+				msg += " " + ev.ExceptionDetails.Exception.Description
+			}
+		case *log.EventEntryAdded:
+			if ev.Entry.Level == log.EntryLevelError {
+				msg = "log: " + ev.Entry.Text + " " + ev.Entry.URL
+			}
+		}
+		if msg != "" {
+			c.mu.Lock()
+			c.msgs = append(c.msgs, msg)
+			c.mu.Unlock()
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Call(ctx, log.Enable, cdp.Empty{}); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func (c *consoleErrors) check(t *testing.T, page string) {
+	t.Helper()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.msgs) > 0 {
+		t.Errorf("%s: %d console errors:\n%s", page, len(c.msgs), strings.Join(c.msgs, "\n"))
+	}
+}
+
+// playerStats is window.streamwirePlayer of the player page.
+type playerStats struct {
+	Status       string
+	FirstFrameMs *float64
+	Stats        struct {
+		FramesDecoded   int
+		Bitrate         int
+		RTTMs           *int `json:"rttMs"`
+		PacketsReceived int
+		PacketsLost     int
+	}
+}
+
+func readPlayer(ctx context.Context) (playerStats, error) {
+	return chromedp.Run(ctx, chromedp.Evaluate[playerStats](`window.streamwirePlayer || {}`))
+}
+
+// openPlayer opens the player page of path and waits until it decodes
+// frames (framesDecoded rising), for at most limit after the navigation.
+// It returns the time from the page's load to the first decoded frame and
+// the page's own offer-to-first-frame time.
+func openPlayer(t *testing.T, ctx context.Context, s *serverProc, path string, limit time.Duration) (time.Duration, playerStats) {
+	t.Helper()
+	navigated := time.Now()
+	if err := chromedp.Do(ctx, chromedp.Navigate(s.Web+"/play/"+path)); err != nil {
+		t.Fatalf("open the player page: %v", err)
+	}
+	// The page is open once its load event fired (Navigate returns then);
+	// the time it took (Chromium's start-up on a busy machine) is logged.
+	start := time.Now()
+	t.Logf("player page loaded in %v", start.Sub(navigated).Round(time.Millisecond))
+	var first time.Duration
+	var st playerStats
+	for time.Since(start) < limit {
+		var err error
+		if st, err = readPlayer(ctx); err != nil {
+			t.Fatalf("read the player's state: %v", err)
+		}
+		if st.Stats.FramesDecoded > 0 && first == 0 {
+			first = time.Since(start)
+			t.Logf("navigation to first decoded frame: %v", time.Since(navigated).Round(time.Millisecond))
+		}
+		if first > 0 && st.FirstFrameMs != nil {
+			return first, st
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("the player page decoded no frame within %v of opening it: %+v\nserver:\n%s", limit, st, tail(s.out.String(), 3000))
+	return 0, st
+}
+
+// framesRise waits until the player decodes more frames than it had.
+func framesRise(t *testing.T, ctx context.Context, from int, limit time.Duration) playerStats {
+	t.Helper()
+	var st playerStats
+	for deadline := time.Now().Add(limit); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		var err error
+		if st, err = readPlayer(ctx); err == nil && st.Stats.FramesDecoded > from+10 {
+			return st
+		}
+	}
+	t.Fatalf("framesDecoded stayed at %d: %+v", from, st)
+	return st
+}
+
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	if err := os.MkdirAll(screenshotDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(screenshotDir, name)
+	if err := os.WriteFile(p, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	abs, _ := filepath.Abs(p)
+	t.Logf("screenshot: %s", abs)
+}
+
+// TestServerRTMPToPlayerPage: ffmpeg publishes an H.264 + AAC test pattern
+// over RTMP; a stock headless Chromium (without
+// --allow-loopback-in-peer-connection) opens the player page and decodes
+// frames within 3 s of opening it. The AAC audio does not reach WebRTC
+// viewers (no transcoder yet), which the server logs once.
+func TestServerRTMPToPlayerPage(t *testing.T) {
+	s := startServerBinary(t)
+	ff := startProcess(t, 60*time.Second, "ffmpeg", "-hide_banner", "-loglevel", "warning", "-re",
+		"-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30", "-f", "lavfi", "-i", "sine=frequency=440",
+		"-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-bf", "0", "-g", "30", "-pix_fmt", "yuv420p",
+		"-c:a", "aac", "-t", "40", "-f", "flv", s.RTMP+"/live/e2e")
+	s.waitStream(t, "live/e2e", 20*time.Second, ff)
+
+	ctx := newBrowser(t, true)
+	console := watchConsole(ctx, t)
+	first, st := openPlayer(t, ctx, s, "live/e2e", 3*time.Second)
+	t.Logf("page loaded to first decoded frame: %v; offer to first frame (the page's own measure): %.0f ms",
+		first.Round(time.Millisecond), *st.FirstFrameMs)
+	st = framesRise(t, ctx, st.Stats.FramesDecoded, 5*time.Second)
+	t.Logf("player: %+v", st.Stats)
+	for _, l := range strings.Split(s.out.String(), "\n") {
+		if strings.Contains(l, "connected") || strings.Contains(l, "session started") {
+			t.Log(l)
+		}
+	}
+	if st.Stats.Bitrate <= 0 || st.Stats.RTTMs == nil {
+		t.Errorf("the player shows no bitrate or RTT: %+v", st.Stats)
+	}
+	screenshot(t, ctx, "player-rtmp.png")
+	console.check(t, "player page")
+	if !strings.Contains(s.out.String(), "WebRTC viewers get video only: the stream's audio is AAC") {
+		t.Errorf("no log line about the AAC audio:\n%s", tail(s.out.String(), 3000))
+	}
+}
+
+// TestServerPageWHIPToWHEPAndRTMP: the index page loads without console
+// errors; from it, a Chromium with a fake camera publishes via WHIP; the
+// page lists the stream; a second (stock) Chromium plays it on the player
+// page via WHEP, and ffmpeg plays it over RTMP and decodes 30 frames.
+// Chromium sends Opus, which the relay passes to RTMP players as Enhanced
+// RTMP audio (codec id 9, FourCC Opus) whether or not they announced it in
+// connect's fourCcList; ffmpeg 5.1 knows no such codec, so it plays with -an
+// and -analyzeduration 1 s: without the latter it keeps probing the unknown
+// audio stream for its codec parameters until its probe limits (several
+// MB), which takes longer than the test.
+func TestServerPageWHIPToWHEPAndRTMP(t *testing.T) {
+	s := startServerBinary(t)
+	pub := newBrowser(t, true)
+	console := watchConsole(pub, t)
+	if err := chromedp.Do(pub, chromedp.Navigate(s.Web+"/"),
+		chromedp.WaitVisible(chromedp.CSS("#publish-start")),
+		chromedp.SetValue(chromedp.CSS("#stream"), "live/page"),
+		chromedp.Click(chromedp.CSS("#publish-start"))); err != nil {
+		t.Fatalf("publish from the page: %v", err)
+	}
+	var status string
+	for deadline := time.Now().Add(15 * time.Second); !strings.HasPrefix(status, "live:"); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the page is not publishing after 15 s: %q\nserver:\n%s", status, tail(s.out.String(), 3000))
+		}
+		var err error
+		if status, err = chromedp.Run(pub, chromedp.Evaluate[string](`window.streamwirePage.status`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.waitStream(t, "live/page", 10*time.Second, s.out)
+
+	play := newBrowser(t, true)
+	playConsole := watchConsole(play, t)
+	first, st := openPlayer(t, play, s, "live/page", 5*time.Second)
+	t.Logf("WHIP to WHEP: page loaded to first decoded frame %v, offer to first frame %.0f ms", first.Round(time.Millisecond), *st.FirstFrameMs)
+	framesRise(t, play, st.Stats.FramesDecoded, 5*time.Second)
+
+	out, err := runCmd(t, 30*time.Second, "ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-analyzeduration", "1000000",
+		"-i", s.RTMP+"/live/page", "-an", "-frames:v", "30", "-f", "null", "-")
+	if err != nil {
+		t.Fatalf("ffmpeg did not decode 30 frames over RTMP: %v\n%s", err, tail(out, 3000))
+	}
+
+	// The index page lists the stream with its viewers.
+	var rows string
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(rows, "whep 1"); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the page's stream list shows %q, want live/page with a WHEP viewer", rows)
+		}
+		var err error
+		if rows, err = chromedp.Run(pub, chromedp.Text(chromedp.CSS("#streams tbody"))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !strings.Contains(rows, "live/page") || !strings.Contains(rows, "whip") {
+		t.Errorf("stream list: %q", rows)
+	}
+	screenshot(t, pub, "index-publishing.png")
+	screenshot(t, play, "player-whep.png")
+	console.check(t, "index page")
+	playConsole.check(t, "player page")
+}
