@@ -207,7 +207,7 @@ func TestPeerPionViewer(t *testing.T) {
 			for s := sb.Pop(); s != nil; s = sb.Pop() {
 				mu.Lock()
 				got = append(got, s.Data)
-				if len(got) == len(aus)-1 { // the last frame waits for a next one
+				if len(got) == len(aus)-1 {
 					close(allFrames)
 				}
 				mu.Unlock()
@@ -221,7 +221,7 @@ func TestPeerPionViewer(t *testing.T) {
 	}
 	track := p.LocalTracks()[0]
 	pz := rtp.NewPacketizer(1200, track.Codec().PayloadType, track.SSRC(), &codecs.H264Payloader{}, rtp.NewRandomSequencer(), 90000)
-	for _, au := range aus {
+	for _, au := range append(aus, aus[:5]...) { // 5 more, as in TestPeerPionPublisher
 		for _, pkt := range pz.Packetize(au, 3000) {
 			if err := track.WriteRTP(pkt); err != nil {
 				t.Fatal(err)
@@ -364,8 +364,11 @@ func TestPeerPionPublisher(t *testing.T) {
 		}
 	}
 	wg.Add(2)
-	go send(video, aus, time.Second/30)
-	go send(audio, opus, 20*time.Millisecond)
+	// A few frames more than are checked: a loss in the last frames shows
+	// (and is NACKed) only when a later packet arrives, as it does in a
+	// live stream.
+	go send(video, append(aus, aus[:5]...), time.Second/30)
+	go send(audio, append(opus, opus[:5]...), 20*time.Millisecond)
 	wg.Wait()
 	collectors[sdp.KindVideo].check(t, "H.264", aus)
 	collectors[sdp.KindAudio].check(t, "Opus", opus)
