@@ -58,7 +58,8 @@ func (bp *Backplane) openBucket(ctx context.Context, name string) (*bucket, erro
 		LimitMarkerTTL: bp.cfg.MarkerTTL,
 		MaxValueSize:   int32(bp.maxValue()),
 	}
-	rctx, cancel := context.WithTimeout(ctx, bp.cfg.Timeout)
+	// Making a bucket takes several requests, once.
+	rctx, cancel := context.WithTimeout(ctx, 5*bp.cfg.Timeout)
 	defer cancel()
 	kv, err := bp.js.CreateOrUpdateKeyValue(rctx, cfg)
 	if err != nil {
