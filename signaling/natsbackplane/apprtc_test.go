@@ -173,7 +173,6 @@ func TestAppRTCRestartedInstance(t *testing.T) {
 				a.kill()
 				_ = wa.c.CloseNow()
 			} else {
-				wa.drain()
 				a.stop()
 			}
 			for i := range 3 {
@@ -202,7 +201,7 @@ func TestAppRTCGraceRunsOut(t *testing.T) {
 	o := options{bp: testConfig(), apprtc: apprtc.Config{ReconnectGrace: time.Second, RegisterTimeout: time.Second}}
 	a, b := newInstance(t, ns.ClientURL(), o), newInstance(t, ns.ClientURL(), o)
 	ja, jb := a.join("g"), b.join("g")
-	a.collider("g", ja.Params.ClientID).drain()
+	a.collider("g", ja.Params.ClientID)
 	b.collider("g", jb.Params.ClientID)
 	waitBound(t, a, 1)
 	a.stop()

@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -156,11 +157,19 @@ func (in *instance) join(room string) joinAnswer {
 	return a
 }
 
-// ws is a test WebSocket client.
+// ws is a test WebSocket client. A goroutine reads its frames as they
+// come (coder/websocket drops a connection whose read times out, and a
+// server closing it gets its close handshake answered at once).
 type ws struct {
-	t testing.TB
-	c *websocket.Conn
+	t      testing.TB
+	c      *websocket.Conn
+	frames chan string
+	done   chan struct{} // closed when the reader stopped; err is then set
+	err    error
 }
+
+// errNoFrame is what read returns when no frame came in time.
+var errNoFrame = errors.New("no frame in time")
 
 // dial opens a WebSocket at path (with its query) on the instance.
 func (in *instance) dial(path string) *ws {
@@ -173,8 +182,22 @@ func (in *instance) dial(path string) *ws {
 	}
 	require.NoError(in.t, err)
 	c.SetReadLimit(-1)
-	in.t.Cleanup(func() { _ = c.CloseNow() })
-	return &ws{t: in.t, c: c}
+	w := &ws{t: in.t, c: c, frames: make(chan string, 4096), done: make(chan struct{})}
+	go w.readLoop()
+	in.t.Cleanup(func() { _ = c.CloseNow(); <-w.done })
+	return w
+}
+
+func (w *ws) readLoop() {
+	defer close(w.done)
+	for {
+		_, b, err := w.c.Read(context.Background())
+		if err != nil {
+			w.err = err
+			return
+		}
+		w.frames <- string(b)
+	}
 }
 
 // collider opens a Collider WebSocket and registers client in room.
@@ -198,12 +221,34 @@ func (w *ws) sendMsg(msg string) {
 	w.send(string(b))
 }
 
-// read reads one frame within d.
+// read returns the next frame within d: errNoFrame when none came, the
+// read error once the socket closed.
 func (w *ws) read(d time.Duration) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	defer cancel()
-	_, b, err := w.c.Read(ctx)
-	return string(b), err
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case f := <-w.frames:
+		return f, nil
+	case <-w.done:
+		select {
+		case f := <-w.frames:
+			return f, nil
+		default:
+			return "", w.err
+		}
+	case <-timer.C:
+		return "", errNoFrame
+	}
+}
+
+// closed waits up to d for the server to close the socket.
+func (w *ws) closed(d time.Duration) bool {
+	select {
+	case <-w.done:
+		return true
+	case <-time.After(d):
+		return false
+	}
 }
 
 // recv reads one frame within 5 s.
@@ -225,23 +270,11 @@ func (w *ws) recvMsg() string {
 	return m.Msg
 }
 
-// drain reads, in the background, until the socket closes, so that a
-// server closing it gets the close handshake answered at once.
-func (w *ws) drain() {
-	go func() {
-		for {
-			if _, _, err := w.c.Read(context.Background()); err != nil {
-				return
-			}
-		}
-	}()
-}
-
 // silent checks that no frame comes within d.
 func (w *ws) silent(d time.Duration) {
 	w.t.Helper()
 	f, err := w.read(d)
-	require.Error(w.t, err, "unexpected frame %q", f)
+	require.ErrorIs(w.t, err, errNoFrame, "unexpected frame %q", f)
 }
 
 // createChannel creates a KVS channel with a MessageTtlSeconds and
