@@ -564,14 +564,16 @@ func (s *AppRTCStore) Close() error {
 	}
 	s.closed = true
 	s.mu.Unlock()
+	// One deadline for all: with NATS down, Close takes 2*Timeout, not
+	// that for each WebSocket.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*s.bp.cfg.Timeout)
+	defer cancel()
 	var errs []error
 	for _, l := range s.bp.bound(s.b) {
 		s.bp.unbind(l.sink)
-		ctx, cancel := context.WithTimeout(context.Background(), 2*s.bp.cfg.Timeout)
 		if err := s.deregister(ctx, l.scope, l.client, l); err != nil {
 			errs = append(errs, err)
 		}
-		cancel()
 		l.ep.close()
 	}
 	return errors.Join(errs...)

@@ -3,6 +3,7 @@ package natsbackplane
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/streamwire/streamwire/signaling/apprtc"
 )
@@ -43,6 +44,7 @@ func decodeRoom(e entry) (*roomDoc, error) {
 	if err := json.Unmarshal(e.val, d); err != nil {
 		return nil, fmt.Errorf("natsbackplane: room value is not JSON: %w", err)
 	}
+	d.Members = slices.DeleteFunc(d.Members, func(m *member) bool { return m == nil })
 	return d, nil
 }
 

@@ -77,11 +77,12 @@ func TestAppRTCRacingJoins(t *testing.T) {
 
 	read, release := make(chan struct{}), make(chan struct{})
 	var once sync.Once
-	b.as.b.beforeCAS = func(key string) {
+	hold := func(key string) {
 		if key == roomKey("race") {
 			once.Do(func() { close(read); <-release })
 		}
 	}
+	b.as.b.beforeCAS.Store(&hold)
 	lost := make(chan joinAnswer, 1)
 	go func() { lost <- b.join("race") }()
 	<-read // B has read the room with one seat
@@ -91,7 +92,7 @@ func TestAppRTCRacingJoins(t *testing.T) {
 	assert.Equal(t, "false", won.Params.IsInitiator)
 	assert.Equal(t, apprtc.ResultFull, (<-lost).Result)
 	assert.GreaterOrEqual(t, b.bp.Stats().Conflicts, uint64(1), "B's compare-and-set did not lose")
-	b.as.b.beforeCAS = nil
+	b.as.b.beforeCAS.Store(nil)
 
 	var mu sync.Mutex
 	results := map[string]int{}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -21,7 +22,7 @@ type bucket struct {
 	pre    string // "$KV.NAME.", the subject of key K is pre+K
 	// beforeCAS, when set (tests), runs between a read and the
 	// compare-and-set that follows it.
-	beforeCAS func(key string)
+	beforeCAS atomic.Pointer[func(key string)]
 }
 
 // entry is a key's state: its value and revision when live; when deleted
@@ -93,8 +94,8 @@ func (b *bucket) get(ctx context.Context, key string) (entry, error) {
 // value and no marker), with a TTL when ttl > 0. It returns the new
 // revision, or errConflict.
 func (b *bucket) put(ctx context.Context, key string, val []byte, rev uint64, ttl time.Duration) (uint64, error) {
-	if b.beforeCAS != nil {
-		b.beforeCAS(key)
+	if f := b.beforeCAS.Load(); f != nil {
+		(*f)(key)
 	}
 	opts := []jetstream.PublishOpt{jetstream.WithExpectLastSequencePerSubject(rev)}
 	if ttl > 0 {
@@ -113,8 +114,8 @@ func (b *bucket) put(ctx context.Context, key string, val []byte, rev uint64, tt
 // purge removes key and its history if its revision is still rev (any
 // revision when rev is 0), leaving a marker that expires after MarkerTTL.
 func (b *bucket) purge(ctx context.Context, key string, rev uint64) error {
-	if b.beforeCAS != nil {
-		b.beforeCAS(key)
+	if f := b.beforeCAS.Load(); f != nil {
+		(*f)(key)
 	}
 	m := nats.NewMsg(b.pre + key)
 	m.Header.Set(hdrKVOperation, kvOpPurge)
