@@ -286,3 +286,19 @@ func waitBound(t *testing.T, in *instance, n int) {
 		return leased == n
 	}, 5*time.Second, 10*time.Millisecond)
 }
+
+// TestAppRTCLostLease: when a client's lease is gone (its instance was cut
+// off from NATS longer than LeaseTTL, or the entry was removed), the
+// instance that holds its WebSocket closes it at the next refresh, so that
+// the client registers again.
+func TestAppRTCLostLease(t *testing.T) {
+	ns := startNATS(t)
+	cfg := testConfig()
+	a := newInstance(t, ns.ClientURL(), options{bp: cfg})
+	j := a.join("lost")
+	w := a.collider("lost", j.Params.ClientID)
+	waitBound(t, a, 1)
+	require.NoError(t, a.as.b.purge(t.Context(), leaseKey("lost", j.Params.ClientID), 0))
+	assert.True(t, w.closed(2*cfg.LeaseTTL), "the WebSocket outlived its lease")
+	assert.Equal(t, uint64(1), a.bp.Stats().LeasesLost)
+}

@@ -470,18 +470,18 @@ func (s *KVSStore) Close() error {
 	s.closed = true
 	s.mu.Unlock()
 	// One deadline for all: with NATS down, Close takes 2*Timeout, not
-	// that for each WebSocket.
+	// that for each WebSocket. The first failure is returned.
 	ctx, cancel := context.WithTimeout(context.Background(), 2*s.bp.cfg.Timeout)
 	defer cancel()
-	var errs []error
+	var first error
 	for _, l := range s.bp.bound(s.b) {
 		s.bp.unbind(l.sink)
-		if err := s.disconnect(ctx, l); err != nil {
-			errs = append(errs, err)
+		if err := s.disconnect(ctx, l); err != nil && first == nil {
+			first = err
 		}
 		l.ep.close()
 	}
-	return errors.Join(errs...)
+	return first
 }
 
 // kvsEndpoint drives a kvs.Sink.
