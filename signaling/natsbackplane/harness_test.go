@@ -1,0 +1,332 @@
+package natsbackplane
+
+// The tests' world: one embedded NATS server with JetStream on loopback,
+// and "instances", each an apprtc.Server and a kvs.Server with their own
+// NATS connection and Backplane, served by httptest on loopback.
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/stretchr/testify/require"
+
+	"github.com/streamwire/streamwire/signaling/apprtc"
+	"github.com/streamwire/streamwire/signaling/kvs"
+)
+
+var quiet = slog.New(slog.DiscardHandler)
+
+// startNATS starts an embedded NATS server with JetStream on a free
+// loopback port, its store in a temporary directory, until the test ends.
+func startNATS(t testing.TB) *server.Server {
+	t.Helper()
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, JetStream: true,
+		StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
+	require.NoError(t, err)
+	go ns.Start()
+	require.True(t, ns.ReadyForConnections(10*time.Second), "NATS server not ready")
+	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+	return ns
+}
+
+// testConfig is the backplane configuration of the tests: short TTLs.
+func testConfig() Config {
+	return Config{LeaseTTL: 2 * time.Second, MarkerTTL: 2 * time.Second, Timeout: 2 * time.Second, Logger: quiet}
+}
+
+// instance is one server instance: its NATS connection, Backplane, stores,
+// servers and HTTP listener.
+type instance struct {
+	t    testing.TB
+	nc   *nats.Conn
+	bp   *Backplane
+	as   *AppRTCStore
+	ks   *KVSStore
+	rtc  *apprtc.Server
+	kv   *kvs.Server
+	hs   *httptest.Server
+	http *http.Client
+	once sync.Once
+}
+
+// options are what an instance is made with.
+type options struct {
+	bp     Config
+	apprtc apprtc.Config
+	kvs    kvs.Config
+}
+
+// newInstance starts an instance on the NATS server at url; it is stopped
+// at the end of the test.
+func newInstance(t testing.TB, url string, o options) *instance {
+	t.Helper()
+	nc, err := nats.Connect(url, nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	bp, err := New(ctx, nc, o.bp)
+	require.NoError(t, err)
+	in := &instance{t: t, nc: nc, bp: bp, http: &http.Client{Transport: &http.Transport{}}}
+	in.as, err = bp.AppRTC(ctx, o.apprtc)
+	require.NoError(t, err)
+	in.ks, err = bp.KVS(ctx, o.kvs)
+	require.NoError(t, err)
+	o.apprtc.Store, o.kvs.Store = in.as, in.ks
+	o.apprtc.Logger, o.kvs.Logger = quiet, quiet
+	in.rtc, err = apprtc.New(o.apprtc)
+	require.NoError(t, err)
+	in.kv, err = kvs.New(o.kvs)
+	require.NoError(t, err)
+	mux := http.NewServeMux()
+	for _, p := range apprtc.Paths() {
+		mux.Handle(p, in.rtc)
+	}
+	mux.Handle(in.kv.Pattern(), in.kv)
+	in.hs = httptest.NewServer(mux)
+	t.Cleanup(in.stop)
+	return in
+}
+
+// stop shuts the instance down as a server process does at exit: the
+// servers close their WebSockets (which deregister), then the Backplane
+// and the connection.
+func (in *instance) stop() {
+	in.once.Do(func() {
+		_ = in.rtc.Close()
+		_ = in.kv.Close()
+		_ = in.bp.Close()
+		in.nc.Close()
+		in.hs.CloseClientConnections()
+		in.hs.Close()
+		in.http.CloseIdleConnections()
+	})
+}
+
+// kill cuts the instance from NATS without any clean-up, as when its
+// process dies; what is left of it stops at the end of the test. The test
+// closes its clients' WebSockets to the instance, as a dead process's
+// would be.
+func (in *instance) kill() { in.nc.Close() }
+
+// do sends one HTTP request and returns the status and body.
+func (in *instance) do(method, path, body string) (int, string) {
+	in.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, in.hs.URL+path, strings.NewReader(body))
+	require.NoError(in.t, err)
+	res, err := in.http.Do(req)
+	require.NoError(in.t, err)
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	require.NoError(in.t, err)
+	return res.StatusCode, string(b)
+}
+
+// joinAnswer is the part of a /join answer the tests read.
+type joinAnswer struct {
+	Result string `json:"result"`
+	Params struct {
+		ClientID    string   `json:"client_id"`
+		IsInitiator string   `json:"is_initiator"`
+		Messages    []string `json:"messages"`
+	} `json:"params"`
+}
+
+// join POSTs /join/room.
+func (in *instance) join(room string) joinAnswer {
+	in.t.Helper()
+	status, body := in.do(http.MethodPost, "/join/"+room, "")
+	require.Equal(in.t, http.StatusOK, status, body)
+	var a joinAnswer
+	require.NoError(in.t, json.Unmarshal([]byte(body), &a), body)
+	return a
+}
+
+// ws is a test WebSocket client. A goroutine reads its frames as they
+// come (coder/websocket drops a connection whose read times out, and a
+// server closing it gets its close handshake answered at once).
+type ws struct {
+	t      testing.TB
+	c      *websocket.Conn
+	frames chan string
+	done   chan struct{} // closed when the reader stopped; err is then set
+	err    error
+}
+
+// errNoFrame is what read returns when no frame came in time.
+var errNoFrame = errors.New("no frame in time")
+
+// dial opens a WebSocket at path (with its query) on the instance.
+func (in *instance) dial(path string) *ws {
+	in.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, res, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(in.hs.URL, "http")+path, nil)
+	if res != nil && res.Body != nil {
+		_ = res.Body.Close()
+	}
+	require.NoError(in.t, err)
+	c.SetReadLimit(-1)
+	w := &ws{t: in.t, c: c, frames: make(chan string, 4096), done: make(chan struct{})}
+	go w.readLoop()
+	in.t.Cleanup(func() { _ = c.CloseNow(); <-w.done })
+	return w
+}
+
+func (w *ws) readLoop() {
+	defer close(w.done)
+	for {
+		_, b, err := w.c.Read(context.Background())
+		if err != nil {
+			w.err = err
+			return
+		}
+		w.frames <- string(b)
+	}
+}
+
+// collider opens a Collider WebSocket and registers client in room.
+func (in *instance) collider(room, client string) *ws {
+	w := in.dial(apprtc.ColliderPrefix + "/ws")
+	w.send(`{"cmd":"register","roomid":"` + room + `","clientid":"` + client + `"}`)
+	return w
+}
+
+// send writes one text frame.
+func (w *ws) send(frame string) {
+	w.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	require.NoError(w.t, w.c.Write(ctx, websocket.MessageText, []byte(frame)))
+}
+
+// sendMsg sends msg in a Collider send frame.
+func (w *ws) sendMsg(msg string) {
+	b, _ := json.Marshal(map[string]string{"cmd": "send", "msg": msg})
+	w.send(string(b))
+}
+
+// read returns the next frame within d: errNoFrame when none came, the
+// read error once the socket closed.
+func (w *ws) read(d time.Duration) (string, error) {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case f := <-w.frames:
+		return f, nil
+	case <-w.done:
+		select {
+		case f := <-w.frames:
+			return f, nil
+		default:
+			return "", w.err
+		}
+	case <-timer.C:
+		return "", errNoFrame
+	}
+}
+
+// closed waits up to d for the server to close the socket.
+func (w *ws) closed(d time.Duration) bool {
+	select {
+	case <-w.done:
+		return true
+	case <-time.After(d):
+		return false
+	}
+}
+
+// recv reads one frame within 5 s.
+func (w *ws) recv() string {
+	w.t.Helper()
+	f, err := w.read(5 * time.Second)
+	require.NoError(w.t, err)
+	return f
+}
+
+// recvMsg reads a Collider frame and returns its msg, checking that it is
+// not an error.
+func (w *ws) recvMsg() string {
+	w.t.Helper()
+	f := w.recv()
+	var m struct{ Msg, Error string }
+	require.NoError(w.t, json.Unmarshal([]byte(f), &m), f)
+	require.Empty(w.t, m.Error, f)
+	return m.Msg
+}
+
+// silent checks that no frame comes within d.
+func (w *ws) silent(d time.Duration) {
+	w.t.Helper()
+	f, err := w.read(d)
+	require.ErrorIs(w.t, err, errNoFrame, "unexpected frame %q", f)
+}
+
+// createChannel creates a KVS channel with a MessageTtlSeconds and
+// returns its ARN.
+func (in *instance) createChannel(name string, ttlSeconds int) string {
+	in.t.Helper()
+	status, body := in.do(http.MethodPost, "/kvs/createSignalingChannel",
+		`{"ChannelName":"`+name+`","SingleMasterConfiguration":{"MessageTtlSeconds":`+itoa(ttlSeconds)+`}}`)
+	require.Equal(in.t, http.StatusOK, status, body)
+	var out struct{ ChannelARN string }
+	require.NoError(in.t, json.Unmarshal([]byte(body), &out))
+	return out.ChannelARN
+}
+
+// kvsConn opens a KVS WebSocket: the master when client is "", else a
+// viewer.
+func (in *instance) kvsConn(arn, client string) *ws {
+	q := url.Values{"X-Amz-ChannelARN": {arn}}
+	if client != "" {
+		q.Set("X-Amz-ClientId", client)
+	}
+	return in.dial("/kvs/ws?" + q.Encode())
+}
+
+// kvsSend sends a KVS message frame.
+func (w *ws) kvsSend(action, recipient, payload string) {
+	b, _ := json.Marshal(map[string]string{"action": action, "recipientClientId": recipient,
+		"messagePayload": base64.StdEncoding.EncodeToString([]byte(payload))})
+	w.send(string(b))
+}
+
+// kvsMsg is a message frame as a KVS client receives it.
+type kvsMsg struct {
+	Sender, Type, Payload string
+}
+
+// kvsRecv reads a KVS message frame.
+func (w *ws) kvsRecv() kvsMsg {
+	w.t.Helper()
+	f := w.recv()
+	var m struct {
+		SenderClientID string `json:"senderClientId"`
+		MessageType    string `json:"messageType"`
+		MessagePayload string `json:"messagePayload"`
+	}
+	require.NoError(w.t, json.Unmarshal([]byte(f), &m), f)
+	p, err := base64.StdEncoding.DecodeString(m.MessagePayload)
+	require.NoError(w.t, err, f)
+	return kvsMsg{m.SenderClientID, m.MessageType, string(p)}
+}
+
+func itoa(n int) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}
