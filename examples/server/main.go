@@ -67,6 +67,7 @@ func main() {
 	flag.StringVar(&cfg.TCP, "tcp", "127.0.0.1:3478", "TCP address of ICE-TCP, for clients whose UDP is blocked (off when empty)")
 	flag.Var(&ips, "public-ip", "public IP address announced in ICE candidates in place of the local ones (repeatable; a 1:1 NAT, a cloud instance)")
 	flag.StringVar(&cfg.Token, "token", "", "bearer token that publishers must give: WHIP Authorization: Bearer T, RTMP rtmp://HOST/APP/NAME?token=T (default: anyone may publish)")
+	flag.StringVar(&cfg.NATS, "nats", "", "NATS URL (nats://HOST:4222, JetStream enabled) of the backplane that shares AppRTC rooms and KVS channels with other instances (default: in memory, this instance only)")
 	flag.BoolVar(&cfg.DropBFrame, "drop-bframes", false, "leave H.264 B-frames out for WebRTC viewers instead of refusing the stream")
 	flag.StringVar(&cfg.RTMP, "rtmp", "127.0.0.1:1935", "TCP address of the RTMP server (publish and play rtmp://HOST/APP/NAME)")
 	flag.StringVar(&cfg.RTMPS, "rtmps", "", "TCP address of the RTMPS server, sharing the RTMP streams (off when empty)")

@@ -21,6 +21,7 @@ import (
 	"github.com/streamwire/streamwire/relay"
 	"github.com/streamwire/streamwire/signaling/apprtc"
 	"github.com/streamwire/streamwire/signaling/kvs"
+	"github.com/streamwire/streamwire/signaling/natsbackplane"
 	"github.com/streamwire/streamwire/signaling/whip"
 	"github.com/streamwire/streamwire/turnrest"
 )
@@ -37,6 +38,7 @@ type config struct {
 	HTTPPerIP  int // 0: httpserver.DefaultMaxConnsPerIP; negative: no cap
 	Token      string
 	DropBFrame bool
+	NATS       string // backplane URL; empty: in memory
 	RTMP       string
 	RTMPS      string // off when empty
 	RTMPSCert  string
@@ -69,6 +71,7 @@ type app struct {
 	whip    *whip.Handler
 	apprtc  *apprtc.Server
 	kvs     *kvs.Server
+	nats    *natsbackplane.Backplane // nil without -nats
 	bound   bound
 }
 
@@ -173,16 +176,43 @@ func (a *app) build(mux *ice.Mux, ls *listeners) error {
 	if a.whip, err = whip.NewHandler(wcfg); err != nil {
 		return err
 	}
-	if a.apprtc, err = apprtc.New(apprtc.Config{Logger: a.log}); err != nil {
-		return err
-	}
+	acfg := apprtc.Config{Logger: a.log}
 	kcfg := kvs.Config{Logger: a.log}
 	if len(a.cfg.TURNURIs) > 0 {
 		kcfg.ICE = a.turn
 	}
+	if err := a.backplane(&acfg, &kcfg); err != nil {
+		return err
+	}
+	if a.apprtc, err = apprtc.New(acfg); err != nil {
+		return err
+	}
 	a.kvs, err = kvs.New(kcfg)
 	return err
 }
+
+// backplane puts the AppRTC rooms and KVS channels on NATS with -nats, so
+// that instances sharing it share them.
+func (a *app) backplane(acfg *apprtc.Config, kcfg *kvs.Config) error {
+	if a.cfg.NATS == "" {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), natsConnectTimeout)
+	defer cancel()
+	bp, err := natsbackplane.Connect(ctx, a.cfg.NATS, natsbackplane.Config{Logger: a.log})
+	if err != nil {
+		return fmt.Errorf("-nats %s: %w", a.cfg.NATS, err)
+	}
+	a.nats = bp
+	if acfg.Store, err = bp.AppRTC(ctx, *acfg); err != nil {
+		return err
+	}
+	kcfg.Store, err = bp.KVS(ctx, *kcfg)
+	return err
+}
+
+// natsConnectTimeout bounds connecting to -nats and opening its buckets.
+const natsConnectTimeout = 10 * time.Second
 
 // gatherer announces the UDP socket's and the ICE-TCP listener's
 // addresses, or the -public-ip ones in their place.
@@ -253,6 +283,9 @@ func (a *app) shutdown(stopRTMP []func(), mux *ice.Mux) {
 		stop()
 	}
 	wg.Wait()
+	if a.nats != nil {
+		_ = a.nats.Close() // after the stores' users
+	}
 	mux.Close()
 }
 
