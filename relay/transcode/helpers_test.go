@@ -178,7 +178,8 @@ func newTranscoder(t testing.TB, cfg Config) (*Transcoder, *sink) {
 }
 
 // feed writes the access units, shifted by shift ms, paced at speed times
-// real time (0: as fast as the queue takes them), and fails on a drop.
+// real time, failing on a drop; or, with speed 0, as fast as the queue
+// takes them, waiting up to 10 s for room.
 func feed(t testing.TB, tc *Transcoder, aus []accessUnit, shift uint32, speed float64) {
 	t.Helper()
 	start := time.Now()
@@ -187,12 +188,12 @@ func feed(t testing.TB, tc *Transcoder, aus []accessUnit, shift uint32, speed fl
 			due := time.Duration(float64(au.ms-aus[0].ms)*float64(time.Millisecond)/speed) - time.Since(start)
 			time.Sleep(due)
 		}
-		for try := 0; ; try++ {
+		for wait := time.Now(); ; {
 			err := tc.Write(au.ms+shift, au.data)
 			if err == nil {
 				break
 			}
-			if !errors.Is(err, ErrQueueFull) || speed > 0 || try > 1000 {
+			if !errors.Is(err, ErrQueueFull) || speed > 0 || time.Since(wait) > 10*time.Second {
 				t.Fatalf("access unit %d: %v", i, err)
 			}
 			time.Sleep(time.Millisecond)

@@ -37,12 +37,17 @@ func (t *Transcoder) args() []string {
 type process struct {
 	cmd                   *exec.Cmd
 	stdin, stdout, stderr *os.File
+	started               time.Time
 	tl                    atomic.Pointer[timeline] // set by the writer before its first write
+	ready                 atomic.Bool              // ffmpeg has written audio: it has started
 	draining              atomic.Bool              // stdin was closed on purpose: EOF on stdout is expected
 }
 
 // errConfigChanged ends a process whose input's configuration changed.
 var errConfigChanged = errors.New("transcode: AAC configuration changed")
+
+// errOutputClosed: ffmpeg closed its stdout, which it does as it exits.
+var errOutputClosed = errors.New("transcode: ffmpeg closed its output")
 
 // errStopped is what the reader and writer return when told to stop.
 var errStopped = errors.New("transcode: stopped")
@@ -116,7 +121,10 @@ func (t *Transcoder) run(ctx context.Context, pending **unit) error {
 	if errors.Is(first, errConfigChanged) {
 		t.drain(p, exited) // let ffmpeg flush what it holds of the old config
 	}
-	t.stop(p, exited)
+	werr := t.stop(p, exited)
+	if errors.Is(first, errOutputClosed) { // it exited: say how
+		first = fmt.Errorf("%w: %w", first, werr)
+	}
 	wg.Wait()
 	p.stdout.Close()
 	p.stderr.Close()
@@ -138,8 +146,8 @@ func (t *Transcoder) drain(p *process, exited chan error) {
 }
 
 // stop kills ffmpeg by its process id, unblocks the pipes and waits for
-// the process, at most KillWait.
-func (t *Transcoder) stop(p *process, exited chan error) {
+// the process, at most KillWait. It returns how the process ended.
+func (t *Transcoder) stop(p *process, exited chan error) error {
 	_ = p.cmd.Process.Kill() // fails only when it has exited already
 	p.stdin.Close()
 	deadline := time.Now().Add(t.cfg.KillWait)
@@ -150,9 +158,11 @@ func (t *Transcoder) stop(p *process, exited chan error) {
 	tm := time.NewTimer(t.cfg.KillWait)
 	defer tm.Stop()
 	select {
-	case <-exited:
+	case err := <-exited:
+		return err
 	case <-tm.C:
 		t.log.Error("transcode: killed ffmpeg was not reaped in time", "pid", p.cmd.Process.Pid, "wait", t.cfg.KillWait)
+		return errors.New("transcode: ffmpeg not reaped")
 	}
 }
 
@@ -189,7 +199,7 @@ func (t *Transcoder) start() (*process, error) {
 		closeAll()
 		return nil, fmt.Errorf("transcode: start ffmpeg: %w", err)
 	}
-	return &process{cmd: cmd, stdin: files[1], stdout: files[2], stderr: files[4]}, nil
+	return &process{cmd: cmd, stdin: files[1], stdout: files[2], stderr: files[4], started: time.Now()}, nil
 }
 
 // feedBatch bounds the bytes written to ffmpeg in one write.
@@ -228,7 +238,7 @@ func (t *Transcoder) feed(stop <-chan struct{}, p *process, pending **unit) erro
 				break
 			}
 		}
-		if err := t.write(p.stdin, buf); err != nil {
+		if err := t.write(p, buf); err != nil {
 			return err
 		}
 		if changed {
@@ -262,17 +272,23 @@ func (t *Transcoder) poll(u *unit) bool {
 	}
 }
 
-// write writes b to ffmpeg's stdin within WriteTimeout.
-func (t *Transcoder) write(w *os.File, b []byte) error {
+// write writes b to ffmpeg's stdin within WriteTimeout, or, until
+// ffmpeg has written its first audio, within StartTimeout of its start.
+func (t *Transcoder) write(p *process, b []byte) error {
 	if len(b) == 0 {
 		return nil
 	}
-	if err := w.SetWriteDeadline(time.Now().Add(t.cfg.WriteTimeout)); err != nil {
+	limit, deadline := t.cfg.WriteTimeout, time.Now().Add(t.cfg.WriteTimeout)
+	if !p.ready.Load() {
+		limit = max(t.cfg.StartTimeout, t.cfg.WriteTimeout)
+		deadline = p.started.Add(limit)
+	}
+	if err := p.stdin.SetWriteDeadline(deadline); err != nil {
 		return fmt.Errorf("transcode: ffmpeg stdin: %w", err)
 	}
-	if _, err := w.Write(b); err != nil {
+	if _, err := p.stdin.Write(b); err != nil {
 		if errors.Is(err, os.ErrDeadlineExceeded) {
-			return fmt.Errorf("transcode: ffmpeg took no input for %v: %w", t.cfg.WriteTimeout, err)
+			return fmt.Errorf("transcode: ffmpeg took no input within %v: %w", limit, err)
 		}
 		return fmt.Errorf("transcode: write to ffmpeg: %w", err)
 	}
@@ -290,7 +306,7 @@ func (t *Transcoder) read(p *process) error {
 		case err == io.EOF && p.draining.Load():
 			return nil
 		case err == io.EOF:
-			return errors.New("transcode: ffmpeg closed its output")
+			return errOutputClosed
 		case errors.Is(err, os.ErrDeadlineExceeded):
 			return errStopped
 		case err != nil:
@@ -300,6 +316,7 @@ func (t *Transcoder) read(p *process) error {
 		if tl == nil {
 			return errors.New("transcode: ffmpeg wrote audio before it got any")
 		}
+		p.ready.Store(true)
 		ms, at := tl.lookup(pkt.start - int64(o.head.preSkip))
 		var d time.Duration
 		if !at.IsZero() {

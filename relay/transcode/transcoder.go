@@ -47,9 +47,15 @@ const (
 	// that stamp audio by the wall clock, and half of the 80 ms that
 	// audio may lag or lead video.
 	DefaultResyncThreshold = 40 * time.Millisecond
-	// DefaultWriteTimeout bounds each write to ffmpeg's stdin: ffmpeg that
-	// takes no input for that long is stuck, and is killed and restarted.
+	// DefaultWriteTimeout bounds each write to ffmpeg's stdin once ffmpeg
+	// has started: ffmpeg that takes no input for that long is stuck, and
+	// is killed and restarted.
 	DefaultWriteTimeout = 2 * time.Second
+	// DefaultStartTimeout bounds the writes to ffmpeg's stdin before its
+	// first output: loading ffmpeg's libraries takes about half a second
+	// on an idle machine, several on a loaded one, and the pipe fills
+	// meanwhile.
+	DefaultStartTimeout = 10 * time.Second
 	// DefaultKillWait bounds the wait for a killed ffmpeg to be reaped.
 	DefaultKillWait = 2 * time.Second
 	// DefaultRestartBackoff is the wait before restarting a crashed ffmpeg;
@@ -77,9 +83,12 @@ type Config struct {
 	// segment of the output timeline (see the package doc). Zero means
 	// DefaultResyncThreshold (40 ms).
 	ResyncThreshold time.Duration
-	// WriteTimeout bounds each write to ffmpeg's stdin. Zero means
-	// DefaultWriteTimeout (2 s).
+	// WriteTimeout bounds each write to ffmpeg's stdin once ffmpeg has
+	// written its first output. Zero means DefaultWriteTimeout (2 s).
 	WriteTimeout time.Duration
+	// StartTimeout bounds the writes to ffmpeg's stdin before that, from
+	// its start. Zero means DefaultStartTimeout (10 s).
+	StartTimeout time.Duration
 	// KillWait bounds the wait for a killed ffmpeg to exit. Zero means
 	// DefaultKillWait (2 s).
 	KillWait time.Duration
@@ -112,6 +121,7 @@ func (c Config) withDefaults() Config {
 	}
 	set(&c.ResyncThreshold, DefaultResyncThreshold)
 	set(&c.WriteTimeout, DefaultWriteTimeout)
+	set(&c.StartTimeout, DefaultStartTimeout)
 	set(&c.KillWait, DefaultKillWait)
 	set(&c.RestartBackoff, DefaultRestartBackoff)
 	set(&c.MaxRestartBackoff, DefaultMaxRestartBackoff)
