@@ -19,8 +19,8 @@ func waitProcess(t *testing.T, tc *Transcoder, started int64) int {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		if p := tc.proc.Load(); p != nil && tc.starts.Load() >= started {
-			return p.cmd.Process.Pid
+		if pid := tc.PID(); pid != 0 && tc.starts.Load() >= started {
+			return pid
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

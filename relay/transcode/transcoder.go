@@ -291,6 +291,16 @@ func (t *Transcoder) Close() error {
 	return nil
 }
 
+// PID returns the process id of the running ffmpeg, or 0 between
+// processes (before the first starts, while a crashed one waits to be
+// restarted, after Close).
+func (t *Transcoder) PID() int {
+	if p := t.proc.Load(); p != nil {
+		return p.cmd.Process.Pid
+	}
+	return 0
+}
+
 // Stats returns the counters; safe to call at any time.
 func (t *Transcoder) Stats() Stats {
 	return Stats{

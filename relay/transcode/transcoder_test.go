@@ -55,8 +55,11 @@ func testAlignment(t *testing.T, c alignCase) {
 	inMs := float64(len(src.aus)*frameSamples) * 1000 / float64(src.rate)
 	pkts := out.waitFor(t, int(inMs/20)-4, 10*time.Second)
 	st := tc.Stats()
-	if st.Dropped != 0 || st.Rejected != 0 || st.Crashes != 0 || st.Resyncs != c.resyncs {
-		t.Fatalf("stats %+v, want %d resyncs and nothing dropped", st, c.resyncs)
+	if st.Written != int64(len(src.aus)) || st.Rejected != 0 || st.Crashes != 0 || st.Resyncs != c.resyncs {
+		t.Fatalf("stats %+v, want %d resyncs and every access unit written", st, c.resyncs)
+	}
+	if c.speed == 1 && st.Dropped != 0 { // faster, a loaded machine may fill the queue
+		t.Fatalf("%d access units dropped in real time", st.Dropped)
 	}
 	checkSpacing(t, pkts, c.resyncs)
 	pcm := decodeOpus(t, pkts, 0)
