@@ -140,3 +140,23 @@ func (s *stream) closeOpus() *aacOpus {
 	s.opus = nil
 	return o
 }
+
+// TranscodeStats returns the counters of stream name's AAC to Opus
+// transcoder (queue drops, ffmpeg starts and crashes, timestamp
+// resyncs), and false when none runs: the stream has no WebRTC viewer
+// that takes Opus of its AAC, or does not exist.
+func (h *Hub) TranscodeStats(name string) (transcode.Stats, bool) {
+	h.mu.Lock()
+	s := h.streams[name]
+	h.mu.Unlock()
+	if s == nil {
+		return transcode.Stats{}, false
+	}
+	s.mu.Lock()
+	o := s.opus
+	s.mu.Unlock()
+	if o == nil {
+		return transcode.Stats{}, false
+	}
+	return o.tc.Stats(), true
+}

@@ -101,12 +101,11 @@ func TestWebRTCSubscriberAACToOpus(t *testing.T) {
 	publishPaced(t, pub, pkts, 4)
 	// ffmpeg holds the last few packets until more input comes.
 	waitUntil(t, "the Opus of 4 s", func() bool { return len(viewers[1].audio.sent()) >= 4000/20-10 })
-	tc := streamOpus(h, "live/sync")
-	if tc == nil {
-		t.Fatal("no transcoder")
-	}
-	st := tc.Stats()
+	st, ok := h.TranscodeStats("live/sync")
 	pub.Close()
+	if _, after := h.TranscodeStats("live/sync"); !ok || after {
+		t.Fatalf("TranscodeStats: %v while the stream lives, %v after", ok, after)
+	}
 	if st.Starts != 1 || st.Crashes != 0 || st.Dropped != 0 {
 		t.Fatalf("transcoder stats %+v, want one ffmpeg, nothing dropped", st)
 	}
