@@ -39,10 +39,12 @@
 // that drops audio) starts a new stretch at its own timestamp: the
 // output jumps with the input, as the video does. No silence is made up
 // and ffmpeg is not restarted: the Opus stream stays continuous, and a
-// WebRTC receiver conceals a timestamp gap as it would a loss. So audio
-// stays on the video's timeline: within the threshold plus the AAC and
-// Opus codecs' delays (about 25 ms), tested against ffmpeg-made AAC with
-// a gap to be within 80 ms.
+// WebRTC receiver conceals a timestamp gap as it would a loss. So the
+// audio stays on the video's timeline where a player of the AAC would put
+// it: within 1 ms of ffmpeg's own decoding of the AAC in the tests
+// (ffmpeg-made AAC, with a gap and a backward jump; they allow 80 ms),
+// and within the threshold for an input whose timestamps drift from its
+// sample count.
 //
 // # Latency
 //
