@@ -163,7 +163,11 @@
 // last viewer to leave, or the publisher, closes the transcoder, which
 // kills its ffmpeg. RTMP players keep getting the AAC. A viewer's first
 // Opus comes about half a second after ffmpeg starts (loading it), then
-// each packet about 50 ms after its first AAC sample.
+// each packet about 50 ms after its first AAC sample. (The peer's sender
+// reports map each track's RTP time to when its packets are sent, so a
+// browser, which lines tracks up by them, plays this audio about those
+// 50 ms behind the video; sender reports made from the frames' arrival
+// would remove that.)
 //
 // Without ffmpeg on PATH (or with [Config.NoTranscode]), viewers get the
 // video only, and the stream's log says why once, as it does for a viewer
