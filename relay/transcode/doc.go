@@ -60,8 +60,11 @@
 // Write never blocks: it puts the access unit on a queue of
 // Config.QueueLen and drops it when the queue is full (ErrQueueFull,
 // counted in Stats.Dropped). Every write to ffmpeg has a deadline
-// (Config.WriteTimeout): ffmpeg that takes no input for that long is
-// killed. ffmpeg that exits, is killed or writes a malformed stream is
+// (Config.WriteTimeout; Config.StartTimeout until its first output,
+// since loading ffmpeg takes a while): ffmpeg that takes no input for
+// that long is killed, and so is one that takes input and gives no
+// output (none within StartTimeout of its start, or 3 s of audio behind
+// what it took). ffmpeg that exits, is killed or writes a malformed stream is
 // restarted after a backoff that doubles up to Config.MaxRestartBackoff;
 // each crash is logged with ffmpeg's stderr (at most 20 lines, each
 // bounded). A new AudioSpecificConfig restarts ffmpeg after letting it

@@ -176,6 +176,49 @@ func TestStalledFFmpeg(t *testing.T) {
 	out.waitFor(t, before+20, 10*time.Second)
 }
 
+// TestSilentFFmpeg: a binary that takes its input and gives no output
+// (cat to /dev/null, with stdout kept open) is killed after StartTimeout; one that gives one
+// packet and then no more, once it has taken 3 s of audio more than it
+// gave. Both are restarted.
+func TestSilentFFmpeg(t *testing.T) {
+	src := makeAAC(t, "sine", 48000, 2, 5)
+	ogg := filepath.Join(t.TempDir(), "one.opus")
+	one := []Packet{{Data: []byte{31 << 3, 1, 2, 3}, Samples: 960}}
+	if err := os.WriteFile(ogg, appendOggOpus(nil, one, 120), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ name, script, want string }{
+		{"no output", "cat >/dev/null", "gave no output within 500ms"},
+		{"output stops", "cat " + ogg + "\ncat >/dev/null", "more than it gave out"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			script := filepath.Join(t.TempDir(), "ffmpeg")
+			if err := os.WriteFile(script, []byte("#!/bin/sh\n"+c.script+"\n"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			var logs syncbuf.Buffer
+			tc, err := New(Config{FFmpeg: script, StartTimeout: 500 * time.Millisecond, RestartBackoff: 10 * time.Millisecond,
+				Logger: slog.New(slog.NewTextHandler(&logs, nil))}, func(Packet) {})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tc.Close()
+			if err := tc.SetConfig(src.asc); err != nil {
+				t.Fatal(err)
+			}
+			pid := waitProcess(t, tc, 1)
+			feed(t, tc, src.aus, 0, 8)
+			waitProcess(t, tc, 2)
+			if st := tc.Stats(); st.Crashes < 1 || !gone(pid) {
+				t.Fatalf("stats %+v, process %d gone: %v", st, pid, gone(pid))
+			}
+			if !strings.Contains(logs.String(), c.want) {
+				t.Fatalf("log:\n%s", logs.String())
+			}
+		})
+	}
+}
+
 // TestConfigChange: a new AudioSpecificConfig restarts ffmpeg without a
 // crash, after it has flushed the old config's audio; the timestamps go
 // on from the new access units'.

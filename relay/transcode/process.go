@@ -40,6 +40,7 @@ type process struct {
 	started               time.Time
 	tl                    atomic.Pointer[timeline] // set by the writer before its first write
 	ready                 atomic.Bool              // ffmpeg has written audio: it has started
+	out                   atomic.Int64             // 48 kHz position of the end of its output so far
 	draining              atomic.Bool              // stdin was closed on purpose: EOF on stdout is expected
 }
 
@@ -48,6 +49,13 @@ var errConfigChanged = errors.New("transcode: AAC configuration changed")
 
 // errOutputClosed: ffmpeg closed its stdout, which it does as it exits.
 var errOutputClosed = errors.New("transcode: ffmpeg closed its output")
+
+// maxOutputLag is how far ffmpeg's output may fall behind the input it
+// has taken once it has started, in 48 kHz samples: it holds back about
+// 100 ms, and one that has taken 3 s more than it gave is stuck, and is
+// killed and restarted. A lag, not a time, so that a publisher's pause
+// is no stall.
+const maxOutputLag = 3 * 48000
 
 // errStopped is what the reader and writer return when told to stop.
 var errStopped = errors.New("transcode: stopped")
@@ -238,6 +246,9 @@ func (t *Transcoder) feed(stop <-chan struct{}, p *process, pending **unit) erro
 				break
 			}
 		}
+		if err := t.checkOutput(p, tl); err != nil {
+			return err
+		}
 		if err := t.write(p, buf); err != nil {
 			return err
 		}
@@ -245,6 +256,22 @@ func (t *Transcoder) feed(stop <-chan struct{}, p *process, pending **unit) erro
 			return errConfigChanged
 		}
 	}
+}
+
+// checkOutput tells a stuck ffmpeg that takes its input but gives no
+// output: before its first output, by StartTimeout since its start;
+// after, by the audio it has taken and not given out.
+func (t *Transcoder) checkOutput(p *process, tl *timeline) error {
+	if !p.ready.Load() {
+		if d := time.Since(p.started); d > t.cfg.StartTimeout {
+			return fmt.Errorf("transcode: ffmpeg gave no output within %v of its start", t.cfg.StartTimeout)
+		}
+		return nil
+	}
+	if lag := tl.written() - p.out.Load(); lag > maxOutputLag {
+		return fmt.Errorf("transcode: ffmpeg took %d ms of audio more than it gave out", lag/48)
+	}
+	return nil
 }
 
 // next returns the access unit left by the last process, or the next
@@ -317,6 +344,7 @@ func (t *Transcoder) read(p *process) error {
 			return errors.New("transcode: ffmpeg wrote audio before it got any")
 		}
 		p.ready.Store(true)
+		p.out.Store(pkt.start + int64(pkt.samples) - int64(o.head.preSkip))
 		ms, at := tl.lookup(pkt.start - int64(o.head.preSkip))
 		var d time.Duration
 		if !at.IsZero() {

@@ -75,6 +75,13 @@ func (t *timeline) add(ms uint32, samples int, at time.Time) bool {
 	return len(t.segs) > 1
 }
 
+// written is the 48 kHz position of the end of the input written so far.
+func (t *timeline) written() int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.pos48(t.samples)
+}
+
 // mark appends to the ring of write times, forgetting the oldest.
 func (t *timeline) mark(p int64, at time.Time) {
 	if t.n == len(t.aus) {
