@@ -349,3 +349,20 @@ func TestWriteAllocs(t *testing.T) {
 		t.Fatal("the queue never filled")
 	}
 }
+
+// TestExitZero: an ffmpeg that exits at once with status 0 is a crash
+// too, logged as such (it used to be logged as "exited: %!w(<nil>)").
+func TestExitZero(t *testing.T) {
+	var logs syncbuf.Buffer
+	tc, err := New(Config{FFmpeg: "true", RestartBackoff: 10 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(&logs, nil))}, func(Packet) {})
+	if err != nil {
+		t.Fatalf("%v (true(1) is in coreutils)", err)
+	}
+	for start := time.Now(); tc.Stats().Crashes < 2 && time.Since(start) < 10*time.Second; {
+		time.Sleep(5 * time.Millisecond)
+	}
+	tc.Close()
+	if st := tc.Stats(); st.Crashes < 2 || !strings.Contains(logs.String(), "exit status 0") || strings.Contains(logs.String(), "%!") {
+		t.Fatalf("stats %+v, log:\n%s", st, logs.String())
+	}
+}

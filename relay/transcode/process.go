@@ -122,7 +122,7 @@ func (t *Transcoder) run(ctx context.Context, pending **unit) error {
 	case <-ctx.Done():
 	case first = <-errc:
 	case werr := <-exited:
-		first = fmt.Errorf("transcode: ffmpeg exited: %w", werr)
+		first = exitError(errors.New("transcode: ffmpeg exited"), werr)
 		exited <- werr
 	}
 	close(stop)
@@ -131,12 +131,21 @@ func (t *Transcoder) run(ctx context.Context, pending **unit) error {
 	}
 	werr := t.stop(p, exited)
 	if errors.Is(first, errOutputClosed) { // it exited: say how
-		first = fmt.Errorf("%w: %w", first, werr)
+		first = exitError(first, werr)
 	}
 	wg.Wait()
 	p.stdout.Close()
 	p.stderr.Close()
 	return first
+}
+
+// exitError is err with how the process ended (cmd.Wait's error; nil for
+// exit status 0).
+func exitError(err, wait error) error {
+	if wait == nil {
+		return fmt.Errorf("%w: exit status 0", err)
+	}
+	return fmt.Errorf("%w: %w", err, wait)
 }
 
 // drain closes ffmpeg's stdin and waits, at most KillWait, for it to
