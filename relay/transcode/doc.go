@@ -64,13 +64,13 @@
 // since loading ffmpeg takes a while): ffmpeg that takes no input for
 // that long is killed, and so is one that takes input and gives no
 // output (none within StartTimeout of its start, or 3 s of audio behind
-// what it took). ffmpeg that exits, is killed or writes a malformed stream is
-// restarted after a backoff that doubles up to Config.MaxRestartBackoff;
-// each crash is logged with ffmpeg's stderr (at most 20 lines, each
-// bounded). A new AudioSpecificConfig restarts ffmpeg after letting it
-// flush the old one. Close kills ffmpeg by its process id and waits for
-// it, bounded by Config.KillWait. Were the server itself to die, ffmpeg
-// would read EOF on its stdin and exit.
+// what it took). ffmpeg that exits, is killed or writes a malformed
+// stream is restarted after a backoff that doubles up to
+// Config.MaxRestartBackoff; each crash is logged with ffmpeg's stderr
+// (at most 20 lines, each bounded). A new AudioSpecificConfig restarts
+// ffmpeg after letting it flush the old one. Close kills ffmpeg by its
+// process id and waits for it, bounded by Config.KillWait. Were the
+// server itself to die, ffmpeg would read EOF on its stdin and exit.
 //
 // Without ffmpeg (exec.LookPath fails), New returns ErrNoFFmpeg: the
 // caller logs it once per stream and sends video only.
