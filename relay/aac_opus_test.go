@@ -83,7 +83,9 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 // never the Opus.
 func TestWebRTCSubscriberAACToOpus(t *testing.T) {
 	pkts := syncFLV(t, "4.3")
-	h := NewHub(Config{})
+	// Published at 4 times real time, the audio comes faster than ffmpeg
+	// starts: a queue of 11 s of AAC keeps it all.
+	h := NewHub(Config{Transcode: transcode.Config{QueueLen: 512}})
 	pub, _ := h.Publish("live/sync")
 	player, _ := h.Subscribe("live/sync")
 	type viewer struct {

@@ -63,7 +63,7 @@
 // (Config.WriteTimeout; Config.StartTimeout until its first output,
 // since loading ffmpeg takes a while): ffmpeg that takes no input for
 // that long is killed, and so is one that takes input and gives no
-// output (none within StartTimeout of its start, or 3 s of audio behind
+// output (none within StartTimeout of its start, or 5 s of audio behind
 // what it took). ffmpeg that exits, is killed or writes a malformed
 // stream is restarted after a backoff that doubles up to
 // Config.MaxRestartBackoff; each crash is logged with ffmpeg's stderr

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -168,6 +169,9 @@ func (s *sink) waitFor(t testing.TB, n int, d time.Duration) []Packet {
 func newTranscoder(t testing.TB, cfg Config) (*Transcoder, *sink) {
 	t.Helper()
 	needFFmpeg(t)
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(testLog{t}, nil))
+	}
 	s := newSink()
 	tc, err := New(cfg, s.out)
 	if err != nil {
@@ -175,6 +179,16 @@ func newTranscoder(t testing.TB, cfg Config) (*Transcoder, *sink) {
 	}
 	t.Cleanup(func() { tc.Close() })
 	return tc, s
+}
+
+// testLog writes a Transcoder's log into the test's (Close comes before
+// the test ends: nothing is logged after).
+type testLog struct{ t testing.TB }
+
+func (w testLog) Write(b []byte) (int, error) {
+	w.t.Helper()
+	w.t.Log(strings.TrimSpace(string(b)))
+	return len(b), nil
 }
 
 // feed writes the access units, shifted by shift ms, paced at speed times

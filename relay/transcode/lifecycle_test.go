@@ -177,11 +177,11 @@ func TestStalledFFmpeg(t *testing.T) {
 }
 
 // TestSilentFFmpeg: a binary that takes its input and gives no output
-// (cat to /dev/null, with stdout kept open) is killed after StartTimeout; one that gives one
-// packet and then no more, once it has taken 3 s of audio more than it
-// gave. Both are restarted.
+// (cat to /dev/null, with stdout kept open) is killed after
+// StartTimeout; one that gives one packet and then no more, once it has
+// taken 5 s of audio more than it gave. Both are restarted.
 func TestSilentFFmpeg(t *testing.T) {
-	src := makeAAC(t, "sine", 48000, 2, 5)
+	src := makeAAC(t, "sine", 48000, 2, 7)
 	ogg := filepath.Join(t.TempDir(), "one.opus")
 	one := []Packet{{Data: []byte{31 << 3, 1, 2, 3}, Samples: 960}}
 	if err := os.WriteFile(ogg, appendOggOpus(nil, one, 120), 0o644); err != nil {

@@ -40,6 +40,7 @@ type process struct {
 	started               time.Time
 	tl                    atomic.Pointer[timeline] // set by the writer before its first write
 	ready                 atomic.Bool              // ffmpeg has written audio: it has started
+	in                    atomic.Int64             // 48 kHz position of the end of the input it has taken
 	out                   atomic.Int64             // 48 kHz position of the end of its output so far
 	draining              atomic.Bool              // stdin was closed on purpose: EOF on stdout is expected
 }
@@ -51,11 +52,14 @@ var errConfigChanged = errors.New("transcode: AAC configuration changed")
 var errOutputClosed = errors.New("transcode: ffmpeg closed its output")
 
 // maxOutputLag is how far ffmpeg's output may fall behind the input it
-// has taken once it has started, in 48 kHz samples: it holds back about
-// 100 ms, and one that has taken 3 s more than it gave is stuck, and is
-// killed and restarted. A lag, not a time, so that a publisher's pause
-// is no stall.
-const maxOutputLag = 3 * 48000
+// has taken (written to its stdin, the pipe included) once it has
+// started, in 48 kHz samples. It holds back about 100 ms, and no more
+// than a pipe and a read buffer of input when it falls behind (a second
+// or two of AAC at low bitrates): one that has taken 5 s more than it
+// gave is stuck, and is killed and restarted. A lag, not a time, so that
+// a publisher's pause is no stall; what waits in the queue or in a
+// blocked write does not count, so that a slow ffmpeg is no stall either.
+const maxOutputLag = 5 * 48000
 
 // errStopped is what the reader and writer return when told to stop.
 var errStopped = errors.New("transcode: stopped")
@@ -255,12 +259,13 @@ func (t *Transcoder) feed(stop <-chan struct{}, p *process, pending **unit) erro
 				break
 			}
 		}
-		if err := t.checkOutput(p, tl); err != nil {
+		if err := t.checkOutput(p); err != nil {
 			return err
 		}
 		if err := t.write(p, buf); err != nil {
 			return err
 		}
+		p.in.Store(tl.written())
 		if changed {
 			return errConfigChanged
 		}
@@ -270,14 +275,14 @@ func (t *Transcoder) feed(stop <-chan struct{}, p *process, pending **unit) erro
 // checkOutput tells a stuck ffmpeg that takes its input but gives no
 // output: before its first output, by StartTimeout since its start;
 // after, by the audio it has taken and not given out.
-func (t *Transcoder) checkOutput(p *process, tl *timeline) error {
+func (t *Transcoder) checkOutput(p *process) error {
 	if !p.ready.Load() {
 		if d := time.Since(p.started); d > t.cfg.StartTimeout {
 			return fmt.Errorf("transcode: ffmpeg gave no output within %v of its start", t.cfg.StartTimeout)
 		}
 		return nil
 	}
-	if lag := tl.written() - p.out.Load(); lag > maxOutputLag {
+	if lag := p.in.Load() - p.out.Load(); lag > maxOutputLag {
 		return fmt.Errorf("transcode: ffmpeg took %d ms of audio more than it gave out", lag/48)
 	}
 	return nil
