@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/streamwire/streamwire/internal/logstr"
+	"github.com/streamwire/streamwire/relay/transcode"
 )
 
 // Errors returned by the hub; test with errors.Is.
@@ -102,6 +103,17 @@ type Config struct {
 	// Logger receives publish/unpublish and slow-consumer events. Nil
 	// means none.
 	Logger *slog.Logger
+	// Transcode configures the AAC to Opus transcoder that the WebRTC
+	// viewers of a stream with AAC audio share: one ffmpeg per stream,
+	// started with its first such viewer and closed with its last (see
+	// "AAC to Opus" in the package doc). The zero value runs ffmpeg from
+	// PATH at transcode.DefaultBitrate (64 kbit/s); a nil Logger means
+	// Logger with the stream's name.
+	Transcode transcode.Config
+	// NoTranscode turns the transcoder off: WebRTC viewers of a stream
+	// with AAC audio get its video only, and the stream's log says so
+	// once.
+	NoTranscode bool
 }
 
 func (c Config) withDefaults() Config {

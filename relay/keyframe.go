@@ -16,6 +16,7 @@ const (
 	warnVideoCodec                    // video that WebRTC viewers cannot get (HEVC)
 	warnBFrames                       // H.264 B-frames
 	warnBadFrame                      // a malformed frame
+	warnAACConfig                     // an AAC config the transcoder cannot take
 )
 
 // warnOnce reports whether warning w is new for the stream.

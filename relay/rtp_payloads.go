@@ -23,6 +23,7 @@ const (
 	rtpCodecH264             // RFC 6184, packetization-mode 1
 	rtpCodecVP8              // RFC 7741
 	rtpCodecOpus             // RFC 7587
+	rtpCodecAAC              // not sendable: WebRTC viewers get it transcoded to Opus (aac_opus.go)
 )
 
 // Flags of the shared encoding (byte 1).
@@ -250,12 +251,15 @@ const maxOpusPayload = 1400
 // appendAudioRTP encodes an Enhanced RTMP Opus tag: one Opus packet per
 // tag, one RTP payload per packet (RFC 7587 §4.2). The OpusHead of a
 // sequence start has no RTP form. AAC, MP3 and the rest are not
-// sendable: browsers decode none of them over WebRTC.
+// sendable: browsers decode none of them over WebRTC (AAC is marked, so
+// that viewers take the stream's transcoded Opus instead).
 func appendAudioRTP(dst, payload []byte) []byte {
 	t, err := flv.ParseAudioTag(payload)
 	switch {
 	case err != nil:
 		return appendRTPHeader(dst, rtpCodecNone, rtpBad, 0)
+	case t.FourCC == flv.FourCCAAC && !t.Multitrack:
+		return appendRTPHeader(dst, rtpCodecAAC, 0, 0)
 	case t.FourCC != flv.FourCCOpus || t.Multitrack:
 		return appendRTPHeader(dst, rtpCodecNone, 0, 0)
 	case t.PacketType == flv.AudioSequenceStart:

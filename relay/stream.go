@@ -23,6 +23,7 @@ type stream struct {
 	gopBytes int
 	hasVideo bool // video has been published: late joiners wait for a keyframe
 	bridge   bridgeState
+	opus     *aacOpus // the AAC to Opus transcoder of its WebRTC viewers, if running
 }
 
 // errNoStream is what the methods of a Publisher or Subscriber that no Hub
@@ -59,16 +60,24 @@ func (p *Publisher) Write(pkt Packet) error {
 	}
 	s.cache(f)
 	s.fanOut(f)
+	if s.opus != nil && f.Type == Audio {
+		s.feedOpus(f)
+	}
 	return nil
 }
 
 // fanOut pushes f to every subscriber and drops those that finished. s.mu
-// is held. f is held once for every subscriber up front and the surplus
-// released after, rather than once per queue that takes it: one atomic
-// operation per frame instead of one per subscriber, and the references
-// never reach zero while readers release theirs.
-func (s *stream) fanOut(f *Frame) {
-	n := len(s.subs)
+// is held.
+func (s *stream) fanOut(f *Frame) { s.fanOutTo(f, len(s.subs), false) }
+
+// fanOutTo pushes f to the n subscribers it is for: all of them, or, with
+// opusOnly, those that take the transcoder's Opus; it drops the
+// subscribers that finished. s.mu is held. f is held once for every
+// subscriber it is for up front and the surplus released after, rather
+// than once per queue that takes it: one atomic operation per frame
+// instead of one per subscriber, and the references never reach zero
+// while readers release theirs.
+func (s *stream) fanOutTo(f *Frame, n int, opusOnly bool) {
 	if n == 0 {
 		return
 	}
@@ -76,6 +85,10 @@ func (s *stream) fanOut(f *Frame) {
 	kept := s.subs[:0]
 	queued := 0
 	for _, sub := range s.subs {
+		if opusOnly && !sub.opus {
+			kept = append(kept, sub)
+			continue
+		}
 		q, keep := sub.push(f)
 		if q {
 			queued++
@@ -164,7 +177,9 @@ func (p *Publisher) Close() error {
 		s.hub.release(*slot)
 		*slot = nil
 	}
+	opus := s.closeOpus()
 	s.mu.Unlock()
+	opus.close()
 	s.hub.remove(s)
 	for _, sub := range subs {
 		sub.finish(nil)

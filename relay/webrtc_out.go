@@ -15,6 +15,7 @@ import (
 
 	"github.com/streamwire/streamwire/internal/logstr"
 	"github.com/streamwire/streamwire/peer"
+	"github.com/streamwire/streamwire/relay/transcode"
 	"github.com/streamwire/streamwire/rtmp/flv"
 	"github.com/streamwire/streamwire/sdp"
 )
@@ -125,9 +126,11 @@ type WebRTCSubscriberStats struct {
 	// Packets and Bytes count the RTP packets written and their payload
 	// bytes.
 	Packets, Bytes int64
-	// Frames counts the frames sent; Skipped the frames not sent: before
-	// the first keyframe, of a codec the viewer did not negotiate (AAC),
-	// B-frames under DropBFrames, malformed frames.
+	// Frames counts the frames sent (Opus from the stream's transcoder
+	// included, the AAC it replaces not counted); Skipped the frames not
+	// sent: before the first keyframe, of a codec the viewer did not
+	// negotiate (AAC without the transcoder), B-frames under DropBFrames,
+	// malformed frames.
 	Frames, Skipped int64
 	// KeyFrameRequests counts the viewer's PLI and FIR (as the peer
 	// passes them up, at most one per second); KeyFrameRequestsForwarded
@@ -178,6 +181,7 @@ func (v *WebRTCSubscriber) RequestKeyFrame() {
 // batched write (sendmmsg) belongs in the peer's LocalTrack.
 func (v *WebRTCSubscriber) Run(ctx context.Context, video, audio LocalTrack) error {
 	defer v.sub.Close()
+	defer v.sub.releaseOpus() // the stream's last Opus viewer closes its transcoder
 	s := sender{v: v}
 	if err := s.video.init(video, 90, v.cfg.Rand); err != nil {
 		return err
@@ -212,7 +216,19 @@ type sender struct {
 	video, audio rtpTrack
 	needKey      bool     // no video until an IDR frame
 	params       rtpFrame // the last H.264 sequence header's payloads
+	opus         opusUse  // AAC audio for an Opus track: through the stream's transcoder?
+	opusErr      error    // why not
 }
+
+// opusUse says whether a viewer takes the stream's AAC as Opus from the
+// stream's transcoder: unknown until its first AAC frame.
+type opusUse uint8
+
+const (
+	opusUnknown opusUse = iota
+	opusOn
+	opusOff
+)
 
 // rtpTrack is one track's RTP state: the sequence numbers are this
 // viewer's own, counted over the packets it is sent, so that frames the
@@ -296,6 +312,9 @@ func (s *sender) send(f *Frame) error {
 	case rf.has(rtpBad):
 		s.warn(warnBadFrame, "relay: malformed frame not sent to WebRTC viewers", f)
 	case rf.codec() != t.codec || t.codec == rtpCodecNone:
+		if s.transcoded(rf, t) {
+			return nil
+		}
 		s.warnCodec(f, t)
 	case f.SequenceHeader:
 		if f.Type == Video {
@@ -352,25 +371,53 @@ func (s *sender) warn(w uint32, msg string, f *Frame) {
 	}
 }
 
+// transcoded reports whether an AAC frame (rf) is left to the stream's
+// transcoder, whose Opus frames the viewer gets instead: the viewer's
+// audio track is Opus and the transcoder runs, started by this call for
+// the stream's first such viewer (see Subscriber.acquireOpus).
+func (s *sender) transcoded(rf rtpFrame, t *rtpTrack) bool {
+	if rf.codec() != rtpCodecAAC || t != &s.audio || t.codec != rtpCodecOpus {
+		return false
+	}
+	if s.opus == opusUnknown {
+		s.opus = opusOn
+		if s.opusErr = s.v.sub.acquireOpus(); s.opusErr != nil {
+			s.opus = opusOff
+		}
+	}
+	return s.opus == opusOn
+}
+
 // warnCodec logs, once per stream, that a frame's codec is not the
-// viewer's: AAC (what ffmpeg and OBS send by default) needs a transcoder
-// to reach a browser, which this package does not run.
+// viewer's: AAC (what ffmpeg and OBS send by default) reaches a browser
+// only through the transcoder, and the log says why it does not run.
 func (s *sender) warnCodec(f *Frame, t *rtpTrack) {
 	w := warnVideoCodec
 	if f.Type == Audio {
 		w = warnAudioCodec
 	}
 	st := s.v.sub.s
-	if st == nil || !st.warnOnce(w) {
-		return
+	if st == nil || errors.Is(s.opusErr, ErrClosed) || !st.warnOnce(w) {
+		return // no warning for the frames left after the publisher
 	}
 	codec := frameCodec(f)
 	msg := "relay: WebRTC viewers get no " + f.Type.String() + " of this stream: its codec is not the one the viewer negotiated"
-	if codec == flv.FourCCAAC {
-		msg = "relay: WebRTC viewers get video only: the stream's audio is AAC, which browsers do not decode over WebRTC " +
-			"and which is not transcoded to Opus here (publish Opus with Enhanced RTMP, e.g. ffmpeg 6.1+ -c:a libopus)"
+	args := []any{"codec", codec.String(), "viewer_codec", t.w.Codec().Name}
+	switch {
+	case codec != flv.FourCCAAC:
+	case errors.Is(s.opusErr, transcode.ErrNoFFmpeg):
+		msg = "relay: WebRTC viewers get video only: the stream's audio is AAC, which browsers do not decode over WebRTC, " +
+			"and there is no ffmpeg on PATH to transcode it to Opus (install ffmpeg, or publish Opus with Enhanced RTMP, e.g. ffmpeg 6.1+ -c:a libopus)"
+		args = append(args, "err", s.opusErr)
+	case s.opusErr != nil:
+		msg = "relay: WebRTC viewers get video only: the stream's audio is AAC, which browsers do not decode over WebRTC, " +
+			"and it is not transcoded to Opus"
+		args = append(args, "err", s.opusErr)
+	default: // the viewer did not negotiate Opus
+		msg = "relay: a WebRTC viewer gets video only: the stream's audio is AAC, which browsers do not decode over WebRTC, " +
+			"and the viewer did not offer Opus to get it transcoded"
 	}
-	s.v.log.Warn(msg, "codec", codec.String(), "viewer_codec", t.w.Codec().Name)
+	s.v.log.Warn(msg, args...)
 }
 
 // frameCodec is the FourCC of a video or audio frame, 0 if unknown.

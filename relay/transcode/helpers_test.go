@@ -1,0 +1,320 @@
+package transcode
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/streamwire/streamwire/rtmp/flv"
+)
+
+// Every test ends with no goroutine of a Transcoder left: Close waits for
+// all of them.
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// needFFmpeg returns the ffmpeg binary, failing the test if there is none:
+// scripts/install-deps.sh installs it, and these tests must not pass
+// without running it.
+func needFFmpeg(t testing.TB) string {
+	t.Helper()
+	p, err := exec.LookPath("ffmpeg")
+	if err != nil {
+		t.Fatalf("ffmpeg (with libopus) is needed by this test; ./scripts/install-deps.sh installs it: %v", err)
+	}
+	return p
+}
+
+// runFFmpeg runs ffmpeg with args (after -hide_banner -nostdin -v error)
+// and fails the test on an exit error or on anything written to stderr.
+func runFFmpeg(t testing.TB, args ...string) []byte {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, needFFmpeg(t), append([]string{"-hide_banner", "-nostdin", "-v", "error"}, args...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil || stderr.Len() > 0 {
+		t.Fatalf("ffmpeg %s: %v\n%s", strings.Join(args, " "), err, stderr.Bytes())
+	}
+	return out
+}
+
+func tempPath(t testing.TB, name string) string { return filepath.Join(t.TempDir(), name) }
+
+// accessUnit is an AAC frame of an FLV file.
+type accessUnit struct {
+	ms   uint32
+	data []byte
+}
+
+// source is the AAC of an FLV file that ffmpeg made.
+type source struct {
+	asc  []byte
+	aus  []accessUnit
+	rate int
+}
+
+// makeAAC encodes lavfi audio (a filter graph such as "sine") with
+// ffmpeg's AAC-LC encoder into an FLV file and returns its audio.
+func makeAAC(t testing.TB, lavfi string, rate, channels int, seconds float64) source {
+	t.Helper()
+	path := tempPath(t, "src.flv")
+	runFFmpeg(t, "-f", "lavfi", "-i", lavfi, "-t", strconv.FormatFloat(seconds, 'f', -1, 64), "-ar", strconv.Itoa(rate), "-ac", strconv.Itoa(channels),
+		"-c:a", "aac", "-b:a", "96k", "-y", "-f", "flv", path)
+	return readFLVAudio(t, path)
+}
+
+// readFLVAudio reads the AAC sequence header and frames of an FLV file.
+func readFLVAudio(t testing.TB, path string) source {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := flv.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s source
+	for {
+		tag, err := r.ReadTag()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tag.Type != flv.TagAudio {
+			continue
+		}
+		a, err := flv.ParseAudioTag(tag.Data)
+		if err != nil || a.FourCC != flv.FourCCAAC {
+			t.Fatalf("audio tag: %v, codec %v", err, a.FourCC)
+		}
+		if a.IsSequenceHeader() {
+			s.asc = bytes.Clone(a.Data)
+			continue
+		}
+		s.aus = append(s.aus, accessUnit{ms: tag.Timestamp, data: bytes.Clone(a.Data)})
+	}
+	c, err := flv.ParseAudioSpecificConfig(s.asc)
+	if err != nil || len(s.aus) == 0 {
+		t.Fatalf("%s: config %v, %d frames", path, err, len(s.aus))
+	}
+	s.rate = c.SampleRate
+	return s
+}
+
+// sink collects a Transcoder's output.
+type sink struct {
+	mu   sync.Mutex
+	pkts []Packet
+	more chan struct{}
+}
+
+func newSink() *sink { return &sink{more: make(chan struct{}, 1)} }
+
+func (s *sink) out(p Packet) {
+	p.Data = bytes.Clone(p.Data)
+	s.mu.Lock()
+	s.pkts = append(s.pkts, p)
+	s.mu.Unlock()
+	select {
+	case s.more <- struct{}{}:
+	default:
+	}
+}
+
+func (s *sink) packets() []Packet {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.pkts)
+}
+
+// waitFor waits until the sink holds n packets, at most d.
+func (s *sink) waitFor(t testing.TB, n int, d time.Duration) []Packet {
+	t.Helper()
+	deadline := time.NewTimer(d)
+	defer deadline.Stop()
+	for {
+		if p := s.packets(); len(p) >= n {
+			return p
+		}
+		select {
+		case <-s.more:
+		case <-deadline.C:
+			t.Fatalf("%d Opus packets after %v, want %d", len(s.packets()), d, n)
+		}
+	}
+}
+
+// newTranscoder makes a Transcoder into a new sink, closed at the end of
+// the test.
+func newTranscoder(t testing.TB, cfg Config) (*Transcoder, *sink) {
+	t.Helper()
+	needFFmpeg(t)
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(testLog{t}, nil))
+	}
+	s := newSink()
+	tc, err := New(cfg, s.out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tc.Close() })
+	return tc, s
+}
+
+// testLog writes a Transcoder's log into the test's (Close comes before
+// the test ends: nothing is logged after).
+type testLog struct{ t testing.TB }
+
+func (w testLog) Write(b []byte) (int, error) {
+	w.t.Helper()
+	w.t.Log(strings.TrimSpace(string(b)))
+	return len(b), nil
+}
+
+// feed writes the access units, shifted by shift ms, paced at speed times
+// real time (0: as fast as the queue takes them), waiting up to 10 s for
+// room in the queue when it is full (a drop, which Stats count).
+func feed(t testing.TB, tc *Transcoder, aus []accessUnit, shift uint32, speed float64) {
+	t.Helper()
+	start := time.Now()
+	for i, au := range aus {
+		if speed > 0 {
+			due := time.Duration(float64(au.ms-aus[0].ms)*float64(time.Millisecond)/speed) - time.Since(start)
+			time.Sleep(due)
+		}
+		for wait := time.Now(); ; {
+			err := tc.Write(au.ms+shift, au.data)
+			if err == nil {
+				break
+			}
+			if !errors.Is(err, ErrQueueFull) || time.Since(wait) > 10*time.Second {
+				t.Fatalf("access unit %d: %v", i, err)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+}
+
+// appendOggOpus appends an Ogg Opus file (RFC 7845) of the packets, one
+// per page, with the given pre-skip: what a recorder of the output would
+// write.
+func appendOggOpus(b []byte, pkts []Packet, preSkip int) []byte {
+	head := []byte("OpusHead\x01\x02\x00\x00\x80\xbb\x00\x00\x00\x00\x00")
+	binary.LittleEndian.PutUint16(head[10:], uint16(preSkip))
+	tags := []byte("OpusTags\x04\x00\x00\x00test\x00\x00\x00\x00")
+	b = appendOggPage(b, 0x02, 0, 0, head)
+	b = appendOggPage(b, 0, 0, 1, tags)
+	var g int64
+	for i, p := range pkts {
+		g += int64(p.Samples)
+		typ := byte(0)
+		if i == len(pkts)-1 {
+			typ = 0x04
+		}
+		b = appendOggPage(b, typ, g, uint32(i+2), p.Data)
+	}
+	return b
+}
+
+// appendOggPage appends one page holding one whole packet.
+func appendOggPage(b []byte, typ byte, granule int64, seq uint32, pkt []byte) []byte {
+	start := len(b)
+	b = append(b, "OggS\x00"...)
+	b = append(b, typ)
+	b = binary.LittleEndian.AppendUint64(b, uint64(granule))
+	b = binary.LittleEndian.AppendUint32(b, 0x5157) // serial
+	b = binary.LittleEndian.AppendUint32(b, seq)
+	b = append(b, 0, 0, 0, 0) // checksum, set below
+	var lacing []byte
+	n := len(pkt)
+	for ; n >= 255; n -= 255 {
+		lacing = append(lacing, 255)
+	}
+	lacing = append(lacing, byte(n))
+	b = append(b, byte(len(lacing)))
+	b = append(b, lacing...)
+	b = append(b, pkt...)
+	binary.LittleEndian.PutUint32(b[start+22:], oggChecksum(0, b[start:]))
+	return b
+}
+
+// decodeOpus decodes packets with ffmpeg, failing on any message it
+// writes, and returns the left channel at 48 kHz, pre-skip dropped.
+func decodeOpus(t testing.TB, pkts []Packet, preSkip int) []int16 {
+	t.Helper()
+	path := tempPath(t, "out.opus")
+	if err := os.WriteFile(path, appendOggOpus(nil, pkts, preSkip), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return leftChannel(runFFmpeg(t, "-i", path, "-f", "s16le", "-ac", "2", "-ar", "48000", "-"))
+}
+
+// decodeAAC decodes the source's frames (through our ADTS framing) with
+// ffmpeg at 48 kHz: the reference that the Opus output is held to.
+func decodeAAC(t testing.TB, s source) []int16 {
+	t.Helper()
+	c, err := parseADTSConfig(s.asc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b []byte
+	for _, au := range s.aus {
+		b = append(appendADTS(b, &c, len(au.data)), au.data...)
+	}
+	path := tempPath(t, "src.aac")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return leftChannel(runFFmpeg(t, "-f", "aac", "-i", path, "-f", "s16le", "-ac", "2", "-ar", "48000", "-"))
+}
+
+func leftChannel(pcm []byte) []int16 {
+	out := make([]int16, len(pcm)/4)
+	for i := range out {
+		out[i] = int16(binary.LittleEndian.Uint16(pcm[4*i:]))
+	}
+	return out
+}
+
+// onsets returns the sample indices where the signal's magnitude first
+// rises above level after at least gap samples below it: the starts of
+// the beeps of a beep track.
+func onsets(pcm []int16, level int16, gap int) []int {
+	var out []int
+	quiet := gap
+	for i, v := range pcm {
+		if v > level || v < -level {
+			if quiet >= gap {
+				out = append(out, i)
+			}
+			quiet = 0
+			continue
+		}
+		quiet++
+	}
+	return out
+}
+
+// beeps is a lavfi source of 50 ms 1 kHz beeps at the start of every
+// second, silence between: sharp onsets to find in decoded audio.
+const beeps = "aevalsrc=if(lt(mod(t\\,1)\\,0.05)\\,0.8*sin(2*PI*1000*t)\\,0):s=48000"
