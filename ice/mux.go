@@ -216,16 +216,11 @@ func (m *Mux) NewSession(local, remote Credentials) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	wbc, err := sockio.NewBatchConn(m.conn, sockio.BatchConfig{Size: 1})
-	if err != nil {
-		return nil, fmt.Errorf("ice: session writer: %w", err)
-	}
 	s := &Session{
 		mux:       m,
 		connected: make(chan struct{}),
 		queue:     make(chan *packet, m.qlen),
 		closed:    make(chan struct{}),
-		wbc:       wbc,
 	}
 	s.creds.Store(creds)
 	s.lastCheck.Store(m.now().UnixNano())
