@@ -154,6 +154,35 @@ func BenchmarkMuxCheckNoSend(b *testing.B) {
 	cpu.report(b)
 }
 
+// BenchmarkMuxPlainNoSend is BenchmarkMuxCheckNoSend for a plain Binding
+// request (no USERNAME, FINGERPRINT only, as browsers send to a STUN
+// server), answered as stun.Server answers it: the floor that a check adds
+// its two HMACs and its session lookup to.
+func BenchmarkMuxPlainNoSend(b *testing.B) {
+	tr := newTestReader(b)
+	from := addrOf(newPeer(b))
+	var bld stun.Builder
+	bld.Start(nil, stun.BindingRequest, testTxn)
+	bld.AddFingerprint()
+	req, err := bld.Finish()
+	if err != nil {
+		b.Fatal(err)
+	}
+	in := &tr.r.in[0]
+	b.ReportAllocs()
+	cpu := startCPU()
+	for b.Loop() {
+		in.N = copy(in.Buf, req)
+		in.Addr = from
+		tr.r.handleBatch(1)
+		if tr.r.nout != 1 {
+			b.Fatal("not answered")
+		}
+		tr.r.nout = 0
+	}
+	cpu.report(b)
+}
+
 // TestTCPAllocs: over a real loopback connection, routing a media frame to
 // the session's Read, answering a check, and the session's framed Write
 // and WriteBatch allocate nothing, the Mux's reader goroutine included
