@@ -3,9 +3,12 @@ package ice
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -46,7 +49,7 @@ func (tr *testReader) feed(tb testing.TB, d []byte, from netip.AddrPort) bool {
 	in := &tr.r.in[0]
 	in.N = copy(in.Buf, d)
 	in.Addr, in.Local, in.IfIndex, in.Truncated = from, netip.Addr{}, 0, len(d) > len(in.Buf)
-	tr.r.handle(0)
+	tr.r.handleBatch(1)
 	answered := tr.r.nout > 0
 	if err := tr.r.flush(); err != nil {
 		tb.Fatal(err)
@@ -107,6 +110,7 @@ func BenchmarkMuxRoute(b *testing.B) {
 	pkt[0] = 0x80
 	b.ReportAllocs()
 	b.SetBytes(int64(len(pkt)))
+	cpu := startCPU()
 	for b.Loop() {
 		tr.r.in[0].N = copy(tr.r.in[0].Buf, pkt)
 		tr.r.in[0].Addr = from
@@ -115,6 +119,7 @@ func BenchmarkMuxRoute(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	cpu.report(b)
 }
 
 func BenchmarkMuxCheck(b *testing.B) {
@@ -123,9 +128,11 @@ func BenchmarkMuxCheck(b *testing.B) {
 	from := addrOf(sink)
 	req := check{useCand: true}.build(b)
 	b.ReportAllocs()
+	cpu := startCPU()
 	for b.Loop() {
 		tr.feed(b, req, from)
 	}
+	cpu.report(b)
 }
 
 // BenchmarkMuxCheckNoSend is the Mux's own cost of a check: decode, route
@@ -137,12 +144,43 @@ func BenchmarkMuxCheckNoSend(b *testing.B) {
 	req := check{useCand: true}.build(b)
 	in := &tr.r.in[0]
 	b.ReportAllocs()
+	cpu := startCPU()
 	for b.Loop() {
 		in.N = copy(in.Buf, req)
 		in.Addr = from
-		tr.r.handle(0)
+		tr.r.handleBatch(1)
 		tr.r.nout = 0
 	}
+	cpu.report(b)
+}
+
+// BenchmarkMuxPlainNoSend is BenchmarkMuxCheckNoSend for a plain Binding
+// request (no USERNAME, FINGERPRINT only, as browsers send to a STUN
+// server), answered as stun.Server answers it: the floor that a check adds
+// its two HMACs and its session lookup to.
+func BenchmarkMuxPlainNoSend(b *testing.B) {
+	tr := newTestReader(b)
+	from := addrOf(newPeer(b))
+	var bld stun.Builder
+	bld.Start(nil, stun.BindingRequest, testTxn)
+	bld.AddFingerprint()
+	req, err := bld.Finish()
+	if err != nil {
+		b.Fatal(err)
+	}
+	in := &tr.r.in[0]
+	b.ReportAllocs()
+	cpu := startCPU()
+	for b.Loop() {
+		in.N = copy(in.Buf, req)
+		in.Addr = from
+		tr.r.handleBatch(1)
+		if tr.r.nout != 1 {
+			b.Fatal("not answered")
+		}
+		tr.r.nout = 0
+	}
+	cpu.report(b)
 }
 
 // TestTCPAllocs: over a real loopback connection, routing a media frame to
@@ -302,5 +340,158 @@ func BenchmarkTCPWriteBatch(b *testing.B) {
 		if _, err := s.WriteBatch(batch); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// benchSessions registers n sessions on tr's Mux, each validated and
+// nominated by a check from its own address (10.x.y.z, never sent to:
+// the benchmarks using it do not write), and returns each session's
+// address and consent check (no USE-CANDIDATE, as a browser sends once
+// connected).
+func benchSessions(b *testing.B, tr *testReader, n int) (addrs []netip.AddrPort, checks [][]byte, sessions []*Session) {
+	b.Helper()
+	var id stun.TransactionID
+	for j := range n {
+		local, err1 := NewCredentials(nil)
+		remote, err2 := NewCredentials(nil)
+		if err1 != nil || err2 != nil {
+			b.Fatal(err1, err2)
+		}
+		s, err := tr.m.NewSession(local, remote)
+		if err != nil {
+			b.Fatal(err)
+		}
+		from := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, byte(j >> 16), byte(j >> 8), byte(j)}), 40000)
+		key := stun.NewShortTermIntegrity(local.Pwd)
+		build := func(nominate bool) []byte {
+			var bld stun.Builder
+			binary.BigEndian.PutUint32(id[:], uint32(j))
+			bld.Start(nil, stun.BindingRequest, id)
+			bld.AddUsername(local.Ufrag + ":" + remote.Ufrag)
+			bld.AddGoogNetworkInfo(1, 10)
+			bld.AddICEControlling(0x932ff9b151263b36)
+			if nominate {
+				bld.AddUseCandidate()
+			}
+			bld.AddPriority(Priority(TypePrflx.Preference(), DefaultLocalPreference, 1))
+			bld.AddMessageIntegrity(key)
+			bld.AddFingerprint()
+			out, err := bld.Finish()
+			if err != nil {
+				b.Fatal(err)
+			}
+			return out
+		}
+		in := &tr.r.in[0]
+		in.N, in.Addr = copy(in.Buf, build(true)), from
+		tr.r.handle(0)
+		if tr.r.nout != 1 {
+			b.Fatalf("session %d: check not answered", j)
+		}
+		tr.r.nout = 0
+		addrs = append(addrs, from)
+		checks = append(checks, build(false))
+		sessions = append(sessions, s)
+	}
+	return addrs, checks, sessions
+}
+
+// BenchmarkMuxCheckSessions is BenchmarkMuxCheckNoSend with n sessions
+// answering their checks round-robin, each from its own address, in
+// batches as the reader reads them: with many sessions, each check finds
+// its session's state (its keyed HMAC above all) cold in the cache, as a
+// busy server does.
+func BenchmarkMuxCheckSessions(b *testing.B) {
+	for _, n := range []int{1, 1000, 10000} {
+		b.Run(fmt.Sprintf("sessions=%d", n), func(b *testing.B) {
+			tr := newTestReader(b)
+			addrs, checks, _ := benchSessions(b, tr, n)
+			batch := len(tr.r.in)
+			before := tr.m.Stats().Checks
+			b.ReportAllocs()
+			cpu := startCPU()
+			j, k := 0, 0
+			for b.Loop() {
+				in := &tr.r.in[k]
+				in.N, in.Addr = copy(in.Buf, checks[j]), addrs[j]
+				if j++; j == n {
+					j = 0
+				}
+				if k++; k == batch {
+					tr.r.handleBatch(k)
+					tr.r.nout, k = 0, 0
+				}
+			}
+			tr.r.handleBatch(k)
+			tr.r.nout = 0
+			cpu.report(b)
+			if got := tr.m.Stats().Checks - before; got != uint64(b.N) {
+				b.Fatalf("%d of %d checks answered", got, b.N)
+			}
+		})
+	}
+}
+
+// BenchmarkMuxRouteSessions: media datagrams handed round-robin, in
+// batches as the reader reads them, to n sessions, each read by its own
+// goroutine blocked in ReadPacket, as a media server's are: the cost of
+// routing, queueing and waking the session's reader, per datagram, the
+// socket left out. At most 2,048 datagrams are in flight, as
+// bench/internal/udpflood keeps, and at most 16 per session (64 for one
+// session, half its queue), so no queue overflows.
+func BenchmarkMuxRouteSessions(b *testing.B) {
+	for _, n := range []int{1, 1000} {
+		b.Run(fmt.Sprintf("sessions=%d", n), func(b *testing.B) {
+			tr := newTestReader(b)
+			addrs, _, sessions := benchSessions(b, tr, n)
+			var delivered atomic.Int64
+			var wg sync.WaitGroup
+			for _, s := range sessions {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					buf := make([]byte, 1500)
+					for {
+						if _, _, err := s.ReadPacket(buf); err != nil {
+							return
+						}
+						delivered.Add(1)
+					}
+				}()
+			}
+			b.Cleanup(func() {
+				_ = tr.m.Close()
+				wg.Wait()
+			})
+			pkt := make([]byte, 1200)
+			pkt[0] = 0x80
+			window := int64(min(max(16*n, 64), 2048))
+			batch := len(tr.r.in)
+			b.ReportAllocs()
+			b.SetBytes(int64(len(pkt)))
+			sent, j := int64(0), 0
+			cpu := startCPU()
+			for b.Loop() {
+				in := &tr.r.in[sent%int64(batch)]
+				in.N, in.Addr = copy(in.Buf, pkt), addrs[j]
+				if j++; j == n {
+					j = 0
+				}
+				if sent++; sent%int64(batch) == 0 {
+					tr.r.handleBatch(batch)
+					for sent-delivered.Load() > window {
+						time.Sleep(20 * time.Microsecond) // no spinning: cpu-ns/op is the work's
+					}
+				}
+			}
+			tr.r.handleBatch(int(sent % int64(batch)))
+			for delivered.Load() < sent {
+				time.Sleep(20 * time.Microsecond)
+			}
+			cpu.report(b)
+			if st := tr.m.Stats(); st.QueueFull != 0 || st.UnknownAddr != 0 {
+				b.Fatalf("%d datagrams dropped (queue full), %d misrouted", st.QueueFull, st.UnknownAddr)
+			}
+		})
 	}
 }

@@ -12,10 +12,48 @@ import (
 // nothing, and it is the one place where checks are authenticated and
 // paths validated, whatever transport they came over.
 type checker struct {
-	m       *Mux
+	m *Mux
+	// udp is set for the Mux's UDP reader, the one goroutine that uses
+	// sessionCreds.integrity; the TCP connections' readers share
+	// sessionCreds.tcpIntegrity.
+	udp     bool
 	msg     stun.Message
 	unknown [stun.MaxAttributes]stun.AttrType
 	out     []byte // where the answer is built; set by handleSTUN
+	// clock caches the Mux clock, Unix nanoseconds, for the checks of one
+	// batch of datagrams (or one TCP frame); 0 until read (see now).
+	clock int64
+}
+
+// now returns the Mux clock in Unix nanoseconds, read at most once per
+// batch: consent (RFC 7675) counts seconds, and a reading costs as much as
+// a tenth of a check.
+func (c *checker) now() int64 {
+	if c.clock == 0 {
+		c.clock = c.m.now().UnixNano()
+	}
+	return c.clock
+}
+
+// key returns the Integrity of creds that this checker's goroutine may
+// use: the UDP reader's own, or the one the TCP connections share, which
+// it locks (and makes at its first use) until release.
+func (c *checker) key(creds *sessionCreds) *stun.Integrity {
+	if c.udp {
+		return creds.integrity
+	}
+	creds.mu.Lock()
+	if creds.tcpIntegrity == nil {
+		creds.tcpIntegrity = creds.integrity.Clone()
+	}
+	return creds.tcpIntegrity
+}
+
+// release ends the use of the Integrity that key returned.
+func (c *checker) release(creds *sessionCreds) {
+	if !c.udp {
+		creds.mu.Unlock()
+	}
 }
 
 // handleSTUN handles a datagram (or RFC 4571 frame) b whose first byte
@@ -100,13 +138,14 @@ func (c *checker) handleCheck(from *path, b, user []byte) []byte {
 	if !ok || !(m.Has(stun.AttrMessageIntegrity) || m.Has(stun.AttrMessageIntegritySHA256)) {
 		return c.replyError(b, id, stun.CodeBadRequest, nil)
 	}
-	s := c.m.sessionByUfrag(localUfrag)
-	var creds *sessionCreds
-	if s != nil {
-		creds = s.creds.Load()
+	s, creds, valid := c.sessionFor(from, localUfrag)
+	if creds == nil || (creds.remote.Ufrag != "" && string(remoteUfrag) != creds.remote.Ufrag) {
+		return c.replyError(b, id, stun.CodeUnauthorized, nil)
 	}
-	if creds == nil || string(localUfrag) != creds.local.Ufrag || // restarted meanwhile
-		(creds.remote.Ufrag != "" && string(remoteUfrag) != creds.remote.Ufrag) || creds.verify(m) != nil {
+	key := c.key(creds)
+	err := key.Verify(m)
+	c.release(creds)
+	if err != nil {
 		return c.replyError(b, id, stun.CodeUnauthorized, nil)
 	}
 	if unknown := m.AppendUnknown(c.unknown[:0]); len(unknown) > 0 {
@@ -118,8 +157,8 @@ func (c *checker) handleCheck(from *path, b, user []byte) []byte {
 	if m.Has(stun.AttrICEControlled) {
 		return c.replyAuthError(creds, id, stun.CodeRoleConflict, nil)
 	}
-	c.m.accept(s, from, m.UseCandidate())
-	s.lastCheck.Store(c.m.now().UnixNano()) // consent refreshed (RFC 7675 §5.1)
+	c.m.accept(s, from, valid, m.UseCandidate())
+	s.lastCheck.Store(c.now()) // consent refreshed (RFC 7675 §5.1)
 
 	var bld stun.Builder
 	bld.Start(c.out, stun.BindingSuccess, id)
@@ -127,7 +166,7 @@ func (c *checker) handleCheck(from *path, b, user []byte) []byte {
 	if announcesGoogPing(m) {
 		bld.AddGoogMiscInfo(stun.GoogPingVersion)
 	}
-	creds.addIntegrity(&bld)
+	c.addIntegrity(&bld, creds, false)
 	bld.AddFingerprint()
 	resp, err := bld.Finish()
 	if err != nil {
@@ -136,6 +175,42 @@ func (c *checker) handleCheck(from *path, b, user []byte) []byte {
 	}
 	c.m.checks.Add(1)
 	return resp
+}
+
+// sessionFor returns the session that a check for localUfrag, which came
+// over from, is for, with its credentials, and whether from is already a
+// valid path of it. A consent check comes over the session's validated
+// path (RFC 7675 §5.1), so the path's session is tried first, found with
+// the lookup that routes media; a check over another path is routed by
+// its ufrag (RFC 8445 §7.2.2). The credentials are nil when no session has
+// localUfrag, as when a Restart has just replaced it.
+func (c *checker) sessionFor(from *path, localUfrag []byte) (*Session, *sessionCreds, bool) {
+	if s := c.m.sessionOn(from); s != nil {
+		if creds := s.creds.Load(); creds.local.Ufrag == string(localUfrag) {
+			return s, creds, true
+		}
+	}
+	s := c.m.sessionByUfrag(localUfrag)
+	if s == nil {
+		return nil, nil, false
+	}
+	creds := s.creds.Load()
+	if creds.local.Ufrag != string(localUfrag) {
+		return nil, nil, false // restarted meanwhile
+	}
+	return s, creds, false
+}
+
+// addIntegrity adds MESSAGE-INTEGRITY, or for GOOG-PING
+// GOOG-MESSAGE-INTEGRITY-32, keyed with creds, to the message bld builds.
+func (c *checker) addIntegrity(bld *stun.Builder, creds *sessionCreds, goog bool) {
+	key := c.key(creds)
+	if goog {
+		bld.AddGoogMessageIntegrity32(key)
+	} else {
+		bld.AddMessageIntegrity(key)
+	}
+	c.release(creds)
 }
 
 // announcesGoogPing reports whether a Binding request carries
@@ -163,14 +238,17 @@ func (c *checker) handleGoogPing(from *path) []byte {
 		return nil
 	}
 	creds := s.creds.Load()
-	if creds.verifyGoogPing(m) != nil {
+	key := c.key(creds)
+	err := key.VerifyGoogMessageIntegrity32(m)
+	c.release(creds)
+	if err != nil {
 		c.m.dropped.Add(1)
 		return nil
 	}
-	s.lastCheck.Store(c.m.now().UnixNano())
+	s.lastCheck.Store(c.now())
 	var bld stun.Builder
 	bld.Start(c.out, stun.GoogPingSuccess, m.TransactionID())
-	creds.addGoogIntegrity(&bld)
+	c.addIntegrity(&bld, creds, true)
 	if m.Has(stun.AttrFingerprint) {
 		bld.AddFingerprint()
 	}
@@ -233,7 +311,7 @@ func (c *checker) buildError(id stun.TransactionID, code int, unknown []stun.Att
 		bld.AddUnknownAttributes(unknown)
 	}
 	if creds != nil {
-		creds.addIntegrity(&bld)
+		c.addIntegrity(&bld, creds, false)
 	}
 	bld.AddFingerprint()
 	resp, err := bld.Finish()

@@ -57,9 +57,13 @@
 // Datagrams are demultiplexed by their first byte (RFC 7983 §7). A STUN
 // Binding request with USERNAME is a connectivity check (RFC 8445 §7.3):
 // it is routed by the local ufrag (before ':') to the Session registered
-// with Mux.NewSession, its MESSAGE-INTEGRITY is verified with the
-// session's keyed stun.Integrity (the key schedule runs once per session),
-// FINGERPRINT too when present, and it is answered with XOR-MAPPED-ADDRESS,
+// with Mux.NewSession (a consent check, from the session's validated
+// address, is found by that address, with the one lookup that routes
+// media), its MESSAGE-INTEGRITY is verified with the session's keyed
+// stun.Integrity (the key schedule runs once per session; the UDP reader
+// has its own, used without a lock, and ICE-TCP connections share a
+// second one made at the first check over TCP), FINGERPRINT too when
+// present, and it is answered with XOR-MAPPED-ADDRESS,
 // MESSAGE-INTEGRITY and FINGERPRINT from the local address it reached
 // (IP_PKTINFO on a wildcard socket). Errors follow RFC 8489 §9.1.3 and
 // RFC 8445 §7.3.1.1: a message that does not parse is silently discarded
@@ -82,7 +86,10 @@
 // run on: Read returns the session's next datagram, Write sends to the
 // selected address, and WriteBatch sends a burst in one sendmmsg(2).
 // Routing a datagram, answering a check, and a Session's Read, Write and
-// WriteBatch allocate nothing.
+// WriteBatch allocate nothing (but the first Write and the first
+// WriteBatch, which make their socket writers). Read takes a queued
+// datagram without blocking first, and fails past its deadline even with
+// one queued, as a socket does.
 //
 // # ICE-TCP
 //

@@ -216,16 +216,11 @@ func (m *Mux) NewSession(local, remote Credentials) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	wbc, err := sockio.NewBatchConn(m.conn, sockio.BatchConfig{Size: 1})
-	if err != nil {
-		return nil, fmt.Errorf("ice: session writer: %w", err)
-	}
 	s := &Session{
 		mux:       m,
 		connected: make(chan struct{}),
 		queue:     make(chan *packet, m.qlen),
 		closed:    make(chan struct{}),
-		wbc:       wbc,
 	}
 	s.creds.Store(creds)
 	s.lastCheck.Store(m.now().UnixNano())
@@ -397,13 +392,16 @@ func (m *Mux) sessionOn(from *path) *Session {
 }
 
 // accept makes from, the path a successful check of s came over, a valid
-// path of s, and selects it as setPath says.
-func (m *Mux) accept(s *Session, from *path, nominate bool) {
+// path of s, and selects it as setPath says; valid tells that it already
+// is one (see checker.sessionFor).
+func (m *Mux) accept(s *Session, from *path, valid, nominate bool) {
 	if from.tcp != nil {
 		m.bindTCP(s, from.tcp, nominate)
 		return
 	}
-	m.validate(s, *from)
+	if !valid {
+		m.validate(s, *from)
+	}
 	s.setPath(*from, nominate)
 }
 
@@ -413,15 +411,16 @@ func (m *Mux) accept(s *Session, from *path, nominate bool) {
 // from an address is kept, with the local address it reached.
 func (m *Mux) validate(s *Session, p path) {
 	a := p.remote
-	if m.sessionByAddr(a) == s {
-		return
-	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.sessions[s.creds.Load().local.Ufrag] != s {
 		return // closed meanwhile
 	}
-	if old := m.routes[a]; old != nil && old != s {
+	old := m.routes[a]
+	if old == s {
+		return
+	}
+	if old != nil {
 		old.valid = removeAddr(old.valid, a)
 	}
 	m.routes[a] = s

@@ -20,7 +20,7 @@ type reader struct {
 }
 
 func (m *Mux) newReader(bc *sockio.BatchConn) *reader {
-	r := &reader{checker: checker{m: m}, bc: bc, in: make([]sockio.Message, m.batch), held: make([]*packet, m.batch),
+	r := &reader{checker: checker{m: m, udp: true}, bc: bc, in: make([]sockio.Message, m.batch), held: make([]*packet, m.batch),
 		out: make([]sockio.Message, m.batch), outBufs: make([][]byte, m.batch)}
 	for i := range r.in {
 		r.held[i] = m.pool.get()
@@ -41,12 +41,19 @@ func (r *reader) loop() error {
 			return err
 		}
 		r.m.datagrams.Add(uint64(n))
-		for i := range n {
-			r.handle(i)
-		}
+		r.handleBatch(n)
 		if err := r.flush(); err != nil {
 			return err
 		}
+	}
+}
+
+// handleBatch handles the first n datagrams of the batch, read at one
+// time.
+func (r *reader) handleBatch(n int) {
+	r.clock = 0
+	for i := range n {
+		r.handle(i)
 	}
 }
 

@@ -68,8 +68,8 @@ type Session struct {
 	readDeadline  deadline.Deadline
 	writeDeadline deadline.Deadline
 
-	wmu    sync.Mutex // guards the writers and their messages
-	wbc    *sockio.BatchConn
+	wmu    sync.Mutex        // guards the writers and their messages
+	wbc    *sockio.BatchConn // made by the first Write
 	wmsg   [1]sockio.Message
 	wbatch *sockio.BatchConn // made by the first WriteBatch
 	wmsgs  []sockio.Message
@@ -82,41 +82,17 @@ type Session struct {
 }
 
 // sessionCreds are a session's credentials and the keyed integrity of its
-// local password; immutable once published, but for the integrity's hash
-// state, which mu guards: checks of one session arrive on several
-// goroutines (the UDP reader, each TCP connection's reader).
+// local password, immutable once published but for the integrities' hash
+// state. Checks of one session arrive on several goroutines: the Mux's one
+// UDP reader, which alone uses integrity, without a lock (a check is the
+// hot path: see checker.key), and the reader of each ICE-TCP connection,
+// which share tcpIntegrity under mu.
 type sessionCreds struct {
 	local, remote Credentials
-	mu            sync.Mutex
-	integrity     *stun.Integrity
-}
+	integrity     *stun.Integrity // the UDP reader's
 
-// verify checks the MESSAGE-INTEGRITY of m (RFC 8445 §7.2.2).
-func (c *sessionCreds) verify(m *stun.Message) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.integrity.Verify(m)
-}
-
-// verifyGoogPing checks the GOOG-MESSAGE-INTEGRITY-32 of m.
-func (c *sessionCreds) verifyGoogPing(m *stun.Message) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.integrity.VerifyGoogMessageIntegrity32(m)
-}
-
-// addIntegrity adds MESSAGE-INTEGRITY to the message b builds.
-func (c *sessionCreds) addIntegrity(b *stun.Builder) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	b.AddMessageIntegrity(c.integrity)
-}
-
-// addGoogIntegrity adds GOOG-MESSAGE-INTEGRITY-32 to the message b builds.
-func (c *sessionCreds) addGoogIntegrity(b *stun.Builder) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	b.AddGoogMessageIntegrity32(c.integrity)
+	mu           sync.Mutex
+	tcpIntegrity *stun.Integrity // made by the first check over TCP
 }
 
 func newSessionCreds(local, remote Credentials) (*sessionCreds, error) {
@@ -198,22 +174,49 @@ func (s *Session) Read(b []byte) (int, error) {
 // ReadPacket is Read that also returns the remote address the datagram
 // came from.
 func (s *Session) ReadPacket(b []byte) (int, netip.AddrPort, error) {
+	if err := s.readErr(); err != nil {
+		return 0, netip.AddrPort{}, err
+	}
+	// A datagram already queued is taken without the blocking select,
+	// which enqueues the reader on three channels (and parks it if need
+	// be) only to dequeue it again: under load, most reads find one.
 	select {
-	case <-s.closed:
-		return 0, netip.AddrPort{}, s.err
+	case p := <-s.queue:
+		return s.take(p, b)
 	default:
 	}
 	select {
 	case p := <-s.queue:
-		n := copy(b, p.buf[:p.n])
-		from := p.from
-		s.mux.pool.put(p)
-		return n, from, nil
+		return s.take(p, b)
 	case <-s.closed:
 		return 0, netip.AddrPort{}, s.err
 	case <-s.readDeadline.Wait():
 		return 0, netip.AddrPort{}, os.ErrDeadlineExceeded
 	}
+}
+
+// readErr returns why a read must fail at once: the session's error once
+// it closed, os.ErrDeadlineExceeded past the read deadline (even with a
+// datagram queued, as a socket's read fails), else nil. Each test is a
+// receive that neither blocks nor locks while it would block.
+func (s *Session) readErr() error {
+	select {
+	case <-s.closed:
+		return s.err
+	default:
+	}
+	if s.readDeadline.Expired() {
+		return os.ErrDeadlineExceeded
+	}
+	return nil
+}
+
+// take copies p into b, recycles p and returns ReadPacket's results.
+func (s *Session) take(p *packet, b []byte) (int, netip.AddrPort, error) {
+	n := copy(b, p.buf[:p.n])
+	from := p.from
+	s.mux.pool.put(p)
+	return n, from, nil
 }
 
 // writePath returns the selected path for a write, or why there is none:
@@ -223,9 +226,10 @@ func (s *Session) writePath() (*path, error) {
 	select {
 	case <-s.closed:
 		return nil, s.err
-	case <-s.writeDeadline.Wait():
-		return nil, os.ErrDeadlineExceeded
 	default:
+	}
+	if s.writeDeadline.Expired() {
+		return nil, os.ErrDeadlineExceeded
 	}
 	if p := s.selected.Load(); p != nil {
 		return p, nil
@@ -241,7 +245,8 @@ func (s *Session) writePath() (*path, error) {
 // datagram the kernel refuses is reported, not retried). A TCP write
 // waits at most MuxConfig.TCPWriteTimeout for a slow peer; a failed one
 // closes the connection (see tcpConn.send) and returns an error matching
-// ErrPathClosed, and the next Write takes the fallback path.
+// ErrPathClosed, and the next Write takes the fallback path. The first
+// UDP Write allocates the session's writer; later ones do not allocate.
 func (s *Session) Write(b []byte) (int, error) {
 	p, err := s.writePath()
 	if err != nil {
@@ -252,6 +257,13 @@ func (s *Session) Write(b []byte) (int, error) {
 	}
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
+	if s.wbc == nil {
+		bc, err := s.newWriter(1)
+		if err != nil {
+			return 0, err
+		}
+		s.wbc = bc
+	}
 	m := &s.wmsg[0]
 	m.Buf, m.Addr, m.Local, m.IfIndex = b, p.remote, p.local, p.ifIndex
 	_, err = s.wbc.WriteBatch(s.wmsg[:])
@@ -285,7 +297,7 @@ func (s *Session) WriteBatch(bufs [][]byte) (int, error) {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	if s.wbatch == nil {
-		bc, err := sockio.NewBatchConn(s.mux.conn, sockio.BatchConfig{Size: DefaultWriteBatchSize})
+		bc, err := s.newWriter(DefaultWriteBatchSize)
 		if err != nil {
 			return 0, err
 		}
@@ -316,6 +328,18 @@ func (s *Session) WriteBatch(bufs [][]byte) (int, error) {
 		ms = ms[n+1:]
 	}
 	return sent, first
+}
+
+// newWriter returns a batched writer of up to size datagrams on the Mux's
+// socket. Write and WriteBatch each make theirs at their first call, not
+// NewSession, so that a session costs no writer memory (about 0.8 KiB for
+// Write's) until it sends, and none for the calls it never makes.
+func (s *Session) newWriter(size int) (*sockio.BatchConn, error) {
+	bc, err := sockio.NewBatchConn(s.mux.conn, sockio.BatchConfig{Size: size})
+	if err != nil {
+		return nil, fmt.Errorf("ice: session writer: %w", err)
+	}
+	return bc, nil
 }
 
 // Close unregisters the session from its Mux: its ufrag and addresses are

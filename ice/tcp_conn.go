@@ -186,6 +186,7 @@ func (tc *tcpConn) handle(n int, bound bool) error {
 // the frame's length, so framing it copies nothing.
 func (tc *tcpConn) answerSTUN(b []byte) error {
 	from := path{remote: tc.remote, tcp: tc}
+	tc.clock = 0 // a frame is a batch of one
 	resp := tc.handleSTUN(&from, b, tc.answer[frameHeaderLen:frameHeaderLen])
 	if resp == nil {
 		return nil

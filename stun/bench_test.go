@@ -1,6 +1,7 @@
 package stun
 
 import (
+	"fmt"
 	"net/netip"
 	"testing"
 )
@@ -32,6 +33,45 @@ func BenchmarkIntegrityVerify(b *testing.B) {
 		if err := integ.Verify(&m); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkIntegrityVerifyKeys verifies the checks of n sessions,
+// round-robin, each with its session's Integrity, as a server with n ICE
+// sessions does: with many sessions the keyed state is cold in the cache.
+func BenchmarkIntegrityVerifyKeys(b *testing.B) {
+	for _, n := range []int{1, 1000, 10000} {
+		b.Run(fmt.Sprintf("keys=%d", n), func(b *testing.B) {
+			keys := make([]*Integrity, n)
+			msgs := make([]Message, n)
+			for j := range n {
+				keys[j] = NewShortTermIntegrity(fmt.Sprintf("sessionPassword%09d", j))
+				var bld Builder
+				bld.Start(nil, BindingRequest, rfc5769ID)
+				bld.AddUsername(fmt.Sprintf("%08d:remote01", j))
+				bld.AddICEControlling(uint64(j))
+				bld.AddPriority(1853817087)
+				bld.AddMessageIntegrity(keys[j])
+				bld.AddFingerprint()
+				raw, err := bld.Finish()
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := msgs[j].Decode(raw); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportAllocs()
+			j := 0
+			for b.Loop() {
+				if err := keys[j].Verify(&msgs[j]); err != nil {
+					b.Fatal(err)
+				}
+				if j++; j == n {
+					j = 0
+				}
+			}
+		})
 	}
 }
 
