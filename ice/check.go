@@ -159,6 +159,9 @@ func (c *checker) handleCheck(from *path, b, user []byte) []byte {
 	}
 	c.m.accept(s, from, valid, m.UseCandidate())
 	s.lastCheck.Store(c.now()) // consent refreshed (RFC 7675 §5.1)
+	if creds.prev.Load() != nil {
+		c.m.retire(s, creds) // the peer checks with the new credentials: the restart is done
+	}
 
 	var bld stun.Builder
 	bld.Start(c.out, stun.BindingSuccess, id)
@@ -186,7 +189,7 @@ func (c *checker) handleCheck(from *path, b, user []byte) []byte {
 // localUfrag, as when a Restart has just replaced it.
 func (c *checker) sessionFor(from *path, localUfrag []byte) (*Session, *sessionCreds, bool) {
 	if s := c.m.sessionOn(from); s != nil {
-		if creds := s.creds.Load(); creds.local.Ufrag == string(localUfrag) {
+		if creds := credsFor(s, localUfrag); creds != nil {
 			return s, creds, true
 		}
 	}
@@ -194,11 +197,24 @@ func (c *checker) sessionFor(from *path, localUfrag []byte) (*Session, *sessionC
 	if s == nil {
 		return nil, nil, false
 	}
-	creds := s.creds.Load()
-	if creds.local.Ufrag != string(localUfrag) {
+	creds := credsFor(s, localUfrag)
+	if creds == nil {
 		return nil, nil, false // restarted meanwhile
 	}
 	return s, creds, false
+}
+
+// credsFor returns the credentials of s whose ufrag is localUfrag: the
+// current ones, or those a Restart replaced while still in their grace.
+func credsFor(s *Session, localUfrag []byte) *sessionCreds {
+	creds := s.creds.Load()
+	if creds.local.Ufrag == string(localUfrag) {
+		return creds
+	}
+	if prev := creds.prev.Load(); prev != nil && prev.local.Ufrag == string(localUfrag) {
+		return prev
+	}
+	return nil
 }
 
 // addIntegrity adds MESSAGE-INTEGRITY, or for GOOG-PING

@@ -115,7 +115,9 @@
 // successful check for MuxConfig.ConsentTimeout (30 s by default, on an
 // injectable clock) is closed by the Mux; its Err is then
 // ErrConsentExpired. Session.Restart switches a session to new
-// credentials (ICE restart, RFC 8445 §9) and keeps its pair and media.
+// credentials (ICE restart, RFC 8445 §9) and keeps its pair and media; the
+// old credentials stay valid until a check with the new ones succeeds, as
+// the peer keeps checking its pair with them meanwhile.
 //
 // # Local candidates
 //

@@ -240,25 +240,43 @@ func (m *Mux) NewSession(local, remote Credentials) (*Session, error) {
 func (m *Mux) rekey(s *Session, c *sessionCreds) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	old := s.creds.Load().local.Ufrag
-	if m.sessions[old] != s {
+	cur := s.creds.Load()
+	if m.sessions[cur.local.Ufrag] != s {
 		return s.Err() // closed
 	}
 	if other, taken := m.sessions[c.local.Ufrag]; taken && other != s {
 		return fmt.Errorf("%w: %q", ErrDuplicateUfrag, c.local.Ufrag)
 	}
-	delete(m.sessions, old)
+	if prev := cur.prev.Swap(nil); prev != nil && prev.local.Ufrag != c.local.Ufrag {
+		delete(m.sessions, prev.local.Ufrag) // one generation of grace only
+	}
+	if cur.local.Ufrag != c.local.Ufrag {
+		c.prev.Store(cur)
+	}
 	m.sessions[c.local.Ufrag] = s
 	s.creds.Store(c)
 	return nil
+}
+
+// retire forgets the credentials that c replaced, now that a check with c
+// succeeded.
+func (m *Mux) retire(s *Session, c *sessionCreds) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if prev := c.prev.Swap(nil); prev != nil && m.sessions[prev.local.Ufrag] == s {
+		delete(m.sessions, prev.local.Ufrag)
+	}
 }
 
 // removeSession unregisters s, its routes and its TCP connections, then
 // closes it with err, and its TCP connections.
 func (m *Mux) removeSession(s *Session, err error) {
 	m.mu.Lock()
-	if u := s.creds.Load().local.Ufrag; m.sessions[u] == s {
-		delete(m.sessions, u)
+	cur := s.creds.Load()
+	for _, c := range []*sessionCreds{cur, cur.prev.Load()} {
+		if c != nil && m.sessions[c.local.Ufrag] == s {
+			delete(m.sessions, c.local.Ufrag)
+		}
 	}
 	for _, p := range s.valid {
 		if m.routes[p.remote] == s {

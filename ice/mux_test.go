@@ -458,9 +458,9 @@ func TestMuxServeStops(t *testing.T) {
 	}
 }
 
-// TestMuxSessionRestart: an ICE restart (new credentials, RFC 8445 §9)
-// keeps the session, its selected pair and its media; only checks with the
-// new credentials pass afterwards.
+// TestMuxSessionRestart: Restart switches a session to new credentials,
+// keeps the old ones valid until a check with the new ones succeeds (RFC
+// 8445 §9), and keeps the session's pair and media.
 func TestMuxSessionRestart(t *testing.T) {
 	m, addr := startMux(t, MuxConfig{})
 	s := newTestSession(t, m)
@@ -481,9 +481,12 @@ func TestMuxSessionRestart(t *testing.T) {
 	if s.LocalCredentials() != newLocal || s.RemoteCredentials() != newRemote {
 		t.Fatal("credentials not switched")
 	}
-	// Old credentials no longer pass; media keeps flowing both ways.
-	if code := errorCode(t, exchange(t, peer, addr, check{}.build(t), wait)); code != stun.CodeUnauthorized {
-		t.Fatalf("check with the old credentials: %d", code)
+	// Until the peer checks with the new credentials, the old ones still
+	// pass (its consent checks on the pair in use), and the old ufrag is
+	// still taken; media keeps flowing both ways.
+	mustSucceed(t, exchange(t, peer, addr, check{}.build(t), wait), addrOf(peer))
+	if _, err := m.NewSession(testLocal, Credentials{}); !errors.Is(err, ErrDuplicateUfrag) {
+		t.Fatalf("NewSession on the ufrag in its grace: %v", err)
 	}
 	assertSelected(t, s, addrOf(peer))
 	if _, err := peer.WriteToUDPAddrPort(rtpPacket, addr); err != nil {
@@ -518,7 +521,11 @@ func TestMuxSessionRestart(t *testing.T) {
 		t.Fatalf("check with the new credentials: %v", resp)
 	}
 	assertSelected(t, s, addrOf(moved))
-	// The old ufrag is free again; a closed session cannot restart.
+	// Now the old credentials are refused and their ufrag is free again; a
+	// closed session cannot restart.
+	if code := errorCode(t, exchange(t, peer, addr, check{}.build(t), wait)); code != stun.CodeUnauthorized {
+		t.Fatalf("check with the old credentials after the restart: %d", code)
+	}
 	if _, err := m.NewSession(testLocal, Credentials{}); err != nil {
 		t.Fatal(err)
 	}

@@ -91,6 +91,11 @@ type sessionCreds struct {
 	local, remote Credentials
 	integrity     *stun.Integrity // the UDP reader's
 
+	// prev holds the credentials the latest Restart replaced, which are
+	// still accepted until a check with these ones succeeds (see
+	// Session.Restart); nil otherwise.
+	prev atomic.Pointer[sessionCreds]
+
 	mu           sync.Mutex
 	tcpIntegrity *stun.Integrity // made by the first check over TCP
 }
@@ -115,10 +120,13 @@ func (s *Session) RemoteCredentials() Credentials { return s.creds.Load().remote
 
 // Restart switches the session to new credentials, as an ICE restart does
 // (RFC 8445 §9; RFC 8839 §4.4.1.1.1: a new offer with a new ice-ufrag and
-// ice-pwd): from now on only checks carrying local.Ufrag, keyed with
-// local.Pwd, are accepted. The session itself stays: its validated
-// addresses, its selected pair and the datagrams waiting for Read, so
-// media keeps flowing while the peer checks again. The credentials are
+// ice-pwd): checks carrying local.Ufrag, keyed with local.Pwd, are
+// accepted, and the previous credentials stay accepted until the first of
+// those succeeds, because the peer keeps checking the pair it uses with
+// them (consent, RFC 7675) until its new checks are done; a second Restart
+// before that forgets the oldest ones. The session itself stays: its
+// validated addresses, its selected pair and the datagrams waiting for
+// Read, so media keeps flowing while the peer checks again. The credentials are
 // checked as in Mux.NewSession; the error wraps ErrDuplicateUfrag when
 // another session holds local.Ufrag, and is Err after the session closed.
 func (s *Session) Restart(local, remote Credentials) error {

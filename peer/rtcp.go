@@ -192,7 +192,8 @@ func (p *Peer) onTimer(now monotime) {
 		p.feedback.send(p, now)
 	}
 	p.nextTimer = next
-	_ = p.ice.SetReadDeadline(p.clock.time(next))
+	// The socket's deadline is on the real clock; Config.Now may be another.
+	_ = p.ice.SetReadDeadline(time.Now().Add(next.sub(now)))
 }
 
 // sendReports sends one compound packet (RFC 3550 §6.1): a sender report
