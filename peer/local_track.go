@@ -129,14 +129,10 @@ func (t *LocalTrack) WriteRTP(pkt *rtp.Packet) error {
 	now := t.p.clock.at(wall)
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	plain, err := t.marshal(t.plain, pkt, wall)
+	plain, err := t.record(pkt, wall, now)
 	if err != nil {
 		return err
 	}
-	if t.history != nil {
-		t.history.store(plain, now)
-	}
-	t.sender.onSent(pkt.Timestamp, len(pkt.Payload), now)
 	out, err := s.ProtectRTP(t.out[:0], plain)
 	if err != nil {
 		return fmt.Errorf("peer: protect: %w", err)
@@ -172,14 +168,10 @@ func (t *LocalTrack) WriteRTPBatch(pkts []*rtp.Packet) (int, error) {
 		n := min(len(pkts), len(t.batch))
 		t.sends = t.sends[:0]
 		for i, pkt := range pkts[:n] {
-			plain, err := t.marshal(t.plain, pkt, wall)
+			plain, err := t.record(pkt, wall, now)
 			if err != nil {
 				return sent, err
 			}
-			if t.history != nil {
-				t.history.store(plain, now)
-			}
-			t.sender.onSent(pkt.Timestamp, len(pkt.Payload), now)
 			out, err := s.ProtectRTP(t.batch[i][:0], plain)
 			if err != nil {
 				return sent, fmt.Errorf("peer: protect: %w", err)
@@ -194,6 +186,20 @@ func (t *LocalTrack) WriteRTPBatch(pkts []*rtp.Packet) (int, error) {
 		pkts = pkts[n:]
 	}
 	return sent, nil
+}
+
+// record writes pkt with the track's header into the plain buffer, keeps
+// it for retransmission and counts it for sender reports. t.mu is held.
+func (t *LocalTrack) record(pkt *rtp.Packet, wall time.Time, now monotime) ([]byte, error) {
+	plain, err := t.marshal(t.plain, pkt, wall)
+	if err != nil {
+		return nil, err
+	}
+	if t.history != nil {
+		t.history.store(plain, now)
+	}
+	t.sender.onSent(pkt.Timestamp, len(pkt.Payload), now)
+	return plain, nil
 }
 
 // marshal writes pkt into b with the track's header: V=2, no padding,
