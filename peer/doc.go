@@ -18,7 +18,9 @@
 // media can flow, within Config.ConnectTimeout. SRTP packets that arrive
 // before the handshake ends on our side are kept and handled once the
 // keys are there, since the remote side sends its first key frame as soon
-// as its own side is done. Renegotiate answers a later offer that restarts
+// as its own side is done. Offer makes the peer's own offer instead (an
+// Offering, whose Accept reads the remote answer and returns the Peer).
+// Renegotiate answers a later offer that restarts
 // ICE (RFC 8445 §9), and RestartICE does the same for a WHIP/WHEP PATCH
 // (RFC 9725 §4.4); the media keeps flowing on the selected pair meanwhile.
 //

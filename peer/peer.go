@@ -74,18 +74,10 @@ type Peer struct {
 // must be in one BUNDLE group (ErrUnbundled otherwise); the errors of
 // sdp.Answer and ice.Mux.NewSession are returned wrapped.
 func Answer(offer []byte, cfg Config) (*Peer, error) {
-	if cfg.Mux == nil || cfg.Certificate == nil {
-		return nil, fmt.Errorf("%w: Mux and Certificate are required", ErrConfig)
-	}
-	fp, err := cfg.Certificate.Fingerprint(dtlsparams.SHA256)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
-	}
-	creds, err := ice.NewCredentials(nil)
+	sc, creds, err := localTransport(&cfg)
 	if err != nil {
 		return nil, err
 	}
-	sc := answerConfig(&cfg, creds, fp)
 	desc, err := sdp.Answer(offer, &sc)
 	if err != nil {
 		return nil, fmt.Errorf("peer: answer: %w", err)
@@ -98,12 +90,33 @@ func Answer(offer []byte, cfg Config) (*Peer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("peer: %w", err)
 	}
-	p := newPeer(cfg, desc, is, tr)
+	return newPeer(cfg, desc, is, tr).start(), nil
+}
+
+// localTransport checks cfg and returns cfg.SDP with the peer's transport
+// (see answerConfig) and its new ICE credentials.
+func localTransport(cfg *Config) (sdp.Config, ice.Credentials, error) {
+	if cfg.Mux == nil || cfg.Certificate == nil {
+		return sdp.Config{}, ice.Credentials{}, fmt.Errorf("%w: Mux and Certificate are required", ErrConfig)
+	}
+	fp, err := cfg.Certificate.Fingerprint(dtlsparams.SHA256)
+	if err != nil {
+		return sdp.Config{}, ice.Credentials{}, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	creds, err := ice.NewCredentials(nil)
+	if err != nil {
+		return sdp.Config{}, ice.Credentials{}, err
+	}
+	return answerConfig(cfg, creds, fp), creds, nil
+}
+
+// start runs the peer's goroutines.
+func (p *Peer) start() *Peer {
 	p.wg.Add(2)
 	go p.readLoop()
 	go p.run()
 	context.AfterFunc(p.ctx, p.release)
-	return p, nil
+	return p
 }
 
 // answerConfig is cfg.SDP with the peer's transport: its ICE credentials,

@@ -245,7 +245,7 @@ func TestPeerRenegotiate(t *testing.T) {
 	} else if len(again) == 0 {
 		t.Fatal("empty answer")
 	}
-	r.offer, r.desc = restart, next
+	r.offer, r.desc, r.ufrag = restart, next, restart.LocalUfrag
 	r.check() // with the new credentials
 	if err := p.LocalTracks()[0].WriteRTP(&rtp.Packet{Header: rtp.Header{SequenceNumber: 1}, Payload: []byte("after")}); err != nil {
 		t.Fatal(err)
@@ -573,5 +573,60 @@ func TestPeerDropsRedundantRTX(t *testing.T) {
 	case seq := <-got:
 		t.Errorf("OnRTP got %d again", seq)
 	default:
+	}
+}
+
+// TestPeerOffer: the peer offers, a remote side answers (active, so the
+// peer is the DTLS server), checks and completes the handshake, and media
+// flows both ways.
+func TestPeerOffer(t *testing.T) {
+	srv := newTestServer(t, ice.MuxConfig{})
+	cfg := srv.config()
+	cfg.SDP.Audio.Disabled = true
+	got := make(chan []byte, 4)
+	cfg.OnRTP = func(_ *RemoteTrack, pkt *rtp.Packet) { got <- append([]byte(nil), pkt.Payload...) }
+	o, err := Offer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(o.SDP()), "a=ice-lite") || !strings.Contains(string(o.SDP()), "a=setup:actpass") {
+		t.Fatalf("offer:\n%s", o.SDP())
+	}
+	fp, _ := testCertificate(t).Fingerprint(dtlsparams.SHA256)
+	ans, err := sdp.Answer(o.SDP(), &sdp.Config{Audio: sdp.MediaConfig{Disabled: true}, Fingerprints: []dtlsparams.Fingerprint{fp}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := o.Accept([]byte("v=0\r\n")); err == nil {
+		t.Fatal("Accept took a broken answer")
+	}
+	p, err := o.Accept(ans.SDP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close(); <-p.Done() })
+	if p.role != dtlsparams.RoleServer || string(p.LocalDescription()) != string(o.SDP()) {
+		t.Fatalf("role %v; local description is the offer: %v", p.role, string(p.LocalDescription()) == string(o.SDP()))
+	}
+	r := &testRemote{t: t, desc: ans, ufrag: ans.LocalUfrag, closed: make(chan struct{}),
+		dtlsQ: make(chan []byte, 64), media: make(chan []byte, 1024)}
+	r.connect(srv)
+	waitConnected(t, p)
+	if err := p.LocalTracks()[0].WriteRTP(&rtp.Packet{Header: rtp.Header{SequenceNumber: 1}, Payload: []byte("down")}); err != nil {
+		t.Fatal(err)
+	}
+	if pkt := r.readRTP(); string(pkt.Payload) != "down" {
+		t.Fatalf("remote got %q", pkt.Payload)
+	}
+	sec := ans.Sections[0]
+	r.sendRTP(&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: sec.Codec.PayloadType, SequenceNumber: 9,
+		SSRC: sec.LocalSSRC}, Payload: []byte("up")})
+	select {
+	case b := <-got:
+		if string(b) != "up" {
+			t.Fatalf("OnRTP got %q", b)
+		}
+	case <-time.After(testWait):
+		t.Fatal("OnRTP not called")
 	}
 }

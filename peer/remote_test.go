@@ -77,6 +77,7 @@ type testRemote struct {
 	conn  *net.UDPConn
 	offer *sdp.LocalOffer
 	desc  *sdp.Session // what the answer negotiated
+	ufrag string       // the remote's own ICE ufrag
 	dtls  *dtlssrtp.Session
 	dtlsQ chan []byte
 	media chan []byte // SRTP and SRTCP datagrams from the peer
@@ -121,6 +122,7 @@ func (r *testRemote) answer(cfg Config) *Peer {
 	if r.desc, err = r.offer.Accept(p.LocalDescription()); err != nil {
 		r.t.Fatal(err)
 	}
+	r.ufrag = r.offer.LocalUfrag
 	return p
 }
 
@@ -153,7 +155,7 @@ func (r *testRemote) check() {
 	sec := &r.desc.Sections[0]
 	var b stun.Builder
 	b.Start(nil, stun.BindingRequest, stun.TransactionID{1, 2, 3})
-	b.AddUsername(sec.RemoteUfrag + ":" + r.offer.LocalUfrag)
+	b.AddUsername(sec.RemoteUfrag + ":" + r.ufrag)
 	b.AddPriority(0x6e0001ff)
 	b.AddICEControlling(1)
 	b.AddUseCandidate()
