@@ -180,7 +180,7 @@ func TestPeerLifecycle(t *testing.T) {
 	}
 }
 
-// answerGoroutines counts the goroutines that Answer started and those
+// answerGoroutines counts the goroutines that Peer.start started and those
 // they started in turn, pion/dtls's included, from a stack dump of all.
 func answerGoroutines() int {
 	buf := make([]byte, 1<<20)
@@ -196,7 +196,7 @@ func answerGoroutines() int {
 		fn, creator, _ := strings.Cut(created, " in goroutine ")
 		creator, _, _ = strings.Cut(creator, "\n")
 		parent[id] = creator
-		roots[id] = strings.HasPrefix(fn, "github.com/streamwire/streamwire/peer.Answer")
+		roots[id] = strings.HasPrefix(fn, "github.com/streamwire/streamwire/peer.(*Peer).start")
 	}
 	n := 0
 	for id := range parent {
