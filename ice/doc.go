@@ -88,8 +88,8 @@
 // Routing a datagram, answering a check, and a Session's Read, Write and
 // WriteBatch allocate nothing (but the first Write and the first
 // WriteBatch, which make their socket writers). Read takes a queued
-// datagram without blocking first, and fails past its deadline even with
-// one queued, as a socket does.
+// datagram without blocking first, even past its deadline, which fails
+// only a Read that would wait.
 //
 // # ICE-TCP
 //

@@ -173,7 +173,8 @@ func (s *Session) Selected() (addr netip.AddrPort, nominated, ok bool) {
 // It blocks until one arrives, the read deadline passes (an error that is
 // a net.Error with Timeout() true, os.ErrDeadlineExceeded) or the session
 // is closed (Err: ErrSessionClosed or ErrConsentExpired, both matching
-// net.ErrClosed).
+// net.ErrClosed). A datagram already queued is returned even after the
+// deadline has passed: the deadline fails a Read that would wait.
 func (s *Session) Read(b []byte) (int, error) {
 	n, _, err := s.ReadPacket(b)
 	return n, err
@@ -182,16 +183,22 @@ func (s *Session) Read(b []byte) (int, error) {
 // ReadPacket is Read that also returns the remote address the datagram
 // came from.
 func (s *Session) ReadPacket(b []byte) (int, netip.AddrPort, error) {
-	if err := s.readErr(); err != nil {
-		return 0, netip.AddrPort{}, err
+	select {
+	case <-s.closed:
+		return 0, netip.AddrPort{}, s.err
+	default:
 	}
 	// A datagram already queued is taken without the blocking select,
-	// which enqueues the reader on three channels (and parks it if need
-	// be) only to dequeue it again: under load, most reads find one.
+	// which enqueues the reader on every channel it waits for (and parks
+	// it if need be) only to dequeue it again: under load, most reads
+	// find one. The receive neither blocks nor, on an empty queue, locks.
 	select {
 	case p := <-s.queue:
 		return s.take(p, b)
 	default:
+	}
+	if s.readDeadline.Expired() {
+		return 0, netip.AddrPort{}, os.ErrDeadlineExceeded
 	}
 	select {
 	case p := <-s.queue:
@@ -201,22 +208,6 @@ func (s *Session) ReadPacket(b []byte) (int, netip.AddrPort, error) {
 	case <-s.readDeadline.Wait():
 		return 0, netip.AddrPort{}, os.ErrDeadlineExceeded
 	}
-}
-
-// readErr returns why a read must fail at once: the session's error once
-// it closed, os.ErrDeadlineExceeded past the read deadline (even with a
-// datagram queued, as a socket's read fails), else nil. Each test is a
-// receive that neither blocks nor locks while it would block.
-func (s *Session) readErr() error {
-	select {
-	case <-s.closed:
-		return s.err
-	default:
-	}
-	if s.readDeadline.Expired() {
-		return os.ErrDeadlineExceeded
-	}
-	return nil
 }
 
 // take copies p into b, recycles p and returns ReadPacket's results.

@@ -9,27 +9,33 @@ import (
 	"time"
 )
 
-// TestSessionReadDeadlineBeforeQueued: a Read past its deadline fails with
-// a timeout even when a datagram is queued, as a socket's read does, and
-// the datagram stays for the next Read once the deadline is lifted. (A
-// select over the queue and the deadline would pick either at random.)
-func TestSessionReadDeadlineBeforeQueued(t *testing.T) {
+// TestSessionReadQueuedPastDeadline: past its deadline, a Read returns a
+// datagram already queued (a select over the queue and the deadline would
+// pick either at random), and fails with a timeout, at once, when none
+// is: a reader whose timers set its deadline (peer's read loop) gets its
+// datagrams first and its timeout when it would wait.
+func TestSessionReadQueuedPastDeadline(t *testing.T) {
 	tr := newTestReader(t)
 	from := addrOf(newPeer(t))
 	if !tr.feed(t, check{useCand: true}.build(t), from) {
 		t.Fatal("check not answered")
 	}
-	tr.feed(t, rtpPacket, from)
 	buf := make([]byte, 1500)
+	_ = tr.s.SetReadDeadline(time.Now().Add(-time.Second))
 	for range 64 {
-		_ = tr.s.SetReadDeadline(time.Now().Add(-time.Second))
-		if _, err := tr.s.Read(buf); !errors.Is(err, os.ErrDeadlineExceeded) {
-			t.Fatalf("Read past the deadline with a datagram queued = %v, want a timeout", err)
+		tr.feed(t, rtpPacket, from)
+		if n, err := tr.s.Read(buf); err != nil || n != len(rtpPacket) {
+			t.Fatalf("Read past the deadline with a datagram queued = %d, %v; want the datagram", n, err)
 		}
-	}
-	_ = tr.s.SetReadDeadline(time.Time{})
-	if n, err := tr.s.Read(buf); err != nil || n != len(rtpPacket) {
-		t.Fatalf("Read after lifting the deadline = %d, %v", n, err)
+		start := time.Now()
+		_, err := tr.s.Read(buf)
+		var ne net.Error
+		if !errors.As(err, &ne) || !ne.Timeout() || !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("Read past the deadline with nothing queued = %v, want a timeout", err)
+		}
+		if d := time.Since(start); d > time.Second {
+			t.Fatalf("the timeout took %v", d)
+		}
 	}
 }
 
