@@ -142,6 +142,8 @@ type Mux struct {
 	consent time.Duration // <= 0: never expires
 	pool    *packetPool
 
+	writer muxWriter // WriteBatch's
+
 	mu       sync.RWMutex
 	sessions map[string]*Session         // by local ufrag
 	routes   map[netip.AddrPort]*Session // by validated remote address

@@ -614,3 +614,37 @@ func TestMuxPortablePacketConn(t *testing.T) {
 		t.Fatalf("peer got %x", got)
 	}
 }
+
+// TestMuxWriteBatch: one WriteBatch reaches each session's own peer, skips
+// a session without a path, and allocates nothing once warm.
+func TestMuxWriteBatch(t *testing.T) {
+	m, addr := startMux(t, MuxConfig{})
+	var out []Datagram
+	var peers []*net.UDPConn
+	for i := range 3 {
+		s, err := m.NewSession(Credentials{Ufrag: fmt.Sprintf("wb%02d", i), Pwd: testLocal.Pwd}, Credentials{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		peer := newPeer(t)
+		mustSucceed(t, exchange(t, peer, addr, check{username: fmt.Sprintf("wb%02d:x", i), useCand: true}.build(t), wait), addrOf(peer))
+		peers = append(peers, peer)
+		out = append(out, Datagram{Session: s, Buf: []byte{0x80, 0x60, byte(i)}})
+	}
+	lonely, err := m.NewSession(Credentials{Ufrag: "wbNone", Pwd: testLocal.Pwd}, Credentials{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	withLonely := append(out, Datagram{Session: lonely, Buf: []byte{0x80}})
+	if n, err := m.WriteBatch(withLonely); n != 3 || !errors.Is(err, ErrNoPath) {
+		t.Fatalf("WriteBatch = %d, %v; want 3 and ErrNoPath", n, err)
+	}
+	for i, p := range peers {
+		if got := readRaw(t, p); !bytes.Equal(got, out[i].Buf) {
+			t.Fatalf("peer %d got %x", i, got)
+		}
+	}
+	if n := testing.AllocsPerRun(50, func() { _, _ = m.WriteBatch(out) }); n != 0 {
+		t.Errorf("WriteBatch: %v allocations", n)
+	}
+}

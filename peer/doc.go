@@ -29,7 +29,10 @@
 // A LocalTrack is one sending m-section. LocalTrack.WriteRTP writes a
 // packet's sequence number, timestamp, marker and payload under the
 // track's SSRC and payload type, with abs-send-time when negotiated,
-// protects it and sends it on the selected pair, without allocating. Key
+// protects it and sends it on the selected pair, without allocating;
+// WriteRTPBatch sends a frame's packets in one sendmmsg(2), and a Fanout
+// sends one packet to the tracks of many viewers in one (ice.Mux.WriteBatch).
+// Key
 // frame requests from the remote side (PLI, RFC 4585 §6.3.1; FIR, RFC 5104
 // §4.3.1) reach Config.OnKeyFrameRequest at most once per
 // KeyFrameRequestInterval per track.

@@ -630,3 +630,40 @@ func TestPeerOffer(t *testing.T) {
 		t.Fatal("OnRTP not called")
 	}
 }
+
+// TestFanout: one Fanout.WriteRTP reaches two viewers, each with its own
+// SSRC and keys, and a viewer that has not connected is skipped; once
+// warm it allocates nothing.
+func TestFanout(t *testing.T) {
+	srv := newTestServer(t, ice.MuxConfig{})
+	var tracks []*LocalTrack
+	var remotes []*testRemote
+	for range 2 {
+		r := newTestRemote(t, sdp.MediaConfig{Disabled: true}, sdp.MediaConfig{})
+		p := r.answer(srv.config())
+		r.connect(srv)
+		waitConnected(t, p)
+		tracks = append(tracks, p.LocalTracks()[0])
+		remotes = append(remotes, r)
+	}
+	idle := newTestRemote(t, sdp.MediaConfig{Disabled: true}, sdp.MediaConfig{}).answer(srv.config())
+	var f Fanout
+	pkt := &rtp.Packet{Header: rtp.Header{SequenceNumber: 5, Timestamp: 9}, Payload: []byte("everyone")}
+	if n, err := f.WriteRTP(append(tracks, idle.LocalTracks()[0]), pkt); n != 2 || !errors.Is(err, ErrNotConnected) {
+		t.Fatalf("WriteRTP = %d, %v; want 2 and ErrNotConnected", n, err)
+	}
+	for i, r := range remotes {
+		if got := r.readRTP(); string(got.Payload) != "everyone" || got.SSRC != tracks[i].SSRC() {
+			t.Fatalf("viewer %d got %v", i, got)
+		}
+	}
+	for _, r := range remotes {
+		r.discard.Store(true)
+	}
+	if n := testing.AllocsPerRun(100, func() {
+		pkt.SequenceNumber++
+		_, _ = f.WriteRTP(tracks, pkt)
+	}); n != 0 {
+		t.Errorf("Fanout.WriteRTP: %v allocations", n)
+	}
+}
