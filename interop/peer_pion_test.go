@@ -320,19 +320,16 @@ func (c *frameCollector) check(t *testing.T, what string, sent [][]byte) {
 	}
 }
 
-// TestPeerPionPublisher: pion sends H.264 and Opus from recorded files;
-// peer answers recvonly and receives every frame intact.
-func TestPeerPionPublisher(t *testing.T) {
-	srv := newPPServer(t)
-	pc := newPionPC(t)
-	aus := h264AccessUnits(t, ppH264File)
-	opus := oggOpusPackets(t, ppOpusFile)
+// addPionSenders gives pc a sendonly Opus and a sendonly H.264
+// (constrained baseline, packetization-mode 1) track, in that order.
+func addPionSenders(t *testing.T, pc *webrtc.PeerConnection) (audio, video *webrtc.TrackLocalStaticSample) {
+	t.Helper()
 	video, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264,
 		ClockRate: 90000, SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"}, "video", "pion")
 	if err != nil {
 		t.Fatal(err)
 	}
-	audio, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus}, "audio", "pion")
+	audio, err = webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus}, "audio", "pion")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -341,6 +338,17 @@ func TestPeerPionPublisher(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	return audio, video
+}
+
+// TestPeerPionPublisher: pion sends H.264 and Opus from recorded files;
+// peer answers recvonly and receives every frame intact.
+func TestPeerPionPublisher(t *testing.T) {
+	srv := newPPServer(t)
+	pc := newPionPC(t)
+	aus := h264AccessUnits(t, ppH264File)
+	opus := oggOpusPackets(t, ppOpusFile)
+	audio, video := addPionSenders(t, pc)
 	collectors := map[sdp.Kind]*frameCollector{
 		sdp.KindVideo: newFrameCollector(&codecs.H264Packet{}, 90000, len(aus)-1),
 		sdp.KindAudio: newFrameCollector(&codecs.OpusPacket{}, 48000, len(opus)-1),

@@ -134,20 +134,7 @@ func TestRelayPionPublisherToRTMP(t *testing.T) {
 	pc := newPionPC(t)
 	aus := h264AccessUnits(t, ppH264File)
 	opus := oggOpusPackets(t, ppOpusFile)
-	videoTrack, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264,
-		ClockRate: 90000, SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"}, "video", "pion")
-	if err != nil {
-		t.Fatal(err)
-	}
-	audioTrack, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus}, "audio", "pion")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tr := range []webrtc.TrackLocal{audioTrack, videoTrack} {
-		if _, err := pc.AddTransceiverFromTrack(tr, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	audioTrack, videoTrack := addPionSenders(t, pc)
 	connectPeer(t, pc, peer.Config{Mux: srv.mux, Certificate: srv.cert, Candidates: srv.cands,
 		SDP:   sdp.Config{Audio: sdp.MediaConfig{Direction: sdp.RecvOnly}, Video: sdp.MediaConfig{Direction: sdp.RecvOnly}},
 		OnRTP: w.OnRTP,
