@@ -14,11 +14,14 @@ import (
 //
 // Wait and Expired take no lock: a connection calls them on every read or
 // write, from the goroutine that moves packets, while Set and the timer
-// that fires are rare and serialise on a mutex among themselves.
+// that fires are rare and serialise on a mutex among themselves. Set
+// reuses one timer, so that a caller that moves its deadline on a timer
+// of its own (peer re-arms its read deadline for every RTCP tick) does
+// not allocate.
 type Deadline struct {
-	mu    sync.Mutex // serialises Set, Stop and the timer's firing
-	timer *time.Timer
-	gen   uint64 // counts Sets, so that a timer that a later Set stopped too late does not fire
+	mu    sync.Mutex  // serialises Set, Stop and the timer's firing
+	timer *time.Timer // made by the first Set with a future time, then reset
+	when  time.Time   // the armed deadline; zero when none is armed
 	// cur is the channel of the current deadline, closed when it has
 	// passed; nil while none was ever set. Written under mu, read without.
 	cur atomic.Pointer[waitCh]
@@ -55,23 +58,19 @@ func (d *Deadline) Expired() bool {
 }
 
 // Set moves the deadline to t; the zero t removes it. A t in the past
-// expires it at once, as net.Conn's SetDeadline does.
+// expires it at once, as net.Conn's SetDeadline does. Moving an unexpired
+// deadline does not allocate.
 func (d *Deadline) Set(t time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.gen++
+	d.when = time.Time{}
 	if d.timer != nil {
 		d.timer.Stop()
-		d.timer = nil
 	}
 	w := d.cur.Load()
-	if w != nil {
-		select {
-		case <-w.c: // expired: later waits need a fresh channel
-			w = nil
-			d.cur.Store(nil)
-		default:
-		}
+	if w != nil && isClosed(w.c) {
+		w = nil // expired: later waits need a fresh channel
+		d.cur.Store(nil)
 	}
 	if t.IsZero() {
 		return // an unexpired channel stays open: waiters keep waiting
@@ -85,27 +84,49 @@ func (d *Deadline) Set(t time.Time) {
 		close(w.c)
 		return
 	}
-	gen := d.gen
-	d.timer = time.AfterFunc(dur, func() {
-		d.mu.Lock()
-		defer d.mu.Unlock()
-		if d.gen == gen {
-			select {
-			case <-w.c:
-			default:
-				close(w.c)
-			}
-		}
-	})
+	d.when = t
+	if d.timer == nil {
+		d.timer = time.AfterFunc(dur, d.fire)
+	} else {
+		d.timer.Reset(dur)
+	}
+}
+
+// fire is the timer's function. A firing that a later Stop came too late
+// to stop finds no deadline armed and does nothing; one that comes before
+// the armed deadline (a later Set moved it, or the wall clock of a t
+// without a monotonic reading stepped) re-arms the timer for the rest.
+func (d *Deadline) fire() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.when.IsZero() {
+		return
+	}
+	if left := time.Until(d.when); left > 0 {
+		d.timer.Reset(left)
+		return
+	}
+	d.when = time.Time{}
+	if w := d.cur.Load(); w != nil && !isClosed(w.c) {
+		close(w.c)
+	}
+}
+
+func isClosed(c chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
 }
 
 // Stop releases the timer; the deadline no longer fires.
 func (d *Deadline) Stop() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.gen++
+	d.when = time.Time{}
 	if d.timer != nil {
 		d.timer.Stop()
-		d.timer = nil
 	}
 }

@@ -183,3 +183,38 @@ func TestConcurrent(t *testing.T) {
 	close(stop)
 	wg.Wait()
 }
+
+// TestMoveLaterAndEarlier moves an armed deadline later, so that its first
+// time passes without firing, and then earlier, so that it fires.
+func TestMoveLaterAndEarlier(t *testing.T) {
+	var d Deadline
+	defer d.Stop()
+	d.Set(time.Now().Add(20 * time.Millisecond))
+	ch := d.Wait()
+	d.Set(time.Now().Add(time.Hour))
+	if fired(ch, 100*time.Millisecond) {
+		t.Fatal("a deadline moved an hour later fired at its old time")
+	}
+	d.Set(time.Now().Add(10 * time.Millisecond))
+	if !fired(ch, wait) {
+		t.Fatal("a deadline moved earlier did not fire")
+	}
+	if !d.Expired() {
+		t.Fatal("fired but not Expired")
+	}
+}
+
+// TestSetDoesNotAllocate checks that moving an unexpired deadline reuses
+// its timer and channel: peer's read loop moves its deadline on every
+// RTCP tick.
+func TestSetDoesNotAllocate(t *testing.T) {
+	var d Deadline
+	defer d.Stop()
+	d.Set(time.Now().Add(time.Hour))
+	allocs := testing.AllocsPerRun(1000, func() {
+		d.Set(time.Now().Add(time.Hour))
+	})
+	if allocs != 0 {
+		t.Fatalf("Set allocates %.1f times per call, want 0", allocs)
+	}
+}
