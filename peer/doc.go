@@ -32,7 +32,10 @@
 // protects it and sends it on the selected pair, without allocating;
 // WriteRTPBatch sends a frame's packets in one sendmmsg(2), and a Fanout
 // sends one packet to the tracks of many viewers in one (ice.Mux.WriteBatch).
-// Key
+// Sender reports (RFC 3550 §6.4.1) map the newest RTP timestamp to when
+// it was sent, or, after LocalTrack.MapTimestamp, to the instant its user
+// says it belongs to: a relay maps each frame to its arrival, so that
+// audio delayed by a transcoder still lines up with the video. Key
 // frame requests from the remote side (PLI, RFC 4585 §6.3.1; FIR, RFC 5104
 // §4.3.1) reach Config.OnKeyFrameRequest at most once per
 // KeyFrameRequestInterval per track.

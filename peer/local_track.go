@@ -140,6 +140,25 @@ func (t *LocalTrack) WriteRTP(pkt *rtp.Packet) error {
 	return t.p.write(out)
 }
 
+// MapTimestamp tells the track that RTP timestamp ts belongs to the
+// instant at, for the NTP/RTP mapping of its sender reports (RFC 3550
+// §6.4.1). By default a sender report maps the newest packet's timestamp
+// to when it was sent, which is right for a source that sends media as
+// it is captured. A relay that holds or transcodes media (audio through a
+// transcoder leaves tens of milliseconds after the video of the same
+// instant) maps each frame's timestamp to when the frame arrived, so that
+// receivers line tracks up by arrival. Once called, only mappings move
+// the sender reports' timeline, not send times; older timestamps (in RFC
+// 1982 serial order) are ignored, except a step back of more than 5 s,
+// which starts a new timeline. A track has no sender report until it has
+// sent a packet. It does not allocate; safe for concurrent use.
+func (t *LocalTrack) MapTimestamp(ts uint32, at time.Time) {
+	now := t.p.clock.at(at)
+	t.mu.Lock()
+	t.sender.mapTimestamp(ts, now)
+	t.mu.Unlock()
+}
+
 // WriteRTPBatch sends pkts as WriteRTP sends each, protected into buffers
 // of the track's and handed to the ICE session in one batched write
 // (sendmmsg on Linux, ice.Session.WriteBatch), up to

@@ -30,8 +30,13 @@ type senderStats struct {
 	clockRate uint32
 	packets   uint32
 	octets    uint32
-	lastTS    uint32   // newest RTP timestamp sent
-	lastAt    monotime // when it was sent; 0 before the first packet
+	lastTS    uint32   // newest RTP timestamp sent (or mapped)
+	lastAt    monotime // when it was sent (or the instant mapped); 0 before the first
+	// mapped is set once the track's user maps timestamps to instants
+	// (LocalTrack.MapTimestamp): from then on only those mappings move
+	// lastTS and lastAt, not the send times.
+	mapped bool
+	sent   bool // a packet was sent: there is something to report
 }
 
 // newSenderStats returns sender statistics for a stream whose RTP clock
@@ -45,9 +50,27 @@ func newSenderStats(clockRate uint32) *senderStats {
 func (s *senderStats) onSent(ts uint32, payloadLen int, now monotime) {
 	s.packets++
 	s.octets += uint32(max(payloadLen, 0))
+	s.sent = true
+	if !s.mapped {
+		s.advance(ts, now)
+	}
+}
+
+// mapTimestamp takes ts as the RTP timestamp of instant at, in place of
+// send times, for this and every later sender report.
+func (s *senderStats) mapTimestamp(ts uint32, at monotime) {
+	if !s.mapped {
+		s.mapped, s.lastAt = true, 0
+	}
+	s.advance(ts, at)
+}
+
+// advance moves the mapping to (ts, at) when ts is newer than the last
+// one, or a new timeline.
+func (s *senderStats) advance(ts uint32, at monotime) {
 	back := int64(int32(s.lastTS - ts))
 	if s.lastAt == 0 || back <= 0 || back > srMaxBackStep*int64(s.clockRate) {
-		s.lastTS, s.lastAt = ts, now
+		s.lastTS, s.lastAt = ts, at
 	}
 }
 
@@ -73,7 +96,7 @@ func (s *senderStats) rtpTimeAt(now monotime) uint32 {
 // sent nothing has no timestamp to map, and RFC 3550 §6.4 has it send a
 // receiver report instead.
 func (s *senderStats) senderReport(ssrc uint32, now monotime, wall time.Time, reports []rtcp.ReceptionReport) (sr rtcp.SenderReport, ok bool) {
-	if s.lastAt == 0 {
+	if !s.sent || s.lastAt == 0 {
 		return rtcp.SenderReport{}, false
 	}
 	return rtcp.SenderReport{

@@ -84,6 +84,39 @@ func TestSenderReportAVSync(t *testing.T) {
 	}
 }
 
+// TestSenderReportMapped checks the arrival-time mapping of a relay: audio
+// that is sent 50 ms after the video of the same instant (a transcoder's
+// delay), but whose timestamps are mapped to when each frame arrived, gets
+// SRs that agree with the video's within 20 ms; by send times alone they
+// would be 50 ms apart.
+func TestSenderReportMapped(t *testing.T) {
+	audio, video := newSenderStats(48000), newSenderStats(90000)
+	const aBase, vBase = 1234, 987654
+	if _, ok := audio.senderReport(1, at(0), wallAt(0), nil); ok {
+		t.Fatal("SR before any packet")
+	}
+	for ms := 0; ms < 1000; ms += 20 {
+		ts := aBase + uint32(ms*48)
+		audio.mapTimestamp(ts, at(float64(ms)+1))
+		audio.onSent(ts, 160, at(float64(ms)+51)) // 50 ms late
+	}
+	for ms := 0; ms < 1000; ms += 33 {
+		ts := vBase + uint32(ms*90)
+		video.mapTimestamp(ts, at(float64(ms)+2))
+		video.onSent(ts, 1100, at(float64(ms)+3))
+	}
+	a, _ := audio.senderReport(1, at(1500), wallAt(1500), nil)
+	v, _ := video.senderReport(2, at(1500), wallAt(1500), nil)
+	aMs := float64(a.RTPTime-aBase) / 48
+	vMs := float64(v.RTPTime-vBase) / 90
+	if d := aMs - vMs; d < -20 || d > 20 {
+		t.Fatalf("audio says %.1f ms, video says %.1f ms at the same NTP time", aMs, vMs)
+	}
+	if a.PacketCount != 50 || v.PacketCount != 31 {
+		t.Fatalf("packet counts %d %d", a.PacketCount, v.PacketCount)
+	}
+}
+
 func TestSenderStatsNoAllocs(t *testing.T) {
 	s := newSenderStats(90000)
 	ts, ms := uint32(0), 0.0
