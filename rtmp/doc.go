@@ -25,6 +25,9 @@
 //
 // Command and data messages are AMF0 (package rtmp/amf0); audio and video
 // payloads are FLV tag bodies, legacy or Enhanced RTMP (package rtmp/flv).
+// A server sends Enhanced RTMP codecs (Opus, HEVC, AV1...) only to players
+// that announced them in their connect command: StreamRequest.AcceptsFourCC
+// reads fourCcList (Enhanced RTMP v1) and the v2 FourCC info maps.
 //
 // # Wire layer
 //
