@@ -165,6 +165,8 @@ func (c *consoleErrors) check(t *testing.T, page string) {
 // playerStats is window.streamwirePlayer of the player page.
 type playerStats struct {
 	Status       string
+	AnswerMs     *float64 // offer to answer applied
+	ConnectedMs  *float64 // offer to ICE and DTLS connected
 	FirstFrameMs *float64
 	Stats        struct {
 		FramesDecoded   int
@@ -214,6 +216,13 @@ func openPlayer(t *testing.T, ctx context.Context, s *serverProc, path string, l
 	return 0, st
 }
 
+func msOrNone(ms *float64) string {
+	if ms == nil {
+		return "none"
+	}
+	return fmt.Sprintf("%.0f ms", *ms)
+}
+
 // framesRise waits until the player decodes more frames than it had.
 func framesRise(t *testing.T, ctx context.Context, from int, limit time.Duration) playerStats {
 	t.Helper()
@@ -261,8 +270,8 @@ func TestServerRTMPToPlayerPage(t *testing.T) {
 	ctx := newBrowser(t, true)
 	console := watchConsole(ctx, t)
 	first, st := openPlayer(t, ctx, s, "live/e2e", 3*time.Second)
-	t.Logf("page loaded to first decoded frame: %v; offer to first frame (the page's own measure): %.0f ms",
-		first.Round(time.Millisecond), *st.FirstFrameMs)
+	t.Logf("page loaded to first decoded frame: %v; the page's own measures from the offer: answer %s, connected %s, first frame %.0f ms",
+		first.Round(time.Millisecond), msOrNone(st.AnswerMs), msOrNone(st.ConnectedMs), *st.FirstFrameMs)
 	st = framesRise(t, ctx, st.Stats.FramesDecoded, 5*time.Second)
 	t.Logf("player: %+v", st.Stats)
 	for _, l := range strings.Split(s.out.String(), "\n") {

@@ -13,6 +13,8 @@ const state = {
   stream: decodeURIComponent(path),
   status: 'connecting',
   offerAt: 0, // performance.now() when the offer was made
+  answerMs: null, // offer to answer applied
+  connectedMs: null, // offer to ICE and DTLS connected
   firstFrameMs: null, // offer to first decoded frame
   stats: { bitrate: 0, framesDecoded: 0, rttMs: null, packetsLost: 0, packetsReceived: 0, audioSamples: 0 },
 };
@@ -42,13 +44,15 @@ async function connect() {
   pc.ontrack = (e) => stream.addTrack(e.track);
   session = new Session(`/whep/${path}`);
   state.offerAt = performance.now();
-  state.firstFrameMs = null;
+  state.answerMs = state.connectedMs = state.firstFrameMs = null;
   watchFirstFrame();
   await session.start(pc);
+  state.answerMs = Math.round(performance.now() - state.offerAt);
   setStatus('connecting to media…');
   await new Promise((resolve, reject) => {
     pc.onconnectionstatechange = () => {
       if (pc.connectionState === 'connected') {
+        state.connectedMs = Math.round(performance.now() - state.offerAt);
         setStatus('playing');
         resolve();
       } else if (pc.connectionState === 'failed' || pc.connectionState === 'closed') {
