@@ -199,8 +199,15 @@ func readPlayer(ctx context.Context) (playerStats, error) {
 func openPlayer(t *testing.T, ctx context.Context, s *serverProc, path string, limit time.Duration) (time.Duration, playerStats) {
 	t.Helper()
 	navigated := time.Now()
-	if err := chromedp.Do(ctx, chromedp.Navigate(s.Web+"/play/"+path)); err != nil {
-		t.Fatalf("open the player page: %v", err)
+	// Navigate returns on the load event, which a <video> whose stream
+	// never shows a frame delays for minutes (the media element delays
+	// the load event until it has data, HTML §4.8.11.5): bound it.
+	nctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(nctx, chromedp.Navigate(s.Web+"/play/"+path)); err != nil {
+		st, _ := readPlayer(ctx)
+		t.Fatalf("open the player page: %v (after %v; a video that gets no frame delays the load event); player: %+v\nserver:\n%s",
+			err, time.Since(navigated).Round(time.Millisecond), st, tail(s.out.String(), 3000))
 	}
 	// The page is open once its load event fired (Navigate returns then);
 	// the time it took (Chromium's start-up on a busy machine) is logged.

@@ -1,19 +1,21 @@
 package interop
 
 // End-to-end tests of examples/server with a VP8 stream: Chromium
-// publishes its fake camera via WHIP with VP8 as its only video codec, and
-// Firefox ESR plays it via WHEP. Firefox here has no H.264 at all (it
-// cannot fetch the OpenH264 plugin offline, and Debian's Firefox ESR ships
-// none), so VP8 is the only video it can play from a WebRTC publisher:
+// publishes its fake camera via WHIP with VP8 as its only video codec;
+// Firefox ESR plays it via WHEP, and so does a stock Chromium on the
+// server's player page; an RTMP player gets a clear error. Firefox here
+// has no H.264 at all (it cannot fetch the OpenH264 plugin offline, and
+// Debian's Firefox ESR ships none: its WHEP offer lists VP8, VP9 and AV1
+// only), so VP8 is the only video it can play from a WebRTC publisher:
 // users' Firefox without OpenH264 gets no video from H.264 streams (RTMP
 // publishers, or browsers that negotiated H.264), the limit the issue
 // asks to document.
 //
-// Firefox gathers no loopback candidates, so the server, both browsers and
-// the test's page server run in a private network namespace with a veth
-// pair (newFirefoxNetns); the server's UDP and ICE-TCP sockets are on
-// 10.200.0.2, which it announces, and its HTTP and RTMP ports on the
-// namespace's loopback.
+// Firefox gathers no loopback candidates, so in its test the server, both
+// browsers and the test's page server run in a private network namespace
+// with a veth pair (newFirefoxNetns); the server's UDP and ICE-TCP sockets
+// are on 10.200.0.2, which it announces, and its HTTP and RTMP ports on
+// the namespace's loopback.
 
 import (
 	"net"
@@ -120,4 +122,18 @@ func TestServerVP8RTMPPlayerError(t *testing.T) {
 		t.Errorf("the RTMP player's output does not name VP8: the server does not tell RTMP players that the stream is VP8\nserver:\n%s",
 			tail(s.out.String(), 2000))
 	}
+}
+
+// TestServerChromiumPlaysVP8: Chromium publishes VP8 via WHIP (on
+// loopback), and a second, stock Chromium plays it on the server's player
+// page: its WHEP offer lists VP8 and H.264, and the server must answer with
+// the stream's codec, VP8, for frames to arrive.
+func TestServerChromiumPlaysVP8(t *testing.T) {
+	s := startServerBinary(t)
+	ps := servePages(t, s, nil)
+	publishChromiumVP8(t, s, ps, (*exec.Cmd).Start, "live/cam")
+	ctx := newBrowser(t, true)
+	first, st := openPlayer(t, ctx, s, "live/cam", 10*time.Second)
+	st = framesRise(t, ctx, st.Stats.FramesDecoded, 5*time.Second)
+	t.Logf("Chromium plays VP8: first frame %v after the page loaded; %+v", first.Round(time.Millisecond), st.Stats)
 }
