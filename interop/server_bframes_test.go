@@ -7,12 +7,17 @@ package interop
 // B-frames, unless -drop-bframes leaves the B-frames out.
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/streamwire/streamwire/signaling/whip"
@@ -145,4 +150,49 @@ func TestServerBFramesDropped(t *testing.T) {
 		t.Errorf("the server noticed no B-frames in the stream: nothing was dropped\nserver:\n%s", tail(s.out.String(), 3000))
 	}
 	console.check(t, "player page")
+}
+
+// TestServerBFramesPlayerPageSaysWhy: a viewer that arrives when the
+// stream is already known to carry B-frames is to be refused, not closed
+// (issue 10: "refused (or closed, if the B-frames start later) with an
+// error that names B-frames"), so that a player can tell its user why:
+// the server's own player page, in a stock headless Chromium, must show a
+// status that names B-frames within 15 s. The page shows the text of a
+// refused POST ("error: STATUS: BODY"); a session closed after it
+// connected leaves it no reason to show.
+func TestServerBFramesPlayerPageSaysWhy(t *testing.T) {
+	s := startServerBinary(t)
+	publishBFrames(t, s, "live/bframes")
+	// A first viewer makes the server see the B-frames.
+	t.Logf("first WHEP viewer: %s", refusedForBFrames(t, s, "live/bframes"))
+	ctx := newBrowser(t, true)
+	// Page.navigate without waiting for the load event, which the page's
+	// video, never getting a frame, delays for minutes.
+	playURL := s.Web + "/play/live/bframes"
+	err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		res, err := cdp.Call(ctx, tg, page.Navigate, page.NavigateParams{URL: playURL})
+		if err == nil && res.ErrorText != "" {
+			err = errors.New(res.ErrorText)
+		}
+		return err
+	}))
+	if err != nil {
+		t.Fatalf("open the player page: %v", err)
+	}
+	var seen []string
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		st, err := readPlayer(ctx)
+		if err != nil || st.Status == "" {
+			continue // the page is still loading
+		}
+		if strings.Contains(st.Status, bframeMessage) {
+			t.Logf("the player page says: %q", st.Status)
+			return
+		}
+		if !slices.Contains(seen, st.Status) {
+			seen = append(seen, st.Status)
+		}
+	}
+	t.Errorf("the player page never says that the stream has B-frames in 15 s; its statuses: %q. The server answers the WHEP POST 201 "+
+		"and closes the session once connected, though it already knows the stream's B-frames\nserver:\n%s", seen, tail(s.out.String(), 3000))
 }
