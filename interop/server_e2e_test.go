@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -34,6 +35,9 @@ const screenshotDir = "screenshots"
 type serverProc struct {
 	Web, RTMP string // http://127.0.0.1:PORT, rtmp://127.0.0.1:PORT
 	out       *syncbuf.Buffer
+	// HTTP reaches Web: http.DefaultClient, or one that dials inside the
+	// network namespace the server runs in (startServerBinaryIn).
+	HTTP *http.Client
 }
 
 // startServerBinary builds examples/server (in its own module, as `make
@@ -41,18 +45,26 @@ type serverProc struct {
 // with the given extra flags; it returns once the server printed its URLs.
 func startServerBinary(t *testing.T, flags ...string) *serverProc {
 	t.Helper()
+	return startServerBinaryWith(t, (*exec.Cmd).Start, flags...)
+}
+
+// startServerBinaryWith is startServerBinary with start in place of
+// exec.Cmd.Start (see startProcessWith). Flags given twice take their last
+// value, so flags may replace the loopback defaults.
+func startServerBinaryWith(t *testing.T, start func(*exec.Cmd) error, flags ...string) *serverProc {
+	t.Helper()
 	bin := filepath.Join(t.TempDir(), "server")
 	if out, err := runCmd(t, 3*time.Minute, "go", "build", "-C", "../examples", "-o", bin, "./server"); err != nil {
 		t.Fatalf("go build examples/server: %v\n%s", err, out)
 	}
 	args := append([]string{"-http", "127.0.0.1:0", "-rtmp", "127.0.0.1:0", "-udp", "127.0.0.1:0", "-tcp", "127.0.0.1:0"}, flags...)
-	out := startProcess(t, 3*time.Minute, bin, args...)
+	out := startProcessWith(t, start, 3*time.Minute, bin, args...)
 	page := regexp.MustCompile(`page: +(http://\S+)/\n`)
 	rtmpURL := regexp.MustCompile(`play RTMP: +(rtmp://[^/\s]+)/`)
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		w, r := page.FindStringSubmatch(out.String()), rtmpURL.FindStringSubmatch(out.String())
 		if w != nil && r != nil && strings.Contains(out.String(), "metrics:") {
-			return &serverProc{Web: w[1], RTMP: r[1], out: out}
+			return &serverProc{Web: w[1], RTMP: r[1], out: out, HTTP: http.DefaultClient}
 		}
 	}
 	t.Fatalf("the server printed no URLs in 20 s:\n%s", out.String())
@@ -63,7 +75,7 @@ func startServerBinary(t *testing.T, flags ...string) *serverProc {
 func (s *serverProc) waitStream(t *testing.T, path string, limit time.Duration, peer *syncbuf.Buffer) {
 	t.Helper()
 	for deadline := time.Now().Add(limit); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		res, err := http.Get(s.Web + "/api/streams")
+		res, err := s.HTTP.Get(s.Web + "/api/streams")
 		if err != nil {
 			continue
 		}
@@ -189,8 +201,15 @@ func readPlayer(ctx context.Context) (playerStats, error) {
 func openPlayer(t *testing.T, ctx context.Context, s *serverProc, path string, limit time.Duration) (time.Duration, playerStats) {
 	t.Helper()
 	navigated := time.Now()
-	if err := chromedp.Do(ctx, chromedp.Navigate(s.Web+"/play/"+path)); err != nil {
-		t.Fatalf("open the player page: %v", err)
+	// Navigate returns on the load event, which a <video> whose stream
+	// never shows a frame delays for minutes (the media element delays
+	// the load event until it has data, HTML §4.8.11.5): bound it.
+	nctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(nctx, chromedp.Navigate(s.Web+"/play/"+path)); err != nil {
+		st, _ := readPlayer(ctx)
+		t.Fatalf("open the player page: %v (after %v; a video that gets no frame delays the load event); player: %+v\nserver:\n%s",
+			err, time.Since(navigated).Round(time.Millisecond), st, tail(s.out.String(), 3000))
 	}
 	// The page is open once its load event fired (Navigate returns then);
 	// the time it took (Chromium's start-up on a busy machine) is logged.
