@@ -98,7 +98,7 @@ func TestParseADTSConfig(t *testing.T) {
 				t.Fatalf("got %+v, %v; want %+v", got, err, c.want)
 			}
 			h := appendADTS(nil, &got, 300)
-			back, err := parseADTSHeader(h)
+			back, err := parseFFmpegADTS(h)
 			if err != nil || back.adtsConfig != got || back.length != 307 {
 				t.Fatalf("header % x reads back as %+v, %v", h, back, err)
 			}
@@ -106,28 +106,15 @@ func TestParseADTSConfig(t *testing.T) {
 	}
 }
 
-// adtsHeader is an ADTS header read back (ISO/IEC 13818-7 §6.2), for the
-// tests: the config and the frame length.
-type adtsHeader struct {
-	adtsConfig
-	length int
-}
-
-func parseADTSHeader(h []byte) (adtsHeader, error) {
-	if len(h) < adtsHeaderLen || h[0] != 0xff || h[1]&0xf6 != 0xf0 {
-		return adtsHeader{}, errors.New("no ADTS syncword, MPEG-4 layer 0")
+// parseFFmpegADTS reads back a header that appendADTS wrote: it parses
+// and it has the form of ffmpeg's (no CRC, VBR, one raw data block).
+func parseFFmpegADTS(h []byte) (adtsHeader, error) {
+	a, err := parseADTSHeader(h)
+	if err != nil {
+		return a, err
 	}
-	var a adtsHeader
-	a.profile = h[2] >> 6
-	a.freqIndex = h[2] >> 2 & 0xf
-	a.channels = h[2]&1<<2 | h[3]>>6
-	a.length = int(h[3]&3)<<11 | int(h[4])<<3 | int(h[5]>>5)
-	if a.freqIndex > 12 {
-		return a, errors.New("bad frequency index")
-	}
-	a.rate = [...]int{96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350}[a.freqIndex]
-	if h[1]&1 != 1 || h[5]&0x1f != 0x1f || h[6] != 0xfc {
-		return a, errors.New("not ffmpeg's CRC-less, VBR, one-block header")
+	if h[1]&0x09 != 0x01 || h[5]&0x1f != 0x1f || h[6] != 0xfc {
+		return a, errors.New("not ffmpeg's MPEG-4, CRC-less, VBR, one-block header")
 	}
 	return a, nil
 }

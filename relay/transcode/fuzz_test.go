@@ -50,7 +50,7 @@ func FuzzADTSConfig(f *testing.F) {
 		}
 		for _, n := range []int{0, 1, 300, MaxAccessUnit} {
 			h := appendADTS(nil, &c, n)
-			back, err := parseADTSHeader(h)
+			back, err := parseFFmpegADTS(h)
 			if err != nil || back.adtsConfig != c || back.length != n+adtsHeaderLen {
 				t.Fatalf("config %+v, %d bytes: header % x reads back as %+v, %v", c, n, h, back, err)
 			}

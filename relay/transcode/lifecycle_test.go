@@ -335,18 +335,26 @@ func TestWriteErrors(t *testing.T) {
 	}
 }
 
-// Write does not allocate, whether it queues or drops.
+// Write does not allocate, whether it queues or drops, in either
+// direction.
 func TestWriteAllocs(t *testing.T) {
-	tc := &Transcoder{q: make(chan unit, 10)}
+	tc := &Transcoder{dir: aacToOpus{}, q: make(chan unit, 10)}
 	if err := tc.SetConfig([]byte{0x12, 0x10}); err != nil {
 		t.Fatal(err)
 	}
 	au := make([]byte, 300)
-	if n := testing.AllocsPerRun(100, func() { _ = tc.Write(1, au) }); n != 0 {
-		t.Fatalf("Write: %.0f allocations", n)
-	}
-	if tc.Stats().Dropped == 0 {
-		t.Fatal("the queue never filled")
+	opus := &Transcoder{dir: opusToAAC{}, q: make(chan unit, 10)}
+	pkt := append([]byte{0xfc}, make([]byte, 160)...) // CELT FB 20 ms stereo
+	for _, c := range []struct {
+		tc *Transcoder
+		au []byte
+	}{{tc, au}, {opus, pkt}} {
+		if n := testing.AllocsPerRun(100, func() { _ = c.tc.Write(1, c.au) }); n != 0 {
+			t.Fatalf("Write: %.0f allocations", n)
+		}
+		if st := c.tc.Stats(); st.Dropped == 0 || st.Rejected != 0 {
+			t.Fatalf("stats %+v: the queue never filled", st)
+		}
 	}
 }
 
