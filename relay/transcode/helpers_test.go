@@ -164,16 +164,23 @@ func (s *sink) waitFor(t testing.TB, n int, d time.Duration) []Packet {
 	}
 }
 
-// newTranscoder makes a Transcoder into a new sink, closed at the end of
-// the test.
+// newTranscoder makes an AAC→Opus Transcoder into a new sink, closed at
+// the end of the test.
 func newTranscoder(t testing.TB, cfg Config) (*Transcoder, *sink) {
+	t.Helper()
+	return newTranscoderWith(t, New, cfg)
+}
+
+// newTranscoderWith makes a Transcoder with New or NewOpusToAAC into a
+// new sink, closed at the end of the test.
+func newTranscoderWith(t testing.TB, ctor func(Config, func(Packet)) (*Transcoder, error), cfg Config) (*Transcoder, *sink) {
 	t.Helper()
 	needFFmpeg(t)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(testLog{t}, nil))
 	}
 	s := newSink()
-	tc, err := New(cfg, s.out)
+	tc, err := ctor(cfg, s.out)
 	if err != nil {
 		t.Fatal(err)
 	}
