@@ -2,6 +2,7 @@ package transcode
 
 import (
 	"bytes"
+	"errors"
 	"math"
 	"os"
 	"slices"
@@ -203,5 +204,65 @@ func checkAACFrames(t *testing.T, pkts []Packet, resyncs int64) {
 	}
 	if int64(jumps) != resyncs {
 		t.Fatalf("%d timestamp jumps, want %d", jumps, resyncs)
+	}
+}
+
+// TestOpusToAACTone: a 440 Hz sine, Opus from libopus, comes out as AAC
+// that ffmpeg decodes, without a message, into a 440 Hz sine (counted by
+// its zero crossings) as long as the input less what ffmpeg holds back.
+func TestOpusToAACTone(t *testing.T) {
+	src, _, _ := makeOpus(t, "sine=frequency=440:sample_rate=48000", 2, 3)
+	tc, out := newOpusToAAC(t, Config{AACBitrate: 96000})
+	feed(t, tc, src.aus, 0, 0)
+	inMs := len(src.aus) * 20
+	pkts := out.waitFor(t, inMs*48/1024-5, 10*time.Second)
+	pcm := decodeADTS(t, pkts)
+	if ms := len(pcm) / 48; ms < inMs-120 || ms > inMs {
+		t.Errorf("%d ms decoded from %d ms of Opus", ms, inMs)
+	}
+	mid := pcm[len(pcm)/4 : 3*len(pcm)/4] // away from the ends
+	var crossings int
+	var peak int16
+	for i := 1; i < len(mid); i++ {
+		if (mid[i-1] < 0) != (mid[i] < 0) {
+			crossings++
+		}
+		peak = max(peak, mid[i])
+	}
+	hz := float64(crossings) / 2 / (float64(len(mid)) / 48000)
+	if math.Abs(hz-440) > 5 || peak < 1000 {
+		t.Fatalf("decoded tone of %.1f Hz, peak %d; want 440 Hz", hz, peak)
+	}
+	t.Logf("%d frames, %d ms decoded of %d ms in: %.1f Hz, peak %d", len(pkts), len(pcm)/48, inMs, hz, peak)
+}
+
+// TestOpusToAACWriteErrors: packets that are empty, have no frame count
+// or are over 120 ms are refused with ErrBadPacket, those over
+// MaxOpusPacket with ErrTooLarge, all counted; SetConfig has no use and
+// says so.
+func TestOpusToAACWriteErrors(t *testing.T) {
+	tc, _ := newOpusToAAC(t, Config{})
+	for _, c := range []struct {
+		name string
+		pkt  []byte
+		want error
+	}{
+		{"empty", nil, ErrBadPacket},
+		{"code 3 without a count", []byte{0xfb}, ErrBadPacket},
+		{"6 x 60 ms", []byte{0x1b, 6}, ErrBadPacket},
+		{"too large", append([]byte{0xfc}, make([]byte, MaxOpusPacket)...), ErrTooLarge},
+	} {
+		if err := tc.Write(0, c.pkt); !errors.Is(err, c.want) {
+			t.Errorf("%s: %v, want %v", c.name, err, c.want)
+		}
+	}
+	if err := tc.SetConfig([]byte{0x12, 0x10}); !errors.Is(err, ErrUnsupportedConfig) {
+		t.Errorf("SetConfig: %v", err)
+	}
+	if err := tc.Write(0, []byte{0xfc, 1, 2}); err != nil {
+		t.Fatalf("a 20 ms CELT packet: %v", err)
+	}
+	if st := tc.Stats(); st.Rejected != 4 || st.Written != 1 {
+		t.Fatalf("stats %+v", st)
 	}
 }
