@@ -221,5 +221,12 @@ func oggWriterSeeds(t *testing.T) map[string][]byte {
 		}
 		m["libopus-"+c.name] = b
 	}
+	// Packets of every TOC code, and sizes on and around the 255-byte
+	// lacing boundary.
+	var edge []byte
+	for _, p := range [][]byte{{0xfc, 1}, {0xfd, 2, 3}, {0xfe, 1, 4, 5}, {0xff, 0x83, 1, 2}, bytes.Repeat([]byte{0xf8}, 255), bytes.Repeat([]byte{0x08}, 510), bytes.Repeat([]byte{0x79}, 300)} {
+		edge = append(append(edge, byte(len(p)>>8), byte(len(p))), p...)
+	}
+	m["edges"] = edge
 	return m
 }
