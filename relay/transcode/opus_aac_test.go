@@ -266,3 +266,31 @@ func TestOpusToAACWriteErrors(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 }
+
+// The Ogg writer and the ADTS reader allocate nothing per packet or
+// frame once warm.
+func TestOpusToAACFramingAllocs(t *testing.T) {
+	var w oggOpusWriter
+	buf := make([]byte, 0, oggPageMax)
+	pkt := bytes.Repeat([]byte{0xfc}, 300)
+	if n := testing.AllocsPerRun(100, func() { buf = w.appendPacket(buf[:0], pkt, 960) }); n != 0 {
+		t.Errorf("appendPacket: %.0f allocations", n)
+	}
+	c := adtsConfig{profile: 1, freqIndex: 3, channels: 2, rate: 48000}
+	var stream []byte
+	for range 110 { // AllocsPerRun runs once more than asked
+		stream = append(appendADTS(stream, &c, 300), pkt...)
+	}
+	src := bytes.NewReader(stream)
+	r := newADTSReader(src)
+	if _, _, err := r.nextFrame(); err != nil { // warm: the config
+		t.Fatal(err)
+	}
+	if n := testing.AllocsPerRun(100, func() {
+		if _, _, err := r.nextFrame(); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Errorf("nextFrame: %.0f allocations", n)
+	}
+}

@@ -162,9 +162,10 @@ type Packet struct {
 	Data []byte
 	// Timestamp is the time of the packet's first sample on the input's
 	// timeline, in milliseconds: the timestamps given to Write, mapped
-	// through the samples (see the package doc). The very first packet
-	// starts a few milliseconds before the first input (the encoder's
-	// pre-skip, RFC 7845 §4.2); the value wraps like the input's. AAC
+	// through the samples (see the package doc). The very first Opus
+	// packet starts a few milliseconds before the first input (the
+	// encoder's pre-skip, RFC 7845 §4.2); the value wraps like the
+	// input's. AAC
 	// frames that lie wholly before the first input (the encoder's
 	// priming frame) are not delivered, so no AAC timestamp comes before
 	// the input's.
@@ -179,14 +180,15 @@ type Packet struct {
 	// ffmpeg could in principle pick another): compare it to the last to
 	// know when to send a sequence header again. It may be kept.
 	Config []byte
-	// Delay is the wall-clock time from the Write of the access unit that
-	// holds the packet's first sample to the packet's delivery: what the
-	// transcoder adds to the audio's latency, the 20 ms frame included.
-	// Zero when unknown (the first packet's pre-skip samples).
+	// Delay is the wall-clock time from the Write of the access unit (or
+	// Opus packet) that holds the packet's first sample to the packet's
+	// delivery: what the transcoder adds to the audio's latency, the
+	// frame included. Zero when unknown (the first Opus packet's
+	// pre-skip samples).
 	Delay time.Duration
 }
 
-// Stats are a Transcoder's counters since New.
+// Stats are a Transcoder's counters since New or NewOpusToAAC.
 type Stats struct {
 	// Written counts the access units (or Opus packets) queued by
 	// Write; Dropped those it refused because the queue was full
