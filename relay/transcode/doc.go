@@ -99,10 +99,13 @@
 // Each packet's Delay is the wall-clock time from the Write of its
 // first sample to its delivery. To Opus: the 20 ms Opus frame, the wait
 // for the access unit that completes it (an AAC frame is 21-23 ms) and
-// ffmpeg's own buffering; about 50 ms at the median. To AAC: ffmpeg's AAC
-// encoder gives a frame once it has 2048 samples of input after the
-// frame's end (its priming and its look-ahead, 43 ms), then the 20 ms
-// Opus packets that carry them; 60-70 ms at the median. ffmpeg's stdin
+// ffmpeg's own buffering; about 47 ms at the median in the tests. To
+// AAC: ffmpeg's AAC encoder gives a frame once it has 2048 samples
+// (43 ms: its priming and its look-ahead) of input past the frame's end,
+// which is 64 ms of audio past the frame's first sample, less what of it
+// came in the same 20 ms Opus packet as that sample; about 61 ms at the
+// median in the tests (ffmpeg's Ogg demuxer and Opus decoder hold
+// nothing back: measured). ffmpeg's stdin
 // pipe is shrunk to one page (Linux), so that a backlog waits in the
 // bounded queue, where it is counted, and not unseen in the pipe.
 //
