@@ -325,8 +325,9 @@ func (t *Transcoder) write(p *process, b []byte) error {
 }
 
 // read reads ffmpeg's output and hands each frame to the output
-// function with its timestamp; frames wholly before the first input (AAC
-// priming) are counted as output but not delivered. It returns at the
+// function with its timestamp; frames wholly before the first input (the
+// AAC encoder's priming) advance the output's position but are not
+// delivered. It returns at the
 // end of the output (an error unless the process was being drained) or
 // at a malformed frame.
 func (t *Transcoder) read(p *process) error {
