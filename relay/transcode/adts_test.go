@@ -4,13 +4,15 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"testing"
 )
 
 // TestADTSMatchesFFmpeg: ffmpeg encodes the same AAC into FLV and into
 // ADTS; the FLV's frames with our headers are byte for byte ffmpeg's ADTS
-// file, for several rates and channel layouts.
+// file, and our reader reads ffmpeg's ADTS file back into the FLV's
+// frames and AudioSpecificConfig, for several rates and channel layouts.
 func TestADTSMatchesFFmpeg(t *testing.T) {
 	for _, c := range []struct{ rate, channels int }{{44100, 2}, {48000, 1}, {22050, 6}, {8000, 2}} {
 		t.Run(fmt.Sprintf("%d-%d", c.rate, c.channels), func(t *testing.T) {
@@ -34,6 +36,7 @@ func TestADTSMatchesFFmpeg(t *testing.T) {
 			if !bytes.Equal(got, want) {
 				t.Fatalf("%d bytes of ADTS differ from ffmpeg's %d (first header % x, ffmpeg's % x)", len(got), len(want), got[:7], want[:7])
 			}
+			checkADTSReader(t, want, src)
 		})
 	}
 }
@@ -98,7 +101,7 @@ func TestParseADTSConfig(t *testing.T) {
 				t.Fatalf("got %+v, %v; want %+v", got, err, c.want)
 			}
 			h := appendADTS(nil, &got, 300)
-			back, err := parseADTSHeader(h)
+			back, err := parseFFmpegADTS(h)
 			if err != nil || back.adtsConfig != got || back.length != 307 {
 				t.Fatalf("header % x reads back as %+v, %v", h, back, err)
 			}
@@ -106,28 +109,83 @@ func TestParseADTSConfig(t *testing.T) {
 	}
 }
 
-// adtsHeader is an ADTS header read back (ISO/IEC 13818-7 §6.2), for the
-// tests: the config and the frame length.
-type adtsHeader struct {
-	adtsConfig
-	length int
-}
-
-func parseADTSHeader(h []byte) (adtsHeader, error) {
-	if len(h) < adtsHeaderLen || h[0] != 0xff || h[1]&0xf6 != 0xf0 {
-		return adtsHeader{}, errors.New("no ADTS syncword, MPEG-4 layer 0")
+// parseFFmpegADTS reads back a header that appendADTS wrote: it parses
+// and it has the form of ffmpeg's (no CRC, VBR, one raw data block).
+func parseFFmpegADTS(h []byte) (adtsHeader, error) {
+	a, err := parseADTSHeader(h)
+	if err != nil {
+		return a, err
 	}
-	var a adtsHeader
-	a.profile = h[2] >> 6
-	a.freqIndex = h[2] >> 2 & 0xf
-	a.channels = h[2]&1<<2 | h[3]>>6
-	a.length = int(h[3]&3)<<11 | int(h[4])<<3 | int(h[5]>>5)
-	if a.freqIndex > 12 {
-		return a, errors.New("bad frequency index")
-	}
-	a.rate = [...]int{96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350}[a.freqIndex]
-	if h[1]&1 != 1 || h[5]&0x1f != 0x1f || h[6] != 0xfc {
-		return a, errors.New("not ffmpeg's CRC-less, VBR, one-block header")
+	if h[1]&0x09 != 0x01 || h[5]&0x1f != 0x1f || h[6] != 0xfc {
+		return a, errors.New("not ffmpeg's MPEG-4, CRC-less, VBR, one-block header")
 	}
 	return a, nil
+}
+
+// checkADTSReader reads an ADTS stream and checks that it holds the
+// frames and the AudioSpecificConfig of src (its first two bytes), and
+// then ends with io.EOF.
+func checkADTSReader(t *testing.T, adts []byte, src source) {
+	t.Helper()
+	r := newADTSReader(bytes.NewReader(adts))
+	for i, au := range src.aus {
+		data, _, err := r.nextFrame()
+		if err != nil {
+			t.Fatalf("frame %d: %v", i, err)
+		}
+		// ffmpeg's encoder adds a sync extension that says "no SBR"
+		// (0x2b7, object type 5, sbrPresentFlag 0: 56 e5 00), which
+		// ADTS does not carry; the two bytes before it are the same.
+		if !bytes.Equal(data, au.data) || !bytes.Equal(r.asc, src.asc[:2]) {
+			t.Fatalf("frame %d: %d bytes, config % x; the FLV's: %d bytes, % x", i, len(data), r.asc, len(au.data), src.asc)
+		}
+	}
+	if _, _, err := r.nextFrame(); err != io.EOF {
+		t.Fatalf("after the last frame: %v", err)
+	}
+}
+
+// TestADTSReader: a frame with a CRC gives its access unit without the
+// CRC; a config change gives a new AudioSpecificConfig slice, and the
+// old one stays as it was; malformed frames give errors wrapping
+// errADTS, or io.ErrUnexpectedEOF when cut short.
+func TestADTSReader(t *testing.T) {
+	lc48 := adtsConfig{profile: 1, freqIndex: 3, channels: 2, rate: 48000}
+	mono := adtsConfig{profile: 1, freqIndex: 4, channels: 1, rate: 44100}
+	frame := func(c adtsConfig, au ...byte) []byte { return append(appendADTS(nil, &c, len(au)), au...) }
+	withCRC := frame(lc48, 0xaa, 0xbb, 1, 2, 3) // 0xaa 0xbb become the CRC
+	withCRC[1] &^= 1                            // protection_absent 0
+	stream := append(append(withCRC, frame(lc48, 4, 5)...), frame(mono, 6)...)
+	r := newADTSReader(bytes.NewReader(stream))
+	var ascs [][]byte
+	for i, want := range [][]byte{{1, 2, 3}, {4, 5}, {6}} {
+		au, _, err := r.nextFrame()
+		if err != nil || !bytes.Equal(au, want) {
+			t.Fatalf("frame %d: % x, %v; want % x", i, au, err, want)
+		}
+		ascs = append(ascs, r.asc)
+	}
+	if !bytes.Equal(ascs[0], []byte{0x11, 0x90}) || &ascs[0][0] != &ascs[1][0] || &ascs[2][0] == &ascs[0][0] || !bytes.Equal(ascs[2], []byte{0x12, 0x08}) {
+		t.Fatalf("configs % x", ascs)
+	}
+	for _, c := range []struct {
+		name string
+		b    []byte
+		want error
+	}{
+		{"no syncword", []byte{0xff, 0xe1, 0x50, 0x80, 0x01, 0x1f, 0xfc, 0}, errADTS},
+		{"layer 1", func() []byte { b := frame(lc48, 1); b[1] |= 2; return b }(), errADTS},
+		{"frequency index 13", func() []byte { b := frame(lc48, 1); b[2] |= 0x34; return b }(), errADTS},
+		{"channel configuration 0", frame(adtsConfig{profile: 1, freqIndex: 3}, 1), errADTS},
+		{"two raw data blocks", func() []byte { b := frame(lc48, 1); b[6] |= 1; return b }(), errADTS},
+		{"no access unit", frame(lc48), errADTS},
+		{"length under the CRC header", func() []byte { b := frame(lc48, 1); b[1] &^= 1; return b }(), errADTS},
+		{"cut in the header", frame(lc48, 1, 2)[:5], io.ErrUnexpectedEOF},
+		{"cut in the frame", frame(lc48, 1, 2)[:8], io.ErrUnexpectedEOF},
+	} {
+		_, _, err := newADTSReader(bytes.NewReader(c.b)).nextFrame()
+		if !errors.Is(err, c.want) {
+			t.Errorf("%s: %v, want %v", c.name, err, c.want)
+		}
+	}
 }

@@ -164,16 +164,23 @@ func (s *sink) waitFor(t testing.TB, n int, d time.Duration) []Packet {
 	}
 }
 
-// newTranscoder makes a Transcoder into a new sink, closed at the end of
-// the test.
+// newTranscoder makes an AAC→Opus Transcoder into a new sink, closed at
+// the end of the test.
 func newTranscoder(t testing.TB, cfg Config) (*Transcoder, *sink) {
+	t.Helper()
+	return newTranscoderWith(t, New, cfg)
+}
+
+// newTranscoderWith makes a Transcoder with New or NewOpusToAAC into a
+// new sink, closed at the end of the test.
+func newTranscoderWith(t testing.TB, ctor func(Config, func(Packet)) (*Transcoder, error), cfg Config) (*Transcoder, *sink) {
 	t.Helper()
 	needFFmpeg(t)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(testLog{t}, nil))
 	}
 	s := newSink()
-	tc, err := New(cfg, s.out)
+	tc, err := ctor(cfg, s.out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -318,3 +325,45 @@ func onsets(pcm []int16, level int16, gap int) []int {
 // beeps is a lavfi source of 50 ms 1 kHz beeps at the start of every
 // second, silence between: sharp onsets to find in decoded audio.
 const beeps = "aevalsrc=if(lt(mod(t\\,1)\\,0.05)\\,0.8*sin(2*PI*1000*t)\\,0):s=48000"
+
+// dirCase is one direction of a Transcoder with a source for it, for
+// the tests of what both directions share (process supervision).
+type dirCase struct {
+	name string
+	ctor func(Config, func(Packet)) (*Transcoder, error)
+	src  source // asc is nil for Opus input
+	// unitSamples and outSamples are the samples of an input unit (at
+	// src.rate) and of an output packet (at 48 kHz).
+	unitSamples, outSamples int
+	// spacing checks the output's timestamps, with so many jumps.
+	spacing func(*testing.T, []Packet, int64)
+}
+
+// directions returns both directions, each with seconds of a sine: AAC
+// (44.1 kHz stereo, ffmpeg's encoder) to Opus, and Opus (48 kHz stereo,
+// libopus) to AAC.
+func directions(t *testing.T, seconds float64) []dirCase {
+	opus, _, _ := makeOpus(t, "sine", 2, seconds)
+	return []dirCase{
+		{name: "aac-opus", ctor: New, src: makeAAC(t, "sine", 44100, 2, seconds), unitSamples: frameSamples, outSamples: 960, spacing: checkSpacing},
+		{name: "opus-aac", ctor: NewOpusToAAC, src: opus, unitSamples: 960, outSamples: 1024, spacing: checkAACFrames},
+	}
+}
+
+// start makes the Transcoder, closed at the end of the test, and gives
+// it the source's config if it has one.
+func (d dirCase) start(t *testing.T, cfg Config) (*Transcoder, *sink) {
+	t.Helper()
+	tc, out := newTranscoderWith(t, d.ctor, cfg)
+	if d.src.asc != nil {
+		if err := tc.SetConfig(d.src.asc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return tc, out
+}
+
+// packets is how many output packets n input units make.
+func (d dirCase) packets(n int) int {
+	return n * d.unitSamples * 48000 / d.src.rate / d.outSamples
+}

@@ -9,29 +9,12 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/streamwire/streamwire/internal/logstr"
 )
-
-// args are ffmpeg's arguments: ADTS from stdin, without the probing that
-// would hold the first frames back; Opus at 48 kHz stereo in 20 ms
-// frames with libopus's low-delay (CELT) mode, whose pre-skip is 2.5 ms;
-// Ogg with one packet per page, flushed as each packet is written, on
-// stdout.
-func (t *Transcoder) args() []string {
-	return []string{
-		"-hide_banner", "-nostdin", "-loglevel", "error",
-		"-probesize", "32", "-analyzeduration", "0",
-		"-f", "aac", "-i", "pipe:0",
-		"-map", "0:a:0", "-c:a", "libopus", "-b:a", strconv.Itoa(t.cfg.Bitrate),
-		"-ar", "48000", "-ac", "2", "-frame_duration", "20", "-application", "lowdelay", "-threads", "1",
-		"-flush_packets", "1", "-page_duration", "20000", "-f", "opus", "pipe:1",
-	}
-}
 
 // process is one ffmpeg child and our ends of its pipes.
 type process struct {
@@ -207,7 +190,7 @@ func (t *Transcoder) start() (*process, error) {
 		files[i], files[i+1] = r, w
 	}
 	shrinkPipe(files[1]) // stdin: the queue, not the pipe, holds the backlog
-	cmd := exec.Command(t.path, t.args()...)
+	cmd := exec.Command(t.path, t.dir.args(&t.cfg)...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = files[0], files[3], files[5]
 	err := cmd.Start()
 	// The child has its own copies of its ends: without closing ours, its
@@ -226,13 +209,14 @@ func (t *Transcoder) start() (*process, error) {
 // feedBatch bounds the bytes written to ffmpeg in one write.
 const feedBatch = 16 << 10
 
-// feed writes the queued access units to ffmpeg's stdin as ADTS frames,
-// as many as are queued in one write, each write bounded by
+// feed writes the queued units to ffmpeg's stdin, framed for the
+// direction, as many as are queued in one write, each write bounded by
 // WriteTimeout. It records each one in the process's timeline. It
 // returns errStopped when stop closes, errConfigChanged (keeping the
-// access unit in *pending) when the config changes, or the write's error.
+// unit in *pending) when the config changes, or the write's error.
 func (t *Transcoder) feed(stop <-chan struct{}, p *process, pending **unit) error {
-	buf := make([]byte, 0, feedBatch+MaxAccessUnit+adtsHeaderLen)
+	buf := make([]byte, 0, feedBatch+t.dir.maxFramed())
+	in := t.dir.newInput()
 	var conf *adtsConfig
 	var tl *timeline
 	for {
@@ -243,18 +227,18 @@ func (t *Transcoder) feed(stop <-chan struct{}, p *process, pending **unit) erro
 		buf = buf[:0]
 		var changed bool
 		for {
-			if conf == nil {
-				conf, tl = u.conf, newTimeline(u.conf.rate, t.cfg.ResyncThreshold)
+			if tl == nil {
+				conf, tl = u.conf, newTimeline(u.rate, t.cfg.ResyncThreshold)
 				p.tl.Store(tl)
-			} else if *u.conf != *conf {
+			} else if !sameConfig(u.conf, conf) {
 				held := u
 				*pending, changed = &held, true
 				break
 			}
-			if tl.add(u.ms, frameSamples, u.at) {
+			if tl.add(u.ms, u.samples, u.at) {
 				t.resyncs.Add(1)
 			}
-			buf = append(appendADTS(buf, conf, len(u.data)), u.data...)
+			buf = in.appendUnit(buf, &u)
 			if len(buf) >= feedBatch || !t.poll(&u) {
 				break
 			}
@@ -271,6 +255,10 @@ func (t *Transcoder) feed(stop <-chan struct{}, p *process, pending **unit) erro
 		}
 	}
 }
+
+// sameConfig reports whether two AAC configs are the same (both nil for
+// Opus input).
+func sameConfig(a, b *adtsConfig) bool { return a == b || a != nil && b != nil && *a == *b }
 
 // checkOutput tells a stuck ffmpeg that takes its input but gives no
 // output: before its first output, by StartTimeout since its start;
@@ -336,13 +324,16 @@ func (t *Transcoder) write(p *process, b []byte) error {
 	return nil
 }
 
-// read reads ffmpeg's Ogg Opus output and hands each packet to the output
-// function with its timestamp. It returns at the end of the output (an
-// error unless the process was being drained) or at a malformed page.
+// read reads ffmpeg's output and hands each frame to the output
+// function with its timestamp; frames wholly before the first input (the
+// AAC encoder's priming) advance the output's position but are not
+// delivered. It returns at the
+// end of the output (an error unless the process was being drained) or
+// at a malformed frame.
 func (t *Transcoder) read(p *process) error {
-	o := newOggOpusReader(bufio.NewReaderSize(p.stdout, 8<<10))
+	o := t.dir.newOutput(bufio.NewReaderSize(p.stdout, 8<<10))
 	for {
-		pkt, err := o.nextPacket()
+		f, err := o.next()
 		switch {
 		case err == io.EOF && p.draining.Load():
 			return nil
@@ -358,14 +349,17 @@ func (t *Transcoder) read(p *process) error {
 			return errors.New("transcode: ffmpeg wrote audio before it got any")
 		}
 		p.ready.Store(true)
-		p.out.Store(pkt.start + int64(pkt.samples) - int64(o.head.preSkip))
-		ms, at := tl.lookup(pkt.start - int64(o.head.preSkip))
+		p.out.Store(f.end)
+		if f.end <= 0 {
+			continue
+		}
+		ms, at := tl.lookup(f.start)
 		var d time.Duration
 		if !at.IsZero() {
 			d = time.Since(at)
 		}
 		t.packets.Add(1)
-		t.out(Packet{Data: pkt.data, Timestamp: ms, Samples: pkt.samples, Delay: d})
+		t.out(Packet{Data: f.data, Timestamp: ms, Samples: f.samples, Delay: d, Config: f.config})
 	}
 }
 

@@ -6,11 +6,13 @@ import (
 )
 
 // timeline maps the positions of ffmpeg's output (48 kHz samples since
-// the process started, which is the input's sample count resampled: ADTS
-// carries no timestamps) back to the input's millisecond timestamps and
-// to the wall-clock times of the input's writes. It is one per process:
-// the writer adds the access units it writes, the reader looks up the
-// packets it reads.
+// the process started, which is the input's sample count resampled:
+// neither ADTS nor the Ogg the package writes carries the input's
+// timestamps) back to the input's millisecond timestamps and to the
+// wall-clock times of the input's writes. It serves both directions:
+// the input is AAC at its rate, or Opus at 48 kHz. It is one per
+// process: the writer adds the access units or packets it writes, the
+// reader looks up the packets it reads.
 //
 // The input's timestamps are trusted only as far as they agree with its
 // sample count: within a segment, a position's time is the segment's

@@ -13,7 +13,7 @@ import (
 
 // Errors of the package; test with errors.Is.
 var (
-	// ErrNoFFmpeg: New found no ffmpeg binary (exec.LookPath failed). The
+	// ErrNoFFmpeg: New or NewOpusToAAC found no ffmpeg binary (exec.LookPath failed). The
 	// caller should say so once per stream and go on without audio.
 	ErrNoFFmpeg = errors.New("transcode: no ffmpeg binary on PATH (install ffmpeg with libopus, e.g. apt-get install ffmpeg)")
 	// ErrUnsupportedConfig: an AudioSpecificConfig that ADTS cannot carry
@@ -24,8 +24,13 @@ var (
 	// ErrQueueFull: Write found the queue to ffmpeg full (ffmpeg is slow,
 	// stalled or restarting); the access unit is dropped and counted.
 	ErrQueueFull = errors.New("transcode: queue to ffmpeg full, access unit dropped")
-	// ErrTooLarge: an access unit over MaxAccessUnit bytes; dropped.
-	ErrTooLarge = errors.New("transcode: AAC access unit too large for ADTS")
+	// ErrTooLarge: an AAC access unit over MaxAccessUnit bytes, or an
+	// Opus packet over MaxOpusPacket; dropped.
+	ErrTooLarge = errors.New("transcode: access unit too large for its container (ADTS or an Ogg page)")
+	// ErrBadPacket: an Opus packet (NewOpusToAAC) whose TOC gives no
+	// duration: empty, a code 3 packet without frames, or over 120 ms
+	// (RFC 6716 §3.1, §3.2.5); dropped.
+	ErrBadPacket = errors.New("transcode: malformed Opus packet")
 	// ErrClosed: Write or SetConfig after Close.
 	ErrClosed = errors.New("transcode: closed")
 )
@@ -36,8 +41,12 @@ const (
 	// speech and most music in stereo; raise it (96-128 kbit/s) for music
 	// (SRS's users asked for that, SRS PR #3515).
 	DefaultBitrate = 64000
+	// DefaultAACBitrate is the AAC-LC bitrate in bit/s of NewOpusToAAC:
+	// transparent for 48 kHz stereo with ffmpeg's encoder, which needs
+	// more than the Opus it comes from to sound as good.
+	DefaultAACBitrate = 128000
 	// DefaultQueueLen is the queue between Write and ffmpeg, in access
-	// units: about 1.4 s of 44.1 kHz AAC, enough to ride out a restart's
+	// units: about 1.4 s of 44.1 kHz AAC (1.3 s of 20 ms Opus), enough to ride out a restart's
 	// first moments without holding more than a few tens of KiB.
 	DefaultQueueLen = 64
 	// DefaultResyncThreshold is how far an access unit's timestamp may be
@@ -66,17 +75,23 @@ const (
 	DefaultMaxRestartBackoff = 10 * time.Second
 )
 
-// Config configures a Transcoder. The zero value works: ffmpeg from PATH,
-// 64 kbit/s.
+// Config configures a Transcoder, of either direction. The zero value
+// works: ffmpeg from PATH, Opus at 64 kbit/s, AAC at 128 kbit/s.
 type Config struct {
 	// FFmpeg is the ffmpeg binary: a path, or a name looked up in PATH.
-	// Empty means "ffmpeg". It needs the libopus encoder (Debian's and
-	// most builds have it).
+	// Empty means "ffmpeg". New needs its libopus encoder (Debian's and
+	// most builds have it); NewOpusToAAC its own Opus decoder and AAC
+	// encoder, which every build has.
 	FFmpeg string
-	// Bitrate is the Opus bitrate in bit/s (libopus takes 6,000 to
-	// 510,000). Zero means DefaultBitrate (64 kbit/s).
+	// Bitrate is the Opus bitrate in bit/s of New (libopus takes 6,000
+	// to 510,000). Zero means DefaultBitrate (64 kbit/s).
 	Bitrate int
-	// QueueLen bounds the access units waiting for ffmpeg. Zero means
+	// AACBitrate is the AAC bitrate in bit/s of NewOpusToAAC (kept
+	// within 16,000 to 512,000). Zero means DefaultAACBitrate
+	// (128 kbit/s).
+	AACBitrate int
+	// QueueLen bounds the access units (or Opus packets) waiting for
+	// ffmpeg. Zero means
 	// DefaultQueueLen (64).
 	QueueLen int
 	// ResyncThreshold is the timestamp discontinuity that starts a new
@@ -116,6 +131,10 @@ func (c Config) withDefaults() Config {
 		c.Bitrate = DefaultBitrate
 	}
 	c.Bitrate = min(max(c.Bitrate, 6000), 510000)
+	if c.AACBitrate <= 0 {
+		c.AACBitrate = DefaultAACBitrate
+	}
+	c.AACBitrate = min(max(c.AACBitrate, 16000), 512000)
 	if c.QueueLen <= 0 {
 		c.QueueLen = DefaultQueueLen
 	}
@@ -131,35 +150,52 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Packet is one Opus packet (RFC 6716) of the output: 20 ms of 48 kHz
-// stereo, ready to be one RTP payload (RFC 7587).
+// Packet is one coded frame of the output. From New: an Opus packet
+// (RFC 6716), 20 ms of 48 kHz stereo, ready to be one RTP payload (RFC
+// 7587). From NewOpusToAAC: a raw AAC-LC access unit (ISO/IEC 14496-3),
+// 1024 samples of 48 kHz stereo, ready to be the body of an FLV AAC raw
+// frame after the sequence header that Config holds.
 type Packet struct {
-	// Data is the Opus packet. It is valid only during the call to the
-	// output function: copy it to keep it.
+	// Data is the Opus packet or the raw AAC access unit (no ADTS
+	// header). It is valid only during the call to the output function:
+	// copy it to keep it.
 	Data []byte
 	// Timestamp is the time of the packet's first sample on the input's
 	// timeline, in milliseconds: the timestamps given to Write, mapped
-	// through the samples (see the package doc). The very first packet
-	// starts a few milliseconds before the first input (the encoder's
-	// pre-skip, RFC 7845 §4.2); the value wraps like the input's.
+	// through the samples (see the package doc). The very first Opus
+	// packet starts a few milliseconds before the first input (the
+	// encoder's pre-skip, RFC 7845 §4.2); the value wraps like the
+	// input's. AAC
+	// frames that lie wholly before the first input (the encoder's
+	// priming frame) are not delivered, so no AAC timestamp comes before
+	// the input's.
 	Timestamp uint32
-	// Samples is the packet's duration in 48 kHz samples (960 for 20 ms).
+	// Samples is the packet's duration in 48 kHz samples: 960 for a
+	// 20 ms Opus packet, 1024 for an AAC frame.
 	Samples int
-	// Delay is the wall-clock time from the Write of the access unit that
-	// holds the packet's first sample to the packet's delivery: what the
-	// transcoder adds to the audio's latency, the 20 ms frame included.
-	// Zero when unknown (the first packet's pre-skip samples).
+	// Config is the AudioSpecificConfig of the AAC (ISO/IEC 14496-3
+	// §1.6.2.1, 2 bytes: AAC-LC, 48 kHz, stereo), the body of the FLV AAC
+	// sequence header to send before the frames; nil for Opus. It is the
+	// same slice from packet to packet until the config changes (a new
+	// ffmpeg could in principle pick another): compare it to the last to
+	// know when to send a sequence header again. It may be kept.
+	Config []byte
+	// Delay is the wall-clock time from the Write of the access unit (or
+	// Opus packet) that holds the packet's first sample to the packet's
+	// delivery: what the transcoder adds to the audio's latency, the
+	// frame included. Zero when unknown (the first Opus packet's
+	// pre-skip samples).
 	Delay time.Duration
 }
 
-// Stats are a Transcoder's counters since New.
+// Stats are a Transcoder's counters since New or NewOpusToAAC.
 type Stats struct {
-	// Written counts the access units queued by Write; Dropped those it
-	// refused because the queue was full (ErrQueueFull), and Rejected
-	// those without a configuration or too large (ErrNoConfig,
-	// ErrTooLarge).
+	// Written counts the access units (or Opus packets) queued by
+	// Write; Dropped those it refused because the queue was full
+	// (ErrQueueFull), and Rejected those without a configuration, too
+	// large or malformed (ErrNoConfig, ErrTooLarge, ErrBadPacket).
 	Written, Dropped, Rejected int64
-	// Packets counts the Opus packets delivered.
+	// Packets counts the packets delivered to the output function.
 	Packets int64
 	// Starts counts the ffmpeg processes started; Crashes those that ended
 	// while the Transcoder was open (exits, kills after a stall, broken
@@ -170,16 +206,20 @@ type Stats struct {
 	Resyncs int64
 }
 
-// Transcoder turns the AAC of one stream into Opus with an ffmpeg child
-// process. Make it with New, give it the stream's AudioSpecificConfig
-// with SetConfig and its access units with Write, and Close it when the
-// stream's last WebRTC viewer leaves. SetConfig and Write never block:
-// they may be called from the publisher's goroutine, under its locks.
-// Opus packets go to the output function given to New, on the
-// Transcoder's own goroutine.
+// Transcoder transcodes the audio of one stream with an ffmpeg child
+// process: AAC to Opus (New), for the WebRTC viewers of an RTMP stream,
+// or Opus to AAC (NewOpusToAAC), for the RTMP players of a WebRTC
+// publisher. Make it, give it the stream's AudioSpecificConfig with
+// SetConfig (AAC input only) and its access units or packets with Write,
+// and Close it when the stream's last viewer of the other kind leaves.
+// SetConfig and Write never block: they may be called from the
+// publisher's goroutine, under its locks. The output goes to the output
+// function given to New or NewOpusToAAC, on the Transcoder's own
+// goroutine.
 type Transcoder struct {
 	cfg  Config
 	path string
+	dir  direction
 	out  func(Packet)
 	log  *slog.Logger
 
@@ -195,20 +235,38 @@ type Transcoder struct {
 	starts, crashes, resyncs            atomic.Int64
 }
 
-// unit is an access unit on its way to ffmpeg.
+// unit is an access unit or Opus packet on its way to ffmpeg.
 type unit struct {
-	data []byte
-	ms   uint32
-	conf *adtsConfig
-	at   time.Time
+	data    []byte
+	ms      uint32
+	conf    *adtsConfig // AAC input's config; nil for Opus
+	rate    int         // the input's sample rate in Hz
+	samples int         // its duration at rate
+	at      time.Time
 }
 
-// New looks up ffmpeg and starts a Transcoder whose Opus packets go to
-// out, called on one goroutine of the Transcoder's, in order, until Close
-// returns; out must not call Close. ffmpeg starts at once, so that it is
-// ready when the first access unit comes. New fails with ErrNoFFmpeg when
-// cfg.FFmpeg is not found.
+// New looks up ffmpeg and starts a Transcoder from AAC to Opus, whose
+// Opus packets go to out, called on one goroutine of the Transcoder's,
+// in order, until Close returns; out must not call Close. ffmpeg starts
+// at once, so that it is ready when the first access unit comes. New
+// fails with ErrNoFFmpeg when cfg.FFmpeg is not found.
 func New(cfg Config, out func(Packet)) (*Transcoder, error) {
+	return start(cfg, aacToOpus{}, out)
+}
+
+// NewOpusToAAC looks up ffmpeg and starts a Transcoder from Opus to AAC:
+// Write takes Opus packets (RFC 6716, as RTP carries them, RFC 7587:
+// 48 kHz, mono or stereo, any frame size), and out gets raw AAC-LC
+// access units of 48 kHz stereo with their AudioSpecificConfig
+// (Packet.Config), for RTMP players that do not take Opus (Enhanced
+// RTMP). out is called as for New; the Transcoder needs no SetConfig.
+// It fails with ErrNoFFmpeg when cfg.FFmpeg is not found.
+func NewOpusToAAC(cfg Config, out func(Packet)) (*Transcoder, error) {
+	return start(cfg, opusToAAC{}, out)
+}
+
+// start is New and NewOpusToAAC for a direction.
+func start(cfg Config, dir direction, out func(Packet)) (*Transcoder, error) {
 	cfg = cfg.withDefaults()
 	path, err := exec.LookPath(cfg.FFmpeg)
 	if err != nil {
@@ -216,7 +274,7 @@ func New(cfg Config, out func(Packet)) (*Transcoder, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t := &Transcoder{
-		cfg: cfg, path: path, out: out, log: cfg.Logger,
+		cfg: cfg, path: path, dir: dir, out: out, log: cfg.Logger,
 		q: make(chan unit, cfg.QueueLen), cancel: cancel, done: make(chan struct{}),
 	}
 	go t.supervise(ctx)
@@ -231,10 +289,14 @@ func New(cfg Config, out func(Packet)) (*Transcoder, error) {
 // frames fail with ErrUnsupportedConfig, and the access units after it
 // are rejected until a supported config comes. A config that differs
 // from the last restarts ffmpeg when its first access unit gets there.
-// asc is not kept.
+// asc is not kept. A Transcoder from Opus (NewOpusToAAC) takes no
+// config: it fails with ErrUnsupportedConfig.
 func (t *Transcoder) SetConfig(asc []byte) error {
 	if t.closed.Load() {
 		return ErrClosed
+	}
+	if _, ok := t.dir.(opusToAAC); ok {
+		return fmt.Errorf("%w: Opus input takes no AudioSpecificConfig", ErrUnsupportedConfig)
 	}
 	c, err := parseADTSConfig(asc)
 	if err != nil {
@@ -247,26 +309,28 @@ func (t *Transcoder) SetConfig(asc []byte) error {
 	return nil
 }
 
-// Write queues one raw AAC access unit (an FLV AAC raw frame: no ADTS
-// header) with its timestamp in milliseconds on the stream's timeline
-// (RTMP's, which wraps at 2^32). It never blocks: when the queue is full
-// the access unit is dropped (ErrQueueFull), and counted. Write keeps au
-// until ffmpeg has taken it: the caller must not modify it (the frames
-// of a relay hub are immutable). It does not allocate.
+// Write queues one input unit with its timestamp in milliseconds on the
+// stream's timeline (RTMP's, which wraps at 2^32). For New, that is a
+// raw AAC access unit (an FLV AAC raw frame: no ADTS header); before any
+// SetConfig it fails with ErrNoConfig, over MaxAccessUnit bytes with
+// ErrTooLarge. For NewOpusToAAC, an Opus packet (an RTP payload); one
+// whose TOC gives no duration fails with ErrBadPacket, over
+// MaxOpusPacket bytes with ErrTooLarge. Write never blocks: when the
+// queue is full the unit is dropped (ErrQueueFull), and counted. Write
+// keeps au until ffmpeg has taken it: the caller must not modify it (the
+// frames of a relay hub are immutable). It does not allocate.
 func (t *Transcoder) Write(ms uint32, au []byte) error {
-	c := t.conf.Load()
-	switch {
-	case t.closed.Load():
+	if t.closed.Load() {
 		return ErrClosed
-	case c == nil:
-		t.rejected.Add(1)
-		return ErrNoConfig
-	case len(au) > MaxAccessUnit:
-		t.rejected.Add(1)
-		return ErrTooLarge
 	}
+	u, err := t.dir.unit(t, au)
+	if err != nil {
+		t.rejected.Add(1)
+		return err
+	}
+	u.data, u.ms, u.at = au, ms, time.Now()
 	select {
-	case t.q <- unit{data: au, ms: ms, conf: c, at: time.Now()}:
+	case t.q <- u:
 		t.written.Add(1)
 		return nil
 	default:
