@@ -21,7 +21,7 @@ import (
 // which every second has, at 0.52 s, a white video frame and the start
 // of a 50 ms beep, black and silent otherwise: markers to find in what a
 // viewer decodes.
-func syncFLV(t *testing.T, seconds string) []Packet {
+func syncFLV(t *testing.T, seconds string) []flvMsg {
 	t.Helper()
 	path := writeTemp(t, "sync.flv", nil)
 	marker := "between(mod(t\\,1)\\,0.52\\,0.559)"
@@ -33,13 +33,13 @@ func syncFLV(t *testing.T, seconds string) []Packet {
 }
 
 // publishPaced writes the packets at speed times real time.
-func publishPaced(t *testing.T, pub *Publisher, pkts []Packet, speed float64) {
+func publishPaced(t *testing.T, pub *Publisher, pkts []flvMsg, speed float64) {
 	t.Helper()
 	start := time.Now()
 	for _, p := range pkts {
 		due := time.Duration(float64(p.Timestamp) * float64(time.Millisecond) / speed)
 		time.Sleep(due - time.Since(start))
-		mustWrite(t, pub, p)
+		writeTags(t, pub, p)
 	}
 }
 
@@ -124,7 +124,7 @@ func TestWebRTCSubscriberAACToOpus(t *testing.T) {
 		}
 	}
 	for _, f := range playerFrames(t, player) {
-		if tag, _ := flv.ParseAudioTag(f.Payload); f.Type == Audio && tag.FourCC != flv.FourCCAAC {
+		if tag, _ := flv.ParseAudioTag(f.FLVTag()); f.Type == Audio && tag.FourCC != flv.FourCCAAC {
 			t.Fatalf("the player got %v audio", tag.FourCC)
 		}
 	}
@@ -270,7 +270,7 @@ func TestAACToOpusLifecycle(t *testing.T) {
 	needFFmpeg(t)
 	h := NewHub(Config{})
 	pub, _ := h.Publish("live/life")
-	mustWrite(t, pub, Packet{Type: Audio, SequenceHeader: true, Payload: []byte{0xaf, 0, 0x12, 0x10}})
+	writeTags(t, pub, flvMsg{Type: Audio, Payload: []byte{0xaf, 0, 0x12, 0x10}})
 	join := func() (cancel func() error) {
 		sub, err := h.Subscribe("live/life")
 		if err != nil {
@@ -348,7 +348,7 @@ func TestAACToOpusNoFFmpeg(t *testing.T) {
 			}
 			last := uint32(0)
 			for _, p := range pkts {
-				mustWrite(t, pub, p)
+				writeTags(t, pub, p)
 				if p.Type == Video {
 					last = p.Timestamp
 				}

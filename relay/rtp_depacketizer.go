@@ -16,8 +16,8 @@ import (
 // packetization-mode 1, what browsers send) and leaves as AVCC: each NAL
 // unit with a 4-byte length. VP8 leaves as the frame's bytes.
 type depacketizer struct {
-	codec    byte // rtpCodecH264 or rtpCodecVP8
-	maxBytes int  // a larger frame is broken (Config.MaxFrameBytes)
+	codec    Codec // H264 or VP8
+	maxBytes int   // a larger frame is broken (Config.MaxFrameBytes)
 
 	seq      uint16 // the last sequence number seen
 	seqKnown bool
@@ -35,7 +35,7 @@ type depacketizer struct {
 // is the depacketizer's buffer, valid only during the call.
 type frameFunc func(frame []byte, ts uint32, ok bool)
 
-func newDepacketizer(codec byte, maxBytes int) *depacketizer {
+func newDepacketizer(codec Codec, maxBytes int) *depacketizer {
 	return &depacketizer{codec: codec, maxBytes: maxBytes, fu: -1}
 }
 
@@ -68,7 +68,7 @@ func (d *depacketizer) push(seq uint16, ts uint32, marker bool, payload []byte, 
 	// show a corrupt picture until the next keyframe.
 	d.broken = d.broken || gap
 	if !d.broken && len(payload) > 0 {
-		if d.codec == rtpCodecVP8 {
+		if d.codec == VP8 {
 			d.addVP8(payload)
 		} else {
 			d.addH264(payload)
@@ -81,7 +81,7 @@ func (d *depacketizer) push(seq uint16, ts uint32, marker bool, payload []byte, 
 
 // finish hands the frame being built to done and starts afresh.
 func (d *depacketizer) finish(done frameFunc) {
-	ok := !d.broken && len(d.frame) > 0 && d.fu < 0 && (d.codec != rtpCodecVP8 || d.head)
+	ok := !d.broken && len(d.frame) > 0 && d.fu < 0 && (d.codec != VP8 || d.head)
 	done(d.frame, d.ts, ok)
 	d.frame, d.active, d.broken, d.fu, d.head = d.frame[:0], false, false, -1, false
 }

@@ -145,14 +145,14 @@ func frameMs(i int) uint32 { return uint32(i * 1000 / 30) }
 // avcPackets turns access units into hub packets as an RTMP encoder sends
 // them: a sequence header from the first SPS and PPS, then the frames,
 // with their own SPS and PPS when inband.
-func avcPackets(t testing.TB, aus [][][]byte, inband bool) []Packet {
+func avcPackets(t testing.TB, aus [][][]byte, inband bool) []flvMsg {
 	t.Helper()
 	seq := flv.AppendVideoTagHeader(nil, flv.FrameKey, flv.FourCCAVC, flv.VideoSequenceStart, 0, false)
 	seq, err := appendAVCDecoderConfig(seq, findNALU(aus[0], naluSPS), findNALU(aus[0], naluPPS))
 	if err != nil {
 		t.Fatal(err)
 	}
-	pkts := []Packet{{Type: Video, Keyframe: true, SequenceHeader: true, Payload: seq}}
+	pkts := []flvMsg{{Type: Video, Payload: seq}}
 	for i, au := range aus {
 		if !inband {
 			au = withoutParams(au)
@@ -162,7 +162,7 @@ func avcPackets(t testing.TB, aus [][][]byte, inband bool) []Packet {
 			ft = flv.FrameKey
 		}
 		p := flv.AppendVideoTagHeader(nil, ft, flv.FourCCAVC, flv.VideoCodedFrames, 0, false)
-		pkts = append(pkts, Packet{Type: Video, Timestamp: frameMs(i), Keyframe: ft == flv.FrameKey, Payload: append(p, avcc(au)...)})
+		pkts = append(pkts, flvMsg{Type: Video, Timestamp: frameMs(i), Payload: append(p, avcc(au)...)})
 	}
 	return pkts
 }
@@ -329,9 +329,36 @@ func writeTemp(t testing.TB, name string, b []byte) string {
 	return p
 }
 
-// flvPackets reads an FLV file into hub packets, classified as the RTMP
-// handler does.
-func flvPackets(t testing.TB, path string) []Packet {
+// flvMsg is an RTMP media message: an FLV tag body of a type at a time.
+type flvMsg struct {
+	Type      Type
+	Timestamp uint32
+	Payload   []byte
+}
+
+// tagFrames makes the hub frames of msgs, as the RTMP handler does.
+func tagFrames(msgs []flvMsg) []*Frame {
+	var conv flvUnits
+	frames := make([]*Frame, len(msgs))
+	for i, m := range msgs {
+		frames[i] = conv.frame(rtmp.Media{Type: rtmp.MessageType(m.Type), Timestamp: m.Timestamp, Payload: m.Payload})
+	}
+	return frames
+}
+
+// writeTags publishes msgs as the RTMP handler does.
+func writeTags(t testing.TB, pub *Publisher, msgs ...flvMsg) {
+	t.Helper()
+	sink := rtmpSink{p: pub}
+	for _, m := range msgs {
+		if err := sink.WriteMedia(rtmp.Media{Type: rtmp.MessageType(m.Type), Timestamp: m.Timestamp, Payload: m.Payload}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// flvPackets reads an FLV file into RTMP messages.
+func flvPackets(t testing.TB, path string) []flvMsg {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -342,7 +369,7 @@ func flvPackets(t testing.TB, path string) []Packet {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []Packet
+	var out []flvMsg
 	for {
 		tag, err := r.ReadTag()
 		if errors.Is(err, io.EOF) {
@@ -351,8 +378,7 @@ func flvPackets(t testing.TB, path string) []Packet {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p := PacketFromRTMP(rtmp.Media{Type: rtmp.MessageType(tag.Type), Timestamp: tag.Timestamp, Payload: bytes.Clone(tag.Data)})
-		out = append(out, p)
+		out = append(out, flvMsg{Type: Type(tag.Type), Timestamp: tag.Timestamp, Payload: bytes.Clone(tag.Data)})
 	}
 }
 
@@ -360,7 +386,7 @@ func flvPackets(t testing.TB, path string) []Packet {
 func appendFLVFile(b []byte, frames []*Frame) []byte {
 	b = flv.AppendHeader(b, true, true)
 	for _, f := range frames {
-		b = flv.AppendTag(b, uint8(f.Type), f.Timestamp, f.Payload)
+		b = flv.AppendTag(b, uint8(f.Type), f.DTS, f.FLVTag())
 	}
 	return b
 }

@@ -16,7 +16,6 @@ import (
 	"github.com/streamwire/streamwire/internal/logstr"
 	"github.com/streamwire/streamwire/peer"
 	"github.com/streamwire/streamwire/relay/transcode"
-	"github.com/streamwire/streamwire/rtmp/flv"
 	"github.com/streamwire/streamwire/sdp"
 )
 
@@ -183,10 +182,10 @@ func (v *WebRTCSubscriber) Run(ctx context.Context, video, audio LocalTrack) err
 	defer v.sub.Close()
 	defer v.sub.releaseOpus() // the stream's last Opus viewer closes its transcoder
 	s := sender{v: v}
-	if err := s.video.init(video, 90, v.cfg.Rand); err != nil {
+	if err := s.video.init(video, v.cfg.Rand); err != nil {
 		return err
 	}
-	if err := s.audio.init(audio, 48, v.cfg.Rand); err != nil {
+	if err := s.audio.init(audio, v.cfg.Rand); err != nil {
 		return err
 	}
 	s.needKey = true
@@ -214,10 +213,10 @@ func (v *WebRTCSubscriber) Run(ctx context.Context, video, audio LocalTrack) err
 type sender struct {
 	v            *WebRTCSubscriber
 	video, audio rtpTrack
-	needKey      bool     // no video until an IDR frame
-	params       rtpFrame // the last H.264 sequence header's payloads
-	opus         opusUse  // AAC audio for an Opus track: through the stream's transcoder?
-	opusErr      error    // why not
+	needKey      bool      // no video until a keyframe
+	params       *rtpFrame // the payloads of the last video sequence header
+	opus         opusUse   // AAC audio for an Opus track: through the stream's transcoder?
+	opusErr      error     // why not
 }
 
 // opusUse says whether a viewer takes the stream's AAC as Opus from the
@@ -235,13 +234,12 @@ const (
 // hub drops for a slow viewer leave no gap for it to NACK.
 type rtpTrack struct {
 	w      LocalTrack
-	codec  byte
+	codec  Codec // CodecUnknown: one the hub cannot send
 	pkt    rtp.Packet
 	offset uint32 // random start of the RTP timestamps
-	perMs  uint32 // clock rate in kHz
 }
 
-func (t *rtpTrack) init(w LocalTrack, perMs uint32, r io.Reader) error {
+func (t *rtpTrack) init(w LocalTrack, r io.Reader) error {
 	if w == nil {
 		return nil
 	}
@@ -249,30 +247,29 @@ func (t *rtpTrack) init(w LocalTrack, perMs uint32, r io.Reader) error {
 	if _, err := io.ReadFull(r, b[:]); err != nil {
 		return fmt.Errorf("relay: random RTP start: %w", err)
 	}
-	t.w, t.perMs = w, perMs
-	t.codec = rtpCodecOf(w.Codec().Name)
+	t.w = w
+	t.codec = codecOfSDP(w.Codec().Name)
 	t.pkt.SequenceNumber = binary.BigEndian.Uint16(b[:])
 	t.offset = binary.BigEndian.Uint32(b[2:])
 	return nil
 }
 
-// rtpCodecOf maps an SDP encoding name to the shared encoding's codec.
-func rtpCodecOf(name string) byte {
-	switch {
-	case strings.EqualFold(name, "H264"):
-		return rtpCodecH264
-	case strings.EqualFold(name, "VP8"):
-		return rtpCodecVP8
-	case strings.EqualFold(name, "opus"):
-		return rtpCodecOpus
+// codecOfSDP maps an SDP encoding name to the codec whose units a track
+// of it is sent, CodecUnknown for none.
+func codecOfSDP(name string) Codec {
+	for _, c := range [...]Codec{H264, VP8, Opus} {
+		if strings.EqualFold(name, c.String()) {
+			return c
+		}
 	}
-	return rtpCodecNone
+	return CodecUnknown
 }
 
-// write sends the payloads of one frame at timestamp ms (RTMP
-// milliseconds), with the marker bit on the last one when mark is set.
-func (t *rtpTrack) write(it rtpPayloadIter, ms uint32, mark bool, st *webrtcStats) error {
-	t.pkt.Timestamp = ms*t.perMs + t.offset // wraps with ms: 2^32 * perMs is 0 mod 2^32
+// write sends the payloads of one frame at RTP time ts (the frame's
+// RTPTime, in the track's clock), with the marker bit on the last one
+// when mark is set.
+func (t *rtpTrack) write(it rtpPayloadIter, ts uint32, mark bool, st *webrtcStats) error {
+	t.pkt.Timestamp = ts + t.offset
 	var n, bytes int64
 	defer func() { st.packets.Add(n); st.bytes.Add(bytes) }()
 	for {
@@ -305,24 +302,26 @@ func (s *sender) send(f *Frame) error {
 	if t == nil || t.w == nil {
 		return nil // metadata, or a kind the viewer does not take
 	}
+	if f.Codec != t.codec || !rtpCodec(t.codec) {
+		if !s.transcoded(f, t) {
+			s.warnCodec(f, t)
+			s.v.stats.skipped.Add(1)
+		}
+		return nil
+	}
 	rf := f.rtpEncoding()
 	switch {
 	case rf.has(rtpNoMedia):
 		return nil
 	case rf.has(rtpBad):
 		s.warn(warnBadFrame, "relay: malformed frame not sent to WebRTC viewers", f)
-	case rf.codec() != t.codec || t.codec == rtpCodecNone:
-		if s.transcoded(rf, t) {
-			return nil
-		}
-		s.warnCodec(f, t)
 	case f.SequenceHeader:
 		if f.Type == Video {
 			s.params = rf
 		}
 		return nil
 	case f.Type == Audio:
-		return s.sent(t.write(rf.payloads(), f.Timestamp, false, &s.v.stats))
+		return s.sent(t.write(rf.payloads(), f.RTPTime, false, &s.v.stats))
 	default:
 		return s.sendVideo(f, rf)
 	}
@@ -339,7 +338,7 @@ func (s *sender) sent(err error) error {
 }
 
 // sendVideo sends a coded video frame of the viewer's codec.
-func (s *sender) sendVideo(f *Frame, rf rtpFrame) error {
+func (s *sender) sendVideo(f *Frame, rf *rtpFrame) error {
 	t := &s.video
 	switch {
 	case rf.has(rtpBSlice):
@@ -354,29 +353,28 @@ func (s *sender) sendVideo(f *Frame, rf rtpFrame) error {
 		return nil
 	}
 	s.needKey = false
-	ms := f.Timestamp + uint32(rf.cts())
-	if rf.has(rtpKey) && t.codec == rtpCodecH264 && !rf.has(rtpInband) && s.params != nil {
+	if rf.has(rtpKey) && !rf.has(rtpInband) && s.params != nil {
 		// A viewer that joins here decodes from this frame on.
-		if err := t.write(s.params.payloads(), ms, false, &s.v.stats); err != nil {
+		if err := t.write(s.params.payloads(), f.RTPTime, false, &s.v.stats); err != nil {
 			return err
 		}
 	}
-	return s.sent(t.write(rf.payloads(), ms, true, &s.v.stats))
+	return s.sent(t.write(rf.payloads(), f.RTPTime, true, &s.v.stats))
 }
 
 // warn logs msg once per stream.
 func (s *sender) warn(w uint32, msg string, f *Frame) {
 	if st := s.v.sub.s; st != nil && st.warnOnce(w) {
-		s.v.log.Warn(msg, "type", f.Type.String(), "timestamp_ms", f.Timestamp)
+		s.v.log.Warn(msg, "type", f.Type.String(), "dts_ms", f.DTS)
 	}
 }
 
-// transcoded reports whether an AAC frame (rf) is left to the stream's
+// transcoded reports whether an AAC frame is left to the stream's
 // transcoder, whose Opus frames the viewer gets instead: the viewer's
 // audio track is Opus and the transcoder runs, started by this call for
 // the stream's first such viewer (see Subscriber.acquireOpus).
-func (s *sender) transcoded(rf rtpFrame, t *rtpTrack) bool {
-	if rf.codec() != rtpCodecAAC || t != &s.audio || t.codec != rtpCodecOpus {
+func (s *sender) transcoded(f *Frame, t *rtpTrack) bool {
+	if f.Codec != AAC || t != &s.audio || t.codec != Opus {
 		return false
 	}
 	if s.opus == opusUnknown {
@@ -400,11 +398,10 @@ func (s *sender) warnCodec(f *Frame, t *rtpTrack) {
 	if st == nil || errors.Is(s.opusErr, ErrClosed) || !st.warnOnce(w) {
 		return // no warning for the frames left after the publisher
 	}
-	codec := frameCodec(f)
 	msg := "relay: WebRTC viewers get no " + f.Type.String() + " of this stream: its codec is not the one the viewer negotiated"
-	args := []any{"codec", codec.String(), "viewer_codec", t.w.Codec().Name}
+	args := []any{"codec", f.Codec.String(), "viewer_codec", logstr.Bound(t.w.Codec().Name)}
 	switch {
-	case codec != flv.FourCCAAC:
+	case f.Codec != AAC:
 	case errors.Is(s.opusErr, transcode.ErrNoFFmpeg):
 		msg = "relay: WebRTC viewers get video only: the stream's audio is AAC, which browsers do not decode over WebRTC, " +
 			"and there is no ffmpeg on PATH to transcode it to Opus (install ffmpeg, or publish Opus with Enhanced RTMP, e.g. ffmpeg 6.1+ -c:a libopus)"
@@ -418,14 +415,4 @@ func (s *sender) warnCodec(f *Frame, t *rtpTrack) {
 			"and the viewer did not offer Opus to get it transcoded"
 	}
 	s.v.log.Warn(msg, args...)
-}
-
-// frameCodec is the FourCC of a video or audio frame, 0 if unknown.
-func frameCodec(f *Frame) flv.FourCC {
-	if f.Type == Video {
-		t, _ := flv.ParseVideoTag(f.Payload)
-		return t.FourCC
-	}
-	t, _ := flv.ParseAudioTag(f.Payload)
-	return t.FourCC
 }

@@ -56,7 +56,7 @@ func TestWebRTCSubscriberH264(t *testing.T) {
 			video := newFakeLocal("H264")
 			v, wait := runViewer(t, sub, WebRTCSubscriberConfig{}, video, nil)
 			for _, p := range avcPackets(t, aus, inband) {
-				mustWrite(t, pub, p)
+				writeTags(t, pub, p)
 			}
 			pub.Close()
 			if err := wait(); err != nil {
@@ -99,13 +99,13 @@ func TestWebRTCSubscriberLateJoiner(t *testing.T) {
 	h := NewHub(Config{})
 	pub, _ := h.Publish("live/late")
 	for _, p := range pkts[:1+45] { // the sequence header and frames 0-44: the GOP of frame 30 is cached
-		mustWrite(t, pub, p)
+		writeTags(t, pub, p)
 	}
 	sub, _ := h.Subscribe("live/late")
 	video := newFakeLocal("h264") // names are case-insensitive
 	_, wait := runViewer(t, sub, WebRTCSubscriberConfig{}, video, nil)
 	for _, p := range pkts[1+45:] {
-		mustWrite(t, pub, p)
+		writeTags(t, pub, p)
 	}
 	pub.Close()
 	if err := wait(); err != nil {
@@ -153,7 +153,7 @@ func TestWebRTCSubscriberFFmpegFLV(t *testing.T) {
 	}
 	var want [][]byte
 	for _, p := range pkts {
-		mustWrite(t, pub, p)
+		writeTags(t, pub, p)
 		// Not the sequence header, nor the end of sequence ffmpeg writes last.
 		if tag, _ := flv.ParseVideoTag(p.Payload); p.Type == Video && tag.PacketType == flv.VideoCodedFrames {
 			var nalus [][]byte
@@ -228,11 +228,7 @@ func TestWebRTCSubscriberBFrames(t *testing.T) {
 		sub, _ := h.Subscribe("live/b")
 		video := newFakeLocal("H264")
 		v, wait := runViewer(t, sub, WebRTCSubscriberConfig{BFrames: policy, Logger: slog.New(slog.NewTextHandler(&logs, nil))}, video, nil)
-		for _, p := range pkts {
-			if err := pub.Write(p); err != nil {
-				t.Fatal(err)
-			}
-		}
+		writeTags(t, pub, pkts...)
 		pub.Close()
 		err := wait()
 		if policy == RefuseBFrames {
@@ -266,11 +262,11 @@ func TestWebRTCSubscriberBFrames(t *testing.T) {
 
 // opusPackets turns Opus packets into Enhanced RTMP Opus tags, 20 ms
 // apart, after an OpusHead sequence start.
-func opusPackets(opus [][]byte) []Packet {
-	pkts := []Packet{{Type: Audio, SequenceHeader: true, Payload: opusHeadTag(2)}}
+func opusPackets(opus [][]byte) []flvMsg {
+	pkts := []flvMsg{{Type: Audio, Payload: opusHeadTag(2)}}
 	for i, o := range opus {
 		p := flv.AppendAudioTagHeader(nil, flv.FourCCOpus, flv.AudioCodedFrames, true)
-		pkts = append(pkts, Packet{Type: Audio, Timestamp: uint32(20 * i), Payload: append(p, o...)})
+		pkts = append(pkts, flvMsg{Type: Audio, Timestamp: uint32(20 * i), Payload: append(p, o...)})
 	}
 	return pkts
 }
@@ -288,7 +284,7 @@ func TestWebRTCSubscriberOpus(t *testing.T) {
 	_, wait := runViewer(t, sub, WebRTCSubscriberConfig{Logger: slog.New(slog.NewTextHandler(&logs, nil))}, video, audio)
 	aus := readH264AUs(t)
 	for _, p := range append(avcPackets(t, aus[:5], false), opusPackets(opus)...) {
-		mustWrite(t, pub, p)
+		writeTags(t, pub, p)
 	}
 	pub.Close()
 	if err := wait(); err != nil {
@@ -350,15 +346,15 @@ func TestWebRTCSubscriberSlowViewer(t *testing.T) {
 	sub, _ := h.Subscribe("live/slow")
 	video := &blockingLocal{fakeLocal: newFakeLocal("H264"), entered: make(chan struct{}), release: make(chan struct{})}
 	_, wait := runViewer(t, sub, WebRTCSubscriberConfig{}, video, nil)
-	mustWrite(t, pub, pkts[0])
-	mustWrite(t, pub, pkts[1]) // the first IDR: the viewer takes it and stalls in its first write
+	writeTags(t, pub, pkts[0])
+	writeTags(t, pub, pkts[1]) // the first IDR: the viewer takes it and stalls in its first write
 	<-video.entered
 	for _, p := range pkts[2:45] { // 43 frames into a queue of 8: dropped up to the IDR at 30
-		mustWrite(t, pub, p)
+		writeTags(t, pub, p)
 	}
 	close(video.release)
 	for _, p := range pkts[45:] {
-		mustWrite(t, pub, p)
+		writeTags(t, pub, p)
 	}
 	pub.Close()
 	if err := wait(); err != nil {

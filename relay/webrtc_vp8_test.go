@@ -96,15 +96,15 @@ func TestWebRTCPublisherVP8(t *testing.T) {
 		t.Fatalf("%d frames, want a sequence start and %d", len(frames), len(want))
 	}
 	for i, f := range frames {
-		tag, err := flv.ParseVideoTag(f.Payload)
+		tag, err := flv.ParseVideoTag(f.FLVTag())
 		if err != nil || tag.FourCC != flv.FourCCVP8 || !tag.Enhanced {
 			t.Fatalf("frame %d: %+v, %v", i, tag, err)
 		}
 		if i == 0 {
 			continue
 		}
-		if !bytes.Equal(tag.Data, want[i-1]) || f.Keyframe != ((i-1)%30 == 0) || f.Timestamp != frameMs(i-1) {
-			t.Fatalf("frame %d differs (keyframe %v at %d ms)", i-1, f.Keyframe, f.Timestamp)
+		if !bytes.Equal(tag.Data, want[i-1]) || f.Keyframe != ((i-1)%30 == 0) || f.DTS != frameMs(i-1) {
+			t.Fatalf("frame %d differs (keyframe %v at %d ms)", i-1, f.Keyframe, f.DTS)
 		}
 	}
 	if track.requests.Load() == 0 {
