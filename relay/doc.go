@@ -114,17 +114,22 @@
 //     viewers that negotiated Opus transcoded (see "AAC to Opus").
 //     HEVC, AV1, VP9 and multitrack tags are not sent.
 //   - From a WebRTC publisher, H.264 is reassembled from single NAL unit
-//     packets, STAP-A and FU-A into AVC FLV tags, with the SPS and PPS in
+//     packets, STAP-A and FU-A into access units, with the SPS and PPS in
 //     an AVCDecoderConfigurationRecord sequence header (a new one when
-//     they change), so RTMP players and WebRTC viewers both get it. A
+//     they change), which RTMP players get as AVC FLV tags. WebRTC
+//     viewers of the same codec get the publisher's RTP payloads as they
+//     came, kept on the frame (not cut again from the access unit), with
+//     their own SSRC, sequence numbers and timestamp offset; a payload
+//     too large for a viewer's headers (over 1,400 bytes) has its frame
+//     cut afresh. A
 //     frame that lost a packet is dropped, with the frames after it up
 //     to the next IDR, which is requested by a PLI. Opus becomes Enhanced
 //     RTMP Opus audio after an OpusHead sequence start: RTMP players
 //     without Enhanced RTMP audio (ffmpeg 5.1) see an audio stream of
 //     codec "none" and must be told to play the video only (-an).
-//   - VP8 (Firefox's default) becomes Enhanced RTMP vp08 frames, which
-//     VP8 viewers get back as RFC 7741 RTP; RTMP players need vp08
-//     support, which ffmpeg 5.1 lacks.
+//   - VP8 (Firefox's default) becomes Enhanced RTMP vp08 frames for
+//     RTMP players, which need vp08 support (ffmpeg 5.1 lacks it); VP8
+//     viewers get the publisher's RFC 7741 payloads as they came.
 //
 // Each frame's RTP payloads are computed once for all viewers, as the
 // RTMP chunks are, and kept on the frame; a viewer

@@ -36,8 +36,9 @@ func (whepTrack) WriteRTP(p *rtp.Packet) error {
 }
 
 // A WHIP publisher's H.264 reaches a WHEP viewer through the hub: its
-// RTP is reassembled into AVC frames (which RTMP players of the stream
-// get too) and cut into RTP again, once per frame for all viewers.
+// RTP is reassembled into access units (which RTMP players of the stream
+// get as AVC tags), and the viewer gets the publisher's own payloads,
+// with sequence numbers and timestamp offset of its own.
 func ExampleWebRTCPublisher() {
 	hub := relay.NewHub(relay.Config{})
 	pub, _ := hub.Publish("live/whip")

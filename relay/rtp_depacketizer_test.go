@@ -35,7 +35,7 @@ func depacketizeFuzz(t *testing.T, codec Codec, data []byte) {
 	d := newDepacketizer(codec, maxBytes)
 	var seq uint16
 	var ts uint32
-	done := func(frame []byte, _ uint32, ok bool) {
+	done := func(frame, _ []byte, _ uint32, ok bool) {
 		switch {
 		case !ok:
 		case len(frame) == 0 || len(frame) > maxBytes:
@@ -85,7 +85,7 @@ func FuzzDepacketizer(f *testing.F) {
 func TestDepacketizerAllocs(t *testing.T) {
 	au := packetizeH264(readH264AUs(t), 0, 0)[0] // an IDR: STAP-A, then FU-A fragments
 	d := newDepacketizer(H264, DefaultMaxFrameBytes)
-	done := func([]byte, uint32, bool) {}
+	done := func(_, _ []byte, _ uint32, _ bool) {}
 	seq := uint16(0)
 	push := func() {
 		for _, p := range au {

@@ -52,11 +52,11 @@ type WebRTCPublisherConfig struct {
 }
 
 // WebRTCPublisher feeds a hub stream from a WebRTC publisher's RTP (a
-// WHIP session): H.264 is reassembled into access units and published as
-// AVC FLV tags with an AVCDecoderConfigurationRecord sequence header, so
-// that RTMP players and WebRTC viewers both watch it; VP8 is published as
-// Enhanced RTMP vp08 frames, which WebRTC viewers get; Opus as Enhanced
-// RTMP Opus audio with an OpusHead sequence start. Make one with
+// WHIP session): H.264 is reassembled into access units with an
+// AVCDecoderConfigurationRecord sequence header (AVC FLV tags for RTMP
+// players), VP8 into frames (Enhanced RTMP vp08), Opus into Opus units
+// after an OpusHead. Each video frame keeps the RTP payloads it came in,
+// which WebRTC viewers of its codec get unchanged (see WebRTCSubscriber). Make one with
 // NewWebRTCPublisher and give its OnRTP to the publisher's peer.Config.
 type WebRTCPublisher struct {
 	pub *Publisher
@@ -190,8 +190,8 @@ func (w *WebRTCPublisher) writeVideo(t RemoteTrack, pkt *rtp.Packet) error {
 
 // frameDone is the depacketizer's frameFunc: it publishes the frame and
 // keeps the first error for WriteRTP.
-func (w *WebRTCPublisher) frameDone(frame []byte, ts uint32, ok bool) {
-	if err := w.publishVideo(frame, ts, ok); err != nil && w.video.err == nil {
+func (w *WebRTCPublisher) frameDone(frame, payloads []byte, ts uint32, ok bool) {
+	if err := w.publishVideo(frame, payloads, ts, ok); err != nil && w.video.err == nil {
 		w.video.err = err
 	}
 }
@@ -204,8 +204,9 @@ func (w *WebRTCPublisher) requestKeyFrame() {
 	}
 }
 
-// publishVideo publishes one reassembled frame, or drops it.
-func (w *WebRTCPublisher) publishVideo(frame []byte, ts uint32, ok bool) error {
+// publishVideo publishes one reassembled frame, with the RTP payloads it
+// came in, or drops it.
+func (w *WebRTCPublisher) publishVideo(frame, payloads []byte, ts uint32, ok bool) error {
 	v := &w.video
 	if !ok {
 		w.stats.dropped.Add(1)
@@ -215,19 +216,21 @@ func (w *WebRTCPublisher) publishVideo(frame []byte, ts uint32, ok bool) error {
 	}
 	u := Unit{Type: Video, Codec: v.codec, DTS: v.clock.ms(ts), RTPTime: ts}
 	if v.codec == VP8 {
-		return w.publishVP8(frame, u)
+		return w.publishVP8(frame, payloads, u)
 	}
-	return w.publishH264(frame, u)
+	return w.publishH264(frame, payloads, u)
 }
 
-// publishH264 publishes an access unit (AVCC, 4-byte lengths) as an AVC
-// video tag. Its SPS and PPS go into the sequence header, a new one
-// whenever they change, and are left out of the frame, as RTMP encoders
-// do; AUD NAL units are left out too.
-func (w *WebRTCPublisher) publishH264(au []byte, u Unit) error {
+// publishH264 publishes an access unit (AVCC, 4-byte lengths) and the RTP
+// payloads it came in. Its SPS and PPS go into the sequence header, a new
+// one whenever they change, and are left out of the unit's data (and so
+// of RTMP players' tags), as RTMP encoders do; AUD NAL units are left out
+// too. WebRTC viewers get the payloads as they came, in-band parameter
+// sets included.
+func (w *WebRTCPublisher) publishH264(au, payloads []byte, u Unit) error {
 	v := &w.video
 	var sps, pps []byte
-	key := false
+	var flags byte
 	size := 0
 	it := newNALUs(au)
 	for nalu, ok := it.Next(); ok; nalu, ok = it.Next() {
@@ -238,12 +241,21 @@ func (w *WebRTCPublisher) publishH264(au []byte, u Unit) error {
 			pps = nalu
 		case naluAUD:
 		case naluIDR:
-			key = true
+			flags |= rtpKey
+			if sps != nil && pps != nil {
+				flags |= rtpInband
+			}
 			fallthrough
+		case naluSlice:
+			if isBSlice(nalu) {
+				flags |= rtpBSlice
+			}
+			size += 4 + len(nalu)
 		default:
 			size += 4 + len(nalu)
 		}
 	}
+	key := flags&rtpKey != 0
 	if err := w.updateParams(sps, pps, u); err != nil {
 		return err
 	}
@@ -273,7 +285,7 @@ func (w *WebRTCPublisher) publishH264(au []byte, u Unit) error {
 		}
 	}
 	u.Keyframe, u.Config = key, v.config
-	return w.publishTag(u, tag, hdr)
+	return w.publishTag(u, tag, hdr, &rtpFrame{flags: flags, buf: payloads})
 }
 
 // updateParams publishes a new sequence header when the access unit
@@ -302,12 +314,12 @@ func (w *WebRTCPublisher) updateParams(sps, pps []byte, u Unit) error {
 	}
 	v.seqSent = true
 	u.Keyframe, u.SequenceHeader, u.Config = true, true, v.config
-	return w.publishTag(u, tag, hdr)
+	return w.publishTag(u, tag, hdr, nil)
 }
 
 // publishVP8 publishes a VP8 frame as an Enhanced RTMP vp08 tag, after a
 // sequence start with a VPCodecConfigurationRecord.
-func (w *WebRTCPublisher) publishVP8(frame []byte, u Unit) error {
+func (w *WebRTCPublisher) publishVP8(frame, payloads []byte, u Unit) error {
 	v := &w.video
 	key := frame[0]&1 == 0 // the inverse key frame flag (RFC 6386 §9.1)
 	if v.waitKey && !key {
@@ -323,7 +335,7 @@ func (w *WebRTCPublisher) publishVP8(frame []byte, u Unit) error {
 		v.config, _ = NewDecoderConfig(VP8, tag[hdr:]) // VP8 records are not parsed
 		seq := u
 		seq.Keyframe, seq.SequenceHeader, seq.Config = true, true, v.config
-		if err := w.publishTag(seq, tag, hdr); err != nil {
+		if err := w.publishTag(seq, tag, hdr, nil); err != nil {
 			return err
 		}
 		v.seqSent = true
@@ -336,7 +348,11 @@ func (w *WebRTCPublisher) publishVP8(frame []byte, u Unit) error {
 	tag = flv.AppendVideoTagHeader(tag, frameType, flv.FourCCVP8, flv.VideoCodedFrames, 0, true)
 	hdr := len(tag)
 	u.Keyframe, u.Config = key, v.config
-	return w.publishTag(u, append(tag, frame...), hdr)
+	rf := &rtpFrame{buf: payloads}
+	if key {
+		rf.flags = rtpKey
+	}
+	return w.publishTag(u, append(tag, frame...), hdr, rf)
 }
 
 // vp8CodecConfig is the VPCodecConfigurationRecord (VP Codec ISO Media
@@ -370,7 +386,7 @@ func (w *WebRTCPublisher) writeAudio(t RemoteTrack, pkt *rtp.Packet) error {
 		a.config, _ = NewDecoderConfig(Opus, tag[hdr:]) // ours: it parses
 		seq := u
 		seq.SequenceHeader, seq.Config = true, a.config
-		if err := w.publishTag(seq, tag, hdr); err != nil {
+		if err := w.publishTag(seq, tag, hdr, nil); err != nil {
 			return err
 		}
 	}
@@ -378,7 +394,7 @@ func (w *WebRTCPublisher) writeAudio(t RemoteTrack, pkt *rtp.Packet) error {
 	tag = flv.AppendAudioTagHeader(tag, flv.FourCCOpus, flv.AudioCodedFrames, true)
 	hdr := len(tag)
 	u.Config = a.config
-	return w.publishTag(u, append(tag, pkt.Payload...), hdr)
+	return w.publishTag(u, append(tag, pkt.Payload...), hdr, nil) // Data is the payload: nothing to keep
 }
 
 // opusHeadTag is an Enhanced RTMP Opus sequence start: an OpusHead (RFC
@@ -401,9 +417,19 @@ const opusHeadLen = 19
 
 // publishTag publishes u with tag[hdr:] as its Data, and tag as the FLV
 // tag body that RTMP players get, and counts it. The unit arrived now.
-func (w *WebRTCPublisher) publishTag(u Unit, tag []byte, hdr int) error {
+// rf, if not nil, holds the RTP payloads that the unit came in, in the
+// depacketizer's buffer (nil: too large to forward): the frame keeps a
+// copy for WebRTC viewers, who get them instead of payloads cut from
+// Data.
+func (w *WebRTCPublisher) publishTag(u Unit, tag []byte, hdr int, rf *rtpFrame) error {
 	u.Data, u.Arrival = tag[hdr:], w.cfg.Now()
-	if err := w.pub.write(&Frame{Unit: u, tag: tag, size: frameSize(cap(tag))}); err != nil {
+	f := &Frame{Unit: u, tag: tag, size: frameSize(cap(tag))}
+	if rf != nil && rf.buf != nil {
+		rf.buf = bytes.Clone(rf.buf)
+		f.size += cap(rf.buf)
+		f.rtp.Store(rf)
+	}
+	if err := w.pub.write(f); err != nil {
 		return err
 	}
 	w.stats.frames.Add(1)

@@ -86,9 +86,11 @@ type WebRTCSubscriberConfig struct {
 }
 
 // WebRTCSubscriber sends a hub stream to one WebRTC viewer: H.264 and VP8
-// video, Opus audio, each frame cut into RTP payloads once for all
-// viewers (the frame's shared encoding), so that a viewer costs one RTP
-// header and its SRTP protection per packet. Make one per viewer with
+// video, Opus audio. Each frame's RTP payloads are a WebRTC publisher's
+// own, kept on the frame, or else cut once for all viewers, so that a
+// viewer costs one RTP header and its SRTP protection per packet: its
+// SSRC (the track's), its sequence numbers (counted over what it is sent,
+// so frames the hub drops leave no gap) and a random timestamp offset. Make one per viewer with
 // NewWebRTCSubscriber, hand OnKeyFrameRequest to the viewer's peer, and
 // call Run once the peer is connected.
 type WebRTCSubscriber struct {
