@@ -137,6 +137,8 @@
 // blocking on the hub's queue. A viewer costs about 20 ns per packet plus
 // the peer's SRTP protection and send, without allocating (see the
 // package's benchmarks). A late joiner's cached GOP leaves as one burst.
+// [WebRTCSubscriberConfig.OnSent] reports each frame's server-added
+// latency: from its arrival ([Unit.Arrival]) to its packets written.
 //
 // Timestamps: a viewer's RTP timestamps are the frames' [Unit.RTPTime]
 // (a WebRTC publisher's own, or the presentation milliseconds times 90

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/pion/rtp"
 
@@ -83,6 +84,17 @@ type WebRTCSubscriberConfig struct {
 	// Rand draws each track's first sequence number and timestamp offset
 	// (RFC 3550 §5.1). Nil means crypto/rand.
 	Rand io.Reader
+	// OnSent, if set, is called on Run's goroutine once per frame sent
+	// (each media frame whose packets the tracks took, not the skipped
+	// ones), just after its last packet was written, with the time since
+	// the frame reached the server (Unit.Arrival, on the monotonic
+	// clock): the latency the server added, from an RTMP message read or
+	// a WebRTC frame's last packet to its packets handed to the peer,
+	// queueing and the peer's SRTP and send included. A server feeds a
+	// histogram with it (e.g. Prometheus). It must be quick: it delays
+	// the viewer's next frame. Frames of a late joiner's cached GOP
+	// report how old they are.
+	OnSent func(d time.Duration)
 }
 
 // WebRTCSubscriber sends a hub stream to one WebRTC viewer: H.264 and VP8
@@ -323,7 +335,7 @@ func (s *sender) send(f *Frame) error {
 		}
 		return nil
 	case f.Type == Audio:
-		return s.sent(t.write(rf.payloads(), f.RTPTime, false, &s.v.stats))
+		return s.sent(f, t.write(rf.payloads(), f.RTPTime, false, &s.v.stats))
 	default:
 		return s.sendVideo(f, rf)
 	}
@@ -331,12 +343,17 @@ func (s *sender) send(f *Frame) error {
 	return nil
 }
 
-// sent counts a frame sent, unless err says that it was not.
-func (s *sender) sent(err error) error {
-	if err == nil {
-		s.v.stats.frames.Add(1)
+// sent counts a frame sent, unless err says that it was not, and
+// reports its server-added latency (OnSent).
+func (s *sender) sent(f *Frame, err error) error {
+	if err != nil {
+		return err
 	}
-	return err
+	s.v.stats.frames.Add(1)
+	if fn := s.v.cfg.OnSent; fn != nil && !f.Arrival.IsZero() {
+		fn(time.Since(f.Arrival))
+	}
+	return nil
 }
 
 // sendVideo sends a coded video frame of the viewer's codec.
@@ -361,7 +378,7 @@ func (s *sender) sendVideo(f *Frame, rf *rtpFrame) error {
 			return err
 		}
 	}
-	return s.sent(t.write(rf.payloads(), f.RTPTime, true, &s.v.stats))
+	return s.sent(f, t.write(rf.payloads(), f.RTPTime, true, &s.v.stats))
 }
 
 // warn logs msg once per stream.
