@@ -16,7 +16,7 @@ const RTPMaxPayload = 1200
 
 // Flags of an rtpFrame.
 const (
-	rtpKey     = 1 << iota // an IDR access unit, a VP8 key frame
+	rtpKey     = 1 << iota // an IDR or IRAP access unit, an AV1 or VP8 key frame
 	rtpBSlice              // holds B slices: browsers cannot decode it
 	rtpInband              // its own parameter sets come before its IDR slice
 	rtpBad                 // malformed: nothing to send
@@ -62,7 +62,7 @@ func appendRTPPayload(dst, payload []byte) []byte {
 }
 
 // rtpCodec reports whether WebRTC viewers can be sent c.
-func rtpCodec(c Codec) bool { return c == H264 || c == VP8 || c == Opus }
+func rtpCodec(c Codec) bool { return c == H264 || c == H265 || c == AV1 || c == VP8 || c == Opus }
 
 // cutRTP cuts u into RTP payloads. A sequence header gives the payloads
 // that go before keyframes lacking their own parameter sets.
@@ -73,12 +73,18 @@ func cutRTP(u *Unit) rtpFrame {
 	switch {
 	case u.SequenceHeader && u.Codec == H264:
 		return appendAVCParamsRTP(buf, u.Config)
+	case u.SequenceHeader && u.Codec == H265:
+		return appendHEVCParamsRTP(buf, u.Config)
 	case u.SequenceHeader:
-		return rtpFrame{} // vpcC, OpusHead: nothing goes over RTP
+		return rtpFrame{} // av1C (sent with keyframes), vpcC, OpusHead: nothing goes over RTP
 	case len(u.Data) == 0:
 		return rtpFrame{flags: rtpNoMedia}
 	case u.Codec == H264:
 		return appendAVCFrameRTP(buf, u.Data)
+	case u.Codec == H265:
+		return appendHEVCFrameRTP(buf, u.Data)
+	case u.Codec == AV1:
+		return appendAV1FrameRTP(buf, u)
 	case u.Codec == VP8:
 		return appendVP8FrameRTP(buf, u.Data)
 	case u.Codec == Opus:

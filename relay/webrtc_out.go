@@ -271,7 +271,7 @@ func (t *rtpTrack) init(w LocalTrack, r io.Reader) error {
 // codecOfSDP maps an SDP encoding name to the codec whose units a track
 // of it is sent, CodecUnknown for none.
 func codecOfSDP(name string) Codec {
-	for _, c := range [...]Codec{H264, VP8, Opus} {
+	for _, c := range [...]Codec{H264, H265, AV1, VP8, Opus} {
 		if strings.EqualFold(name, c.String()) {
 			return c
 		}
