@@ -160,3 +160,130 @@ func TestWebRTCSubscriberHEVC(t *testing.T) {
 		}
 	}
 }
+
+// obus splits a low-overhead AV1 bitstream (OBUs with size fields) into
+// its OBUs.
+func obus(t testing.TB, b []byte) [][]byte {
+	t.Helper()
+	var out [][]byte
+	for len(b) > 0 {
+		n := 1 + int(b[0]>>2&1)
+		size, m := leb128(b[n:])
+		if m == 0 || len(b) < n+m+int(size) {
+			t.Fatalf("a malformed OBU: %x", b[:min(len(b), 8)])
+		}
+		out, b = append(out, b[:n+m+int(size)]), b[n+m+int(size):]
+	}
+	return out
+}
+
+func obuType(o []byte) byte { return o[0] >> 3 & 0xf }
+
+// readAV1TUs returns the AV1 file's temporal units, without their
+// temporal delimiters, and its sequence header OBU.
+func readAV1TUs(t testing.TB) (tus [][][]byte, seqHeader []byte) {
+	t.Helper()
+	b, err := os.ReadFile(testAV1File)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range obus(t, b) {
+		switch obuType(o) {
+		case obuTemporalDelimiter:
+			tus = append(tus, nil)
+		case obuSequenceHeader:
+			seqHeader = o
+			fallthrough
+		default:
+			tus[len(tus)-1] = append(tus[len(tus)-1], o)
+		}
+	}
+	if len(tus) != 20 || seqHeader == nil {
+		t.Fatalf("%s: %d temporal units, sequence header %x", testAV1File, len(tus), seqHeader)
+	}
+	return tus, seqHeader
+}
+
+// TestWebRTCSubscriberAV1: Enhanced RTMP av01 frames whose key frames
+// lack a sequence header OBU (it is in the av1C record only) reach
+// viewers that negotiated AV1 with the record's sequence header in front
+// of every key frame, the N bit set on its first packet (AV1 RTP
+// specification §4.4), so that ffmpeg decodes every picture of the first
+// viewer and of one that joins on the cached GOP.
+func TestWebRTCSubscriberAV1(t *testing.T) {
+	needFFmpeg(t)
+	tus, seqHeader := readAV1TUs(t)
+	seq := flv.AppendVideoTagHeader(nil, flv.FrameKey, flv.FourCCAV1, flv.VideoSequenceStart, 0, true)
+	msgs := []flvMsg{{Type: Video, Payload: append(append(seq, 0x81, 0x00, 0x0c, 0x00), seqHeader...)}}
+	var keys []bool
+	for i, tu := range tus {
+		key := slices.ContainsFunc(tu, func(o []byte) bool { return obuType(o) == obuSequenceHeader })
+		keys = append(keys, key)
+		ft := flv.FrameInter
+		if key {
+			ft = flv.FrameKey
+		}
+		p := flv.AppendVideoTagHeader(nil, ft, flv.FourCCAV1, flv.VideoCodedFrames, 0, true)
+		tu = slices.DeleteFunc(slices.Clone(tu), func(o []byte) bool { return obuType(o) == obuSequenceHeader })
+		msgs = append(msgs, flvMsg{Type: Video, Timestamp: frameMs(i), Payload: append(p, slices.Concat(tu...)...)})
+	}
+	if !keys[0] || !keys[10] {
+		t.Fatalf("key frames at %v, want 0 and 10", keys)
+	}
+	h := NewHub(Config{})
+	pub, _ := h.Publish("live/av1")
+	first, _ := h.Subscribe("live/av1")
+	video := newFakeLocal("AV1")
+	_, wait := runViewer(t, first, WebRTCSubscriberConfig{Rand: zeroRand()}, video, nil)
+	writeTags(t, pub, msgs[:13]...)
+	late, _ := h.Subscribe("live/av1")
+	lateVideo := newFakeLocal("AV1")
+	_, lateWait := runViewer(t, late, WebRTCSubscriberConfig{Rand: zeroRand()}, lateVideo, nil)
+	writeTags(t, pub, msgs[13:]...)
+	pub.Close()
+	if err := wait(); err != nil {
+		t.Fatal(err)
+	}
+	if err := lateWait(); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name   string
+		track  *fakeLocal
+		first  int
+		frames int
+	}{{"first viewer", video, 0, 20}, {"late joiner", lateVideo, 10, 10}} {
+		sent := c.track.sent()
+		frames := depacketize(t, sent, &codecs.AV1Depacketizer{})
+		if len(frames) != c.frames {
+			t.Fatalf("%s: %d frames, want %d", c.name, len(frames), c.frames)
+		}
+		newSeqs := 0
+		for i, p := range sent {
+			if p.payload[0]&0x08 != 0 { // N: the first packet of a coded video sequence
+				newSeqs++
+				if i > 0 && !sent[i-1].marker {
+					t.Errorf("%s: packet %d has N set inside a frame", c.name, i)
+				}
+			}
+		}
+		var stream []byte
+		for i, f := range frames {
+			n := c.first + i
+			if f.ts != uint32(frameMs(n))*90 {
+				t.Errorf("%s: frame %d at %d, want %d", c.name, n, f.ts, frameMs(n)*90)
+			}
+			got := obus(t, f.data)
+			if hasSeq := obuType(got[0]) == obuSequenceHeader; hasSeq != keys[n] {
+				t.Errorf("%s: frame %d (key %v) starts with a sequence header: %v", c.name, n, keys[n], hasSeq)
+			}
+			stream = append(append(stream, 0x12, 0), f.data...) // a temporal delimiter, then the frame
+		}
+		if want := (c.frames + 9) / 10; newSeqs != want {
+			t.Errorf("%s: %d packets with N set, want one per key frame (%d)", c.name, newSeqs, want)
+		}
+		if n := decodedFrames(t, writeTemp(t, "viewer.obu", stream), "-f", "obu"); n != c.frames {
+			t.Errorf("%s: ffmpeg decoded %d of %d pictures", c.name, n, c.frames)
+		}
+	}
+}
