@@ -112,7 +112,15 @@
 //   - Opus from Enhanced RTMP (FourCC Opus) goes out one RTP packet per
 //     tag (RFC 7587). AAC, what ffmpeg and OBS send by default, reaches
 //     viewers that negotiated Opus transcoded (see "AAC to Opus").
-//     HEVC, AV1, VP9 and multitrack tags are not sent.
+//   - HEVC and AV1 from Enhanced RTMP (FourCC hvc1, av01) go to viewers
+//     that negotiated H265 (RFC 7798: single NAL unit packets and
+//     fragmentation units, the VPS, SPS and PPS in an aggregation packet
+//     before every IRAP picture that lacks them) or AV1 (the AV1 RTP
+//     specification, by pion/rtp's payloader, with the av1C's sequence
+//     header OBU in front of every key frame that lacks one). Answer
+//     such a viewer with [Subscriber.VideoCodecs], which puts the
+//     stream's codec first. HEVC B-frames are not looked for. VP9 and
+//     multitrack tags are not sent.
 //   - From a WebRTC publisher, H.264 is reassembled from single NAL unit
 //     packets, STAP-A and FU-A into access units, with the SPS and PPS in
 //     an AVCDecoderConfigurationRecord sequence header (a new one when
@@ -162,8 +170,10 @@
 //
 //	// WHEP: the stream's subscriber, then the peer, then Run once connected.
 //	sub, err := hub.Subscribe(name)
-//	v := relay.NewWebRTCSubscriber(sub, relay.WebRTCSubscriberConfig{Logger: log})
-//	p, err := peer.Answer(offer, peer.Config{..., OnKeyFrameRequest: v.OnKeyFrameRequest})
+//	v := relay.NewWebRTCSubscriber(sub, relay.WebRTCSubscriberConfig{Logger: log, OnSent: observe})
+//	cfg := peer.Config{..., OnKeyFrameRequest: v.OnKeyFrameRequest}
+//	cfg.SDP.Video.Codecs = sub.VideoCodecs() // H.265 or AV1 first for such a stream
+//	p, err := peer.Answer(offer, cfg)
 //	<-p.Connected()
 //	video, audio := relay.PeerTracks(p)
 //	err = v.Run(ctx, video, audio) // cancel ctx when the peer is done

@@ -10,6 +10,7 @@ import (
 	"github.com/pion/rtp/codecs"
 
 	"github.com/streamwire/streamwire/rtmp/flv"
+	"github.com/streamwire/streamwire/sdp"
 )
 
 const (
@@ -54,9 +55,17 @@ func isIRAP(n []byte) bool { return hevcType(n) >= hevcIRAPFirst && hevcType(n) 
 
 // hevcRecord is an HEVCDecoderConfigurationRecord (ISO/IEC 14496-15
 // §8.3.3.1) with 4-byte NAL unit lengths: the profile, tier and level
-// fields are the SPS's profile_tier_level (§7.3.3), its bytes 3 to 14.
+// fields are the SPS's profile_tier_level (§7.3.3), bytes 3 to 14 of its
+// RBSP (the NAL unit without emulation prevention bytes, §7.4.2).
 func hevcRecord(vps, sps, pps []byte) []byte {
-	b := append([]byte{1}, sps[3:15]...)
+	var rbsp []byte
+	for i, c := range sps {
+		if c == 3 && i >= 2 && sps[i-1] == 0 && sps[i-2] == 0 {
+			continue
+		}
+		rbsp = append(rbsp, c)
+	}
+	b := append([]byte{1}, rbsp[3:15]...)
 	b = append(b, 0xf0, 0, 0xfc, 0xfd, 0xf8, 0xf8, 0, 0, 0x0f, 3)
 	for _, n := range [][]byte{vps, sps, pps} {
 		b = append(b, 0x80|hevcType(n), 0, 1)
@@ -285,5 +294,41 @@ func TestWebRTCSubscriberAV1(t *testing.T) {
 		if n := decodedFrames(t, writeTemp(t, "viewer.obu", stream), "-f", "obu"); n != c.frames {
 			t.Errorf("%s: ffmpeg decoded %d of %d pictures", c.name, n, c.frames)
 		}
+	}
+}
+
+// A viewer of an HEVC or AV1 stream is answered with that codec first
+// (with the stream's profile), then the defaults; of an H.264 stream, or
+// one without a sequence header yet, with the defaults (nil).
+func TestSubscriberVideoCodecs(t *testing.T) {
+	aus := readHEVCAUs(t)
+	_, seqHeader := readAV1TUs(t)
+	av1Seq := flv.AppendVideoTagHeader(nil, flv.FrameKey, flv.FourCCAV1, flv.VideoSequenceStart, 0, true)
+	for _, c := range []struct {
+		name string
+		seq  []flvMsg
+		want string // the first codec's name and fmtp, "" for nil
+	}{
+		{"HEVC", hevcTags(t, aus[:1])[:1], "H265 level-id=60;profile-id=1;tier-flag=0;tx-mode=SRST"},
+		{"AV1", []flvMsg{{Type: Video, Payload: append(append(av1Seq, 0x81, 0x00, 0x0c, 0x00), seqHeader...)}}, "AV1 profile=0"},
+		{"H.264", avcPackets(t, readH264AUs(t)[:1], false)[:1], ""},
+		{"no sequence header", nil, ""},
+	} {
+		h := NewHub(Config{})
+		pub, _ := h.Publish("live/c")
+		writeTags(t, pub, c.seq...)
+		sub, _ := h.Subscribe("live/c")
+		got := sub.VideoCodecs()
+		switch {
+		case c.want == "" && got != nil:
+			t.Errorf("%s: %v, want nil (the defaults)", c.name, got)
+		case c.want != "" && (len(got) != 1+len(sdp.DefaultVideoCodecs) || got[0].Name+" "+got[0].Fmtp != c.want || got[0].ClockRate != 90000):
+			t.Errorf("%s: %v, want %q then the defaults", c.name, got, c.want)
+		}
+		pub.Close()
+	}
+	var zero Subscriber
+	if zero.VideoCodecs() != nil {
+		t.Error("zero Subscriber has codecs")
 	}
 }

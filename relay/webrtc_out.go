@@ -17,6 +17,7 @@ import (
 	"github.com/streamwire/streamwire/internal/logstr"
 	"github.com/streamwire/streamwire/peer"
 	"github.com/streamwire/streamwire/relay/transcode"
+	"github.com/streamwire/streamwire/rtmp/flv"
 	"github.com/streamwire/streamwire/sdp"
 )
 
@@ -434,4 +435,49 @@ func (s *sender) warnCodec(f *Frame, t *rtpTrack) {
 			"and the viewer did not offer Opus to get it transcoded"
 	}
 	s.v.log.Warn(msg, args...)
+}
+
+// VideoCodecs returns the video codecs to answer a WebRTC viewer of the
+// stream with (its sdp.MediaConfig.Codecs), in order of preference: for
+// a stream of H.265 or AV1 (from Enhanced RTMP), that codec first, with
+// the profile and tier of its decoder configuration (RFC 7798 §7.1
+// profile-id and tier-flag; AV1 RTP specification §7.2 profile), then
+// sdp.DefaultVideoCodecs, so that a viewer whose offer has the stream's
+// codec gets it, and one whose offer lacks it gets H.264 or VP8 (and no
+// video, with a log line). It returns nil, which means
+// sdp.DefaultVideoCodecs, for other streams and for a stream without a
+// video sequence header yet.
+func (sub *Subscriber) VideoCodecs() []sdp.Codec {
+	s := sub.s
+	if s == nil {
+		return nil
+	}
+	s.mu.Lock()
+	var cfg *DecoderConfig
+	if s.videoSeq != nil {
+		cfg = s.videoSeq.Config
+	}
+	s.mu.Unlock()
+	c, ok := sdpCodecOf(cfg)
+	if !ok {
+		return nil
+	}
+	return append([]sdp.Codec{c}, sdp.DefaultVideoCodecs...)
+}
+
+// sdpCodecOf is the SDP codec of an H.265 or AV1 configuration.
+func sdpCodecOf(cfg *DecoderConfig) (sdp.Codec, bool) {
+	switch {
+	case cfg == nil:
+	case cfg.Codec == H265:
+		r, err := flv.ParseHEVCDecoderConfig(cfg.Record)
+		if err != nil {
+			break
+		}
+		return sdp.Codec{Name: "H265", ClockRate: 90000, Fmtp: fmt.Sprintf("level-id=%d;profile-id=%d;tier-flag=%d;tx-mode=SRST",
+			r.LevelIDC, r.ProfileIDC, r.TierFlag)}, true
+	case cfg.Codec == AV1 && len(cfg.Record) >= 2:
+		return sdp.Codec{Name: "AV1", ClockRate: 90000, Fmtp: fmt.Sprintf("profile=%d", cfg.Record[1]>>5)}, true
+	}
+	return sdp.Codec{}, false
 }
