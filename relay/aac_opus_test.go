@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/streamwire/streamwire/internal/syncbuf"
+	"github.com/streamwire/streamwire/relay/internal/ffmpegtest"
 	"github.com/streamwire/streamwire/relay/transcode"
 	"github.com/streamwire/streamwire/rtmp/flv"
 )
@@ -25,7 +26,7 @@ func syncFLV(t *testing.T, seconds string) []flvMsg {
 	t.Helper()
 	path := writeTemp(t, "sync.flv", nil)
 	marker := "between(mod(t\\,1)\\,0.52\\,0.559)"
-	runFFmpeg(t, "-f", "lavfi", "-i", "color=c=black:s=160x120:r=25,drawbox=c=white:t=fill:enable='"+marker+"'",
+	ffmpegtest.Run(t, "-f", "lavfi", "-i", "color=c=black:s=160x120:r=25,drawbox=c=white:t=fill:enable='"+marker+"'",
 		"-f", "lavfi", "-i", "aevalsrc=if(between(mod(t\\,1)\\,0.52\\,0.57)\\,0.8*sin(2*PI*1000*t)\\,0):s=44100",
 		"-t", seconds, "-pix_fmt", "yuv420p", "-c:v", "libx264", "-profile:v", "baseline", "-g", "25",
 		"-c:a", "aac", "-ac", "2", "-y", "-f", "flv", path)
@@ -174,7 +175,7 @@ func whiteFrames(t *testing.T, frames []sentFrame) []float64 {
 	for _, f := range frames {
 		stream = append(stream, f.data...)
 	}
-	gray := runFFmpeg(t, "-f", "h264", "-i", writeTemp(t, "v.h264", stream), "-f", "rawvideo", "-pix_fmt", "gray", "-")
+	gray := ffmpegtest.Run(t, "-f", "h264", "-i", writeTemp(t, "v.h264", stream), "-f", "rawvideo", "-pix_fmt", "gray", "-")
 	const size = 160 * 120
 	if len(gray) != len(frames)*size {
 		t.Fatalf("ffmpeg decoded %d bytes, want %d frames of %d", len(gray), len(frames), size)
@@ -206,7 +207,7 @@ func opusBeeps(t *testing.T, pkts []sentPacket) []float64 {
 	for i, p := range pkts {
 		ogg = appendOggPage(ogg, 0, int64(960*(i+1)), uint32(i+2), p.payload)
 	}
-	pcm := runFFmpeg(t, "-i", writeTemp(t, "a.opus", ogg), "-f", "s16le", "-ac", "1", "-ar", "48000", "-")
+	pcm := ffmpegtest.Run(t, "-i", writeTemp(t, "a.opus", ogg), "-f", "s16le", "-ac", "1", "-ar", "48000", "-")
 	var out []float64
 	quiet := 4800
 	for i := 0; i+1 < len(pcm); i += 2 {
@@ -267,7 +268,7 @@ func oggCRC(i byte) uint32 {
 // and is killed when the last leaves; a new viewer starts a new one, and
 // the publisher's leaving kills that.
 func TestAACToOpusLifecycle(t *testing.T) {
-	needFFmpeg(t)
+	ffmpegtest.Need(t)
 	h := NewHub(Config{})
 	pub, _ := h.Publish("live/life")
 	writeTags(t, pub, flvMsg{Type: Audio, Payload: []byte{0xaf, 0, 0x12, 0x10}})

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
 
+	"github.com/streamwire/streamwire/relay/internal/ffmpegtest"
 	"github.com/streamwire/streamwire/rtmp"
 	"github.com/streamwire/streamwire/rtmp/flv"
 	"github.com/streamwire/streamwire/sdp"
@@ -276,40 +276,12 @@ func runViewer(t *testing.T, sub *Subscriber, cfg WebRTCSubscriberConfig, video,
 	return v, wait
 }
 
-// needFFmpeg returns the ffmpeg binary, failing the test if there is none:
-// scripts/install-deps.sh installs it, and these tests must not pass
-// without running it.
-func needFFmpeg(t testing.TB) string {
-	t.Helper()
-	p, err := exec.LookPath("ffmpeg")
-	if err != nil {
-		t.Fatalf("ffmpeg is needed by this test (./scripts/install-deps.sh installs it): %v", err)
-	}
-	return p
-}
-
-// runFFmpeg runs ffmpeg with args (after -hide_banner -v error) and fails
-// the test on an exit error or on anything written to stderr.
-func runFFmpeg(t testing.TB, args ...string) []byte {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, needFFmpeg(t), append([]string{"-hide_banner", "-nostdin", "-v", "error"}, args...)...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil || stderr.Len() > 0 {
-		t.Fatalf("ffmpeg %s: %v\n%s", strings.Join(args, " "), err, stderr.Bytes())
-	}
-	return out
-}
-
 // decodedFrames decodes a file's video with ffmpeg, failing the test on
 // any decoder message, and returns how many frames it decoded.
 func decodedFrames(t testing.TB, path string, format ...string) int {
 	t.Helper()
 	args := append(slices.Clone(format), "-i", path, "-map", "0:v", "-f", "framecrc", "-")
-	out := runFFmpeg(t, args...)
+	out := ffmpegtest.Run(t, args...)
 	n := 0
 	for _, line := range strings.Split(string(out), "\n") {
 		if line != "" && !strings.HasPrefix(line, "#") {

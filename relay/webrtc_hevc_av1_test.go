@@ -9,6 +9,7 @@ import (
 
 	"github.com/pion/rtp/codecs"
 
+	"github.com/streamwire/streamwire/relay/internal/ffmpegtest"
 	"github.com/streamwire/streamwire/rtmp/flv"
 	"github.com/streamwire/streamwire/sdp"
 )
@@ -97,6 +98,41 @@ func hevcTags(t testing.TB, aus [][][]byte) []flvMsg {
 	return msgs
 }
 
+// viewerRun is what one viewer of twoViewers was sent.
+type viewerRun struct {
+	name   string
+	sent   []sentPacket
+	first  int // the first frame it gets
+	frames int // how many
+}
+
+// twoViewers publishes msgs, a sequence header and 20 frames with key
+// frames at 0 and 10, to two viewers of codec: one from the start, and
+// one that joins after frame 11, on the cached GOP of frame 10.
+func twoViewers(t *testing.T, codec string, msgs []flvMsg) []viewerRun {
+	t.Helper()
+	h := NewHub(Config{})
+	pub, _ := h.Publish("live/two")
+	runs := []viewerRun{{name: "first viewer", first: 0, frames: 20}, {name: "late joiner", first: 10, frames: 10}}
+	var tracks []*fakeLocal
+	var waits []func() error
+	for i, part := range [][]flvMsg{msgs[:13], msgs[13:]} {
+		sub, _ := h.Subscribe("live/two")
+		tracks = append(tracks, newFakeLocal(codec))
+		_, wait := runViewer(t, sub, WebRTCSubscriberConfig{Rand: zeroRand()}, tracks[i], nil)
+		waits = append(waits, wait)
+		writeTags(t, pub, part...)
+	}
+	pub.Close()
+	for i := range runs {
+		if err := waits[i](); err != nil {
+			t.Fatalf("%s: %v", runs[i].name, err)
+		}
+		runs[i].sent = tracks[i].sent()
+	}
+	return runs
+}
+
 // TestWebRTCSubscriberHEVC: Enhanced RTMP hvc1 reaches viewers that
 // negotiated H265 as RFC 7798 RTP: single NAL unit packets and
 // fragmentation units within RTPMaxPayload, the marker on each access
@@ -105,33 +141,11 @@ func hevcTags(t testing.TB, aus [][][]byte) []flvMsg {
 // on the cached GOP decodes from its first picture: ffmpeg decodes every
 // picture each viewer got, without an error.
 func TestWebRTCSubscriberHEVC(t *testing.T) {
-	needFFmpeg(t)
+	ffmpegtest.Need(t)
 	aus := readHEVCAUs(t)
 	msgs := hevcTags(t, aus)
-	h := NewHub(Config{})
-	pub, _ := h.Publish("live/hevc")
-	first, _ := h.Subscribe("live/hevc")
-	video := newFakeLocal("H265")
-	_, wait := runViewer(t, first, WebRTCSubscriberConfig{Rand: zeroRand()}, video, nil)
-	writeTags(t, pub, msgs[:13]...) // the sequence header and 12 frames
-	late, _ := h.Subscribe("live/hevc")
-	lateVideo := newFakeLocal("h265")
-	_, lateWait := runViewer(t, late, WebRTCSubscriberConfig{Rand: zeroRand()}, lateVideo, nil)
-	writeTags(t, pub, msgs[13:]...)
-	pub.Close()
-	if err := wait(); err != nil {
-		t.Fatal(err)
-	}
-	if err := lateWait(); err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range []struct {
-		name   string
-		track  *fakeLocal
-		first  int // the first access unit it gets
-		frames int
-	}{{"first viewer", video, 0, 20}, {"late joiner", lateVideo, 10, 10}} {
-		sent := c.track.sent()
+	for _, c := range twoViewers(t, "H265", msgs) {
+		sent := c.sent
 		frames := depacketize(t, sent, &codecs.H265Depacketizer{})
 		if len(frames) != c.frames {
 			t.Fatalf("%s: %d frames, want %d", c.name, len(frames), c.frames)
@@ -220,7 +234,7 @@ func readAV1TUs(t testing.TB) (tus [][][]byte, seqHeader []byte) {
 // specification §4.4), so that ffmpeg decodes every picture of the first
 // viewer and of one that joins on the cached GOP.
 func TestWebRTCSubscriberAV1(t *testing.T) {
-	needFFmpeg(t)
+	ffmpegtest.Need(t)
 	tus, seqHeader := readAV1TUs(t)
 	seq := flv.AppendVideoTagHeader(nil, flv.FrameKey, flv.FourCCAV1, flv.VideoSequenceStart, 0, true)
 	msgs := []flvMsg{{Type: Video, Payload: append(append(seq, 0x81, 0x00, 0x0c, 0x00), seqHeader...)}}
@@ -239,30 +253,8 @@ func TestWebRTCSubscriberAV1(t *testing.T) {
 	if !keys[0] || !keys[10] {
 		t.Fatalf("key frames at %v, want 0 and 10", keys)
 	}
-	h := NewHub(Config{})
-	pub, _ := h.Publish("live/av1")
-	first, _ := h.Subscribe("live/av1")
-	video := newFakeLocal("AV1")
-	_, wait := runViewer(t, first, WebRTCSubscriberConfig{Rand: zeroRand()}, video, nil)
-	writeTags(t, pub, msgs[:13]...)
-	late, _ := h.Subscribe("live/av1")
-	lateVideo := newFakeLocal("AV1")
-	_, lateWait := runViewer(t, late, WebRTCSubscriberConfig{Rand: zeroRand()}, lateVideo, nil)
-	writeTags(t, pub, msgs[13:]...)
-	pub.Close()
-	if err := wait(); err != nil {
-		t.Fatal(err)
-	}
-	if err := lateWait(); err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range []struct {
-		name   string
-		track  *fakeLocal
-		first  int
-		frames int
-	}{{"first viewer", video, 0, 20}, {"late joiner", lateVideo, 10, 10}} {
-		sent := c.track.sent()
+	for _, c := range twoViewers(t, "AV1", msgs) {
+		sent := c.sent
 		frames := depacketize(t, sent, &codecs.AV1Depacketizer{})
 		if len(frames) != c.frames {
 			t.Fatalf("%s: %d frames, want %d", c.name, len(frames), c.frames)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/streamwire/streamwire/internal/syncbuf"
+	"github.com/streamwire/streamwire/relay/internal/ffmpegtest"
 
 	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
@@ -389,7 +390,7 @@ func TestWebRTCPublisherAudioVideo(t *testing.T) {
 // Enhanced RTMP audio (FourCC Opus) play it too; only 5.1 is installed
 // here, so that is not tested.
 func TestWebRTCPublisherRTMPPlayer(t *testing.T) {
-	ffmpeg := needFFmpeg(t)
+	ffmpeg := ffmpegtest.Need(t)
 	aus := readH264AUs(t)
 	opus := oggOpusPackets(t, testOpusFile)
 	h := NewHub(Config{})

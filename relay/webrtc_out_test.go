@@ -13,6 +13,7 @@ import (
 	"github.com/pion/rtp/codecs"
 
 	"github.com/streamwire/streamwire/internal/syncbuf"
+	"github.com/streamwire/streamwire/relay/internal/ffmpegtest"
 	"github.com/streamwire/streamwire/rtmp/flv"
 )
 
@@ -135,7 +136,7 @@ func TestWebRTCSubscriberLateJoiner(t *testing.T) {
 // many viewers there are (aac_opus_test.go tests the transcoder).
 func TestWebRTCSubscriberFFmpegFLV(t *testing.T) {
 	path := writeTemp(t, "src.flv", nil)
-	runFFmpeg(t, "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25", "-f", "lavfi", "-i", "sine",
+	ffmpegtest.Run(t, "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25", "-f", "lavfi", "-i", "sine",
 		"-t", "2", "-pix_fmt", "yuv420p", "-c:v", "libx264", "-profile:v", "baseline", "-x264-params", "slices=4:keyint=25",
 		"-c:a", "aac", "-y", "-f", "flv", path)
 	pkts := flvPackets(t, path)
@@ -201,7 +202,7 @@ func TestWebRTCSubscriberFFmpegFLV(t *testing.T) {
 // decode without an error.
 func TestWebRTCSubscriberBFrames(t *testing.T) {
 	path := writeTemp(t, "bframes.flv", nil)
-	runFFmpeg(t, "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25", "-t", "2",
+	ffmpegtest.Run(t, "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25", "-t", "2",
 		"-pix_fmt", "yuv420p", "-c:v", "libx264", "-profile:v", "main", "-bf", "3", "-b_strategy", "0", "-x264-params", "keyint=25:b-pyramid=normal",
 		"-an", "-y", "-f", "flv", path)
 	pkts := flvPackets(t, path)

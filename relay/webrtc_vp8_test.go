@@ -9,6 +9,7 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
 
+	"github.com/streamwire/streamwire/relay/internal/ffmpegtest"
 	"github.com/streamwire/streamwire/rtmp/flv"
 )
 
@@ -17,7 +18,7 @@ import (
 func vp8Frames(t *testing.T) [][]byte {
 	t.Helper()
 	path := writeTemp(t, "src.ivf", nil)
-	runFFmpeg(t, "-f", "lavfi", "-i", "testsrc=size=320x240:rate=30", "-t", "2", "-c:v", "libvpx", "-g", "30", "-b:v", "1M", "-y", "-f", "ivf", path)
+	ffmpegtest.Run(t, "-f", "lavfi", "-i", "testsrc=size=320x240:rate=30", "-t", "2", "-c:v", "libvpx", "-g", "30", "-b:v", "1M", "-y", "-f", "ivf", path)
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)

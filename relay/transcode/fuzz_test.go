@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+
+	"github.com/streamwire/streamwire/relay/internal/ffmpegtest"
 )
 
 // FuzzOggOpusReader reads arbitrary bytes as ffmpeg's Ogg Opus output:
@@ -76,7 +78,7 @@ func TestFuzzSeeds(t *testing.T) {
 	}
 	ogg := func(args ...string) []byte {
 		path := tempPath(t, "seed.opus")
-		runFFmpeg(t, append(append([]string{"-f", "lavfi", "-i", "sine=frequency=500:sample_rate=48000", "-t", "0.3", "-ac", "2", "-c:a", "libopus"}, args...), "-f", "opus", "-y", path)...)
+		ffmpegtest.Run(t, append(append([]string{"-f", "lavfi", "-i", "sine=frequency=500:sample_rate=48000", "-t", "0.3", "-ac", "2", "-c:a", "libopus"}, args...), "-f", "opus", "-y", path)...)
 		b, err := os.ReadFile(path)
 		if err != nil {
 			t.Fatal(err)
