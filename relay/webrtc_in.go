@@ -274,7 +274,7 @@ func (w *WebRTCPublisher) publishH264(au, payloads []byte, u Unit) error {
 	if key {
 		frameType = flv.FrameKey
 	}
-	tag := make([]byte, 0, 5+size)
+	tag := make([]byte, 0, 5+size+len(payloads)) // room for the payloads' copy: one allocation
 	tag = flv.AppendVideoTagHeader(tag, frameType, flv.FourCCAVC, flv.VideoCodedFrames, 0, false)
 	hdr := len(tag)
 	it = newNALUs(au)
@@ -285,7 +285,7 @@ func (w *WebRTCPublisher) publishH264(au, payloads []byte, u Unit) error {
 		}
 	}
 	u.Keyframe, u.Config = key, v.config
-	return w.publishTag(u, tag, hdr, &rtpFrame{flags: flags, buf: payloads})
+	return w.publishTag(u, tag, hdr, payloads, flags)
 }
 
 // updateParams publishes a new sequence header when the access unit
@@ -314,7 +314,7 @@ func (w *WebRTCPublisher) updateParams(sps, pps []byte, u Unit) error {
 	}
 	v.seqSent = true
 	u.Keyframe, u.SequenceHeader, u.Config = true, true, v.config
-	return w.publishTag(u, tag, hdr, nil)
+	return w.publishTag(u, tag, hdr, nil, 0)
 }
 
 // publishVP8 publishes a VP8 frame as an Enhanced RTMP vp08 tag, after a
@@ -335,7 +335,7 @@ func (w *WebRTCPublisher) publishVP8(frame, payloads []byte, u Unit) error {
 		v.config, _ = NewDecoderConfig(VP8, tag[hdr:]) // VP8 records are not parsed
 		seq := u
 		seq.Keyframe, seq.SequenceHeader, seq.Config = true, true, v.config
-		if err := w.publishTag(seq, tag, hdr, nil); err != nil {
+		if err := w.publishTag(seq, tag, hdr, nil, 0); err != nil {
 			return err
 		}
 		v.seqSent = true
@@ -344,15 +344,22 @@ func (w *WebRTCPublisher) publishVP8(frame, payloads []byte, u Unit) error {
 	if key {
 		frameType = flv.FrameKey
 	}
-	tag := make([]byte, 0, 5+len(frame))
+	tag := make([]byte, 0, 5+len(frame)+len(payloads))
 	tag = flv.AppendVideoTagHeader(tag, frameType, flv.FourCCVP8, flv.VideoCodedFrames, 0, true)
 	hdr := len(tag)
 	u.Keyframe, u.Config = key, v.config
-	rf := &rtpFrame{buf: payloads}
+	var flags byte
 	if key {
-		rf.flags = rtpKey
+		flags = rtpKey
 	}
-	return w.publishTag(u, append(tag, frame...), hdr, rf)
+	return w.publishTag(u, append(tag, frame...), hdr, payloads, flags)
+}
+
+// frameRTP is a frame with the RTP payloads it came in, in one
+// allocation.
+type frameRTP struct {
+	Frame
+	rf rtpFrame
 }
 
 // vp8CodecConfig is the VPCodecConfigurationRecord (VP Codec ISO Media
@@ -386,7 +393,7 @@ func (w *WebRTCPublisher) writeAudio(t RemoteTrack, pkt *rtp.Packet) error {
 		a.config, _ = NewDecoderConfig(Opus, tag[hdr:]) // ours: it parses
 		seq := u
 		seq.SequenceHeader, seq.Config = true, a.config
-		if err := w.publishTag(seq, tag, hdr, nil); err != nil {
+		if err := w.publishTag(seq, tag, hdr, nil, 0); err != nil {
 			return err
 		}
 	}
@@ -394,7 +401,7 @@ func (w *WebRTCPublisher) writeAudio(t RemoteTrack, pkt *rtp.Packet) error {
 	tag = flv.AppendAudioTagHeader(tag, flv.FourCCOpus, flv.AudioCodedFrames, true)
 	hdr := len(tag)
 	u.Config = a.config
-	return w.publishTag(u, append(tag, pkt.Payload...), hdr, nil) // Data is the payload: nothing to keep
+	return w.publishTag(u, append(tag, pkt.Payload...), hdr, nil, 0) // Data is the payload: nothing to keep
 }
 
 // opusHeadTag is an Enhanced RTMP Opus sequence start: an OpusHead (RFC
@@ -417,18 +424,27 @@ const opusHeadLen = 19
 
 // publishTag publishes u with tag[hdr:] as its Data, and tag as the FLV
 // tag body that RTMP players get, and counts it. The unit arrived now.
-// rf, if not nil, holds the RTP payloads that the unit came in, in the
-// depacketizer's buffer (nil: too large to forward): the frame keeps a
-// copy for WebRTC viewers, who get them instead of payloads cut from
-// Data.
-func (w *WebRTCPublisher) publishTag(u Unit, tag []byte, hdr int, rf *rtpFrame) error {
-	u.Data, u.Arrival = tag[hdr:], w.cfg.Now()
-	f := &Frame{Unit: u, tag: tag, size: frameSize(cap(tag))}
-	if rf != nil && rf.buf != nil {
-		rf.buf = bytes.Clone(rf.buf)
-		f.size += cap(rf.buf)
-		f.rtp.Store(rf)
+// payloads, if not nil, are the RTP payloads that the unit came in (the
+// depacketizer's buffer; nil: too large to forward), and flags their
+// rtpFrame flags: the frame keeps a copy, after the tag in tag's array
+// when it has room, for WebRTC viewers, who get them instead of payloads
+// cut from Data.
+func (w *WebRTCPublisher) publishTag(u Unit, tag []byte, hdr int, payloads []byte, flags byte) error {
+	n, size := len(tag), cap(tag)
+	u.Data, u.Arrival = tag[hdr:n:n], w.cfg.Now()
+	var f *Frame
+	if payloads == nil {
+		f = &Frame{Unit: u, tag: tag[:n:n]}
+	} else {
+		if cap(tag)-n < len(payloads) {
+			size += len(payloads) // copied to an array of its own
+		}
+		fr := &frameRTP{Frame: Frame{Unit: u, tag: tag[:n:n]}}
+		fr.rf = rtpFrame{flags: flags, buf: append(tag[n:], payloads...)}
+		f = &fr.Frame
+		f.rtp.Store(&fr.rf)
 	}
+	f.size = frameSize(size)
 	if err := w.pub.write(f); err != nil {
 		return err
 	}

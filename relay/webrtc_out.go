@@ -91,7 +91,8 @@ type WebRTCSubscriberConfig struct {
 	// the frame reached the server (Unit.Arrival, on the monotonic
 	// clock): the latency the server added, from an RTMP message read or
 	// a WebRTC frame's last packet to its packets handed to the peer,
-	// queueing and the peer's SRTP and send included. A server feeds a
+	// queueing and the peer's SRTP and send included (for Opus
+	// transcoded from AAC, from the transcoder's output). A server feeds a
 	// histogram with it (e.g. Prometheus). It must be quick: it delays
 	// the viewer's next frame. Frames of a late joiner's cached GOP
 	// report how old they are.
