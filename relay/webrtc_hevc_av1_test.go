@@ -2,14 +2,17 @@ package relay
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"os"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/pion/rtp/codecs"
 
 	"github.com/streamwire/streamwire/relay/internal/ffmpegtest"
+	"github.com/streamwire/streamwire/rtmp"
 	"github.com/streamwire/streamwire/rtmp/flv"
 	"github.com/streamwire/streamwire/sdp"
 )
@@ -322,5 +325,79 @@ func TestSubscriberVideoCodecs(t *testing.T) {
 	var zero Subscriber
 	if zero.VideoCodecs() != nil {
 		t.Error("zero Subscriber has codecs")
+	}
+}
+
+// An RTMP player of an Enhanced RTMP publisher gets every tag byte for
+// byte through the hub's units: HEVC with 2-byte NAL unit lengths (which
+// the unit rewrites to 4), Opus, MP3 (which no unit describes), script
+// data.
+func TestRTMPEnhancedTagsUnchanged(t *testing.T) {
+	msgs := hevcTags(t, readHEVCAUs(t)[:12])
+	rec := bytes.Clone(msgs[0].Payload)
+	rec[5+21] = 0xfd // lengthSizeMinusOne 1
+	msgs[0].Payload = rec
+	for i := range msgs[1:] {
+		p := msgs[1+i].Payload
+		tag, _ := flv.ParseVideoTag(p)
+		hdr := len(p) - len(tag.Data)
+		var two []byte
+		it := flv.NewNALUIter(tag.Data, 4)
+		for n, ok := it.Next(); ok; n, ok = it.Next() {
+			two = append(binary.BigEndian.AppendUint16(two, uint16(len(n))), n...)
+		}
+		msgs[1+i].Payload = append(p[:hdr:hdr], two...)
+	}
+	msgs = append(msgs, opusPackets([][]byte{{0xfc, 1, 2}})...)
+	msgs = append(msgs, flvMsg{Type: Audio, Timestamp: 500, Payload: []byte{byte(flv.SoundMP3)<<4 | 0xf, 0xff, 0xfb, 0x90}},
+		flvMsg{Type: Data, Timestamp: 500, Payload: []byte{2, 0, 4, 't', 'e', 's', 't'}})
+
+	hub := NewHub(Config{})
+	base := startRTMP(t, &RTMPHandler{Hub: hub})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	pub, err := rtmp.Dial(ctx, base+"/live/ex", rtmp.ClientConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	if err := pub.Publish(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The players join first: they get every message, in order.
+	sub, err := hub.Subscribe("live/ex")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	play, err := rtmp.Dial(ctx, base+"/live/ex", rtmp.ClientConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer play.Close()
+	if err := play.Play(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the RTMP player", func() bool { return hub.Subscribers("live/ex") == 2 })
+	for _, m := range msgs {
+		if err := pub.WriteMedia(ctx, rtmp.Media{Type: rtmp.MessageType(m.Type), Timestamp: m.Timestamp, Payload: m.Payload}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, want := range msgs {
+		m, err := play.ReadMedia(ctx)
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		if Type(m.Type) != want.Type || m.Timestamp != want.Timestamp || !bytes.Equal(m.Payload, want.Payload) {
+			t.Fatalf("message %d: %v at %d, %d bytes; want %v at %d, %d bytes", i, m.Type, m.Timestamp, len(m.Payload), want.Type, want.Timestamp, len(want.Payload))
+		}
+		f, err := sub.Read(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.Codec == H265 && !f.SequenceHeader && !validAVCC(f.Data, 4) {
+			t.Fatalf("frame %d: HEVC data not in 4-byte lengths: %x", i, f.Data[:min(8, len(f.Data))])
+		}
 	}
 }
