@@ -89,45 +89,25 @@ func (c Codec) ClockRate() uint32 {
 	return 1000
 }
 
-// codecOf4CC is the codec of an Enhanced RTMP FourCC (legacy AVC, HEVC
+// fourCCs are the Enhanced RTMP FourCCs of the codecs (legacy AVC, HEVC
 // and AAC included, as package flv reports them).
+var fourCCs = [...]flv.FourCC{H264: flv.FourCCAVC, H265: flv.FourCCHEVC, AV1: flv.FourCCAV1,
+	VP8: flv.FourCCVP8, VP9: flv.FourCCVP9, Opus: flv.FourCCOpus, AAC: flv.FourCCAAC}
+
+// codecOf4CC is the codec of a FourCC, CodecUnknown for others.
 func codecOf4CC(f flv.FourCC) Codec {
-	switch f {
-	case flv.FourCCAVC:
-		return H264
-	case flv.FourCCHEVC:
-		return H265
-	case flv.FourCCAV1:
-		return AV1
-	case flv.FourCCVP8:
-		return VP8
-	case flv.FourCCVP9:
-		return VP9
-	case flv.FourCCOpus:
-		return Opus
-	case flv.FourCCAAC:
-		return AAC
+	for c, g := range fourCCs {
+		if g == f && f != 0 {
+			return Codec(c)
+		}
 	}
 	return CodecUnknown
 }
 
 // fourCC is the Enhanced RTMP FourCC of c, 0 for none.
 func (c Codec) fourCC() flv.FourCC {
-	switch c {
-	case H264:
-		return flv.FourCCAVC
-	case H265:
-		return flv.FourCCHEVC
-	case AV1:
-		return flv.FourCCAV1
-	case VP8:
-		return flv.FourCCVP8
-	case VP9:
-		return flv.FourCCVP9
-	case Opus:
-		return flv.FourCCOpus
-	case AAC:
-		return flv.FourCCAAC
+	if int(c) < len(fourCCs) {
+		return fourCCs[c]
 	}
 	return 0
 }
