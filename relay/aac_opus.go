@@ -1,11 +1,12 @@
 package relay
 
 import (
+	"bytes"
 	"errors"
+	"time"
 
 	"github.com/streamwire/streamwire/internal/logstr"
 	"github.com/streamwire/streamwire/relay/transcode"
-	"github.com/streamwire/streamwire/rtmp/flv"
 )
 
 // errTranscodeOff is acquireOpus's answer under Config.NoTranscode.
@@ -98,27 +99,24 @@ func (o *aacOpus) close() {
 // ffmpeg has it, which is safe: frames are immutable. It never blocks; a
 // full queue drops and counts (transcode.Stats).
 func (s *stream) feedOpus(f *Frame) {
-	t, err := flv.ParseAudioTag(f.Payload)
-	if err != nil || t.FourCC != flv.FourCCAAC {
-		return
-	}
-	if !t.IsSequenceHeader() {
-		_ = s.opus.tc.Write(f.Timestamp, t.Data)
-		return
-	}
-	if err := s.opus.tc.SetConfig(t.Data); err != nil && s.warnOnce(warnAACConfig) {
-		s.hub.cfg.Logger.Warn("relay: WebRTC viewers get video only: the stream's AAC cannot be transcoded",
-			logstr.Attr("stream", s.name), "err", err)
+	switch {
+	case f.Codec != AAC || len(f.Data) == 0:
+	case !f.SequenceHeader:
+		_ = s.opus.tc.Write(f.DTS, f.Data)
+	default:
+		if err := s.opus.tc.SetConfig(f.Data); err != nil && s.warnOnce(warnAACConfig) {
+			s.hub.cfg.Logger.Warn("relay: WebRTC viewers get video only: the stream's AAC cannot be transcoded",
+				logstr.Attr("stream", s.name), "err", err)
+		}
 	}
 }
 
-// writeOpus queues an Opus packet of transcoder o, as an Enhanced RTMP
-// Opus frame, for the WebRTC viewers that take it. It runs on o's
-// goroutine.
+// writeOpus queues an Opus packet of transcoder o, as an Opus unit, for
+// the WebRTC viewers that take it. It runs on o's goroutine.
 func (s *stream) writeOpus(o *aacOpus, p transcode.Packet) {
-	payload := flv.AppendAudioTagHeader(make([]byte, 0, 5+len(p.Data)), flv.FourCCOpus, flv.AudioCodedFrames, true)
-	payload = append(payload, p.Data...)
-	f := &Frame{Packet: Packet{Type: Audio, Timestamp: p.Timestamp, Payload: payload}, size: frameSize(payload)}
+	u := Unit{Type: Audio, Codec: Opus, DTS: p.Timestamp, Arrival: time.Now(), Data: bytes.Clone(p.Data)}
+	u.RTPTime = rtpTimeOf(&u)
+	f := &Frame{Unit: u, size: frameSize(cap(u.Data))}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed || s.opus != o {

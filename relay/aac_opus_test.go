@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/streamwire/streamwire/internal/syncbuf"
+	"github.com/streamwire/streamwire/relay/internal/ffmpegtest"
 	"github.com/streamwire/streamwire/relay/transcode"
 	"github.com/streamwire/streamwire/rtmp/flv"
 )
@@ -21,11 +22,11 @@ import (
 // which every second has, at 0.52 s, a white video frame and the start
 // of a 50 ms beep, black and silent otherwise: markers to find in what a
 // viewer decodes.
-func syncFLV(t *testing.T, seconds string) []Packet {
+func syncFLV(t *testing.T, seconds string) []flvMsg {
 	t.Helper()
 	path := writeTemp(t, "sync.flv", nil)
 	marker := "between(mod(t\\,1)\\,0.52\\,0.559)"
-	runFFmpeg(t, "-f", "lavfi", "-i", "color=c=black:s=160x120:r=25,drawbox=c=white:t=fill:enable='"+marker+"'",
+	ffmpegtest.Run(t, "-f", "lavfi", "-i", "color=c=black:s=160x120:r=25,drawbox=c=white:t=fill:enable='"+marker+"'",
 		"-f", "lavfi", "-i", "aevalsrc=if(between(mod(t\\,1)\\,0.52\\,0.57)\\,0.8*sin(2*PI*1000*t)\\,0):s=44100",
 		"-t", seconds, "-pix_fmt", "yuv420p", "-c:v", "libx264", "-profile:v", "baseline", "-g", "25",
 		"-c:a", "aac", "-ac", "2", "-y", "-f", "flv", path)
@@ -33,13 +34,13 @@ func syncFLV(t *testing.T, seconds string) []Packet {
 }
 
 // publishPaced writes the packets at speed times real time.
-func publishPaced(t *testing.T, pub *Publisher, pkts []Packet, speed float64) {
+func publishPaced(t *testing.T, pub *Publisher, pkts []flvMsg, speed float64) {
 	t.Helper()
 	start := time.Now()
 	for _, p := range pkts {
 		due := time.Duration(float64(p.Timestamp) * float64(time.Millisecond) / speed)
 		time.Sleep(due - time.Since(start))
-		mustWrite(t, pub, p)
+		writeTags(t, pub, p)
 	}
 }
 
@@ -124,7 +125,7 @@ func TestWebRTCSubscriberAACToOpus(t *testing.T) {
 		}
 	}
 	for _, f := range playerFrames(t, player) {
-		if tag, _ := flv.ParseAudioTag(f.Payload); f.Type == Audio && tag.FourCC != flv.FourCCAAC {
+		if tag, _ := flv.ParseAudioTag(f.FLVTag()); f.Type == Audio && tag.FourCC != flv.FourCCAAC {
 			t.Fatalf("the player got %v audio", tag.FourCC)
 		}
 	}
@@ -174,7 +175,7 @@ func whiteFrames(t *testing.T, frames []sentFrame) []float64 {
 	for _, f := range frames {
 		stream = append(stream, f.data...)
 	}
-	gray := runFFmpeg(t, "-f", "h264", "-i", writeTemp(t, "v.h264", stream), "-f", "rawvideo", "-pix_fmt", "gray", "-")
+	gray := ffmpegtest.Run(t, "-f", "h264", "-i", writeTemp(t, "v.h264", stream), "-f", "rawvideo", "-pix_fmt", "gray", "-")
 	const size = 160 * 120
 	if len(gray) != len(frames)*size {
 		t.Fatalf("ffmpeg decoded %d bytes, want %d frames of %d", len(gray), len(frames), size)
@@ -206,7 +207,7 @@ func opusBeeps(t *testing.T, pkts []sentPacket) []float64 {
 	for i, p := range pkts {
 		ogg = appendOggPage(ogg, 0, int64(960*(i+1)), uint32(i+2), p.payload)
 	}
-	pcm := runFFmpeg(t, "-i", writeTemp(t, "a.opus", ogg), "-f", "s16le", "-ac", "1", "-ar", "48000", "-")
+	pcm := ffmpegtest.Run(t, "-i", writeTemp(t, "a.opus", ogg), "-f", "s16le", "-ac", "1", "-ar", "48000", "-")
 	var out []float64
 	quiet := 4800
 	for i := 0; i+1 < len(pcm); i += 2 {
@@ -267,10 +268,10 @@ func oggCRC(i byte) uint32 {
 // and is killed when the last leaves; a new viewer starts a new one, and
 // the publisher's leaving kills that.
 func TestAACToOpusLifecycle(t *testing.T) {
-	needFFmpeg(t)
+	ffmpegtest.Need(t)
 	h := NewHub(Config{})
 	pub, _ := h.Publish("live/life")
-	mustWrite(t, pub, Packet{Type: Audio, SequenceHeader: true, Payload: []byte{0xaf, 0, 0x12, 0x10}})
+	writeTags(t, pub, flvMsg{Type: Audio, Payload: []byte{0xaf, 0, 0x12, 0x10}})
 	join := func() (cancel func() error) {
 		sub, err := h.Subscribe("live/life")
 		if err != nil {
@@ -348,7 +349,7 @@ func TestAACToOpusNoFFmpeg(t *testing.T) {
 			}
 			last := uint32(0)
 			for _, p := range pkts {
-				mustWrite(t, pub, p)
+				writeTags(t, pub, p)
 				if p.Type == Video {
 					last = p.Timestamp
 				}

@@ -13,15 +13,17 @@ package relay
 // alone can pin.
 
 // frameOverhead is what a frame costs besides its payload: the Frame
-// itself (96 bytes on 64-bit platforms, checked by a test) and its slot in
+// itself (136 bytes on 64-bit platforms, checked by a test) and its slot in
 // a ring, rounded up. It keeps the byte bounds meaningful for tiny frames.
-const frameOverhead = 128
+const frameOverhead = 160
 
-// frameSize is the number of bytes a frame with payload b is charged. The
+// frameSize is the number of bytes a frame is charged whose buffers
+// (Data, or the RTMP publisher's tag that Data aliases, and a WebRTC
+// publisher's RTP payloads) have a capacity of n bytes in all. The
 // capacity, not the length, counts: the hub takes ownership of the whole
 // backing array (rtmpSink copies each message to an exact-size array, but
 // a Publisher.Write caller may pass a short slice of a larger buffer).
-func frameSize(b []byte) int { return cap(b) + frameOverhead }
+func frameSize(n int) int { return n + frameOverhead }
 
 // hold takes a reference to f for one of the hub's owners.
 func (h *Hub) hold(f *Frame) { h.holdN(f, 1) }
@@ -63,7 +65,8 @@ func (h *Hub) wouldExceed(f *Frame, limit int64) bool {
 // capacity plus a fixed overhead per frame, counting each frame once
 // however many caches and subscriber queues hold it. Frames that a reader
 // has taken out of its queue are no longer counted. Encodings memoized on
-// frames ([Frame.Encoded], such as the RTMP chunks) are not counted either:
+// frames ([Frame.RTMPChunks], a built [Frame.FLVTag], RTP payloads cut for
+// WebRTC viewers) are not counted either:
 // when players use them, a queued frame holds about its payload again.
 func (h *Hub) BufferedBytes() int64 { return h.bytes.Load() }
 

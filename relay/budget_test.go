@@ -23,13 +23,13 @@ func heapInuse() int64 {
 
 // bigVideo is a video frame with a payload of its own of n bytes, as the
 // RTMP sink makes them.
-func bigVideo(ts uint32, key bool, n int) Packet {
+func bigVideo(ts uint32, key bool, n int) Unit {
 	b := make([]byte, n)
 	b[0] = 0x27
 	if key {
 		b[0] = 0x17
 	}
-	return Packet{Type: Video, Timestamp: ts, Keyframe: key, Payload: b}
+	return Unit{Type: Video, DTS: ts, Keyframe: key, Data: b}
 }
 
 // A subscriber that never reads, fed 4 MiB frames, pins no more than
@@ -52,7 +52,7 @@ func TestStalledSubscriberBytesBounded(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			mustWrite(t, p, Packet{Type: Video, SequenceHeader: true, Payload: []byte{0x17, 0}})
+			mustWrite(t, p, Unit{Type: Video, SequenceHeader: true, Data: []byte{0x17, 0}})
 			sub, err := h.Subscribe("live/big")
 			if err != nil {
 				t.Fatal(err)
@@ -127,7 +127,7 @@ func TestFrameAboveMaxQueueBytes(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		mustWrite(t, p, bigVideo(uint32(i), i == 0, 2*mib))
 		f, err := sub.Read(ctx)
-		if err != nil || f.Timestamp != uint32(i) {
+		if err != nil || f.DTS != uint32(i) {
 			t.Fatalf("frame %d: %v, %v", i, f, err)
 		}
 	}
@@ -269,7 +269,7 @@ func TestFanOutAllocs(t *testing.T) {
 	buf := make([]*Frame, 0, 8)
 	ts := uint32(0)
 	allocs := testing.AllocsPerRun(1000, func() {
-		_ = p.Write(Packet{Type: Video, Timestamp: ts, Keyframe: ts%25 == 0, Payload: payload})
+		_ = p.Write(Unit{Type: Video, DTS: ts, Keyframe: ts%25 == 0, Data: payload})
 		ts++
 		for _, s := range subs {
 			buf, _ = s.TryReadBatch(buf[:0], 0)

@@ -4,10 +4,28 @@
 //
 // # Media unit
 //
-// The hub carries [Packet] values: an FLV tag body (Adobe FLV spec v10.1 §E.4,
-// and the Enhanced RTMP extensions) with its tag type, a millisecond timestamp
-// and two flags, Keyframe and SequenceHeader. The unit is protocol-neutral so the
-// same stream feeds RTMP players and WebRTC peers (see "WebRTC bridge").
+// The hub carries access units ([Unit]), described by codec rather than
+// by the protocol that brought them: the codec (H264, H265, AV1, VP8,
+// VP9, Opus, AAC, Script), the decode time in milliseconds ([Unit.DTS])
+// with the composition offset ([Unit.CTS]), the presentation time in the
+// codec's RTP clock ([Unit.RTPTime]: 90 kHz video, 48 kHz Opus), the
+// keyframe and sequence-header flags, the decoder configuration in force
+// ([Unit.Config], one shared [DecoderConfig] per sequence header:
+// AVCDecoderConfigurationRecord, HEVCDecoderConfigurationRecord, av1C,
+// AudioSpecificConfig, OpusHead), the arrival time (monotonic: where the
+// server-added latency starts), and the data. H.264 and H.265 data is
+// AVCC with 4-byte NAL unit lengths, whatever the publisher's record
+// said; AV1 is OBUs with size fields; the others are one codec frame.
+// What the unit cannot describe (MP3, multitrack tags...) is
+// CodecUnknown and carries its FLV tag, for RTMP players only.
+//
+// The edges convert: [RTMPHandler] makes units of FLV tags (keeping the
+// tag, so that RTMP players of an RTMP publisher get each tag byte for
+// byte) and [WebRTCPublisher] of RTP. A published unit becomes a [Frame],
+// on which each output's encoding is computed once per stream, on first
+// use, never per subscriber: [Frame.FLVTag] and [Frame.RTMPChunks] for
+// RTMP players, the RTP payloads for WebRTC viewers (see "WebRTC
+// bridge").
 //
 // # Caches
 //
@@ -27,9 +45,11 @@
 //
 // A published packet becomes one immutable [Frame] shared by every subscriber;
 // delivery appends a pointer to each subscriber's bounded queue under a short
-// lock, with no goroutine and no copy per message. [Frame.Encoded] memoizes a
-// protocol encoding of the frame (for example the RTMP chunk bytes) so that it
-// is computed once per stream instead of once per subscriber.
+// lock, with no goroutine and no copy per message. A frame's protocol
+// encodings (RTMP chunks, RTP payloads) are typed fields of the frame,
+// filled on first use (an atomic compare-and-swap, no lock and no
+// registry), so that each is computed once per stream instead of once
+// per subscriber.
 //
 // # Slow consumers
 //
@@ -48,9 +68,10 @@
 // # Memory
 //
 // The hub holds frames in its caches and in subscriber queues, and takes
-// ownership of each published payload (the RTMP handler copies each message
-// into a payload of its own, so frames pin no reader buffers). A frame is
-// counted once, by its payload's capacity plus a small fixed overhead, for
+// ownership of each published unit's data (the RTMP handler copies each
+// message into a buffer of its own, so frames pin no reader buffers). A
+// frame is counted once, by its buffers' capacity plus a small fixed
+// overhead, for
 // as long as a cache or a queue holds it: [Hub.BufferedBytes] is that
 // total, [Subscriber.QueuedBytes] one queue's share. [Config.MaxBytes]
 // bounds the total: when it is reached the GOP caches stop growing (late
@@ -58,9 +79,9 @@
 // handled as slow consumers, while publishing and subscribers that keep up
 // go on unaffected; no publish is refused. Frames that a reader has taken
 // are its own, so an RTMP player takes at most 1 MiB of frames at once.
-// The RTMP chunk encoding memoized on a frame ([Frame.RTMPChunks]) is not
-// counted: once a player has encoded a frame, it holds about its payload
-// again.
+// The encodings memoized on a frame ([Frame.RTMPChunks], the RTP
+// payloads) are not counted: once a player has encoded a frame, it holds
+// about its data again.
 //
 // # RTMP
 //
@@ -91,30 +112,46 @@
 //   - Opus from Enhanced RTMP (FourCC Opus) goes out one RTP packet per
 //     tag (RFC 7587). AAC, what ffmpeg and OBS send by default, reaches
 //     viewers that negotiated Opus transcoded (see "AAC to Opus").
-//     HEVC, AV1, VP9 and multitrack tags are not sent.
+//   - HEVC and AV1 from Enhanced RTMP (FourCC hvc1, av01) go to viewers
+//     that negotiated H265 (RFC 7798: single NAL unit packets and
+//     fragmentation units, the VPS, SPS and PPS in an aggregation packet
+//     before every IRAP picture that lacks them) or AV1 (the AV1 RTP
+//     specification, by pion/rtp's payloader, with the av1C's sequence
+//     header OBU in front of every key frame that lacks one). Answer
+//     such a viewer with [Subscriber.VideoCodecs], which puts the
+//     stream's codec first. HEVC B-frames are not looked for. VP9 and
+//     multitrack tags are not sent.
 //   - From a WebRTC publisher, H.264 is reassembled from single NAL unit
-//     packets, STAP-A and FU-A into AVC FLV tags, with the SPS and PPS in
+//     packets, STAP-A and FU-A into access units, with the SPS and PPS in
 //     an AVCDecoderConfigurationRecord sequence header (a new one when
-//     they change), so RTMP players and WebRTC viewers both get it. A
+//     they change), which RTMP players get as AVC FLV tags. WebRTC
+//     viewers of the same codec get the publisher's RTP payloads as they
+//     came, kept on the frame (not cut again from the access unit), with
+//     their own SSRC, sequence numbers and timestamp offset; a payload
+//     too large for a viewer's headers (over 1,400 bytes) has its frame
+//     cut afresh. A
 //     frame that lost a packet is dropped, with the frames after it up
 //     to the next IDR, which is requested by a PLI. Opus becomes Enhanced
 //     RTMP Opus audio after an OpusHead sequence start: RTMP players
 //     without Enhanced RTMP audio (ffmpeg 5.1) see an audio stream of
 //     codec "none" and must be told to play the video only (-an).
-//   - VP8 (Firefox's default) becomes Enhanced RTMP vp08 frames, which
-//     VP8 viewers get back as RFC 7741 RTP; RTMP players need vp08
-//     support, which ffmpeg 5.1 lacks.
+//   - VP8 (Firefox's default) becomes Enhanced RTMP vp08 frames for
+//     RTMP players, which need vp08 support (ffmpeg 5.1 lacks it); VP8
+//     viewers get the publisher's RFC 7741 payloads as they came.
 //
 // Each frame's RTP payloads are computed once for all viewers, as the
-// RTMP chunks are, and kept on the frame ([Frame.Encoded]); a viewer
+// RTMP chunks are, and kept on the frame; a viewer
 // writes them with its own RTP headers, one goroutine (Run) per viewer
 // blocking on the hub's queue. A viewer costs about 20 ns per packet plus
 // the peer's SRTP protection and send, without allocating (see the
 // package's benchmarks). A late joiner's cached GOP leaves as one burst.
+// [WebRTCSubscriberConfig.OnSent] reports each frame's server-added
+// latency: from its arrival ([Unit.Arrival]) to its packets written.
 //
-// Timestamps: a viewer's RTP timestamps are the frame's milliseconds plus
-// its composition time offset, times 90 for video and 48 for Opus, from a
-// random start per track; its sequence numbers count the packets it is
+// Timestamps: a viewer's RTP timestamps are the frames' [Unit.RTPTime]
+// (a WebRTC publisher's own, or the presentation milliseconds times 90
+// for video and 48 for Opus) from a random start per track; its
+// sequence numbers count the packets it is
 // sent, so frames the hub drops for a slow viewer leave no gap to NACK. A
 // publisher's RTP timestamps become milliseconds per track, unwrapped,
 // with each track's first packet placed at its arrival since the
@@ -133,8 +170,10 @@
 //
 //	// WHEP: the stream's subscriber, then the peer, then Run once connected.
 //	sub, err := hub.Subscribe(name)
-//	v := relay.NewWebRTCSubscriber(sub, relay.WebRTCSubscriberConfig{Logger: log})
-//	p, err := peer.Answer(offer, peer.Config{..., OnKeyFrameRequest: v.OnKeyFrameRequest})
+//	v := relay.NewWebRTCSubscriber(sub, relay.WebRTCSubscriberConfig{Logger: log, OnSent: observe})
+//	cfg := peer.Config{..., OnKeyFrameRequest: v.OnKeyFrameRequest}
+//	cfg.SDP.Video.Codecs = sub.VideoCodecs() // H.265 or AV1 first for such a stream
+//	p, err := peer.Answer(offer, cfg)
 //	<-p.Connected()
 //	video, audio := relay.PeerTracks(p)
 //	err = v.Run(ctx, video, audio) // cancel ctx when the peer is done

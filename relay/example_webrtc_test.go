@@ -36,15 +36,18 @@ func (whepTrack) WriteRTP(p *rtp.Packet) error {
 }
 
 // A WHIP publisher's H.264 reaches a WHEP viewer through the hub: its
-// RTP is reassembled into AVC frames (which RTMP players of the stream
-// get too) and cut into RTP again, once per frame for all viewers.
+// RTP is reassembled into access units (which RTMP players of the stream
+// get as AVC tags), and the viewer gets the publisher's own payloads,
+// with sequence numbers and timestamp offset of its own.
 func ExampleWebRTCPublisher() {
 	hub := relay.NewHub(relay.Config{})
 	pub, _ := hub.Publish("live/whip")
 	w := relay.NewWebRTCPublisher(pub, relay.WebRTCPublisherConfig{})
 	sub, _ := hub.Subscribe("live/whip")
 	v := relay.NewWebRTCSubscriber(sub, relay.WebRTCSubscriberConfig{
-		Rand: bytes.NewReader(make([]byte, 12)), // sequence numbers and timestamps from 0, for the example
+		// Sequence numbers from 0 and RTP times offset by 0, for the example:
+		// the viewer gets the publisher's RTP times plus its own offset.
+		Rand: bytes.NewReader(make([]byte, 12)),
 	})
 
 	// What the publisher's peer passes to OnRTP: a STAP-A of SPS and PPS
@@ -65,8 +68,8 @@ func ExampleWebRTCPublisher() {
 	err := v.Run(context.Background(), whepTrack{}, nil)
 	fmt.Println("Run:", err)
 	// Output:
-	// seq 0, timestamp 0, marker false: NAL type 24, 16 bytes
-	// seq 1, timestamp 0, marker true: NAL type 5, 4 bytes
-	// seq 2, timestamp 2970, marker true: NAL type 1, 3 bytes
+	// seq 0, timestamp 90000, marker false: NAL type 24, 16 bytes
+	// seq 1, timestamp 90000, marker true: NAL type 5, 4 bytes
+	// seq 2, timestamp 93000, marker true: NAL type 1, 3 bytes
 	// Run: <nil>
 }

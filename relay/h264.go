@@ -55,6 +55,10 @@ func validAVCC(data []byte, lengthSize int) bool {
 	return it.Err() == nil && count > 0
 }
 
+// newNALUs iterates over the NAL units of an access unit in the units'
+// form (Codec H264 and H265: 4-byte lengths).
+func newNALUs(au []byte) flv.NALUIter { return flv.NewNALUIter(au, 4) }
+
 // isBSlice reports whether the slice NAL unit (type 1 or 5) is a B slice:
 // slice_type (H.264 §7.4.3, Table 7-6) 1 or 6. Browsers do not decode B
 // frames, and their composition time alone does not reveal them (a

@@ -1,20 +1,20 @@
 package relay
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 )
 
-func video(ts uint32, key bool) Packet {
-	return Packet{Type: Video, Timestamp: ts, Keyframe: key, Payload: []byte{byte(ts)}}
+func video(ts uint32, key bool) Unit {
+	return Unit{Type: Video, DTS: ts, Keyframe: key, Data: []byte{byte(ts)}}
 }
 
-func audio(ts uint32) Packet { return Packet{Type: Audio, Timestamp: ts, Payload: []byte{0xaf, 1}} }
+func audio(ts uint32) Unit { return Unit{Type: Audio, DTS: ts, Data: []byte{0xaf, 1}} }
 
 func readAll(t *testing.T, sub *Subscriber) []*Frame {
 	t.Helper()
@@ -33,9 +33,9 @@ func readAll(t *testing.T, sub *Subscriber) []*Frame {
 	}
 }
 
-func mustWrite(t *testing.T, p *Publisher, pkt Packet) {
+func mustWrite(t *testing.T, p *Publisher, u Unit) {
 	t.Helper()
-	if err := p.Write(pkt); err != nil {
+	if err := p.Write(u); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -46,9 +46,9 @@ func TestLateJoinerStartsOnKeyframe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mustWrite(t, p, Packet{Type: Data, Payload: []byte("meta")})
-	mustWrite(t, p, Packet{Type: Video, SequenceHeader: true, Keyframe: true, Payload: []byte{0x17, 0}})
-	mustWrite(t, p, Packet{Type: Audio, SequenceHeader: true, Payload: []byte{0xaf, 0}})
+	mustWrite(t, p, Unit{Type: Data, Data: []byte("meta")})
+	mustWrite(t, p, Unit{Type: Video, SequenceHeader: true, Keyframe: true, Data: []byte{0x17, 0}})
+	mustWrite(t, p, Unit{Type: Audio, SequenceHeader: true, Data: []byte{0xaf, 0}})
 	mustWrite(t, p, video(0, true))
 	mustWrite(t, p, audio(10))
 	mustWrite(t, p, video(40, false))
@@ -74,8 +74,8 @@ func TestLateJoinerStartsOnKeyframe(t *testing.T) {
 		t.Fatalf("got %d frames, want %d", len(got), len(want))
 	}
 	for i, w := range want {
-		if got[i].Type != w.typ || got[i].Timestamp != w.ts || got[i].SequenceHeader != w.seq {
-			t.Errorf("frame %d = %v@%d seq=%v, want %v@%d seq=%v", i, got[i].Type, got[i].Timestamp, got[i].SequenceHeader, w.typ, w.ts, w.seq)
+		if got[i].Type != w.typ || got[i].DTS != w.ts || got[i].SequenceHeader != w.seq {
+			t.Errorf("frame %d = %v@%d seq=%v, want %v@%d seq=%v", i, got[i].Type, got[i].DTS, got[i].SequenceHeader, w.typ, w.ts, w.seq)
 		}
 	}
 	if got[3].Keyframe != true {
@@ -131,22 +131,22 @@ func TestNamesAndErrors(t *testing.T) {
 func TestSlowConsumerDropsToKeyframe(t *testing.T) {
 	h := NewHub(Config{QueueLen: 4})
 	p, _ := h.Publish("s")
-	mustWrite(t, p, Packet{Type: Video, SequenceHeader: true, Payload: []byte{0x17, 0}})
+	mustWrite(t, p, Unit{Type: Video, SequenceHeader: true, Data: []byte{0x17, 0}})
 	sub, _ := h.Subscribe("s") // no GOP yet: waits for a keyframe
 	mustWrite(t, p, video(0, false))
 	mustWrite(t, p, video(40, true))
 	for ts := uint32(80); ts < 400; ts += 40 { // overflows the queue of 4
 		mustWrite(t, p, video(ts, false))
 	}
-	mustWrite(t, p, Packet{Type: Video, SequenceHeader: true, Payload: []byte{0x17, 0}}) // passes while skipping
+	mustWrite(t, p, Unit{Type: Video, SequenceHeader: true, Data: []byte{0x17, 0}}) // passes while skipping
 	mustWrite(t, p, video(400, false))
 	mustWrite(t, p, video(440, true))
 	mustWrite(t, p, video(480, false))
 	p.Close()
 	got := readAll(t, sub)
-	if len(got) != 4 || !got[0].SequenceHeader || !got[1].SequenceHeader || got[2].Timestamp != 440 || !got[2].Keyframe || got[3].Timestamp != 480 {
+	if len(got) != 4 || !got[0].SequenceHeader || !got[1].SequenceHeader || got[2].DTS != 440 || !got[2].Keyframe || got[3].DTS != 480 {
 		for _, f := range got {
-			t.Logf("%v@%d key=%v seq=%v", f.Type, f.Timestamp, f.Keyframe, f.SequenceHeader)
+			t.Logf("%v@%d key=%v seq=%v", f.Type, f.DTS, f.Keyframe, f.SequenceHeader)
 		}
 		t.Fatalf("unexpected frames after overflow")
 	}
@@ -184,7 +184,7 @@ func TestGOPCacheBounded(t *testing.T) {
 	mustWrite(t, p, video(440, true))
 	p.Close()
 	got := readAll(t, sub)
-	if len(got) != 1 || got[0].Timestamp != 440 {
+	if len(got) != 1 || got[0].DTS != 440 {
 		t.Fatalf("got %d frames, first ts %v", len(got), got)
 	}
 }
@@ -201,32 +201,29 @@ func TestReadContextCancel(t *testing.T) {
 	}
 }
 
-func TestEncodedOnce(t *testing.T) {
-	var calls atomic.Int32
-	enc := NewEncoding(func(dst []byte, p *Packet) []byte {
-		calls.Add(1)
-		return append(dst, p.Payload...)
-	})
-	f := &Frame{Packet: Packet{Payload: []byte("abc")}}
+// A frame's encodings are computed once and shared: concurrent first
+// uses agree, and later ones return the same bytes.
+func TestEncodingsMemoized(t *testing.T) {
+	f := &Frame{Unit: Unit{Type: Video, Codec: H264, Keyframe: true, DTS: 40, CTS: 80, Data: []byte{0, 0, 0, 1, 0x65}}}
+	want := []byte{0x17, 1, 0, 0, 80, 0, 0, 0, 1, 0x65}
 	var wg sync.WaitGroup
 	for i := 0; i < 8; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if string(f.Encoded(enc)) != "abc" {
-				t.Error("bad encoding")
+			if got := f.FLVTag(); !bytes.Equal(got, want) {
+				t.Errorf("FLVTag = %x, want %x", got, want)
 			}
+			_ = f.RTMPChunks()
+			_ = f.rtpEncoding()
 		}()
 	}
 	wg.Wait()
-	first := f.Encoded(enc)
+	tag, chunks, rf := f.FLVTag(), f.RTMPChunks(), f.rtpEncoding()
 	for i := 0; i < 10; i++ {
-		if &f.Encoded(enc)[0] != &first[0] {
+		if &f.FLVTag()[0] != &tag[0] || &f.RTMPChunks()[0] != &chunks[0] || f.rtpEncoding() != rf {
 			t.Fatal("encoding not memoized")
 		}
-	}
-	if n := calls.Load(); n < 1 || n > 8 {
-		t.Errorf("encoder ran %d times", n)
 	}
 }
 
@@ -236,7 +233,7 @@ func TestEncodedOnce(t *testing.T) {
 func TestConcurrentFanOut(t *testing.T) {
 	h := NewHub(Config{QueueLen: 64})
 	p, _ := h.Publish("r")
-	mustWrite(t, p, Packet{Type: Video, SequenceHeader: true, Payload: []byte{0x17, 0}})
+	mustWrite(t, p, Unit{Type: Video, SequenceHeader: true, Data: []byte{0x17, 0}})
 	mustWrite(t, p, video(0, true))
 	var wg sync.WaitGroup
 	errc := make(chan error, 100)
@@ -282,11 +279,11 @@ func TestConcurrentFanOut(t *testing.T) {
 					return
 				}
 				sawMedia = true
-				if int64(f.Timestamp) <= last {
+				if int64(f.DTS) <= last {
 					errc <- errors.New("timestamps not increasing")
 					return
 				}
-				last = int64(f.Timestamp)
+				last = int64(f.DTS)
 			}
 		}(i)
 	}
@@ -316,7 +313,7 @@ func BenchmarkFanOut100(b *testing.B) {
 	b.ResetTimer()
 	buf := make([]*Frame, 0, 8)
 	for i := 0; i < b.N; i++ {
-		_ = p.Write(Packet{Type: Video, Timestamp: uint32(i), Keyframe: i%25 == 0, Payload: payload})
+		_ = p.Write(Unit{Type: Video, DTS: uint32(i), Keyframe: i%25 == 0, Data: payload})
 		for _, s := range subs {
 			buf, _ = s.ReadBatch(context.Background(), buf[:0], 0)
 		}
@@ -340,10 +337,10 @@ func TestQueueGrowsToQueueLen(t *testing.T) {
 		ts++
 	}
 	got, err := sub.ReadBatch(ctx, nil, initialQueue/2)
-	if err != nil || len(got) != initialQueue/2 || got[0].Timestamp != 0 {
+	if err != nil || len(got) != initialQueue/2 || got[0].DTS != 0 {
 		t.Fatalf("first batch: %d frames, %v", len(got), err)
 	}
-	next := got[len(got)-1].Timestamp + 1
+	next := got[len(got)-1].DTS + 1
 	for sub.Ready() && h.Subscribers("s") == 1 {
 		if queued := int(ts - next); queued == queueLen {
 			break
@@ -356,8 +353,8 @@ func TestQueueGrowsToQueueLen(t *testing.T) {
 		t.Fatalf("full queue: %d frames, %v; want %d", len(got), err, queueLen)
 	}
 	for _, f := range got {
-		if f.Timestamp != next {
-			t.Fatalf("frame %d after %d: order lost while growing", f.Timestamp, next-1)
+		if f.DTS != next {
+			t.Fatalf("frame %d after %d: order lost while growing", f.DTS, next-1)
 		}
 		next++
 	}
@@ -387,8 +384,8 @@ func TestLongGOPToLateJoiner(t *testing.T) {
 		t.Fatalf("late joiner got %d of the GOP's %d frames", len(got), n)
 	}
 	for i, f := range got {
-		if f.Timestamp != uint32(i) {
-			t.Fatalf("frame %d has timestamp %d", i, f.Timestamp)
+		if f.DTS != uint32(i) {
+			t.Fatalf("frame %d has timestamp %d", i, f.DTS)
 		}
 	}
 }

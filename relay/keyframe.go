@@ -13,7 +13,7 @@ type bridgeState struct {
 // Warnings the WebRTC bridge logs once per stream, not once per viewer.
 const (
 	warnAudioCodec uint32 = 1 << iota // audio that WebRTC viewers cannot get (AAC)
-	warnVideoCodec                    // video that WebRTC viewers cannot get (HEVC)
+	warnVideoCodec                    // video of a codec the viewer did not negotiate
 	warnBFrames                       // H.264 B-frames
 	warnBadFrame                      // a malformed frame
 	warnAACConfig                     // an AAC config the transcoder cannot take

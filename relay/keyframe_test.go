@@ -110,7 +110,7 @@ func TestWebRTCSubscriberWriteError(t *testing.T) {
 	video.fail = boom
 	_, wait := runViewer(t, sub, WebRTCSubscriberConfig{}, video, nil)
 	for _, p := range avcPackets(t, readH264AUs(t)[:2], false) {
-		mustWrite(t, pub, p)
+		writeTags(t, pub, p)
 	}
 	if err := wait(); !errors.Is(err, boom) {
 		t.Fatalf("Run: %v", err)

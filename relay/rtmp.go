@@ -6,20 +6,18 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/streamwire/streamwire/rtmp/flv"
-
 	"github.com/streamwire/streamwire/rtmp"
 )
 
-// rtmpChunks is the shared RTMP encoding of frames: every RTMP player of a
-// stream writes these same bytes (see rtmp.AppendSharedChunks).
-var rtmpChunks = NewEncoding(func(dst []byte, p *Packet) []byte {
-	return rtmp.AppendSharedChunks(dst, rtmp.MessageType(p.Type), p.Timestamp, p.Payload)
-})
-
-// RTMPChunks returns the frame's shared RTMP chunk encoding, computed once
-// per frame for all players.
-func (f *Frame) RTMPChunks() []byte { return f.Encoded(rtmpChunks) }
+// RTMPChunks returns the frame's RTMP chunk encoding (its FLVTag as an
+// RTMP message of the frame's type at its DTS, see rtmp.AppendSharedChunks),
+// computed on first use, once per frame for all players. The slice is
+// shared and must not be modified.
+func (f *Frame) RTMPChunks() []byte {
+	return *memo(&f.chunks, func() []byte {
+		return rtmp.AppendSharedChunks(nil, rtmp.MessageType(f.Type), f.DTS, f.FLVTag())
+	})
+}
 
 // RTMPHandler connects an rtmp.Server to a Hub: publishers feed streams
 // named "app/name", players subscribe to them. The zero RTMPHandler works:
@@ -90,34 +88,16 @@ func (h *RTMPHandler) Play(ctx context.Context, req *rtmp.StreamRequest) (rtmp.M
 	return src, nil
 }
 
-// rtmpSink turns RTMP messages into hub packets.
-type rtmpSink struct{ p *Publisher }
-
-func (s *rtmpSink) WriteMedia(m rtmp.Media) error {
-	pkt := PacketFromRTMP(m)
-	pkt.Payload = append([]byte(nil), m.Payload...) // m.Payload is the chunk reader's buffer
-	return s.p.Write(pkt)
+// rtmpSink turns RTMP messages into hub frames.
+type rtmpSink struct {
+	p    *Publisher
+	conv flvUnits
 }
+
+// WriteMedia implements rtmp.MediaSink.
+func (s *rtmpSink) WriteMedia(m rtmp.Media) error { return s.p.write(s.conv.frame(m)) }
 
 func (s *rtmpSink) Close() error { return s.p.Close() }
-
-// PacketFromRTMP classifies an RTMP media message (keyframe, sequence
-// header) into a Packet whose Payload aliases m.Payload.
-func PacketFromRTMP(m rtmp.Media) Packet {
-	pkt := Packet{Type: Type(m.Type), Timestamp: m.Timestamp, Payload: m.Payload}
-	switch m.Type {
-	case rtmp.TypeVideo:
-		if t, err := flv.ParseVideoTag(m.Payload); err == nil {
-			pkt.Keyframe = t.IsKeyFrame()
-			pkt.SequenceHeader = t.IsSequenceHeader()
-		}
-	case rtmp.TypeAudio:
-		if t, err := flv.ParseAudioTag(m.Payload); err == nil {
-			pkt.SequenceHeader = t.IsSequenceHeader()
-		}
-	}
-	return pkt
-}
 
 // playerBatchBytes bounds the frames an RTMP player takes at once (at
 // least one). Taken frames leave the hub's accounting: a player whose
@@ -156,7 +136,7 @@ func (s *rtmpSource) TryReadMedia(dst []rtmp.Media) ([]rtmp.Media, error) {
 // media appends the frames taken last as RTMP media to dst.
 func (s *rtmpSource) media(dst []rtmp.Media) []rtmp.Media {
 	for _, f := range s.frames {
-		dst = append(dst, rtmp.Media{Type: rtmp.MessageType(f.Type), Timestamp: f.Timestamp, Payload: f.Payload, Chunks: f.RTMPChunks()})
+		dst = append(dst, rtmp.Media{Type: rtmp.MessageType(f.Type), Timestamp: f.DTS, Payload: f.FLVTag(), Chunks: f.RTMPChunks()})
 	}
 	return dst
 }

@@ -1,6 +1,7 @@
 package relay
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -290,30 +291,86 @@ func TestRTMPStalledPlayer(t *testing.T) {
 	waitUnbuffered(t, hub)
 }
 
-func TestPacketFromRTMP(t *testing.T) {
+// The RTMP edge makes units of FLV tags: codec, flags, composition time,
+// the decoder configuration in force, Data in the unit's form (4-byte
+// NAL unit lengths, whatever the record says), and what it cannot
+// describe as CodecUnknown with the tag as Data. Players get each tag
+// back byte for byte.
+func TestFLVUnits(t *testing.T) {
+	sps, pps := []byte{0x67, 0x64, 0, 0x1f, 0xac}, []byte{0x68, 0xee, 0x3c}
+	avcSeq := flv.AppendVideoTagHeader(nil, flv.FrameKey, flv.FourCCAVC, flv.VideoSequenceStart, 0, false)
+	record, _ := appendAVCDecoderConfig(nil, sps, pps)
+	record2 := bytes.Clone(record)
+	record2[4] = 0xfd // lengthSizeMinusOne 1: 2-byte lengths
 	hevcSeq := flv.AppendVideoTagHeader(nil, flv.FrameKey, flv.FourCCHEVC, flv.VideoSequenceStart, 0, true)
 	hevcKey := flv.AppendVideoTagHeader(nil, flv.FrameKey, flv.FourCCHEVC, flv.VideoCodedFrames, 0, true)
-	avcSeq := flv.AppendVideoTagHeader(nil, flv.FrameKey, flv.FourCCAVC, flv.VideoSequenceStart, 0, false)
-	avcInter := flv.AppendVideoTagHeader(nil, flv.FrameInter, flv.FourCCAVC, flv.VideoCodedFrames, 0, false)
+	avcInter := flv.AppendVideoTagHeader(nil, flv.FrameInter, flv.FourCCAVC, flv.VideoCodedFrames, 80, false)
 	aacSeq := flv.AppendAudioTagHeader(nil, flv.FourCCAAC, flv.AudioSequenceStart, false)
 	aac := flv.AppendAudioTagHeader(nil, flv.FourCCAAC, flv.AudioCodedFrames, false)
+	mp3 := []byte{byte(flv.SoundMP3)<<4 | 0xf, 0xff, 0xfb}
 	cases := []struct {
+		name     string
 		typ      rtmp.MessageType
-		payload  []byte
+		tag      []byte
+		codec    Codec
 		key, seq bool
+		cts      int32
+		config   bool // Config is set
+		data     []byte
 	}{
-		{rtmp.TypeVideo, append(hevcSeq, 1, 2, 3), true, true},
-		{rtmp.TypeVideo, append(hevcKey, 0, 0, 0, 1, 0x26), true, false},
-		{rtmp.TypeVideo, append(avcSeq, 1, 0x64), true, true},
-		{rtmp.TypeVideo, append(avcInter, 0, 0, 0, 1, 0x41), false, false},
-		{rtmp.TypeAudio, append(aacSeq, 0x12, 0x10), false, true},
-		{rtmp.TypeAudio, append(aac, 0x21), false, false},
-		{rtmp.TypeVideo, []byte{}, false, false}, // malformed: passed through unflagged
+		{"hevc bad record", rtmp.TypeVideo, append(hevcSeq, 1, 2, 3), H265, true, true, 0, false, []byte{1, 2, 3}},
+		{"hevc key", rtmp.TypeVideo, append(hevcKey, 0, 0, 0, 1, 0x26), H265, true, false, 0, false, []byte{0, 0, 0, 1, 0x26}},
+		{"avc record", rtmp.TypeVideo, append(avcSeq, record...), H264, true, true, 0, true, record},
+		{"avc inter", rtmp.TypeVideo, append(avcInter, 0, 0, 0, 2, 0x41, 0x9a), H264, false, false, 80, true, []byte{0, 0, 0, 2, 0x41, 0x9a}},
+		{"avc 2-byte record", rtmp.TypeVideo, append(avcSeq, record2...), H264, true, true, 0, true, record2},
+		{"avc 2-byte lengths", rtmp.TypeVideo, append(avcInter, 0, 2, 0x41, 0x9a, 0, 1, 0x41), H264, false, false, 80, true, []byte{0, 0, 0, 2, 0x41, 0x9a, 0, 0, 0, 1, 0x41}},
+		{"aac config", rtmp.TypeAudio, append(aacSeq, 0x12, 0x10), AAC, false, true, 0, true, []byte{0x12, 0x10}},
+		{"aac", rtmp.TypeAudio, append(aac, 0x21), AAC, false, false, 0, true, []byte{0x21}},
+		{"mp3", rtmp.TypeAudio, mp3, CodecUnknown, false, false, 0, false, mp3},
+		{"script", rtmp.TypeDataAMF0, []byte{2, 0, 1, 'x'}, Script, false, false, 0, false, []byte{2, 0, 1, 'x'}},
+		{"malformed", rtmp.TypeVideo, []byte{}, CodecUnknown, false, false, 0, false, []byte{}},
+	}
+	var conv flvUnits
+	for _, c := range cases {
+		f := conv.frame(rtmp.Media{Type: c.typ, Timestamp: 40, Payload: c.tag})
+		if f.Codec != c.codec || f.Keyframe != c.key || f.SequenceHeader != c.seq || f.Type != Type(c.typ) || f.CTS != c.cts || f.DTS != 40 {
+			t.Errorf("%s: %v key=%v seq=%v cts=%d, want %v %v %v %d", c.name, f.Codec, f.Keyframe, f.SequenceHeader, f.CTS, c.codec, c.key, c.seq, c.cts)
+		}
+		if (f.Config != nil) != c.config || !bytes.Equal(f.Data, c.data) {
+			t.Errorf("%s: config %v, data %x, want config %v, data %x", c.name, f.Config != nil, f.Data, c.config, c.data)
+		}
+		if !bytes.Equal(f.FLVTag(), c.tag) {
+			t.Errorf("%s: FLV tag %x, want the publisher's %x", c.name, f.FLVTag(), c.tag)
+		}
+		if f.Arrival.IsZero() || f.RTPTime != f.PTS()*(f.Codec.ClockRate()/1000) {
+			t.Errorf("%s: arrival %v, RTP time %d", c.name, f.Arrival, f.RTPTime)
+		}
+	}
+	if sets := conv.video.ParamSets(); len(sets) != 2 || !bytes.Equal(sets[0], sps) || !bytes.Equal(sets[1], pps) {
+		t.Errorf("parameter sets %x", sets)
+	}
+}
+
+// A unit written without an FLV tag (Publisher.Write, WebRTC) gets one
+// built for RTMP players: legacy AVC and AAC, Enhanced RTMP otherwise.
+func TestFLVTagFromUnit(t *testing.T) {
+	cases := []struct {
+		u    Unit
+		want []byte
+	}{
+		{Unit{Type: Video, Codec: H264, Keyframe: true, SequenceHeader: true, Data: []byte{1, 0x64}}, []byte{0x17, 0, 0, 0, 0, 1, 0x64}},
+		{Unit{Type: Video, Codec: H264, CTS: -1, Data: []byte{0, 0, 0, 1, 0x41}}, []byte{0x27, 1, 0xff, 0xff, 0xff, 0, 0, 0, 1, 0x41}},
+		{Unit{Type: Video, Codec: H265, Keyframe: true, Data: []byte{0, 0, 0, 1, 0x26}}, append(flv.AppendVideoTagHeader(nil, flv.FrameKey, flv.FourCCHEVC, flv.VideoCodedFramesX, 0, true), 0, 0, 0, 1, 0x26)},
+		{Unit{Type: Video, Codec: AV1, Data: []byte{0x32, 0}}, append(flv.AppendVideoTagHeader(nil, flv.FrameInter, flv.FourCCAV1, flv.VideoCodedFrames, 0, true), 0x32, 0)},
+		{Unit{Type: Audio, Codec: AAC, Data: []byte{0x21}}, []byte{0xaf, 1, 0x21}},
+		{Unit{Type: Audio, Codec: Opus, Data: []byte{0xfc}}, append(flv.AppendAudioTagHeader(nil, flv.FourCCOpus, flv.AudioCodedFrames, true), 0xfc)},
+		{Unit{Type: Data, Codec: Script, Data: []byte{2, 0, 1, 'x'}}, []byte{2, 0, 1, 'x'}},
+		{Unit{Type: Audio, Data: []byte{0x2f, 1}}, []byte{0x2f, 1}},
 	}
 	for i, c := range cases {
-		p := PacketFromRTMP(rtmp.Media{Type: c.typ, Payload: c.payload})
-		if p.Keyframe != c.key || p.SequenceHeader != c.seq || p.Type != Type(c.typ) {
-			t.Errorf("case %d: key=%v seq=%v, want %v %v", i, p.Keyframe, p.SequenceHeader, c.key, c.seq)
+		f := &Frame{Unit: c.u}
+		if got := f.FLVTag(); !bytes.Equal(got, c.want) {
+			t.Errorf("case %d (%v): tag %x, want %x", i, c.u.Codec, got, c.want)
 		}
 	}
 }

@@ -14,15 +14,20 @@ import (
 //
 // H.264 comes as single NAL unit packets, STAP-A and FU-A (RFC 6184
 // packetization-mode 1, what browsers send) and leaves as AVCC: each NAL
-// unit with a 4-byte length. VP8 leaves as the frame's bytes.
+// unit with a 4-byte length. VP8 leaves as the frame's bytes. The frame's
+// RTP payloads leave too, as they came (length-prefixed, as an rtpFrame
+// holds them), so that WebRTC viewers of the same codec get them
+// unchanged.
 type depacketizer struct {
-	codec    byte // rtpCodecH264 or rtpCodecVP8
-	maxBytes int  // a larger frame is broken (Config.MaxFrameBytes)
+	codec    Codec // H264 or VP8
+	maxBytes int   // a larger frame is broken (Config.MaxFrameBytes)
 
 	seq      uint16 // the last sequence number seen
 	seqKnown bool
 
 	frame  []byte // the frame being built, reused
+	pays   []byte // its RTP payloads, each after a 16-bit length, reused
+	big    bool   // a payload too large to forward: pays is not handed on
 	ts     uint32
 	active bool // a frame is being built
 	broken bool // it lost a packet or holds a malformed one
@@ -31,11 +36,13 @@ type depacketizer struct {
 	vp8    codecs.VP8Packet
 }
 
-// frameFunc receives a finished frame: ok is false for a broken one. frame
-// is the depacketizer's buffer, valid only during the call.
-type frameFunc func(frame []byte, ts uint32, ok bool)
+// frameFunc receives a finished frame and its RTP payloads (in the form
+// of rtpFrame.buf; nil when one is larger than maxForwardPayload): ok is
+// false for a broken one. frame and payloads are the depacketizer's
+// buffers, valid only during the call.
+type frameFunc func(frame, payloads []byte, ts uint32, ok bool)
 
-func newDepacketizer(codec byte, maxBytes int) *depacketizer {
+func newDepacketizer(codec Codec, maxBytes int) *depacketizer {
 	return &depacketizer{codec: codec, maxBytes: maxBytes, fu: -1}
 }
 
@@ -68,11 +75,12 @@ func (d *depacketizer) push(seq uint16, ts uint32, marker bool, payload []byte, 
 	// show a corrupt picture until the next keyframe.
 	d.broken = d.broken || gap
 	if !d.broken && len(payload) > 0 {
-		if d.codec == rtpCodecVP8 {
+		if d.codec == VP8 {
 			d.addVP8(payload)
 		} else {
 			d.addH264(payload)
 		}
+		d.keep(payload)
 	}
 	if marker {
 		d.finish(done)
@@ -81,9 +89,35 @@ func (d *depacketizer) push(seq uint16, ts uint32, marker bool, payload []byte, 
 
 // finish hands the frame being built to done and starts afresh.
 func (d *depacketizer) finish(done frameFunc) {
-	ok := !d.broken && len(d.frame) > 0 && d.fu < 0 && (d.codec != rtpCodecVP8 || d.head)
-	done(d.frame, d.ts, ok)
-	d.frame, d.active, d.broken, d.fu, d.head = d.frame[:0], false, false, -1, false
+	ok := !d.broken && len(d.frame) > 0 && d.fu < 0 && (d.codec != VP8 || d.head)
+	pays := d.pays
+	if d.big {
+		pays = nil
+	}
+	done(d.frame, pays, d.ts, ok)
+	d.frame, d.pays, d.big, d.active, d.broken, d.fu, d.head = d.frame[:0], d.pays[:0], false, false, false, -1, false
+}
+
+// maxForwardPayload bounds the publisher's RTP payloads that viewers get
+// as they came: with a viewer's RTP header, abs-send-time and SRTP tag a
+// packet must fit a 1,500-byte datagram (peer.MaxPacketSize). A frame
+// with a larger payload (a sender that assumed a larger MTU) is cut
+// afresh, into RTPMaxPayload bytes.
+const maxForwardPayload = maxOpusPayload
+
+// keep adds a payload to the frame's RTP payloads. Their bytes are
+// bounded as the frame's are, with room for the headers (a few bytes per
+// packet): tiny packets that add nothing to the frame, such as empty
+// FU-A fragments, break it rather than grow the payloads without end.
+func (d *depacketizer) keep(payload []byte) {
+	switch {
+	case len(d.pays)+2+len(payload) > d.maxBytes+d.maxBytes/4:
+		d.broken = true
+	case len(payload) > maxForwardPayload:
+		d.big = true
+	case !d.big:
+		d.pays = appendRTPPayload(d.pays, payload)
+	}
 }
 
 // grow reports whether n more bytes fit in the frame, and breaks it if not.

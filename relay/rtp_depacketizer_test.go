@@ -30,17 +30,17 @@ func fuzzPackets(pkts []*rtp.Packet) []byte {
 
 // depacketizeFuzz runs the depacketizer of codec over a fuzz input and
 // checks every frame it hands on as whole.
-func depacketizeFuzz(t *testing.T, codec byte, data []byte) {
+func depacketizeFuzz(t *testing.T, codec Codec, data []byte) {
 	const maxBytes = 1 << 16
 	d := newDepacketizer(codec, maxBytes)
 	var seq uint16
 	var ts uint32
-	done := func(frame []byte, _ uint32, ok bool) {
+	done := func(frame, _ []byte, _ uint32, ok bool) {
 		switch {
 		case !ok:
 		case len(frame) == 0 || len(frame) > maxBytes:
 			t.Fatalf("a whole frame of %d bytes", len(frame))
-		case codec == rtpCodecH264 && !validAVCC(frame, 4):
+		case codec == H264 && !validAVCC(frame, 4):
 			t.Fatalf("a whole H.264 frame that is not AVCC: %x", frame)
 		}
 	}
@@ -75,8 +75,8 @@ func FuzzDepacketizer(f *testing.F) {
 	f.Add(fuzzPackets(slicesDelete(pkts, pkts[2])))
 	f.Add(fuzzPackets(pkts[len(pkts)-2:]))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		depacketizeFuzz(t, rtpCodecH264, data)
-		depacketizeFuzz(t, rtpCodecVP8, data)
+		depacketizeFuzz(t, H264, data)
+		depacketizeFuzz(t, VP8, data)
 	})
 }
 
@@ -84,8 +84,8 @@ func FuzzDepacketizer(f *testing.F) {
 // grown: only a finished frame costs its publisher a payload.
 func TestDepacketizerAllocs(t *testing.T) {
 	au := packetizeH264(readH264AUs(t), 0, 0)[0] // an IDR: STAP-A, then FU-A fragments
-	d := newDepacketizer(rtpCodecH264, DefaultMaxFrameBytes)
-	done := func([]byte, uint32, bool) {}
+	d := newDepacketizer(H264, DefaultMaxFrameBytes)
+	done := func(_, _ []byte, _ uint32, _ bool) {}
 	seq := uint16(0)
 	push := func() {
 		for _, p := range au {

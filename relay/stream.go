@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/streamwire/streamwire/internal/logstr"
 )
@@ -44,15 +45,31 @@ func (p *Publisher) Name() string {
 	return p.s.name
 }
 
-// Write publishes pkt to every subscriber. The hub takes ownership of
-// pkt.Payload: the caller must not modify it afterwards. It fails with
-// ErrClosed after Close.
-func (p *Publisher) Write(pkt Packet) error {
+// Write publishes the access unit u to every subscriber. The hub takes
+// ownership of u.Data: the caller must not modify it afterwards. A zero
+// u.Arrival becomes time.Now(), a zero u.RTPTime u.PTS() in the codec's
+// clock (see Unit.RTPTime). It fails with ErrClosed after Close.
+func (p *Publisher) Write(u Unit) error {
+	if u.Arrival.IsZero() {
+		u.Arrival = time.Now()
+	}
+	if u.RTPTime == 0 {
+		u.RTPTime = rtpTimeOf(&u)
+	}
+	return p.write(&Frame{Unit: u, size: frameSize(cap(u.Data))})
+}
+
+// rtpTimeOf is u's presentation time in its codec's clock. It wraps with
+// the milliseconds: 2^32 × rate/1000 is 0 mod 2^32 for the rates of
+// Codec.ClockRate.
+func rtpTimeOf(u *Unit) uint32 { return u.PTS() * (u.Codec.ClockRate() / 1000) }
+
+// write publishes the frame f, which the caller made for it.
+func (p *Publisher) write(f *Frame) error {
 	s := p.s
 	if s == nil {
 		return fmt.Errorf("relay: write: %w", errNoStream)
 	}
-	f := &Frame{Packet: pkt, size: frameSize(pkt.Payload)}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -60,7 +77,7 @@ func (p *Publisher) Write(pkt Packet) error {
 	}
 	s.cache(f)
 	s.fanOut(f)
-	if s.opus != nil && f.Type == Audio {
+	if s.opus != nil && f.Codec == AAC {
 		s.feedOpus(f)
 	}
 	return nil

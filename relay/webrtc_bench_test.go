@@ -68,11 +68,9 @@ func (s *srtpTrack) WriteRTP(p *rtp.Packet) error {
 // per-viewer path: reading the encoding, the RTP header fields, the
 // track's write.
 func benchViewer(b *testing.B, track LocalTrack) {
-	var frames []*Frame
-	for _, p := range avcPackets(b, readH264AUs(b), false) {
-		f := &Frame{Packet: p}
+	frames := tagFrames(avcPackets(b, readH264AUs(b), false))
+	for _, f := range frames {
 		f.rtpEncoding()
-		frames = append(frames, f)
 	}
 	h := NewHub(Config{})
 	pub, _ := h.Publish("bench")
@@ -80,7 +78,7 @@ func benchViewer(b *testing.B, track LocalTrack) {
 	sub, _ := h.Subscribe("bench")
 	v := NewWebRTCSubscriber(sub, WebRTCSubscriberConfig{})
 	s := sender{v: v, needKey: true}
-	if err := s.video.init(track, 90, v.cfg.Rand); err != nil {
+	if err := s.video.init(track, v.cfg.Rand); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
@@ -108,17 +106,16 @@ func BenchmarkWebRTCViewerSRTP(b *testing.B) { benchViewer(b, newSRTPTrack(b)) }
 // BenchmarkRTPPayloads is the once-per-stream cost: the shared RTP
 // encoding of each frame of the H.264 file, by pion's payloader.
 func BenchmarkRTPPayloads(b *testing.B) {
-	pkts := avcPackets(b, readH264AUs(b), false)
+	frames := tagFrames(avcPackets(b, readH264AUs(b), false))
 	b.ReportAllocs()
 	for range b.N {
-		for _, p := range pkts {
-			f := &Frame{Packet: p}
-			if f.rtpEncoding().has(rtpBad) {
+		for _, f := range frames {
+			if rf := cutRTP(&f.Unit); rf.has(rtpBad) {
 				b.Fatal("bad frame")
 			}
 		}
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(pkts)), "ns/frame")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(frames)), "ns/frame")
 }
 
 // BenchmarkWebRTCPublisher is the cost of receiving a WHIP publisher's

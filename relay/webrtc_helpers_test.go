@@ -7,7 +7,6 @@ import (
 	"errors"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
 
+	"github.com/streamwire/streamwire/relay/internal/ffmpegtest"
 	"github.com/streamwire/streamwire/rtmp"
 	"github.com/streamwire/streamwire/rtmp/flv"
 	"github.com/streamwire/streamwire/sdp"
@@ -145,14 +145,14 @@ func frameMs(i int) uint32 { return uint32(i * 1000 / 30) }
 // avcPackets turns access units into hub packets as an RTMP encoder sends
 // them: a sequence header from the first SPS and PPS, then the frames,
 // with their own SPS and PPS when inband.
-func avcPackets(t testing.TB, aus [][][]byte, inband bool) []Packet {
+func avcPackets(t testing.TB, aus [][][]byte, inband bool) []flvMsg {
 	t.Helper()
 	seq := flv.AppendVideoTagHeader(nil, flv.FrameKey, flv.FourCCAVC, flv.VideoSequenceStart, 0, false)
 	seq, err := appendAVCDecoderConfig(seq, findNALU(aus[0], naluSPS), findNALU(aus[0], naluPPS))
 	if err != nil {
 		t.Fatal(err)
 	}
-	pkts := []Packet{{Type: Video, Keyframe: true, SequenceHeader: true, Payload: seq}}
+	pkts := []flvMsg{{Type: Video, Payload: seq}}
 	for i, au := range aus {
 		if !inband {
 			au = withoutParams(au)
@@ -162,7 +162,7 @@ func avcPackets(t testing.TB, aus [][][]byte, inband bool) []Packet {
 			ft = flv.FrameKey
 		}
 		p := flv.AppendVideoTagHeader(nil, ft, flv.FourCCAVC, flv.VideoCodedFrames, 0, false)
-		pkts = append(pkts, Packet{Type: Video, Timestamp: frameMs(i), Keyframe: ft == flv.FrameKey, Payload: append(p, avcc(au)...)})
+		pkts = append(pkts, flvMsg{Type: Video, Timestamp: frameMs(i), Payload: append(p, avcc(au)...)})
 	}
 	return pkts
 }
@@ -276,40 +276,12 @@ func runViewer(t *testing.T, sub *Subscriber, cfg WebRTCSubscriberConfig, video,
 	return v, wait
 }
 
-// needFFmpeg returns the ffmpeg binary, failing the test if there is none:
-// scripts/install-deps.sh installs it, and these tests must not pass
-// without running it.
-func needFFmpeg(t testing.TB) string {
-	t.Helper()
-	p, err := exec.LookPath("ffmpeg")
-	if err != nil {
-		t.Fatalf("ffmpeg is needed by this test (./scripts/install-deps.sh installs it): %v", err)
-	}
-	return p
-}
-
-// runFFmpeg runs ffmpeg with args (after -hide_banner -v error) and fails
-// the test on an exit error or on anything written to stderr.
-func runFFmpeg(t testing.TB, args ...string) []byte {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, needFFmpeg(t), append([]string{"-hide_banner", "-nostdin", "-v", "error"}, args...)...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil || stderr.Len() > 0 {
-		t.Fatalf("ffmpeg %s: %v\n%s", strings.Join(args, " "), err, stderr.Bytes())
-	}
-	return out
-}
-
 // decodedFrames decodes a file's video with ffmpeg, failing the test on
 // any decoder message, and returns how many frames it decoded.
 func decodedFrames(t testing.TB, path string, format ...string) int {
 	t.Helper()
 	args := append(slices.Clone(format), "-i", path, "-map", "0:v", "-f", "framecrc", "-")
-	out := runFFmpeg(t, args...)
+	out := ffmpegtest.Run(t, args...)
 	n := 0
 	for _, line := range strings.Split(string(out), "\n") {
 		if line != "" && !strings.HasPrefix(line, "#") {
@@ -329,9 +301,36 @@ func writeTemp(t testing.TB, name string, b []byte) string {
 	return p
 }
 
-// flvPackets reads an FLV file into hub packets, classified as the RTMP
-// handler does.
-func flvPackets(t testing.TB, path string) []Packet {
+// flvMsg is an RTMP media message: an FLV tag body of a type at a time.
+type flvMsg struct {
+	Type      Type
+	Timestamp uint32
+	Payload   []byte
+}
+
+// tagFrames makes the hub frames of msgs, as the RTMP handler does.
+func tagFrames(msgs []flvMsg) []*Frame {
+	var conv flvUnits
+	frames := make([]*Frame, len(msgs))
+	for i, m := range msgs {
+		frames[i] = conv.frame(rtmp.Media{Type: rtmp.MessageType(m.Type), Timestamp: m.Timestamp, Payload: m.Payload})
+	}
+	return frames
+}
+
+// writeTags publishes msgs as the RTMP handler does.
+func writeTags(t testing.TB, pub *Publisher, msgs ...flvMsg) {
+	t.Helper()
+	sink := rtmpSink{p: pub}
+	for _, m := range msgs {
+		if err := sink.WriteMedia(rtmp.Media{Type: rtmp.MessageType(m.Type), Timestamp: m.Timestamp, Payload: m.Payload}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// flvPackets reads an FLV file into RTMP messages.
+func flvPackets(t testing.TB, path string) []flvMsg {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -342,7 +341,7 @@ func flvPackets(t testing.TB, path string) []Packet {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []Packet
+	var out []flvMsg
 	for {
 		tag, err := r.ReadTag()
 		if errors.Is(err, io.EOF) {
@@ -351,8 +350,7 @@ func flvPackets(t testing.TB, path string) []Packet {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p := PacketFromRTMP(rtmp.Media{Type: rtmp.MessageType(tag.Type), Timestamp: tag.Timestamp, Payload: bytes.Clone(tag.Data)})
-		out = append(out, p)
+		out = append(out, flvMsg{Type: Type(tag.Type), Timestamp: tag.Timestamp, Payload: bytes.Clone(tag.Data)})
 	}
 }
 
@@ -360,7 +358,7 @@ func flvPackets(t testing.TB, path string) []Packet {
 func appendFLVFile(b []byte, frames []*Frame) []byte {
 	b = flv.AppendHeader(b, true, true)
 	for _, f := range frames {
-		b = flv.AppendTag(b, uint8(f.Type), f.Timestamp, f.Payload)
+		b = flv.AppendTag(b, uint8(f.Type), f.DTS, f.FLVTag())
 	}
 	return b
 }

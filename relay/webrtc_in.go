@@ -52,11 +52,11 @@ type WebRTCPublisherConfig struct {
 }
 
 // WebRTCPublisher feeds a hub stream from a WebRTC publisher's RTP (a
-// WHIP session): H.264 is reassembled into access units and published as
-// AVC FLV tags with an AVCDecoderConfigurationRecord sequence header, so
-// that RTMP players and WebRTC viewers both watch it; VP8 is published as
-// Enhanced RTMP vp08 frames, which WebRTC viewers get; Opus as Enhanced
-// RTMP Opus audio with an OpusHead sequence start. Make one with
+// WHIP session): H.264 is reassembled into access units with an
+// AVCDecoderConfigurationRecord sequence header (AVC FLV tags for RTMP
+// players), VP8 into frames (Enhanced RTMP vp08), Opus into Opus units
+// after an OpusHead. Each video frame keeps the RTP payloads it came in,
+// which WebRTC viewers of its codec get unchanged (see WebRTCSubscriber). Make one with
 // NewWebRTCPublisher and give its OnRTP to the publisher's peer.Config.
 type WebRTCPublisher struct {
 	pub *Publisher
@@ -80,11 +80,12 @@ type publisherStats struct {
 // videoIn is the state of the video track.
 type videoIn struct {
 	track    RemoteTrack
-	codec    byte
+	codec    Codec
 	dp       *depacketizer
 	clock    rtpClock
-	waitKey  bool   // drop frames until a keyframe
-	sps, pps []byte // the parameter sets of the published sequence header
+	waitKey  bool           // drop frames until a keyframe
+	sps, pps []byte         // the parameter sets of the published sequence header
+	config   *DecoderConfig // the published sequence header's
 	seqSent  bool
 	onFrame  frameFunc // frameDone, made once
 	err      error     // of the frames of the packet being pushed
@@ -92,9 +93,9 @@ type videoIn struct {
 
 // audioIn is the state of the audio track.
 type audioIn struct {
-	track   RemoteTrack
-	clock   rtpClock
-	headSet bool
+	track  RemoteTrack
+	clock  rtpClock
+	config *DecoderConfig // the OpusHead published
 }
 
 // NewWebRTCPublisher makes a WebRTCPublisher writing to pub, which it
@@ -166,8 +167,8 @@ func (w *WebRTCPublisher) writeVideo(t RemoteTrack, pkt *rtp.Packet) error {
 	v := &w.video
 	if v.track == nil {
 		v.track = t
-		v.codec = rtpCodecOf(t.Codec().Name)
-		if v.codec != rtpCodecH264 && v.codec != rtpCodecVP8 {
+		v.codec = codecOfSDP(t.Codec().Name)
+		if v.codec != H264 && v.codec != VP8 {
 			w.log.Warn("relay: WebRTC publisher's video codec is not H.264 or VP8: video not published", "codec", logstr.Bound(t.Codec().Name))
 		} else {
 			v.dp = newDepacketizer(v.codec, w.cfg.MaxFrameBytes)
@@ -189,8 +190,8 @@ func (w *WebRTCPublisher) writeVideo(t RemoteTrack, pkt *rtp.Packet) error {
 
 // frameDone is the depacketizer's frameFunc: it publishes the frame and
 // keeps the first error for WriteRTP.
-func (w *WebRTCPublisher) frameDone(frame []byte, ts uint32, ok bool) {
-	if err := w.publishVideo(frame, ts, ok); err != nil && w.video.err == nil {
+func (w *WebRTCPublisher) frameDone(frame, payloads []byte, ts uint32, ok bool) {
+	if err := w.publishVideo(frame, payloads, ts, ok); err != nil && w.video.err == nil {
 		w.video.err = err
 	}
 }
@@ -203,8 +204,9 @@ func (w *WebRTCPublisher) requestKeyFrame() {
 	}
 }
 
-// publishVideo publishes one reassembled frame, or drops it.
-func (w *WebRTCPublisher) publishVideo(frame []byte, ts uint32, ok bool) error {
+// publishVideo publishes one reassembled frame, with the RTP payloads it
+// came in, or drops it.
+func (w *WebRTCPublisher) publishVideo(frame, payloads []byte, ts uint32, ok bool) error {
 	v := &w.video
 	if !ok {
 		w.stats.dropped.Add(1)
@@ -212,23 +214,25 @@ func (w *WebRTCPublisher) publishVideo(frame []byte, ts uint32, ok bool) error {
 		w.requestKeyFrame()
 		return nil
 	}
-	ms := v.clock.ms(ts)
-	if v.codec == rtpCodecVP8 {
-		return w.publishVP8(frame, ms)
+	u := Unit{Type: Video, Codec: v.codec, DTS: v.clock.ms(ts), RTPTime: ts}
+	if v.codec == VP8 {
+		return w.publishVP8(frame, payloads, u)
 	}
-	return w.publishH264(frame, ms)
+	return w.publishH264(frame, payloads, u)
 }
 
-// publishH264 publishes an access unit (AVCC, 4-byte lengths) as an AVC
-// video tag. Its SPS and PPS go into the sequence header, a new one
-// whenever they change, and are left out of the frame, as RTMP encoders
-// do; AUD NAL units are left out too.
-func (w *WebRTCPublisher) publishH264(au []byte, ms uint32) error {
+// publishH264 publishes an access unit (AVCC, 4-byte lengths) and the RTP
+// payloads it came in. Its SPS and PPS go into the sequence header, a new
+// one whenever they change, and are left out of the unit's data (and so
+// of RTMP players' tags), as RTMP encoders do; AUD NAL units are left out
+// too. WebRTC viewers get the payloads as they came, in-band parameter
+// sets included.
+func (w *WebRTCPublisher) publishH264(au, payloads []byte, u Unit) error {
 	v := &w.video
 	var sps, pps []byte
-	key := false
+	var flags byte
 	size := 0
-	it := flv.NewNALUIter(au, 4)
+	it := newNALUs(au)
 	for nalu, ok := it.Next(); ok; nalu, ok = it.Next() {
 		switch nalu[0] & 0x1f {
 		case naluSPS:
@@ -237,13 +241,22 @@ func (w *WebRTCPublisher) publishH264(au []byte, ms uint32) error {
 			pps = nalu
 		case naluAUD:
 		case naluIDR:
-			key = true
+			flags |= rtpKey
+			if sps != nil && pps != nil {
+				flags |= rtpInband
+			}
 			fallthrough
+		case naluSlice:
+			if isBSlice(nalu) {
+				flags |= rtpBSlice
+			}
+			size += 4 + len(nalu)
 		default:
 			size += 4 + len(nalu)
 		}
 	}
-	if err := w.updateParams(sps, pps, ms); err != nil {
+	key := flags&rtpKey != 0
+	if err := w.updateParams(sps, pps, u); err != nil {
 		return err
 	}
 	if size == 0 {
@@ -261,21 +274,23 @@ func (w *WebRTCPublisher) publishH264(au []byte, ms uint32) error {
 	if key {
 		frameType = flv.FrameKey
 	}
-	payload := make([]byte, 0, 5+size)
-	payload = flv.AppendVideoTagHeader(payload, frameType, flv.FourCCAVC, flv.VideoCodedFrames, 0, false)
-	it = flv.NewNALUIter(au, 4)
+	tag := make([]byte, 0, 5+size+len(payloads)) // room for the payloads' copy: one allocation
+	tag = flv.AppendVideoTagHeader(tag, frameType, flv.FourCCAVC, flv.VideoCodedFrames, 0, false)
+	hdr := len(tag)
+	it = newNALUs(au)
 	for nalu, ok := it.Next(); ok; nalu, ok = it.Next() {
 		if t := nalu[0] & 0x1f; t != naluSPS && t != naluPPS && t != naluAUD {
-			payload = binary.BigEndian.AppendUint32(payload, uint32(len(nalu)))
-			payload = append(payload, nalu...)
+			tag = binary.BigEndian.AppendUint32(tag, uint32(len(nalu)))
+			tag = append(tag, nalu...)
 		}
 	}
-	return w.publish(Packet{Type: Video, Timestamp: ms, Keyframe: key, Payload: payload})
+	u.Keyframe, u.Config = key, v.config
+	return w.publishTag(u, tag, hdr, payloads, flags)
 }
 
 // updateParams publishes a new sequence header when the access unit
 // carries an SPS or PPS that differs from the published ones.
-func (w *WebRTCPublisher) updateParams(sps, pps []byte, ms uint32) error {
+func (w *WebRTCPublisher) updateParams(sps, pps []byte, u Unit) error {
 	v := &w.video
 	changed := false
 	if sps != nil && !bytes.Equal(sps, v.sps) {
@@ -287,19 +302,24 @@ func (w *WebRTCPublisher) updateParams(sps, pps []byte, ms uint32) error {
 	if !changed && v.seqSent || v.sps == nil || v.pps == nil {
 		return nil
 	}
-	payload := flv.AppendVideoTagHeader(nil, flv.FrameKey, flv.FourCCAVC, flv.VideoSequenceStart, 0, false)
-	payload, err := appendAVCDecoderConfig(payload, v.sps, v.pps)
+	tag := flv.AppendVideoTagHeader(nil, flv.FrameKey, flv.FourCCAVC, flv.VideoSequenceStart, 0, false)
+	hdr := len(tag)
+	tag, err := appendAVCDecoderConfig(tag, v.sps, v.pps)
+	if err == nil {
+		v.config, err = NewDecoderConfig(H264, tag[hdr:])
+	}
 	if err != nil {
 		w.stats.dropped.Add(1)
 		return nil
 	}
 	v.seqSent = true
-	return w.publish(Packet{Type: Video, Timestamp: ms, Keyframe: true, SequenceHeader: true, Payload: payload})
+	u.Keyframe, u.SequenceHeader, u.Config = true, true, v.config
+	return w.publishTag(u, tag, hdr, nil, 0)
 }
 
 // publishVP8 publishes a VP8 frame as an Enhanced RTMP vp08 tag, after a
 // sequence start with a VPCodecConfigurationRecord.
-func (w *WebRTCPublisher) publishVP8(frame []byte, ms uint32) error {
+func (w *WebRTCPublisher) publishVP8(frame, payloads []byte, u Unit) error {
 	v := &w.video
 	key := frame[0]&1 == 0 // the inverse key frame flag (RFC 6386 §9.1)
 	if v.waitKey && !key {
@@ -309,8 +329,13 @@ func (w *WebRTCPublisher) publishVP8(frame []byte, ms uint32) error {
 	}
 	v.waitKey = false
 	if !v.seqSent {
-		payload := flv.AppendVideoTagHeader(nil, flv.FrameKey, flv.FourCCVP8, flv.VideoSequenceStart, 0, true)
-		if err := w.publish(Packet{Type: Video, Timestamp: ms, Keyframe: true, SequenceHeader: true, Payload: append(payload, vp8CodecConfig...)}); err != nil {
+		tag := flv.AppendVideoTagHeader(nil, flv.FrameKey, flv.FourCCVP8, flv.VideoSequenceStart, 0, true)
+		hdr := len(tag)
+		tag = append(tag, vp8CodecConfig...)
+		v.config, _ = NewDecoderConfig(VP8, tag[hdr:]) // VP8 records are not parsed
+		seq := u
+		seq.Keyframe, seq.SequenceHeader, seq.Config = true, true, v.config
+		if err := w.publishTag(seq, tag, hdr, nil, 0); err != nil {
 			return err
 		}
 		v.seqSent = true
@@ -319,9 +344,22 @@ func (w *WebRTCPublisher) publishVP8(frame []byte, ms uint32) error {
 	if key {
 		frameType = flv.FrameKey
 	}
-	payload := make([]byte, 0, 5+len(frame))
-	payload = flv.AppendVideoTagHeader(payload, frameType, flv.FourCCVP8, flv.VideoCodedFrames, 0, true)
-	return w.publish(Packet{Type: Video, Timestamp: ms, Keyframe: key, Payload: append(payload, frame...)})
+	tag := make([]byte, 0, 5+len(frame)+len(payloads))
+	tag = flv.AppendVideoTagHeader(tag, frameType, flv.FourCCVP8, flv.VideoCodedFrames, 0, true)
+	hdr := len(tag)
+	u.Keyframe, u.Config = key, v.config
+	var flags byte
+	if key {
+		flags = rtpKey
+	}
+	return w.publishTag(u, append(tag, frame...), hdr, payloads, flags)
+}
+
+// frameRTP is a frame with the RTP payloads it came in, in one
+// allocation.
+type frameRTP struct {
+	Frame
+	rf rtpFrame
 }
 
 // vp8CodecConfig is the VPCodecConfigurationRecord (VP Codec ISO Media
@@ -348,16 +386,22 @@ func (w *WebRTCPublisher) writeAudio(t RemoteTrack, pkt *rtp.Packet) error {
 		return nil // padding only
 	}
 	w.observe(&a.clock, pkt.Timestamp)
-	ms := a.clock.ms(pkt.Timestamp)
-	if !a.headSet {
-		if err := w.publish(Packet{Type: Audio, Timestamp: ms, SequenceHeader: true, Payload: opusHeadTag(t.Codec().Channels)}); err != nil {
+	u := Unit{Type: Audio, Codec: Opus, DTS: a.clock.ms(pkt.Timestamp), RTPTime: pkt.Timestamp}
+	if a.config == nil {
+		tag := opusHeadTag(t.Codec().Channels)
+		hdr := len(tag) - opusHeadLen
+		a.config, _ = NewDecoderConfig(Opus, tag[hdr:]) // ours: it parses
+		seq := u
+		seq.SequenceHeader, seq.Config = true, a.config
+		if err := w.publishTag(seq, tag, hdr, nil, 0); err != nil {
 			return err
 		}
-		a.headSet = true
 	}
-	payload := make([]byte, 0, 5+len(pkt.Payload))
-	payload = flv.AppendAudioTagHeader(payload, flv.FourCCOpus, flv.AudioCodedFrames, true)
-	return w.publish(Packet{Type: Audio, Timestamp: ms, Payload: append(payload, pkt.Payload...)})
+	tag := make([]byte, 0, 5+len(pkt.Payload))
+	tag = flv.AppendAudioTagHeader(tag, flv.FourCCOpus, flv.AudioCodedFrames, true)
+	hdr := len(tag)
+	u.Config = a.config
+	return w.publishTag(u, append(tag, pkt.Payload...), hdr, nil, 0) // Data is the payload: nothing to keep
 }
 
 // opusHeadTag is an Enhanced RTMP Opus sequence start: an OpusHead (RFC
@@ -375,9 +419,33 @@ func opusHeadTag(channels uint16) []byte {
 	return append(b, 0, 0, 0)
 }
 
-// publish writes p to the hub and counts it.
-func (w *WebRTCPublisher) publish(p Packet) error {
-	if err := w.pub.Write(p); err != nil {
+// opusHeadLen is the length of opusHeadTag's OpusHead.
+const opusHeadLen = 19
+
+// publishTag publishes u with tag[hdr:] as its Data, and tag as the FLV
+// tag body that RTMP players get, and counts it. The unit arrived now.
+// payloads, if not nil, are the RTP payloads that the unit came in (the
+// depacketizer's buffer; nil: too large to forward), and flags their
+// rtpFrame flags: the frame keeps a copy, after the tag in tag's array
+// when it has room, for WebRTC viewers, who get them instead of payloads
+// cut from Data.
+func (w *WebRTCPublisher) publishTag(u Unit, tag []byte, hdr int, payloads []byte, flags byte) error {
+	n, size := len(tag), cap(tag)
+	u.Data, u.Arrival = tag[hdr:n:n], w.cfg.Now()
+	var f *Frame
+	if payloads == nil {
+		f = &Frame{Unit: u, tag: tag[:n:n]}
+	} else {
+		if cap(tag)-n < len(payloads) {
+			size += len(payloads) // copied to an array of its own
+		}
+		fr := &frameRTP{Frame: Frame{Unit: u, tag: tag[:n:n]}}
+		fr.rf = rtpFrame{flags: flags, buf: append(tag[n:], payloads...)}
+		f = &fr.Frame
+		f.rtp.Store(&fr.rf)
+	}
+	f.size = frameSize(size)
+	if err := w.pub.write(f); err != nil {
 		return err
 	}
 	w.stats.frames.Add(1)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/streamwire/streamwire/internal/syncbuf"
+	"github.com/streamwire/streamwire/relay/internal/ffmpegtest"
 
 	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
@@ -64,9 +65,9 @@ func (c *fakeClock) advance(d time.Duration) { c.ns.Add(int64(d)) }
 // avcFrame is a hub frame's AVC content.
 func avcNALUs(t *testing.T, f *Frame) (flv.VideoTag, [][]byte) {
 	t.Helper()
-	tag, err := flv.ParseVideoTag(f.Payload)
+	tag, err := flv.ParseVideoTag(f.FLVTag())
 	if err != nil || tag.FourCC != flv.FourCCAVC {
-		t.Fatalf("frame at %d ms: %v (%v)", f.Timestamp, err, tag.FourCC)
+		t.Fatalf("frame at %d ms: %v (%v)", f.DTS, err, tag.FourCC)
 	}
 	var nalus [][]byte
 	it := flv.NewNALUIter(tag.Data, 4)
@@ -113,10 +114,10 @@ func TestWebRTCPublisherH264(t *testing.T) {
 		t.Fatalf("%d frames, want a sequence header and %d", len(frames), len(aus))
 	}
 	seq := frames[0]
-	if !seq.SequenceHeader || seq.Timestamp != 0 {
-		t.Fatalf("first frame: %+v", seq.Packet)
+	if !seq.SequenceHeader || seq.DTS != 0 {
+		t.Fatalf("first frame: %+v", seq.Unit)
 	}
-	tag, _ := flv.ParseVideoTag(seq.Payload)
+	tag, _ := flv.ParseVideoTag(seq.FLVTag())
 	cfg, err := flv.ParseAVCDecoderConfig(tag.Data)
 	if err != nil || len(cfg.SPS) != 1 || !bytes.Equal(cfg.SPS[0], findNALU(aus[0], naluSPS)) || !bytes.Equal(cfg.PPS[0], findNALU(aus[0], naluPPS)) || cfg.LengthSize != 4 {
 		t.Fatalf("sequence header: %+v, %v", cfg, err)
@@ -127,8 +128,8 @@ func TestWebRTCPublisherH264(t *testing.T) {
 		if len(nalus) != len(want) || !bytes.Equal(avcc(nalus), avcc(want)) {
 			t.Fatalf("frame %d: NAL units differ from the source", i)
 		}
-		if f.Keyframe != auKey(aus[i]) || tag.IsKeyFrame() != f.Keyframe || f.Timestamp != frameMs(i) {
-			t.Fatalf("frame %d: keyframe %v at %d ms, want %v at %d", i, f.Keyframe, f.Timestamp, auKey(aus[i]), frameMs(i))
+		if f.Keyframe != auKey(aus[i]) || tag.IsKeyFrame() != f.Keyframe || f.DTS != frameMs(i) {
+			t.Fatalf("frame %d: keyframe %v at %d ms, want %v at %d", i, f.Keyframe, f.DTS, auKey(aus[i]), frameMs(i))
 		}
 	}
 	if n := decodedFrames(t, writeTemp(t, "whip.flv", appendFLVFile(nil, frames))); n != len(aus) {
@@ -190,8 +191,8 @@ func checkPublished(t *testing.T, frames []*Frame, aus [][][]byte, want []int) {
 	}
 	for i, f := range frames {
 		_, nalus := avcNALUs(t, f)
-		if f.Timestamp != frameMs(want[i]) || !bytes.Equal(avcc(nalus), avcc(withoutParams(aus[want[i]]))) {
-			t.Fatalf("frame %d at %d ms is not access unit %d", i, f.Timestamp, want[i])
+		if f.DTS != frameMs(want[i]) || !bytes.Equal(avcc(nalus), avcc(withoutParams(aus[want[i]]))) {
+			t.Fatalf("frame %d at %d ms is not access unit %d", i, f.DTS, want[i])
 		}
 	}
 }
@@ -341,15 +342,15 @@ func TestWebRTCPublisherAudioVideo(t *testing.T) {
 	var videoFrames int
 	for _, f := range readAll(t, sub) {
 		if f.Type == Video && !f.SequenceHeader {
-			if f.Timestamp != frameMs(videoFrames) {
-				t.Fatalf("video frame %d at %d ms, want %d", videoFrames, f.Timestamp, frameMs(videoFrames))
+			if f.DTS != frameMs(videoFrames) {
+				t.Fatalf("video frame %d at %d ms, want %d", videoFrames, f.DTS, frameMs(videoFrames))
 			}
 			videoFrames++
 		}
 		if f.Type != Audio {
 			continue
 		}
-		tag, err := flv.ParseAudioTag(f.Payload)
+		tag, err := flv.ParseAudioTag(f.FLVTag())
 		if err != nil || tag.FourCC != flv.FourCCOpus || !tag.Enhanced {
 			t.Fatalf("audio frame: %+v, %v", tag, err)
 		}
@@ -361,9 +362,9 @@ func TestWebRTCPublisherAudioVideo(t *testing.T) {
 			}
 			continue
 		}
-		got, ts = append(got, tag.Data), append(ts, f.Timestamp)
+		got, ts = append(got, tag.Data), append(ts, f.DTS)
 	}
-	if head == nil || head.Timestamp != 100 {
+	if head == nil || head.DTS != 100 {
 		t.Fatalf("OpusHead sequence start: %v", head)
 	}
 	if videoFrames != len(aus) {
@@ -389,7 +390,7 @@ func TestWebRTCPublisherAudioVideo(t *testing.T) {
 // Enhanced RTMP audio (FourCC Opus) play it too; only 5.1 is installed
 // here, so that is not tested.
 func TestWebRTCPublisherRTMPPlayer(t *testing.T) {
-	ffmpeg := needFFmpeg(t)
+	ffmpeg := ffmpegtest.Need(t)
 	aus := readH264AUs(t)
 	opus := oggOpusPackets(t, testOpusFile)
 	h := NewHub(Config{})
@@ -462,19 +463,19 @@ func TestWebRTCPublisherNewParameterSets(t *testing.T) {
 		if !f.SequenceHeader {
 			continue
 		}
-		tag, _ := flv.ParseVideoTag(f.Payload)
+		tag, _ := flv.ParseVideoTag(f.FLVTag())
 		cfg, err := flv.ParseAVCDecoderConfig(tag.Data)
-		if err != nil || i+1 >= len(frames) || !frames[i+1].Keyframe || frames[i+1].Timestamp != f.Timestamp {
-			t.Fatalf("sequence header at %d ms is not followed by its keyframe (%v)", f.Timestamp, err)
+		if err != nil || i+1 >= len(frames) || !frames[i+1].Keyframe || frames[i+1].DTS != f.DTS {
+			t.Fatalf("sequence header at %d ms is not followed by its keyframe (%v)", f.DTS, err)
 		}
 		want := sps
-		if f.Timestamp == frameMs(30) {
+		if f.DTS == frameMs(30) {
 			want = other
 		}
 		if !bytes.Equal(cfg.SPS[0], want) || cfg.Level != want[3] {
-			t.Fatalf("sequence header at %d ms has the wrong SPS", f.Timestamp)
+			t.Fatalf("sequence header at %d ms has the wrong SPS", f.DTS)
 		}
-		headers = append(headers, fmt.Sprint(f.Timestamp))
+		headers = append(headers, fmt.Sprint(f.DTS))
 	}
 	if got := strings.Join(headers, " "); got != fmt.Sprintf("0 %d %d", frameMs(30), frameMs(60)) {
 		t.Fatalf("sequence headers at %s ms", got)

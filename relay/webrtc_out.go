@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/pion/rtp"
 
@@ -84,12 +85,26 @@ type WebRTCSubscriberConfig struct {
 	// Rand draws each track's first sequence number and timestamp offset
 	// (RFC 3550 §5.1). Nil means crypto/rand.
 	Rand io.Reader
+	// OnSent, if set, is called on Run's goroutine once per frame sent
+	// (each media frame whose packets the tracks took, not the skipped
+	// ones), just after its last packet was written, with the time since
+	// the frame reached the server (Unit.Arrival, on the monotonic
+	// clock): the latency the server added, from an RTMP message read or
+	// a WebRTC frame's last packet to its packets handed to the peer,
+	// queueing and the peer's SRTP and send included (for Opus
+	// transcoded from AAC, from the transcoder's output). A server feeds a
+	// histogram with it (e.g. Prometheus). It must be quick: it delays
+	// the viewer's next frame. Frames of a late joiner's cached GOP
+	// report how old they are.
+	OnSent func(d time.Duration)
 }
 
 // WebRTCSubscriber sends a hub stream to one WebRTC viewer: H.264 and VP8
-// video, Opus audio, each frame cut into RTP payloads once for all
-// viewers (the frame's shared encoding), so that a viewer costs one RTP
-// header and its SRTP protection per packet. Make one per viewer with
+// video, Opus audio. Each frame's RTP payloads are a WebRTC publisher's
+// own, kept on the frame, or else cut once for all viewers, so that a
+// viewer costs one RTP header and its SRTP protection per packet: its
+// SSRC (the track's), its sequence numbers (counted over what it is sent,
+// so frames the hub drops leave no gap) and a random timestamp offset. Make one per viewer with
 // NewWebRTCSubscriber, hand OnKeyFrameRequest to the viewer's peer, and
 // call Run once the peer is connected.
 type WebRTCSubscriber struct {
@@ -183,10 +198,10 @@ func (v *WebRTCSubscriber) Run(ctx context.Context, video, audio LocalTrack) err
 	defer v.sub.Close()
 	defer v.sub.releaseOpus() // the stream's last Opus viewer closes its transcoder
 	s := sender{v: v}
-	if err := s.video.init(video, 90, v.cfg.Rand); err != nil {
+	if err := s.video.init(video, v.cfg.Rand); err != nil {
 		return err
 	}
-	if err := s.audio.init(audio, 48, v.cfg.Rand); err != nil {
+	if err := s.audio.init(audio, v.cfg.Rand); err != nil {
 		return err
 	}
 	s.needKey = true
@@ -214,10 +229,10 @@ func (v *WebRTCSubscriber) Run(ctx context.Context, video, audio LocalTrack) err
 type sender struct {
 	v            *WebRTCSubscriber
 	video, audio rtpTrack
-	needKey      bool     // no video until an IDR frame
-	params       rtpFrame // the last H.264 sequence header's payloads
-	opus         opusUse  // AAC audio for an Opus track: through the stream's transcoder?
-	opusErr      error    // why not
+	needKey      bool      // no video until a keyframe
+	params       *rtpFrame // the payloads of the last video sequence header
+	opus         opusUse   // AAC audio for an Opus track: through the stream's transcoder?
+	opusErr      error     // why not
 }
 
 // opusUse says whether a viewer takes the stream's AAC as Opus from the
@@ -235,13 +250,12 @@ const (
 // hub drops for a slow viewer leave no gap for it to NACK.
 type rtpTrack struct {
 	w      LocalTrack
-	codec  byte
+	codec  Codec // CodecUnknown: one the hub cannot send
 	pkt    rtp.Packet
 	offset uint32 // random start of the RTP timestamps
-	perMs  uint32 // clock rate in kHz
 }
 
-func (t *rtpTrack) init(w LocalTrack, perMs uint32, r io.Reader) error {
+func (t *rtpTrack) init(w LocalTrack, r io.Reader) error {
 	if w == nil {
 		return nil
 	}
@@ -249,30 +263,29 @@ func (t *rtpTrack) init(w LocalTrack, perMs uint32, r io.Reader) error {
 	if _, err := io.ReadFull(r, b[:]); err != nil {
 		return fmt.Errorf("relay: random RTP start: %w", err)
 	}
-	t.w, t.perMs = w, perMs
-	t.codec = rtpCodecOf(w.Codec().Name)
+	t.w = w
+	t.codec = codecOfSDP(w.Codec().Name)
 	t.pkt.SequenceNumber = binary.BigEndian.Uint16(b[:])
 	t.offset = binary.BigEndian.Uint32(b[2:])
 	return nil
 }
 
-// rtpCodecOf maps an SDP encoding name to the shared encoding's codec.
-func rtpCodecOf(name string) byte {
-	switch {
-	case strings.EqualFold(name, "H264"):
-		return rtpCodecH264
-	case strings.EqualFold(name, "VP8"):
-		return rtpCodecVP8
-	case strings.EqualFold(name, "opus"):
-		return rtpCodecOpus
+// codecOfSDP maps an SDP encoding name to the codec whose units a track
+// of it is sent, CodecUnknown for none.
+func codecOfSDP(name string) Codec {
+	for _, c := range [...]Codec{H264, H265, AV1, VP8, Opus} {
+		if strings.EqualFold(name, c.String()) {
+			return c
+		}
 	}
-	return rtpCodecNone
+	return CodecUnknown
 }
 
-// write sends the payloads of one frame at timestamp ms (RTMP
-// milliseconds), with the marker bit on the last one when mark is set.
-func (t *rtpTrack) write(it rtpPayloadIter, ms uint32, mark bool, st *webrtcStats) error {
-	t.pkt.Timestamp = ms*t.perMs + t.offset // wraps with ms: 2^32 * perMs is 0 mod 2^32
+// write sends the payloads of one frame at RTP time ts (the frame's
+// RTPTime, in the track's clock), with the marker bit on the last one
+// when mark is set.
+func (t *rtpTrack) write(it rtpPayloadIter, ts uint32, mark bool, st *webrtcStats) error {
+	t.pkt.Timestamp = ts + t.offset
 	var n, bytes int64
 	defer func() { st.packets.Add(n); st.bytes.Add(bytes) }()
 	for {
@@ -305,24 +318,26 @@ func (s *sender) send(f *Frame) error {
 	if t == nil || t.w == nil {
 		return nil // metadata, or a kind the viewer does not take
 	}
+	if f.Codec != t.codec || !rtpCodec(t.codec) {
+		if !s.transcoded(f, t) {
+			s.warnCodec(f, t)
+			s.v.stats.skipped.Add(1)
+		}
+		return nil
+	}
 	rf := f.rtpEncoding()
 	switch {
 	case rf.has(rtpNoMedia):
 		return nil
 	case rf.has(rtpBad):
 		s.warn(warnBadFrame, "relay: malformed frame not sent to WebRTC viewers", f)
-	case rf.codec() != t.codec || t.codec == rtpCodecNone:
-		if s.transcoded(rf, t) {
-			return nil
-		}
-		s.warnCodec(f, t)
 	case f.SequenceHeader:
 		if f.Type == Video {
 			s.params = rf
 		}
 		return nil
 	case f.Type == Audio:
-		return s.sent(t.write(rf.payloads(), f.Timestamp, false, &s.v.stats))
+		return s.sent(f, t.write(rf.payloads(), f.RTPTime, false, &s.v.stats))
 	default:
 		return s.sendVideo(f, rf)
 	}
@@ -330,16 +345,21 @@ func (s *sender) send(f *Frame) error {
 	return nil
 }
 
-// sent counts a frame sent, unless err says that it was not.
-func (s *sender) sent(err error) error {
-	if err == nil {
-		s.v.stats.frames.Add(1)
+// sent counts a frame sent, unless err says that it was not, and
+// reports its server-added latency (OnSent).
+func (s *sender) sent(f *Frame, err error) error {
+	if err != nil {
+		return err
 	}
-	return err
+	s.v.stats.frames.Add(1)
+	if fn := s.v.cfg.OnSent; fn != nil && !f.Arrival.IsZero() {
+		fn(time.Since(f.Arrival))
+	}
+	return nil
 }
 
 // sendVideo sends a coded video frame of the viewer's codec.
-func (s *sender) sendVideo(f *Frame, rf rtpFrame) error {
+func (s *sender) sendVideo(f *Frame, rf *rtpFrame) error {
 	t := &s.video
 	switch {
 	case rf.has(rtpBSlice):
@@ -354,29 +374,28 @@ func (s *sender) sendVideo(f *Frame, rf rtpFrame) error {
 		return nil
 	}
 	s.needKey = false
-	ms := f.Timestamp + uint32(rf.cts())
-	if rf.has(rtpKey) && t.codec == rtpCodecH264 && !rf.has(rtpInband) && s.params != nil {
+	if rf.has(rtpKey) && !rf.has(rtpInband) && s.params != nil {
 		// A viewer that joins here decodes from this frame on.
-		if err := t.write(s.params.payloads(), ms, false, &s.v.stats); err != nil {
+		if err := t.write(s.params.payloads(), f.RTPTime, false, &s.v.stats); err != nil {
 			return err
 		}
 	}
-	return s.sent(t.write(rf.payloads(), ms, true, &s.v.stats))
+	return s.sent(f, t.write(rf.payloads(), f.RTPTime, true, &s.v.stats))
 }
 
 // warn logs msg once per stream.
 func (s *sender) warn(w uint32, msg string, f *Frame) {
 	if st := s.v.sub.s; st != nil && st.warnOnce(w) {
-		s.v.log.Warn(msg, "type", f.Type.String(), "timestamp_ms", f.Timestamp)
+		s.v.log.Warn(msg, "type", f.Type.String(), "dts_ms", f.DTS)
 	}
 }
 
-// transcoded reports whether an AAC frame (rf) is left to the stream's
+// transcoded reports whether an AAC frame is left to the stream's
 // transcoder, whose Opus frames the viewer gets instead: the viewer's
 // audio track is Opus and the transcoder runs, started by this call for
 // the stream's first such viewer (see Subscriber.acquireOpus).
-func (s *sender) transcoded(rf rtpFrame, t *rtpTrack) bool {
-	if rf.codec() != rtpCodecAAC || t != &s.audio || t.codec != rtpCodecOpus {
+func (s *sender) transcoded(f *Frame, t *rtpTrack) bool {
+	if f.Codec != AAC || t != &s.audio || t.codec != Opus {
 		return false
 	}
 	if s.opus == opusUnknown {
@@ -400,11 +419,10 @@ func (s *sender) warnCodec(f *Frame, t *rtpTrack) {
 	if st == nil || errors.Is(s.opusErr, ErrClosed) || !st.warnOnce(w) {
 		return // no warning for the frames left after the publisher
 	}
-	codec := frameCodec(f)
 	msg := "relay: WebRTC viewers get no " + f.Type.String() + " of this stream: its codec is not the one the viewer negotiated"
-	args := []any{"codec", codec.String(), "viewer_codec", t.w.Codec().Name}
+	args := []any{"codec", f.Codec.String(), "viewer_codec", logstr.Bound(t.w.Codec().Name)}
 	switch {
-	case codec != flv.FourCCAAC:
+	case f.Codec != AAC:
 	case errors.Is(s.opusErr, transcode.ErrNoFFmpeg):
 		msg = "relay: WebRTC viewers get video only: the stream's audio is AAC, which browsers do not decode over WebRTC, " +
 			"and there is no ffmpeg on PATH to transcode it to Opus (install ffmpeg, or publish Opus with Enhanced RTMP, e.g. ffmpeg 6.1+ -c:a libopus)"
@@ -420,12 +438,47 @@ func (s *sender) warnCodec(f *Frame, t *rtpTrack) {
 	s.v.log.Warn(msg, args...)
 }
 
-// frameCodec is the FourCC of a video or audio frame, 0 if unknown.
-func frameCodec(f *Frame) flv.FourCC {
-	if f.Type == Video {
-		t, _ := flv.ParseVideoTag(f.Payload)
-		return t.FourCC
+// VideoCodecs returns the video codecs to answer a WebRTC viewer of the
+// stream with (its sdp.MediaConfig.Codecs), in order of preference: for
+// a stream of H.265 or AV1 (from Enhanced RTMP), that codec first, with
+// the profile and tier of its decoder configuration (RFC 7798 §7.1
+// profile-id and tier-flag; AV1 RTP specification §7.2 profile), then
+// sdp.DefaultVideoCodecs, so that a viewer whose offer has the stream's
+// codec gets it, and one whose offer lacks it gets H.264 or VP8 (and no
+// video, with a log line). It returns nil, which means
+// sdp.DefaultVideoCodecs, for other streams and for a stream without a
+// video sequence header yet.
+func (sub *Subscriber) VideoCodecs() []sdp.Codec {
+	s := sub.s
+	if s == nil {
+		return nil
 	}
-	t, _ := flv.ParseAudioTag(f.Payload)
-	return t.FourCC
+	s.mu.Lock()
+	var cfg *DecoderConfig
+	if s.videoSeq != nil {
+		cfg = s.videoSeq.Config
+	}
+	s.mu.Unlock()
+	c, ok := sdpCodecOf(cfg)
+	if !ok {
+		return nil
+	}
+	return append([]sdp.Codec{c}, sdp.DefaultVideoCodecs...)
+}
+
+// sdpCodecOf is the SDP codec of an H.265 or AV1 configuration.
+func sdpCodecOf(cfg *DecoderConfig) (sdp.Codec, bool) {
+	switch {
+	case cfg == nil:
+	case cfg.Codec == H265:
+		r, err := flv.ParseHEVCDecoderConfig(cfg.Record)
+		if err != nil {
+			break
+		}
+		return sdp.Codec{Name: "H265", ClockRate: 90000, Fmtp: fmt.Sprintf("level-id=%d;profile-id=%d;tier-flag=%d;tx-mode=SRST",
+			r.LevelIDC, r.ProfileIDC, r.TierFlag)}, true
+	case cfg.Codec == AV1 && len(cfg.Record) >= 2:
+		return sdp.Codec{Name: "AV1", ClockRate: 90000, Fmtp: fmt.Sprintf("profile=%d", cfg.Record[1]>>5)}, true
+	}
+	return sdp.Codec{}, false
 }

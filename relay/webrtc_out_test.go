@@ -13,6 +13,7 @@ import (
 	"github.com/pion/rtp/codecs"
 
 	"github.com/streamwire/streamwire/internal/syncbuf"
+	"github.com/streamwire/streamwire/relay/internal/ffmpegtest"
 	"github.com/streamwire/streamwire/rtmp/flv"
 )
 
@@ -56,7 +57,7 @@ func TestWebRTCSubscriberH264(t *testing.T) {
 			video := newFakeLocal("H264")
 			v, wait := runViewer(t, sub, WebRTCSubscriberConfig{}, video, nil)
 			for _, p := range avcPackets(t, aus, inband) {
-				mustWrite(t, pub, p)
+				writeTags(t, pub, p)
 			}
 			pub.Close()
 			if err := wait(); err != nil {
@@ -99,13 +100,13 @@ func TestWebRTCSubscriberLateJoiner(t *testing.T) {
 	h := NewHub(Config{})
 	pub, _ := h.Publish("live/late")
 	for _, p := range pkts[:1+45] { // the sequence header and frames 0-44: the GOP of frame 30 is cached
-		mustWrite(t, pub, p)
+		writeTags(t, pub, p)
 	}
 	sub, _ := h.Subscribe("live/late")
 	video := newFakeLocal("h264") // names are case-insensitive
 	_, wait := runViewer(t, sub, WebRTCSubscriberConfig{}, video, nil)
 	for _, p := range pkts[1+45:] {
-		mustWrite(t, pub, p)
+		writeTags(t, pub, p)
 	}
 	pub.Close()
 	if err := wait(); err != nil {
@@ -135,7 +136,7 @@ func TestWebRTCSubscriberLateJoiner(t *testing.T) {
 // many viewers there are (aac_opus_test.go tests the transcoder).
 func TestWebRTCSubscriberFFmpegFLV(t *testing.T) {
 	path := writeTemp(t, "src.flv", nil)
-	runFFmpeg(t, "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25", "-f", "lavfi", "-i", "sine",
+	ffmpegtest.Run(t, "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25", "-f", "lavfi", "-i", "sine",
 		"-t", "2", "-pix_fmt", "yuv420p", "-c:v", "libx264", "-profile:v", "baseline", "-x264-params", "slices=4:keyint=25",
 		"-c:a", "aac", "-y", "-f", "flv", path)
 	pkts := flvPackets(t, path)
@@ -153,7 +154,7 @@ func TestWebRTCSubscriberFFmpegFLV(t *testing.T) {
 	}
 	var want [][]byte
 	for _, p := range pkts {
-		mustWrite(t, pub, p)
+		writeTags(t, pub, p)
 		// Not the sequence header, nor the end of sequence ffmpeg writes last.
 		if tag, _ := flv.ParseVideoTag(p.Payload); p.Type == Video && tag.PacketType == flv.VideoCodedFrames {
 			var nalus [][]byte
@@ -201,7 +202,7 @@ func TestWebRTCSubscriberFFmpegFLV(t *testing.T) {
 // decode without an error.
 func TestWebRTCSubscriberBFrames(t *testing.T) {
 	path := writeTemp(t, "bframes.flv", nil)
-	runFFmpeg(t, "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25", "-t", "2",
+	ffmpegtest.Run(t, "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25", "-t", "2",
 		"-pix_fmt", "yuv420p", "-c:v", "libx264", "-profile:v", "main", "-bf", "3", "-b_strategy", "0", "-x264-params", "keyint=25:b-pyramid=normal",
 		"-an", "-y", "-f", "flv", path)
 	pkts := flvPackets(t, path)
@@ -228,11 +229,7 @@ func TestWebRTCSubscriberBFrames(t *testing.T) {
 		sub, _ := h.Subscribe("live/b")
 		video := newFakeLocal("H264")
 		v, wait := runViewer(t, sub, WebRTCSubscriberConfig{BFrames: policy, Logger: slog.New(slog.NewTextHandler(&logs, nil))}, video, nil)
-		for _, p := range pkts {
-			if err := pub.Write(p); err != nil {
-				t.Fatal(err)
-			}
-		}
+		writeTags(t, pub, pkts...)
 		pub.Close()
 		err := wait()
 		if policy == RefuseBFrames {
@@ -266,11 +263,11 @@ func TestWebRTCSubscriberBFrames(t *testing.T) {
 
 // opusPackets turns Opus packets into Enhanced RTMP Opus tags, 20 ms
 // apart, after an OpusHead sequence start.
-func opusPackets(opus [][]byte) []Packet {
-	pkts := []Packet{{Type: Audio, SequenceHeader: true, Payload: opusHeadTag(2)}}
+func opusPackets(opus [][]byte) []flvMsg {
+	pkts := []flvMsg{{Type: Audio, Payload: opusHeadTag(2)}}
 	for i, o := range opus {
 		p := flv.AppendAudioTagHeader(nil, flv.FourCCOpus, flv.AudioCodedFrames, true)
-		pkts = append(pkts, Packet{Type: Audio, Timestamp: uint32(20 * i), Payload: append(p, o...)})
+		pkts = append(pkts, flvMsg{Type: Audio, Timestamp: uint32(20 * i), Payload: append(p, o...)})
 	}
 	return pkts
 }
@@ -288,7 +285,7 @@ func TestWebRTCSubscriberOpus(t *testing.T) {
 	_, wait := runViewer(t, sub, WebRTCSubscriberConfig{Logger: slog.New(slog.NewTextHandler(&logs, nil))}, video, audio)
 	aus := readH264AUs(t)
 	for _, p := range append(avcPackets(t, aus[:5], false), opusPackets(opus)...) {
-		mustWrite(t, pub, p)
+		writeTags(t, pub, p)
 	}
 	pub.Close()
 	if err := wait(); err != nil {
@@ -350,15 +347,15 @@ func TestWebRTCSubscriberSlowViewer(t *testing.T) {
 	sub, _ := h.Subscribe("live/slow")
 	video := &blockingLocal{fakeLocal: newFakeLocal("H264"), entered: make(chan struct{}), release: make(chan struct{})}
 	_, wait := runViewer(t, sub, WebRTCSubscriberConfig{}, video, nil)
-	mustWrite(t, pub, pkts[0])
-	mustWrite(t, pub, pkts[1]) // the first IDR: the viewer takes it and stalls in its first write
+	writeTags(t, pub, pkts[0])
+	writeTags(t, pub, pkts[1]) // the first IDR: the viewer takes it and stalls in its first write
 	<-video.entered
 	for _, p := range pkts[2:45] { // 43 frames into a queue of 8: dropped up to the IDR at 30
-		mustWrite(t, pub, p)
+		writeTags(t, pub, p)
 	}
 	close(video.release)
 	for _, p := range pkts[45:] {
-		mustWrite(t, pub, p)
+		writeTags(t, pub, p)
 	}
 	pub.Close()
 	if err := wait(); err != nil {

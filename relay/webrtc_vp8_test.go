@@ -9,6 +9,7 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
 
+	"github.com/streamwire/streamwire/relay/internal/ffmpegtest"
 	"github.com/streamwire/streamwire/rtmp/flv"
 )
 
@@ -17,7 +18,7 @@ import (
 func vp8Frames(t *testing.T) [][]byte {
 	t.Helper()
 	path := writeTemp(t, "src.ivf", nil)
-	runFFmpeg(t, "-f", "lavfi", "-i", "testsrc=size=320x240:rate=30", "-t", "2", "-c:v", "libvpx", "-g", "30", "-b:v", "1M", "-y", "-f", "ivf", path)
+	ffmpegtest.Run(t, "-f", "lavfi", "-i", "testsrc=size=320x240:rate=30", "-t", "2", "-c:v", "libvpx", "-g", "30", "-b:v", "1M", "-y", "-f", "ivf", path)
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -96,15 +97,15 @@ func TestWebRTCPublisherVP8(t *testing.T) {
 		t.Fatalf("%d frames, want a sequence start and %d", len(frames), len(want))
 	}
 	for i, f := range frames {
-		tag, err := flv.ParseVideoTag(f.Payload)
+		tag, err := flv.ParseVideoTag(f.FLVTag())
 		if err != nil || tag.FourCC != flv.FourCCVP8 || !tag.Enhanced {
 			t.Fatalf("frame %d: %+v, %v", i, tag, err)
 		}
 		if i == 0 {
 			continue
 		}
-		if !bytes.Equal(tag.Data, want[i-1]) || f.Keyframe != ((i-1)%30 == 0) || f.Timestamp != frameMs(i-1) {
-			t.Fatalf("frame %d differs (keyframe %v at %d ms)", i-1, f.Keyframe, f.Timestamp)
+		if !bytes.Equal(tag.Data, want[i-1]) || f.Keyframe != ((i-1)%30 == 0) || f.DTS != frameMs(i-1) {
+			t.Fatalf("frame %d differs (keyframe %v at %d ms)", i-1, f.Keyframe, f.DTS)
 		}
 	}
 	if track.requests.Load() == 0 {

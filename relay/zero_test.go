@@ -66,7 +66,7 @@ func TestZeroHub(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := p.Write(Packet{Type: Audio, Payload: []byte{0xaf, 1}}); err != nil {
+	if err := p.Write(Unit{Type: Audio, Data: []byte{0xaf, 1}}); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -86,11 +86,11 @@ func TestZeroHub(t *testing.T) {
 	}
 }
 
-// Zero Publishers, Subscribers and Encodings fail cleanly instead of
+// Zero Publishers, Subscribers and Frames fail cleanly instead of
 // dereferencing nil, and a zero Subscriber's read does not block.
 func TestZeroValues(t *testing.T) {
 	var p Publisher
-	if err := p.Write(Packet{Type: Video}); !errors.Is(err, ErrClosed) {
+	if err := p.Write(Unit{Type: Video}); !errors.Is(err, ErrClosed) {
 		t.Errorf("zero Publisher Write: %v", err)
 	}
 	if p.Name() != "" || p.Close() != nil {
@@ -111,11 +111,8 @@ func TestZeroValues(t *testing.T) {
 		t.Error("zero Subscriber Name/Close/Dropped")
 	}
 
-	f := &Frame{Packet: Packet{Payload: []byte{1}}}
-	if b := f.Encoded(&Encoding{}); b != nil {
-		t.Errorf("zero Encoding gave %x", b)
-	}
-	if b := f.Encoded(nil); b != nil {
-		t.Errorf("nil Encoding gave %x", b)
+	var f Frame
+	if f.FLVTag() != nil || len(f.RTMPChunks()) == 0 || !f.rtpEncoding().has(rtpNoMedia) {
+		t.Error("zero Frame's encodings")
 	}
 }

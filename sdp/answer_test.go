@@ -414,6 +414,35 @@ func TestAnswerCodecChoice(t *testing.T) {
 	}
 }
 
+// An offer with H.265 (as Chrome 136+ sends it where a hardware decoder
+// exists; the stored offers come from Linux, which has none) gets H.265
+// in the answer when the local side prefers it, with the profile the
+// local codec asks for and the offer's level.
+func TestAnswerH265(t *testing.T) {
+	offer := string(readOffer(t, "chrome156_recvonly.sdp"))
+	offer = strings.Replace(offer, " 118 119 120 49\r\n", " 118 119 120 49 50 51 52 53\r\n", 1)
+	offer = strings.Replace(offer, "a=rtpmap:47 AV1/90000\r\n", "a=rtpmap:50 H265/90000\r\na=rtcp-fb:50 nack\r\na=rtcp-fb:50 nack pli\r\n"+
+		"a=fmtp:50 level-id=93;profile-id=1;tier-flag=0;tx-mode=SRST\r\na=rtpmap:51 rtx/90000\r\na=fmtp:51 apt=50\r\n"+
+		"a=rtpmap:52 H265/90000\r\na=fmtp:52 level-id=93;profile-id=2;tier-flag=0;tx-mode=SRST\r\na=rtpmap:53 rtx/90000\r\na=fmtp:53 apt=52\r\n"+
+		"a=rtpmap:47 AV1/90000\r\n", 1)
+	for _, tc := range []struct {
+		fmtp, want string
+	}{
+		{"profile-id=1", "1 video sendonly H265/50 rtx=51 ext=2,3,4 setup=active"},
+		{"profile-id=2;level-id=120", "1 video sendonly H265/52 rtx=53 ext=2,3,4 setup=active"},
+	} {
+		cfg := testConfig()
+		cfg.DataChannel = false
+		cfg.Video.Codecs = append([]Codec{{Name: "H265", Fmtp: tc.fmtp}}, DefaultVideoCodecs...)
+		sess, err := Answer([]byte(offer), cfg)
+		require.NoError(t, err)
+		assert.Equal(t, tc.want, summaries(sess)[1])
+		assert.Equal(t, "H265", sess.Sections[1].Codec.Name)
+		assert.Contains(t, sess.Sections[1].Codec.Fmtp, "level-id=93")
+		checkAnswer(t, []byte(offer), sess)
+	}
+}
+
 func TestAnswerREDVideoRTX(t *testing.T) {
 	cfg := testConfig()
 	cfg.Video.RED, cfg.Video.ULPFEC = true, true
@@ -471,6 +500,11 @@ func TestH264Profiles(t *testing.T) {
 	assert.True(t, fmtpCompatible("VP9", "", "profile-id=0"))
 	assert.False(t, fmtpCompatible("VP9", "profile-id=2", "profile-id=0"))
 	assert.True(t, fmtpCompatible("AV1", "profile=0", "level-idx=5;profile=0;tier=0"))
+	assert.True(t, fmtpCompatible("H265", "", "level-id=93;profile-id=1;tier-flag=0;tx-mode=SRST"))
+	assert.True(t, fmtpCompatible("h265", "profile-id=1;level-id=120", "level-id=93;profile-id=1"))
+	assert.False(t, fmtpCompatible("H265", "profile-id=2", "level-id=93;profile-id=1;tier-flag=0;tx-mode=SRST"))
+	assert.False(t, fmtpCompatible("H265", "", "profile-id=1;tier-flag=1"))
+	assert.False(t, fmtpCompatible("H265", "", "profile-id=1;tx-mode=MRST"))
 	assert.True(t, fmtpCompatible("opus", "stereo=1", "minptime=10"))
 }
 

@@ -10,7 +10,7 @@ import (
 // RFC 4585 §4.2 rtcp-fb).
 type Codec struct {
 	// Name is the encoding name, matched case-insensitively: "opus", "H264", "VP8",
-	// "VP9", "AV1", "PCMU", ...
+	// "VP9", "AV1", "H265", "PCMU", ...
 	Name string
 	// ClockRate in Hz. Zero means DefaultAudioClockRate (48000) for audio and
 	// DefaultVideoClockRate (90000) for video.
@@ -19,8 +19,10 @@ type Codec struct {
 	Channels uint16
 	// Fmtp holds the format parameters that decide compatibility and that Offer writes:
 	// H.264 profile-level-id, packetization-mode and level-asymmetry-allowed (RFC 6184
-	// §8.1, §8.2.2), VP9 profile-id, AV1 profile. Empty means the codec's defaults
-	// (H.264: profile-level-id=42001f, packetization-mode=0).
+	// §8.1, §8.2.2), H.265 profile-space, profile-id, tier-flag and tx-mode (RFC 7798
+	// §7.1, §7.2.2; level-id is not compared), VP9 profile-id, AV1 profile. Empty
+	// means the codec's defaults (H.264: profile-level-id=42001f, packetization-mode=0;
+	// H.265: profile-id=1, Main).
 	Fmtp string
 	// RTCPFeedback lists the rtcp-fb values this side supports ("nack", "nack pli",
 	// "ccm fir", "goog-remb", "transport-cc"). Nil means: transport-cc for audio;

@@ -105,9 +105,10 @@ func parseProfileLevelID(s string, present bool) (h264Profile, int, bool) {
 }
 
 // fmtpCompatible reports whether an offered format with parameters offered can be
-// used by a local codec with parameters local (RFC 6184 §8.2.2 for H.264; VP9
-// profile-id and AV1 profile must be equal; other codecs are matched by name, clock
-// rate and channels only).
+// used by a local codec with parameters local (RFC 6184 §8.2.2 for H.264; RFC 7798
+// §7.2.2 for H.265: the same profile-space, profile-id, tier-flag and tx-mode, any
+// level-id; VP9 profile-id and AV1 profile must be equal; other codecs are matched
+// by name, clock rate and channels only).
 func fmtpCompatible(name, local, offered string) bool {
 	switch {
 	case isName(name, "H264"):
@@ -117,6 +118,16 @@ func fmtpCompatible(name, local, offered string) bool {
 			return false
 		}
 		return paramOr(local, "packetization-mode", "0") == paramOr(offered, "packetization-mode", "0")
+	case isName(name, "H265"):
+		// The level is not compared: the answer keeps the offer's level-id, the
+		// highest level the offerer receives (RFC 7798 §7.2.2), and a relay
+		// sends what it is given.
+		for _, p := range [...]struct{ key, def string }{{"profile-space", "0"}, {"profile-id", "1"}, {"tier-flag", "0"}, {"tx-mode", "SRST"}} {
+			if !strings.EqualFold(paramOr(local, p.key, p.def), paramOr(offered, p.key, p.def)) {
+				return false
+			}
+		}
+		return true
 	case isName(name, "VP9"):
 		return paramOr(local, "profile-id", "0") == paramOr(offered, "profile-id", "0")
 	case isName(name, "AV1"):

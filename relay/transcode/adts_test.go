@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"testing"
+
+	"github.com/streamwire/streamwire/relay/internal/ffmpegtest"
 )
 
 // TestADTSMatchesFFmpeg: ffmpeg encodes the same AAC into FLV and into
@@ -18,8 +20,8 @@ func TestADTSMatchesFFmpeg(t *testing.T) {
 		t.Run(fmt.Sprintf("%d-%d", c.rate, c.channels), func(t *testing.T) {
 			args := []string{"-f", "lavfi", "-i", "sine=frequency=440", "-t", "0.5", "-ar", fmt.Sprint(c.rate), "-ac", fmt.Sprint(c.channels), "-c:a", "aac", "-fflags", "+bitexact", "-y"}
 			flvPath, adtsPath := tempPath(t, "a.flv"), tempPath(t, "a.aac")
-			runFFmpeg(t, append(args, "-f", "flv", flvPath)...)
-			runFFmpeg(t, append(args, "-f", "adts", adtsPath)...)
+			ffmpegtest.Run(t, append(args, "-f", "flv", flvPath)...)
+			ffmpegtest.Run(t, append(args, "-f", "adts", adtsPath)...)
 			src := readFLVAudio(t, flvPath)
 			want, err := os.ReadFile(adtsPath)
 			if err != nil {

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+
+	"github.com/streamwire/streamwire/relay/internal/ffmpegtest"
 )
 
 // FuzzOggOpusReader reads arbitrary bytes as ffmpeg's Ogg Opus output:
@@ -147,7 +149,7 @@ func TestFuzzSeeds(t *testing.T) {
 	}
 	ogg := func(args ...string) []byte {
 		path := tempPath(t, "seed.opus")
-		runFFmpeg(t, append(append([]string{"-f", "lavfi", "-i", "sine=frequency=500:sample_rate=48000", "-t", "0.3", "-ac", "2", "-c:a", "libopus"}, args...), "-f", "opus", "-y", path)...)
+		ffmpegtest.Run(t, append(append([]string{"-f", "lavfi", "-i", "sine=frequency=500:sample_rate=48000", "-t", "0.3", "-ac", "2", "-c:a", "libopus"}, args...), "-f", "opus", "-y", path)...)
 		b, err := os.ReadFile(path)
 		if err != nil {
 			t.Fatal(err)
@@ -191,7 +193,7 @@ func adtsSeeds(t *testing.T) map[string][]byte {
 	m := map[string][]byte{}
 	for _, c := range []struct{ rate, ch int }{{48000, 2}, {44100, 1}} {
 		path := tempPath(t, "seed.aac")
-		runFFmpeg(t, "-f", "lavfi", "-i", "sine=frequency=500", "-t", "0.3", "-ar", strconv.Itoa(c.rate), "-ac", strconv.Itoa(c.ch),
+		ffmpegtest.Run(t, "-f", "lavfi", "-i", "sine=frequency=500", "-t", "0.3", "-ar", strconv.Itoa(c.rate), "-ac", strconv.Itoa(c.ch),
 			"-c:a", "aac", "-b:a", "128k", "-f", "adts", "-y", path)
 		b, err := os.ReadFile(path)
 		if err != nil {

@@ -2,13 +2,11 @@ package transcode
 
 import (
 	"bytes"
-	"context"
 	"encoding/binary"
 	"errors"
 	"io"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -19,40 +17,13 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/streamwire/streamwire/relay/internal/ffmpegtest"
 	"github.com/streamwire/streamwire/rtmp/flv"
 )
 
 // Every test ends with no goroutine of a Transcoder left: Close waits for
 // all of them.
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-// needFFmpeg returns the ffmpeg binary, failing the test if there is none:
-// scripts/install-deps.sh installs it, and these tests must not pass
-// without running it.
-func needFFmpeg(t testing.TB) string {
-	t.Helper()
-	p, err := exec.LookPath("ffmpeg")
-	if err != nil {
-		t.Fatalf("ffmpeg (with libopus) is needed by this test; ./scripts/install-deps.sh installs it: %v", err)
-	}
-	return p
-}
-
-// runFFmpeg runs ffmpeg with args (after -hide_banner -nostdin -v error)
-// and fails the test on an exit error or on anything written to stderr.
-func runFFmpeg(t testing.TB, args ...string) []byte {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, needFFmpeg(t), append([]string{"-hide_banner", "-nostdin", "-v", "error"}, args...)...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil || stderr.Len() > 0 {
-		t.Fatalf("ffmpeg %s: %v\n%s", strings.Join(args, " "), err, stderr.Bytes())
-	}
-	return out
-}
 
 func tempPath(t testing.TB, name string) string { return filepath.Join(t.TempDir(), name) }
 
@@ -74,7 +45,7 @@ type source struct {
 func makeAAC(t testing.TB, lavfi string, rate, channels int, seconds float64) source {
 	t.Helper()
 	path := tempPath(t, "src.flv")
-	runFFmpeg(t, "-f", "lavfi", "-i", lavfi, "-t", strconv.FormatFloat(seconds, 'f', -1, 64), "-ar", strconv.Itoa(rate), "-ac", strconv.Itoa(channels),
+	ffmpegtest.Run(t, "-f", "lavfi", "-i", lavfi, "-t", strconv.FormatFloat(seconds, 'f', -1, 64), "-ar", strconv.Itoa(rate), "-ac", strconv.Itoa(channels),
 		"-c:a", "aac", "-b:a", "96k", "-y", "-f", "flv", path)
 	return readFLVAudio(t, path)
 }
@@ -175,7 +146,7 @@ func newTranscoder(t testing.TB, cfg Config) (*Transcoder, *sink) {
 // new sink, closed at the end of the test.
 func newTranscoderWith(t testing.TB, ctor func(Config, func(Packet)) (*Transcoder, error), cfg Config) (*Transcoder, *sink) {
 	t.Helper()
-	needFFmpeg(t)
+	ffmpegtest.Need(t)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(testLog{t}, nil))
 	}
@@ -273,7 +244,7 @@ func decodeOpus(t testing.TB, pkts []Packet, preSkip int) []int16 {
 	if err := os.WriteFile(path, appendOggOpus(nil, pkts, preSkip), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return leftChannel(runFFmpeg(t, "-i", path, "-f", "s16le", "-ac", "2", "-ar", "48000", "-"))
+	return leftChannel(ffmpegtest.Run(t, "-i", path, "-f", "s16le", "-ac", "2", "-ar", "48000", "-"))
 }
 
 // decodeAAC decodes the source's frames (through our ADTS framing) with
@@ -292,7 +263,7 @@ func decodeAAC(t testing.TB, s source) []int16 {
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return leftChannel(runFFmpeg(t, "-f", "aac", "-i", path, "-f", "s16le", "-ac", "2", "-ar", "48000", "-"))
+	return leftChannel(ffmpegtest.Run(t, "-f", "aac", "-i", path, "-f", "s16le", "-ac", "2", "-ar", "48000", "-"))
 }
 
 func leftChannel(pcm []byte) []int16 {

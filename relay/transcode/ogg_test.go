@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/streamwire/streamwire/relay/internal/ffmpegtest"
 )
 
 // readAll reads every audio packet of an Ogg Opus stream.
@@ -80,7 +82,7 @@ func TestOggReaderFFmpeg(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			path := tempPath(t, "x.opus")
 			args := append([]string{"-f", "lavfi", "-i", "sine=frequency=500:sample_rate=48000", "-t", "1", "-ac", "2", "-c:a", "libopus"}, c.args...)
-			runFFmpeg(t, append(args, "-f", "opus", "-y", path)...)
+			ffmpegtest.Run(t, append(args, "-f", "opus", "-y", path)...)
 			b, err := os.ReadFile(path)
 			if err != nil {
 				t.Fatal(err)

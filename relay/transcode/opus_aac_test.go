@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/streamwire/streamwire/relay/internal/ffmpegtest"
 )
 
 // beepsMid is a lavfi source of 50 ms 1 kHz beeps at 0.5 s into every
@@ -25,7 +27,7 @@ const beepsMid = "aevalsrc=if(between(mod(t\\,1)\\,0.5\\,0.55)\\,0.8*sin(2*PI*10
 func makeOpus(t testing.TB, lavfi string, channels int, seconds float64, args ...string) (src source, path string, preSkip int) {
 	t.Helper()
 	path = tempPath(t, "src.opus")
-	runFFmpeg(t, append(append([]string{"-f", "lavfi", "-i", lavfi, "-t", strconv.FormatFloat(seconds, 'f', -1, 64),
+	ffmpegtest.Run(t, append(append([]string{"-f", "lavfi", "-i", lavfi, "-t", strconv.FormatFloat(seconds, 'f', -1, 64),
 		"-ar", "48000", "-ac", strconv.Itoa(channels), "-c:a", "libopus", "-frame_duration", "20"}, args...), "-y", "-f", "opus", path)...)
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -59,7 +61,7 @@ func decodeADTS(t testing.TB, pkts []Packet) []int16 {
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return leftChannel(runFFmpeg(t, "-f", "aac", "-i", path, "-f", "s16le", "-ac", "2", "-ar", "48000", "-"))
+	return leftChannel(ffmpegtest.Run(t, "-f", "aac", "-i", path, "-f", "s16le", "-ac", "2", "-ar", "48000", "-"))
 }
 
 // newOpusToAAC makes an Opus→AAC Transcoder into a new sink, closed at
@@ -111,7 +113,7 @@ func TestOpusToAACAlignment(t *testing.T) {
 
 func testOpusToAAC(t *testing.T, c opusCase) {
 	src, path, preSkip := makeOpus(t, beepsMid, c.channels, 4, c.args...)
-	ref := leftChannel(runFFmpeg(t, "-i", path, "-f", "s16le", "-ac", "2", "-ar", "48000", "-"))
+	ref := leftChannel(ffmpegtest.Run(t, "-i", path, "-f", "s16le", "-ac", "2", "-ar", "48000", "-"))
 	in := slices.Clone(src.aus)
 	if c.stereoAt > 0 {
 		stereo, _, skip2 := makeOpus(t, beepsMid, 2, 4, c.args...)
