@@ -114,7 +114,10 @@ func (s *stream) feedOpus(f *Frame) {
 // writeOpus queues an Opus packet of transcoder o, as an Opus unit, for
 // the WebRTC viewers that take it. It runs on o's goroutine.
 func (s *stream) writeOpus(o *aacOpus, p transcode.Packet) {
-	u := Unit{Type: Audio, Codec: Opus, DTS: p.Timestamp, Arrival: time.Now(), Data: bytes.Clone(p.Data)}
+	// The packet's arrival is that of the AAC it was made from, so that
+	// viewers' sender reports put it beside the video of the same instant
+	// (see rtpTrack.write), the transcoder's delay taken out.
+	u := Unit{Type: Audio, Codec: Opus, DTS: p.Timestamp, Arrival: time.Now().Add(-p.Delay), Data: bytes.Clone(p.Data)}
 	u.RTPTime = rtpTimeOf(&u)
 	f := &Frame{Unit: u, size: frameSize(cap(u.Data))}
 	s.mu.Lock()

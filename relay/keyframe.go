@@ -22,6 +22,16 @@ const (
 // warnOnce reports whether warning w is new for the stream.
 func (s *stream) warnOnce(w uint32) bool { return s.bridge.warned.Or(w)&w == 0 }
 
+// HasBFrames reports whether a WebRTC viewer of the stream has met an
+// H.264 B-frame (H.264 §7.4.3 slice_type 1 or 6), which browsers do not
+// decode: a server refuses new WebRTC viewers of it under RefuseBFrames
+// (the WHEP POST, rather than a session that connects and is closed at
+// once). It stays false until a viewer has looked at a B-frame: a stream
+// whose B-frames start later ends its viewers with ErrBFrames then.
+func (sub *Subscriber) HasBFrames() bool {
+	return sub.s != nil && sub.s.bridge.warned.Load()&warnBFrames != 0
+}
+
 // OnKeyFrameRequest makes fn the publisher's answer to key frame requests:
 // those of Subscriber.RequestKeyFrame (a WebRTC viewer's PLI or FIR), and
 // those the hub makes itself when a subscriber must wait for the next

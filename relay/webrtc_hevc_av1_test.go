@@ -322,6 +322,17 @@ func TestSubscriberVideoCodecs(t *testing.T) {
 		}
 		pub.Close()
 	}
+	// VP8 (a WebRTC publisher's) goes first, and is not listed twice.
+	h := NewHub(Config{})
+	pub, _ := h.Publish("live/vp8")
+	vp8Seq := flv.AppendVideoTagHeader(nil, flv.FrameKey, flv.FourCCVP8, flv.VideoSequenceStart, 0, true)
+	writeTags(t, pub, flvMsg{Type: Video, Payload: vp8Seq})
+	sub, _ := h.Subscribe("live/vp8")
+	got := sub.VideoCodecs()
+	if len(got) != len(sdp.DefaultVideoCodecs) || got[0].Name != "VP8" || got[1].Name != "H264" {
+		t.Errorf("VP8: %v, want VP8 then the other defaults", got)
+	}
+	pub.Close()
 	var zero Subscriber
 	if zero.VideoCodecs() != nil {
 		t.Error("zero Subscriber has codecs")

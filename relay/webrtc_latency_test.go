@@ -47,3 +47,58 @@ func TestWebRTCSubscriberOnSent(t *testing.T) {
 		}
 	}
 }
+
+// mappingLocal is a fakeLocal that maps timestamps, as *peer.LocalTrack
+// does for its sender reports.
+type mappingLocal struct {
+	*fakeLocal
+	maps map[uint32]time.Time // RTP timestamp to instant; guarded by fakeLocal.mu
+}
+
+func (m *mappingLocal) MapTimestamp(ts uint32, at time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.maps[ts] = at
+}
+
+// TestWebRTCSubscriberMapsArrival: every frame a viewer is sent maps its
+// RTP timestamp, as sent, to the frame's arrival, so that the peer's
+// sender reports put audio and video of one instant side by side however
+// late each is sent.
+func TestWebRTCSubscriberMapsArrival(t *testing.T) {
+	h := NewHub(Config{NoTranscode: true})
+	pub, _ := h.Publish("live/sr")
+	sub, _ := h.Subscribe("live/sr")
+	video := &mappingLocal{newFakeLocal("H264"), map[uint32]time.Time{}}
+	audio := &mappingLocal{newFakeLocal("opus"), map[uint32]time.Time{}}
+	_, wait := runViewer(t, sub, WebRTCSubscriberConfig{}, video, audio)
+	base := time.Now().Add(-time.Minute)
+	frames := tagFrames(append(avcPackets(t, readH264AUs(t)[:10], false), opusPackets([][]byte{{0xfc, 1}, {0xfc, 2}})...))
+	for _, f := range frames {
+		u := f.Unit
+		u.Arrival = base.Add(time.Duration(u.PTS()) * time.Millisecond)
+		mustWrite(t, pub, u)
+	}
+	pub.Close()
+	if err := wait(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tr := range []*mappingLocal{video, audio} {
+		sent := tr.sent()
+		if len(sent) == 0 || len(tr.maps) == 0 {
+			t.Fatalf("%s: %d packets sent, %d timestamps mapped", tr.codec.Name, len(sent), len(tr.maps))
+		}
+		first := sent[0].ts
+		perMs := tr.codec.ClockRate / 1000
+		for _, p := range sent {
+			at, ok := tr.maps[p.ts]
+			if !ok {
+				t.Fatalf("%s: timestamp %d sent but not mapped", tr.codec.Name, p.ts)
+			}
+			want := base.Add(time.Duration((p.ts-first)/perMs) * time.Millisecond)
+			if d := at.Sub(want); d < -time.Millisecond || d > time.Millisecond {
+				t.Fatalf("%s: timestamp %d mapped to %v, %v from its frame's arrival", tr.codec.Name, p.ts, at.Sub(base), d)
+			}
+		}
+	}
+}

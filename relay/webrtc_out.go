@@ -252,13 +252,15 @@ type rtpTrack struct {
 	w      LocalTrack
 	codec  Codec // CodecUnknown: one the hub cannot send
 	pkt    rtp.Packet
-	offset uint32 // random start of the RTP timestamps
+	offset uint32          // random start of the RTP timestamps
+	mapper timestampMapper // w, when it maps timestamps for sender reports
 }
 
 func (t *rtpTrack) init(w LocalTrack, r io.Reader) error {
 	if w == nil {
 		return nil
 	}
+	t.mapper, _ = w.(timestampMapper)
 	var b [6]byte
 	if _, err := io.ReadFull(r, b[:]); err != nil {
 		return fmt.Errorf("relay: random RTP start: %w", err)
@@ -281,11 +283,26 @@ func codecOfSDP(name string) Codec {
 	return CodecUnknown
 }
 
+// timestampMapper is the part of *peer.LocalTrack that maps RTP
+// timestamps to instants for its sender reports.
+type timestampMapper interface {
+	MapTimestamp(ts uint32, at time.Time)
+}
+
 // write sends the payloads of one frame at RTP time ts (the frame's
 // RTPTime, in the track's clock), with the marker bit on the last one
-// when mark is set.
-func (t *rtpTrack) write(it rtpPayloadIter, ts uint32, mark bool, st *webrtcStats) error {
+// when mark is set. A track that maps timestamps (*peer.LocalTrack) is
+// told that ts belongs to the frame's arrival, so that its sender
+// reports line audio and video up by when the server got them, not by
+// when it sent them: audio from the transcoder leaves tens of
+// milliseconds after the video of the same instant, and publishers that
+// send no sender reports of their own (OBS before 30) still give
+// viewers synchronized tracks.
+func (t *rtpTrack) write(it rtpPayloadIter, ts uint32, arrival time.Time, mark bool, st *webrtcStats) error {
 	t.pkt.Timestamp = ts + t.offset
+	if t.mapper != nil && !arrival.IsZero() {
+		t.mapper.MapTimestamp(t.pkt.Timestamp, arrival)
+	}
 	var n, bytes int64
 	defer func() { st.packets.Add(n); st.bytes.Add(bytes) }()
 	for {
@@ -337,7 +354,7 @@ func (s *sender) send(f *Frame) error {
 		}
 		return nil
 	case f.Type == Audio:
-		return s.sent(f, t.write(rf.payloads(), f.RTPTime, false, &s.v.stats))
+		return s.sent(f, t.write(rf.payloads(), f.RTPTime, f.Arrival, false, &s.v.stats))
 	default:
 		return s.sendVideo(f, rf)
 	}
@@ -363,11 +380,12 @@ func (s *sender) sendVideo(f *Frame, rf *rtpFrame) error {
 	t := &s.video
 	switch {
 	case rf.has(rtpBSlice):
-		s.warn(warnBFrames, ErrBFrames.Error(), f)
 		s.v.stats.skipped.Add(1)
 		if s.v.cfg.BFrames == RefuseBFrames {
+			s.warn(warnBFrames, ErrBFrames.Error(), f)
 			return ErrBFrames
 		}
+		s.warn(warnBFrames, "relay: the stream's H.264 has B-frames: WebRTC viewers get it without them (DropBFrames)", f)
 		return nil
 	case s.needKey && !rf.has(rtpKey):
 		s.v.stats.skipped.Add(1)
@@ -376,11 +394,11 @@ func (s *sender) sendVideo(f *Frame, rf *rtpFrame) error {
 	s.needKey = false
 	if rf.has(rtpKey) && !rf.has(rtpInband) && s.params != nil {
 		// A viewer that joins here decodes from this frame on.
-		if err := t.write(s.params.payloads(), f.RTPTime, false, &s.v.stats); err != nil {
+		if err := t.write(s.params.payloads(), f.RTPTime, f.Arrival, false, &s.v.stats); err != nil {
 			return err
 		}
 	}
-	return s.sent(f, t.write(rf.payloads(), f.RTPTime, true, &s.v.stats))
+	return s.sent(f, t.write(rf.payloads(), f.RTPTime, f.Arrival, true, &s.v.stats))
 }
 
 // warn logs msg once per stream.
@@ -440,14 +458,16 @@ func (s *sender) warnCodec(f *Frame, t *rtpTrack) {
 
 // VideoCodecs returns the video codecs to answer a WebRTC viewer of the
 // stream with (its sdp.MediaConfig.Codecs), in order of preference: for
-// a stream of H.265 or AV1 (from Enhanced RTMP), that codec first, with
-// the profile and tier of its decoder configuration (RFC 7798 §7.1
-// profile-id and tier-flag; AV1 RTP specification §7.2 profile), then
-// sdp.DefaultVideoCodecs, so that a viewer whose offer has the stream's
-// codec gets it, and one whose offer lacks it gets H.264 or VP8 (and no
-// video, with a log line). It returns nil, which means
-// sdp.DefaultVideoCodecs, for other streams and for a stream without a
-// video sequence header yet.
+// a stream of H.265, AV1 (from Enhanced RTMP) or VP8 (from a WebRTC
+// publisher), that codec first, with the profile and tier of its decoder
+// configuration (RFC 7798 §7.1 profile-id and tier-flag; AV1 RTP
+// specification §7.2 profile), then the rest of sdp.DefaultVideoCodecs,
+// so that a viewer whose offer has the stream's codec gets it (Chromium
+// offers H.264 and VP8, and would otherwise get H.264 of a VP8 stream),
+// and one whose offer lacks it gets another (and no video, with a log
+// line). It returns nil, which means sdp.DefaultVideoCodecs (H.264
+// first), for H.264 streams and for a stream without a video sequence
+// header yet.
 func (sub *Subscriber) VideoCodecs() []sdp.Codec {
 	s := sub.s
 	if s == nil {
@@ -463,13 +483,21 @@ func (sub *Subscriber) VideoCodecs() []sdp.Codec {
 	if !ok {
 		return nil
 	}
-	return append([]sdp.Codec{c}, sdp.DefaultVideoCodecs...)
+	codecs := []sdp.Codec{c}
+	for _, d := range sdp.DefaultVideoCodecs {
+		if !strings.EqualFold(d.Name, c.Name) {
+			codecs = append(codecs, d)
+		}
+	}
+	return codecs
 }
 
-// sdpCodecOf is the SDP codec of an H.265 or AV1 configuration.
+// sdpCodecOf is the SDP codec of an H.265, AV1 or VP8 configuration.
 func sdpCodecOf(cfg *DecoderConfig) (sdp.Codec, bool) {
 	switch {
 	case cfg == nil:
+	case cfg.Codec == VP8:
+		return sdp.Codec{Name: "VP8", ClockRate: 90000}, true
 	case cfg.Codec == H265:
 		r, err := flv.ParseHEVCDecoderConfig(cfg.Record)
 		if err != nil {

@@ -227,11 +227,19 @@ func TestWebRTCSubscriberBFrames(t *testing.T) {
 		h := NewHub(Config{})
 		pub, _ := h.Publish("live/b")
 		sub, _ := h.Subscribe("live/b")
+		later, _ := h.Subscribe("live/b")
+		if later.HasBFrames() {
+			t.Fatal("HasBFrames before any frame")
+		}
 		video := newFakeLocal("H264")
 		v, wait := runViewer(t, sub, WebRTCSubscriberConfig{BFrames: policy, Logger: slog.New(slog.NewTextHandler(&logs, nil))}, video, nil)
 		writeTags(t, pub, pkts...)
 		pub.Close()
 		err := wait()
+		if !later.HasBFrames() {
+			t.Errorf("%v: HasBFrames false after a viewer met B-frames", policy)
+		}
+		later.Close()
 		if policy == RefuseBFrames {
 			if !errors.Is(err, ErrBFrames) || !strings.Contains(logs.String(), "B-frames") {
 				t.Fatalf("refused: Run %v, log %q", err, logs.String())

@@ -49,7 +49,7 @@ func (b *backend) Publish(_ context.Context, o *whip.Offer) (whip.Session, []byt
 	w := relay.NewWebRTCPublisher(pub, relay.WebRTCPublisherConfig{Logger: b.log})
 	s := b.newSession(whip.KindWHIP, name, o.LogID)
 	s.pub = w
-	p, err := b.answer(o.SDP, sdp.RecvOnly, peer.Config{OnRTP: s.onRTP})
+	p, err := b.answer(o.SDP, sdp.RecvOnly, nil, peer.Config{OnRTP: s.onRTP})
 	if err != nil {
 		w.Close()
 		return nil, nil, err
@@ -69,10 +69,16 @@ func (b *backend) Play(_ context.Context, o *whip.Offer) (whip.Session, []byte, 
 	if err != nil {
 		return nil, nil, hubError(err)
 	}
-	v := relay.NewWebRTCSubscriber(sub, relay.WebRTCSubscriberConfig{BFrames: b.bframes, Logger: b.log})
+	if b.bframes == relay.RefuseBFrames && sub.HasBFrames() {
+		sub.Close()
+		// Refused here rather than connected and closed at the first
+		// frame, so that the player can say why (the answer's body).
+		return nil, nil, &whip.Error{Err: whip.ErrUnsupported, Reason: relay.ErrBFrames.Error()}
+	}
+	v := relay.NewWebRTCSubscriber(sub, relay.WebRTCSubscriberConfig{BFrames: b.bframes, Logger: b.log, OnSent: b.metrics.observeSent})
 	s := b.newSession(whip.KindWHEP, name, o.LogID)
 	s.sub, s.view = sub, v
-	p, err := b.answer(o.SDP, sdp.SendOnly, peer.Config{OnKeyFrameRequest: v.OnKeyFrameRequest})
+	p, err := b.answer(o.SDP, sdp.SendOnly, sub.VideoCodecs(), peer.Config{OnKeyFrameRequest: v.OnKeyFrameRequest})
 	if err != nil {
 		sub.Close()
 		return nil, nil, err
@@ -84,14 +90,15 @@ func (b *backend) Play(_ context.Context, o *whip.Offer) (whip.Session, []byte, 
 }
 
 // answer answers offer with a peer on the shared Mux whose audio and
-// video have direction dir; cfg brings the callbacks.
-func (b *backend) answer(offer []byte, dir sdp.Direction, cfg peer.Config) (*peer.Peer, error) {
+// video have direction dir, with the video codecs in order of preference
+// (nil: sdp.DefaultVideoCodecs); cfg brings the callbacks.
+func (b *backend) answer(offer []byte, dir sdp.Direction, video []sdp.Codec, cfg peer.Config) (*peer.Peer, error) {
 	cands, err := b.gatherer.Candidates(nil)
 	if err != nil {
 		return nil, fmt.Errorf("local candidates: %w", err)
 	}
 	cfg.Mux, cfg.Certificate, cfg.Candidates, cfg.Logger = b.mux, b.cert, cands, b.log
-	cfg.SDP = sdp.Config{Audio: sdp.MediaConfig{Direction: dir}, Video: sdp.MediaConfig{Direction: dir}}
+	cfg.SDP = sdp.Config{Audio: sdp.MediaConfig{Direction: dir}, Video: sdp.MediaConfig{Direction: dir, Codecs: video}}
 	p, err := peer.Answer(offer, cfg)
 	if errors.Is(err, peer.ErrUnbundled) {
 		return nil, fmt.Errorf("%w: %w", whip.ErrUnsupported, err)

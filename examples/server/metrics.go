@@ -13,15 +13,22 @@ import (
 
 // metrics is the server's Prometheus registry: the Go and process
 // collectors, the registry's gauges and counters read at each scrape
-// (registryCollector), and the histogram of WebRTC connect times.
+// (registryCollector), and the histograms of WebRTC connect times and of
+// server-added latency.
 type metrics struct {
 	reg     *prometheus.Registry
 	connect *prometheus.HistogramVec
+	latency prometheus.Histogram
 }
 
 // connectBuckets spans a loopback connection (a few ms) to a slow mobile
 // network's ICE and DTLS (seconds).
 var connectBuckets = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}
+
+// latencyBuckets span what the server adds to a frame on its way to a
+// WebRTC viewer: tens of microseconds when idle, to a queue that a slow
+// viewer let grow.
+var latencyBuckets = []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1}
 
 func newMetrics(r *registry) *metrics {
 	m := &metrics{
@@ -31,11 +38,18 @@ func newMetrics(r *registry) *metrics {
 			Help:    "Time from a WHIP or WHEP answer to the end of ICE and the DTLS handshake.",
 			Buckets: connectBuckets,
 		}, []string{"kind"}),
+		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "streamwire_webrtc_send_latency_seconds",
+			Help: "Server-added latency of each frame sent to a WebRTC viewer: from its arrival (an RTMP message read, " +
+				"a WHIP frame's last packet) to its last RTP packet written to the viewer's socket.",
+			Buckets: latencyBuckets,
+		}),
 	}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.connect,
+		m.latency,
 		newRegistryCollector(r),
 	)
 	return m
@@ -45,6 +59,15 @@ func newMetrics(r *registry) *metrics {
 func (m *metrics) observeConnect(kind whip.Kind, d time.Duration) {
 	if m != nil {
 		m.connect.WithLabelValues(kind.String()).Observe(d.Seconds())
+	}
+}
+
+// observeSent records one frame's server-added latency; it is a
+// relay.WebRTCSubscriberConfig.OnSent, called for every frame of every
+// viewer, and allocates nothing. m may be nil.
+func (m *metrics) observeSent(d time.Duration) {
+	if m != nil {
+		m.latency.Observe(d.Seconds())
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"sync"
@@ -220,6 +221,8 @@ func TestWebRTCThroughServer(t *testing.T) {
 	require.Positive(t, outBefore)
 	require.Positive(t, value(t, mf, "streamwire_media_bytes_total", "protocol", "rtmp", "direction", "out"))
 	require.Equal(t, uint64(2), histogramCount(t, mf, "streamwire_webrtc_connect_seconds"), "a WHIP and a WHEP connect")
+	require.Positive(t, histogramCount(t, mf, "streamwire_webrtc_send_latency_seconds"), "frames sent to the WHEP viewer")
+	require.Less(t, histogramQuantile(t, mf, "streamwire_webrtc_send_latency_seconds", 0.5), 0.25, "median server-added latency")
 	for _, name := range []string{"go_goroutines", "process_cpu_seconds_total"} {
 		require.Contains(t, mf, name, "Go and process collectors")
 	}
@@ -347,6 +350,22 @@ next:
 	}
 	t.Fatalf("no %s%v", name, labels)
 	return 0
+}
+
+// histogramQuantile returns the upper bound of the bucket that holds
+// quantile q of histogram name's samples (+Inf when past the last).
+func histogramQuantile(t *testing.T, mf map[string]*dto.MetricFamily, name string, q float64) float64 {
+	t.Helper()
+	f, ok := mf[name]
+	require.True(t, ok, "no metric %s", name)
+	h := f.GetMetric()[0].GetHistogram()
+	want := q * float64(h.GetSampleCount())
+	for _, b := range h.GetBucket() {
+		if float64(b.GetCumulativeCount()) >= want {
+			return b.GetUpperBound()
+		}
+	}
+	return math.Inf(1)
 }
 
 func histogramCount(t *testing.T, mf map[string]*dto.MetricFamily, name string) uint64 {
