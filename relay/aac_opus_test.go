@@ -58,10 +58,10 @@ func streamOpus(h *Hub, name string) *transcode.Transcoder {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.opus == nil {
+	if s.toOpus == nil {
 		return nil
 	}
-	return s.opus.tc
+	return s.toOpus.tc
 }
 
 // waitUntil polls cond every 5 ms for up to 10 s.

@@ -17,6 +17,7 @@ const (
 	warnBFrames                       // H.264 B-frames
 	warnBadFrame                      // a malformed frame
 	warnAACConfig                     // an AAC config the transcoder cannot take
+	warnOpusToAAC                     // Opus that RTMP players cannot get as AAC
 )
 
 // warnOnce reports whether warning w is new for the stream.

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
+	"github.com/streamwire/streamwire/internal/logstr"
 	"github.com/streamwire/streamwire/rtmp"
+	"github.com/streamwire/streamwire/rtmp/flv"
 )
 
 // RTMPChunks returns the frame's RTMP chunk encoding (its FLVTag as an
@@ -83,10 +86,24 @@ func (h *RTMPHandler) Play(ctx context.Context, req *rtmp.StreamRequest) (rtmp.M
 	if max <= 0 {
 		max = 64
 	}
-	src := &rtmpSource{sub: sub, max: max}
+	src := &rtmpSource{sub: sub, max: max, vp8: req.AcceptsFourCC(flv.FourCCVP8.String()), opus: req.AcceptsFourCC(flv.FourCCOpus.String())}
+	if !src.vp8 && sub.videoCodec() == VP8 {
+		sub.Close()
+		return nil, errVP8Player
+	}
+	if !src.opus && sub.audioCodec() == Opus {
+		src.joinAAC(src.tryAAC()) // now, rather than at its first Opus frame
+	}
 	src.frames = src.framesArr[:0]
 	return src, nil
 }
+
+// errVP8Player refuses an RTMP player of a VP8 stream (a browser's WHIP)
+// that did not announce Enhanced RTMP vp08: players without it (ffmpeg
+// 5.1 and most others) misread the tags as another codec and show
+// nothing, without an error.
+var errVP8Player = &rtmp.StatusError{Code: rtmp.CodePlayFailed,
+	Description: "The stream's video is VP8, which this player did not announce in its connect command (Enhanced RTMP fourCcList): play it over WebRTC (WHEP), or publish H.264."}
 
 // rtmpSink turns RTMP messages into hub frames.
 type rtmpSink struct {
@@ -108,8 +125,16 @@ const playerBatchBytes = 1 << 20
 
 // rtmpSource hands a subscriber's frames to an RTMP play session.
 type rtmpSource struct {
-	sub    *Subscriber
-	max    int
+	sub *Subscriber
+	max int
+	// vp8 and opus: the player announced Enhanced RTMP vp08 and Opus.
+	// Without opus, the stream's Opus reaches it as AAC from the stream's
+	// transcoder; without vp8, VP8 is left out.
+	vp8, opus bool
+	// aac holds a channel closed once the player has joined the stream's
+	// Opus to AAC transcoder, or failed to; nil until it tries. Atomic:
+	// the publisher's goroutine may set it (NotifyReady) while Close runs.
+	aac    atomic.Pointer[chan struct{}]
 	frames []*Frame
 	// framesArr backs frames until more than a few are ready at once: one
 	// object less to touch per player and message on the publisher's
@@ -133,15 +158,71 @@ func (s *rtmpSource) TryReadMedia(dst []rtmp.Media) ([]rtmp.Media, error) {
 	return s.media(dst), err
 }
 
-// media appends the frames taken last as RTMP media to dst.
+// media appends the frames taken last as RTMP media to dst, leaving out
+// what the player cannot take.
 func (s *rtmpSource) media(dst []rtmp.Media) []rtmp.Media {
 	for _, f := range s.frames {
+		if s.leaveOut(f) {
+			continue
+		}
 		dst = append(dst, rtmp.Media{Type: rtmp.MessageType(f.Type), Timestamp: f.DTS, Payload: f.FLVTag(), Chunks: f.RTMPChunks()})
 	}
 	return dst
 }
 
-func (s *rtmpSource) Close() error { return s.sub.Close() }
+// leaveOut reports whether the player does not get f: VP8 video, or Opus
+// audio, that it did not announce. A player without Enhanced RTMP Opus
+// joins the stream's Opus to AAC transcoder at its first Opus frame (if
+// not at Play), and gets its AAC; without ffmpeg it gets video only.
+func (s *rtmpSource) leaveOut(f *Frame) bool {
+	switch {
+	case f.Type == Video:
+		return f.Codec == VP8 && !s.vp8
+	case f.Type != Audio || f.Codec != Opus || s.opus:
+		return false
+	case s.aac.Load() == nil:
+		// This may run on the publisher's goroutine with the stream
+		// locked (NotifyReady), where the hub must not be called.
+		if done := s.tryAAC(); done != nil {
+			go s.joinAAC(done)
+		}
+	}
+	return true
+}
+
+// tryAAC returns the channel that joinAAC closes, or nil if the player
+// has tried already.
+func (s *rtmpSource) tryAAC() chan struct{} {
+	done := make(chan struct{})
+	if !s.aac.CompareAndSwap(nil, &done) {
+		return nil
+	}
+	return done
+}
+
+// joinAAC makes the player one of the users of the stream's Opus to AAC
+// transcoder, starting it for the first, logs once per stream why not
+// when that fails, and closes done (nil: nothing to do).
+func (s *rtmpSource) joinAAC(done chan struct{}) {
+	if done == nil {
+		return
+	}
+	defer close(done)
+	err := s.sub.acquireTranscoder(AAC)
+	if st := s.sub.s; err != nil && st != nil && st.warnOnce(warnOpusToAAC) {
+		st.hub.cfg.Logger.Warn("relay: RTMP players without Enhanced RTMP Opus get no audio of this stream: "+
+			"its Opus cannot be transcoded to AAC", logstr.Attr("stream", st.name), "err", err)
+	}
+}
+
+// Close implements rtmp.MediaSource.
+func (s *rtmpSource) Close() error {
+	if done := s.aac.Load(); done != nil {
+		<-*done // a transcoder it is joining is left too
+	}
+	s.sub.releaseTranscoder()
+	return s.sub.Close()
+}
 
 // Dropped returns the frames the hub dropped for this player under the
 // slow-consumer policy (Subscriber.Dropped), for a server's metrics, which

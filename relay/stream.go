@@ -24,7 +24,8 @@ type stream struct {
 	gopBytes int
 	hasVideo bool // video has been published: late joiners wait for a keyframe
 	bridge   bridgeState
-	opus     *aacOpus // the AAC to Opus transcoder of its WebRTC viewers, if running
+	toOpus   *audioTranscoder // AAC to Opus for its WebRTC viewers, if running
+	toAAC    *audioTranscoder // Opus to AAC for its RTMP players without Enhanced RTMP Opus, if running
 }
 
 // errNoStream is what the methods of a Publisher or Subscriber that no Hub
@@ -77,24 +78,25 @@ func (p *Publisher) write(f *Frame) error {
 	}
 	s.cache(f)
 	s.fanOut(f)
-	if s.opus != nil && f.Codec == AAC {
-		s.feedOpus(f)
+	if f.Type == Audio && (s.toOpus != nil || s.toAAC != nil) {
+		s.feedTranscoders(f)
 	}
 	return nil
 }
 
 // fanOut pushes f to every subscriber and drops those that finished. s.mu
 // is held.
-func (s *stream) fanOut(f *Frame) { s.fanOutTo(f, len(s.subs), false) }
+func (s *stream) fanOut(f *Frame) { s.fanOutTo(f, len(s.subs), CodecUnknown) }
 
 // fanOutTo pushes f to the n subscribers it is for: all of them, or, with
-// opusOnly, those that take the transcoder's Opus; it drops the
+// only set, those that take the output of the stream's transcoder to
+// that codec (Subscriber.takes); it drops the
 // subscribers that finished. s.mu is held. f is held once for every
 // subscriber it is for up front and the surplus released after, rather
 // than once per queue that takes it: one atomic operation per frame
 // instead of one per subscriber, and the references never reach zero
 // while readers release theirs.
-func (s *stream) fanOutTo(f *Frame, n int, opusOnly bool) {
+func (s *stream) fanOutTo(f *Frame, n int, only Codec) {
 	if n == 0 {
 		return
 	}
@@ -102,7 +104,7 @@ func (s *stream) fanOutTo(f *Frame, n int, opusOnly bool) {
 	kept := s.subs[:0]
 	queued := 0
 	for _, sub := range s.subs {
-		if opusOnly && !sub.opus {
+		if only != CodecUnknown && sub.takes != only {
 			kept = append(kept, sub)
 			continue
 		}
@@ -194,9 +196,11 @@ func (p *Publisher) Close() error {
 		s.hub.release(*slot)
 		*slot = nil
 	}
-	opus := s.closeOpus()
+	tcs := s.closeTranscoders()
 	s.mu.Unlock()
-	opus.close()
+	for _, o := range tcs {
+		o.close()
+	}
 	s.hub.remove(s)
 	for _, sub := range subs {
 		sub.finish(nil)

@@ -27,7 +27,7 @@ type Subscriber struct {
 	bytes    int      // QueuedBytes: the sizes of the frames in q
 	head, n  int
 	skipping bool  // dropping until the next video keyframe
-	opus     bool  // takes the stream's transcoded Opus (acquireOpus); guarded by the stream's mu
+	takes    Codec // the codec of the stream's transcoder whose output it takes (acquireTranscoder), CodecUnknown for none; guarded by the stream's mu
 	dropped  int64 // frames dropped by the slow-consumer policy
 	err      error // set when finished: io.EOF, ErrSlowConsumer, ErrClosed
 }

@@ -381,7 +381,9 @@ func TestRTMPEnhancedTagsUnchanged(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sub.Close()
-	play, err := rtmp.Dial(ctx, base+"/live/ex", rtmp.ClientConfig{})
+	// The player announces the Enhanced RTMP codecs: a legacy one would get
+	// the Opus as AAC (TestRTMPPlayerOpusAsAAC).
+	play, err := rtmp.Dial(ctx, base+"/live/ex", rtmp.ClientConfig{FourCCList: []string{"hvc1", "Opus", ".mp3"}})
 	if err != nil {
 		t.Fatal(err)
 	}

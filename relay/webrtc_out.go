@@ -196,7 +196,7 @@ func (v *WebRTCSubscriber) RequestKeyFrame() {
 // batched write (sendmmsg) belongs in the peer's LocalTrack.
 func (v *WebRTCSubscriber) Run(ctx context.Context, video, audio LocalTrack) error {
 	defer v.sub.Close()
-	defer v.sub.releaseOpus() // the stream's last Opus viewer closes its transcoder
+	defer v.sub.releaseTranscoder() // the stream's last Opus viewer closes its transcoder
 	s := sender{v: v}
 	if err := s.video.init(video, v.cfg.Rand); err != nil {
 		return err
@@ -411,14 +411,14 @@ func (s *sender) warn(w uint32, msg string, f *Frame) {
 // transcoded reports whether an AAC frame is left to the stream's
 // transcoder, whose Opus frames the viewer gets instead: the viewer's
 // audio track is Opus and the transcoder runs, started by this call for
-// the stream's first such viewer (see Subscriber.acquireOpus).
+// the stream's first such viewer (see Subscriber.acquireTranscoder).
 func (s *sender) transcoded(f *Frame, t *rtpTrack) bool {
 	if f.Codec != AAC || t != &s.audio || t.codec != Opus {
 		return false
 	}
 	if s.opus == opusUnknown {
 		s.opus = opusOn
-		if s.opusErr = s.v.sub.acquireOpus(); s.opusErr != nil {
+		if s.opusErr = s.v.sub.acquireTranscoder(Opus); s.opusErr != nil {
 			s.opus = opusOff
 		}
 	}
@@ -469,17 +469,7 @@ func (s *sender) warnCodec(f *Frame, t *rtpTrack) {
 // first), for H.264 streams and for a stream without a video sequence
 // header yet.
 func (sub *Subscriber) VideoCodecs() []sdp.Codec {
-	s := sub.s
-	if s == nil {
-		return nil
-	}
-	s.mu.Lock()
-	var cfg *DecoderConfig
-	if s.videoSeq != nil {
-		cfg = s.videoSeq.Config
-	}
-	s.mu.Unlock()
-	c, ok := sdpCodecOf(cfg)
+	c, ok := sdpCodecOf(sub.videoConfig())
 	if !ok {
 		return nil
 	}
@@ -490,6 +480,45 @@ func (sub *Subscriber) VideoCodecs() []sdp.Codec {
 		}
 	}
 	return codecs
+}
+
+// videoConfig is the stream's video decoder configuration, nil before
+// its first sequence header.
+func (sub *Subscriber) videoConfig() *DecoderConfig {
+	s := sub.s
+	if s == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.videoSeq == nil {
+		return nil
+	}
+	return s.videoSeq.Config
+}
+
+// videoCodec is the codec of the stream's video, CodecUnknown before its
+// first sequence header.
+func (sub *Subscriber) videoCodec() Codec {
+	if cfg := sub.videoConfig(); cfg != nil {
+		return cfg.Codec
+	}
+	return CodecUnknown
+}
+
+// audioCodec is the codec of the stream's audio, CodecUnknown before its
+// first sequence header.
+func (sub *Subscriber) audioCodec() Codec {
+	s := sub.s
+	if s == nil {
+		return CodecUnknown
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.audioSeq == nil {
+		return CodecUnknown
+	}
+	return s.audioSeq.Codec
 }
 
 // sdpCodecOf is the SDP codec of an H.265, AV1 or VP8 configuration.

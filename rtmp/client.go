@@ -35,6 +35,11 @@ type ClientConfig struct {
 	// ("FMLE/3.0 (compatible; streamwire)"), which servers treat like OBS
 	// and ffmpeg.
 	FlashVer string
+	// FourCCList is the Enhanced RTMP codecs the client announces in
+	// connect's fourCcList, e.g. "hvc1", "av01", "vp08", "Opus", so that
+	// a server sends them to it (see StreamRequest.AcceptsFourCC). Empty
+	// means none: a legacy client, sent AVC and AAC only.
+	FourCCList []string
 	// Dialer dials TCP. Nil means a zero net.Dialer.
 	Dialer *net.Dialer
 	// Logger receives client events. Nil means none.
@@ -169,7 +174,7 @@ func newClient(ctx context.Context, nc net.Conn, app, name, tcURL string, cfg Cl
 	if err != nil {
 		return nil, err
 	}
-	connect := Command{Name: "connect", Object: amf0.Object{
+	obj := amf0.Object{
 		{Key: "app", Value: app},
 		{Key: "type", Value: "nonprivate"},
 		{Key: "flashVer", Value: cfg.FlashVer},
@@ -180,8 +185,15 @@ func newClient(ctx context.Context, nc net.Conn, app, name, tcURL string, cfg Cl
 		{Key: "videoCodecs", Value: float64(252)},
 		{Key: "videoFunction", Value: float64(1)},
 		{Key: "objectEncoding", Value: float64(0)},
-	}}
-	if _, err := cl.call(ctx, connect); err != nil {
+	}
+	if len(cfg.FourCCList) > 0 {
+		list := make([]any, len(cfg.FourCCList))
+		for i, f := range cfg.FourCCList {
+			list[i] = f
+		}
+		obj = append(obj, amf0.Property{Key: "fourCcList", Value: list})
+	}
+	if _, err := cl.call(ctx, Command{Name: "connect", Object: obj}); err != nil {
 		return nil, fmt.Errorf("rtmp: connect to %q: %w", logstr.Bound(app), err)
 	}
 	return cl, nil
