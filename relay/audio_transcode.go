@@ -26,7 +26,7 @@ type audioTranscoder struct {
 	// the hub's budget while set.
 	seq *Frame
 	// conf is that config, read and written only by the transcoder's
-	// output goroutine.
+	// output goroutine (and set before it starts).
 	conf []byte
 }
 
@@ -78,6 +78,9 @@ func (sub *Subscriber) acquireTranscoder(to Codec) error {
 		start := transcode.New
 		if to == AAC {
 			start = transcode.NewOpusToAAC
+			// Its output's config is known: RTMP players get it in place
+			// of the stream's Opus sequence header (rtmpSource.media).
+			o.conf = transcode.AACConfig
 		}
 		tc, err := start(tcfg, func(p transcode.Packet) { s.writeTranscoded(o, p) })
 		if err != nil {
@@ -88,9 +91,9 @@ func (sub *Subscriber) acquireTranscoder(to Codec) error {
 		if s.audioSeq != nil {
 			s.feed(o, s.audioSeq)
 		}
-	case (*slot).seq != nil:
-		// The AAC config of the transcoder's output, which sub missed.
-		seq := (*slot).seq
+	}
+	if seq := (*slot).seq; seq != nil {
+		// The AAC config of the transcoder's output, which sub has not had.
 		s.hub.hold(seq)
 		if queued, _ := sub.push(seq); !queued {
 			s.hub.release(seq)

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/streamwire/streamwire/internal/logstr"
+	"github.com/streamwire/streamwire/relay/transcode"
 	"github.com/streamwire/streamwire/rtmp"
 	"github.com/streamwire/streamwire/rtmp/flv"
 )
@@ -134,8 +135,9 @@ type rtmpSource struct {
 	// aac holds a channel closed once the player has joined the stream's
 	// Opus to AAC transcoder, or failed to; nil until it tries. Atomic:
 	// the publisher's goroutine may set it (NotifyReady) while Close runs.
-	aac    atomic.Pointer[chan struct{}]
-	frames []*Frame
+	aac       atomic.Pointer[chan struct{}]
+	aacFailed atomic.Bool // joining the transcoder failed: no AAC comes
+	frames    []*Frame
 	// framesArr backs frames until more than a few are ready at once: one
 	// object less to touch per player and message on the publisher's
 	// goroutine.
@@ -158,11 +160,22 @@ func (s *rtmpSource) TryReadMedia(dst []rtmp.Media) ([]rtmp.Media, error) {
 	return s.media(dst), err
 }
 
+// aacSeqTag is the FLV AAC sequence header of what the stream's Opus to
+// AAC transcoder makes.
+var aacSeqTag = append(flv.AppendAudioTagHeader(nil, flv.FourCCAAC, flv.AudioSequenceStart, false), transcode.AACConfig...)
+
 // media appends the frames taken last as RTMP media to dst, leaving out
-// what the player cannot take.
+// what the player cannot take. A player that gets the stream's Opus as
+// AAC gets the AAC sequence header in place of the Opus one, which comes
+// before the cached GOP: a player that probes the stream (ffmpeg reads a
+// few seconds of it) sees the audio track before the transcoder has
+// made its first frame.
 func (s *rtmpSource) media(dst []rtmp.Media) []rtmp.Media {
 	for _, f := range s.frames {
 		if s.leaveOut(f) {
+			if f.Type == Audio && f.SequenceHeader && !s.aacFailed.Load() {
+				dst = append(dst, rtmp.Media{Type: rtmp.TypeAudio, Timestamp: f.DTS, Payload: aacSeqTag})
+			}
 			continue
 		}
 		dst = append(dst, rtmp.Media{Type: rtmp.MessageType(f.Type), Timestamp: f.DTS, Payload: f.FLVTag(), Chunks: f.RTMPChunks()})
@@ -209,6 +222,7 @@ func (s *rtmpSource) joinAAC(done chan struct{}) {
 	}
 	defer close(done)
 	err := s.sub.acquireTranscoder(AAC)
+	s.aacFailed.Store(err != nil)
 	if st := s.sub.s; err != nil && st != nil && st.warnOnce(warnOpusToAAC) {
 		st.hub.cfg.Logger.Warn("relay: RTMP players without Enhanced RTMP Opus get no audio of this stream: "+
 			"its Opus cannot be transcoded to AAC", logstr.Attr("stream", st.name), "err", err)

@@ -107,6 +107,14 @@ func (o *opusOutput) next() (frame, error) {
 	return frame{data: p.data, start: start, end: start + int64(p.samples), samples: p.samples}, nil
 }
 
+// AACConfig is the AudioSpecificConfig (ISO/IEC 14496-3 §1.6.2.1) of
+// what NewOpusToAAC makes: AAC-LC (object type 2), 48 kHz (sampling
+// index 3), two channels. Every Packet.Config of its output equals it,
+// so a relay can send it as the FLV AAC sequence header before the first
+// packet comes (an RTMP player that probes a stream sees the audio at
+// once, not after ffmpeg has started). Do not modify it.
+var AACConfig = []byte{0x11, 0x90}
+
 // opusToAAC is the direction of NewOpusToAAC: Opus packets in, framed as
 // Ogg Opus; ADTS out.
 type opusToAAC struct{}

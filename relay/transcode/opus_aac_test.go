@@ -71,10 +71,6 @@ func newOpusToAAC(t testing.TB, cfg Config) (*Transcoder, *sink) {
 	return newTranscoderWith(t, NewOpusToAAC, cfg)
 }
 
-// aacASC is the AudioSpecificConfig of the output: AAC-LC, 48 kHz,
-// stereo.
-var aacASC = []byte{0x11, 0x90}
-
 // opusCase is an Opus source and what is done to its packets.
 type opusCase struct {
 	name      string
@@ -193,7 +189,7 @@ func checkAACFrames(t *testing.T, pkts []Packet, resyncs int64) {
 	t.Helper()
 	jumps := 0
 	for i, p := range pkts {
-		if p.Samples != 1024 || !bytes.Equal(p.Config, aacASC) || len(p.Data) == 0 {
+		if p.Samples != 1024 || !bytes.Equal(p.Config, AACConfig) || len(p.Data) == 0 {
 			t.Fatalf("frame %d: %d samples, config % x, %d bytes", i, p.Samples, p.Config, len(p.Data))
 		}
 		if i == 0 {
