@@ -3,7 +3,6 @@ package natsbackplane
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -39,7 +38,7 @@ var _ apprtc.Store = (*AppRTCStore)(nil)
 // time-outs are TTLs of KV entries, in whole seconds. It fails when NATS
 // does not answer (ErrUnavailable).
 func (bp *Backplane) AppRTC(ctx context.Context, cfg apprtc.Config) (*AppRTCStore, error) {
-	b, err := bp.openBucket(ctx, "apprtc")
+	b, err := bp.openBucket(ctx, "apprtc", roomKey(""))
 	if err != nil {
 		return nil, err
 	}
@@ -53,6 +52,7 @@ func (bp *Backplane) AppRTC(ctx context.Context, cfg apprtc.Config) (*AppRTCStor
 		s.log = bp.cfg.Logger
 	}
 	if err := bp.addStore(s); err != nil {
+		b.close()
 		return nil, err
 	}
 	return s, nil
@@ -397,47 +397,58 @@ func (s *AppRTCStore) requeue(ctx context.Context, room string, back []taken) {
 }
 
 // Send implements apprtc.Store: msg goes to the other client's WebSocket,
-// through NATS when another instance holds it; when that client has none,
-// or its Sink refuses msg, msg is queued on client by a compare-and-set on
-// the revision that showed no usable WebSocket, so that a registration
-// landing meanwhile either takes msg with the queue or is seen on the
-// next attempt.
+// through NATS when another instance holds it. The room is read from this
+// instance's cache: a message costs no KV read while the room does not
+// change. When the other client has no WebSocket, or its Sink refuses
+// msg, msg is queued on client by a compare-and-set on the revision that
+// showed no usable WebSocket, so that a registration landing meanwhile
+// either takes msg with the queue or is seen on the next attempt.
 func (s *AppRTCStore) Send(ctx context.Context, room, client, msg string) error {
 	if err := s.check(room, client); err != nil {
 		return err
 	}
+	key := roomKey(room)
+	d, err := peek(ctx, s.b, key, decodeRoom)
+	if err != nil {
+		return err
+	}
 	var tried *loc
-	for range s.bp.cfg.MaxRetries {
-		e, err := s.b.get(ctx, roomKey(room))
-		if err != nil {
-			return err
-		}
-		d, err := decodeRoom(e)
-		if err != nil {
-			return err
-		}
-		src := d.find(client)
-		if src == nil || !src.Client {
-			if err := s.addClient(ctx, room, client); err != nil {
-				return err
-			}
-			continue
-		}
-		if to := d.registeredPeer(client); to != nil && (tried == nil || *to != *tried) {
+	if src := d.find(client); src != nil && src.Client {
+		if to := d.registeredPeer(client); to != nil {
 			ok, err := s.bp.request(ctx, *to, opDeliver, []byte(msg))
 			if err != nil || ok {
 				return err
 			}
 			tried = to
 		}
-		if src.Queue, err = push(src.Queue, msg, s.maxMsgs, s.maxBytes); err != nil {
+	}
+	for range s.bp.cfg.MaxRetries {
+		unknown := false
+		_, err := s.b.update(ctx, key, func(e entry) ([]byte, time.Duration, change, error) {
+			d, err := decodeRoom(e)
+			if err != nil {
+				return nil, 0, keep, err
+			}
+			src := d.find(client)
+			if unknown = src == nil || !src.Client; unknown {
+				return nil, 0, keep, nil
+			}
+			if to := d.registeredPeer(client); to != nil && (tried == nil || *to != *tried) {
+				ok, err := s.bp.request(ctx, *to, opDeliver, []byte(msg))
+				if err != nil || ok {
+					return nil, 0, done, err
+				}
+				tried = to
+			}
+			if src.Queue, err = push(src.Queue, msg, s.maxMsgs, s.maxBytes); err != nil {
+				return nil, 0, keep, err
+			}
+			return s.encode(d)
+		})
+		if err != nil || !unknown {
 			return err
 		}
-		val, _, _, err := s.encode(d)
-		if err != nil {
-			return err
-		}
-		if _, err = s.b.put(ctx, roomKey(room), val, e.rev, 0); !errors.Is(err, errConflict) {
+		if err := s.addClient(ctx, room, client); err != nil {
 			return err
 		}
 	}
@@ -576,6 +587,7 @@ func (s *AppRTCStore) Close() error {
 		}
 		l.ep.close()
 	}
+	s.b.close()
 	return first
 }
 

@@ -84,10 +84,14 @@ const (
 	replyNo   = '0'
 )
 
+// answerYes and answerNo are the replies, shared: Respond copies them.
+var answerYes, answerNo = []byte{replyYes}, []byte{replyNo}
+
 // counters are the Backplane's statistics.
 type counters struct {
 	forwarded, received, localDeliveries, refused atomic.Uint64
 	kvReads, kvWrites, conflicts, leasesLost      atomic.Uint64
+	cacheHits                                     atomic.Uint64
 }
 
 // Stats are a Backplane's counters since New.
@@ -106,6 +110,9 @@ type Stats struct {
 	// KVReads and KVWrites count the JetStream KV requests; Conflicts the
 	// compare-and-sets that lost to another writer and were retried.
 	KVReads, KVWrites, Conflicts uint64
+	// CacheHits counts the room and channel documents read from this
+	// instance's cache instead of the bucket.
+	CacheHits uint64
 	// LeasesLost counts the WebSockets closed because their lease had
 	// expired or was taken (the instance was cut off from NATS for longer
 	// than LeaseTTL, or the client connected elsewhere).
@@ -172,7 +179,7 @@ func (bp *Backplane) Stats() Stats {
 	s := &bp.stats
 	return Stats{Forwarded: s.forwarded.Load(), Received: s.received.Load(), Local: s.localDeliveries.Load(),
 		Refused: s.refused.Load(), KVReads: s.kvReads.Load(), KVWrites: s.kvWrites.Load(),
-		Conflicts: s.conflicts.Load(), LeasesLost: s.leasesLost.Load(), Bound: bound}
+		Conflicts: s.conflicts.Load(), CacheHits: s.cacheHits.Load(), LeasesLost: s.leasesLost.Load(), Bound: bound}
 }
 
 // Close closes the stores made from the Backplane (see AppRTCStore.Close
@@ -310,9 +317,9 @@ func (bp *Backplane) serve(m *nats.Msg) {
 	if err == nil && len(m.Data) > 0 {
 		yes = bp.serveLocal(id, m.Data[0], m.Data[1:], true)
 	}
-	reply := []byte{replyNo}
+	reply := answerNo
 	if yes {
-		reply[0] = replyYes
+		reply = answerYes
 	}
 	_ = m.Respond(reply) // a requester that gave up needs no answer
 }
@@ -376,7 +383,13 @@ func (bp *Backplane) refreshLoop() {
 	}
 }
 
-// refreshAll refreshes the leases of the bound sinks once.
+// refreshBatch is how many lease refreshes are in flight at once: one
+// round trip refreshes that many leases, so 5,000 WebSockets cost some
+// twenty round trips every LeaseTTL/3 instead of 5,000.
+const refreshBatch = 256
+
+// refreshAll refreshes the leases of the bound sinks once, refreshBatch
+// at a time.
 func (bp *Backplane) refreshAll() {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -387,11 +400,54 @@ func (bp *Backplane) refreshAll() {
 		case <-ctx.Done():
 		}
 	}()
-	for _, l := range bp.bound(nil) {
-		if ctx.Err() != nil {
+	ls := bp.bound(nil)
+	for len(ls) > 0 && ctx.Err() == nil {
+		n := min(len(ls), refreshBatch)
+		bp.refreshSome(ctx, ls[:n])
+		ls = ls[n:]
+	}
+}
+
+// refreshSome rewrites the leases of ls with a new TTL, publishing them
+// all before waiting for the acknowledgements; a lease whose
+// compare-and-set lost, or whose publish failed, is refreshed alone.
+func (bp *Backplane) refreshSome(ctx context.Context, ls []*local) {
+	type pending struct {
+		l   *local
+		rev uint64
+		f   jetstream.PubAckFuture
+	}
+	var ps []pending
+	for _, l := range ls {
+		bp.mu.Lock()
+		rev, leased := l.leaseRev, l.leased
+		bp.mu.Unlock()
+		if !leased {
+			continue
+		}
+		m := &nats.Msg{Subject: l.b.pre + l.leaseKey, Data: []byte(bp.here(l).String())}
+		f, err := bp.js.PublishMsgAsync(m, jetstream.WithExpectLastSequencePerSubject(rev), jetstream.WithMsgTTL(bp.cfg.LeaseTTL))
+		bp.stats.kvWrites.Add(1)
+		if err != nil {
+			bp.refresh(ctx, l)
+			continue
+		}
+		ps = append(ps, pending{l, rev, f})
+	}
+	t := time.NewTimer(bp.cfg.Timeout)
+	defer t.Stop()
+	for _, p := range ps {
+		select {
+		case ack := <-p.f.Ok():
+			bp.refreshed(p.l, p.rev, ack.Sequence)
+		case <-p.f.Err():
+			bp.refresh(ctx, p.l)
+		case <-t.C:
+			bp.cfg.Logger.Warn("natsbackplane: lease refresh timed out", "key", p.l.leaseKey)
+			return
+		case <-ctx.Done():
 			return
 		}
-		bp.refresh(ctx, l)
 	}
 }
 
@@ -421,11 +477,16 @@ func (bp *Backplane) refresh(ctx context.Context, l *local) {
 		bp.cfg.Logger.Warn("natsbackplane: lease refresh failed", "key", l.leaseKey, "err", err)
 		return
 	}
+	bp.refreshed(l, rev, newRev)
+}
+
+// refreshed records that l's lease, at rev, was rewritten at newRev.
+func (bp *Backplane) refreshed(l *local, rev, newRev uint64) {
 	bp.mu.Lock()
+	defer bp.mu.Unlock()
 	if l.leased && l.leaseRev == rev {
 		l.leaseRev = newRev
 	}
-	bp.mu.Unlock()
 }
 
 // loseLease closes l's WebSocket after its lease was lost.

@@ -32,6 +32,10 @@ const (
 	// operation on one key; each lost attempt means another instance
 	// wrote the key meanwhile.
 	DefaultMaxRetries = 32
+	// DefaultCacheEntries caps the room and channel documents an instance
+	// caches, to send messages without a KV read: a room's document is
+	// some hundred bytes, so 65,536 of them take some tens of MB at most.
+	DefaultCacheEntries = 65536
 )
 
 // Config configures a Backplane. The zero value works: every zero (or
@@ -56,6 +60,10 @@ type Config struct {
 	// MaxRetries caps the compare-and-set attempts of one operation.
 	// Zero means DefaultMaxRetries (32).
 	MaxRetries int
+	// CacheEntries caps the room and channel documents cached on this
+	// instance (see Backplane); past it the cache is emptied. Zero means
+	// DefaultCacheEntries (65,536).
+	CacheEntries int
 	// Replicas is the number of replicas of each KV bucket in a
 	// clustered JetStream. Zero means 1.
 	Replicas int
@@ -75,6 +83,7 @@ func (c Config) withDefaults() Config {
 	c.LeaseTTL = wholeSeconds(orDefault(c.LeaseTTL, DefaultLeaseTTL))
 	c.MarkerTTL = wholeSeconds(orDefault(c.MarkerTTL, DefaultMarkerTTL))
 	c.MaxRetries = orDefault(c.MaxRetries, DefaultMaxRetries)
+	c.CacheEntries = orDefault(c.CacheEntries, DefaultCacheEntries)
 	c.Replicas = orDefault(c.Replicas, 1)
 	if c.Logger == nil {
 		c.Logger = slog.Default()

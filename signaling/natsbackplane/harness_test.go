@@ -52,6 +52,7 @@ func testConfig() Config {
 // servers and HTTP listener.
 type instance struct {
 	t    testing.TB
+	url  string // of the NATS server
 	nc   *nats.Conn
 	bp   *Backplane
 	as   *AppRTCStore
@@ -80,7 +81,7 @@ func newInstance(t testing.TB, url string, o options) *instance {
 	defer cancel()
 	bp, err := New(ctx, nc, o.bp)
 	require.NoError(t, err)
-	in := &instance{t: t, nc: nc, bp: bp, http: &http.Client{Transport: &http.Transport{}}}
+	in := &instance{t: t, url: url, nc: nc, bp: bp, http: &http.Client{Transport: &http.Transport{}}}
 	in.as, err = bp.AppRTC(ctx, o.apprtc)
 	require.NoError(t, err)
 	in.ks, err = bp.KVS(ctx, o.kvs)
@@ -119,8 +120,20 @@ func (in *instance) stop() {
 // kill cuts the instance from NATS without any clean-up, as when its
 // process dies; what is left of it stops at the end of the test. The test
 // closes its clients' WebSockets to the instance, as a dead process's
-// would be.
-func (in *instance) kill() { in.nc.Close() }
+// would be. It returns once the NATS server has dropped the instance's
+// subscription, as it does at once when a process dies (its socket
+// closes); until then a request to it would wait out its time-out.
+func (in *instance) kill() {
+	in.t.Helper()
+	in.nc.Close()
+	probe, err := nats.Connect(in.url)
+	require.NoError(in.t, err)
+	defer probe.Close()
+	require.Eventually(in.t, func() bool {
+		_, err := probe.Request(in.bp.subPre+"0", nil, time.Second)
+		return errors.Is(err, nats.ErrNoResponders)
+	}, 5*time.Second, 10*time.Millisecond, "the NATS server still routes to the killed instance")
+}
 
 // do sends one HTTP request and returns the status and body.
 func (in *instance) do(method, path, body string) (int, string) {
