@@ -135,7 +135,7 @@ func dial(t *testing.T, h *harness) *websocket.Conn {
 func knownError(e string) bool {
 	switch e {
 	case textDuplicatedRegister, textInvalidRegister, textBadRegisterIDs, textRoomCapacity, textDuplicatedRegistrat,
-		textNotRegistered, textMissingMsg, textUnexpectedCmd, textQueueFull, textMessageTooLarge, textFrameTooLarge:
+		textNotRegistered, textMissingMsg, textUnexpectedCmd, textQueueFull, textMessageTooLarge, textFrameTooLarge, textRateExceeded:
 		return true
 	}
 	return strings.HasPrefix(e, textReceivePrefix)

@@ -108,14 +108,35 @@ func TestQueueLimits(t *testing.T) {
 	assert.Len(t, h.join("saved").Params.Messages, 8)
 }
 
+// TestMessageRate: send frames over MessageBurst at once, or over
+// MessageRate, get an error frame and are dropped; the connection stays
+// open and sends again once the bucket has refilled.
+func TestMessageRate(t *testing.T) {
+	h := newHarness(t, Config{MessageRate: 5, MessageBurst: 3}, nil)
+	wa, wb := h.dial(), h.dial()
+	wa.register("rate", "A")
+	wb.register("rate", "B")
+	for i := range 4 {
+		wa.sendMsg("m" + strconv.Itoa(i))
+	}
+	assert.Equal(t, serverFrame("", textRateExceeded), wa.recv())
+	for i := range 3 {
+		assert.Equal(t, "m"+strconv.Itoa(i), wb.recvMsg())
+	}
+	time.Sleep(300 * time.Millisecond) // a token a 200 ms
+	wa.sendMsg("later")
+	assert.Equal(t, "later", wb.recvMsg())
+	_, err := wa.read(100 * time.Millisecond)
+	assert.Error(t, err, "an error frame for a send within the rate")
+}
+
 // TestOutboxBudget: a WebSocket whose outbox is over its budget (its
 // reader does not keep up) refuses the message, which the Store then
 // keeps on the sender, and the connection is dropped.
 func TestOutboxBudget(t *testing.T) {
 	srv := &Server{cfg: Config{MaxQueuedMessages: 2, MaxQueuedBytes: 10}.withDefaults()}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	cn := &wsConn{s: srv, ctx: ctx, cancel: cancel, wake: make(chan struct{}, 1)}
+	cn := newWSConn(srv)
+	ctx := cn.Context()
 	require.NoError(t, cn.Deliver("12345"))
 	require.NoError(t, cn.Deliver("12345"))
 	assert.ErrorIs(t, cn.Deliver("1"), ErrQueueFull)
@@ -125,8 +146,8 @@ func TestOutboxBudget(t *testing.T) {
 	// Through a Store: the refused message stays queued on the sender.
 	st := NewMemoryStore(Config{})
 	defer st.Close()
-	ctx2, cancel2 := context.WithCancel(context.Background())
-	full := &wsConn{s: srv, ctx: ctx2, cancel: cancel2, wake: make(chan struct{}, 1)}
+	full := newWSConn(srv)
+	ctx2 := full.Context()
 	require.NoError(t, st.Register(context.Background(), "r", "B", full))
 	require.NoError(t, st.Send(context.Background(), "r", "A", "1234567890"))
 	require.NoError(t, st.Send(context.Background(), "r", "A", "overflow"))

@@ -133,7 +133,7 @@ func (s *Server) Close() error {
 	}
 	s.closed = true
 	for c := range s.conns {
-		c.closeWith(websocket.StatusGoingAway, "server shutting down")
+		c.CloseWith(websocket.StatusGoingAway, "server shutting down")
 	}
 	s.mu.Unlock()
 	s.wsWG.Wait()

@@ -151,7 +151,7 @@ func (s *Server) Close() error {
 	case <-grace.C:
 		s.mu.Lock()
 		for c := range s.conns {
-			c.closeWith(websocket.StatusGoingAway, "server shutting down")
+			c.CloseWith(websocket.StatusGoingAway, "server shutting down")
 		}
 		s.mu.Unlock()
 		<-gone
