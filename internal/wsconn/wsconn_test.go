@@ -273,3 +273,37 @@ func TestDefaults(t *testing.T) {
 			MaxQueued: cn.cfg.MaxQueued, MaxQueuedBytes: cn.cfg.MaxQueuedBytes, ReadLimit: cn.cfg.ReadLimit})
 	assert.NoError(t, cn.Enqueue("x", 1))
 }
+
+// TestSet: Close refuses Adds, visits every connection once, and Wait
+// returns once every handler removed its connection.
+func TestSet(t *testing.T) {
+	var s Set[int]
+	require.True(t, s.Add(1))
+	require.True(t, s.Add(2))
+	assert.Equal(t, 2, s.Len())
+	assert.False(t, s.Closed())
+	select {
+	case <-s.Closing():
+		t.Fatal("closing before Close")
+	default:
+	}
+	seen := 0
+	require.True(t, s.Close(func(int) { seen++ }))
+	assert.Equal(t, 2, seen)
+	assert.False(t, s.Close(func(int) { t.Error("visited twice") }))
+	assert.False(t, s.Add(3))
+	assert.True(t, s.Closed())
+	<-s.Closing()
+
+	waited := make(chan struct{})
+	go func() { s.Wait(); close(waited) }()
+	s.Remove(1)
+	select {
+	case <-waited:
+		t.Fatal("Wait returned with a connection left")
+	case <-time.After(20 * time.Millisecond):
+	}
+	s.Remove(2)
+	<-waited
+	assert.Zero(t, s.Len())
+}

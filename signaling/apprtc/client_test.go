@@ -93,9 +93,7 @@ func newHarness(t testing.TB, cfg Config, extra map[string]http.Handler) *harnes
 func (h *harness) waitConns(n int) {
 	h.t.Helper()
 	require.Eventually(h.t, func() bool {
-		h.srv.mu.Lock()
-		defer h.srv.mu.Unlock()
-		return len(h.srv.conns) == n
+		return h.srv.conns.Len() == n
 	}, 10*time.Second, time.Millisecond, "server still holds other than %d WebSockets", n)
 }
 
