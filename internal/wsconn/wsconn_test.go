@@ -168,8 +168,9 @@ func TestNoPong(t *testing.T) {
 // TestPongKeeps: a peer that reads (and so answers pings) is kept.
 func TestPongKeeps(t *testing.T) {
 	done := make(chan bool, 1)
-	c := pair(t, Config[string]{PingInterval: 50 * time.Millisecond}, func(cn *Conn[string]) {
-		_, _, err := cn.ReadFrame(500 * time.Millisecond) // ten pings
+	// Intervals long enough for a pong on a loaded machine.
+	c := pair(t, Config[string]{PingInterval: 250 * time.Millisecond}, func(cn *Conn[string]) {
+		_, _, err := cn.ReadFrame(1250 * time.Millisecond) // five pings
 		assert.Error(t, err)
 		done <- cn.Closing()
 	})
