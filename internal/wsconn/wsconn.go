@@ -150,16 +150,19 @@ func (cn *Conn[T]) Finish() {
 // drops the connection, when the outbox is at its bounds.
 func (cn *Conn[T]) Enqueue(item T, size int) error {
 	cn.mu.Lock()
-	defer cn.mu.Unlock()
 	if cn.closing {
+		cn.mu.Unlock()
 		return ErrClosed
 	}
 	if len(cn.out) >= cn.cfg.MaxQueued || cn.outBytes+size > cn.cfg.MaxQueuedBytes {
-		cn.closeLocked(Abort, "outbox over budget")
+		cut := cn.closeLocked(Abort, "outbox over budget")
+		cn.mu.Unlock()
+		cut()
 		return ErrOutboxFull
 	}
 	cn.out = append(cn.out, item)
 	cn.outBytes += size
+	cn.mu.Unlock()
 	select {
 	case cn.wake <- struct{}{}:
 	default:
@@ -168,8 +171,7 @@ func (cn *Conn[T]) Enqueue(item T, size int) error {
 }
 
 // WriteNow writes frame at once, ahead of the outbox, within
-// WriteTimeout: an answer to the frame just read. It fails once the
-// connection is closing or before Serve.
+// WriteTimeout: an answer to the frame just read. It fails before Serve.
 func (cn *Conn[T]) WriteNow(frame []byte) error {
 	cn.mu.Lock()
 	c := cn.c
@@ -177,7 +179,15 @@ func (cn *Conn[T]) WriteNow(frame []byte) error {
 	if c == nil {
 		return ErrClosed
 	}
-	ctx, cancel := context.WithTimeout(cn.ctx, cn.cfg.WriteTimeout)
+	return cn.write(c, frame)
+}
+
+// write writes one frame within WriteTimeout. Its context is not the
+// Conn's: coder/websocket drops a connection whose write's context ends,
+// and a close should come after the frame being written, with its close
+// frame. An Abort cuts the connection, and so the write, at once.
+func (cn *Conn[T]) write(c *websocket.Conn, frame []byte) error {
+	ctx, cancel := context.WithTimeout(context.Background(), cn.cfg.WriteTimeout)
 	defer cancel()
 	return c.Write(ctx, websocket.MessageText, frame)
 }
@@ -199,8 +209,9 @@ func (cn *Conn[T]) AtClose(arm func() (stop func() bool)) bool {
 // reason (Abort: no close frame); the first call decides them.
 func (cn *Conn[T]) CloseWith(code websocket.StatusCode, reason string) {
 	cn.mu.Lock()
-	defer cn.mu.Unlock()
-	cn.closeLocked(code, reason)
+	cut := cn.closeLocked(code, reason)
+	cn.mu.Unlock()
+	cut()
 }
 
 // Closing reports whether the connection began to close.
@@ -210,9 +221,13 @@ func (cn *Conn[T]) Closing() bool {
 	return cn.closing
 }
 
-func (cn *Conn[T]) closeLocked(code websocket.StatusCode, reason string) {
+// closeLocked begins closing; cn.mu is held. It returns what to call
+// once cn.mu is released: for an Abort of a serving connection, the cut
+// of its socket, which ends a write in flight.
+func (cn *Conn[T]) closeLocked(code websocket.StatusCode, reason string) (cut func()) {
+	cut = func() {}
 	if cn.closing {
-		return
+		return cut
 	}
 	cn.closing, cn.code, cn.reason = true, code, reason
 	for _, stop := range cn.stops {
@@ -221,6 +236,10 @@ func (cn *Conn[T]) closeLocked(code websocket.StatusCode, reason string) {
 	cn.stops = nil
 	cn.out, cn.outBytes = nil, 0
 	cn.cancel()
+	if c := cn.c; code == Abort && c != nil {
+		cut = func() { _ = c.CloseNow() }
+	}
+	return cut
 }
 
 // writeLoop writes the outbox in order, each frame within WriteTimeout,
@@ -274,8 +293,8 @@ func (cn *Conn[T]) writeLoop() {
 	}
 }
 
-// flush writes every queued item; buf is reused across frames. It reports
-// false when a write failed.
+// flush writes every queued item, until the connection begins to close;
+// buf is reused across frames. It reports false when a write failed.
 func (cn *Conn[T]) flush(buf []byte) ([]byte, bool) {
 	for {
 		items := cn.takeOut()
@@ -283,11 +302,13 @@ func (cn *Conn[T]) flush(buf []byte) ([]byte, bool) {
 			return buf, true
 		}
 		for _, it := range items {
+			if cn.ctx.Err() != nil {
+				// Closing: the rest are dropped, the close frame
+				// follows the frame written last.
+				return buf, true
+			}
 			buf = cn.cfg.AppendFrame(buf[:0], it)
-			ctx, cancel := context.WithTimeout(cn.ctx, cn.cfg.WriteTimeout)
-			err := cn.c.Write(ctx, websocket.MessageText, buf)
-			cancel()
-			if err != nil {
+			if err := cn.write(cn.c, buf); err != nil {
 				return buf, false
 			}
 		}

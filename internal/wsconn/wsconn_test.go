@@ -165,16 +165,22 @@ func TestNoPong(t *testing.T) {
 	assert.Less(t, r.after, 4*time.Second, "a peer that answers no ping was not dropped")
 }
 
-// TestPongKeeps: a peer that reads (and so answers pings) is kept.
+// TestPongKeeps: a peer that reads (and so answers pings) is kept: five
+// ping intervals later its frame is read on an open connection.
 func TestPongKeeps(t *testing.T) {
 	done := make(chan bool, 1)
 	// Intervals long enough for a pong on a loaded machine.
 	c := pair(t, Config[string]{PingInterval: 250 * time.Millisecond}, func(cn *Conn[string]) {
-		_, _, err := cn.ReadFrame(1250 * time.Millisecond) // five pings
-		assert.Error(t, err)
+		frame, buf, err := cn.ReadFrame(5 * time.Second)
+		if assert.NoError(t, err) {
+			assert.Equal(t, "still here", string(frame))
+			Release(buf)
+		}
 		done <- cn.Closing()
 	})
 	go func() { _, _ = read(c) }() // answers pings
+	time.Sleep(1250 * time.Millisecond)
+	require.NoError(t, c.Write(context.Background(), websocket.MessageText, []byte("still here")))
 	assert.False(t, <-done, "a peer that answers pings was dropped")
 }
 
@@ -307,4 +313,27 @@ func TestSet(t *testing.T) {
 	s.Remove(2)
 	<-waited
 	assert.Zero(t, s.Len())
+}
+
+// TestAbortCutsWrite: an Abort ends a write blocked on a peer that does
+// not read at once, not after WriteTimeout.
+func TestAbortCutsWrite(t *testing.T) {
+	finished := make(chan time.Duration, 1)
+	big := strings.Repeat("x", 64<<10)
+	pair(t, Config[string]{MaxQueued: 1000, MaxQueuedBytes: 1 << 30, WriteTimeout: time.Minute}, func(cn *Conn[string]) {
+		for range 500 { // 32 MiB, more than loopback's socket buffers
+			require.NoError(t, cn.Enqueue(big, len(big)))
+		}
+		time.Sleep(300 * time.Millisecond) // the write loop blocks
+		start := time.Now()
+		cn.CloseWith(Abort, "peer does not read")
+		cn.Finish()
+		finished <- time.Since(start)
+	})
+	select {
+	case d := <-finished:
+		assert.Less(t, d, 5*time.Second)
+	case <-time.After(20 * time.Second):
+		t.Fatal("the blocked write was not cut")
+	}
 }
