@@ -54,6 +54,7 @@ func TestMain(m *testing.M) {
 // sigLoadResult is what the child reports.
 type sigLoadResult struct {
 	Delivered, Lost, SendFailures int
+	Bad                           int           // clients with a lost, reordered or error frame, or a broken connection
 	FirstBad                      string        `json:",omitempty"`
 	P50, P99, Max                 time.Duration // delivery latency
 }
@@ -84,12 +85,14 @@ func runSigLoadChild(in io.Reader, out io.Writer) int {
 		return fail(fmt.Errorf("want go, read %q: %v", line, err))
 	}
 	res := sigLoadResult{SendFailures: sendSigLoad(cs, seconds)}
-	deadline := time.After(sigLoadDrainAfter)
+	drain := time.After(sigLoadDrainAfter)
+wait:
 	for _, c := range cs {
 		select {
 		case <-c.full:
 		case <-c.ended:
-		case <-deadline:
+		case <-drain:
+			break wait
 		}
 	}
 	// The readers' fields are read once they have returned.
@@ -98,8 +101,11 @@ func runSigLoadChild(in io.Reader, out io.Writer) int {
 	for _, c := range cs {
 		res.Lost += seconds - c.got
 		lat = append(lat, c.lat...)
-		if c.bad != nil && res.FirstBad == "" {
-			res.FirstBad = c.bad.Error()
+		if c.bad != nil {
+			res.Bad++
+			if res.FirstBad == "" {
+				res.FirstBad = c.bad.Error()
+			}
 		}
 	}
 	slices.Sort(lat)
@@ -246,6 +252,9 @@ func (c *sigClient) read(expect int) {
 	for {
 		_, frame, err := c.c.Read(context.Background())
 		if err != nil {
+			if c.got < expect {
+				c.fail(fmt.Errorf("after %d messages: %w", c.got, err))
+			}
 			return
 		}
 		now := time.Since(sigEpoch)

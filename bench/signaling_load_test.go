@@ -224,7 +224,7 @@ func runSignalingLoad(b *testing.B, clients, seconds int, urls [2]string, forwar
 		b.Errorf("%d clients failed to send", res.SendFailures)
 	}
 	if res.FirstBad != "" {
-		b.Errorf("delivery: %s", res.FirstBad)
+		b.Errorf("delivery: %d clients, the first: %s", res.Bad, res.FirstBad)
 	}
 	if res.Lost != 0 {
 		b.Errorf("%d of %d messages lost", res.Lost, clients*seconds)
