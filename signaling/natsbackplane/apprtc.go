@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/streamwire/streamwire/signaling/apprtc"
@@ -25,8 +25,7 @@ type AppRTCStore struct {
 	maxBytes        int
 	log             *slog.Logger
 
-	mu     sync.Mutex
-	closed bool
+	closed atomic.Bool
 }
 
 var _ apprtc.Store = (*AppRTCStore)(nil)
@@ -66,10 +65,7 @@ func leaseKey(room, client string) string { return "lease." + room + "." + clien
 
 // check fails after Close or for ids that are not apprtc ids.
 func (s *AppRTCStore) check(ids ...string) error {
-	s.mu.Lock()
-	closed := s.closed
-	s.mu.Unlock()
-	if closed {
+	if s.closed.Load() {
 		return apprtc.ErrClosed
 	}
 	for _, id := range ids {
@@ -568,27 +564,12 @@ func (s *AppRTCStore) Remove(ctx context.Context, room, client string) error {
 // deregistered (its client keeps its seat for ReconnectGrace, to register
 // again on any instance) and closed. The rooms stay in NATS.
 func (s *AppRTCStore) Close() error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
+	if !s.closed.CompareAndSwap(false, true) {
 		return nil
 	}
-	s.closed = true
-	s.mu.Unlock()
-	// One deadline for all: with NATS down, Close takes 2*Timeout, not
-	// that for each WebSocket. The first failure is returned.
-	ctx, cancel := context.WithTimeout(context.Background(), 2*s.bp.cfg.Timeout)
-	defer cancel()
-	var first error
-	for _, l := range s.bp.bound(s.b) {
-		s.bp.unbind(l.sink)
-		if err := s.deregister(ctx, l.scope, l.client, l); err != nil && first == nil {
-			first = err
-		}
-		l.ep.close()
-	}
-	s.b.close()
-	return first
+	return s.bp.closeStore(s.b, func(ctx context.Context, l *local) error {
+		return s.deregister(ctx, l.scope, l.client, l)
+	})
 }
 
 // apprtcEndpoint drives an apprtc.Sink.

@@ -265,6 +265,25 @@ func (bp *Backplane) bound(b *bucket) []*local {
 	return ls
 }
 
+// closeStore unbinds every sink of b, undoes its binding with undo (all
+// under one deadline: with NATS down, closing takes 2*Timeout, not that
+// for each WebSocket), closes its WebSocket, and stops b's watch. It
+// returns the first failure.
+func (bp *Backplane) closeStore(b *bucket, undo func(context.Context, *local) error) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*bp.cfg.Timeout)
+	defer cancel()
+	var first error
+	for _, l := range bp.bound(b) {
+		bp.unbind(l.sink)
+		if err := undo(ctx, l); err != nil && first == nil {
+			first = err
+		}
+		l.ep.close()
+	}
+	b.close()
+	return first
+}
+
 // lookup returns the local with id, or nil.
 func (bp *Backplane) lookup(id uint64) *local {
 	bp.mu.Lock()

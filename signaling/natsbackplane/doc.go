@@ -55,6 +55,22 @@
 // message with the queue or is seen on the next attempt: nothing is left
 // behind in a queue nobody will read.
 //
+// # The document cache
+//
+// Each instance caches the room and channel documents it read or wrote
+// (up to Config.CacheEntries), and a KV watch on room.* and ch.* drops an
+// entry as soon as another instance writes its key. Sending a message
+// reads the recipient's WebSocket from the cached document: no KV read,
+// one NATS request to the recipient's instance (none when it is this
+// one). The cache only ever saves reads, never decides: every write is
+// still a compare-and-set on the revision read, a cached entry that lost
+// is dropped and read again, and a decision to write nothing (FULL, an
+// unknown client, nothing to deregister) taken on a cached entry is taken
+// again on a fresh read. A delivery to a WebSocket the cache names goes
+// only where that WebSocket is still bound (sink ids are never reused);
+// otherwise the message is queued on a fresh read. Leases are refreshed
+// 256 at a time, published before their acknowledgements are awaited.
+//
 // A participant's seat lives as long as its lease, and the time-outs of
 // the Collider are the lease's TTLs (whole seconds): RegisterTimeout after
 // a join or a Collider POST, LeaseTTL while the client has a WebSocket

@@ -9,7 +9,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/streamwire/streamwire/signaling/kvs"
@@ -29,8 +29,7 @@ type KVSStore struct {
 	clock                 kvs.Clock
 	log                   *slog.Logger
 
-	mu     sync.Mutex
-	closed bool
+	closed atomic.Bool
 }
 
 var _ kvs.Store = (*KVSStore)(nil)
@@ -89,9 +88,7 @@ func apiError(err error) error {
 
 // check fails after Close.
 func (s *KVSStore) check() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
+	if s.closed.Load() {
 		return kvs.ErrClosed
 	}
 	return nil
@@ -474,27 +471,10 @@ func (s *KVSStore) keep(d *channelDoc, to string, m kvs.Message) error {
 // Close implements kvs.Store: every WebSocket this store bound is
 // disconnected and closed. The channels stay in NATS.
 func (s *KVSStore) Close() error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
+	if !s.closed.CompareAndSwap(false, true) {
 		return nil
 	}
-	s.closed = true
-	s.mu.Unlock()
-	// One deadline for all: with NATS down, Close takes 2*Timeout, not
-	// that for each WebSocket. The first failure is returned.
-	ctx, cancel := context.WithTimeout(context.Background(), 2*s.bp.cfg.Timeout)
-	defer cancel()
-	var first error
-	for _, l := range s.bp.bound(s.b) {
-		s.bp.unbind(l.sink)
-		if err := s.disconnect(ctx, l); err != nil && first == nil {
-			first = err
-		}
-		l.ep.close()
-	}
-	s.b.close()
-	return first
+	return s.bp.closeStore(s.b, s.disconnect)
 }
 
 // kvsEndpoint drives a kvs.Sink.
