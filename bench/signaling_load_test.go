@@ -114,7 +114,10 @@ func BenchmarkSignalingLoad(b *testing.B) {
 			natsURL := startSigNATS(b)
 			bp1, url1 := startSigNATSInstance(b, natsURL)
 			bp2, url2 := startSigNATSInstance(b, natsURL)
-			forwarded := func() uint64 { return bp1.Stats().Forwarded + bp2.Stats().Forwarded }
+			forwarded := func() natsCount {
+				s1, s2 := bp1.Stats(), bp2.Stats()
+				return natsCount{s1.Forwarded + s2.Forwarded, s1.Batches + s2.Batches}
+			}
 			runSignalingLoad(b, clients, seconds, [2]string{url1, url2}, forwarded)
 		}
 	})
@@ -180,14 +183,14 @@ func startSigNATSInstance(b *testing.B, natsURL string) (*natsbackplane.Backplan
 // seconds, from a child process (see signaling_load_clients_test.go), and
 // reports the metrics. forwarded, when not nil, counts the messages that
 // crossed NATS.
-func runSignalingLoad(b *testing.B, clients, seconds int, urls [2]string, forwarded func() uint64) {
+func runSignalingLoad(b *testing.B, clients, seconds int, urls [2]string, forwarded func() natsCount) {
 	heapBefore := sigHeapInuse()
 	child := startSigLoadChild(b, clients, seconds, urls)
 	if line := child.line(); line != "ready" {
 		b.Fatalf("load generator: %s", line)
 	}
 	perClient := float64(int64(sigHeapInuse())-int64(heapBefore)) / float64(clients)
-	var fwdBefore uint64
+	var fwdBefore natsCount
 	if forwarded != nil {
 		fwdBefore = forwarded()
 	}
@@ -214,8 +217,10 @@ func runSignalingLoad(b *testing.B, clients, seconds int, urls [2]string, forwar
 		b.ReportMetric(ms(res.Max), "max-latency-ms")
 	}
 	if forwarded != nil {
-		fwd := forwarded() - fwdBefore
+		after := forwarded()
+		fwd := after.msgs - fwdBefore.msgs
 		b.ReportMetric(float64(fwd), "nats-forwarded-msgs")
+		b.ReportMetric(float64(after.requests-fwdBefore.requests), "nats-delivery-requests")
 		if fwd < uint64(res.Delivered) {
 			b.Errorf("%d messages crossed NATS, fewer than the %d delivered between instances", fwd, res.Delivered)
 		}
@@ -230,6 +235,10 @@ func runSignalingLoad(b *testing.B, clients, seconds int, urls [2]string, forwar
 		b.Errorf("%d of %d messages lost", res.Lost, clients*seconds)
 	}
 }
+
+// natsCount is what crossed NATS: messages, and the requests (batches)
+// that carried them.
+type natsCount struct{ msgs, requests uint64 }
 
 // sigChild is the load generator's process.
 type sigChild struct {

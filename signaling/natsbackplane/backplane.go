@@ -31,14 +31,16 @@ type Backplane struct {
 	sub    *nats.Subscription
 	stats  counters
 
-	mu      sync.Mutex
-	nextID  uint64
-	locals  map[uint64]*local
-	bySink  map[any]*local
-	stores  []interface{ Close() error }
-	closed  bool
-	stop    chan struct{}
-	stopped chan struct{}
+	mu       sync.Mutex
+	nextID   uint64
+	locals   map[uint64]*local
+	bySink   map[any]*local
+	stores   []interface{ Close() error }
+	outs     map[string]*outbound // deliveries to other instances, by instance
+	closed   bool
+	stop     chan struct{}
+	stopped  chan struct{}
+	flushers sync.WaitGroup // the goroutines sending outbound batches
 }
 
 // local is a Sink on this instance, as the other instances reach it: its
@@ -77,7 +79,7 @@ func (l loc) String() string { return l.Inst + "." + strconv.FormatUint(l.Sink, 
 // Request operations on PREFIX.i.INSTANCE.SINK: the first byte of the
 // request; the reply is one byte, replyYes or replyNo.
 const (
-	opDeliver = 'D' // deliver the message that follows; yes: taken
+	opDeliver = 'D' // deliver the message that follows; yes: taken (sent in batches, see deliverRemote)
 	opProbe   = 'P' // is the sink bound here? yes: it is
 	opClose   = 'C' // close the sink's WebSocket; yes: it was here
 	replyYes  = '1'
@@ -91,7 +93,7 @@ var answerYes, answerNo = []byte{replyYes}, []byte{replyNo}
 type counters struct {
 	forwarded, received, localDeliveries, refused atomic.Uint64
 	kvReads, kvWrites, conflicts, leasesLost      atomic.Uint64
-	cacheHits                                     atomic.Uint64
+	cacheHits, batches                            atomic.Uint64
 }
 
 // Stats are a Backplane's counters since New.
@@ -113,6 +115,9 @@ type Stats struct {
 	// CacheHits counts the room and channel documents read from this
 	// instance's cache instead of the bucket.
 	CacheHits uint64
+	// Batches counts the requests that carried Forwarded (and the refused
+	// remote deliveries): under load, one carries many messages.
+	Batches uint64
 	// LeasesLost counts the WebSockets closed because their lease had
 	// expired or was taken (the instance was cut off from NATS for longer
 	// than LeaseTTL, or the client connected elsewhere).
@@ -132,7 +137,7 @@ func New(ctx context.Context, nc *nats.Conn, cfg Config) (*Backplane, error) {
 		return nil, fmt.Errorf("natsbackplane: %w: %w", ErrUnavailable, err)
 	}
 	bp := &Backplane{cfg: cfg, nc: nc, js: js, id: nuid.Next(),
-		locals: map[uint64]*local{}, bySink: map[any]*local{}, stop: make(chan struct{}), stopped: make(chan struct{})}
+		locals: map[uint64]*local{}, bySink: map[any]*local{}, outs: map[string]*outbound{}, stop: make(chan struct{}), stopped: make(chan struct{})}
 	bp.subPre = cfg.Prefix + ".i." + bp.id + "."
 	rctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
@@ -179,7 +184,7 @@ func (bp *Backplane) Stats() Stats {
 	s := &bp.stats
 	return Stats{Forwarded: s.forwarded.Load(), Received: s.received.Load(), Local: s.localDeliveries.Load(),
 		Refused: s.refused.Load(), KVReads: s.kvReads.Load(), KVWrites: s.kvWrites.Load(),
-		Conflicts: s.conflicts.Load(), CacheHits: s.cacheHits.Load(), LeasesLost: s.leasesLost.Load(), Bound: bound}
+		Conflicts: s.conflicts.Load(), CacheHits: s.cacheHits.Load(), Batches: s.batches.Load(), LeasesLost: s.leasesLost.Load(), Bound: bound}
 }
 
 // Close closes the stores made from the Backplane (see AppRTCStore.Close
@@ -202,6 +207,7 @@ func (bp *Backplane) Close() error {
 	}
 	close(bp.stop)
 	<-bp.stopped
+	bp.flushers.Wait()
 	if err := bp.sub.Unsubscribe(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
 		errs = append(errs, fmt.Errorf("natsbackplane: unsubscribe: %w", err))
 	}
@@ -294,44 +300,39 @@ func (bp *Backplane) lookup(id uint64) *local {
 // here is the location of l.
 func (bp *Backplane) here(l *local) loc { return loc{Inst: bp.id, Sink: l.id} }
 
-// request sends op and payload to the sink at to and reports whether the
-// answer was yes. A sink on this instance is served without NATS; an
-// instance that is gone (no subscriber) answers no.
+// request sends op (opDeliver with payload, opProbe, opClose) to the sink
+// at to and reports whether the answer was yes. A sink on this instance is
+// served without NATS, a delivery to another goes in a batch (see
+// deliverRemote); an instance that is gone (no subscriber) answers no.
 func (bp *Backplane) request(ctx context.Context, to loc, op byte, payload []byte) (bool, error) {
-	if to.Inst == bp.id {
+	switch {
+	case to.Inst == bp.id:
 		return bp.serveLocal(to.Sink, op, payload, false), nil
+	case op == opDeliver:
+		return bp.deliverRemote(ctx, to, payload)
 	}
-	data := make([]byte, 1+len(payload))
-	data[0] = op
-	copy(data[1:], payload)
 	rctx, cancel := context.WithTimeout(ctx, bp.cfg.Timeout)
 	defer cancel()
 	subj := bp.cfg.Prefix + ".i." + to.Inst + "." + strconv.FormatUint(to.Sink, 10)
-	reply, err := bp.nc.RequestWithContext(rctx, subj, data)
+	reply, err := bp.nc.RequestWithContext(rctx, subj, []byte{op})
 	switch {
 	case errors.Is(err, nats.ErrNoResponders):
-		if op == opDeliver {
-			bp.stats.refused.Add(1)
-		}
 		return false, nil
 	case err != nil:
 		return false, failed(ctx, "request to instance "+to.Inst, err)
 	}
-	yes := len(reply.Data) == 1 && reply.Data[0] == replyYes
-	if op == opDeliver {
-		if yes {
-			bp.stats.forwarded.Add(1)
-		} else {
-			bp.stats.refused.Add(1)
-		}
-	}
-	return yes, nil
+	return len(reply.Data) == 1 && reply.Data[0] == replyYes, nil
 }
 
 // serve answers a request from another instance to one of this
 // instance's sinks.
 func (bp *Backplane) serve(m *nats.Msg) {
-	id, err := strconv.ParseUint(strings.TrimPrefix(m.Subject, bp.subPre), 10, 64)
+	tok := strings.TrimPrefix(m.Subject, bp.subPre)
+	if tok == batchToken {
+		bp.serveBatch(m)
+		return
+	}
+	id, err := strconv.ParseUint(tok, 10, 64)
 	yes := false
 	if err == nil && len(m.Data) > 0 {
 		yes = bp.serveLocal(id, m.Data[0], m.Data[1:], true)

@@ -102,4 +102,5 @@ func reportStats(b *testing.B, bp *Backplane) {
 	b.ReportMetric(float64(st.Forwarded)/float64(b.N), "crossed/op")
 	b.ReportMetric(float64(st.KVReads)/float64(b.N), "kvreads/op")
 	b.ReportMetric(float64(st.CacheHits)/float64(b.N), "cachehits/op")
+	b.ReportMetric(float64(st.Forwarded)/float64(max(st.Batches, 1)), "msgs/batch")
 }
