@@ -409,7 +409,9 @@ func (bp *Backplane) refreshLoop() {
 const refreshBatch = 256
 
 // refreshAll refreshes the leases of the bound sinks once, refreshBatch
-// at a time.
+// at a time, the batches spread over the first half of the refresh
+// interval (LeaseTTL/3): a burst of thousands of KV writes would hold up,
+// behind it on the same NATS connection, the deliveries of messages.
 func (bp *Backplane) refreshAll() {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -421,10 +423,19 @@ func (bp *Backplane) refreshAll() {
 		}
 	}()
 	ls := bp.bound(nil)
+	batches := (len(ls) + refreshBatch - 1) / refreshBatch
+	gap := bp.cfg.LeaseTTL / 6 / time.Duration(max(batches, 1))
 	for len(ls) > 0 && ctx.Err() == nil {
 		n := min(len(ls), refreshBatch)
+		start := time.Now()
 		bp.refreshSome(ctx, ls[:n])
 		ls = ls[n:]
+		if wait := gap - time.Since(start); len(ls) > 0 && wait > 0 {
+			select {
+			case <-ctx.Done():
+			case <-time.After(wait):
+			}
+		}
 	}
 }
 
