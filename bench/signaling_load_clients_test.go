@@ -14,6 +14,7 @@ package bench
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -258,13 +259,10 @@ func (c *sigClient) read(expect int) {
 			return
 		}
 		now := time.Since(sigEpoch)
-		var f struct{ Msg, Error string }
-		var p sigPayload
+		p, ok := parseSigFrame(frame)
 		switch {
-		case json.Unmarshal(frame, &f) != nil || f.Error != "":
-			c.fail(fmt.Errorf("frame %.200q", frame))
-		case json.Unmarshal([]byte(f.Msg), &p) != nil:
-			c.fail(fmt.Errorf("message %.200q", f.Msg))
+		case !ok:
+			c.fail(describeSigFrame(frame))
 		case p.Seq != c.got:
 			c.fail(fmt.Errorf("got sequence number %d, want %d", p.Seq, c.got))
 		default:
@@ -274,6 +272,15 @@ func (c *sigClient) read(expect int) {
 			}
 		}
 	}
+}
+
+// describeSigFrame says what a frame that is not a message frame is.
+func describeSigFrame(frame []byte) error {
+	var f struct{ Msg, Error string }
+	if json.Unmarshal(frame, &f) != nil || f.Error != "" {
+		return fmt.Errorf("frame %.200q", frame)
+	}
+	return fmt.Errorf("message %.200q", f.Msg)
 }
 
 func (c *sigClient) fail(err error) {
@@ -304,8 +311,7 @@ func sendSigLoad(cs []*sigClient, seconds int) int {
 func (c *sigClient) send(first time.Time, seconds int) error {
 	for seq := range seconds {
 		time.Sleep(time.Until(first.Add(time.Duration(seq) * time.Second)))
-		msg, _ := json.Marshal(sigPayload{Seq: seq, T: int64(time.Since(sigEpoch))})
-		frame, _ := json.Marshal(map[string]string{"cmd": "send", "msg": string(msg)})
+		frame := appendSigSend(nil, seq, int64(time.Since(sigEpoch)))
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		err := c.c.Write(ctx, websocket.MessageText, frame)
 		cancel()
@@ -316,6 +322,47 @@ func (c *sigClient) send(first time.Time, seconds int) error {
 	return nil
 }
 
+// The send frame of a message and the frame the server sends for it,
+// around the sequence number and the send time: built and parsed by hand,
+// so that the load generator leaves the cores to the server.
+const (
+	sigSendHead  = `{"cmd":"send","msg":"{\"seq\":`
+	sigFrameHead = `{"msg":"{\"seq\":`
+	sigMid       = `,\"t\":`
+	sigSendTail  = `}"}`
+	sigFrameTail = `}","error":""}` + "\n"
+)
+
+// appendSigSend appends the send frame of message seq sent at t.
+func appendSigSend(b []byte, seq int, t int64) []byte {
+	b = append(b, sigSendHead...)
+	b = strconv.AppendInt(b, int64(seq), 10)
+	b = append(b, sigMid...)
+	b = strconv.AppendInt(b, t, 10)
+	return append(b, sigSendTail...)
+}
+
+// parseSigFrame parses the server's frame of a message, or reports false.
+func parseSigFrame(f []byte) (sigPayload, bool) {
+	var p sigPayload
+	rest, ok := bytes.CutPrefix(f, []byte(sigFrameHead))
+	if !ok {
+		return p, false
+	}
+	seq, rest, ok := bytes.Cut(rest, []byte(sigMid))
+	if !ok {
+		return p, false
+	}
+	t, ok := bytes.CutSuffix(rest, []byte(sigFrameTail))
+	if !ok {
+		return p, false
+	}
+	var err1, err2 error
+	p.Seq, err1 = strconv.Atoi(string(seq))
+	p.T, err2 = strconv.ParseInt(string(t), 10, 64)
+	return p, err1 == nil && err2 == nil
+}
+
 // closeSigClients closes every WebSocket and waits for its reader.
 func closeSigClients(cs []*sigClient) {
 	for _, c := range cs {
@@ -323,5 +370,32 @@ func closeSigClients(cs []*sigClient) {
 	}
 	for _, c := range cs {
 		<-c.ended
+	}
+}
+
+// TestSigFrames: the hand-built send frame is the JSON a client sends, and
+// the hand parser reads the frame the Collider sends for its message.
+func TestSigFrames(t *testing.T) {
+	frame := appendSigSend(nil, 42, 123456789)
+	var send struct{ Cmd, Msg string }
+	if err := json.Unmarshal(frame, &send); err != nil || send.Cmd != "send" {
+		t.Fatalf("send frame %q: %v", frame, err)
+	}
+	var p sigPayload
+	if err := json.Unmarshal([]byte(send.Msg), &p); err != nil || p != (sigPayload{42, 123456789}) {
+		t.Fatalf("message %q: %+v, %v", send.Msg, p, err)
+	}
+	server, _ := json.Marshal(struct {
+		Msg   string `json:"msg"`
+		Error string `json:"error"`
+	}{send.Msg, ""})
+	got, ok := parseSigFrame(append(server, '\n'))
+	if !ok || got != p {
+		t.Fatalf("parse %q: %+v, %v", server, got, ok)
+	}
+	for _, bad := range []string{"", `{"msg":"","error":"Too many messages"}` + "\n", string(server)} {
+		if _, ok := parseSigFrame([]byte(bad)); ok {
+			t.Errorf("parsed %q", bad)
+		}
 	}
 }

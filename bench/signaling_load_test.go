@@ -242,11 +242,11 @@ type natsCount struct{ msgs, requests uint64 }
 
 // sigChild is the load generator's process.
 type sigChild struct {
-	b    *testing.B
-	cmd  *exec.Cmd
-	in   io.WriteCloser
-	out  *bufio.Scanner
-	done chan struct{} // closed once cmd was waited for
+	b     *testing.B
+	cmd   *exec.Cmd
+	in    io.WriteCloser
+	lines chan string   // its stdout, closed at its end
+	done  chan struct{} // closed once cmd was waited for
 }
 
 // startSigLoadChild re-executes the test binary as the load generator; it
@@ -271,8 +271,17 @@ func startSigLoadChild(b *testing.B, clients, seconds int, urls [2]string) *sigC
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
-	c := &sigChild{b: b, cmd: cmd, in: in, out: bufio.NewScanner(out), done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); close(c.done) }()
+	c := &sigChild{b: b, cmd: cmd, in: in, lines: make(chan string, 16), done: make(chan struct{})}
+	go func() {
+		// Wait closes the pipe: only once everything was read.
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			c.lines <- sc.Text()
+		}
+		close(c.lines)
+		_ = cmd.Wait()
+		close(c.done)
+	}()
 	b.Cleanup(func() {
 		_ = cmd.Process.Kill()
 		<-c.done
@@ -282,10 +291,11 @@ func startSigLoadChild(b *testing.B, clients, seconds int, urls [2]string) *sigC
 
 // line reads the child's next line, or says why there is none.
 func (c *sigChild) line() string {
-	if c.out.Scan() {
-		return c.out.Text()
+	if l, ok := <-c.lines; ok {
+		return l
 	}
-	return fmt.Sprintf("exited without a line (%v)", c.out.Err())
+	<-c.done
+	return fmt.Sprintf("exited without a line (%v)", c.cmd.ProcessState)
 }
 
 // wait waits for the child to exit on its own, at most a minute.

@@ -107,3 +107,17 @@ func TestMalformedBatch(t *testing.T) {
 	assert.ErrorIs(t, err, errBadReply)
 	assert.ErrorIs(t, err, ErrUnavailable)
 }
+
+// TestExpiredDeliveries: a delivery that waited in the queue for
+// DeliveryTimeout (behind batches to a slow instance) fails with
+// ErrTimeout without being sent; the others go.
+func TestExpiredDeliveries(t *testing.T) {
+	bp := &Backplane{cfg: Config{DeliveryTimeout: time.Second}.withDefaults()}
+	old := &delivery{queued: time.Now().Add(-2 * time.Second), done: make(chan deliveryResult, 1)}
+	fresh := &delivery{queued: time.Now(), done: make(chan deliveryResult, 1)}
+	left := bp.dropExpired(&outbound{inst: "slow"}, []*delivery{old, fresh})
+	assert.Equal(t, []*delivery{fresh}, left)
+	r := <-old.done
+	assert.ErrorIs(t, r.err, ErrTimeout)
+	assert.Empty(t, fresh.done)
+}

@@ -17,6 +17,12 @@ const (
 	// compare-and-set, one delivery to another instance. A server 2 s
 	// away is as good as down for signaling.
 	DefaultTimeout = 2 * time.Second
+	// DefaultDeliveryTimeout bounds a delivery to a WebSocket on another
+	// instance, from its queueing to the answer. An instance that is gone
+	// answers at once (its subscription went with its connection), so
+	// this only waits out a live instance that is slow: on a busy machine
+	// a round trip can take seconds, and a late message beats a lost one.
+	DefaultDeliveryTimeout = 10 * time.Second
 	// DefaultLeaseTTL is the TTL of the KV entry of a client whose
 	// WebSocket is open on an instance; that instance rewrites it every
 	// LeaseTTL/3. When the instance dies, the client's seat is free
@@ -47,8 +53,13 @@ type Config struct {
 	// letters, digits, '-' and '_'. Zero means DefaultPrefix
 	// ("streamwire").
 	Prefix string
-	// Timeout bounds each NATS request. Zero means DefaultTimeout (2 s).
+	// Timeout bounds each NATS request but deliveries (KV reads and
+	// writes, probes). Zero means DefaultTimeout (2 s).
 	Timeout time.Duration
+	// DeliveryTimeout bounds a delivery to another instance, its wait in
+	// the queue to that instance included. Zero means
+	// DefaultDeliveryTimeout (10 s).
+	DeliveryTimeout time.Duration
 	// LeaseTTL is the TTL of a connected client's KV entry, which only
 	// the instance holding its WebSocket refreshes (every LeaseTTL/3).
 	// JetStream counts TTLs in whole seconds: it is rounded up, to 1 s at
@@ -80,6 +91,7 @@ type Config struct {
 func (c Config) withDefaults() Config {
 	c.Prefix = orDefault(c.Prefix, DefaultPrefix)
 	c.Timeout = orDefault(c.Timeout, DefaultTimeout)
+	c.DeliveryTimeout = orDefault(c.DeliveryTimeout, DefaultDeliveryTimeout)
 	c.LeaseTTL = wholeSeconds(orDefault(c.LeaseTTL, DefaultLeaseTTL))
 	c.MarkerTTL = wholeSeconds(orDefault(c.MarkerTTL, DefaultMarkerTTL))
 	c.MaxRetries = orDefault(c.MaxRetries, DefaultMaxRetries)

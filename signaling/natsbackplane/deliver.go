@@ -5,7 +5,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go"
 )
@@ -29,6 +31,7 @@ const (
 type delivery struct {
 	sink    uint64
 	payload []byte
+	queued  time.Time
 	done    chan deliveryResult // capacity 1
 }
 
@@ -59,7 +62,7 @@ func (bp *Backplane) deliverRemote(ctx context.Context, to loc, payload []byte) 
 	if err != nil {
 		return false, err
 	}
-	d := &delivery{sink: to.Sink, payload: payload, done: doneChans.Get().(chan deliveryResult)}
+	d := &delivery{sink: to.Sink, payload: payload, queued: time.Now(), done: doneChans.Get().(chan deliveryResult)}
 	o.mu.Lock()
 	o.queue = append(o.queue, d)
 	start := !o.running
@@ -128,6 +131,9 @@ func (bp *Backplane) flush(o *outbound) {
 		clear(o.queue[:n])
 		o.queue = o.queue[n:]
 		o.mu.Unlock()
+		if batch = bp.dropExpired(o, batch); len(batch) == 0 {
+			continue
+		}
 		buf = encodeBatch(buf[:0], batch)
 		answers, err := bp.sendBatch(o, buf, len(batch))
 		for i, d := range batch {
@@ -144,6 +150,21 @@ func (bp *Backplane) flush(o *outbound) {
 		}
 		clear(batch)
 	}
+}
+
+// dropExpired fails the deliveries of batch that waited in the queue for
+// DeliveryTimeout already (the batches ahead of them waited out a slow
+// instance), and returns the others.
+func (bp *Backplane) dropExpired(o *outbound, batch []*delivery) []*delivery {
+	now := time.Now()
+	return slices.DeleteFunc(batch, func(d *delivery) bool {
+		if now.Sub(d.queued) < bp.cfg.DeliveryTimeout {
+			return false
+		}
+		d.done <- deliveryResult{err: fmt.Errorf("natsbackplane: delivery to instance %s: %w (queued for %v)",
+			o.inst, ErrTimeout, bp.cfg.DeliveryTimeout)}
+		return true
+	})
 }
 
 // batchLen is how many of the deliveries at the head of q the next batch
@@ -177,7 +198,7 @@ var errBadReply = errors.New("natsbackplane: batch reply does not answer every m
 // sendBatch sends one batch of n messages to o's instance and returns its
 // n answers. An instance that is gone (no subscriber) answers no to all.
 func (bp *Backplane) sendBatch(o *outbound, req []byte, n int) ([]byte, error) {
-	reply, err := bp.nc.Request(o.subj, req, bp.cfg.Timeout)
+	reply, err := bp.nc.Request(o.subj, req, bp.cfg.DeliveryTimeout)
 	bp.stats.batches.Add(1)
 	switch {
 	case errors.Is(err, nats.ErrNoResponders):
