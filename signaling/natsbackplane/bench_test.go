@@ -104,3 +104,27 @@ func reportStats(b *testing.B, bp *Backplane) {
 	b.ReportMetric(float64(st.CacheHits)/float64(b.N), "cachehits/op")
 	b.ReportMetric(float64(st.Forwarded)/float64(max(st.Batches, 1)), "msgs/batch")
 }
+
+// BenchmarkAppRTCSendAcrossInstancesSerial: as
+// BenchmarkAppRTCSendAcrossInstances, one message at a time, so that each
+// batch carries one message: the cost of a lone message, round trip
+// included.
+func BenchmarkAppRTCSendAcrossInstancesSerial(b *testing.B) {
+	bpA, bpB := backplanes(b)
+	sa, err := bpA.AppRTC(b.Context(), apprtc.Config{})
+	require.NoError(b, err)
+	sb, err := bpB.AppRTC(b.Context(), apprtc.Config{})
+	require.NoError(b, err)
+	sink := &countSink{}
+	require.NoError(b, sa.Register(b.Context(), "serial", "a", &countSink{}))
+	require.NoError(b, sb.Register(b.Context(), "serial", "b", sink))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := sa.Send(b.Context(), "serial", "a", `{"type":"candidate","candidate":"candidate:1 1 udp 2122260223 192.0.2.1 54321 typ host"}`); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	require.Equal(b, int64(b.N), sink.n.Load())
+	reportStats(b, bpA)
+}
