@@ -104,12 +104,16 @@ func TestAppRTCStaleCache(t *testing.T) {
 	require.NoError(t, err)
 	jb := a.join("stale")
 	require.Equal(t, apprtc.ResultSuccess, jb.Result)
-	full, err := a.as.b.get(ctx, key)
-	require.NoError(t, err)
 
-	// B's cache says one seat is free; the room is full.
-	b.as.b.cache.drop(key)
-	b.as.b.cache.put(key, oneSeat)
+	// B's cache says one seat is free; the room is full. The stale entry
+	// gets a revision the watch's updates do not pass, which would drop
+	// it before the join reads it.
+	stale := func(e entry) {
+		e.rev = 1 << 40
+		b.as.b.cache.drop(key)
+		b.as.b.cache.put(key, e)
+	}
+	stale(oneSeat)
 	conflicts := b.bp.Stats().Conflicts
 	assert.Equal(t, apprtc.ResultFull, b.join("stale").Result)
 	assert.Greater(t, b.bp.Stats().Conflicts, conflicts, "the stale room's write did not lose")
@@ -117,13 +121,18 @@ func TestAppRTCStaleCache(t *testing.T) {
 	// B's cache says the room is full; a seat is free. The leaver keeps its
 	// WebSocket, and so its lease: only the room tells that it left.
 	a.collider("stale", jb.Params.ClientID)
-	waitBound(t, a, 1)
-	full, err = a.as.b.get(ctx, key)
-	require.NoError(t, err)
+	var full entry
+	require.Eventually(t, func() bool {
+		full, err = a.as.b.get(ctx, key)
+		require.NoError(t, err)
+		d, err := decodeRoom(full)
+		require.NoError(t, err)
+		m := d.find(jb.Params.ClientID)
+		return m != nil && m.At != nil
+	}, 5*time.Second, 10*time.Millisecond, "the WebSocket did not register")
 	status, _ := a.do(http.MethodPost, "/leave/stale/"+jb.Params.ClientID, "")
 	require.Equal(t, http.StatusOK, status)
-	b.as.b.cache.drop(key)
-	b.as.b.cache.put(key, full)
+	stale(full)
 	j := b.join("stale")
 	assert.Equal(t, apprtc.ResultSuccess, j.Result, "FULL decided on a stale cached room")
 	assert.Equal(t, "false", j.Params.IsInitiator)
