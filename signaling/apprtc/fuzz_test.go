@@ -10,6 +10,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/streamwire/streamwire/internal/transcript"
+
 	"github.com/coder/websocket"
 	"github.com/stretchr/testify/require"
 )
@@ -17,8 +19,8 @@ import (
 // FuzzAppendJSONString: appendJSONString writes what encoding/json
 // writes, for any string, and appendServerFrame what json.Encoder writes.
 func FuzzAppendJSONString(f *testing.F) {
-	for _, s := range transcriptSteps(f) {
-		f.Add(s.arg)
+	for _, s := range transcript.Steps(f, transcripts) {
+		f.Add(s.Arg)
 	}
 	f.Add("<>&\u2028\u2029\x00\x1f\b\f\n\r\t\"\\\xff\xc3")
 	f.Fuzz(func(t *testing.T, s string) {
@@ -32,9 +34,9 @@ func FuzzAppendJSONString(f *testing.F) {
 // FuzzDecodeClientFrame: any bytes decode to a frame or to an error whose
 // text goes after Collider's prefix; a decoded frame survives a round trip.
 func FuzzDecodeClientFrame(f *testing.F) {
-	for _, s := range transcriptSteps(f) {
-		if s.verb == "send" {
-			f.Add([]byte(s.arg))
+	for _, s := range transcript.Steps(f, transcripts) {
+		if s.Verb == "send" {
+			f.Add([]byte(s.Arg))
 		}
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -55,11 +57,11 @@ func FuzzDecodeClientFrame(f *testing.F) {
 // handler (no network) gets an answer of a known status, and every JSON
 // answer parses; the seeds are the transcripts' requests.
 func FuzzRoomRequest(f *testing.F) {
-	for _, s := range transcriptSteps(f) {
-		switch s.verb {
+	for _, s := range transcript.Steps(f, transcripts) {
+		switch s.Verb {
 		case "GET", "POST", "DELETE", "OPTIONS":
-			path, body, _ := strings.Cut(s.arg, " ")
-			f.Add(s.verb, path, body)
+			path, body, _ := strings.Cut(s.Arg, " ")
+			f.Add(s.Verb, path, body)
 		}
 	}
 	srv, err := New(Config{RegisterTimeout: time.Minute, Rand: &ids{}})
@@ -88,10 +90,10 @@ func FuzzRoomRequest(f *testing.F) {
 // a register, are answered with well-formed frames (both keys, final
 // newline) and errors Collider knows; nothing panics or hangs.
 func FuzzFrames(f *testing.F) {
-	for _, s := range transcriptSteps(f) {
-		if s.verb == "send" {
-			f.Add(true, []byte(s.arg))
-			f.Add(false, []byte(s.arg))
+	for _, s := range transcript.Steps(f, transcripts) {
+		if s.Verb == "send" {
+			f.Add(true, []byte(s.Arg))
+			f.Add(false, []byte(s.Arg))
 		}
 	}
 	h := newHarness(f, Config{MaxMessageBytes: 4096, ReconnectGrace: time.Millisecond}, nil)
