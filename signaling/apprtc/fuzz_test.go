@@ -10,6 +10,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/streamwire/streamwire/internal/wstest"
+
 	"github.com/streamwire/streamwire/internal/transcript"
 
 	"github.com/coder/websocket"
@@ -98,14 +100,14 @@ func FuzzFrames(f *testing.F) {
 	}
 	h := newHarness(f, Config{MaxMessageBytes: 4096, ReconnectGrace: time.Millisecond}, nil)
 	f.Fuzz(func(t *testing.T, register bool, frame []byte) {
-		w := &wsClient{t: t, c: dial(t, h)}
-		defer w.c.CloseNow()
+		w := wstest.Wrap(t, dial(t, h))
+		defer w.C.CloseNow()
 		if register {
-			w.register("fuzz", "c")
+			w.Register("fuzz", "c")
 		}
-		w.send(string(frame))
+		w.Send(string(frame))
 		for {
-			got, err := w.read(200 * time.Millisecond)
+			got, err := w.Read(200 * time.Millisecond)
 			if err != nil {
 				return // closed by the server, or nothing more to read
 			}

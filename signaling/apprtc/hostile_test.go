@@ -49,18 +49,18 @@ func TestHostileFrames(t *testing.T) {
 			}
 			for _, f := range c.frames {
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				err := w.c.Write(ctx, typ, []byte(f))
+				err := w.C.Write(ctx, typ, []byte(f))
 				cancel()
 				require.NoError(t, err)
 			}
-			assert.Equal(t, serverFrame("", c.want), w.recv())
+			assert.Equal(t, serverFrame("", c.want), w.Recv())
 			if c.close != 0 {
-				assert.Equal(t, c.close, w.closedByServer(10*time.Second))
+				assert.Equal(t, c.close, w.ClosedByServer(10*time.Second))
 				return
 			}
-			w.send(`{"cmd":"nothing"}`) // still open, still answering
-			assert.Equal(t, serverFrame("", textUnexpectedCmd), w.recv())
-			w.c.CloseNow()
+			w.Send(`{"cmd":"nothing"}`) // still open, still answering
+			assert.Equal(t, serverFrame("", textUnexpectedCmd), w.Recv())
+			w.C.CloseNow()
 		})
 	}
 	h.waitConns(0)
@@ -76,28 +76,28 @@ func TestHostileFrames(t *testing.T) {
 func TestQueueLimits(t *testing.T) {
 	h := newHarness(t, Config{MaxQueuedMessages: 8, MaxQueuedBytes: 100}, nil)
 	w := h.dial()
-	w.register("r", "A")
+	w.Register("r", "A")
 	for i := range 8 {
-		w.sendMsg("m" + strconv.Itoa(i))
+		w.SendMsg("m" + strconv.Itoa(i))
 	}
-	w.sendMsg("one too many")
-	assert.Equal(t, serverFrame("", textQueueFull), w.recv())
+	w.SendMsg("one too many")
+	assert.Equal(t, serverFrame("", textQueueFull), w.Recv())
 	status, body := h.do(http.MethodPost, "/collider/r/A", "over")
 	assert.Equal(t, http.StatusInternalServerError, status)
 	assert.Equal(t, "Failed to send the message: Too many messages queued for the client\n", body)
 	wb := h.dial()
-	wb.register("r", "B")
+	wb.Register("r", "B")
 	for i := range 8 {
-		assert.Equal(t, "m"+strconv.Itoa(i), wb.recvMsg())
+		assert.Equal(t, "m"+strconv.Itoa(i), wb.RecvMsg())
 	}
 
 	// Bytes: 60 + 40 fit in 100, one more byte does not.
 	wc := h.dial()
-	wc.register("bytes", "A")
-	wc.sendMsg(strings.Repeat("a", 60))
-	wc.sendMsg(strings.Repeat("b", 40))
-	wc.sendMsg("c")
-	assert.Equal(t, serverFrame("", textQueueFull), wc.recv())
+	wc.Register("bytes", "A")
+	wc.SendMsg(strings.Repeat("a", 60))
+	wc.SendMsg(strings.Repeat("b", 40))
+	wc.SendMsg("c")
+	assert.Equal(t, serverFrame("", textQueueFull), wc.Recv())
 
 	// The room server's queue (saved while alone).
 	j := h.join("saved")
@@ -114,19 +114,19 @@ func TestQueueLimits(t *testing.T) {
 func TestMessageRate(t *testing.T) {
 	h := newHarness(t, Config{MessageRate: 5, MessageBurst: 3}, nil)
 	wa, wb := h.dial(), h.dial()
-	wa.register("rate", "A")
-	wb.register("rate", "B")
+	wa.Register("rate", "A")
+	wb.Register("rate", "B")
 	for i := range 4 {
-		wa.sendMsg("m" + strconv.Itoa(i))
+		wa.SendMsg("m" + strconv.Itoa(i))
 	}
-	assert.Equal(t, serverFrame("", textRateExceeded), wa.recv())
+	assert.Equal(t, serverFrame("", textRateExceeded), wa.Recv())
 	for i := range 3 {
-		assert.Equal(t, "m"+strconv.Itoa(i), wb.recvMsg())
+		assert.Equal(t, "m"+strconv.Itoa(i), wb.RecvMsg())
 	}
 	time.Sleep(300 * time.Millisecond) // a token a 200 ms
-	wa.sendMsg("later")
-	assert.Equal(t, "later", wb.recvMsg())
-	_, err := wa.read(100 * time.Millisecond)
+	wa.SendMsg("later")
+	assert.Equal(t, "later", wb.RecvMsg())
+	_, err := wa.Read(100 * time.Millisecond)
 	assert.Error(t, err, "an error frame for a send within the rate")
 }
 

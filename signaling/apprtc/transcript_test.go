@@ -82,23 +82,23 @@ func runTranscript(t *testing.T, h *harness, steps []transcript.Step) []string {
 			out = append(out, s.Party+" open")
 		case "send":
 			before := h.srv.Stats().Frames
-			sockets[s.Party].send(s.Arg)
+			sockets[s.Party].Send(s.Arg)
 			// Frames on different sockets race; the next step starts
 			// once the server has handled this one.
 			require.Eventually(t, func() bool { return h.srv.Stats().Frames > before }, 5*time.Second, time.Millisecond, where)
 			out = append(out, s.Party+" send "+s.Arg)
 		case "recv":
-			got, err := sockets[s.Party].read(5 * time.Second)
+			got, err := sockets[s.Party].Read(5 * time.Second)
 			require.NoError(t, err, where)
 			assert.Equal(t, transcript.UnescapeEnd(s.Arg), got, where)
 			out = append(out, s.Party+" recv "+transcript.EscapeEnd(got))
 		case "closed":
-			sockets[s.Party].closedByServer(5 * time.Second)
+			sockets[s.Party].ClosedByServer(5 * time.Second)
 			open--
 			h.waitConns(open)
 			out = append(out, s.Party+" closed")
 		case "close":
-			require.NoError(t, sockets[s.Party].c.Close(1000, ""), where)
+			require.NoError(t, sockets[s.Party].C.Close(1000, ""), where)
 			open--
 			h.waitConns(open)
 			out = append(out, s.Party+" close")

@@ -65,28 +65,28 @@ func TestAppRTCSendWithoutKVReads(t *testing.T) {
 	wb := b.collider("cached", jb.Params.ClientID)
 	waitBound(t, a, 1)
 	waitBound(t, b, 1)
-	wa.sendMsg("first")
-	assert.Equal(t, "first", wb.recvMsg())
+	wa.SendMsg("first")
+	assert.Equal(t, "first", wb.RecvMsg())
 
 	reads := a.bp.Stats().KVReads
 	for i := range 20 {
-		wa.sendMsg("m" + strconv.Itoa(i))
-		assert.Equal(t, "m"+strconv.Itoa(i), wb.recvMsg())
+		wa.SendMsg("m" + strconv.Itoa(i))
+		assert.Equal(t, "m"+strconv.Itoa(i), wb.RecvMsg())
 	}
 	assert.Equal(t, reads, a.bp.Stats().KVReads, "messages read the room from the bucket")
 	assert.GreaterOrEqual(t, a.bp.Stats().CacheHits, uint64(20))
 
 	// B's client leaves and its WebSocket closes: A's cached room is
 	// dropped by the watch, and A's next message is queued on a fresh read.
-	_ = wb.c.CloseNow()
+	_ = wb.C.CloseNow()
 	waitBound(t, b, 0)
 	require.Eventually(t, func() bool {
 		_, ok := a.as.b.cache.get(roomKey("cached"))
 		return !ok
 	}, 5*time.Second, 10*time.Millisecond, "B's change did not reach A's cache")
-	wa.sendMsg("queued")
+	wa.SendMsg("queued")
 	wb2 := b.collider("cached", jb.Params.ClientID)
-	assert.Equal(t, "queued", wb2.recvMsg())
+	assert.Equal(t, "queued", wb2.RecvMsg())
 }
 
 // TestAppRTCStaleCache: decisions taken on a stale cached room are taken
