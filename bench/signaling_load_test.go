@@ -11,29 +11,26 @@ package bench
 // 127.0.0.2-127.0.0.9, which only Linux routes without configuration.
 //
 // Scale: SIGLOAD_CLIENTS (default 10,000) and SIGLOAD_SECONDS (default 60),
-// e.g. SIGLOAD_CLIENTS=2000 SIGLOAD_SECONDS=10 for a quick run.
+// e.g. SIGLOAD_CLIENTS=2000 SIGLOAD_SECONDS=10 for a quick run. The
+// clients run in a child process (signaling_load_clients_test.go).
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"runtime"
-	"slices"
 	"strconv"
-	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/coder/websocket"
 	natsserver "github.com/nats-io/nats-server/v2/server"
 
 	"github.com/streamwire/streamwire/signaling/apprtc"
@@ -46,9 +43,9 @@ const (
 	sigLoadSources    = 8                // source addresses 127.0.0.2 .. 127.0.0.9
 	sigLoadSetupConc  = 32               // pairs joining and registering at once
 	sigLoadDrainAfter = 15 * time.Second // wait for the last messages after the send phase
-	// sigLoadSpareFDs are the descriptors beyond the two of each WebSocket:
-	// the pooled join connections (2*sigLoadSetupConc), NATS, listeners,
-	// the runtime's and go test's.
+	// sigLoadSpareFDs are the descriptors of a process beyond its end of
+	// each WebSocket: the pooled join connections (2*sigLoadSetupConc),
+	// NATS, listeners, the runtime's and go test's.
 	sigLoadSpareFDs = 400
 )
 
@@ -75,41 +72,37 @@ func sigLoadScale(b *testing.B) (clients, seconds int) {
 	return clients, seconds
 }
 
-// raiseFDLimit raises RLIMIT_NOFILE's soft limit to its hard limit (and
-// the hard limit to need when the process may) and fails when the result
-// is below need: both ends of every WebSocket are in this process.
-func raiseFDLimit(b *testing.B, need uint64) {
+// raiseFDSoftLimit raises RLIMIT_NOFILE's soft limit to its hard limit,
+// and fails when that is below need. The server process and the load
+// generator each hold one end of every WebSocket.
+func raiseFDSoftLimit(need uint64) error {
 	var lim syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		b.Fatalf("getrlimit: %v", err)
-	}
-	var hardErr error
-	if lim.Max < need {
-		// Raising the hard limit needs CAP_SYS_RESOURCE; without it the
-		// limit stays as it was and the error goes in the failure below.
-		if hardErr = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &syscall.Rlimit{Cur: need, Max: need}); hardErr == nil {
-			lim = syscall.Rlimit{Cur: need, Max: need}
-		}
+		return fmt.Errorf("getrlimit: %w", err)
 	}
 	if lim.Cur < lim.Max {
 		lim.Cur = lim.Max
 		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-			b.Fatalf("setrlimit: %v", err)
+			return fmt.Errorf("setrlimit: %w", err)
 		}
 	}
 	if lim.Cur < need {
-		b.Fatalf("RLIMIT_NOFILE is %d, the load needs %d file descriptors (raising the hard limit: %v); run fewer SIGLOAD_CLIENTS or raise ulimit -Hn", lim.Cur, need, hardErr)
+		return fmt.Errorf("RLIMIT_NOFILE hard limit is %d, the load needs %d file descriptors per process; run fewer SIGLOAD_CLIENTS or raise ulimit -Hn", lim.Cur, need)
 	}
+	return nil
 }
 
 // BenchmarkSignalingLoad runs the load once per iteration in each
-// set-up and reports p50/p99 delivery latency (ms), lost messages (the
-// benchmark fails when any is lost or reordered), heap bytes per client
-// (the whole process: the servers and both ends of every WebSocket), and
-// in the NATS set-up the messages that crossed NATS.
+// set-up, the NATS one right after the one-instance one, and reports
+// p50/p99 delivery latency (ms), lost messages (the benchmark fails when
+// any is lost or reordered), heap bytes per client of the server process
+// (the load generator is another process), and in the NATS set-up the
+// messages that crossed NATS.
 func BenchmarkSignalingLoad(b *testing.B) {
 	clients, seconds := sigLoadScale(b)
-	raiseFDLimit(b, uint64(2*clients+sigLoadSpareFDs))
+	if err := raiseFDSoftLimit(uint64(clients + sigLoadSpareFDs)); err != nil {
+		b.Fatal(err)
+	}
 	b.Run("one-instance", func(b *testing.B) {
 		for range b.N {
 			url := startSigInstance(b, apprtc.Config{Logger: sigQuiet})
@@ -121,7 +114,10 @@ func BenchmarkSignalingLoad(b *testing.B) {
 			natsURL := startSigNATS(b)
 			bp1, url1 := startSigNATSInstance(b, natsURL)
 			bp2, url2 := startSigNATSInstance(b, natsURL)
-			forwarded := func() uint64 { return bp1.Stats().Forwarded + bp2.Stats().Forwarded }
+			forwarded := func() natsCount {
+				s1, s2 := bp1.Stats(), bp2.Stats()
+				return natsCount{s1.Forwarded + s2.Forwarded, s1.Batches + s2.Batches}
+			}
 			runSignalingLoad(b, clients, seconds, [2]string{url1, url2}, forwarded)
 		}
 	})
@@ -182,92 +178,136 @@ func startSigNATSInstance(b *testing.B, natsURL string) (*natsbackplane.Backplan
 	return bp, startSigInstance(b, apprtc.Config{Store: store, Logger: sigQuiet})
 }
 
-// sigClient is one load client: a registered Collider WebSocket that
-// sends numbered messages and checks those of its peer.
-type sigClient struct {
-	c     *websocket.Conn
-	got   int             // messages received in order
-	bad   error           // first out-of-order, duplicate or error frame
-	lat   []time.Duration // delivery latencies
-	full  chan struct{}   // closed when got reaches the expected count
-	ended chan struct{}   // closed when the reader returned
-}
-
-// sigPayload is the signaling message the clients send: a sequence number
-// and the send time (nanoseconds since sigEpoch, on the monotonic clock).
-type sigPayload struct {
-	Seq int   `json:"seq"`
-	T   int64 `json:"t"`
-}
-
-var sigEpoch = time.Now()
-
 // runSignalingLoad runs clients clients in clients/2 rooms, the first
 // member of each room on urls[0], the second on urls[1], for seconds
-// seconds, and reports the metrics. forwarded, when not nil, counts the
-// messages that crossed NATS.
-func runSignalingLoad(b *testing.B, clients, seconds int, urls [2]string, forwarded func() uint64) {
+// seconds, from a child process (see signaling_load_clients_test.go), and
+// reports the metrics. forwarded, when not nil, counts the messages that
+// crossed NATS.
+func runSignalingLoad(b *testing.B, clients, seconds int, urls [2]string, forwarded func() natsCount) {
 	heapBefore := sigHeapInuse()
-	cs, err := connectSigClients(urls, clients, seconds)
-	b.Cleanup(func() { closeSigClients(cs) })
-	if err != nil {
-		b.Fatalf("set-up: %v", err)
+	child := startSigLoadChild(b, clients, seconds, urls)
+	if line := child.line(); line != "ready" {
+		b.Fatalf("load generator: %s", line)
 	}
 	perClient := float64(int64(sigHeapInuse())-int64(heapBefore)) / float64(clients)
-	var fwdBefore uint64
+	var fwdBefore natsCount
 	if forwarded != nil {
 		fwdBefore = forwarded()
 	}
 
 	b.ResetTimer()
-	sendErrs := sendSigLoad(cs, seconds)
-	deadline := time.After(sigLoadDrainAfter)
-	for _, c := range cs {
-		select {
-		case <-c.full:
-		case <-c.ended:
-		case <-deadline:
-		}
+	if _, err := io.WriteString(child.in, "go\n"); err != nil {
+		b.Fatalf("load generator: %v", err)
+	}
+	var res sigLoadResult
+	if line := child.line(); json.Unmarshal([]byte(line), &res) != nil {
+		b.Fatalf("load generator: %s", line)
 	}
 	b.StopTimer()
-	// The readers' fields are read once they have returned.
-	closeSigClients(cs)
+	child.wait()
 
-	lost, lat := 0, make([]time.Duration, 0, clients*seconds)
-	var firstBad error
-	for _, c := range cs {
-		lost += seconds - c.got
-		lat = append(lat, c.lat...)
-		if c.bad != nil && firstBad == nil {
-			firstBad = c.bad
-		}
-	}
-	slices.Sort(lat)
 	b.ReportMetric(0, "ns/op")
 	b.ReportMetric(float64(clients), "clients")
-	b.ReportMetric(float64(len(lat)), "msgs-delivered")
-	b.ReportMetric(float64(lost), "lost-msgs")
-	b.ReportMetric(perClient, "heap-B/client")
-	if len(lat) > 0 {
-		b.ReportMetric(ms(lat[len(lat)*50/100]), "p50-latency-ms")
-		b.ReportMetric(ms(lat[len(lat)*99/100]), "p99-latency-ms")
-		b.ReportMetric(ms(lat[len(lat)-1]), "max-latency-ms")
+	b.ReportMetric(float64(res.Delivered), "msgs-delivered")
+	b.ReportMetric(float64(res.Lost), "lost-msgs")
+	b.ReportMetric(perClient, "server-heap-B/client")
+	if res.Delivered > 0 {
+		b.ReportMetric(ms(res.P50), "p50-latency-ms")
+		b.ReportMetric(ms(res.P99), "p99-latency-ms")
+		b.ReportMetric(ms(res.Max), "max-latency-ms")
 	}
 	if forwarded != nil {
-		fwd := forwarded() - fwdBefore
+		after := forwarded()
+		fwd := after.msgs - fwdBefore.msgs
 		b.ReportMetric(float64(fwd), "nats-forwarded-msgs")
-		if fwd < uint64(len(lat)) {
-			b.Errorf("%d messages crossed NATS, fewer than the %d delivered between instances", fwd, len(lat))
+		b.ReportMetric(float64(after.requests-fwdBefore.requests), "nats-delivery-requests")
+		if fwd < uint64(res.Delivered) {
+			b.Errorf("%d messages crossed NATS, fewer than the %d delivered between instances", fwd, res.Delivered)
 		}
 	}
-	if sendErrs > 0 {
-		b.Errorf("%d clients failed to send", sendErrs)
+	if res.SendFailures > 0 {
+		b.Errorf("%d clients failed to send", res.SendFailures)
 	}
-	if firstBad != nil {
-		b.Errorf("delivery: %v", firstBad)
+	if res.FirstBad != "" {
+		b.Errorf("delivery: %d clients, the first: %s", res.Bad, res.FirstBad)
 	}
-	if lost != 0 {
-		b.Errorf("%d of %d messages lost", lost, clients*seconds)
+	if res.Lost != 0 {
+		b.Errorf("%d of %d messages lost", res.Lost, clients*seconds)
+	}
+}
+
+// natsCount is what crossed NATS: messages, and the requests (batches)
+// that carried them.
+type natsCount struct{ msgs, requests uint64 }
+
+// sigChild is the load generator's process.
+type sigChild struct {
+	b     *testing.B
+	cmd   *exec.Cmd
+	in    io.WriteCloser
+	lines chan string   // its stdout, closed at its end
+	done  chan struct{} // closed once cmd was waited for
+}
+
+// startSigLoadChild re-executes the test binary as the load generator; it
+// is killed, if still running, when the benchmark ends.
+func startSigLoadChild(b *testing.B, clients, seconds int, urls [2]string) *sigChild {
+	exe, err := os.Executable()
+	if err != nil {
+		b.Fatal(err)
+	}
+	cmd := exec.Command(exe, "-test.run=^$", "-test.bench=^$")
+	cmd.Env = append(os.Environ(), sigChildEnv+"=1", sigURLsEnv+"="+urls[0]+" "+urls[1],
+		"SIGLOAD_CLIENTS="+strconv.Itoa(clients), "SIGLOAD_SECONDS="+strconv.Itoa(seconds))
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	c := &sigChild{b: b, cmd: cmd, in: in, lines: make(chan string, 16), done: make(chan struct{})}
+	go func() {
+		// Wait closes the pipe: only once everything was read.
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			c.lines <- sc.Text()
+		}
+		close(c.lines)
+		_ = cmd.Wait()
+		close(c.done)
+	}()
+	b.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-c.done
+	})
+	return c
+}
+
+// line reads the child's next line, or says why there is none.
+func (c *sigChild) line() string {
+	if l, ok := <-c.lines; ok {
+		return l
+	}
+	<-c.done
+	return fmt.Sprintf("exited without a line (%v)", c.cmd.ProcessState)
+}
+
+// wait waits for the child to exit on its own, at most a minute.
+func (c *sigChild) wait() {
+	_ = c.in.Close()
+	select {
+	case <-c.done:
+		if !c.cmd.ProcessState.Success() {
+			c.b.Errorf("load generator: %v", c.cmd.ProcessState)
+		}
+	case <-time.After(time.Minute):
+		c.b.Errorf("load generator did not exit")
 	}
 }
 
@@ -279,188 +319,4 @@ func sigHeapInuse() uint64 {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return m.HeapInuse
-}
-
-// connectSigClients makes the rooms: for each, both members join over
-// HTTP (the first on urls[0], the second on urls[1]), open the Collider
-// WebSocket and register. Client 2k and 2k+1 are the two members of room
-// k. It returns the clients made so far with the first error.
-func connectSigClients(urls [2]string, clients, seconds int) ([]*sigClient, error) {
-	joinHTTP := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: sigLoadSetupConc * 2}}
-	defer joinHTTP.CloseIdleConnections()
-	wsHTTP := make([]*http.Client, sigLoadSources)
-	for i := range wsHTTP {
-		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(2+i))}}
-		wsHTTP[i] = &http.Client{Transport: &http.Transport{DialContext: d.DialContext, DisableKeepAlives: true}}
-	}
-	cs := make([]*sigClient, clients)
-	var (
-		next     atomic.Int64
-		mu       sync.Mutex
-		firstErr error
-		wg       sync.WaitGroup
-	)
-	for range sigLoadSetupConc {
-		wg.Go(func() {
-			for {
-				room := int(next.Add(1) - 1)
-				if room >= clients/2 {
-					return
-				}
-				mu.Lock()
-				stop := firstErr != nil
-				mu.Unlock()
-				if stop {
-					return
-				}
-				for m := range 2 {
-					i := 2*room + m
-					c, err := connectSigClient(joinHTTP, wsHTTP[i%sigLoadSources], urls[m], "load"+strconv.Itoa(room), seconds)
-					if err != nil {
-						mu.Lock()
-						if firstErr == nil {
-							firstErr = fmt.Errorf("client %d: %w", i, err)
-						}
-						mu.Unlock()
-						return
-					}
-					cs[i] = c
-				}
-			}
-		})
-	}
-	wg.Wait()
-	made := slices.DeleteFunc(cs, func(c *sigClient) bool { return c == nil })
-	return made, firstErr
-}
-
-// connectSigClient joins room on base, opens the WebSocket and registers.
-func connectSigClient(joinHTTP, wsHTTP *http.Client, base, room string, seconds int) (*sigClient, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	id, err := sigJoin(ctx, joinHTTP, base, room)
-	if err != nil {
-		return nil, err
-	}
-	conn, res, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+apprtc.ColliderPrefix+"/ws",
-		&websocket.DialOptions{HTTPClient: wsHTTP})
-	if res != nil && res.Body != nil {
-		_ = res.Body.Close()
-	}
-	if err != nil {
-		return nil, fmt.Errorf("websocket: %w", err)
-	}
-	reg, _ := json.Marshal(map[string]string{"cmd": "register", "roomid": room, "clientid": id})
-	if err := conn.Write(ctx, websocket.MessageText, reg); err != nil {
-		_ = conn.CloseNow()
-		return nil, fmt.Errorf("register: %w", err)
-	}
-	c := &sigClient{c: conn, lat: make([]time.Duration, 0, seconds), full: make(chan struct{}), ended: make(chan struct{})}
-	go c.read(seconds)
-	return c, nil
-}
-
-// sigJoin POSTs /join/room and returns the client id.
-func sigJoin(ctx context.Context, hc *http.Client, base, room string) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/join/"+room, nil)
-	if err != nil {
-		return "", err
-	}
-	res, err := hc.Do(req)
-	if err != nil {
-		return "", fmt.Errorf("join: %w", err)
-	}
-	defer res.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(res.Body, 1<<20))
-	if err != nil {
-		return "", fmt.Errorf("join: %w", err)
-	}
-	var a struct {
-		Result string `json:"result"`
-		Params struct {
-			ClientID string `json:"client_id"`
-		} `json:"params"`
-	}
-	if err := json.Unmarshal(body, &a); err != nil || a.Result != "SUCCESS" || a.Params.ClientID == "" {
-		return "", fmt.Errorf("join: status %d, answer %.200q", res.StatusCode, body)
-	}
-	return a.Params.ClientID, nil
-}
-
-// read takes the peer's messages until the connection closes: each must
-// carry the next sequence number.
-func (c *sigClient) read(expect int) {
-	defer close(c.ended)
-	for {
-		_, frame, err := c.c.Read(context.Background())
-		if err != nil {
-			return
-		}
-		now := time.Since(sigEpoch)
-		var f struct{ Msg, Error string }
-		var p sigPayload
-		switch {
-		case json.Unmarshal(frame, &f) != nil || f.Error != "":
-			c.fail(fmt.Errorf("frame %.200q", frame))
-		case json.Unmarshal([]byte(f.Msg), &p) != nil:
-			c.fail(fmt.Errorf("message %.200q", f.Msg))
-		case p.Seq != c.got:
-			c.fail(fmt.Errorf("got sequence number %d, want %d", p.Seq, c.got))
-		default:
-			c.lat = append(c.lat, now-time.Duration(p.T))
-			if c.got++; c.got == expect {
-				close(c.full)
-			}
-		}
-	}
-}
-
-func (c *sigClient) fail(err error) {
-	if c.bad == nil {
-		c.bad = err
-	}
-}
-
-// sendSigLoad has every client send one message a second for seconds
-// seconds, the clients' first sends spread over the first second. It
-// returns the number of clients whose sending failed.
-func sendSigLoad(cs []*sigClient, seconds int) int {
-	var failed atomic.Int64
-	var wg sync.WaitGroup
-	start := time.Now()
-	for i, c := range cs {
-		wg.Go(func() {
-			if err := c.send(start.Add(time.Duration(i)*time.Second/time.Duration(len(cs))), seconds); err != nil {
-				failed.Add(1)
-			}
-		})
-	}
-	wg.Wait()
-	return int(failed.Load())
-}
-
-// send writes seconds numbered messages, one a second from first.
-func (c *sigClient) send(first time.Time, seconds int) error {
-	for seq := range seconds {
-		time.Sleep(time.Until(first.Add(time.Duration(seq) * time.Second)))
-		msg, _ := json.Marshal(sigPayload{Seq: seq, T: int64(time.Since(sigEpoch))})
-		frame, _ := json.Marshal(map[string]string{"cmd": "send", "msg": string(msg)})
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		err := c.c.Write(ctx, websocket.MessageText, frame)
-		cancel()
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// closeSigClients closes every WebSocket and waits for its reader.
-func closeSigClients(cs []*sigClient) {
-	for _, c := range cs {
-		_ = c.c.CloseNow()
-	}
-	for _, c := range cs {
-		<-c.ended
-	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/streamwire/streamwire/internal/wsconn"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -25,9 +26,8 @@ func relayPair(tb testing.TB) (*MemoryStore, *wsConn) {
 	srv := &Server{cfg: Config{}.withDefaults()}
 	st := NewMemoryStore(Config{})
 	tb.Cleanup(func() { _ = st.Close() })
-	ctx, cancel := context.WithCancel(context.Background())
-	tb.Cleanup(cancel)
-	cn := &wsConn{s: srv, ctx: ctx, cancel: cancel, wake: make(chan struct{}, 1)}
+	cn := newWSConn(srv)
+	tb.Cleanup(func() { cn.CloseWith(wsconn.Abort, "") })
 	require.NoError(tb, st.Register(context.Background(), "r", "a", &recorder{}))
 	require.NoError(tb, st.Register(context.Background(), "r", "b", cn))
 	return st, cn
@@ -43,7 +43,7 @@ func TestSendAllocs(t *testing.T) {
 		for range 4 {
 			_ = st.Send(ctx, "r", "a", benchCandidate)
 		}
-		cn.giveBack(cn.takeOut())
+		cn.DiscardQueued()
 	}
 	step()
 	step()
@@ -58,7 +58,7 @@ func BenchmarkSend(b *testing.B) {
 	for i := 0; b.Loop(); i++ {
 		_ = st.Send(ctx, "r", "a", benchCandidate)
 		if i%64 == 63 {
-			cn.giveBack(cn.takeOut())
+			cn.DiscardQueued()
 		}
 	}
 }

@@ -10,17 +10,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/coder/websocket"
+	"github.com/streamwire/streamwire/internal/wstest"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -93,26 +91,14 @@ func newHarness(t testing.TB, cfg Config, extra map[string]http.Handler) *harnes
 func (h *harness) waitConns(n int) {
 	h.t.Helper()
 	require.Eventually(h.t, func() bool {
-		h.srv.mu.Lock()
-		defer h.srv.mu.Unlock()
-		return len(h.srv.conns) == n
+		return h.srv.conns.Len() == n
 	}, 10*time.Second, time.Millisecond, "server still holds other than %d WebSockets", n)
 }
 
 // do sends one HTTP request and returns the status and body.
 func (h *harness) do(method, path, body string) (int, string) {
 	h.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, "http://"+h.addr+path, strings.NewReader(body))
-	require.NoError(h.t, err)
-	req.Host = "host"
-	res, err := h.client.Do(req)
-	require.NoError(h.t, err)
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	require.NoError(h.t, err)
-	return res.StatusCode, string(b)
+	return wstest.Do(h.t, h.client, method, "http://"+h.addr+path, "host", body)
 }
 
 // joinAnswer is a decoded /join answer.
@@ -150,83 +136,12 @@ func (h *harness) message(room, client, msg string) string {
 }
 
 // wsClient is one Collider WebSocket.
-type wsClient struct {
-	t testing.TB
-	c *websocket.Conn
-}
+type wsClient = wstest.Conn
 
 // dial opens a Collider WebSocket.
 func (h *harness) dial() *wsClient {
 	h.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c, _, err := websocket.Dial(ctx, "ws://"+h.addr+ColliderPrefix+"/ws", nil)
-	require.NoError(h.t, err)
-	c.SetReadLimit(-1)
-	h.t.Cleanup(func() { _ = c.CloseNow() })
-	return &wsClient{t: h.t, c: c}
-}
-
-// send writes one text frame.
-func (w *wsClient) send(frame string) {
-	w.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	require.NoError(w.t, w.c.Write(ctx, websocket.MessageText, []byte(frame)))
-}
-
-// register sends a register frame.
-func (w *wsClient) register(room, client string) {
-	w.send(`{"cmd":"register","roomid":"` + room + `","clientid":"` + client + `"}`)
-}
-
-// sendMsg sends msg in a send frame.
-func (w *wsClient) sendMsg(msg string) {
-	b, _ := json.Marshal(map[string]string{"cmd": "send", "msg": msg})
-	w.send(string(b))
-}
-
-// recv reads one frame, exact bytes, within 5 s.
-func (w *wsClient) recv() string {
-	w.t.Helper()
-	f, err := w.read(5 * time.Second)
-	require.NoError(w.t, err)
-	return f
-}
-
-// read reads one frame within d.
-func (w *wsClient) read(d time.Duration) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	defer cancel()
-	_, b, err := w.c.Read(ctx)
-	return string(b), err
-}
-
-// recvMsg reads one frame and returns its msg, checking it is not an error.
-func (w *wsClient) recvMsg() string {
-	w.t.Helper()
-	f := w.recv()
-	var m struct{ Msg, Error string }
-	require.NoError(w.t, json.Unmarshal([]byte(f), &m), f)
-	require.Empty(w.t, m.Error, f)
-	return m.Msg
-}
-
-// closedByServer reads until the server closes the socket, within d, and
-// returns the close status (-1 when the TCP connection just ended).
-func (w *wsClient) closedByServer(d time.Duration) websocket.StatusCode {
-	w.t.Helper()
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		f, err := w.read(time.Until(deadline))
-		if err != nil {
-			require.False(w.t, errors.Is(err, context.DeadlineExceeded), "socket still open after %v", d)
-			return websocket.CloseStatus(err)
-		}
-		w.t.Errorf("unexpected frame before close: %q", f)
-	}
-	w.t.Fatalf("socket still open after %v", d)
-	return 0
+	return wstest.Dial(h.t, "ws://"+h.addr+ColliderPrefix+"/ws")
 }
 
 // serverFrame is the exact frame the server sends for msg and errText,

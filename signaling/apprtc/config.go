@@ -47,6 +47,12 @@ const (
 	// has registered; Collider's wsReadTimeoutSec (24 h). An initiator can
 	// wait alone in its room for long; pings find dead peers sooner.
 	DefaultIdleTimeout = 24 * time.Hour
+	// DefaultMessageRate is the sustained rate of send frames a Collider
+	// WebSocket may send, a second; DefaultMessageBurst how many it may
+	// send at once above it: a browser gathers a dozen candidates within
+	// a few milliseconds. Upstream Collider had no limit.
+	DefaultMessageRate  = 20
+	DefaultMessageBurst = 50
 	// DefaultICEConfigPath is where this server's ICE endpoint is mounted
 	// (turnrest.FormatICE in examples/server), the path of AppRTC's
 	// ICE_SERVER_URL_TEMPLATE.
@@ -109,6 +115,11 @@ type Config struct {
 	// IdleTimeout bounds the wait for a registered client's next frame.
 	// Zero means DefaultIdleTimeout (24 h).
 	IdleTimeout time.Duration
+	// MessageRate and MessageBurst are each Collider WebSocket's token
+	// bucket of send frames: MessageRate per second, MessageBurst at once;
+	// a send over it gets an error frame. Zero means DefaultMessageRate
+	// (20) and DefaultMessageBurst (50).
+	MessageRate, MessageBurst int
 	// OriginPatterns are the host patterns (path.Match, as
 	// github.com/coder/websocket's AcceptOptions) of the pages allowed to
 	// open the Collider WebSocket from another origin; "*" allows any, as
@@ -135,6 +146,8 @@ func (c Config) withDefaults() Config {
 	c.PingInterval = orDefault(c.PingInterval, DefaultPingInterval)
 	c.WriteTimeout = orDefault(c.WriteTimeout, DefaultWriteTimeout)
 	c.IdleTimeout = orDefault(c.IdleTimeout, DefaultIdleTimeout)
+	c.MessageRate = orDefault(c.MessageRate, DefaultMessageRate)
+	c.MessageBurst = orDefault(c.MessageBurst, DefaultMessageBurst)
 	if c.Rand == nil {
 		c.Rand = rand.Reader
 	}

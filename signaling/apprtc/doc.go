@@ -112,9 +112,12 @@
 // maxQueuedMsgCount) messages and MaxQueuedBytes (1 MiB). A WebSocket whose
 // outbox is over that (a client that does not read) is dropped and the
 // message stays queued for its reconnect. One message is at most
-// MaxMessageBytes (64 KiB); a frame at most 2*MaxMessageBytes+1 KiB. Every
-// read and write has a deadline; client strings reach logs through
-// internal/logstr.
+// MaxMessageBytes (64 KiB); a frame at most 2*MaxMessageBytes+1 KiB. Each
+// WebSocket sends at most MessageRate send frames a second (20), with
+// bursts of MessageBurst (50); a send over the rate gets the error frame
+// "Invalid send request: too many messages" and is dropped, the socket
+// stays open. Every read and write has a deadline; client strings reach
+// logs through internal/logstr.
 //
 // # ICE
 //
@@ -144,7 +147,7 @@
 //     sent key=None, webrtc/apprtc#394).
 //   - Seats are freed by the time-outs above; upstream held them for 24 h.
 //   - Limits upstream did not have: id grammar and length, message size,
-//     bytes per queue, an error frame (not a silent drop) when a WebSocket
+//     bytes per queue, a message rate, an error frame (not a silent drop) when a WebSocket
 //     send finds the queue full or msg too large, a register deadline,
 //     pings. Collider reused one frame struct across reads, so a send
 //     without msg could repeat the previous message; here each frame

@@ -36,7 +36,7 @@ func TestCallTwoClients(t *testing.T) {
 	assert.Equal(t, "ws://host/collider/ws", a.Params.WSSURL)
 	assert.Equal(t, "http://host/collider", a.Params.WSSPostURL)
 	wa := h.dial()
-	wa.register("room-1", a.Params.ClientID)
+	wa.Register("room-1", a.Params.ClientID)
 
 	offer := `{"type":"offer","sdp":"v=0\r\n"}`
 	require.Equal(t, ResultSuccess, h.message("room-1", a.Params.ClientID, offer))
@@ -45,18 +45,18 @@ func TestCallTwoClients(t *testing.T) {
 	assert.Equal(t, "false", b.Params.IsInitiator)
 	assert.Equal(t, []string{offer}, b.Params.Messages)
 	wb := h.dial()
-	wb.register("room-1", b.Params.ClientID)
+	wb.Register("room-1", b.Params.ClientID)
 
 	answer := `{"type":"answer","sdp":"v=0\r\n"}`
-	wb.sendMsg(answer)
-	assert.Equal(t, answer, wa.recvMsg())
+	wb.SendMsg(answer)
+	assert.Equal(t, answer, wa.RecvMsg())
 	for i := range 20 { // candidates both ways, in order
 		ca := `{"type":"candidate","label":0,"id":"0","candidate":"a` + strconv.Itoa(i) + `"}`
 		cb := `{"type":"candidate","label":0,"id":"0","candidate":"b` + strconv.Itoa(i) + `"}`
 		require.Equal(t, ResultSuccess, h.message("room-1", a.Params.ClientID, ca))
-		wb.sendMsg(cb)
-		assert.Equal(t, ca, wb.recvMsg())
-		assert.Equal(t, cb, wa.recvMsg())
+		wb.SendMsg(cb)
+		assert.Equal(t, ca, wb.RecvMsg())
+		assert.Equal(t, cb, wa.RecvMsg())
 	}
 	assert.Equal(t, [4]int{1, 2, 2, 2}, h.counts())
 	status, body := h.do(http.MethodGet, "/collider/status", "")
@@ -72,14 +72,14 @@ func TestCallTwoClients(t *testing.T) {
 	status, body = h.do(http.MethodPost, "/leave/room-1/"+a.Params.ClientID, "")
 	assert.Equal(t, http.StatusOK, status)
 	assert.Empty(t, body)
-	wa.sendMsg(`{"type":"bye"}`)
-	assert.Equal(t, `{"type":"bye"}`, wb.recvMsg())
-	require.NoError(t, wa.c.Close(1000, ""))
+	wa.SendMsg(`{"type":"bye"}`)
+	assert.Equal(t, `{"type":"bye"}`, wb.RecvMsg())
+	require.NoError(t, wa.C.Close(1000, ""))
 	status, body = h.do(http.MethodDelete, "/collider/room-1/"+a.Params.ClientID, "")
 	assert.Equal(t, http.StatusOK, status)
 	assert.Equal(t, "OK\n", body)
 	h.do(http.MethodPost, "/leave/room-1/"+b.Params.ClientID, "")
-	require.NoError(t, wb.c.Close(1000, ""))
+	require.NoError(t, wb.C.Close(1000, ""))
 	h.do(http.MethodDelete, "/collider/room-1/"+b.Params.ClientID, "")
 	h.waitConns(0)
 	assert.Equal(t, [4]int{0, 0, 0, 0}, h.counts())
@@ -172,15 +172,15 @@ func TestColliderPOSTBeforeRegister(t *testing.T) {
 		require.Equal(t, http.StatusOK, status, body)
 	}
 	wb := h.dial()
-	wb.register("r", "B")
+	wb.Register("r", "B")
 	for i := range 5 {
-		assert.Equal(t, "m"+strconv.Itoa(i), wb.recvMsg())
+		assert.Equal(t, "m"+strconv.Itoa(i), wb.RecvMsg())
 	}
 	wa := h.dial()
-	wa.register("r", "A") // A had nothing queued for it
-	wb.sendMsg("to-a")
-	assert.Equal(t, "to-a", wa.recvMsg())
-	_, err := wa.read(100 * time.Millisecond)
+	wa.Register("r", "A") // A had nothing queued for it
+	wb.SendMsg("to-a")
+	assert.Equal(t, "to-a", wa.RecvMsg())
+	_, err := wa.Read(100 * time.Millisecond)
 	assert.Error(t, err, "A got a frame it should not have")
 }
 

@@ -10,6 +10,10 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/streamwire/streamwire/internal/wstest"
+
+	"github.com/streamwire/streamwire/internal/transcript"
+
 	"github.com/coder/websocket"
 	"github.com/stretchr/testify/require"
 )
@@ -17,8 +21,8 @@ import (
 // FuzzAppendJSONString: appendJSONString writes what encoding/json
 // writes, for any string, and appendServerFrame what json.Encoder writes.
 func FuzzAppendJSONString(f *testing.F) {
-	for _, s := range transcriptSteps(f) {
-		f.Add(s.arg)
+	for _, s := range transcript.Steps(f, transcripts) {
+		f.Add(s.Arg)
 	}
 	f.Add("<>&\u2028\u2029\x00\x1f\b\f\n\r\t\"\\\xff\xc3")
 	f.Fuzz(func(t *testing.T, s string) {
@@ -32,9 +36,9 @@ func FuzzAppendJSONString(f *testing.F) {
 // FuzzDecodeClientFrame: any bytes decode to a frame or to an error whose
 // text goes after Collider's prefix; a decoded frame survives a round trip.
 func FuzzDecodeClientFrame(f *testing.F) {
-	for _, s := range transcriptSteps(f) {
-		if s.verb == "send" {
-			f.Add([]byte(s.arg))
+	for _, s := range transcript.Steps(f, transcripts) {
+		if s.Verb == "send" {
+			f.Add([]byte(s.Arg))
 		}
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -55,11 +59,11 @@ func FuzzDecodeClientFrame(f *testing.F) {
 // handler (no network) gets an answer of a known status, and every JSON
 // answer parses; the seeds are the transcripts' requests.
 func FuzzRoomRequest(f *testing.F) {
-	for _, s := range transcriptSteps(f) {
-		switch s.verb {
+	for _, s := range transcript.Steps(f, transcripts) {
+		switch s.Verb {
 		case "GET", "POST", "DELETE", "OPTIONS":
-			path, body, _ := strings.Cut(s.arg, " ")
-			f.Add(s.verb, path, body)
+			path, body, _ := strings.Cut(s.Arg, " ")
+			f.Add(s.Verb, path, body)
 		}
 	}
 	srv, err := New(Config{RegisterTimeout: time.Minute, Rand: &ids{}})
@@ -88,22 +92,22 @@ func FuzzRoomRequest(f *testing.F) {
 // a register, are answered with well-formed frames (both keys, final
 // newline) and errors Collider knows; nothing panics or hangs.
 func FuzzFrames(f *testing.F) {
-	for _, s := range transcriptSteps(f) {
-		if s.verb == "send" {
-			f.Add(true, []byte(s.arg))
-			f.Add(false, []byte(s.arg))
+	for _, s := range transcript.Steps(f, transcripts) {
+		if s.Verb == "send" {
+			f.Add(true, []byte(s.Arg))
+			f.Add(false, []byte(s.Arg))
 		}
 	}
 	h := newHarness(f, Config{MaxMessageBytes: 4096, ReconnectGrace: time.Millisecond}, nil)
 	f.Fuzz(func(t *testing.T, register bool, frame []byte) {
-		w := &wsClient{t: t, c: dial(t, h)}
-		defer w.c.CloseNow()
+		w := wstest.Wrap(t, dial(t, h))
+		defer w.C.CloseNow()
 		if register {
-			w.register("fuzz", "c")
+			w.Register("fuzz", "c")
 		}
-		w.send(string(frame))
+		w.Send(string(frame))
 		for {
-			got, err := w.read(200 * time.Millisecond)
+			got, err := w.Read(200 * time.Millisecond)
 			if err != nil {
 				return // closed by the server, or nothing more to read
 			}
@@ -135,7 +139,7 @@ func dial(t *testing.T, h *harness) *websocket.Conn {
 func knownError(e string) bool {
 	switch e {
 	case textDuplicatedRegister, textInvalidRegister, textBadRegisterIDs, textRoomCapacity, textDuplicatedRegistrat,
-		textNotRegistered, textMissingMsg, textUnexpectedCmd, textQueueFull, textMessageTooLarge, textFrameTooLarge:
+		textNotRegistered, textMissingMsg, textUnexpectedCmd, textQueueFull, textMessageTooLarge, textFrameTooLarge, textRateExceeded:
 		return true
 	}
 	return strings.HasPrefix(e, textReceivePrefix)

@@ -49,18 +49,18 @@ func TestHostileFrames(t *testing.T) {
 			}
 			for _, f := range c.frames {
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				err := w.c.Write(ctx, typ, []byte(f))
+				err := w.C.Write(ctx, typ, []byte(f))
 				cancel()
 				require.NoError(t, err)
 			}
-			assert.Equal(t, serverFrame("", c.want), w.recv())
+			assert.Equal(t, serverFrame("", c.want), w.Recv())
 			if c.close != 0 {
-				assert.Equal(t, c.close, w.closedByServer(10*time.Second))
+				assert.Equal(t, c.close, w.ClosedByServer(10*time.Second))
 				return
 			}
-			w.send(`{"cmd":"nothing"}`) // still open, still answering
-			assert.Equal(t, serverFrame("", textUnexpectedCmd), w.recv())
-			w.c.CloseNow()
+			w.Send(`{"cmd":"nothing"}`) // still open, still answering
+			assert.Equal(t, serverFrame("", textUnexpectedCmd), w.Recv())
+			w.C.CloseNow()
 		})
 	}
 	h.waitConns(0)
@@ -76,28 +76,28 @@ func TestHostileFrames(t *testing.T) {
 func TestQueueLimits(t *testing.T) {
 	h := newHarness(t, Config{MaxQueuedMessages: 8, MaxQueuedBytes: 100}, nil)
 	w := h.dial()
-	w.register("r", "A")
+	w.Register("r", "A")
 	for i := range 8 {
-		w.sendMsg("m" + strconv.Itoa(i))
+		w.SendMsg("m" + strconv.Itoa(i))
 	}
-	w.sendMsg("one too many")
-	assert.Equal(t, serverFrame("", textQueueFull), w.recv())
+	w.SendMsg("one too many")
+	assert.Equal(t, serverFrame("", textQueueFull), w.Recv())
 	status, body := h.do(http.MethodPost, "/collider/r/A", "over")
 	assert.Equal(t, http.StatusInternalServerError, status)
 	assert.Equal(t, "Failed to send the message: Too many messages queued for the client\n", body)
 	wb := h.dial()
-	wb.register("r", "B")
+	wb.Register("r", "B")
 	for i := range 8 {
-		assert.Equal(t, "m"+strconv.Itoa(i), wb.recvMsg())
+		assert.Equal(t, "m"+strconv.Itoa(i), wb.RecvMsg())
 	}
 
 	// Bytes: 60 + 40 fit in 100, one more byte does not.
 	wc := h.dial()
-	wc.register("bytes", "A")
-	wc.sendMsg(strings.Repeat("a", 60))
-	wc.sendMsg(strings.Repeat("b", 40))
-	wc.sendMsg("c")
-	assert.Equal(t, serverFrame("", textQueueFull), wc.recv())
+	wc.Register("bytes", "A")
+	wc.SendMsg(strings.Repeat("a", 60))
+	wc.SendMsg(strings.Repeat("b", 40))
+	wc.SendMsg("c")
+	assert.Equal(t, serverFrame("", textQueueFull), wc.Recv())
 
 	// The room server's queue (saved while alone).
 	j := h.join("saved")
@@ -108,14 +108,35 @@ func TestQueueLimits(t *testing.T) {
 	assert.Len(t, h.join("saved").Params.Messages, 8)
 }
 
+// TestMessageRate: send frames over MessageBurst at once, or over
+// MessageRate, get an error frame and are dropped; the connection stays
+// open and sends again once the bucket has refilled.
+func TestMessageRate(t *testing.T) {
+	h := newHarness(t, Config{MessageRate: 5, MessageBurst: 3}, nil)
+	wa, wb := h.dial(), h.dial()
+	wa.Register("rate", "A")
+	wb.Register("rate", "B")
+	for i := range 4 {
+		wa.SendMsg("m" + strconv.Itoa(i))
+	}
+	assert.Equal(t, serverFrame("", textRateExceeded), wa.Recv())
+	for i := range 3 {
+		assert.Equal(t, "m"+strconv.Itoa(i), wb.RecvMsg())
+	}
+	time.Sleep(300 * time.Millisecond) // a token a 200 ms
+	wa.SendMsg("later")
+	assert.Equal(t, "later", wb.RecvMsg())
+	_, err := wa.Read(100 * time.Millisecond)
+	assert.Error(t, err, "an error frame for a send within the rate")
+}
+
 // TestOutboxBudget: a WebSocket whose outbox is over its budget (its
 // reader does not keep up) refuses the message, which the Store then
 // keeps on the sender, and the connection is dropped.
 func TestOutboxBudget(t *testing.T) {
 	srv := &Server{cfg: Config{MaxQueuedMessages: 2, MaxQueuedBytes: 10}.withDefaults()}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	cn := &wsConn{s: srv, ctx: ctx, cancel: cancel, wake: make(chan struct{}, 1)}
+	cn := newWSConn(srv)
+	ctx := cn.Context()
 	require.NoError(t, cn.Deliver("12345"))
 	require.NoError(t, cn.Deliver("12345"))
 	assert.ErrorIs(t, cn.Deliver("1"), ErrQueueFull)
@@ -125,8 +146,8 @@ func TestOutboxBudget(t *testing.T) {
 	// Through a Store: the refused message stays queued on the sender.
 	st := NewMemoryStore(Config{})
 	defer st.Close()
-	ctx2, cancel2 := context.WithCancel(context.Background())
-	full := &wsConn{s: srv, ctx: ctx2, cancel: cancel2, wake: make(chan struct{}, 1)}
+	full := newWSConn(srv)
+	ctx2 := full.Context()
 	require.NoError(t, st.Register(context.Background(), "r", "B", full))
 	require.NoError(t, st.Send(context.Background(), "r", "A", "1234567890"))
 	require.NoError(t, st.Send(context.Background(), "r", "A", "overflow"))

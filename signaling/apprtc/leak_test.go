@@ -22,17 +22,17 @@ func TestNoLeakWhenClientsVanish(t *testing.T) {
 	before := goleak.IgnoreCurrent()
 	h := newHarness(t, Config{PingInterval: short / 2, ReconnectGrace: short, MaxQueuedMessages: 16}, nil)
 
-	h.dial().c.CloseNow() // before register
+	h.dial().C.CloseNow() // before register
 
 	a, b := h.join("r"), h.join("r")
 	wa, wb := h.dial(), h.dial()
-	wa.register("r", a.Params.ClientID)
-	wb.register("r", b.Params.ClientID)
+	wa.Register("r", a.Params.ClientID)
+	wb.Register("r", b.Params.ClientID)
 	for range 100 { // b never reads
-		wa.sendMsg(`{"type":"candidate"}`)
+		wa.SendMsg(`{"type":"candidate"}`)
 	}
-	wb.c.CloseNow()
-	wa.c.CloseNow()
+	wb.C.CloseNow()
+	wa.C.CloseNow()
 
 	// Half a frame, then the TCP connection goes.
 	raw, err := net.Dial("tcp4", h.addr)
@@ -44,16 +44,16 @@ func TestNoLeakWhenClientsVanish(t *testing.T) {
 	raw.Close()
 
 	stay := h.dial()
-	stay.register("q", "A")
+	stay.Register("q", "A")
 	h.waitRegistered(1)
 	closed := make(chan websocket.StatusCode, 1)
 	go func() {
-		_, err := stay.read(10 * time.Second)
+		_, err := stay.Read(10 * time.Second)
 		closed <- websocket.CloseStatus(err)
 	}()
 	h.stop()
 	assert.Equal(t, websocket.StatusGoingAway, <-closed)
-	stay.c.CloseNow()
+	stay.C.CloseNow()
 	goleak.VerifyNone(t, before)
 }
 

@@ -4,11 +4,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/streamwire/streamwire/internal/wsconn"
 )
 
 // ColliderPrefix is the path under which the Collider is served: its
@@ -48,10 +48,7 @@ type Server struct {
 	frames                        atomic.Uint64
 	openWS                        atomic.Int64
 
-	mu       sync.Mutex
-	conns    map[*wsConn]struct{}
-	closed   bool
-	wsWG     sync.WaitGroup // WebSocket handlers running
+	conns    wsconn.Set[*wsConn] // the WebSockets whose handlers run
 	closeErr error
 	done     chan struct{} // closed when Close has finished
 }
@@ -77,7 +74,7 @@ type Stats struct {
 // PublicURL is not an absolute http or https URL.
 func New(cfg Config) (*Server, error) {
 	cfg = cfg.withDefaults()
-	s := &Server{cfg: cfg, store: cfg.Store, started: time.Now(), conns: map[*wsConn]struct{}{}, done: make(chan struct{})}
+	s := &Server{cfg: cfg, store: cfg.Store, started: time.Now(), done: make(chan struct{})}
 	if cfg.PublicURL != "" {
 		u, err := url.Parse(cfg.PublicURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -125,18 +122,11 @@ func (s *Server) Stats() Stats {
 // after Close get 503 (WebSocket) or result ERROR. Every call returns once
 // the first one has finished, with its result.
 func (s *Server) Close() error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
+	if !s.conns.Close(func(c *wsConn) { c.CloseWith(websocket.StatusGoingAway, "server shutting down") }) {
 		<-s.done
 		return s.closeErr
 	}
-	s.closed = true
-	for c := range s.conns {
-		c.closeWith(websocket.StatusGoingAway, "server shutting down")
-	}
-	s.mu.Unlock()
-	s.wsWG.Wait()
+	s.conns.Wait()
 	if s.ownStore {
 		s.closeErr = s.store.Close()
 	}
@@ -146,27 +136,14 @@ func (s *Server) Close() error {
 
 // track adds c to the open WebSockets; it fails after Close.
 func (s *Server) track(c *wsConn) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
+	if !s.conns.Add(c) {
 		return ErrClosed
 	}
-	s.conns[c] = struct{}{}
-	s.wsWG.Add(1)
 	return nil
 }
 
 // untrack removes c from the open WebSockets.
-func (s *Server) untrack(c *wsConn) {
-	s.mu.Lock()
-	delete(s.conns, c)
-	s.mu.Unlock()
-	s.wsWG.Done()
-}
+func (s *Server) untrack(c *wsConn) { s.conns.Remove(c) }
 
 // isClosed reports whether Close was called.
-func (s *Server) isClosed() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.closed
-}
+func (s *Server) isClosed() bool { return s.conns.Closed() }

@@ -23,7 +23,7 @@ func TestSeatFreedWithoutWebSocket(t *testing.T) {
 	ghost := h.join("r")
 	kept := h.join("r")
 	wk := h.dial()
-	wk.register("r", kept.Params.ClientID)
+	wk.Register("r", kept.Params.ClientID)
 	assert.Equal(t, ResultFull, h.join("r").Result, "both seats held right after the joins")
 
 	require.Eventually(t, func() bool { return h.counts()[1] == 1 }, 10*short, 10*time.Millisecond)
@@ -44,8 +44,8 @@ func TestColliderClientFreedWithoutRegister(t *testing.T) {
 	assert.Equal(t, [4]int{1, 0, 1, 0}, h.counts())
 	require.Eventually(t, func() bool { return h.counts() == [4]int{} }, 10*short, 10*time.Millisecond)
 	wb := h.dial()
-	wb.register("r", "B")
-	_, err := wb.read(short)
+	wb.Register("r", "B")
+	_, err := wb.Read(short)
 	assert.Error(t, err, "the removed client's queue was delivered")
 }
 
@@ -56,22 +56,22 @@ func TestReconnectGrace(t *testing.T) {
 	h := newHarness(t, Config{ReconnectGrace: short}, nil)
 	a, b := h.join("r"), h.join("r")
 	wa, wb := h.dial(), h.dial()
-	wa.register("r", a.Params.ClientID)
-	wb.register("r", b.Params.ClientID)
+	wa.Register("r", a.Params.ClientID)
+	wb.Register("r", b.Params.ClientID)
 	h.waitRegistered(2)
 
-	wa.c.CloseNow() // A's network drops
+	wa.C.CloseNow() // A's network drops
 	h.waitConns(1)
-	wb.sendMsg("while-away-1")
-	wb.sendMsg("while-away-2")
+	wb.SendMsg("while-away-1")
+	wb.SendMsg("while-away-2")
 	wa = h.dial()
-	wa.register("r", a.Params.ClientID)
-	assert.Equal(t, "while-away-1", wa.recvMsg())
-	assert.Equal(t, "while-away-2", wa.recvMsg())
+	wa.Register("r", a.Params.ClientID)
+	assert.Equal(t, "while-away-1", wa.RecvMsg())
+	assert.Equal(t, "while-away-2", wa.RecvMsg())
 	time.Sleep(2 * short) // past the grace: A registered in time, so it stays
 	assert.Equal(t, [4]int{1, 2, 2, 2}, h.counts())
 
-	require.NoError(t, wa.c.Close(websocket.StatusNormalClosure, ""))
+	require.NoError(t, wa.C.Close(websocket.StatusNormalClosure, ""))
 	h.waitConns(1)
 	assert.Equal(t, [4]int{1, 2, 2, 1}, h.counts(), "A's seat is held during the grace")
 	require.Eventually(t, func() bool { return h.counts() == [4]int{1, 1, 1, 1} }, 10*short, 10*time.Millisecond)
@@ -87,16 +87,16 @@ func TestRegisterDeadline(t *testing.T) {
 	h := newHarness(t, Config{RegisterTimeout: short, PingInterval: short / 2}, nil)
 	quiet := h.dial()
 	begin := time.Now()
-	quiet.closedByServer(10 * short)
+	quiet.ClosedByServer(10 * short)
 	assert.GreaterOrEqual(t, time.Since(begin), short-50*time.Millisecond)
 
 	w := h.dial()
-	w.register("r", "A")
+	w.Register("r", "A")
 	read := make(chan error, 1)
-	go func() { _, err := w.read(20 * short); read <- err }() // reading answers pings
+	go func() { _, err := w.Read(20 * short); read <- err }() // reading answers pings
 	time.Sleep(4 * short)
 	assert.Equal(t, 1, h.counts()[3], "the quiet registered client was dropped")
-	w.c.CloseNow()
+	w.C.CloseNow()
 	<-read
 }
 
@@ -107,7 +107,7 @@ func TestPingDropsDeadClient(t *testing.T) {
 	h := newHarness(t, Config{PingInterval: short / 2, ReconnectGrace: short}, nil)
 	a := h.join("r")
 	w := h.dial()
-	w.register("r", a.Params.ClientID)
+	w.Register("r", a.Params.ClientID)
 	h.waitRegistered(1)
 	begin := time.Now()
 	h.waitConns(0)

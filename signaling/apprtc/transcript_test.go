@@ -1,17 +1,17 @@
 package apprtc
 
 import (
-	"bufio"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/streamwire/streamwire/internal/transcript"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -21,8 +21,9 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the answers in testdata/transcripts with the server's")
 
-// A transcript (testdata/transcripts/*.txt) is an exchange with the server,
-// one step a line, taken from signaling.md §1.2, §1.6 and §1.6b:
+// A transcript (testdata/transcripts/*.txt, internal/transcript's format)
+// is an exchange with the server, one step a line, taken from signaling.md
+// §1.2, §1.6 and §1.6b:
 //
 //	# comment
 //	A POST /join/R?query [body]     an HTTP request by party A
@@ -35,104 +36,72 @@ var update = flag.Bool("update", false, "rewrite the answers in testdata/transcr
 //
 // A body or frame ending in the two characters \n ends in a newline; "*"
 // as an answer body accepts any body.
-type step struct {
-	line        int
-	party, verb string
-	arg         string
-}
+const transcripts = "testdata/transcripts/*.txt"
 
-// parseTranscript reads the steps of a transcript.
-func parseTranscript(text string) ([]step, error) {
-	var steps []step
-	sc := bufio.NewScanner(strings.NewReader(text))
-	sc.Buffer(nil, 1<<20)
-	for n := 1; sc.Scan(); n++ {
-		line := sc.Text()
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		party, rest, _ := strings.Cut(line, " ")
-		verb, arg, _ := strings.Cut(rest, " ")
-		if party == "=>" {
-			verb, arg = "=>", rest
-		}
-		switch verb {
+// checkSteps fails on a step whose verb a transcript does not have.
+func checkSteps(t *testing.T, steps []transcript.Step) {
+	t.Helper()
+	for _, s := range steps {
+		switch s.Verb {
 		case "GET", "POST", "DELETE", "OPTIONS", "=>", "open", "send", "recv", "closed", "close":
 		default:
-			return nil, fmt.Errorf("line %d: unknown step %q", n, line)
+			t.Fatalf("line %d: unknown step %q", s.Line, s.Text)
 		}
-		steps = append(steps, step{line: n, party: party, verb: verb, arg: arg})
 	}
-	return steps, sc.Err()
-}
-
-// unescapeEnd turns a final `\n` into a newline.
-func unescapeEnd(s string) string {
-	if strings.HasSuffix(s, `\n`) {
-		return strings.TrimSuffix(s, `\n`) + "\n"
-	}
-	return s
-}
-
-// escapeEnd is unescapeEnd's inverse, for -update.
-func escapeEnd(s string) string {
-	if strings.HasSuffix(s, "\n") {
-		return strings.TrimSuffix(s, "\n") + `\n`
-	}
-	return s
 }
 
 // runTranscript plays steps against h and returns the transcript with the
 // server's actual answers, for -update.
-func runTranscript(t *testing.T, h *harness, steps []step) []string {
+func runTranscript(t *testing.T, h *harness, steps []transcript.Step) []string {
 	t.Helper()
+	checkSteps(t, steps)
 	sockets := map[string]*wsClient{}
 	open := 0
 	var out []string
 	var lastStatus int
 	var lastBody string
 	for _, s := range steps {
-		where := fmt.Sprintf("line %d: %s %s", s.line, s.party, s.verb)
-		switch s.verb {
+		where := fmt.Sprintf("line %d: %s %s", s.Line, s.Party, s.Verb)
+		switch s.Verb {
 		case "GET", "POST", "DELETE", "OPTIONS":
-			path, body, _ := strings.Cut(s.arg, " ")
-			lastStatus, lastBody = h.do(s.verb, path, body)
-			out = append(out, s.party+" "+s.verb+" "+s.arg)
+			path, body, _ := strings.Cut(s.Arg, " ")
+			lastStatus, lastBody = h.do(s.Verb, path, body)
+			out = append(out, s.Party+" "+s.Verb+" "+s.Arg)
 		case "=>":
-			want := strings.TrimSpace(s.arg)
+			want := strings.TrimSpace(s.Arg)
 			code, body, _ := strings.Cut(want, " ")
 			if body != "*" {
 				assert.Equal(t, code, strconv.Itoa(lastStatus), where)
-				assert.Equal(t, unescapeEnd(body), lastBody, where)
-				body = escapeEnd(lastBody)
+				assert.Equal(t, transcript.UnescapeEnd(body), lastBody, where)
+				body = transcript.EscapeEnd(lastBody)
 			}
 			out = append(out, strings.TrimSpace("=> "+strconv.Itoa(lastStatus)+" "+body))
 		case "open":
-			sockets[s.party] = h.dial()
+			sockets[s.Party] = h.dial()
 			open++
-			out = append(out, s.party+" open")
+			out = append(out, s.Party+" open")
 		case "send":
 			before := h.srv.Stats().Frames
-			sockets[s.party].send(s.arg)
+			sockets[s.Party].Send(s.Arg)
 			// Frames on different sockets race; the next step starts
 			// once the server has handled this one.
 			require.Eventually(t, func() bool { return h.srv.Stats().Frames > before }, 5*time.Second, time.Millisecond, where)
-			out = append(out, s.party+" send "+s.arg)
+			out = append(out, s.Party+" send "+s.Arg)
 		case "recv":
-			got, err := sockets[s.party].read(5 * time.Second)
+			got, err := sockets[s.Party].Read(5 * time.Second)
 			require.NoError(t, err, where)
-			assert.Equal(t, unescapeEnd(s.arg), got, where)
-			out = append(out, s.party+" recv "+escapeEnd(got))
+			assert.Equal(t, transcript.UnescapeEnd(s.Arg), got, where)
+			out = append(out, s.Party+" recv "+transcript.EscapeEnd(got))
 		case "closed":
-			sockets[s.party].closedByServer(5 * time.Second)
+			sockets[s.Party].ClosedByServer(5 * time.Second)
 			open--
 			h.waitConns(open)
-			out = append(out, s.party+" closed")
+			out = append(out, s.Party+" closed")
 		case "close":
-			require.NoError(t, sockets[s.party].c.Close(1000, ""), where)
+			require.NoError(t, sockets[s.Party].C.Close(1000, ""), where)
 			open--
 			h.waitConns(open)
-			out = append(out, s.party+" close")
+			out = append(out, s.Party+" close")
 		}
 	}
 	return out
@@ -155,53 +124,9 @@ func transcriptHarness(t *testing.T) *harness {
 // TestTranscripts plays every golden transcript against a fresh server and
 // compares every answer and frame byte for byte (-update rewrites them).
 func TestTranscripts(t *testing.T) {
-	files, err := filepath.Glob("testdata/transcripts/*.txt")
-	require.NoError(t, err)
-	require.NotEmpty(t, files)
-	for _, f := range files {
-		t.Run(filepath.Base(f), func(t *testing.T) {
-			b, err := os.ReadFile(f)
-			require.NoError(t, err)
-			steps, err := parseTranscript(string(b))
-			require.NoError(t, err)
-			got := runTranscript(t, transcriptHarness(t), steps)
-			if *update {
-				require.NoError(t, os.WriteFile(f, []byte(rewrite(string(b), got)), 0o644))
-			}
-		})
-	}
-}
-
-// rewrite replaces the step lines of text with lines, keeping comments and
-// blank lines.
-func rewrite(text string, lines []string) string {
-	var b strings.Builder
-	i := 0
-	for _, l := range strings.SplitAfter(text, "\n") {
-		if trimmed := strings.TrimSuffix(l, "\n"); trimmed != "" && !strings.HasPrefix(trimmed, "#") && i < len(lines) {
-			b.WriteString(lines[i] + "\n")
-			i++
-			continue
-		}
-		b.WriteString(l)
-	}
-	return b.String()
-}
-
-// transcriptSteps returns the steps of every golden transcript, for fuzz
-// seeds.
-func transcriptSteps(tb testing.TB) []step {
-	files, err := filepath.Glob("testdata/transcripts/*.txt")
-	require.NoError(tb, err)
-	var all []step
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		require.NoError(tb, err)
-		steps, err := parseTranscript(string(b))
-		require.NoError(tb, err)
-		all = append(all, steps...)
-	}
-	return all
+	transcript.Play(t, transcripts, *update, func(t *testing.T, steps []transcript.Step) []string {
+		return runTranscript(t, transcriptHarness(t), steps)
+	})
 }
 
 // TestJoinShapeMatchesSignalingMD compares the /join answer of join.txt with

@@ -129,7 +129,7 @@ func (s *Server) sendAlexaOffer(w http.ResponseWriter, r *http.Request, body []b
 		return nil, Errorf(ErrClientLimitExceeded, "Another connection took SenderClientId %s.", in.SenderClientID)
 	case <-ctx.Done():
 		return nil, ctx.Err()
-	case <-s.done:
+	case <-s.conns.Closing():
 		return nil, ErrClosed
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/streamwire/streamwire/internal/wsconn"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
@@ -70,7 +71,8 @@ func BenchmarkDeliver(b *testing.B) {
 	st := NewMemoryStore(Config{Logger: discard()})
 	defer st.Close()
 	srv := &Server{cfg: Config{}.withDefaults()}
-	cn := &wsConn{s: srv, ctx: b.Context(), cancel: func() {}, wake: make(chan struct{}, 1)}
+	cn := newWSConn(srv, "c", "")
+	defer cn.CloseWith(wsconn.Abort, "")
 	if err := st.CreateChannel(b.Context(), Channel{Name: "c", MessageTTL: time.Minute}); err != nil {
 		b.Fatal(err)
 	}
@@ -84,10 +86,8 @@ func BenchmarkDeliver(b *testing.B) {
 		if err := st.Send(b.Context(), "c", "", m); err != nil {
 			b.Fatal(err)
 		}
-		items := cn.takeOut()
-		for i := range items {
-			buf = items[i].appendFrame(buf[:0])
-		}
-		cn.giveBack(items)
+		it := outItem{m: m}
+		buf = it.appendFrame(buf[:0])
+		cn.DiscardQueued()
 	}
 }

@@ -5,13 +5,13 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
 
 	"github.com/streamwire/streamwire/internal/connlimit"
+	"github.com/streamwire/streamwire/internal/wsconn"
 )
 
 // wsPath is the WebSocket's path below the prefix: the WSS ResourceEndpoint
@@ -33,12 +33,8 @@ type Server struct {
 
 	accepted, frames, statuses, refused atomic.Uint64
 
-	mu        sync.Mutex
-	conns     map[*wsConn]struct{}
-	closed    bool
-	wsWG      sync.WaitGroup // WebSocket handlers running
-	done      chan struct{}  // closed when Close starts
-	closeDone chan struct{}  // closed when Close has finished
+	conns     wsconn.Set[*wsConn] // the WebSockets whose handlers run
+	closeDone chan struct{}       // closed when Close has finished
 	closeErr  error
 }
 
@@ -66,8 +62,8 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("kvs: Prefix %q does not start with a slash", cfg.Prefix)
 	}
 	s := &Server{cfg: cfg, store: cfg.Store, verify: newVerifier(cfg),
-		perIP: &connlimit.Limiter{MaxConnsPerIP: cfg.MaxConnsPerIP},
-		conns: map[*wsConn]struct{}{}, done: make(chan struct{}), closeDone: make(chan struct{})}
+		perIP:     &connlimit.Limiter{MaxConnsPerIP: cfg.MaxConnsPerIP},
+		closeDone: make(chan struct{})}
 	if cfg.PublicURL != "" {
 		u, err := url.Parse(cfg.PublicURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -100,10 +96,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // Stats returns the Server's counters.
 func (s *Server) Stats() Stats {
-	s.mu.Lock()
-	open := len(s.conns)
-	s.mu.Unlock()
-	return Stats{Open: open, Accepted: s.accepted.Load(), Frames: s.frames.Load(),
+	return Stats{Open: s.conns.Len(), Accepted: s.accepted.Load(), Frames: s.frames.Load(),
 		StatusResponses: s.statuses.Load(), Refused: s.refused.Load()}
 }
 
@@ -113,13 +106,11 @@ func (s *Server) Stats() Stats {
 // again. The KVS JS SDK ignores it (signaling.md §3.6); the C SDK acts on
 // it.
 func (s *Server) ReconnectICEServer(name string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for c := range s.conns {
+	s.conns.Each(func(c *wsConn) {
 		if name == "" || c.channel == name {
 			c.event(MessageReconnectICEServer)
 		}
-	}
+	})
 }
 
 // Close shuts the Server down as AWS ends a connection: every WebSocket
@@ -129,31 +120,18 @@ func (s *Server) ReconnectICEServer(name string) {
 // New made it. Requests after Close get 503 ServiceUnavailableException.
 // Every call returns once the first one has finished, with its result.
 func (s *Server) Close() error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
+	if !s.conns.Close(func(c *wsConn) { c.event(MessageGoAway) }) {
 		<-s.closeDone
 		return s.closeErr
 	}
-	s.closed = true
-	close(s.done)
-	for c := range s.conns {
-		c.event(MessageGoAway)
-	}
-	s.mu.Unlock()
-
 	gone := make(chan struct{})
-	go func() { s.wsWG.Wait(); close(gone) }()
+	go func() { s.conns.Wait(); close(gone) }()
 	grace := time.NewTimer(s.cfg.GoAwayGrace)
 	defer grace.Stop()
 	select {
 	case <-gone:
 	case <-grace.C:
-		s.mu.Lock()
-		for c := range s.conns {
-			c.closeWith(websocket.StatusGoingAway, "server shutting down")
-		}
-		s.mu.Unlock()
+		s.conns.Each(func(c *wsConn) { c.CloseWith(websocket.StatusGoingAway, "server shutting down") })
 		<-gone
 	}
 	if s.ownStore {
@@ -165,30 +143,14 @@ func (s *Server) Close() error {
 
 // track adds c to the open WebSockets; it fails after Close.
 func (s *Server) track(c *wsConn) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
+	if !s.conns.Add(c) {
 		return ErrClosed
 	}
-	s.conns[c] = struct{}{}
-	s.wsWG.Add(1)
 	return nil
 }
 
 // untrack removes c from the open WebSockets.
-func (s *Server) untrack(c *wsConn) {
-	s.mu.Lock()
-	delete(s.conns, c)
-	s.mu.Unlock()
-	s.wsWG.Done()
-}
+func (s *Server) untrack(c *wsConn) { s.conns.Remove(c) }
 
 // isClosed reports whether Close was called.
-func (s *Server) isClosed() bool {
-	select {
-	case <-s.done:
-		return true
-	default:
-		return false
-	}
-}
+func (s *Server) isClosed() bool { return s.conns.Closed() }

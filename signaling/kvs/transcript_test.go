@@ -1,14 +1,13 @@
 package kvs
 
 import (
-	"bufio"
 	"flag"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/streamwire/streamwire/internal/transcript"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -18,28 +17,17 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the answers in testdata/transcripts with the server's")
 
-// TestTranscripts plays every golden transcript (testdata/transcripts/*.txt,
-// taken from signaling.md §3) against a fresh server and compares every
-// answer and frame byte for byte; -update rewrites the answers and frames
-// received.
+// TestTranscripts plays every golden transcript (testdata/transcripts/*.txt
+// in internal/transcript's format, taken from signaling.md §3) against a
+// fresh server and compares every answer and frame byte for byte; -update
+// rewrites the answers and frames received.
 func TestTranscripts(t *testing.T) {
-	files, err := filepath.Glob("testdata/transcripts/*.txt")
-	require.NoError(t, err)
-	require.NotEmpty(t, files)
-	for _, f := range files {
-		t.Run(filepath.Base(f), func(t *testing.T) {
-			b, err := os.ReadFile(f)
-			require.NoError(t, err)
-			got := runTranscript(t, string(b))
-			if *update {
-				require.NoError(t, os.WriteFile(f, []byte(got), 0o644))
-			}
-		})
-	}
+	transcript.Play(t, "testdata/transcripts/*.txt", *update, runTranscript)
 }
 
-// runTranscript plays text and returns it with the server's answers.
-func runTranscript(t *testing.T, text string) string {
+// runTranscript plays steps and returns their lines with the server's
+// answers.
+func runTranscript(t *testing.T, steps []transcript.Step) []string {
 	clk := newFakeClock()
 	minter, err := turnrest.New(turnrest.Config{Secrets: []string{"s3cret"}, TTL: 300 * time.Second,
 		URIs: []string{"turn:127.0.0.1:3478?transport=udp", "stun:127.0.0.1:3478"}, Now: clk.Now})
@@ -47,28 +35,24 @@ func runTranscript(t *testing.T, text string) string {
 	h := newHarness(t, Config{Clock: clk, ICE: minter, PublicURL: "https://kvs.example.com",
 		Rand: strings.NewReader(strings.Repeat("\x01", 1<<12))})
 	h.clock = clk
-	var out strings.Builder
+	var out []string
 	var arn string
 	sockets := map[string]*ws{}
 	status, body := 0, ""
-	sc := bufio.NewScanner(strings.NewReader(text))
-	sc.Buffer(nil, 1<<20)
-	for n := 1; sc.Scan(); n++ {
-		line := sc.Text()
-		where := "line " + strconv.Itoa(n) + ": " + line
-		party, rest, _ := strings.Cut(line, " ")
-		verb, arg, _ := strings.Cut(rest, " ")
+	for _, s := range steps {
+		line := s.Text
+		where := "line " + strconv.Itoa(s.Line) + ": " + line
+		party, verb, arg := s.Party, s.Verb, s.Arg
 		switch {
-		case line == "" || line[0] == '#':
 		case party == "POST":
-			op, reqBody, _ := strings.Cut(rest, " ")
-			status, body = h.call(op, reqBody)
+			status, body = h.call(verb, arg)
 			if strings.HasPrefix(body, `{"ChannelARN":"`) {
 				arn = strings.TrimSuffix(strings.TrimPrefix(body, `{"ChannelARN":"`), `"}`)
 			}
 		case party == "=>":
-			assert.Equal(t, verb, strconv.Itoa(status), where)
-			assert.Equal(t, arg, body, where)
+			code, want, _ := strings.Cut(arg, " ")
+			assert.Equal(t, code, strconv.Itoa(status), where)
+			assert.Equal(t, want, body, where)
 			line = "=> " + strconv.Itoa(status) + " " + body
 		case verb == "open":
 			role, id, _ := strings.Cut(arg, " ")
@@ -88,7 +72,7 @@ func runTranscript(t *testing.T, text string) string {
 		default:
 			t.Fatalf("%s: unknown step", where)
 		}
-		out.WriteString(line + "\n")
+		out = append(out, line)
 	}
-	return out.String()
+	return out
 }

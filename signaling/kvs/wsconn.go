@@ -1,22 +1,20 @@
 package kvs
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"net/netip"
 	"net/url"
 	"path"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
 
 	"github.com/streamwire/streamwire/internal/logstr"
+	"github.com/streamwire/streamwire/internal/wsconn"
 )
 
 // Query parameters of the WebSocket URL (ConnectAsMaster, ConnectAsViewer).
@@ -25,34 +23,32 @@ const (
 	qClientID   = "X-Amz-ClientId"
 )
 
-// wsConn is one KVS WebSocket: a master (client "") or a viewer. Two
-// goroutines serve it: the HTTP handler's, which reads frames, and
-// writeLoop, which writes the outbox and pings; a third lives only while a
-// ping waits for its pong. The idle, duration and GO_AWAY timers are
-// Config.Clock's. It is the Sink the Store delivers the client's messages
-// to.
+// wsConn is one KVS WebSocket, on internal/wsconn: a master (client "")
+// or a viewer. The HTTP handler's goroutine reads frames, the Conn's write
+// loop writes the outbox and pings. The idle, duration and GO_AWAY timers
+// are Config.Clock's. It is the Sink the Store delivers the client's
+// messages to.
 type wsConn struct {
+	*wsconn.Conn[outItem]
 	s       *Server
-	c       *websocket.Conn
 	channel string
 	client  string // "" for the master
 
-	ctx    context.Context // cancelled to close: by Close, a timer, an error
-	cancel context.CancelFunc
+	lastActive atomic.Int64     // Clock time of the last client frame, Unix ns
+	rate       wsconn.RateLimit // read goroutine only
+}
 
-	lastActive atomic.Int64 // Clock time of the last client frame, Unix ns
-	bucket     tokenBucket  // read goroutine only
-
-	mu        sync.Mutex
-	out       []outItem // frames to write, in order
-	spare     []outItem // the other of out's two buffers (see takeOut)
-	outBytes  int
-	closing   bool
-	code      websocket.StatusCode // close status and reason, set once
-	reason    string
-	stops     []func() bool // the Clock timers to stop at close
-	wake      chan struct{} // an item was queued (capacity 1)
-	writeDone chan struct{} // writeLoop returned
+// newWSConn returns a connection of s to channel as client, not serving
+// yet.
+func newWSConn(s *Server, channel, client string) *wsConn {
+	return &wsConn{s: s, channel: channel, client: client,
+		rate: wsconn.NewRateLimit(s.cfg.MessageRate, s.cfg.MessageBurst),
+		Conn: wsconn.New(wsconn.Config[outItem]{
+			AppendFrame:  func(b []byte, it outItem) []byte { return it.appendFrame(b) },
+			WriteTimeout: s.cfg.WriteTimeout, PingInterval: s.cfg.PingInterval,
+			MaxQueued: s.cfg.MaxQueuedMessages, MaxQueuedBytes: s.cfg.MaxQueuedBytes,
+			ReadLimit: s.cfg.frameLimit(),
+		})}
 }
 
 // outItem is one frame to write: a message, a STATUS_RESPONSE (err set)
@@ -63,12 +59,6 @@ type outItem struct {
 	correlationID string
 	err           *APIError
 }
-
-// errSinkClosed is what Deliver returns once the WebSocket is closing.
-var errSinkClosed = errors.New("kvs: websocket closed")
-
-// framePool holds the buffers frames are read into.
-var framePool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // serveWS serves PREFIX/ws (ConnectAsMaster, ConnectAsViewer): it checks
 // the query, the presigned signature, the channel and the limits, answering
@@ -88,18 +78,14 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.cfg.Logger.Debug("kvs: websocket accept", "remote", r.RemoteAddr, "err", err)
 		_ = s.store.Disconnect(context.Background(), cn.channel, cn.client, cn)
-		cn.closeWith(abort, "accept failed")
+		cn.CloseWith(wsconn.Abort, "accept failed")
 		return
 	}
 	s.accepted.Add(1)
 	s.cfg.Logger.Info("kvs: connected", "channel", cn.channel, "client", cn.client)
-	c.SetReadLimit(int64(s.cfg.frameLimit()) + 1)
-	cn.c = c
-	go cn.writeLoop()
+	cn.Serve(c)
 	cn.readLoop()
-	cn.closeWith(websocket.StatusNormalClosure, "")
-	<-cn.writeDone
-	_ = c.CloseNow()
+	cn.Finish()
 	if err := s.store.Disconnect(context.Background(), cn.channel, cn.client, cn); err != nil {
 		s.cfg.Logger.Debug("kvs: disconnect", "channel", cn.channel, "err", err)
 	}
@@ -132,19 +118,16 @@ func (s *Server) admit(r *http.Request) (*wsConn, netip.Addr, error) {
 	if err := s.perIP.Acquire(ip); err != nil {
 		return nil, netip.Addr{}, Errorf(ErrClientLimitExceeded, "Too many connections from this address.")
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cn := &wsConn{s: s, channel: ch.Name, client: client, ctx: ctx, cancel: cancel,
-		wake: make(chan struct{}, 1), writeDone: make(chan struct{}),
-		bucket: tokenBucket{rate: float64(s.cfg.MessageRate), burst: float64(s.cfg.MessageBurst), tokens: float64(s.cfg.MessageBurst)}}
+	cn := newWSConn(s, ch.Name, client)
 	if err := s.track(cn); err != nil {
 		s.perIP.Release(ip)
-		cancel()
+		cn.CloseWith(wsconn.Abort, "server closed")
 		return nil, netip.Addr{}, err
 	}
 	if err := s.store.Connect(r.Context(), ch.Name, client, cn); err != nil {
 		s.untrack(cn)
 		s.perIP.Release(ip)
-		cancel()
+		cn.CloseWith(wsconn.Abort, "refused")
 		return nil, netip.Addr{}, err
 	}
 	// Armed before the upgrade's answer, so that a client that has
@@ -213,11 +196,7 @@ func (cn *wsConn) startTimers() {
 
 // addTimer runs f after d on the Clock unless the connection closes first.
 func (cn *wsConn) addTimer(d time.Duration, f func()) {
-	cn.mu.Lock()
-	defer cn.mu.Unlock()
-	if !cn.closing {
-		cn.stops = append(cn.stops, cn.s.cfg.Clock.AfterFunc(d, f))
-	}
+	cn.AtClose(func() func() bool { return cn.s.cfg.Clock.AfterFunc(d, f) })
 }
 
 // checkIdle closes the connection when the client has sent nothing for
@@ -227,7 +206,7 @@ func (cn *wsConn) checkIdle() {
 	quiet := cn.s.cfg.Clock.Now().Sub(time.Unix(0, cn.lastActive.Load()))
 	if quiet >= idle {
 		cn.s.cfg.Logger.Info("kvs: idle time-out", "channel", cn.channel, "client", cn.client)
-		cn.closeWith(websocket.StatusGoingAway, "idle timeout")
+		cn.CloseWith(websocket.StatusGoingAway, "idle timeout")
 		return
 	}
 	cn.addTimer(idle-quiet, cn.checkIdle)
@@ -239,46 +218,18 @@ func (cn *wsConn) checkIdle() {
 func (cn *wsConn) readLoop() {
 	s := cn.s
 	for {
-		frame, buf, err := cn.readFrame(s.cfg.IdleTimeout + 2*s.cfg.PingInterval)
+		frame, buf, err := cn.ReadFrame(s.cfg.IdleTimeout + 2*s.cfg.PingInterval)
 		if err != nil {
-			if errors.Is(err, errFrameTooLarge) {
-				cn.closeWith(websocket.StatusMessageTooBig, "frame too large")
+			if errors.Is(err, wsconn.ErrFrameTooLarge) {
+				cn.CloseWith(websocket.StatusMessageTooBig, "frame too large")
 			}
 			return
 		}
 		cn.lastActive.Store(s.cfg.Clock.Now().UnixNano())
 		cn.handle(frame)
-		framePool.Put(buf)
+		wsconn.Release(buf)
 		s.frames.Add(1)
 	}
-}
-
-// errFrameTooLarge marks a frame over Config.frameLimit.
-var errFrameTooLarge = errors.New("kvs: frame too large")
-
-// readFrame reads one message of at most frameLimit bytes within limit.
-// The frame aliases buf, a pooled buffer the caller returns to framePool
-// once done with the frame. The wait is not tied to cn.ctx: a closing
-// connection gets its close frame from writeLoop, which ends this read.
-func (cn *wsConn) readFrame(limit time.Duration) (frame []byte, buf *bytes.Buffer, err error) {
-	ctx, cancel := context.WithTimeout(context.Background(), limit)
-	defer cancel()
-	_, rd, err := cn.c.Reader(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	max := int64(cn.s.cfg.frameLimit())
-	buf = framePool.Get().(*bytes.Buffer)
-	buf.Reset()
-	n, err := buf.ReadFrom(io.LimitReader(rd, max+1))
-	switch {
-	case n > max:
-		err = errFrameTooLarge
-	case err == nil:
-		return buf.Bytes(), buf, nil
-	}
-	framePool.Put(buf)
-	return nil, nil, err
 }
 
 // handle routes one client frame, answering a refusal with a
@@ -307,7 +258,7 @@ func (cn *wsConn) handle(frame []byte) {
 // recipientClientId is ignored, as AWS ignores it).
 func (cn *wsConn) route(f clientFrame) *APIError {
 	s := cn.s
-	if !cn.bucket.take(s.cfg.Clock.Now()) {
+	if !cn.rate.Allow(s.cfg.Clock.Now()) {
 		return Errorf(ErrClientLimitExceeded, "More than %d messages per second.", s.cfg.MessageRate)
 	}
 	switch {
@@ -325,7 +276,7 @@ func (cn *wsConn) route(f clientFrame) *APIError {
 		}
 		to = f.RecipientClientID
 	}
-	err := s.store.Send(cn.ctx, cn.channel, to, Message{Type: f.Action, Sender: cn.client, Payload: f.MessagePayload})
+	err := s.store.Send(cn.Context(), cn.channel, to, Message{Type: f.Action, Sender: cn.client, Payload: f.MessagePayload})
 	if err != nil {
 		return asAPIError(err)
 	}
@@ -345,7 +296,7 @@ func (cn *wsConn) event(messageType string) {
 	if cn.enqueue(outItem{m: Message{Type: messageType}, event: true}, 0) != nil || messageType != MessageGoAway {
 		return
 	}
-	cn.addTimer(cn.s.cfg.GoAwayGrace, func() { cn.closeWith(websocket.StatusGoingAway, "going away") })
+	cn.addTimer(cn.s.cfg.GoAwayGrace, func() { cn.CloseWith(websocket.StatusGoingAway, "going away") })
 }
 
 // Deliver implements Sink.
@@ -356,126 +307,16 @@ func (cn *wsConn) Deliver(m Message) error { return cn.enqueue(outItem{m: m}, le
 // reader that slow is gone or hostile; the Store keeps a refused message
 // for its reconnect).
 func (cn *wsConn) enqueue(it outItem, size int) error {
-	cn.mu.Lock()
-	defer cn.mu.Unlock()
-	if cn.closing {
-		return errSinkClosed
-	}
-	if len(cn.out) >= cn.s.cfg.MaxQueuedMessages || cn.outBytes+size > cn.s.cfg.MaxQueuedBytes {
-		cn.closeLocked(abort, "outbox over budget")
+	err := cn.Enqueue(it, size)
+	if errors.Is(err, wsconn.ErrOutboxFull) {
 		return Errorf(ErrClientLimitExceeded, "The connection's outbox is full.")
 	}
-	cn.out = append(cn.out, it)
-	cn.outBytes += size
-	select {
-	case cn.wake <- struct{}{}:
-	default:
-	}
-	return nil
+	return err
 }
 
 // Close implements Sink: the client connected again elsewhere, or its
 // channel was deleted.
-func (cn *wsConn) Close() { cn.closeWith(websocket.StatusNormalClosure, "replaced or channel deleted") }
-
-// abort is the close "status" of a connection dropped without a close
-// handshake: its peer does not read (no pong, a full outbox, a failed
-// write), so the handshake would only wait out its 5 s.
-const abort websocket.StatusCode = 0
-
-// closeWith makes writeLoop close the connection with code and reason
-// (abort: no close frame); the first call decides them.
-func (cn *wsConn) closeWith(code websocket.StatusCode, reason string) {
-	cn.mu.Lock()
-	defer cn.mu.Unlock()
-	cn.closeLocked(code, reason)
-}
-
-func (cn *wsConn) closeLocked(code websocket.StatusCode, reason string) {
-	if cn.closing {
-		return
-	}
-	cn.closing, cn.code, cn.reason = true, code, reason
-	for _, stop := range cn.stops {
-		stop()
-	}
-	cn.stops = nil
-	cn.out, cn.outBytes = nil, 0
-	cn.cancel()
-}
-
-// writeLoop writes the outbox in order, each frame within WriteTimeout,
-// and pings every PingInterval; a ping unanswered by the next one, or a
-// failed write, ends the connection. Once the connection is closing it
-// sends the close frame, which ends readLoop too.
-func (cn *wsConn) writeLoop() {
-	defer close(cn.writeDone)
-	s := cn.s
-	ticker := time.NewTicker(s.cfg.PingInterval)
-	defer ticker.Stop()
-	pong := make(chan error, 1)
-	pinging := false
-	var buf []byte
-	for {
-		select {
-		case <-cn.ctx.Done():
-			cn.mu.Lock()
-			code, reason := cn.code, cn.reason
-			cn.mu.Unlock()
-			if pinging {
-				<-pong // its context is cn.ctx's child: it returns now
-			}
-			if code == abort {
-				_ = cn.c.CloseNow()
-			} else {
-				_ = cn.c.Close(code, reason)
-			}
-			return
-		case <-cn.wake:
-			var ok bool
-			if buf, ok = cn.flush(buf); !ok {
-				cn.closeWith(abort, "write failed")
-			}
-		case <-ticker.C:
-			if pinging {
-				cn.closeWith(abort, "no pong")
-				continue
-			}
-			pinging = true
-			go func() {
-				ctx, cancel := context.WithTimeout(cn.ctx, s.cfg.PingInterval)
-				defer cancel()
-				pong <- cn.c.Ping(ctx)
-			}()
-		case err := <-pong:
-			pinging = false
-			if err != nil {
-				cn.closeWith(abort, "no pong")
-			}
-		}
-	}
-}
-
-// flush writes every queued item; buf is reused across frames. It reports
-// false when a write failed.
-func (cn *wsConn) flush(buf []byte) ([]byte, bool) {
-	for {
-		items := cn.takeOut()
-		if len(items) == 0 {
-			return buf, true
-		}
-		for _, it := range items {
-			buf = it.appendFrame(buf[:0])
-			ctx, cancel := context.WithTimeout(cn.ctx, cn.s.cfg.WriteTimeout)
-			err := cn.c.Write(ctx, websocket.MessageText, buf)
-			cancel()
-			if err != nil {
-				return buf, false
-			}
-		}
-		cn.giveBack(items)
-	}
-}
+func (cn *wsConn) Close() { cn.CloseWith(websocket.StatusNormalClosure, "replaced or channel deleted") }
 
 // appendFrame appends the frame of it to b.
 func (it *outItem) appendFrame(b []byte) []byte {
@@ -486,44 +327,4 @@ func (it *outItem) appendFrame(b []byte) []byte {
 		return appendEventFrame(b, it.m.Type)
 	}
 	return appendMessageFrame(b, it.m)
-}
-
-// takeOut empties the outbox and returns what it held. The outbox and
-// spare take turns, so that delivering does not allocate once both have
-// grown to the traffic.
-func (cn *wsConn) takeOut() []outItem {
-	cn.mu.Lock()
-	defer cn.mu.Unlock()
-	items := cn.out
-	cn.out, cn.spare, cn.outBytes = cn.spare, nil, 0
-	return items
-}
-
-// giveBack returns a slice from takeOut, written, to be the next spare.
-func (cn *wsConn) giveBack(items []outItem) {
-	clear(items) // let the payloads go
-	cn.mu.Lock()
-	defer cn.mu.Unlock()
-	if cn.spare == nil && !cn.closing {
-		cn.spare = items[:0]
-	}
-}
-
-// tokenBucket limits a connection's messages: rate a second, burst at once.
-type tokenBucket struct {
-	rate, burst, tokens float64
-	last                time.Time
-}
-
-// take spends a token if one is left at now.
-func (b *tokenBucket) take(now time.Time) bool {
-	if !b.last.IsZero() {
-		b.tokens = min(b.burst, b.tokens+b.rate*now.Sub(b.last).Seconds())
-	}
-	b.last = now
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
 }

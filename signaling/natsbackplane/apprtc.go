@@ -3,10 +3,9 @@ package natsbackplane
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/streamwire/streamwire/signaling/apprtc"
@@ -26,8 +25,7 @@ type AppRTCStore struct {
 	maxBytes        int
 	log             *slog.Logger
 
-	mu     sync.Mutex
-	closed bool
+	closed atomic.Bool
 }
 
 var _ apprtc.Store = (*AppRTCStore)(nil)
@@ -39,7 +37,7 @@ var _ apprtc.Store = (*AppRTCStore)(nil)
 // time-outs are TTLs of KV entries, in whole seconds. It fails when NATS
 // does not answer (ErrUnavailable).
 func (bp *Backplane) AppRTC(ctx context.Context, cfg apprtc.Config) (*AppRTCStore, error) {
-	b, err := bp.openBucket(ctx, "apprtc")
+	b, err := bp.openBucket(ctx, "apprtc", roomKey(""))
 	if err != nil {
 		return nil, err
 	}
@@ -53,6 +51,7 @@ func (bp *Backplane) AppRTC(ctx context.Context, cfg apprtc.Config) (*AppRTCStor
 		s.log = bp.cfg.Logger
 	}
 	if err := bp.addStore(s); err != nil {
+		b.close()
 		return nil, err
 	}
 	return s, nil
@@ -66,10 +65,7 @@ func leaseKey(room, client string) string { return "lease." + room + "." + clien
 
 // check fails after Close or for ids that are not apprtc ids.
 func (s *AppRTCStore) check(ids ...string) error {
-	s.mu.Lock()
-	closed := s.closed
-	s.mu.Unlock()
-	if closed {
+	if s.closed.Load() {
 		return apprtc.ErrClosed
 	}
 	for _, id := range ids {
@@ -397,47 +393,58 @@ func (s *AppRTCStore) requeue(ctx context.Context, room string, back []taken) {
 }
 
 // Send implements apprtc.Store: msg goes to the other client's WebSocket,
-// through NATS when another instance holds it; when that client has none,
-// or its Sink refuses msg, msg is queued on client by a compare-and-set on
-// the revision that showed no usable WebSocket, so that a registration
-// landing meanwhile either takes msg with the queue or is seen on the
-// next attempt.
+// through NATS when another instance holds it. The room is read from this
+// instance's cache: a message costs no KV read while the room does not
+// change. When the other client has no WebSocket, or its Sink refuses
+// msg, msg is queued on client by a compare-and-set on the revision that
+// showed no usable WebSocket, so that a registration landing meanwhile
+// either takes msg with the queue or is seen on the next attempt.
 func (s *AppRTCStore) Send(ctx context.Context, room, client, msg string) error {
 	if err := s.check(room, client); err != nil {
 		return err
 	}
+	key := roomKey(room)
+	d, err := peek(ctx, s.b, key, decodeRoom)
+	if err != nil {
+		return err
+	}
 	var tried *loc
-	for range s.bp.cfg.MaxRetries {
-		e, err := s.b.get(ctx, roomKey(room))
-		if err != nil {
-			return err
-		}
-		d, err := decodeRoom(e)
-		if err != nil {
-			return err
-		}
-		src := d.find(client)
-		if src == nil || !src.Client {
-			if err := s.addClient(ctx, room, client); err != nil {
-				return err
-			}
-			continue
-		}
-		if to := d.registeredPeer(client); to != nil && (tried == nil || *to != *tried) {
+	if src := d.find(client); src != nil && src.Client {
+		if to := d.registeredPeer(client); to != nil {
 			ok, err := s.bp.request(ctx, *to, opDeliver, []byte(msg))
 			if err != nil || ok {
 				return err
 			}
 			tried = to
 		}
-		if src.Queue, err = push(src.Queue, msg, s.maxMsgs, s.maxBytes); err != nil {
+	}
+	for range s.bp.cfg.MaxRetries {
+		unknown := false
+		_, err := s.b.update(ctx, key, func(e entry) ([]byte, time.Duration, change, error) {
+			d, err := decodeRoom(e)
+			if err != nil {
+				return nil, 0, keep, err
+			}
+			src := d.find(client)
+			if unknown = src == nil || !src.Client; unknown {
+				return nil, 0, keep, nil
+			}
+			if to := d.registeredPeer(client); to != nil && (tried == nil || *to != *tried) {
+				ok, err := s.bp.request(ctx, *to, opDeliver, []byte(msg))
+				if err != nil || ok {
+					return nil, 0, done, err
+				}
+				tried = to
+			}
+			if src.Queue, err = push(src.Queue, msg, s.maxMsgs, s.maxBytes); err != nil {
+				return nil, 0, keep, err
+			}
+			return s.encode(d)
+		})
+		if err != nil || !unknown {
 			return err
 		}
-		val, _, _, err := s.encode(d)
-		if err != nil {
-			return err
-		}
-		if _, err = s.b.put(ctx, roomKey(room), val, e.rev, 0); !errors.Is(err, errConflict) {
+		if err := s.addClient(ctx, room, client); err != nil {
 			return err
 		}
 	}
@@ -557,26 +564,12 @@ func (s *AppRTCStore) Remove(ctx context.Context, room, client string) error {
 // deregistered (its client keeps its seat for ReconnectGrace, to register
 // again on any instance) and closed. The rooms stay in NATS.
 func (s *AppRTCStore) Close() error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
+	if !s.closed.CompareAndSwap(false, true) {
 		return nil
 	}
-	s.closed = true
-	s.mu.Unlock()
-	// One deadline for all: with NATS down, Close takes 2*Timeout, not
-	// that for each WebSocket. The first failure is returned.
-	ctx, cancel := context.WithTimeout(context.Background(), 2*s.bp.cfg.Timeout)
-	defer cancel()
-	var first error
-	for _, l := range s.bp.bound(s.b) {
-		s.bp.unbind(l.sink)
-		if err := s.deregister(ctx, l.scope, l.client, l); err != nil && first == nil {
-			first = err
-		}
-		l.ep.close()
-	}
-	return first
+	return s.bp.closeStore(s.b, func(ctx context.Context, l *local) error {
+		return s.deregister(ctx, l.scope, l.client, l)
+	})
 }
 
 // apprtcEndpoint drives an apprtc.Sink.

@@ -43,13 +43,13 @@ func TestAppRTCCallAcrossInstances(t *testing.T) {
 	require.Equal(t, http.StatusOK, status)
 	assert.JSONEq(t, `{"result":"SUCCESS"}`, body)
 	wa := a.collider("call", ja.Params.ClientID)
-	assert.Equal(t, `{"type":"answer"}`, wa.recvMsg())
+	assert.Equal(t, `{"type":"answer"}`, wa.RecvMsg())
 
 	for i := range 5 {
-		wa.sendMsg("from A " + strconv.Itoa(i))
-		assert.Equal(t, "from A "+strconv.Itoa(i), wb.recvMsg())
-		wb.sendMsg("from B " + strconv.Itoa(i))
-		assert.Equal(t, "from B "+strconv.Itoa(i), wa.recvMsg())
+		wa.SendMsg("from A " + strconv.Itoa(i))
+		assert.Equal(t, "from A "+strconv.Itoa(i), wb.RecvMsg())
+		wb.SendMsg("from B " + strconv.Itoa(i))
+		assert.Equal(t, "from B "+strconv.Itoa(i), wa.RecvMsg())
 	}
 	// Each side counts a message once the other has answered the request.
 	require.Eventually(t, func() bool {
@@ -135,7 +135,7 @@ func TestAppRTCSeatFreedWhenInstanceDies(t *testing.T) {
 
 	a.kill()
 	killed := time.Now()
-	_ = wa.c.CloseNow()
+	_ = wa.C.CloseNow()
 	assert.Equal(t, apprtc.ResultFull, b.join("crash").Result, "A's seat was freed at once")
 	var j joinAnswer
 	require.Eventually(t, func() bool {
@@ -149,8 +149,8 @@ func TestAppRTCSeatFreedWhenInstanceDies(t *testing.T) {
 
 	// The new client calls B's through B.
 	wc := b.collider("crash", j.Params.ClientID)
-	wc.sendMsg("hello")
-	assert.Equal(t, "hello", wb.recvMsg())
+	wc.SendMsg("hello")
+	assert.Equal(t, "hello", wb.RecvMsg())
 }
 
 // TestAppRTCRestartedInstance: instance A stops (its WebSockets close and
@@ -167,29 +167,29 @@ func TestAppRTCRestartedInstance(t *testing.T) {
 			ja, jb := a.join("r"), b.join("r")
 			wa := a.collider("r", ja.Params.ClientID)
 			wb := b.collider("r", jb.Params.ClientID)
-			wb.sendMsg("before")
-			assert.Equal(t, "before", wa.recvMsg())
+			wb.SendMsg("before")
+			assert.Equal(t, "before", wa.RecvMsg())
 
 			if crash {
 				a.kill()
-				_ = wa.c.CloseNow()
+				_ = wa.C.CloseNow()
 			} else {
 				a.stop()
 			}
 			for i := range 3 {
-				wb.sendMsg("away " + strconv.Itoa(i))
+				wb.SendMsg("away " + strconv.Itoa(i))
 			}
 			assert.Equal(t, apprtc.ResultFull, b.join("r").Result, "A's client lost its seat")
 
 			a2 := newInstance(t, ns.ClientURL(), o)
 			wa2 := a2.collider("r", ja.Params.ClientID)
 			for i := range 3 {
-				assert.Equal(t, "away "+strconv.Itoa(i), wa2.recvMsg())
+				assert.Equal(t, "away "+strconv.Itoa(i), wa2.RecvMsg())
 			}
-			wa2.sendMsg("back")
-			assert.Equal(t, "back", wb.recvMsg())
-			wb.sendMsg("welcome")
-			assert.Equal(t, "welcome", wa2.recvMsg())
+			wa2.SendMsg("back")
+			assert.Equal(t, "back", wb.RecvMsg())
+			wb.SendMsg("welcome")
+			assert.Equal(t, "welcome", wa2.RecvMsg())
 			assert.Equal(t, apprtc.ResultFull, a2.join("r").Result)
 		})
 	}
@@ -221,12 +221,12 @@ func TestAppRTCQueueLimits(t *testing.T) {
 	ja, jb := a.join("q"), b.join("q")
 	wa := a.collider("q", ja.Params.ClientID)
 	for i := range 5 {
-		wa.sendMsg("m" + strconv.Itoa(i))
+		wa.SendMsg("m" + strconv.Itoa(i))
 	}
-	assert.Equal(t, `{"msg":"","error":"Too many messages queued for the client"}`+"\n", wa.recv())
+	assert.Equal(t, `{"msg":"","error":"Too many messages queued for the client"}`+"\n", wa.Recv())
 	wb := b.collider("q", jb.Params.ClientID)
 	for i := range 4 {
-		assert.Equal(t, "m"+strconv.Itoa(i), wb.recvMsg())
+		assert.Equal(t, "m"+strconv.Itoa(i), wb.RecvMsg())
 	}
 
 	// Big messages: a room's value, queues included, is capped by NATS's
@@ -263,7 +263,7 @@ func TestAppRTCNATSDown(t *testing.T) {
 	status, _ := a.do(http.MethodGet, "/r/down", "")
 	assert.Equal(t, http.StatusServiceUnavailable, status)
 	w := a.collider("down", "c1")
-	f := w.recv()
+	f := w.Recv()
 	assert.Contains(t, f, "NATS", f)
 	elapsed := time.Since(start)
 	t.Logf("three requests with NATS down answered in %v (Timeout %v)", elapsed.Round(time.Millisecond), cfg.Timeout)
@@ -299,6 +299,6 @@ func TestAppRTCLostLease(t *testing.T) {
 	w := a.collider("lost", j.Params.ClientID)
 	waitBound(t, a, 1)
 	require.NoError(t, a.as.b.purge(t.Context(), leaseKey("lost", j.Params.ClientID), 0))
-	assert.True(t, w.closed(2*cfg.LeaseTTL), "the WebSocket outlived its lease")
+	assert.True(t, w.Closed(2*cfg.LeaseTTL), "the WebSocket outlived its lease")
 	assert.Equal(t, uint64(1), a.bp.Stats().LeasesLost)
 }

@@ -31,14 +31,16 @@ type Backplane struct {
 	sub    *nats.Subscription
 	stats  counters
 
-	mu      sync.Mutex
-	nextID  uint64
-	locals  map[uint64]*local
-	bySink  map[any]*local
-	stores  []interface{ Close() error }
-	closed  bool
-	stop    chan struct{}
-	stopped chan struct{}
+	mu       sync.Mutex
+	nextID   uint64
+	locals   map[uint64]*local
+	bySink   map[any]*local
+	stores   []interface{ Close() error }
+	outs     map[string]*outbound // deliveries to other instances, by instance
+	closed   bool
+	stop     chan struct{}
+	stopped  chan struct{}
+	flushers sync.WaitGroup // the goroutines sending outbound batches
 }
 
 // local is a Sink on this instance, as the other instances reach it: its
@@ -77,17 +79,21 @@ func (l loc) String() string { return l.Inst + "." + strconv.FormatUint(l.Sink, 
 // Request operations on PREFIX.i.INSTANCE.SINK: the first byte of the
 // request; the reply is one byte, replyYes or replyNo.
 const (
-	opDeliver = 'D' // deliver the message that follows; yes: taken
+	opDeliver = 'D' // deliver the message that follows; yes: taken (sent in batches, see deliverRemote)
 	opProbe   = 'P' // is the sink bound here? yes: it is
 	opClose   = 'C' // close the sink's WebSocket; yes: it was here
 	replyYes  = '1'
 	replyNo   = '0'
 )
 
+// answerYes and answerNo are the replies, shared: Respond copies them.
+var answerYes, answerNo = []byte{replyYes}, []byte{replyNo}
+
 // counters are the Backplane's statistics.
 type counters struct {
 	forwarded, received, localDeliveries, refused atomic.Uint64
 	kvReads, kvWrites, conflicts, leasesLost      atomic.Uint64
+	cacheHits, batches                            atomic.Uint64
 }
 
 // Stats are a Backplane's counters since New.
@@ -106,6 +112,12 @@ type Stats struct {
 	// KVReads and KVWrites count the JetStream KV requests; Conflicts the
 	// compare-and-sets that lost to another writer and were retried.
 	KVReads, KVWrites, Conflicts uint64
+	// CacheHits counts the room and channel documents read from this
+	// instance's cache instead of the bucket.
+	CacheHits uint64
+	// Batches counts the requests that carried Forwarded (and the refused
+	// remote deliveries): under load, one carries many messages.
+	Batches uint64
 	// LeasesLost counts the WebSockets closed because their lease had
 	// expired or was taken (the instance was cut off from NATS for longer
 	// than LeaseTTL, or the client connected elsewhere).
@@ -125,7 +137,7 @@ func New(ctx context.Context, nc *nats.Conn, cfg Config) (*Backplane, error) {
 		return nil, fmt.Errorf("natsbackplane: %w: %w", ErrUnavailable, err)
 	}
 	bp := &Backplane{cfg: cfg, nc: nc, js: js, id: nuid.Next(),
-		locals: map[uint64]*local{}, bySink: map[any]*local{}, stop: make(chan struct{}), stopped: make(chan struct{})}
+		locals: map[uint64]*local{}, bySink: map[any]*local{}, outs: map[string]*outbound{}, stop: make(chan struct{}), stopped: make(chan struct{})}
 	bp.subPre = cfg.Prefix + ".i." + bp.id + "."
 	rctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
@@ -172,7 +184,7 @@ func (bp *Backplane) Stats() Stats {
 	s := &bp.stats
 	return Stats{Forwarded: s.forwarded.Load(), Received: s.received.Load(), Local: s.localDeliveries.Load(),
 		Refused: s.refused.Load(), KVReads: s.kvReads.Load(), KVWrites: s.kvWrites.Load(),
-		Conflicts: s.conflicts.Load(), LeasesLost: s.leasesLost.Load(), Bound: bound}
+		Conflicts: s.conflicts.Load(), CacheHits: s.cacheHits.Load(), Batches: s.batches.Load(), LeasesLost: s.leasesLost.Load(), Bound: bound}
 }
 
 // Close closes the stores made from the Backplane (see AppRTCStore.Close
@@ -195,6 +207,7 @@ func (bp *Backplane) Close() error {
 	}
 	close(bp.stop)
 	<-bp.stopped
+	bp.flushers.Wait()
 	if err := bp.sub.Unsubscribe(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
 		errs = append(errs, fmt.Errorf("natsbackplane: unsubscribe: %w", err))
 	}
@@ -258,6 +271,25 @@ func (bp *Backplane) bound(b *bucket) []*local {
 	return ls
 }
 
+// closeStore unbinds every sink of b, undoes its binding with undo (all
+// under one deadline: with NATS down, closing takes 2*Timeout, not that
+// for each WebSocket), closes its WebSocket, and stops b's watch. It
+// returns the first failure.
+func (bp *Backplane) closeStore(b *bucket, undo func(context.Context, *local) error) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*bp.cfg.Timeout)
+	defer cancel()
+	var first error
+	for _, l := range bp.bound(b) {
+		bp.unbind(l.sink)
+		if err := undo(ctx, l); err != nil && first == nil {
+			first = err
+		}
+		l.ep.close()
+	}
+	b.close()
+	return first
+}
+
 // lookup returns the local with id, or nil.
 func (bp *Backplane) lookup(id uint64) *local {
 	bp.mu.Lock()
@@ -268,51 +300,46 @@ func (bp *Backplane) lookup(id uint64) *local {
 // here is the location of l.
 func (bp *Backplane) here(l *local) loc { return loc{Inst: bp.id, Sink: l.id} }
 
-// request sends op and payload to the sink at to and reports whether the
-// answer was yes. A sink on this instance is served without NATS; an
-// instance that is gone (no subscriber) answers no.
+// request sends op (opDeliver with payload, opProbe, opClose) to the sink
+// at to and reports whether the answer was yes. A sink on this instance is
+// served without NATS, a delivery to another goes in a batch (see
+// deliverRemote); an instance that is gone (no subscriber) answers no.
 func (bp *Backplane) request(ctx context.Context, to loc, op byte, payload []byte) (bool, error) {
-	if to.Inst == bp.id {
+	switch {
+	case to.Inst == bp.id:
 		return bp.serveLocal(to.Sink, op, payload, false), nil
+	case op == opDeliver:
+		return bp.deliverRemote(ctx, to, payload)
 	}
-	data := make([]byte, 1+len(payload))
-	data[0] = op
-	copy(data[1:], payload)
 	rctx, cancel := context.WithTimeout(ctx, bp.cfg.Timeout)
 	defer cancel()
 	subj := bp.cfg.Prefix + ".i." + to.Inst + "." + strconv.FormatUint(to.Sink, 10)
-	reply, err := bp.nc.RequestWithContext(rctx, subj, data)
+	reply, err := bp.nc.RequestWithContext(rctx, subj, []byte{op})
 	switch {
 	case errors.Is(err, nats.ErrNoResponders):
-		if op == opDeliver {
-			bp.stats.refused.Add(1)
-		}
 		return false, nil
 	case err != nil:
 		return false, failed(ctx, "request to instance "+to.Inst, err)
 	}
-	yes := len(reply.Data) == 1 && reply.Data[0] == replyYes
-	if op == opDeliver {
-		if yes {
-			bp.stats.forwarded.Add(1)
-		} else {
-			bp.stats.refused.Add(1)
-		}
-	}
-	return yes, nil
+	return len(reply.Data) == 1 && reply.Data[0] == replyYes, nil
 }
 
 // serve answers a request from another instance to one of this
 // instance's sinks.
 func (bp *Backplane) serve(m *nats.Msg) {
-	id, err := strconv.ParseUint(strings.TrimPrefix(m.Subject, bp.subPre), 10, 64)
+	tok := strings.TrimPrefix(m.Subject, bp.subPre)
+	if tok == batchToken {
+		bp.serveBatch(m)
+		return
+	}
+	id, err := strconv.ParseUint(tok, 10, 64)
 	yes := false
 	if err == nil && len(m.Data) > 0 {
 		yes = bp.serveLocal(id, m.Data[0], m.Data[1:], true)
 	}
-	reply := []byte{replyNo}
+	reply := answerNo
 	if yes {
-		reply[0] = replyYes
+		reply = answerYes
 	}
 	_ = m.Respond(reply) // a requester that gave up needs no answer
 }
@@ -376,7 +403,15 @@ func (bp *Backplane) refreshLoop() {
 	}
 }
 
-// refreshAll refreshes the leases of the bound sinks once.
+// refreshBatch is how many lease refreshes are in flight at once: one
+// round trip refreshes that many leases, so 5,000 WebSockets cost some
+// twenty round trips every LeaseTTL/3 instead of 5,000.
+const refreshBatch = 256
+
+// refreshAll refreshes the leases of the bound sinks once, refreshBatch
+// at a time, the batches spread over the first half of the refresh
+// interval (LeaseTTL/3): a burst of thousands of KV writes would hold up,
+// behind it on the same NATS connection, the deliveries of messages.
 func (bp *Backplane) refreshAll() {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -387,11 +422,63 @@ func (bp *Backplane) refreshAll() {
 		case <-ctx.Done():
 		}
 	}()
-	for _, l := range bp.bound(nil) {
-		if ctx.Err() != nil {
+	ls := bp.bound(nil)
+	batches := (len(ls) + refreshBatch - 1) / refreshBatch
+	gap := bp.cfg.LeaseTTL / 6 / time.Duration(max(batches, 1))
+	for len(ls) > 0 && ctx.Err() == nil {
+		n := min(len(ls), refreshBatch)
+		start := time.Now()
+		bp.refreshSome(ctx, ls[:n])
+		ls = ls[n:]
+		if wait := gap - time.Since(start); len(ls) > 0 && wait > 0 {
+			select {
+			case <-ctx.Done():
+			case <-time.After(wait):
+			}
+		}
+	}
+}
+
+// refreshSome rewrites the leases of ls with a new TTL, publishing them
+// all before waiting for the acknowledgements; a lease whose
+// compare-and-set lost, or whose publish failed, is refreshed alone.
+func (bp *Backplane) refreshSome(ctx context.Context, ls []*local) {
+	type pending struct {
+		l   *local
+		rev uint64
+		f   jetstream.PubAckFuture
+	}
+	var ps []pending
+	for _, l := range ls {
+		bp.mu.Lock()
+		rev, leased := l.leaseRev, l.leased
+		bp.mu.Unlock()
+		if !leased {
+			continue
+		}
+		m := &nats.Msg{Subject: l.b.pre + l.leaseKey, Data: []byte(bp.here(l).String())}
+		f, err := bp.js.PublishMsgAsync(m, jetstream.WithExpectLastSequencePerSubject(rev), jetstream.WithMsgTTL(bp.cfg.LeaseTTL))
+		bp.stats.kvWrites.Add(1)
+		if err != nil {
+			bp.refresh(ctx, l)
+			continue
+		}
+		ps = append(ps, pending{l, rev, f})
+	}
+	t := time.NewTimer(bp.cfg.Timeout)
+	defer t.Stop()
+	for _, p := range ps {
+		select {
+		case ack := <-p.f.Ok():
+			bp.refreshed(p.l, p.rev, ack.Sequence)
+		case <-p.f.Err():
+			bp.refresh(ctx, p.l)
+		case <-t.C:
+			bp.cfg.Logger.Warn("natsbackplane: lease refresh timed out", "key", p.l.leaseKey)
+			return
+		case <-ctx.Done():
 			return
 		}
-		bp.refresh(ctx, l)
 	}
 }
 
@@ -421,11 +508,16 @@ func (bp *Backplane) refresh(ctx context.Context, l *local) {
 		bp.cfg.Logger.Warn("natsbackplane: lease refresh failed", "key", l.leaseKey, "err", err)
 		return
 	}
+	bp.refreshed(l, rev, newRev)
+}
+
+// refreshed records that l's lease, at rev, was rewritten at newRev.
+func (bp *Backplane) refreshed(l *local, rev, newRev uint64) {
 	bp.mu.Lock()
+	defer bp.mu.Unlock()
 	if l.leased && l.leaseRev == rev {
 		l.leaseRev = newRev
 	}
-	bp.mu.Unlock()
 }
 
 // loseLease closes l's WebSocket after its lease was lost.

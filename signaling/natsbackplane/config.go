@@ -17,6 +17,12 @@ const (
 	// compare-and-set, one delivery to another instance. A server 2 s
 	// away is as good as down for signaling.
 	DefaultTimeout = 2 * time.Second
+	// DefaultDeliveryTimeout bounds a delivery to a WebSocket on another
+	// instance, from its queueing to the answer. An instance that is gone
+	// answers at once (its subscription went with its connection), so
+	// this only waits out a live instance that is slow: on a busy machine
+	// a round trip can take seconds, and a late message beats a lost one.
+	DefaultDeliveryTimeout = 10 * time.Second
 	// DefaultLeaseTTL is the TTL of the KV entry of a client whose
 	// WebSocket is open on an instance; that instance rewrites it every
 	// LeaseTTL/3. When the instance dies, the client's seat is free
@@ -32,6 +38,10 @@ const (
 	// operation on one key; each lost attempt means another instance
 	// wrote the key meanwhile.
 	DefaultMaxRetries = 32
+	// DefaultCacheEntries caps the room and channel documents an instance
+	// caches, to send messages without a KV read: a room's document is
+	// some hundred bytes, so 65,536 of them take some tens of MB at most.
+	DefaultCacheEntries = 65536
 )
 
 // Config configures a Backplane. The zero value works: every zero (or
@@ -43,8 +53,13 @@ type Config struct {
 	// letters, digits, '-' and '_'. Zero means DefaultPrefix
 	// ("streamwire").
 	Prefix string
-	// Timeout bounds each NATS request. Zero means DefaultTimeout (2 s).
+	// Timeout bounds each NATS request but deliveries (KV reads and
+	// writes, probes). Zero means DefaultTimeout (2 s).
 	Timeout time.Duration
+	// DeliveryTimeout bounds a delivery to another instance, its wait in
+	// the queue to that instance included. Zero means
+	// DefaultDeliveryTimeout (10 s).
+	DeliveryTimeout time.Duration
 	// LeaseTTL is the TTL of a connected client's KV entry, which only
 	// the instance holding its WebSocket refreshes (every LeaseTTL/3).
 	// JetStream counts TTLs in whole seconds: it is rounded up, to 1 s at
@@ -56,6 +71,10 @@ type Config struct {
 	// MaxRetries caps the compare-and-set attempts of one operation.
 	// Zero means DefaultMaxRetries (32).
 	MaxRetries int
+	// CacheEntries caps the room and channel documents cached on this
+	// instance (see Backplane); past it the cache is emptied. Zero means
+	// DefaultCacheEntries (65,536).
+	CacheEntries int
 	// Replicas is the number of replicas of each KV bucket in a
 	// clustered JetStream. Zero means 1.
 	Replicas int
@@ -72,9 +91,11 @@ type Config struct {
 func (c Config) withDefaults() Config {
 	c.Prefix = orDefault(c.Prefix, DefaultPrefix)
 	c.Timeout = orDefault(c.Timeout, DefaultTimeout)
+	c.DeliveryTimeout = orDefault(c.DeliveryTimeout, DefaultDeliveryTimeout)
 	c.LeaseTTL = wholeSeconds(orDefault(c.LeaseTTL, DefaultLeaseTTL))
 	c.MarkerTTL = wholeSeconds(orDefault(c.MarkerTTL, DefaultMarkerTTL))
 	c.MaxRetries = orDefault(c.MaxRetries, DefaultMaxRetries)
+	c.CacheEntries = orDefault(c.CacheEntries, DefaultCacheEntries)
 	c.Replicas = orDefault(c.Replicas, 1)
 	if c.Logger == nil {
 		c.Logger = slog.Default()

@@ -55,6 +55,22 @@
 // message with the queue or is seen on the next attempt: nothing is left
 // behind in a queue nobody will read.
 //
+// # The document cache
+//
+// Each instance caches the room and channel documents it read or wrote
+// (up to Config.CacheEntries), and a KV watch on room.* and ch.* drops an
+// entry as soon as another instance writes its key. Sending a message
+// reads the recipient's WebSocket from the cached document: no KV read,
+// one NATS request to the recipient's instance (none when it is this
+// one). The cache only ever saves reads, never decides: every write is
+// still a compare-and-set on the revision read, a cached entry that lost
+// is dropped and read again, and a decision to write nothing (FULL, an
+// unknown client, nothing to deregister) taken on a cached entry is taken
+// again on a fresh read. A delivery to a WebSocket the cache names goes
+// only where that WebSocket is still bound (sink ids are never reused);
+// otherwise the message is queued on a fresh read. Leases are refreshed
+// 256 at a time, published before their acknowledgements are awaited.
+//
 // A participant's seat lives as long as its lease, and the time-outs of
 // the Collider are the lease's TTLs (whole seconds): RegisterTimeout after
 // a join or a Collider POST, LeaseTTL while the client has a WebSocket
@@ -69,15 +85,22 @@
 // # Subjects
 //
 // Each instance subscribes to PREFIX.i.INSTANCE.* with core NATS (no
-// JetStream). A message for the WebSocket SINK of instance INSTANCE is a
-// request to PREFIX.i.INSTANCE.SINK: one operation byte ('D' deliver, 'P'
-// is the sink still bound, 'C' close it), then the payload (the Collider
+// JetStream). Messages for the WebSockets of instance INSTANCE travel in
+// batches, requests to PREFIX.i.INSTANCE.b: for each message the sink id
+// and the payload's length as uvarints, then the payload (the Collider
 // message, or a KVS message as its type and sender, each after a uvarint
-// length, then its base64 payload). The reply is one byte, '1' (taken,
-// bound, closed) or '0'. A sink on the same instance is reached without
-// NATS. A delivery that is refused, or finds no subscriber, is queued as
-// when the recipient has no WebSocket. Stats counts the messages that
-// crossed NATS (Forwarded, Received) and those that did not (Local).
+// length, then its base64 payload); the reply is one byte a message, '1'
+// taken or '0' refused. One batch to an instance is in flight at a time,
+// and what is sent meanwhile goes in the next: a lone message goes at
+// once, under load a round trip carries many, and the messages to one
+// instance keep their order. Other operations on the WebSocket SINK are
+// requests to PREFIX.i.INSTANCE.SINK of one byte ('P' is the sink still
+// bound, 'C' close it), answered '1' or '0'. A sink on the same instance
+// is reached without NATS. A delivery that is refused, or finds no
+// subscriber, is queued as when the recipient has no WebSocket. Stats
+// counts the messages that crossed NATS (Forwarded, Received), the
+// requests that carried them (Batches) and those that did not cross
+// (Local).
 //
 // # When an instance dies
 //
@@ -95,7 +118,10 @@
 //
 // # When NATS is unreachable
 //
-// Every request waits at most Config.Timeout (2 s). The stores then fail
+// Every request waits at most Config.Timeout (2 s), a delivery to another
+// instance at most Config.DeliveryTimeout (10 s, its wait behind other
+// batches included: an instance that is gone answers at once, so this
+// only bounds a slow one). The stores then fail
 // with ErrTimeout or ErrUnavailable wrapping the NATS error: the AppRTC
 // room API answers result ERROR, GET /r/{room} 503, the Collider its
 // error texts (HTTP 500, an error frame); the KVS API answers 503

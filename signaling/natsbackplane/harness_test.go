@@ -9,7 +9,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -19,7 +18,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coder/websocket"
+	"github.com/streamwire/streamwire/internal/wstest"
+
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/stretchr/testify/require"
@@ -52,6 +52,7 @@ func testConfig() Config {
 // servers and HTTP listener.
 type instance struct {
 	t    testing.TB
+	url  string // of the NATS server
 	nc   *nats.Conn
 	bp   *Backplane
 	as   *AppRTCStore
@@ -80,7 +81,7 @@ func newInstance(t testing.TB, url string, o options) *instance {
 	defer cancel()
 	bp, err := New(ctx, nc, o.bp)
 	require.NoError(t, err)
-	in := &instance{t: t, nc: nc, bp: bp, http: &http.Client{Transport: &http.Transport{}}}
+	in := &instance{t: t, url: url, nc: nc, bp: bp, http: &http.Client{Transport: &http.Transport{}}}
 	in.as, err = bp.AppRTC(ctx, o.apprtc)
 	require.NoError(t, err)
 	in.ks, err = bp.KVS(ctx, o.kvs)
@@ -119,22 +120,25 @@ func (in *instance) stop() {
 // kill cuts the instance from NATS without any clean-up, as when its
 // process dies; what is left of it stops at the end of the test. The test
 // closes its clients' WebSockets to the instance, as a dead process's
-// would be.
-func (in *instance) kill() { in.nc.Close() }
+// would be. It returns once the NATS server has dropped the instance's
+// subscription, as it does at once when a process dies (its socket
+// closes); until then a request to it would wait out its time-out.
+func (in *instance) kill() {
+	in.t.Helper()
+	in.nc.Close()
+	probe, err := nats.Connect(in.url)
+	require.NoError(in.t, err)
+	defer probe.Close()
+	require.Eventually(in.t, func() bool {
+		_, err := probe.Request(in.bp.subPre+"0", nil, time.Second)
+		return errors.Is(err, nats.ErrNoResponders)
+	}, 5*time.Second, 10*time.Millisecond, "the NATS server still routes to the killed instance")
+}
 
 // do sends one HTTP request and returns the status and body.
 func (in *instance) do(method, path, body string) (int, string) {
 	in.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, in.hs.URL+path, strings.NewReader(body))
-	require.NoError(in.t, err)
-	res, err := in.http.Do(req)
-	require.NoError(in.t, err)
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	require.NoError(in.t, err)
-	return res.StatusCode, string(b)
+	return wstest.Do(in.t, in.http, method, in.hs.URL+path, "", body)
 }
 
 // joinAnswer is the part of a /join answer the tests read.
@@ -157,124 +161,20 @@ func (in *instance) join(room string) joinAnswer {
 	return a
 }
 
-// ws is a test WebSocket client. A goroutine reads its frames as they
-// come (coder/websocket drops a connection whose read times out, and a
-// server closing it gets its close handshake answered at once).
-type ws struct {
-	t      testing.TB
-	c      *websocket.Conn
-	frames chan string
-	done   chan struct{} // closed when the reader stopped; err is then set
-	err    error
-}
-
-// errNoFrame is what read returns when no frame came in time.
-var errNoFrame = errors.New("no frame in time")
+// ws is a test WebSocket client, with the KVS frames.
+type ws struct{ *wstest.Conn }
 
 // dial opens a WebSocket at path (with its query) on the instance.
 func (in *instance) dial(path string) *ws {
 	in.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c, res, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(in.hs.URL, "http")+path, nil)
-	if res != nil && res.Body != nil {
-		_ = res.Body.Close()
-	}
-	require.NoError(in.t, err)
-	c.SetReadLimit(-1)
-	w := &ws{t: in.t, c: c, frames: make(chan string, 4096), done: make(chan struct{})}
-	go w.readLoop()
-	in.t.Cleanup(func() { _ = c.CloseNow(); <-w.done })
-	return w
-}
-
-func (w *ws) readLoop() {
-	defer close(w.done)
-	for {
-		_, b, err := w.c.Read(context.Background())
-		if err != nil {
-			w.err = err
-			return
-		}
-		w.frames <- string(b)
-	}
+	return &ws{wstest.Dial(in.t, "ws"+strings.TrimPrefix(in.hs.URL, "http")+path)}
 }
 
 // collider opens a Collider WebSocket and registers client in room.
 func (in *instance) collider(room, client string) *ws {
 	w := in.dial(apprtc.ColliderPrefix + "/ws")
-	w.send(`{"cmd":"register","roomid":"` + room + `","clientid":"` + client + `"}`)
+	w.Register(room, client)
 	return w
-}
-
-// send writes one text frame.
-func (w *ws) send(frame string) {
-	w.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	require.NoError(w.t, w.c.Write(ctx, websocket.MessageText, []byte(frame)))
-}
-
-// sendMsg sends msg in a Collider send frame.
-func (w *ws) sendMsg(msg string) {
-	b, _ := json.Marshal(map[string]string{"cmd": "send", "msg": msg})
-	w.send(string(b))
-}
-
-// read returns the next frame within d: errNoFrame when none came, the
-// read error once the socket closed.
-func (w *ws) read(d time.Duration) (string, error) {
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case f := <-w.frames:
-		return f, nil
-	case <-w.done:
-		select {
-		case f := <-w.frames:
-			return f, nil
-		default:
-			return "", w.err
-		}
-	case <-timer.C:
-		return "", errNoFrame
-	}
-}
-
-// closed waits up to d for the server to close the socket.
-func (w *ws) closed(d time.Duration) bool {
-	select {
-	case <-w.done:
-		return true
-	case <-time.After(d):
-		return false
-	}
-}
-
-// recv reads one frame within 5 s.
-func (w *ws) recv() string {
-	w.t.Helper()
-	f, err := w.read(5 * time.Second)
-	require.NoError(w.t, err)
-	return f
-}
-
-// recvMsg reads a Collider frame and returns its msg, checking that it is
-// not an error.
-func (w *ws) recvMsg() string {
-	w.t.Helper()
-	f := w.recv()
-	var m struct{ Msg, Error string }
-	require.NoError(w.t, json.Unmarshal([]byte(f), &m), f)
-	require.Empty(w.t, m.Error, f)
-	return m.Msg
-}
-
-// silent checks that no frame comes within d.
-func (w *ws) silent(d time.Duration) {
-	w.t.Helper()
-	f, err := w.read(d)
-	require.ErrorIs(w.t, err, errNoFrame, "unexpected frame %q", f)
 }
 
 // createChannel creates a KVS channel with a MessageTtlSeconds and
@@ -303,7 +203,7 @@ func (in *instance) kvsConn(arn, client string) *ws {
 func (w *ws) kvsSend(action, recipient, payload string) {
 	b, _ := json.Marshal(map[string]string{"action": action, "recipientClientId": recipient,
 		"messagePayload": base64.StdEncoding.EncodeToString([]byte(payload))})
-	w.send(string(b))
+	w.Send(string(b))
 }
 
 // kvsMsg is a message frame as a KVS client receives it.
@@ -313,16 +213,16 @@ type kvsMsg struct {
 
 // kvsRecv reads a KVS message frame.
 func (w *ws) kvsRecv() kvsMsg {
-	w.t.Helper()
-	f := w.recv()
+	w.T.Helper()
+	f := w.Recv()
 	var m struct {
 		SenderClientID string `json:"senderClientId"`
 		MessageType    string `json:"messageType"`
 		MessagePayload string `json:"messagePayload"`
 	}
-	require.NoError(w.t, json.Unmarshal([]byte(f), &m), f)
+	require.NoError(w.T, json.Unmarshal([]byte(f), &m), f)
 	p, err := base64.StdEncoding.DecodeString(m.MessagePayload)
-	require.NoError(w.t, err, f)
+	require.NoError(w.T, err, f)
 	return kvsMsg{m.SenderClientID, m.MessageType, string(p)}
 }
 

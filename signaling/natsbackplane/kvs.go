@@ -1,6 +1,7 @@
 package natsbackplane
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,7 +9,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/streamwire/streamwire/signaling/kvs"
@@ -28,8 +29,7 @@ type KVSStore struct {
 	clock                 kvs.Clock
 	log                   *slog.Logger
 
-	mu     sync.Mutex
-	closed bool
+	closed atomic.Bool
 }
 
 var _ kvs.Store = (*KVSStore)(nil)
@@ -41,7 +41,7 @@ var _ kvs.Store = (*KVSStore)(nil)
 // by the Clock, which every instance should agree on to a second. It fails
 // when NATS does not answer (ErrUnavailable).
 func (bp *Backplane) KVS(ctx context.Context, cfg kvs.Config) (*KVSStore, error) {
-	b, err := bp.openBucket(ctx, "kvs")
+	b, err := bp.openBucket(ctx, "kvs", "ch.")
 	if err != nil {
 		return nil, err
 	}
@@ -58,6 +58,7 @@ func (bp *Backplane) KVS(ctx context.Context, cfg kvs.Config) (*KVSStore, error)
 		s.log = bp.cfg.Logger
 	}
 	if err := bp.addStore(s); err != nil {
+		b.close()
 		return nil, err
 	}
 	return s, nil
@@ -87,9 +88,7 @@ func apiError(err error) error {
 
 // check fails after Close.
 func (s *KVSStore) check() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
+	if s.closed.Load() {
 		return kvs.ErrClosed
 	}
 	return nil
@@ -404,10 +403,12 @@ func (s *KVSStore) disconnect(ctx context.Context, l *local) error {
 }
 
 // Send implements kvs.Store: m goes to to's WebSocket, through NATS when
-// another instance holds it; when to is not connected, or its Sink
-// refuses m, m is kept by a compare-and-set on the revision that showed
-// no usable connection, so that a connection landing meanwhile either
-// takes m or is seen on the next attempt.
+// another instance holds it. The channel is read from this instance's
+// cache: a message costs no KV read while the channel does not change.
+// When to is not connected, or its Sink refuses m, m is kept by a
+// compare-and-set on the revision that showed no usable connection, so
+// that a connection landing meanwhile either takes m or is seen on the
+// next attempt.
 func (s *KVSStore) Send(ctx context.Context, name, to string, m kvs.Message) error {
 	if err := s.check(); err != nil {
 		return err
@@ -416,31 +417,39 @@ func (s *KVSStore) Send(ctx context.Context, name, to string, m kvs.Message) err
 }
 
 func (s *KVSStore) send(ctx context.Context, name, to string, m kvs.Message) error {
+	key := channelKey(name)
+	d, err := peek(ctx, s.b, key, decodeChannelEntry)
+	if err != nil {
+		return err
+	}
 	var tried *loc
-	for range s.bp.cfg.MaxRetries {
-		d, e, err := s.doc(ctx, name)
-		if err != nil {
-			return err
-		}
-		if at := d.conn(to); at != nil && (tried == nil || *at != *tried) {
+	if d != nil {
+		if at := d.conn(to); at != nil {
 			ok, err := s.bp.request(ctx, *at, opDeliver, encodeMessage(m))
 			if err != nil || ok {
 				return err
 			}
 			tried = at
 		}
-		if err := s.keep(d, to, m); err != nil {
-			return err
-		}
-		val, _, _, err := s.encode(d)
-		if err != nil {
-			return err
-		}
-		if _, err = s.b.put(ctx, channelKey(name), val, e.rev, 0); !errors.Is(err, errConflict) {
-			return err
-		}
 	}
-	return ErrContention
+	_, err = s.b.update(ctx, key, func(e entry) ([]byte, time.Duration, change, error) {
+		d, err := decodeChannelEntry(e)
+		if err != nil || d == nil {
+			return nil, 0, keep, cmp.Or(err, notFound(name))
+		}
+		if at := d.conn(to); at != nil && (tried == nil || *at != *tried) {
+			ok, err := s.bp.request(ctx, *at, opDeliver, encodeMessage(m))
+			if err != nil || ok {
+				return nil, 0, done, err
+			}
+			tried = at
+		}
+		if err := s.keep(d, to, m); err != nil {
+			return nil, 0, keep, err
+		}
+		return s.encode(d)
+	})
+	return err
 }
 
 // keep adds m for to to d's kept messages, after dropping the expired ones
@@ -462,26 +471,10 @@ func (s *KVSStore) keep(d *channelDoc, to string, m kvs.Message) error {
 // Close implements kvs.Store: every WebSocket this store bound is
 // disconnected and closed. The channels stay in NATS.
 func (s *KVSStore) Close() error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
+	if !s.closed.CompareAndSwap(false, true) {
 		return nil
 	}
-	s.closed = true
-	s.mu.Unlock()
-	// One deadline for all: with NATS down, Close takes 2*Timeout, not
-	// that for each WebSocket. The first failure is returned.
-	ctx, cancel := context.WithTimeout(context.Background(), 2*s.bp.cfg.Timeout)
-	defer cancel()
-	var first error
-	for _, l := range s.bp.bound(s.b) {
-		s.bp.unbind(l.sink)
-		if err := s.disconnect(ctx, l); err != nil && first == nil {
-			first = err
-		}
-		l.ep.close()
-	}
-	return first
+	return s.bp.closeStore(s.b, s.disconnect)
 }
 
 // kvsEndpoint drives a kvs.Sink.

@@ -74,6 +74,15 @@ func decodeChannel(e entry) (*channelDoc, error) {
 	return d, nil
 }
 
+// decodeChannelEntry decodes a channel entry; it is nil when the channel
+// does not exist.
+func decodeChannelEntry(e entry) (*channelDoc, error) {
+	if !e.live {
+		return nil, nil
+	}
+	return decodeChannel(e)
+}
+
 // channel is d as a kvs.Channel.
 func (d *channelDoc) channel() kvs.Channel {
 	return kvs.Channel{Name: d.Name, ARN: d.ARN, Created: time.Unix(0, d.Created), MessageTTL: d.TTL,

@@ -74,7 +74,7 @@ func TestKVSKeptMessages(t *testing.T) {
 	v1.kvsSend(kvs.MessageSDPOffer, "", "offer 2")
 	v1.kvsSend(kvs.MessageICECandidate, "", "cand 2")
 	waitKept(t, a, "kept", 2)
-	require.NoError(t, v1.c.CloseNow())
+	require.NoError(t, v1.C.CloseNow())
 
 	// v2's offer is kept past the TTL.
 	v2 := a.kvsConn(arn, "v2")
@@ -86,7 +86,7 @@ func TestKVSKeptMessages(t *testing.T) {
 	master := b.kvsConn(arn, "")
 	assert.Equal(t, kvsMsg{"v1", kvs.MessageSDPOffer, "offer 2"}, master.kvsRecv())
 	assert.Equal(t, kvsMsg{"v1", kvs.MessageICECandidate, "cand 2"}, master.kvsRecv())
-	master.silent(300 * time.Millisecond)
+	master.Silent(300 * time.Millisecond)
 
 	// The master answers v1, now gone: kept, and delivered when v1
 	// connects again on B.
@@ -119,7 +119,7 @@ func TestKVSDeadInstance(t *testing.T) {
 
 	m1 := a.kvsConn(arn, "")
 	m2 := b.kvsConn(arn, "")
-	require.True(t, m1.closed(5*time.Second), "the replaced master's WebSocket stays open")
+	require.True(t, m1.Closed(5*time.Second), "the replaced master's WebSocket stays open")
 	m2.kvsSend(kvs.MessageSDPAnswer, "v1", "kept for v1")
 
 	v1 := a.kvsConn(arn, "v1")
@@ -127,7 +127,7 @@ func TestKVSDeadInstance(t *testing.T) {
 	waitBound(t, a, 1)
 	a.kill()
 	killed := time.Now()
-	_ = v1.c.CloseNow()
+	_ = v1.C.CloseNow()
 
 	q := url.Values{"X-Amz-ChannelARN": {arn}, "X-Amz-ClientId": {"v2"}}
 	status, body := b.upgrade("/kvs/ws?" + q.Encode())
@@ -217,7 +217,7 @@ func TestKVSControlPlaneShared(t *testing.T) {
 	status, body = b.do(http.MethodPost, "/kvs/deleteSignalingChannel", `{"ChannelARN":"`+arn+`"}`)
 	require.Equal(t, http.StatusOK, status, body)
 	for _, w := range []*ws{master, viewer} {
-		assert.True(t, w.closed(5*time.Second), "a WebSocket of the deleted channel stays open")
+		assert.True(t, w.Closed(5*time.Second), "a WebSocket of the deleted channel stays open")
 	}
 	status, _ = a.do(http.MethodPost, "/kvs/describeSignalingChannel", `{"ChannelName":"c1"}`)
 	assert.Equal(t, http.StatusNotFound, status)

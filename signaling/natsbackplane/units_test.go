@@ -23,6 +23,8 @@ func TestConfigDefaults(t *testing.T) {
 	assert.Equal(t, DefaultLeaseTTL, c.LeaseTTL)
 	assert.Equal(t, DefaultMarkerTTL, c.MarkerTTL)
 	assert.Equal(t, DefaultMaxRetries, c.MaxRetries)
+	assert.Equal(t, DefaultDeliveryTimeout, c.DeliveryTimeout)
+	assert.Equal(t, DefaultCacheEntries, c.CacheEntries)
 	assert.Equal(t, 1, c.Replicas)
 	assert.NotNil(t, c.Logger)
 	for in, want := range map[time.Duration]time.Duration{
