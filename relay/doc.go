@@ -132,11 +132,9 @@
 //     cut afresh. A
 //     frame that lost a packet is dropped, with the frames after it up
 //     to the next IDR, which is requested by a PLI. Opus becomes Enhanced
-//     RTMP Opus audio after an OpusHead sequence start: RTMP players
-//     without Enhanced RTMP audio (ffmpeg 5.1) see an audio stream of
-//     codec "none" and must be told to play the video only (-an).
-//   - VP8 (Firefox's default) becomes Enhanced RTMP vp08 frames for
-//     RTMP players, which need vp08 support (ffmpeg 5.1 lacks it); VP8
+//     RTMP Opus audio after an OpusHead sequence start (see "RTMP
+//     players of WebRTC codecs" for players without it).
+//   - VP8 (Firefox's default) becomes Enhanced RTMP vp08 frames; VP8
 //     viewers get the publisher's RFC 7741 payloads as they came.
 //
 // Each frame's RTP payloads are computed once for all viewers, as the
@@ -147,6 +145,13 @@
 // package's benchmarks). A late joiner's cached GOP leaves as one burst.
 // [WebRTCSubscriberConfig.OnSent] reports each frame's server-added
 // latency: from its arrival ([Unit.Arrival]) to its packets written.
+//
+// Sender reports: a viewer's tracks map each frame's RTP timestamp to
+// the frame's arrival (peer.LocalTrack.MapTimestamp), and transcoded
+// Opus to the arrival of its AAC, so that a browser, which lines audio
+// and video up by the sender reports, plays them as they came in, not
+// as late as the transcoder made the audio; and publishers that send no
+// sender reports (OBS before 30) still give synchronized tracks.
 //
 // Timestamps: a viewer's RTP timestamps are the frames' [Unit.RTPTime]
 // (a WebRTC publisher's own, or the presentation milliseconds times 90
@@ -202,14 +207,36 @@
 // last viewer to leave, or the publisher, closes the transcoder, which
 // kills its ffmpeg. RTMP players keep getting the AAC. A viewer's first
 // Opus comes about half a second after ffmpeg starts (loading it), then
-// each packet about 50 ms after its first AAC sample. (The peer's sender
-// reports map each track's RTP time to when its packets are sent, so a
-// browser, which lines tracks up by them, plays this audio about those
-// 50 ms behind the video; sender reports made from the frames' arrival
-// would remove that.)
+// each packet about 50 ms after its first AAC sample; its sender reports
+// map it to its AAC's arrival, so that it plays beside its video.
 //
 // Without ffmpeg on PATH (or with [Config.NoTranscode]), viewers get the
 // video only, and the stream's log says why once, as it does for a viewer
 // that did not negotiate Opus (SRS transcodes with libavcodec; MediaMTX
 // drops the audio).
+//
+// # RTMP players of WebRTC codecs
+//
+// An RTMP player gets the Enhanced RTMP codecs it announced in its
+// connect command (rtmp.StreamRequest.AcceptsFourCC: fourCcList, or the
+// v2 FourCC info maps), and most players (ffmpeg 5.1, VLC, OBS's media
+// source) announce none:
+//   - Opus (a browser's WHIP) reaches a player without Enhanced RTMP
+//     Opus as AAC-LC, 48 kHz stereo, from the stream's Opus to AAC
+//     transcoder (transcode.NewOpusToAAC), which the first such player
+//     starts and the last closes, as WebRTC viewers do the AAC to Opus
+//     one. The player gets the AAC sequence header in place of the Opus
+//     one, before the cached GOP, so that a player that probes the
+//     stream finds the audio track; its AAC frames follow about half a
+//     second later (ffmpeg's start) and each about 65 ms after its Opus
+//     (ffmpeg's AAC encoder delay). Without ffmpeg, such players get the
+//     video only, and the stream's log says why once.
+//   - A VP8 stream is refused to a player without vp08 with
+//     NetStream.Play.Failed saying why (ffmpeg 5.1 otherwise misreads it
+//     as another codec and shows nothing, without an error); VP8 that
+//     starts after the player joined is left out for it.
+//   - H.265, AV1 and VP9 from an Enhanced RTMP publisher go to every
+//     player as published: ffmpeg 6.1+ plays them without announcing
+//     them, and a relay between RTMP publishers and players forwards
+//     what it gets, as SRS and MediaMTX do.
 package relay
