@@ -88,17 +88,24 @@ func newPPServerOn(t *testing.T, conn *net.UDPConn) *ppServer {
 // default codecs and interceptors (NACK, RTCP reports, TWCC).
 func newPionPC(t *testing.T) *webrtc.PeerConnection {
 	t.Helper()
-	var se webrtc.SettingEngine
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
-	se.SetICEMulticastDNSMode(pionice.MulticastDNSModeDisabled)
+	se := pionLoopback(webrtc.NetworkTypeUDP4)
 	pc, err := webrtc.NewAPI(webrtc.WithSettingEngine(se)).NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { pc.Close() })
 	return pc
+}
+
+// pionLoopback is a pion setting engine that gathers loopback candidates
+// of the given network types only, without mDNS.
+func pionLoopback(types ...webrtc.NetworkType) webrtc.SettingEngine {
+	var se webrtc.SettingEngine
+	se.SetNetworkTypes(types)
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+	se.SetICEMulticastDNSMode(pionice.MulticastDNSModeDisabled)
+	return se
 }
 
 // pionOffer sets pion's offer, with all its candidates, and returns it.

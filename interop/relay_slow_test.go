@@ -21,7 +21,6 @@ import (
 	"testing"
 	"time"
 
-	pionice "github.com/pion/ice/v4"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/streamwire/streamwire/dtlssrtp"
@@ -174,11 +173,7 @@ type slowViewer struct {
 // conn wrapping a fresh loopback socket, so that the test can silence it.
 func (r *slowRig) viewer(t *testing.T, name string, conn *freezableConn) *slowViewer {
 	t.Helper()
-	var se webrtc.SettingEngine
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
-	se.SetICEMulticastDNSMode(pionice.MulticastDNSModeDisabled)
+	se := pionLoopback(webrtc.NetworkTypeUDP4)
 	if conn != nil {
 		pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
 		if err != nil {
@@ -196,11 +191,7 @@ func (r *slowRig) viewer(t *testing.T, name string, conn *freezableConn) *slowVi
 // answer's one candidate is the proxy's passive TCP address.
 func (r *slowRig) tcpViewer(t *testing.T, name string, proxy *stallProxy) *slowViewer {
 	t.Helper()
-	var se webrtc.SettingEngine
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeTCP4})
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
-	se.SetICEMulticastDNSMode(pionice.MulticastDNSModeDisabled)
+	se := pionLoopback(webrtc.NetworkTypeTCP4)
 	addr := proxy.addr()
 	c := ice.Candidate{Component: 1, Transport: ice.TransportTCP, Addr: addr.Addr(), Port: addr.Port(),
 		Type: ice.TypeHost, TCPType: ice.TCPTypePassive}
