@@ -1,6 +1,7 @@
 package natsbackplane
 
 import (
+	"bytes"
 	"strconv"
 	"sync"
 	"testing"
@@ -120,4 +121,36 @@ func TestExpiredDeliveries(t *testing.T) {
 	r := <-old.done
 	assert.ErrorIs(t, r.err, ErrTimeout)
 	assert.Empty(t, fresh.done)
+}
+
+// FuzzBatch: any request decodes without panic, within its bytes, into
+// messages that decode the same once encodeBatch has written them again
+// (varints may come in longer forms than encodeBatch writes).
+func FuzzBatch(f *testing.F) {
+	f.Add(encodeBatch(nil, []*delivery{{sink: 1, payload: []byte(`{"msg":"hi"}`)}, {sink: 1 << 40, payload: nil}}))
+	f.Add([]byte{0xff})
+	f.Add([]byte{1, 200, 'y'})
+	decode := func(b []byte) (ds []*delivery, rest []byte) {
+		for len(b) > 0 {
+			sink, payload, r, ok := nextInBatch(b)
+			if !ok || len(r) >= len(b) {
+				break
+			}
+			ds = append(ds, &delivery{sink: sink, payload: payload})
+			b = r
+		}
+		return ds, b
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, _ := decode(b)
+		again, rest := decode(encodeBatch(nil, got))
+		if len(rest) != 0 || len(again) != len(got) {
+			t.Fatalf("%x: %d messages, then %d (%d bytes left)", b, len(got), len(again), len(rest))
+		}
+		for i := range got {
+			if again[i].sink != got[i].sink || !bytes.Equal(again[i].payload, got[i].payload) {
+				t.Fatalf("%x: message %d changed", b, i)
+			}
+		}
+	})
 }

@@ -192,6 +192,22 @@ func encodeBatch(b []byte, batch []*delivery) []byte {
 	return b
 }
 
+// nextInBatch decodes the first message of a batch request b (see
+// encodeBatch): its sink, its payload (a slice of b) and the rest of b;
+// ok is false when b does not start with a whole message.
+func nextInBatch(b []byte) (sink uint64, payload, rest []byte, ok bool) {
+	sink, k := binary.Uvarint(b)
+	if k <= 0 {
+		return 0, nil, nil, false
+	}
+	b = b[k:]
+	size, k := binary.Uvarint(b)
+	if k <= 0 || size > uint64(len(b)-k) {
+		return 0, nil, nil, false
+	}
+	return sink, b[k : k+int(size)], b[k+int(size):], true
+}
+
 // errBadReply is a batch reply that does not answer every message.
 var errBadReply = errors.New("natsbackplane: batch reply does not answer every message")
 
@@ -222,17 +238,11 @@ func (bp *Backplane) serveBatch(m *nats.Msg) {
 	b := m.Data
 	reply := make([]byte, 0, 64)
 	for len(b) > 0 {
-		sink, k := binary.Uvarint(b)
-		if k <= 0 {
+		sink, payload, rest, ok := nextInBatch(b)
+		if !ok {
 			break
 		}
-		b = b[k:]
-		size, k := binary.Uvarint(b)
-		if k <= 0 || size > uint64(len(b)-k) {
-			break
-		}
-		payload := b[k : k+int(size)]
-		b = b[k+int(size):]
+		b = rest
 		ans := byte(replyNo)
 		if bp.serveLocal(sink, opDeliver, payload, true) {
 			ans = replyYes
