@@ -178,6 +178,7 @@ func (c *consoleErrors) check(t *testing.T, page string) {
 type playerStats struct {
 	Status       string
 	AnswerMs     *float64 // offer to answer applied
+	Timing       map[string]float64
 	ConnectedMs  *float64 // offer to ICE and DTLS connected
 	FirstFrameMs *float64
 	Stats        struct {
@@ -298,8 +299,8 @@ func TestServerRTMPToPlayerPage(t *testing.T) {
 	ctx := newBrowser(t, true)
 	console := watchConsole(ctx, t)
 	first, st := openPlayer(t, ctx, s, "live/e2e", 3*time.Second)
-	t.Logf("page loaded to first decoded frame: %v; the page's own measures from the offer: answer %s, connected %s, first frame %.0f ms",
-		first.Round(time.Millisecond), msOrNone(st.AnswerMs), msOrNone(st.ConnectedMs), *st.FirstFrameMs)
+	t.Logf("page loaded to first decoded frame: %v; the page's own measures from the offer: answer %s (%v), connected %s, first frame %.0f ms",
+		first.Round(time.Millisecond), msOrNone(st.AnswerMs), st.Timing, msOrNone(st.ConnectedMs), *st.FirstFrameMs)
 	st = framesRise(t, ctx, st.Stats.FramesDecoded, 5*time.Second)
 	t.Logf("player: %+v", st.Stats)
 	for _, l := range strings.Split(s.out.String(), "\n") {

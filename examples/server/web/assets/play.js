@@ -48,6 +48,7 @@ async function connect() {
   watchFirstFrame();
   await session.start(pc);
   state.answerMs = Math.round(performance.now() - state.offerAt);
+  state.timing = session.timing;
   setStatus('connecting to media…');
   await new Promise((resolve, reject) => {
     pc.onconnectionstatechange = () => {

@@ -19,6 +19,7 @@ export class Session {
     this.token = token;
     this.location = null;
     this.etag = null;
+    this.timing = null; // ms from start: offer created, set locally, POST answered
   }
 
   headers(type) {
@@ -36,11 +37,16 @@ export class Session {
       if (e.candidate && e.candidate.candidate) candidates.push(e.candidate);
       else gathered();
     });
-    await pc.setLocalDescription(await pc.createOffer());
+    const t0 = performance.now();
+    const offer = await pc.createOffer();
+    this.timing = { offerMs: Math.round(performance.now() - t0) };
+    await pc.setLocalDescription(offer);
+    this.timing.localMs = Math.round(performance.now() - t0);
     const res = await fetch(this.endpoint, {
       method: 'POST', headers: this.headers('application/sdp'), body: pc.localDescription.sdp,
     });
     const body = await res.text();
+    this.timing.postMs = Math.round(performance.now() - t0);
     if (res.status !== 201) {
       throw new HTTPError(res.status, body, Number(res.headers.get('Retry-After')) || 0);
     }
