@@ -41,11 +41,18 @@ async function connect() {
   pc.addTransceiver('audio', { direction: 'recvonly' });
   const stream = new MediaStream();
   video.srcObject = stream;
-  pc.ontrack = (e) => stream.addTrack(e.track);
+  // The audio track joins the element after the first picture: its
+  // output device takes Chromium's main thread for a few hundred ms on
+  // machines without a sound server, which would hold the picture back.
+  let audio = null;
+  pc.ontrack = (e) => {
+    if (e.track.kind === 'audio' && state.firstFrameMs === null) audio = e.track;
+    else stream.addTrack(e.track);
+  };
   session = new Session(`/whep/${path}`);
   state.offerAt = performance.now();
   state.answerMs = state.connectedMs = state.firstFrameMs = null;
-  watchFirstFrame();
+  watchFirstFrame(() => { if (audio) stream.addTrack(audio); });
   await session.start(pc);
   state.answerMs = Math.round(performance.now() - state.offerAt);
   state.timing = session.timing;
@@ -68,12 +75,15 @@ async function connect() {
   });
 }
 
-function watchFirstFrame() {
+// watchFirstFrame records the time from the offer to the first picture
+// shown, then calls then.
+function watchFirstFrame(then) {
   const started = state.offerAt;
   const mark = () => {
     if (state.offerAt === started && state.firstFrameMs === null) {
       state.firstFrameMs = Math.round(performance.now() - started);
       $('first').textContent = `${state.firstFrameMs} ms after the offer`;
+      then();
     }
   };
   if ('requestVideoFrameCallback' in video) video.requestVideoFrameCallback(mark);
