@@ -181,13 +181,50 @@ func (h *Hub) Publish(name string) (*Publisher, error) {
 	if err := h.checkName(name); err != nil {
 		return nil, err
 	}
-	if _, ok := h.streams[name]; ok {
+	s, ok := h.streams[name]
+	switch {
+	case ok && s.waiting:
+		// Viewers wait for it (SubscribeWaiting): the publisher takes
+		// their stream over.
+		s.waiting = false
+	case ok:
 		return nil, fmt.Errorf("%w: %q", ErrStreamBusy, name)
+	default:
+		s = &stream{hub: h, name: name}
+		h.streams[name] = s
 	}
-	s := &stream{hub: h, name: name}
-	h.streams[name] = s
 	h.cfg.Logger.Info("relay: publish", logstr.Attr("stream", name))
 	return &Publisher{s: s}, nil
+}
+
+// SubscribeWaiting is Subscribe, except that a name nobody publishes yet
+// gets a subscriber that waits for its publisher, whose first frames
+// (the sequence headers, then the first keyframe on) it then reads; it
+// fails only for a bad name. A WHEP server answers such a viewer at once
+// instead of 409 (draft-ietf-wish-whep), which most players cannot
+// handle. Until a publisher comes the name is not among Streams; when its
+// last waiting subscriber leaves, it is forgotten.
+func (h *Hub) SubscribeWaiting(name string) (*Subscriber, error) {
+	for {
+		h.mu.Lock()
+		h.initLocked()
+		if err := h.checkName(name); err != nil {
+			h.mu.Unlock()
+			return nil, err
+		}
+		s, ok := h.streams[name]
+		if !ok {
+			s = &stream{hub: h, name: name, waiting: true}
+			h.streams[name] = s
+		}
+		h.mu.Unlock()
+		sub, err := s.subscribe()
+		if !errors.Is(err, ErrNotFound) {
+			return sub, err
+		}
+		// The stream ended between the lookup and subscribe: its
+		// publisher left, or its last waiting subscriber. Look again.
+	}
 }
 
 // Subscribe attaches a new subscriber to the live stream name. It fails with
@@ -208,13 +245,16 @@ func (h *Hub) Subscribe(name string) (*Subscriber, error) {
 	return s.subscribe()
 }
 
-// Streams returns the names of the streams being published, in no order.
+// Streams returns the names of the streams being published, in no order
+// (not those whose subscribers wait for a publisher).
 func (h *Hub) Streams() []string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	names := make([]string, 0, len(h.streams))
-	for n := range h.streams {
-		names = append(names, n)
+	for n, s := range h.streams {
+		if !s.waiting {
+			names = append(names, n)
+		}
 	}
 	return names
 }

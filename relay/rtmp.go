@@ -88,7 +88,7 @@ func (h *RTMPHandler) Play(ctx context.Context, req *rtmp.StreamRequest) (rtmp.M
 		max = 64
 	}
 	src := &rtmpSource{sub: sub, max: max, vp8: req.AcceptsFourCC(flv.FourCCVP8.String()), opus: req.AcceptsFourCC(flv.FourCCOpus.String())}
-	if !src.vp8 && sub.videoCodec() == VP8 {
+	if !src.vp8 && sub.VideoCodec() == VP8 {
 		sub.Close()
 		return nil, errVP8Player
 	}

@@ -23,6 +23,9 @@ type stream struct {
 	gop      []*Frame // from the latest video keyframe on; nil when not caching
 	gopBytes int
 	hasVideo bool // video has been published: late joiners wait for a keyframe
+	// waiting: no publisher yet, only subscribers that wait for one
+	// (Hub.SubscribeWaiting). Guarded by the hub's mu, not the stream's.
+	waiting bool
 	bridge   bridgeState
 	toOpus   *audioTranscoder // AAC to Opus for its WebRTC viewers, if running
 	toAAC    *audioTranscoder // Opus to AAC for its RTMP players without Enhanced RTMP Opus, if running
@@ -260,5 +263,27 @@ func (s *stream) unsubscribe(sub *Subscriber) {
 	if i := slices.Index(s.subs, sub); i >= 0 {
 		s.subs = slices.Delete(s.subs, i, i+1)
 	}
+	empty := len(s.subs) == 0
 	s.mu.Unlock()
+	if empty {
+		s.forgetIfWaiting()
+	}
+}
+
+// forgetIfWaiting removes a stream that waits for a publisher once no
+// subscriber waits for it any more. Lock order: the hub's mu, then the
+// stream's (as in Hub.Publish).
+func (s *stream) forgetIfWaiting() {
+	h := s.hub
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !s.waiting || h.streams[s.name] != s {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.subs) == 0 {
+		s.closed = true // a subscribe that raced this one looks again
+		delete(h.streams, s.name)
+	}
 }

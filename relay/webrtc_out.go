@@ -97,7 +97,15 @@ type WebRTCSubscriberConfig struct {
 	// the viewer's next frame. Frames of a late joiner's cached GOP
 	// report how old they are.
 	OnSent func(d time.Duration)
+	// CloseOnCodecMismatch ends Run with ErrCodecMismatch at the first
+	// video frame of a codec other than the video track's, instead of
+	// leaving the viewer without video: for a viewer answered before the
+	// stream's codec was known (Hub.SubscribeWaiting).
+	CloseOnCodecMismatch bool
 }
+
+// ErrCodecMismatch ends a WebRTCSubscriber under CloseOnCodecMismatch.
+var ErrCodecMismatch = errors.New("relay: the stream's video codec is not the one the viewer negotiated")
 
 // WebRTCSubscriber sends a hub stream to one WebRTC viewer: H.264 and VP8
 // video, Opus audio. Each frame's RTP payloads are a WebRTC publisher's
@@ -182,8 +190,9 @@ func (v *WebRTCSubscriber) RequestKeyFrame() {
 
 // Run sends the stream to the viewer's tracks until the stream ends
 // (nil), ctx is cancelled (ctx.Err()), a write fails (its error,
-// wrapped), a B-frame comes under RefuseBFrames (ErrBFrames), or the hub
-// disconnects a slow viewer (ErrSlowConsumer); then it closes the
+// wrapped), a B-frame comes under RefuseBFrames (ErrBFrames), video of
+// another codec comes under CloseOnCodecMismatch (ErrCodecMismatch), or
+// the hub disconnects a slow viewer (ErrSlowConsumer); then it closes the
 // Subscriber. video or audio may be nil (a viewer that did not ask for
 // that kind); a track whose codec the stream does not have gets nothing,
 // and the stream's log says why once.
@@ -336,6 +345,9 @@ func (s *sender) send(f *Frame) error {
 		return nil // metadata, or a kind the viewer does not take
 	}
 	if f.Codec != t.codec || !rtpCodec(t.codec) {
+		if f.Type == Video && s.v.cfg.CloseOnCodecMismatch && f.Codec != CodecUnknown {
+			return fmt.Errorf("%w: the stream's is %v, the viewer's %s", ErrCodecMismatch, f.Codec, logstr.Bound(t.w.Codec().Name))
+		}
 		if !s.transcoded(f, t) {
 			s.warnCodec(f, t)
 			s.v.stats.skipped.Add(1)
@@ -497,9 +509,10 @@ func (sub *Subscriber) videoConfig() *DecoderConfig {
 	return s.videoSeq.Config
 }
 
-// videoCodec is the codec of the stream's video, CodecUnknown before its
-// first sequence header.
-func (sub *Subscriber) videoCodec() Codec {
+// VideoCodec is the codec of the stream's video, CodecUnknown before its
+// first video sequence header (or for a stream that waits for its
+// publisher, Hub.SubscribeWaiting).
+func (sub *Subscriber) VideoCodec() Codec {
 	if cfg := sub.videoConfig(); cfg != nil {
 		return cfg.Codec
 	}

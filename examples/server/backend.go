@@ -32,6 +32,7 @@ type backend struct {
 	reg      *registry
 	metrics  *metrics // nil in tests that do not scrape
 	bframes  relay.BFramePolicy
+	wait     bool // WHEP of an unpublished stream waits for its publisher (-whep-wait)
 	log      *slog.Logger
 }
 
@@ -65,17 +66,25 @@ func (b *backend) Publish(_ context.Context, o *whip.Offer) (whip.Session, []byt
 // connected.
 func (b *backend) Play(_ context.Context, o *whip.Offer) (whip.Session, []byte, error) {
 	name := o.Stream.String()
-	sub, err := b.hub.Subscribe(name)
+	subscribe := b.hub.Subscribe
+	if b.wait {
+		subscribe = b.hub.SubscribeWaiting
+	}
+	sub, err := subscribe(name)
 	if err != nil {
 		return nil, nil, hubError(err)
 	}
+	// A viewer answered before the stream's video codec is known gets
+	// H.264; if the publisher brings another, the session ends, logged.
+	closeOnMismatch := sub.VideoCodec() == relay.CodecUnknown
 	if b.bframes == relay.RefuseBFrames && sub.HasBFrames() {
 		sub.Close()
 		// Refused here rather than connected and closed at the first
 		// frame, so that the player can say why (the answer's body).
 		return nil, nil, &whip.Error{Err: whip.ErrUnsupported, Reason: relay.ErrBFrames.Error()}
 	}
-	v := relay.NewWebRTCSubscriber(sub, relay.WebRTCSubscriberConfig{BFrames: b.bframes, Logger: b.log, OnSent: b.metrics.observeSent})
+	v := relay.NewWebRTCSubscriber(sub, relay.WebRTCSubscriberConfig{BFrames: b.bframes, Logger: b.log,
+		OnSent: b.metrics.observeSent, CloseOnCodecMismatch: closeOnMismatch})
 	s := b.newSession(whip.KindWHEP, name, o.LogID)
 	s.sub, s.view = sub, v
 	p, err := b.answer(o.SDP, sdp.SendOnly, sub.VideoCodecs(), peer.Config{OnKeyFrameRequest: v.OnKeyFrameRequest})

@@ -77,6 +77,8 @@ var settings = []setting{
 		usage: "NATS `URL` (nats://HOST:4222, JetStream enabled) of the backplane that shares AppRTC rooms and KVS channels with other instances (default: in memory, this instance only)"},
 	{name: "drop-bframes", def: "false", field: boolField(func(c *config) *bool { return &c.DropBFrame }),
 		usage: "leave H.264 B-frames out for WebRTC viewers instead of refusing the stream"},
+	{name: "whep-wait", def: "false", field: boolField(func(c *config) *bool { return &c.WHEPWait }),
+		usage: "answer WHEP for a stream nobody publishes yet at once, with tracks that wait for the publisher, instead of 409 with Retry-After"},
 	{name: "rtmp", def: "127.0.0.1:1935", field: stringField(func(c *config) *string { return &c.RTMP }),
 		usage: "TCP `address` of the RTMP server (publish and play rtmp://HOST/APP/NAME)"},
 	{name: "rtmps", field: stringField(func(c *config) *string { return &c.RTMPS }),

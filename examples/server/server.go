@@ -38,6 +38,7 @@ type config struct {
 	HTTPPerIP  int // 0: httpserver.DefaultMaxConnsPerIP; negative: no cap
 	Token      string
 	DropBFrame bool
+	WHEPWait   bool // WHEP of an unpublished stream waits for its publisher instead of 409
 	NATS       string // backplane URL; empty: in memory
 	RTMP       string
 	RTMPS      string // off when empty
@@ -167,6 +168,7 @@ func (a *app) build(mux *ice.Mux, ls *listeners) error {
 	if a.cfg.DropBFrame {
 		b.bframes = relay.DropBFrames
 	}
+	b.wait = a.cfg.WHEPWait
 	wcfg := whip.Config{Backend: b, PublishToken: a.cfg.Token, Logger: a.log,
 		ConnectHint: "the client sent no ICE check to any candidate of the answer: " +
 			"give the server's public address with -public-ip, and open the UDP port of -udp (or the TCP port of -tcp) in every firewall between"}

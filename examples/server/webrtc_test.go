@@ -378,3 +378,21 @@ func histogramCount(t *testing.T, mf map[string]*dto.MetricFamily, name string) 
 	}
 	return n
 }
+
+// TestWHEPWaitsForPublisher: with -whep-wait, WHEP of a stream nobody
+// publishes is answered at once, and the viewer's video starts when a
+// WHIP publisher comes.
+func TestWHEPWaitsForPublisher(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	b, _, _ := startServer(t, config{WHEPWait: true})
+	web := "http://" + b.HTTP.String()
+	_, packets, err := playWHEP(ctx, t, web, "later")
+	require.NoError(t, err, "WHEP before the publisher")
+	require.Empty(t, getStreams(t, web), "a stream nobody publishes is listed")
+	time.Sleep(200 * time.Millisecond)
+	require.Zero(t, packets.Load())
+	publishWHIP(ctx, t, web, "later")
+	require.Eventually(t, func() bool { return packets.Load() >= 20 }, 15*time.Second, 20*time.Millisecond,
+		"the waiting viewer got %d video packets", packets.Load())
+}
