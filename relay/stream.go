@@ -26,9 +26,9 @@ type stream struct {
 	// waiting: no publisher yet, only subscribers that wait for one
 	// (Hub.SubscribeWaiting). Guarded by the hub's mu, not the stream's.
 	waiting bool
-	bridge   bridgeState
-	toOpus   *audioTranscoder // AAC to Opus for its WebRTC viewers, if running
-	toAAC    *audioTranscoder // Opus to AAC for its RTMP players without Enhanced RTMP Opus, if running
+	bridge  bridgeState
+	toOpus  *audioTranscoder // AAC to Opus for its WebRTC viewers, if running
+	toAAC   *audioTranscoder // Opus to AAC for its RTMP players without Enhanced RTMP Opus, if running
 }
 
 // errNoStream is what the methods of a Publisher or Subscriber that no Hub

@@ -38,7 +38,7 @@ type config struct {
 	HTTPPerIP  int // 0: httpserver.DefaultMaxConnsPerIP; negative: no cap
 	Token      string
 	DropBFrame bool
-	WHEPWait   bool // WHEP of an unpublished stream waits for its publisher instead of 409
+	WHEPWait   bool   // WHEP of an unpublished stream waits for its publisher instead of 409
 	NATS       string // backplane URL; empty: in memory
 	RTMP       string
 	RTMPS      string // off when empty
