@@ -190,6 +190,12 @@
 //	<-p.Done()
 //	w.Close()
 //
+// A WHEP server that answers viewers of a name nobody publishes yet,
+// instead of 409, subscribes them with [Hub.SubscribeWaiting]: they read
+// the publisher's frames when it comes, and a viewer answered with a
+// codec the publisher does not bring ends with [ErrCodecMismatch] under
+// [WebRTCSubscriberConfig.CloseOnCodecMismatch].
+//
 // # AAC to Opus
 //
 // Browsers do not decode AAC over WebRTC. The first WebRTC viewer of a
