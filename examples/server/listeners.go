@@ -18,14 +18,16 @@ type listeners struct {
 	closers     []func() error
 }
 
-func listen(cfg config) (ls *listeners, err error) {
+// listen opens every listener of cfg. On an error it closes those it
+// opened and returns the error alone.
+func listen(cfg config) (_ *listeners, err error) {
 	if cfg.HTTP == "" || cfg.RTMP == "" {
 		return nil, errors.New("-http and -rtmp need an address")
 	}
-	ls = &listeners{}
+	ls := &listeners{}
 	defer func() {
 		if err != nil {
-			ls.close()
+			ls.close() // ls, not the result, which the error returns leave nil
 		}
 	}()
 	if ls.udp, err = net.ListenPacket("udp", cfg.UDP); err != nil {

@@ -157,3 +157,32 @@ func TestServerHTTPLimits(t *testing.T) {
 	cancel()
 	require.True(t, errors.Is(<-done, context.Canceled))
 }
+
+// TestListenErrors: a port already taken, or -https without its
+// certificate, is an error naming the flag, not a panic, and the
+// listeners opened before it are closed again.
+func TestListenErrors(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer taken.Close()
+	udp, err := net.ListenPacket("udp", "127.0.0.1:0")
+	require.NoError(t, err)
+	free := udp.LocalAddr().String()
+	require.NoError(t, udp.Close())
+	for _, tc := range []struct {
+		cfg  config
+		want string
+	}{
+		{config{UDP: free, HTTP: taken.Addr().String(), RTMP: "127.0.0.1:0"}, "-http: "},
+		{config{UDP: free, HTTP: "127.0.0.1:0", RTMP: taken.Addr().String()}, "-rtmp: "},
+		{config{UDP: free, HTTP: "127.0.0.1:0", RTMP: "127.0.0.1:0", HTTPS: "127.0.0.1:0"}, "-https needs -tls-cert and -tls-key"},
+	} {
+		ls, err := listen(tc.cfg)
+		require.Nil(t, ls)
+		require.ErrorContains(t, err, tc.want)
+		// The UDP socket it opened first is free again.
+		again, err := net.ListenPacket("udp", free)
+		require.NoError(t, err, "the -udp socket of a failed listen was left open")
+		require.NoError(t, again.Close())
+	}
+}

@@ -143,7 +143,7 @@ func goServe(wg *sync.WaitGroup, serve func() error, closed error, fail func(err
 
 // build makes the WebRTC and signaling parts.
 func (a *app) build(mux *ice.Mux, ls *listeners) error {
-	secrets, err := turnSecrets(a.cfg.TURNSecret, a.log)
+	secrets, err := turnSecrets(a.cfg.TURNSecret, len(a.cfg.TURNURIs) > 0, a.log)
 	if err != nil {
 		return err
 	}
@@ -296,8 +296,10 @@ func (a *app) shutdown(stopRTMP []func(), mux *ice.Mux) {
 const rtmpDrain = 250 * time.Millisecond
 
 // turnSecrets splits the -turn-secret value, or makes a random secret when none
-// was given. The secret itself is never logged.
-func turnSecrets(flagValue string, log *slog.Logger) ([]string, error) {
+// was given, which is worth a warning only when TURN URIs are handed out
+// (withURIs): their server cannot share it. The secret itself is never
+// logged.
+func turnSecrets(flagValue string, withURIs bool, log *slog.Logger) ([]string, error) {
 	if flagValue != "" {
 		return strings.Split(flagValue, ","), nil
 	}
@@ -305,6 +307,8 @@ func turnSecrets(flagValue string, log *slog.Logger) ([]string, error) {
 	if _, err := rand.Read(b); err != nil {
 		return nil, err
 	}
-	log.Warn("no -turn-secret or $TURN_SECRET: using a random secret that no TURN server shares")
+	if withURIs {
+		log.Warn("-turn-uri without -turn-secret or $TURN_SECRET: the credentials handed out use a random secret that no TURN server shares")
+	}
 	return []string{base64.RawURLEncoding.EncodeToString(b)}, nil
 }

@@ -20,8 +20,13 @@ func (a *app) printURLs(w io.Writer) {
 	if a.bound.HTTPS != nil {
 		fmt.Fprintf(w, "  page (HTTPS):  https://%s/\n", a.hostPort(a.bound.HTTPS))
 	}
-	fmt.Fprintf(w, "  publish RTMP:  %s/live/NAME   (ffmpeg -re -i in.mp4 -c:v libx264 -bf 0 -c:a aac -f flv %s/live/NAME)\n", rtmpURL, rtmpURL)
-	fmt.Fprintf(w, "  publish WHIP:  %s/whip/live/NAME\n", web)
+	key, bearer := "", ""
+	if a.cfg.Token != "" { // the token itself is not printed
+		key, bearer = "?token=TOKEN", "   (Authorization: Bearer TOKEN)"
+	}
+	fmt.Fprintf(w, "  publish RTMP:  %s/live/NAME%s   (ffmpeg -re -i in.mp4 -c:v libx264 -bf 0 -c:a aac -f flv %s/live/NAME%s)\n",
+		rtmpURL, key, rtmpURL, key)
+	fmt.Fprintf(w, "  publish WHIP:  %s/whip/live/NAME%s\n", web, bearer)
 	fmt.Fprintf(w, "  play (page):   %s/play/live/NAME\n", web)
 	fmt.Fprintf(w, "  play WHEP:     %s/whep/live/NAME\n", web)
 	fmt.Fprintf(w, "  play RTMP:     %s/live/NAME\n", rtmpURL)
