@@ -293,6 +293,9 @@ func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, res resource, e
 	switch {
 	case a.status >= 500:
 		level = slog.LevelError
+	case errors.Is(err, ErrNotPublished):
+		// A player waiting for a stream retries every few seconds: a
+		// line each time would fill the log.
 	case a.status == http.StatusUnauthorized || a.status == http.StatusConflict || a.status == http.StatusUnprocessableEntity:
 		level = slog.LevelInfo
 	}
