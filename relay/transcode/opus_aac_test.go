@@ -160,23 +160,7 @@ func testOpusToAAC(t *testing.T, c opusCase) {
 	if len(pcm) != len(pkts)*1024 {
 		t.Errorf("%d samples decoded from %d frames", len(pcm), len(pkts))
 	}
-	var got []float64
-	for _, i := range onsets(pcm, 8000, 4800) {
-		p := pkts[i/1024]
-		got = append(got, float64(int32(p.Timestamp))+float64(i%1024)/48)
-	}
-	if len(want) != c.wantBeeps || len(got) != len(want) {
-		t.Fatalf("beeps at %.1f ms in the output, %.1f ms in the input, want %d", got, want, c.wantBeeps)
-	}
-	worst := 0.0
-	for k := range want {
-		d := got[k] - want[k]
-		worst = max(worst, math.Abs(d))
-		if math.Abs(d) > 80 {
-			t.Errorf("beep %d at %.1f ms, %.1f ms from the input's %.1f", k, got[k], d, want[k])
-		}
-	}
-	t.Logf("beeps at %.1f ms (input %.1f): worst offset %.1f ms", got, want, worst)
+	checkBeeps(t, pcm, pkts, 1024, want, c.wantBeeps)
 	if c.speed == 1 {
 		logDelays(t, pkts)
 	}

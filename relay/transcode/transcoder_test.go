@@ -79,13 +79,25 @@ func testAlignment(t *testing.T, c alignCase) {
 		}
 		want = append(want, ms)
 	}
+	checkBeeps(t, pcm, pkts, 960, want, c.wantBeeps)
+	if c.speed == 1 {
+		logDelays(t, pkts)
+	}
+}
+
+// checkBeeps finds the beeps in the decoded 48 kHz output pcm, whose
+// packets pkts hold perPacket samples each, places each on the input's
+// timeline through its packet's timestamp, and checks that there are
+// wantBeeps of them, each within 80 ms of the input's (want, in ms).
+func checkBeeps(t *testing.T, pcm []int16, pkts []Packet, perPacket int, want []float64, wantBeeps int) {
+	t.Helper()
 	var got []float64
 	for _, i := range onsets(pcm, 8000, 4800) {
-		p := pkts[i/960]
-		got = append(got, float64(int32(p.Timestamp))+float64(i%960)/48)
+		p := pkts[i/perPacket]
+		got = append(got, float64(int32(p.Timestamp))+float64(i%perPacket)/48)
 	}
-	if len(want) != c.wantBeeps || len(got) != len(want) {
-		t.Fatalf("beeps at %.1f ms in the output, %.1f ms in the input, want %d", got, want, c.wantBeeps)
+	if len(want) != wantBeeps || len(got) != len(want) {
+		t.Fatalf("beeps at %.1f ms in the output, %.1f ms in the input, want %d", got, want, wantBeeps)
 	}
 	worst := 0.0
 	for k := range want {
@@ -96,9 +108,6 @@ func testAlignment(t *testing.T, c alignCase) {
 		}
 	}
 	t.Logf("beeps at %.1f ms (input %.1f): worst offset %.1f ms", got, want, worst)
-	if c.speed == 1 {
-		logDelays(t, pkts)
-	}
 }
 
 // checkSpacing checks that the packets' timestamps are exactly 20 ms
