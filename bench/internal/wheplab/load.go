@@ -30,7 +30,7 @@ const (
 	DefaultSetupConcurrency = 16
 	DefaultShards           = 2
 	DefaultVerifyEvery      = 16
-	DefaultPollInterval     = 10 * time.Millisecond
+	DefaultPollInterval     = 50 * time.Millisecond
 	DefaultSetupTimeout     = 20 * time.Second
 	DefaultNotPublished     = 10 * time.Second
 	// ConsentInterval is how often each viewer sends a consent check
@@ -58,7 +58,7 @@ type Config struct {
 	// of each SSRC (1: all). Zero means DefaultVerifyEvery (16).
 	VerifyEvery int
 	// PollInterval is how long each shard sleeps between looks at its
-	// sockets (see shard.run). Zero means DefaultPollInterval (10 ms);
+	// sockets (see shard.run). Zero means DefaultPollInterval (50 ms);
 	// negative means no sleep (a wake-up per burst: more client CPU).
 	PollInterval time.Duration
 	// LocalIP is the address the sockets bind to. The zero value means

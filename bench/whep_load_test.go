@@ -1,0 +1,438 @@
+//go:build linux
+
+package bench
+
+// The WHEP fan-out load (issue 10, "Performance"): one RTMP publisher of
+// a 600 kbit/s H.264 test pattern and N WHEP viewers from the wheplab load
+// client, against our server (examples/server built into a temporary
+// binary) and against pion_whep (pion/webrtc v4, one PeerConnection per
+// viewer, the MediaMTX way), each a separate process so that
+// /proc/PID/task/*/schedstat counts the server's CPU alone.
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/streamwire/streamwire/bench/internal/wheplab"
+)
+
+var (
+	whepViewers   = flag.Int("whep.viewers", 300, "WHEP viewers of BenchmarkWHEPLoad")
+	whepWindow    = flag.Duration("whep.window", 10*time.Second, "measuring window per benchmark iteration")
+	whepWarmup    = flag.Duration("whep.warmup", 5*time.Second, "wait between the last viewer's setup and the window")
+	whepRounds    = flag.Int("whep.rounds", 2, "rounds over the servers (alternating them)")
+	whepProcs     = flag.Int("whep.procs", 1, "GOMAXPROCS of the servers")
+	whepServerSrc = flag.String("whep.server-src", "../examples", "module directory whose ./server is our server (e.g. /path/to/checkout/examples)")
+	whepOnly      = flag.String("whep.only", "", "run only this server: streamwire or pion")
+	whepOut       = flag.String("whep.out", "", "append one JSON line per run to this file (bench/results/whep-*.jsonl)")
+	whepClip      = flag.Duration("whep.clip", 20*time.Second, "length of the encoded test pattern the publisher loops")
+)
+
+// Publisher: a test pattern encoded once per benchmark (libx264 baseline,
+// 640x360 at 30 fps, 600 kbit/s CBR-like, a keyframe every 2 s, no B-frames,
+// no audio: AAC would start the server's AAC→Opus ffmpeg transcoder, whose
+// CPU is not the relay's), then published with -c copy in real time, so
+// that the publisher costs next to no CPU.
+const whepEncodeArgs = "-f lavfi -i testsrc2=size=640x360:rate=30 -c:v libx264 -preset veryfast -tune zerolatency " +
+	"-profile:v baseline -b:v 600k -maxrate 600k -bufsize 600k -g 60 -keyint_min 60 -sc_threshold 0 -bf 0 -pix_fmt yuv420p -an"
+
+// whepServer is how to start one of the compared servers.
+type whepServer struct {
+	name  string
+	start func(b *testing.B) *whepProc
+	// dropsMetric is the server's counter of frames (ours) or access units
+	// (pion_whep) dropped for viewers that fell behind.
+	dropsMetric string
+}
+
+// BenchmarkWHEPLoad measures the server CPU one WHEP viewer costs: one
+// publisher at 600 kbit/s and -whep.viewers viewers on loopback, against
+// our server and pion_whep (GOMAXPROCS=-whep.procs each), with the same
+// load client, taking turns -whep.rounds times (every other round in
+// reverse order). Metrics: the server's CPU seconds per viewer-second
+// beyond its CPU with the publisher alone (cpu-s/viewer-s, from
+// /proc/PID/task/*/schedstat; tick-cpu-s/viewer-s from utime+stime in
+// /proc/PID/stat), the viewers one core carries at that cost
+// (viewers/core), the server's whole CPU (server-cpu-%) and the client's
+// (client-cpu-%, this process), the loss (loss-%: sequence numbers
+// expected but not received, RFC 3550 §A.3), what each viewer received
+// (kbps/viewer), and the server's growth per viewer in RSS (rss-kB/viewer),
+// Go heap in use (heap-kB/viewer) and goroutines (goroutines/viewer). The
+// run fails when a viewer gets nothing in the window, when an SRTP
+// check fails, or when the loss exceeds 1%; the issue's bar is 0.1%.
+//
+//	cd bench && go test -run '^$' -bench WHEPLoad -benchtime 1x -whep.viewers 1000 -whep.out results/whep-load.jsonl
+func BenchmarkWHEPLoad(b *testing.B) {
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		b.Fatalf("ffmpeg: %v (./scripts/install-deps.sh installs it)", err)
+	}
+	raiseFDLimit(b, uint64(*whepViewers+sigLoadSpareFDs))
+	clip := encodeWHEPClip(b)
+	ours := buildBinary(b, *whepServerSrc, "./server", "server")
+	pion := buildBinary(b, ".", "./pion_whep", "pion_whep")
+	servers := []whepServer{
+		{"server=streamwire", func(b *testing.B) *whepProc { return startOurWHEPServer(b, ours) },
+			`streamwire_slow_consumer_drops_total{protocol="whep"}`},
+		{"server=pion", func(b *testing.B) *whepProc { return startPionWHEP(b, pion) },
+			"pion_whep_slow_consumer_drops_total"},
+	}
+	if *whepOnly != "" {
+		servers = slices.DeleteFunc(servers, func(s whepServer) bool { return !strings.HasSuffix(s.name, "="+*whepOnly) })
+	}
+	for round := range *whepRounds {
+		order := slices.Clone(servers)
+		if round%2 == 1 {
+			slices.Reverse(order)
+		}
+		for _, srv := range order {
+			b.Run(srv.name, func(b *testing.B) { benchWHEP(b, srv, clip) })
+		}
+	}
+}
+
+// encodeWHEPClip encodes the publisher's test pattern into the
+// benchmark's temporary directory.
+func encodeWHEPClip(b *testing.B) string {
+	clip := filepath.Join(b.TempDir(), "pattern.flv")
+	args := append([]string{"-hide_banner", "-loglevel", "error", "-y"}, strings.Fields(whepEncodeArgs)...)
+	args = append(args, "-t", strconv.Itoa(int(whepClip.Seconds())), clip)
+	if out, err := exec.Command("ffmpeg", args...).CombinedOutput(); err != nil {
+		b.Fatalf("ffmpeg encoding the test pattern: %v\n%s", err, out)
+	}
+	return clip
+}
+
+// buildBinary builds pkg of the module in dir into the benchmark's
+// temporary directory, once per benchmark, with GOWORK=off as CI builds.
+func buildBinary(b *testing.B, dir, pkg, name string) string {
+	b.Helper()
+	bin := filepath.Join(b.TempDir(), name)
+	cmd := exec.Command("go", "build", "-o", bin, pkg)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOWORK=off")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("go build %s in %s: %v\n%s", pkg, dir, err, out)
+	}
+	return bin
+}
+
+// whepProc is a server process under measurement.
+type whepProc struct {
+	cmd             *exec.Cmd
+	http, rtmp, udp string
+	stderr          *os.File
+}
+
+func (p *whepProc) pid() int { return p.cmd.Process.Pid }
+
+func (p *whepProc) stop() {
+	_ = p.cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { _ = p.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-done
+	}
+	p.stderr.Close()
+}
+
+// freePort returns a loopback port free for network ("tcp" or "udp") now.
+func freePort(b *testing.B, network string) string {
+	b.Helper()
+	var addr string
+	if network == "udp" {
+		c, err := net.ListenPacket("udp4", "127.0.0.1:0")
+		if err != nil {
+			b.Fatal(err)
+		}
+		addr = c.LocalAddr().String()
+		c.Close()
+	} else {
+		l, err := net.Listen("tcp4", "127.0.0.1:0")
+		if err != nil {
+			b.Fatal(err)
+		}
+		addr = l.Addr().String()
+		l.Close()
+	}
+	return addr
+}
+
+// startWHEPProc runs bin with args (which name the three addresses) and
+// GOMAXPROCS=-whep.procs, its stderr in a file of the benchmark's
+// temporary directory, and waits until /metrics answers.
+func startWHEPProc(b *testing.B, bin string, p *whepProc, args ...string) *whepProc {
+	b.Helper()
+	p.cmd = exec.Command(bin, args...)
+	p.cmd.Env = append(os.Environ(), fmt.Sprintf("GOMAXPROCS=%d", *whepProcs))
+	f, err := os.CreateTemp(b.TempDir(), filepath.Base(bin)+"-*.log")
+	if err != nil {
+		b.Fatal(err)
+	}
+	p.stderr = f
+	p.cmd.Stdout, p.cmd.Stderr = io.Discard, f
+	if _, err := p.cmd.StdinPipe(); err != nil { // closed when we exit: pion_whep stops then
+		b.Fatal(err)
+	}
+	if err := p.cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(p.stop)
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if _, err := scrape(p.http); err == nil {
+			return p
+		}
+	}
+	log, _ := os.ReadFile(f.Name())
+	b.Fatalf("%s did not serve /metrics:\n%s", bin, log)
+	return nil
+}
+
+func startOurWHEPServer(b *testing.B, bin string) *whepProc {
+	p := &whepProc{http: freePort(b, "tcp"), rtmp: freePort(b, "tcp"), udp: freePort(b, "udp")}
+	return startWHEPProc(b, bin, p, "-http", p.http, "-udp", p.udp, "-tcp", "", "-rtmp", p.rtmp, "-http-max-conns-per-ip", "-1")
+}
+
+func startPionWHEP(b *testing.B, bin string) *whepProc {
+	p := &whepProc{http: freePort(b, "tcp"), rtmp: freePort(b, "tcp"), udp: freePort(b, "udp")}
+	return startWHEPProc(b, bin, p, "-http", p.http, "-udp", p.udp, "-rtmp", p.rtmp)
+}
+
+// scrape reads the server's /metrics: the unlabelled samples and the
+// labelled ones under their whole name ("name{labels}").
+func scrape(addr string) (map[string]float64, error) {
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("/metrics: %s", resp.Status)
+	}
+	m := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		if i < 0 {
+			continue
+		}
+		if v, err := strconv.ParseFloat(line[i+1:], 64); err == nil {
+			m[line[:i]] = v
+		}
+	}
+	return m, sc.Err()
+}
+
+// publish runs ffmpeg publishing clip in a loop, in real time, to url.
+func publish(b *testing.B, clip, url string) *exec.Cmd {
+	cmd := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1", "-i", clip,
+		"-c", "copy", "-f", "flv", url)
+	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatalf("ffmpeg: %v", err)
+	}
+	b.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	})
+	return cmd
+}
+
+// whepSample is the server's and the client's state at one moment.
+type whepSample struct {
+	at                  time.Time
+	cpu, tick, client   float64 // CPU seconds: server (schedstat, ticks), this process
+	rss                 int64
+	heap, goroutines    float64
+	drops               float64
+	threads             int
+	snapshot            wheplab.Snapshot
+	publisherCPU        float64
+	metricsErr, procErr error
+}
+
+func sampleWHEP(p *whepProc, pub *exec.Cmd, dropsMetric string, l *wheplab.Load) whepSample {
+	s := whepSample{at: time.Now()}
+	if l != nil {
+		s.snapshot = l.Snapshot()
+	}
+	s.cpu, s.procErr = wheplab.ProcCPU(p.pid())
+	s.tick, _ = wheplab.ProcTickCPU(p.pid())
+	s.client, _ = wheplab.SelfCPU()
+	s.publisherCPU, _ = wheplab.ProcCPU(pub.Process.Pid)
+	s.rss, s.threads, _ = wheplab.ProcStatus(p.pid())
+	m, err := scrape(p.http)
+	s.metricsErr = err
+	s.heap, s.goroutines, s.drops = m["go_memstats_heap_inuse_bytes"], m["go_goroutines"], m[dropsMetric]
+	return s
+}
+
+// whepRecord is one run as bench/results/whep-*.jsonl keeps it.
+type whepRecord struct {
+	Server           string  `json:"server"`
+	Time             string  `json:"time"`
+	Viewers          int     `json:"viewers"`
+	Procs            int     `json:"gomaxprocs"`
+	WindowS          float64 `json:"window_s"`
+	Load1            string  `json:"loadavg"`
+	IdleCPUPct       float64 `json:"server_idle_cpu_pct"`
+	ServerCPUPct     float64 `json:"server_cpu_pct"`
+	ServerTickCPUPct float64 `json:"server_tick_cpu_pct"`
+	ClientCPUPct     float64 `json:"client_cpu_pct"`
+	PublisherCPUPct  float64 `json:"publisher_cpu_pct"`
+	CPUPerViewerS    float64 `json:"cpu_s_per_viewer_s"`
+	ViewersPerCore   float64 `json:"viewers_per_core"`
+	Packets          uint64  `json:"packets"`
+	Expected         uint64  `json:"expected"`
+	Lost             uint64  `json:"lost"`
+	LossPct          float64 `json:"loss_pct"`
+	KbpsPerViewer    float64 `json:"kbps_per_viewer"`
+	MinViewerPackets uint64  `json:"min_viewer_packets"`
+	MedViewerPackets uint64  `json:"median_viewer_packets"`
+	SRTPVerified     uint64  `json:"srtp_verified"`
+	SRTPFailed       uint64  `json:"srtp_failed"`
+	ServerDrops      float64 `json:"server_drops"`
+	RSSBytes0        int64   `json:"rss_bytes_publisher_only"`
+	RSSBytes         int64   `json:"rss_bytes"`
+	HeapBytes0       float64 `json:"heap_inuse_bytes_publisher_only"`
+	HeapBytes        float64 `json:"heap_inuse_bytes"`
+	Goroutines0      float64 `json:"goroutines_publisher_only"`
+	Goroutines       float64 `json:"goroutines"`
+	Threads          int     `json:"threads"`
+	SetupS           float64 `json:"setup_s"`
+	SetupP50Ms       float64 `json:"setup_p50_ms"`
+	SetupP99Ms       float64 `json:"setup_p99_ms"`
+}
+
+func benchWHEP(b *testing.B, srv whepServer, clip string) {
+	p := srv.start(b)
+	pub := publish(b, clip, "rtmp://"+p.rtmp+"/live/bench")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	// The publisher alone: what the server spends without viewers.
+	time.Sleep(3 * time.Second)
+	idle0 := sampleWHEP(p, pub, srv.dropsMetric, nil)
+	time.Sleep(3 * time.Second)
+	idle1 := sampleWHEP(p, pub, srv.dropsMetric, nil)
+	if idle1.procErr != nil || idle1.metricsErr != nil {
+		b.Fatalf("server: %v %v", idle1.procErr, idle1.metricsErr)
+	}
+	idleRate := (idle1.cpu - idle0.cpu) / idle1.at.Sub(idle0.at).Seconds()
+
+	n := *whepViewers
+	t0 := time.Now()
+	l, err := wheplab.Start(ctx, wheplab.Config{URL: "http://" + p.http + "/whep/live/bench", Viewers: n})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	setup := time.Since(t0)
+	time.Sleep(*whepWarmup)
+
+	b.ResetTimer()
+	s0 := sampleWHEP(p, pub, srv.dropsMetric, l)
+	for range b.N {
+		time.Sleep(*whepWindow)
+	}
+	s1 := sampleWHEP(p, pub, srv.dropsMetric, l)
+	b.StopTimer()
+	if s1.procErr != nil || s1.metricsErr != nil {
+		b.Fatalf("server: %v %v", s1.procErr, s1.metricsErr)
+	}
+	w := wheplab.Between(s0.snapshot, s1.snapshot)
+	secs := s1.at.Sub(s0.at).Seconds()
+	perViewer := ((s1.cpu - s0.cpu) - idleRate*secs) / (secs * float64(n))
+	ts := l.SetupTimes()
+	load, _ := os.ReadFile("/proc/loadavg")
+	rec := whepRecord{
+		Server: strings.TrimPrefix(srv.name, "server="), Time: time.Now().UTC().Format(time.RFC3339), Viewers: n,
+		Procs: *whepProcs, WindowS: secs, Load1: strings.Join(strings.Fields(string(load))[:3], " "),
+		IdleCPUPct: 100 * idleRate, ServerCPUPct: 100 * (s1.cpu - s0.cpu) / secs,
+		ServerTickCPUPct: 100 * (s1.tick - s0.tick) / secs, ClientCPUPct: 100 * (s1.client - s0.client) / secs,
+		PublisherCPUPct: 100 * (s1.publisherCPU - s0.publisherCPU) / secs,
+		CPUPerViewerS:   perViewer, ViewersPerCore: 1 / perViewer,
+		Packets: w.Packets, Expected: w.Expected, Lost: w.Lost, LossPct: 100 * w.LossRatio(),
+		KbpsPerViewer: w.KbpsPerViewer(), MinViewerPackets: w.MinViewerPackets, MedViewerPackets: w.MedianViewerPackets,
+		SRTPVerified: w.Verified, SRTPFailed: w.AuthFailed, ServerDrops: s1.drops - s0.drops,
+		RSSBytes0: idle1.rss, RSSBytes: s1.rss, HeapBytes0: idle1.heap, HeapBytes: s1.heap,
+		Goroutines0: idle1.goroutines, Goroutines: s1.goroutines, Threads: s1.threads,
+		SetupS: setup.Seconds(), SetupP50Ms: whepMs(ts[len(ts)/2]), SetupP99Ms: whepMs(ts[len(ts)*99/100]),
+	}
+	writeWHEPRecord(b, rec)
+	b.ReportMetric(perViewer, "cpu-s/viewer-s")
+	b.ReportMetric(rec.ViewersPerCore, "viewers/core")
+	b.ReportMetric(((s1.tick-s0.tick)-idleRate*secs)/(secs*float64(n)), "tick-cpu-s/viewer-s")
+	b.ReportMetric(rec.ServerCPUPct, "server-cpu-%")
+	b.ReportMetric(rec.ClientCPUPct, "client-cpu-%")
+	b.ReportMetric(rec.LossPct, "loss-%")
+	b.ReportMetric(rec.KbpsPerViewer, "kbps/viewer")
+	b.ReportMetric(float64(s1.rss-idle1.rss)/1024/float64(n), "rss-kB/viewer")
+	b.ReportMetric((s1.heap-idle1.heap)/1024/float64(n), "heap-kB/viewer")
+	b.ReportMetric((s1.goroutines-idle1.goroutines)/float64(n), "goroutines/viewer")
+	b.ReportMetric(float64(n), "viewers")
+	b.Logf("%s: %d viewers, load %s, server %.0f%% (idle %.1f%%), client %.0f%%, loss %.4f%%, %.0f kbit/s per viewer, "+
+		"setup %.1f s (p50 %.0f ms, p99 %.0f ms), server drops %.0f, SRTP checks %d (%d failed)",
+		srv.name, n, rec.Load1, rec.ServerCPUPct, rec.IdleCPUPct, rec.ClientCPUPct, rec.LossPct, rec.KbpsPerViewer,
+		rec.SetupS, rec.SetupP50Ms, rec.SetupP99Ms, rec.ServerDrops, w.Verified, w.AuthFailed)
+	switch {
+	case w.MinViewerPackets == 0:
+		b.Fatalf("a viewer received nothing in the window (median %d packets)", w.MedianViewerPackets)
+	case w.AuthFailed > 0:
+		b.Fatalf("%d SRTP checks failed: %v", w.AuthFailed, s1.snapshot.AuthError)
+	case w.LossRatio() > 0.01:
+		b.Fatalf("loss %.3f%% (%d of %d): the server or the client is not keeping up", 100*w.LossRatio(), w.Lost, w.Expected)
+	case w.LossRatio() > 0.001:
+		b.Logf("loss %.3f%% is above the issue's 0.1%%", 100*w.LossRatio())
+	}
+}
+
+func whepMs(d time.Duration) float64 { return math.Round(float64(d)/1e4) / 100 }
+
+// writeWHEPRecord appends rec to -whep.out, if set.
+func writeWHEPRecord(b *testing.B, rec whepRecord) {
+	if *whepOut == "" {
+		return
+	}
+	line, err := json.Marshal(rec)
+	if err != nil {
+		b.Fatal(err)
+	}
+	f, err := os.OpenFile(*whepOut, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.Write(append(line, '\n')); err != nil {
+		b.Fatal(err)
+	}
+}
