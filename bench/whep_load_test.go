@@ -40,6 +40,7 @@ var (
 	whepServerSrc = flag.String("whep.server-src", "../examples", "module directory whose ./server is our server (e.g. /path/to/checkout/examples)")
 	whepOnly      = flag.String("whep.only", "", "run only this server: streamwire or pion")
 	whepOut       = flag.String("whep.out", "", "append one JSON line per run to this file (bench/results/whep-*.jsonl)")
+	whepLogs      = flag.String("whep.logs", "", "directory for the servers' logs (default: the benchmark's temporary directory)")
 	whepClip      = flag.Duration("whep.clip", 20*time.Second, "length of the encoded test pattern the publisher loops")
 )
 
@@ -153,6 +154,26 @@ func (p *whepProc) stop() {
 	p.stderr.Close()
 }
 
+// warnings summarizes the server's log: how many WARN and ERROR lines,
+// and the first few.
+func (p *whepProc) warnings() string {
+	log, err := os.ReadFile(p.stderr.Name())
+	if err != nil {
+		return err.Error()
+	}
+	var n int
+	var first []string
+	for line := range strings.Lines(string(log)) {
+		if strings.Contains(line, "level=WARN") || strings.Contains(line, "level=ERROR") {
+			n++
+			if len(first) < 5 {
+				first = append(first, strings.TrimSpace(line))
+			}
+		}
+	}
+	return fmt.Sprintf("%d lines\n%s", n, strings.Join(first, "\n"))
+}
+
 // freePort returns a loopback port free for network ("tcp" or "udp") now.
 func freePort(b *testing.B, network string) string {
 	b.Helper()
@@ -182,7 +203,11 @@ func startWHEPProc(b *testing.B, bin string, p *whepProc, args ...string) *whepP
 	b.Helper()
 	p.cmd = exec.Command(bin, args...)
 	p.cmd.Env = append(os.Environ(), fmt.Sprintf("GOMAXPROCS=%d", *whepProcs))
-	f, err := os.CreateTemp(b.TempDir(), filepath.Base(bin)+"-*.log")
+	dir := *whepLogs
+	if dir == "" {
+		dir = b.TempDir()
+	}
+	f, err := os.CreateTemp(dir, filepath.Base(bin)+"-*.log")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -269,31 +294,45 @@ func publish(b *testing.B, clip, url string) *exec.Cmd {
 
 // whepSample is the server's and the client's state at one moment.
 type whepSample struct {
-	at                  time.Time
-	cpu, tick, client   float64 // CPU seconds: server (schedstat, ticks), this process
-	rss                 int64
-	heap, goroutines    float64
-	drops               float64
-	threads             int
-	snapshot            wheplab.Snapshot
-	publisherCPU        float64
-	metricsErr, procErr error
+	at                time.Time
+	cpu, tick, client float64 // CPU seconds: server (schedstat, ticks), this process
+	publisherCPU      float64
+	rss               int64
+	threads           int
+	snapshot          wheplab.Snapshot
+	err               error
 }
 
-func sampleWHEP(p *whepProc, pub *exec.Cmd, dropsMetric string, l *wheplab.Load) whepSample {
+// sampleCPU reads the counters that cost the server nothing: /proc and
+// the client's own.
+func sampleCPU(p *whepProc, pub *exec.Cmd, l *wheplab.Load) whepSample {
 	s := whepSample{at: time.Now()}
 	if l != nil {
 		s.snapshot = l.Snapshot()
 	}
-	s.cpu, s.procErr = wheplab.ProcCPU(p.pid())
+	s.cpu, s.err = wheplab.ProcCPU(p.pid())
 	s.tick, _ = wheplab.ProcTickCPU(p.pid())
 	s.client, _ = wheplab.SelfCPU()
 	s.publisherCPU, _ = wheplab.ProcCPU(pub.Process.Pid)
 	s.rss, s.threads, _ = wheplab.ProcStatus(p.pid())
-	m, err := scrape(p.http)
-	s.metricsErr = err
-	s.heap, s.goroutines, s.drops = m["go_memstats_heap_inuse_bytes"], m["go_goroutines"], m[dropsMetric]
 	return s
+}
+
+// whepMetrics is what the benchmark reads from the server's /metrics, a
+// scrape that costs the server CPU (ours polls every session), so it is
+// taken outside the measuring window.
+type whepMetrics struct {
+	heap, goroutines, drops float64
+	took                    time.Duration
+}
+
+func scrapeWHEP(b *testing.B, p *whepProc, dropsMetric string) whepMetrics {
+	t := time.Now()
+	m, err := scrape(p.http)
+	if err != nil {
+		b.Fatalf("server: %v", err)
+	}
+	return whepMetrics{heap: m["go_memstats_heap_inuse_bytes"], goroutines: m["go_goroutines"], drops: m[dropsMetric], took: time.Since(t)}
 }
 
 // whepRecord is one run as bench/results/whep-*.jsonl keeps it.
@@ -328,6 +367,7 @@ type whepRecord struct {
 	Goroutines0      float64 `json:"goroutines_publisher_only"`
 	Goroutines       float64 `json:"goroutines"`
 	Threads          int     `json:"threads"`
+	ScrapeMs         float64 `json:"metrics_scrape_ms"`
 	SetupS           float64 `json:"setup_s"`
 	SetupP50Ms       float64 `json:"setup_p50_ms"`
 	SetupP99Ms       float64 `json:"setup_p99_ms"`
@@ -341,13 +381,14 @@ func benchWHEP(b *testing.B, srv whepServer, clip string) {
 
 	// The publisher alone: what the server spends without viewers.
 	time.Sleep(3 * time.Second)
-	idle0 := sampleWHEP(p, pub, srv.dropsMetric, nil)
+	idle0 := sampleCPU(p, pub, nil)
 	time.Sleep(3 * time.Second)
-	idle1 := sampleWHEP(p, pub, srv.dropsMetric, nil)
-	if idle1.procErr != nil || idle1.metricsErr != nil {
-		b.Fatalf("server: %v %v", idle1.procErr, idle1.metricsErr)
+	idle1 := sampleCPU(p, pub, nil)
+	if idle1.err != nil {
+		b.Fatalf("server: %v", idle1.err)
 	}
 	idleRate := (idle1.cpu - idle0.cpu) / idle1.at.Sub(idle0.at).Seconds()
+	m0 := scrapeWHEP(b, p, srv.dropsMetric)
 
 	n := *whepViewers
 	t0 := time.Now()
@@ -358,17 +399,20 @@ func benchWHEP(b *testing.B, srv whepServer, clip string) {
 	defer l.Close()
 	setup := time.Since(t0)
 	time.Sleep(*whepWarmup)
+	drops0 := scrapeWHEP(b, p, srv.dropsMetric).drops
+	time.Sleep(time.Second) // the scrape's own CPU is over
 
 	b.ResetTimer()
-	s0 := sampleWHEP(p, pub, srv.dropsMetric, l)
+	s0 := sampleCPU(p, pub, l)
 	for range b.N {
 		time.Sleep(*whepWindow)
 	}
-	s1 := sampleWHEP(p, pub, srv.dropsMetric, l)
+	s1 := sampleCPU(p, pub, l)
 	b.StopTimer()
-	if s1.procErr != nil || s1.metricsErr != nil {
-		b.Fatalf("server: %v %v", s1.procErr, s1.metricsErr)
+	if s1.err != nil {
+		b.Fatalf("server: %v", s1.err)
 	}
+	m1 := scrapeWHEP(b, p, srv.dropsMetric)
 	w := wheplab.Between(s0.snapshot, s1.snapshot)
 	secs := s1.at.Sub(s0.at).Seconds()
 	perViewer := ((s1.cpu - s0.cpu) - idleRate*secs) / (secs * float64(n))
@@ -383,9 +427,9 @@ func benchWHEP(b *testing.B, srv whepServer, clip string) {
 		CPUPerViewerS:   perViewer, ViewersPerCore: 1 / perViewer,
 		Packets: w.Packets, Expected: w.Expected, Lost: w.Lost, LossPct: 100 * w.LossRatio(),
 		KbpsPerViewer: w.KbpsPerViewer(), MinViewerPackets: w.MinViewerPackets, MedViewerPackets: w.MedianViewerPackets,
-		SRTPVerified: w.Verified, SRTPFailed: w.AuthFailed, ServerDrops: s1.drops - s0.drops,
-		RSSBytes0: idle1.rss, RSSBytes: s1.rss, HeapBytes0: idle1.heap, HeapBytes: s1.heap,
-		Goroutines0: idle1.goroutines, Goroutines: s1.goroutines, Threads: s1.threads,
+		SRTPVerified: w.Verified, SRTPFailed: w.AuthFailed, ServerDrops: m1.drops - drops0,
+		RSSBytes0: idle1.rss, RSSBytes: s1.rss, HeapBytes0: m0.heap, HeapBytes: m1.heap,
+		Goroutines0: m0.goroutines, Goroutines: m1.goroutines, Threads: s1.threads, ScrapeMs: whepMs(m1.took),
 		SetupS: setup.Seconds(), SetupP50Ms: whepMs(ts[len(ts)/2]), SetupP99Ms: whepMs(ts[len(ts)*99/100]),
 	}
 	writeWHEPRecord(b, rec)
@@ -397,13 +441,16 @@ func benchWHEP(b *testing.B, srv whepServer, clip string) {
 	b.ReportMetric(rec.LossPct, "loss-%")
 	b.ReportMetric(rec.KbpsPerViewer, "kbps/viewer")
 	b.ReportMetric(float64(s1.rss-idle1.rss)/1024/float64(n), "rss-kB/viewer")
-	b.ReportMetric((s1.heap-idle1.heap)/1024/float64(n), "heap-kB/viewer")
-	b.ReportMetric((s1.goroutines-idle1.goroutines)/float64(n), "goroutines/viewer")
+	b.ReportMetric((m1.heap-m0.heap)/1024/float64(n), "heap-kB/viewer")
+	b.ReportMetric((m1.goroutines-m0.goroutines)/float64(n), "goroutines/viewer")
 	b.ReportMetric(float64(n), "viewers")
 	b.Logf("%s: %d viewers, load %s, server %.0f%% (idle %.1f%%), client %.0f%%, loss %.4f%%, %.0f kbit/s per viewer, "+
 		"setup %.1f s (p50 %.0f ms, p99 %.0f ms), server drops %.0f, SRTP checks %d (%d failed)",
 		srv.name, n, rec.Load1, rec.ServerCPUPct, rec.IdleCPUPct, rec.ClientCPUPct, rec.LossPct, rec.KbpsPerViewer,
 		rec.SetupS, rec.SetupP50Ms, rec.SetupP99Ms, rec.ServerDrops, w.Verified, w.AuthFailed)
+	if w.MinViewerPackets == 0 || w.AuthFailed > 0 || w.LossRatio() > 0.01 {
+		b.Logf("%s's warnings: %s", srv.name, p.warnings())
+	}
 	switch {
 	case w.MinViewerPackets == 0:
 		b.Fatalf("a viewer received nothing in the window (median %d packets)", w.MedianViewerPackets)

@@ -81,6 +81,8 @@ func run(ctx context.Context, cfg wheplab.Config, warmup, window time.Duration) 
 		w.Seconds, w.Packets, w.Expected, w.Lost, 100*w.LossRatio(), w.KbpsPerViewer(), w.MinViewerPackets, w.MedianViewerPackets)
 	fmt.Printf("SRTP verified %d, failed %d; bad %d, stray %d; client CPU %.1f%% of a core\n",
 		w.Verified, w.AuthFailed, w.Bad, w.Stray, 100*(cpu1-cpu0)/w.Seconds)
+	fmt.Printf("STUN: %d consent checks sent, %d responses, %d server checks answered, %d other\n",
+		b.ConsentSent, b.STUNResponses, b.STUNRequests, b.STUNErrors)
 	if b.AuthError != nil {
 		fmt.Printf("first SRTP check that failed: %v\n", b.AuthError)
 	}

@@ -132,12 +132,15 @@ func Start(ctx context.Context, cfg Config) (*Load, error) {
 		l.wg.Add(1)
 		go func() { defer l.wg.Done(); s.run(l.stop, l.cfg.PollInterval) }()
 	}
+	// The pacer runs during the setup: a setup of thousands of viewers can
+	// outlast the server's consent timeout (30 s), and the first viewers
+	// would expire before the last one is up.
+	l.wg.Add(1)
+	go func() { defer l.wg.Done(); l.pace() }()
 	if err := l.setupAll(ctx); err != nil {
 		l.Close()
 		return nil, err
 	}
-	l.wg.Add(1)
-	go func() { defer l.wg.Done(); l.pace() }()
 	return l, nil
 }
 
