@@ -335,7 +335,10 @@ func (r *relay) newViewer(offer string) (string, error) {
 		switch s {
 		case webrtc.PeerConnectionStateConnected:
 			r.add(v)
-		case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed, webrtc.PeerConnectionStateDisconnected:
+		case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
+			// Not on Disconnected: pion reports it after 5 s without a packet
+			// from the viewer and goes back to Connected when one comes, and
+			// MediaMTX, like this, keeps the session until Failed (25 s).
 			r.remove(v)
 		}
 	})
