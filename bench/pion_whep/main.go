@@ -360,12 +360,17 @@ func (r *relay) newViewer(offer string) (string, error) {
 	return pc.LocalDescription().SDP, nil
 }
 
+// add starts sending to v; pion reports Connected again after each
+// Disconnected, which changes nothing here.
 func (r *relay) add(v *viewer) {
 	r.mu.Lock()
+	_, had := r.viewers[v]
 	r.viewers[v] = struct{}{}
 	r.mu.Unlock()
-	r.sessions.Add(1)
-	go v.run()
+	if !had {
+		r.sessions.Add(1)
+		go v.run()
+	}
 }
 
 func (r *relay) remove(v *viewer) {
