@@ -373,6 +373,9 @@ type whepRecord struct {
 	Goroutines0      float64 `json:"goroutines_publisher_only"`
 	Goroutines       float64 `json:"goroutines"`
 	Threads          int     `json:"threads"`
+	Unanswered       int     `json:"viewers_unanswered"`
+	ServerUDPDrops   uint64  `json:"server_udp_rcvbuf_drops"`
+	ClientUDPDrops   uint64  `json:"client_udp_rcvbuf_drops"`
 	ScrapeMs         float64 `json:"metrics_scrape_ms"`
 	SetupS           float64 `json:"setup_s"`
 	SetupP50Ms       float64 `json:"setup_p50_ms"`
@@ -398,7 +401,10 @@ func benchWHEP(b *testing.B, srv whepServer, clip string) {
 
 	n := *whepViewers
 	t0 := time.Now()
-	l, err := wheplab.Start(ctx, wheplab.Config{URL: "http://" + p.http + "/whep/live/bench", Viewers: n})
+	udp0, _ := wheplab.ProcUDPDrops(p.pid())
+	// A minute per viewer's setup: a server sending to hundreds of viewers
+	// on one P takes many seconds for a handshake.
+	l, err := wheplab.Start(ctx, wheplab.Config{URL: "http://" + p.http + "/whep/live/bench", Viewers: n, SetupTimeout: time.Minute})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -419,6 +425,8 @@ func benchWHEP(b *testing.B, srv whepServer, clip string) {
 		b.Fatalf("server: %v", s1.err)
 	}
 	m1 := scrapeWHEP(b, p, srv.dropsMetric)
+	udp1, _ := wheplab.ProcUDPDrops(p.pid())
+	clientDrops, _ := wheplab.ProcUDPDrops(os.Getpid())
 	w := wheplab.Between(s0.snapshot, s1.snapshot)
 	secs := s1.at.Sub(s0.at).Seconds()
 	perViewer := ((s1.cpu - s0.cpu) - idleRate*secs) / (secs * float64(n))
@@ -436,6 +444,7 @@ func benchWHEP(b *testing.B, srv whepServer, clip string) {
 		SRTPVerified: w.Verified, SRTPFailed: w.AuthFailed, ServerDrops: m1.drops - drops0,
 		RSSBytes0: idle1.rss, RSSBytes: s1.rss, HeapBytes0: m0.heap, HeapBytes: m1.heap,
 		Goroutines0: m0.goroutines, Goroutines: m1.goroutines, Threads: s1.threads, ScrapeMs: whepMs(m1.took),
+		Unanswered: s1.snapshot.Unanswered, ServerUDPDrops: udp1 - udp0, ClientUDPDrops: clientDrops,
 		SetupS: setup.Seconds(), SetupP50Ms: whepMs(ts[len(ts)/2]), SetupP99Ms: whepMs(ts[len(ts)*99/100]),
 	}
 	writeWHEPRecord(b, rec)
@@ -451,9 +460,11 @@ func benchWHEP(b *testing.B, srv whepServer, clip string) {
 	b.ReportMetric((m1.goroutines-m0.goroutines)/float64(n), "goroutines/viewer")
 	b.ReportMetric(float64(n), "viewers")
 	b.Logf("%s: %d viewers, load %s, server %.0f%% (idle %.1f%%), client %.0f%%, loss %.4f%%, %.0f kbit/s per viewer, "+
-		"setup %.1f s (p50 %.0f ms, p99 %.0f ms), server drops %.0f, SRTP checks %d (%d failed)",
+		"setup %.1f s (p50 %.0f ms, p99 %.0f ms), server drops %.0f, SRTP checks %d (%d failed), "+
+		"UDP receive-buffer drops: server %d (since the setup began), client %d; viewers whose checks go unanswered %d",
 		srv.name, n, rec.Load1, rec.ServerCPUPct, rec.IdleCPUPct, rec.ClientCPUPct, rec.LossPct, rec.KbpsPerViewer,
-		rec.SetupS, rec.SetupP50Ms, rec.SetupP99Ms, rec.ServerDrops, w.Verified, w.AuthFailed)
+		rec.SetupS, rec.SetupP50Ms, rec.SetupP99Ms, rec.ServerDrops, w.Verified, w.AuthFailed,
+		rec.ServerUDPDrops, rec.ClientUDPDrops, rec.Unanswered)
 	if w.MinViewerPackets == 0 || w.AuthFailed > 0 || w.LossRatio() > 0.01 {
 		b.Logf("%s's warnings: %s", srv.name, p.warnings())
 	}

@@ -388,35 +388,40 @@ func (v *viewer) check(buf []byte, id stun.TransactionID, nominate bool) ([]byte
 }
 
 // pace sends each established viewer a consent check every
-// ConsentInterval, spread over 100 ms ticks, until Close.
+// ConsentInterval, spread over 100 ms ticks, until Close. The number sent
+// per tick follows the time elapsed, not the tick count, so that a busy
+// machine delaying or dropping ticks does not stretch the interval.
 func (l *Load) pace() {
 	const tick = 100 * time.Millisecond
 	t := time.NewTicker(tick)
 	defer t.Stop()
 	buf := make([]byte, 0, 256)
 	next := 0
+	last := time.Now()
+	var owed float64 // checks due but not yet sent
 	for {
 		select {
 		case <-l.stop:
 			return
-		case <-t.C:
-		}
-		l.mu.Lock()
-		vs := l.viewers
-		l.mu.Unlock()
-		per := (len(vs)*int(tick/time.Millisecond) + int(ConsentInterval/time.Millisecond) - 1) / int(ConsentInterval/time.Millisecond)
-		for range per {
-			if next >= len(vs) {
-				next = 0
-			}
-			v := vs[next]
-			next++
-			id, err := stun.NewTransactionID(rand.Reader)
-			if err != nil {
-				continue
-			}
-			if req, err := v.check(buf, id, false); err == nil && unix.Sendto(v.fd, req, 0, v.sa) == nil {
-				v.consentSent.Add(1)
+		case now := <-t.C:
+			l.mu.Lock()
+			vs := l.viewers
+			l.mu.Unlock()
+			owed += float64(len(vs)) * float64(now.Sub(last)) / float64(ConsentInterval)
+			last = now
+			for ; owed >= 1 && len(vs) > 0; owed-- {
+				if next >= len(vs) {
+					next = 0
+				}
+				v := vs[next]
+				next++
+				id, err := stun.NewTransactionID(rand.Reader)
+				if err != nil {
+					continue
+				}
+				if req, err := v.check(buf, id, false); err == nil && unix.Sendto(v.fd, req, 0, v.sa) == nil {
+					v.consentSent.Add(1)
+				}
 			}
 		}
 	}

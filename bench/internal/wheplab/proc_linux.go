@@ -94,3 +94,41 @@ func ProcStatus(pid int) (rss int64, threads int, err error) {
 	}
 	return rss, threads, nil
 }
+
+// ProcUDPDrops sums the drops column of /proc/PID/net/udp (datagrams the
+// kernel discarded, mostly for a full receive buffer) over the UDP sockets
+// process pid holds, found by their inodes in /proc/PID/fd.
+func ProcUDPDrops(pid int) (uint64, error) {
+	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		return 0, err
+	}
+	inodes := make(map[string]bool, len(fds))
+	for _, fd := range fds {
+		link, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name()))
+		if err != nil {
+			continue // closed meanwhile
+		}
+		if ino, ok := strings.CutPrefix(link, "socket:["); ok {
+			inodes[strings.TrimSuffix(ino, "]")] = true
+		}
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/net/udp", pid))
+	if err != nil {
+		return 0, err
+	}
+	var drops uint64
+	for line := range strings.Lines(string(b)) {
+		f := strings.Fields(line)
+		// sl local rem st tx:rx tr:when retrnsmt uid timeout inode ref pointer drops
+		if len(f) < 13 || !inodes[f[9]] {
+			continue
+		}
+		d, err := strconv.ParseUint(f[12], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("bad /proc net/udp line %q", line)
+		}
+		drops += d
+	}
+	return drops, nil
+}

@@ -29,6 +29,10 @@ type Snapshot struct {
 	// STUN: the server's checks answered, responses to our checks, other
 	// STUN (errors, failed integrity), and consent checks sent.
 	STUNRequests, STUNResponses, STUNErrors, ConsentSent uint64
+	// Unanswered counts the viewers whose last response to a check is
+	// older than three consent intervals: the server stopped answering
+	// (it dropped the checks, or closed the session).
+	Unanswered int
 }
 
 // Snapshot reads the counters.
@@ -56,6 +60,9 @@ func (l *Load) Snapshot() Snapshot {
 		s.STUNResponses += v.stunResp.Load()
 		s.STUNErrors += v.stunErr.Load()
 		s.ConsentSent += v.consentSent.Load()
+		if s.At.UnixNano()-v.lastResponse.Load() > int64(3*ConsentInterval) {
+			s.Unanswered++
+		}
 	}
 	return s
 }

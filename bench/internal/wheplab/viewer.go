@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -58,6 +59,7 @@ type viewer struct {
 	bytes, rtcp, stray, bad, dtlsLate    atomic.Uint64
 	stunReq, stunResp, stunErr, verified atomic.Uint64
 	authFailed, consentSent              atomic.Uint64
+	lastResponse                         atomic.Int64 // Unix ns of the last Binding success response
 }
 
 // handle takes one datagram of the viewer's socket (on its shard's
@@ -162,6 +164,7 @@ func (v *viewer) handleSTUN(s *scratch, b []byte, from *unix.RawSockaddrInet4) {
 		}
 	case stun.BindingSuccess:
 		v.stunResp.Add(1)
+		v.lastResponse.Store(time.Now().UnixNano())
 		v.mu.Lock()
 		if !v.iceDone && m.TransactionID() == v.checkID {
 			v.iceDone = true
