@@ -66,6 +66,7 @@ func run(ctx context.Context, cfg wheplab.Config, warmup, window time.Duration) 
 			return err
 		}
 	}
+	drops0, _ := wheplab.ProcUDPDrops(os.Getpid())
 	cpu0, _ := wheplab.SelfCPU()
 	a := l.Snapshot()
 	select {
@@ -76,11 +77,13 @@ func run(ctx context.Context, cfg wheplab.Config, warmup, window time.Duration) 
 	b := l.Snapshot()
 	cpu1, _ := wheplab.SelfCPU()
 	pprof.StopCPUProfile()
+	drops1, _ := wheplab.ProcUDPDrops(os.Getpid())
 	w := wheplab.Between(a, b)
 	fmt.Printf("window %.1f s: %d packets, %d expected, %d lost (%.4f%%), %.0f kbit/s per viewer, per-viewer packets min %d median %d\n",
 		w.Seconds, w.Packets, w.Expected, w.Lost, 100*w.LossRatio(), w.KbpsPerViewer(), w.MinViewerPackets, w.MedianViewerPackets)
 	fmt.Printf("SRTP verified %d, failed %d; bad %d, stray %d; client CPU %.1f%% of a core\n",
 		w.Verified, w.AuthFailed, w.Bad, w.Stray, 100*(cpu1-cpu0)/w.Seconds)
+	fmt.Printf("client sockets: %d datagrams dropped before the window, %d in it (full receive buffers)\n", drops0, drops1-drops0)
 	fmt.Printf("STUN: %d consent checks sent, %d responses, %d server checks answered, %d other\n",
 		b.ConsentSent, b.STUNResponses, b.STUNRequests, b.STUNErrors)
 	if b.AuthError != nil {
