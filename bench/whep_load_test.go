@@ -35,7 +35,7 @@ var (
 	whepViewers   = flag.Int("whep.viewers", 300, "WHEP viewers of BenchmarkWHEPLoad")
 	whepWindow    = flag.Duration("whep.window", 10*time.Second, "measuring window per benchmark iteration")
 	whepWarmup    = flag.Duration("whep.warmup", 5*time.Second, "wait between the last viewer's setup and the window")
-	whepRounds    = flag.Int("whep.rounds", 1, "rounds over the servers per run (alternating them; -count repeats runs with the same names, for benchstat)")
+	whepRounds    = flag.Int("whep.rounds", 2, "rounds over the servers, each the servers in turn, every other one in reverse order")
 	whepProcs     = flag.Int("whep.procs", 1, "GOMAXPROCS of the servers")
 	whepServerSrc = flag.String("whep.server-src", "../examples", "module directory whose ./server is our server (e.g. /path/to/checkout/examples)")
 	whepOnly      = flag.String("whep.only", "", "run only this server: streamwire or pion")
@@ -52,11 +52,6 @@ var (
 const whepEncodeArgs = "-f lavfi -i testsrc2=size=640x360:rate=30 -c:v libx264 -preset veryfast -tune zerolatency " +
 	"-profile:v baseline -b:v 600k -maxrate 600k -bufsize 600k -g 60 -keyint_min 60 -sc_threshold 0 -bf 0 -pix_fmt yuv420p -an"
 
-// whepRound counts the rounds of this process: every other one runs the
-// servers in reverse order, across -count repetitions too, so that the
-// build, the clip's encoding and drifts of the machine's load hit both.
-var whepRound int
-
 // whepServer is how to start one of the compared servers.
 type whepServer struct {
 	name  string
@@ -69,8 +64,10 @@ type whepServer struct {
 // BenchmarkWHEPLoad measures the server CPU one WHEP viewer costs: one
 // publisher at 600 kbit/s and -whep.viewers viewers on loopback, against
 // our server and pion_whep (GOMAXPROCS=-whep.procs each), with the same
-// load client, taking turns (every other round in reverse order; -count N
-// gives N rounds whose results benchstat can compare with -col /server). Metrics: the server's CPU seconds per viewer-second
+// load client, taking turns: -whep.rounds rounds (round=N/server=NAME),
+// every other one in reverse order, so that drifts of the machine's load
+// hit both; benchstat -col /server -ignore /round compares them. (-count
+// would run each server's repetitions back to back.) Metrics: the server's CPU seconds per viewer-second
 // beyond its CPU with the publisher alone (cpu-s/viewer-s, from
 // /proc/PID/task/*/schedstat; tick-cpu-s/viewer-s from utime+stime in
 // /proc/PID/stat), the viewers one core carries at that cost
@@ -82,7 +79,7 @@ type whepServer struct {
 // run fails when a viewer gets nothing in the window, when an SRTP
 // check fails, or when the loss exceeds 1%; the bar is 0.1%.
 //
-//	cd bench && go test -run '^$' -bench WHEPLoad -benchtime 1x -count 4 -whep.viewers 300 -whep.out results/whep-load.jsonl
+//	cd bench && go test -run '^$' -bench WHEPLoad -benchtime 1x -whep.rounds 4 -whep.viewers 300 -whep.out results/whep-load.jsonl
 func BenchmarkWHEPLoad(b *testing.B) {
 	if _, err := exec.LookPath("ffmpeg"); err != nil {
 		b.Fatalf("ffmpeg: %v (./scripts/install-deps.sh installs it)", err)
@@ -100,15 +97,16 @@ func BenchmarkWHEPLoad(b *testing.B) {
 	if *whepOnly != "" {
 		servers = slices.DeleteFunc(servers, func(s whepServer) bool { return !strings.HasSuffix(s.name, "="+*whepOnly) })
 	}
-	for range *whepRounds {
+	for round := 1; round <= *whepRounds; round++ {
 		order := slices.Clone(servers)
-		whepRound++
-		if whepRound%2 == 0 {
+		if round%2 == 0 {
 			slices.Reverse(order)
 		}
-		for _, srv := range order {
-			b.Run(srv.name, func(b *testing.B) { benchWHEP(b, srv, clip) })
-		}
+		b.Run(fmt.Sprintf("round=%d", round), func(b *testing.B) {
+			for _, srv := range order {
+				b.Run(srv.name, func(b *testing.B) { benchWHEP(b, srv, clip) })
+			}
+		})
 	}
 }
 
