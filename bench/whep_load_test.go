@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -373,6 +374,8 @@ type whepRecord struct {
 	Goroutines       float64 `json:"goroutines"`
 	Threads          int     `json:"threads"`
 	Unanswered       int     `json:"viewers_unanswered"`
+	ClientGoroutines int     `json:"client_goroutines"`
+	ClientRSSBytes   int64   `json:"client_rss_bytes"`
 	ServerUDPDrops   uint64  `json:"server_udp_rcvbuf_drops"`
 	ClientUDPDrops   uint64  `json:"client_udp_rcvbuf_drops"`
 	ScrapeMs         float64 `json:"metrics_scrape_ms"`
@@ -424,6 +427,7 @@ func benchWHEP(b *testing.B, srv whepServer, clip string) {
 	m1 := scrapeWHEP(b, p, srv.dropsMetric)
 	udp1, _ := wheplab.ProcUDPDrops(p.pid())
 	clientDrops, _ := wheplab.ProcUDPDrops(os.Getpid())
+	clientRSS, _, _ := wheplab.ProcStatus(os.Getpid())
 	w := wheplab.Between(s0.snapshot, s1.snapshot)
 	secs := s1.at.Sub(s0.at).Seconds()
 	perViewer := ((s1.cpu - s0.cpu) - idleRate*secs) / (secs * float64(n))
@@ -442,6 +446,7 @@ func benchWHEP(b *testing.B, srv whepServer, clip string) {
 		RSSBytes0: idle1.rss, RSSBytes: s1.rss, HeapBytes0: m0.heap, HeapBytes: m1.heap,
 		Goroutines0: m0.goroutines, Goroutines: m1.goroutines, Threads: s1.threads, ScrapeMs: whepMs(m1.took),
 		Unanswered: s1.snapshot.Unanswered, ServerUDPDrops: udp1 - udp0, ClientUDPDrops: clientDrops,
+		ClientGoroutines: runtime.NumGoroutine(), ClientRSSBytes: clientRSS,
 		SetupS: setup.Seconds(), SetupP50Ms: whepMs(ts[len(ts)/2]), SetupP99Ms: whepMs(ts[len(ts)*99/100]),
 	}
 	writeWHEPRecord(b, rec)
