@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/pprof"
 	"time"
 
@@ -83,6 +84,11 @@ func run(ctx context.Context, cfg wheplab.Config, warmup, window time.Duration) 
 		w.Seconds, w.Packets, w.Expected, w.Lost, 100*w.LossRatio(), w.KbpsPerViewer(), w.MinViewerPackets, w.MedianViewerPackets)
 	fmt.Printf("SRTP verified %d, failed %d; bad %d, stray %d; client CPU %.1f%% of a core\n",
 		w.Verified, w.AuthFailed, w.Bad, w.Stray, 100*(cpu1-cpu0)/w.Seconds)
+	rss, _, _ := wheplab.ProcStatus(os.Getpid())
+	fmt.Printf("client: %d goroutines, RSS %.0f MB\n", runtime.NumGoroutine(), float64(rss)/1e6)
+	if os.Getenv("WHEPLOAD_GOROUTINES") != "" {
+		_ = pprof.Lookup("goroutine").WriteTo(os.Stdout, 1)
+	}
 	fmt.Printf("client sockets: %d datagrams dropped before the window, %d in it (full receive buffers)\n", drops0, drops1-drops0)
 	fmt.Printf("STUN: %d consent checks sent, %d responses, %d server checks answered, %d other\n",
 		b.ConsentSent, b.STUNResponses, b.STUNRequests, b.STUNErrors)

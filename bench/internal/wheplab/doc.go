@@ -18,9 +18,13 @@
 //
 // Goroutines: a few epoll shards read every socket with recvmmsg
 // (Config.Shards), one pacer sends consent checks every ~5 s per viewer
-// (RFC 7675 §5.1), and Config.SetupConcurrency goroutines set viewers up;
-// once a viewer is established no goroutine is its own. A full ICE server
-// (pion) also sends checks to the client: the shards answer them.
+// (RFC 7675 §5.1), and Config.SetupConcurrency goroutines set viewers up.
+// No goroutine of this package belongs to one viewer; pion/dtls keeps three
+// idle ones per established connection (its record reader, and the
+// handshake waiting to answer a retransmitted last flight), which do
+// nothing while media flows and end with the session's close_notify. A full
+// ICE server (pion) also sends checks to the client: the shards answer
+// them.
 //
 // Linux only (epoll, recvmmsg).
 package wheplab
