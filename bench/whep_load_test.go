@@ -41,6 +41,7 @@ var (
 	whepServerSrc = flag.String("whep.server-src", "../examples", "module directory whose ./server is our server (e.g. /path/to/checkout/examples)")
 	whepOnly      = flag.String("whep.only", "", "run only this server: streamwire or pion")
 	whepOut       = flag.String("whep.out", "", "append one JSON line per run to this file (bench/results/whep-*.jsonl)")
+	whepMaxFailed = flag.Float64("whep.max-failed", 0.01, "fraction of the viewers that may fail their setup (the run goes on without them)")
 	whepLogs      = flag.String("whep.logs", "", "directory for the servers' logs (default: the benchmark's temporary directory)")
 	whepClip      = flag.Duration("whep.clip", 20*time.Second, "length of the encoded test pattern the publisher loops")
 )
@@ -346,6 +347,7 @@ type whepRecord struct {
 	Server           string  `json:"server"`
 	Time             string  `json:"time"`
 	Viewers          int     `json:"viewers"`
+	ViewersLive      int     `json:"viewers_live"` // Viewers less the setups that failed: the per-viewer figures' divisor
 	Procs            int     `json:"gomaxprocs"`
 	WindowS          float64 `json:"window_s"`
 	Load1            string  `json:"loadavg"`
@@ -374,6 +376,7 @@ type whepRecord struct {
 	Goroutines       float64 `json:"goroutines"`
 	Threads          int     `json:"threads"`
 	Unanswered       int     `json:"viewers_unanswered"`
+	SetupFailed      int     `json:"viewers_failed_setup"`
 	ClientGoroutines int     `json:"client_goroutines"`
 	ClientRSSBytes   int64   `json:"client_rss_bytes"`
 	ServerUDPDrops   uint64  `json:"server_udp_rcvbuf_drops"`
@@ -406,12 +409,18 @@ func benchWHEP(b *testing.B, srv whepServer, clip string) {
 	udp0, _ := wheplab.ProcUDPDrops(p.pid())
 	// A minute per viewer's setup: a server sending to hundreds of viewers
 	// on one P takes many seconds for a handshake.
-	l, err := wheplab.Start(ctx, wheplab.Config{URL: "http://" + p.http + "/whep/live/bench", Viewers: n, SetupTimeout: time.Minute})
+	l, err := wheplab.Start(ctx, wheplab.Config{URL: "http://" + p.http + "/whep/live/bench", Viewers: n, SetupTimeout: time.Minute,
+		MaxFailed: int(*whepMaxFailed * float64(n))})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer l.Close()
 	setup := time.Since(t0)
+	failed, failedErr := l.Failed()
+	if failed > 0 {
+		b.Logf("%d of %d viewers failed their setup; the first: %v", failed, n, failedErr)
+	}
+	live := n - failed // the viewers the figures are per
 	time.Sleep(*whepWarmup)
 
 	b.ResetTimer()
@@ -430,11 +439,11 @@ func benchWHEP(b *testing.B, srv whepServer, clip string) {
 	clientRSS, _, _ := wheplab.ProcStatus(os.Getpid())
 	w := wheplab.Between(s0.snapshot, s1.snapshot)
 	secs := s1.at.Sub(s0.at).Seconds()
-	perViewer := ((s1.cpu - s0.cpu) - idleRate*secs) / (secs * float64(n))
+	perViewer := ((s1.cpu - s0.cpu) - idleRate*secs) / (secs * float64(live))
 	ts := l.SetupTimes()
 	load, _ := os.ReadFile("/proc/loadavg")
 	rec := whepRecord{
-		Server: strings.TrimPrefix(srv.name, "server="), Time: time.Now().UTC().Format(time.RFC3339), Viewers: n,
+		Server: strings.TrimPrefix(srv.name, "server="), Time: time.Now().UTC().Format(time.RFC3339), Viewers: n, ViewersLive: live,
 		Procs: *whepProcs, WindowS: secs, Load1: strings.Join(strings.Fields(string(load))[:3], " "),
 		IdleCPUPct: 100 * idleRate, ServerCPUPct: 100 * (s1.cpu - s0.cpu) / secs,
 		ServerTickCPUPct: 100 * (s1.tick - s0.tick) / secs, ClientCPUPct: 100 * (s1.client - s0.client) / secs,
@@ -445,22 +454,22 @@ func benchWHEP(b *testing.B, srv whepServer, clip string) {
 		SRTPVerified: w.Verified, SRTPFailed: w.AuthFailed, ServerDrops: m1.drops - m0.drops,
 		RSSBytes0: idle1.rss, RSSBytes: s1.rss, HeapBytes0: m0.heap, HeapBytes: m1.heap,
 		Goroutines0: m0.goroutines, Goroutines: m1.goroutines, Threads: s1.threads, ScrapeMs: whepMs(m1.took),
-		Unanswered: s1.snapshot.Unanswered, ServerUDPDrops: udp1 - udp0, ClientUDPDrops: clientDrops,
+		Unanswered: s1.snapshot.Unanswered, SetupFailed: failed, ServerUDPDrops: udp1 - udp0, ClientUDPDrops: clientDrops,
 		ClientGoroutines: runtime.NumGoroutine(), ClientRSSBytes: clientRSS,
 		SetupS: setup.Seconds(), SetupP50Ms: whepMs(ts[len(ts)/2]), SetupP99Ms: whepMs(ts[len(ts)*99/100]),
 	}
 	writeWHEPRecord(b, rec)
 	b.ReportMetric(perViewer, "cpu-s/viewer-s")
 	b.ReportMetric(rec.ViewersPerCore, "viewers/core")
-	b.ReportMetric(((s1.tick-s0.tick)-idleRate*secs)/(secs*float64(n)), "tick-cpu-s/viewer-s")
+	b.ReportMetric(((s1.tick-s0.tick)-idleRate*secs)/(secs*float64(live)), "tick-cpu-s/viewer-s")
 	b.ReportMetric(rec.ServerCPUPct, "server-cpu-%")
 	b.ReportMetric(rec.ClientCPUPct, "client-cpu-%")
 	b.ReportMetric(rec.LossPct, "loss-%")
 	b.ReportMetric(rec.KbpsPerViewer, "kbps/viewer")
-	b.ReportMetric(float64(s1.rss-idle1.rss)/1024/float64(n), "rss-kB/viewer")
-	b.ReportMetric((m1.heap-m0.heap)/1024/float64(n), "heap-kB/viewer")
-	b.ReportMetric((m1.goroutines-m0.goroutines)/float64(n), "goroutines/viewer")
-	b.ReportMetric(float64(n), "viewers")
+	b.ReportMetric(float64(s1.rss-idle1.rss)/1024/float64(live), "rss-kB/viewer")
+	b.ReportMetric((m1.heap-m0.heap)/1024/float64(live), "heap-kB/viewer")
+	b.ReportMetric((m1.goroutines-m0.goroutines)/float64(live), "goroutines/viewer")
+	b.ReportMetric(float64(live), "viewers")
 	b.Logf("%s: %d viewers, load %s, server %.0f%% (idle %.1f%%), client %.0f%%, loss %.4f%%, %.0f kbit/s per viewer, "+
 		"setup %.1f s (p50 %.0f ms, p99 %.0f ms), server drops %.0f, SRTP checks %d (%d failed), "+
 		"UDP receive-buffer drops: server %d (since the setup began), client %d; viewers whose checks go unanswered %d",

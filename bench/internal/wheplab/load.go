@@ -74,6 +74,10 @@ type Config struct {
 	NotPublished time.Duration
 	// HTTPClient posts the offers. Nil means a client of its own.
 	HTTPClient *http.Client
+	// MaxFailed is how many viewers may fail their setup before Start
+	// gives up; the load goes on without them (Load.Failed counts them).
+	// Zero means none may fail.
+	MaxFailed int
 }
 
 // Load is a running set of viewers.
@@ -92,6 +96,8 @@ type Load struct {
 	mu         sync.Mutex
 	viewers    []*viewer // established, in order
 	setupTimes []time.Duration
+	failed     int
+	failedErr  error // the first setup failure
 }
 
 // Start sets up cfg.Viewers viewers and returns once all are established
@@ -153,30 +159,31 @@ func positive[T int | time.Duration](v, def T) T {
 	return def
 }
 
-// setupAll sets the viewers up, SetupConcurrency at a time, and stops at
-// the first failure.
+// setupAll sets the viewers up, SetupConcurrency at a time, and stops when
+// more than MaxFailed have failed.
 func (l *Load) setupAll(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	next := make(chan struct{})
-	var (
-		wg       sync.WaitGroup
-		errOnce  sync.Once
-		firstErr error
-		failed   int
-		failMu   sync.Mutex
-	)
+	var wg sync.WaitGroup
 	for range l.cfg.SetupConcurrency {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for range next {
-				if err := l.setupViewer(ctx); err != nil {
-					failMu.Lock()
-					failed++
-					failMu.Unlock()
-					errOnce.Do(func() { firstErr = err; cancel() })
+				err := l.setupViewer(ctx)
+				if err == nil {
+					continue
 				}
+				l.mu.Lock()
+				l.failed++
+				if l.failedErr == nil {
+					l.failedErr = err
+				}
+				if l.failed > l.cfg.MaxFailed {
+					cancel()
+				}
+				l.mu.Unlock()
 			}
 		}()
 	}
@@ -190,10 +197,21 @@ feed:
 	}
 	close(next)
 	wg.Wait()
-	if firstErr != nil {
-		return fmt.Errorf("%w: %d of %d: %w", ErrSetup, failed, l.cfg.Viewers, firstErr)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.failed > l.cfg.MaxFailed {
+		return fmt.Errorf("%w: %d of %d: %w", ErrSetup, l.failed, l.cfg.Viewers, l.failedErr)
 	}
 	return ctx.Err()
+}
+
+// Failed returns how many viewers failed their setup (at most
+// Config.MaxFailed once Start has returned the load) and the first
+// failure's error.
+func (l *Load) Failed() (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.failed, l.failedErr
 }
 
 // setupViewer opens a socket, posts an offer, checks ICE and runs DTLS.
