@@ -330,8 +330,13 @@ func sampleCPU(p *whepProc, pub *exec.Cmd, l *wheplab.Load) whepSample {
 // come and after the window, never in the window or the warm-up.
 type whepMetrics struct {
 	heap, goroutines, drops float64
+	latency                 map[float64]float64 // cumulative bucket counts by upper bound (s): ours only
 	took                    time.Duration
 }
+
+// latencyMetric is our server's histogram of the time from a frame's
+// arrival (the RTMP message read) to its last RTP packet written.
+const latencyMetric = "streamwire_webrtc_send_latency_seconds_bucket"
 
 func scrapeWHEP(b *testing.B, p *whepProc, dropsMetric string) whepMetrics {
 	t := time.Now()
@@ -339,7 +344,49 @@ func scrapeWHEP(b *testing.B, p *whepProc, dropsMetric string) whepMetrics {
 	if err != nil {
 		b.Fatalf("server: %v", err)
 	}
-	return whepMetrics{heap: m["go_memstats_heap_inuse_bytes"], goroutines: m["go_goroutines"], drops: m[dropsMetric], took: time.Since(t)}
+	wm := whepMetrics{heap: m["go_memstats_heap_inuse_bytes"], goroutines: m["go_goroutines"], drops: m[dropsMetric],
+		latency: map[float64]float64{}, took: time.Since(t)}
+	for k, v := range m {
+		le, ok := strings.CutPrefix(k, latencyMetric+`{le="`)
+		if !ok {
+			continue
+		}
+		bound, err := strconv.ParseFloat(strings.TrimSuffix(le, `"}`), 64)
+		if err == nil {
+			wm.latency[bound] = v
+		}
+	}
+	return wm
+}
+
+// latencyQuantile is Prometheus's histogram_quantile over the
+// difference of two scrapes: the q-quantile in seconds, interpolated
+// linearly inside its bucket; NaN without observations.
+func latencyQuantile(q float64, from, to map[float64]float64) float64 {
+	bounds := make([]float64, 0, len(to))
+	for b := range to {
+		bounds = append(bounds, b)
+	}
+	slices.Sort(bounds)
+	if len(bounds) == 0 {
+		return math.NaN()
+	}
+	total := to[bounds[len(bounds)-1]] - from[bounds[len(bounds)-1]] // +Inf is the last
+	if total <= 0 {
+		return math.NaN()
+	}
+	rank, lower, below := q*total, 0.0, 0.0
+	for _, b := range bounds {
+		n := to[b] - from[b]
+		if n >= rank {
+			if math.IsInf(b, 1) {
+				return lower // above the highest finite bound: Prometheus answers that bound
+			}
+			return lower + (b-lower)*(rank-below)/(n-below)
+		}
+		lower, below = b, n
+	}
+	return lower
 }
 
 // whepRecord is one run as bench/results/whep-*.jsonl keeps it.
@@ -375,6 +422,9 @@ type whepRecord struct {
 	Goroutines0      float64 `json:"goroutines_publisher_only"`
 	Goroutines       float64 `json:"goroutines"`
 	Threads          int     `json:"threads"`
+	LatencyP50Ms     float64 `json:"send_latency_p50_ms,omitempty"`
+	LatencyP99Ms     float64 `json:"send_latency_p99_ms,omitempty"`
+	LatencyFrames    float64 `json:"send_latency_frames,omitempty"`
 	Unanswered       int     `json:"viewers_unanswered"`
 	SetupFailed      int     `json:"viewers_failed_setup"`
 	ClientGoroutines int     `json:"client_goroutines"`
@@ -422,6 +472,11 @@ func benchWHEP(b *testing.B, srv whepServer, clip string) {
 	}
 	live := n - failed // the viewers the figures are per
 	time.Sleep(*whepWarmup)
+	// The latency histogram from here on: the joins' cached GOPs, sent
+	// seconds after they arrived, are over. The scrape costs the server;
+	// a second lets that pass before the window.
+	mw := scrapeWHEP(b, p, srv.dropsMetric)
+	time.Sleep(time.Second)
 
 	b.ResetTimer()
 	s0 := sampleCPU(p, pub, l)
@@ -457,6 +512,12 @@ func benchWHEP(b *testing.B, srv whepServer, clip string) {
 		Unanswered: s1.snapshot.Unanswered, SetupFailed: failed, ServerUDPDrops: udp1 - udp0, ClientUDPDrops: clientDrops,
 		ClientGoroutines: runtime.NumGoroutine(), ClientRSSBytes: clientRSS,
 		SetupS: setup.Seconds(), SetupP50Ms: whepMs(ts[len(ts)/2]), SetupP99Ms: whepMs(ts[len(ts)*99/100]),
+	}
+	if p50, p99 := latencyQuantile(0.5, mw.latency, m1.latency), latencyQuantile(0.99, mw.latency, m1.latency); !math.IsNaN(p99) {
+		rec.LatencyP50Ms, rec.LatencyP99Ms = p50*1000, p99*1000
+		rec.LatencyFrames = m1.latency[math.Inf(1)] - mw.latency[math.Inf(1)]
+		b.ReportMetric(rec.LatencyP50Ms, "send-p50-ms")
+		b.ReportMetric(rec.LatencyP99Ms, "send-p99-ms")
 	}
 	writeWHEPRecord(b, rec)
 	b.ReportMetric(perViewer, "cpu-s/viewer-s")
@@ -509,5 +570,26 @@ func writeWHEPRecord(b *testing.B, rec whepRecord) {
 	defer f.Close()
 	if _, err := f.Write(append(line, '\n')); err != nil {
 		b.Fatal(err)
+	}
+}
+
+func TestLatencyQuantile(t *testing.T) {
+	inf := math.Inf(1)
+	from := map[float64]float64{0.001: 10, 0.005: 10, 0.01: 10, inf: 10}
+	// 100 new observations: 50 up to 1 ms, 40 in (1, 5] ms, 9 in (5, 10] ms, 1 above.
+	to := map[float64]float64{0.001: 60, 0.005: 100, 0.01: 109, inf: 110}
+	for _, c := range []struct{ q, want float64 }{
+		{0.5, 0.001},   // the 50th of 100 ends the first bucket
+		{0.7, 0.003},   // the 70th: 20 of 40 into (1, 5] ms
+		{0.99, 0.01},   // the 99th ends (5, 10] ms
+		{0.995, 0.01},  // in +Inf: the highest finite bound
+		{0.25, 0.0005}, // 25 of 50 into [0, 1] ms
+	} {
+		if got := latencyQuantile(c.q, from, to); math.Abs(got-c.want) > 1e-12 {
+			t.Errorf("q=%v: %v, want %v", c.q, got, c.want)
+		}
+	}
+	if got := latencyQuantile(0.5, to, to); !math.IsNaN(got) {
+		t.Errorf("no observations: %v, want NaN", got)
 	}
 }
