@@ -431,6 +431,7 @@ type whepRecord struct {
 	ClientRSSBytes   int64   `json:"client_rss_bytes"`
 	ServerUDPDrops   uint64  `json:"server_udp_rcvbuf_drops"`
 	ClientUDPDrops   uint64  `json:"client_udp_rcvbuf_drops"`
+	ClientUDPDropsW  uint64  `json:"client_udp_rcvbuf_drops_in_window"`
 	ScrapeMs         float64 `json:"metrics_scrape_ms"`
 	SetupS           float64 `json:"setup_s"`
 	SetupP50Ms       float64 `json:"setup_p50_ms"`
@@ -478,6 +479,7 @@ func benchWHEP(b *testing.B, srv whepServer, clip string) {
 	mw := scrapeWHEP(b, p, srv.dropsMetric)
 	time.Sleep(time.Second)
 
+	clientDrops0, _ := wheplab.ProcUDPDrops(os.Getpid())
 	b.ResetTimer()
 	s0 := sampleCPU(p, pub, l)
 	for range b.N {
@@ -485,6 +487,7 @@ func benchWHEP(b *testing.B, srv whepServer, clip string) {
 	}
 	s1 := sampleCPU(p, pub, l)
 	b.StopTimer()
+	clientDrops1, _ := wheplab.ProcUDPDrops(os.Getpid())
 	if s1.err != nil {
 		b.Fatalf("server: %v", s1.err)
 	}
@@ -510,6 +513,7 @@ func benchWHEP(b *testing.B, srv whepServer, clip string) {
 		RSSBytes0: idle1.rss, RSSBytes: s1.rss, HeapBytes0: m0.heap, HeapBytes: m1.heap,
 		Goroutines0: m0.goroutines, Goroutines: m1.goroutines, Threads: s1.threads, ScrapeMs: whepMs(m1.took),
 		Unanswered: s1.snapshot.Unanswered, SetupFailed: failed, ServerUDPDrops: udp1 - udp0, ClientUDPDrops: clientDrops,
+		ClientUDPDropsW: clientDrops1 - clientDrops0,
 		ClientGoroutines: runtime.NumGoroutine(), ClientRSSBytes: clientRSS,
 		SetupS: setup.Seconds(), SetupP50Ms: whepMs(ts[len(ts)/2]), SetupP99Ms: whepMs(ts[len(ts)*99/100]),
 	}
@@ -533,10 +537,10 @@ func benchWHEP(b *testing.B, srv whepServer, clip string) {
 	b.ReportMetric(float64(live), "viewers")
 	b.Logf("%s: %d viewers, load %s, server %.0f%% (idle %.1f%%), client %.0f%%, loss %.4f%%, %.0f kbit/s per viewer, "+
 		"setup %.1f s (p50 %.0f ms, p99 %.0f ms), server drops %.0f, SRTP checks %d (%d failed), "+
-		"UDP receive-buffer drops: server %d (since the setup began), client %d; viewers whose checks go unanswered %d",
+		"UDP receive-buffer drops: server %d (since the setup began), client %d (%d in the window); viewers whose checks go unanswered %d",
 		srv.name, n, rec.Load1, rec.ServerCPUPct, rec.IdleCPUPct, rec.ClientCPUPct, rec.LossPct, rec.KbpsPerViewer,
 		rec.SetupS, rec.SetupP50Ms, rec.SetupP99Ms, rec.ServerDrops, w.Verified, w.AuthFailed,
-		rec.ServerUDPDrops, rec.ClientUDPDrops, rec.Unanswered)
+		rec.ServerUDPDrops, rec.ClientUDPDrops, rec.ClientUDPDropsW, rec.Unanswered)
 	if w.MinViewerPackets == 0 || w.AuthFailed > 0 || w.LossRatio() > 0.01 {
 		b.Logf("%s's warnings: %s", srv.name, p.warnings())
 	}
