@@ -513,7 +513,7 @@ func benchWHEP(b *testing.B, srv whepServer, clip string) {
 		RSSBytes0: idle1.rss, RSSBytes: s1.rss, HeapBytes0: m0.heap, HeapBytes: m1.heap,
 		Goroutines0: m0.goroutines, Goroutines: m1.goroutines, Threads: s1.threads, ScrapeMs: whepMs(m1.took),
 		Unanswered: s1.snapshot.Unanswered, SetupFailed: failed, ServerUDPDrops: udp1 - udp0, ClientUDPDrops: clientDrops,
-		ClientUDPDropsW: clientDrops1 - clientDrops0,
+		ClientUDPDropsW:  clientDrops1 - clientDrops0,
 		ClientGoroutines: runtime.NumGoroutine(), ClientRSSBytes: clientRSS,
 		SetupS: setup.Seconds(), SetupP50Ms: whepMs(ts[len(ts)/2]), SetupP99Ms: whepMs(ts[len(ts)*99/100]),
 	}
