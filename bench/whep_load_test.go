@@ -86,7 +86,9 @@ func BenchmarkWHEPLoad(b *testing.B) {
 	if _, err := exec.LookPath("ffmpeg"); err != nil {
 		b.Fatalf("ffmpeg: %v (./scripts/install-deps.sh installs it)", err)
 	}
-	raiseFDLimit(b, uint64(*whepViewers+sigLoadSpareFDs))
+	if err := raiseFDSoftLimit(uint64(*whepViewers + sigLoadSpareFDs)); err != nil {
+		b.Fatal(err)
+	}
 	clip := encodeWHEPClip(b)
 	ours := buildBinary(b, *whepServerSrc, "./server", "server")
 	pion := buildBinary(b, ".", "./pion_whep", "pion_whep")
