@@ -18,6 +18,10 @@ type listeners struct {
 	closers     []func() error
 }
 
+// udpBufferBytes is the socket buffer size the server asks for on its
+// UDP socket, each way.
+const udpBufferBytes = 4 << 20
+
 // listen opens every listener of cfg. On an error it closes those it
 // opened and returns the error alone.
 func listen(cfg config) (_ *listeners, err error) {
@@ -32,6 +36,13 @@ func listen(cfg config) (_ *listeners, err error) {
 	}()
 	if ls.udp, err = net.ListenPacket("udp", cfg.UDP); err != nil {
 		return nil, fmt.Errorf("-udp: %w", err)
+	}
+	if c, ok := ls.udp.(*net.UDPConn); ok {
+		// Every viewer's checks, NACKs and reports and every publisher's
+		// media share this socket: ask for more than the default 208 kB
+		// (the kernel caps it at net.core.rmem_max / wmem_max).
+		_ = c.SetReadBuffer(udpBufferBytes)
+		_ = c.SetWriteBuffer(udpBufferBytes)
 	}
 	ls.closers = append(ls.closers, ls.udp.Close)
 	if ls.tcp, err = ls.listenTCP("-tcp", cfg.TCP); err != nil {
