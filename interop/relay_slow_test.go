@@ -15,7 +15,6 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -86,13 +85,15 @@ func TestRelaySlowViewerTCPBackpressure(t *testing.T) {
 	stoppedAt := time.Now()
 	select {
 	case <-b.ran:
-	case <-time.After(slowTCPWrite + 5*time.Second):
+	case <-time.After(15 * time.Second):
 		t.Fatalf("the stalled TCP viewer still runs %v after it stopped reading", time.Since(stoppedAt))
 	}
-	// ice.ErrPathClosed does not wrap its cause (the session outlives its
-	// TCP path) but names it.
-	if !errors.Is(b.err, ice.ErrPathClosed) || !strings.Contains(b.err.Error(), "i/o timeout") {
-		t.Errorf("the stalled TCP viewer's Run ended with %v, want ice.ErrPathClosed from a write time-out", b.err)
+	// The connection closes when a write times out, or when it has been
+	// idle for the consent time-out if pion stops checking a pair that no
+	// longer answers; either way the write fails with ice.ErrPathClosed,
+	// which names the cause.
+	if !errors.Is(b.err, ice.ErrPathClosed) {
+		t.Errorf("the stalled TCP viewer's Run ended with %v, want ice.ErrPathClosed", b.err)
 	}
 	t.Logf("the stalled TCP viewer was dropped after %v: %v (hub drops %d)", time.Since(stoppedAt), b.err, b.sub.Dropped())
 	b.waitEnd(t, slowConsent+5*time.Second)
@@ -356,8 +357,10 @@ func newStallProxy(t *testing.T, target netip.AddrPort) *stallProxy {
 				client.Close()
 				continue
 			}
-			// A small receive buffer, so that the stall shows at once.
-			_ = server.(*net.TCPConn).SetReadBuffer(4096)
+			// A small receive buffer, so that the stall shows within
+			// seconds (the stream is about 5 Mbit/s), but not so small
+			// that a loaded machine's proxy falls behind before it.
+			_ = server.(*net.TCPConn).SetReadBuffer(64 << 10)
 			mu.Lock()
 			conns = append(conns, client, server)
 			mu.Unlock()

@@ -99,7 +99,10 @@ func (rc *recordedConn) proxy(c, s *net.TCPConn) {
 	up := make(chan struct{})
 	go func() {
 		defer close(up)
-		io.Copy(io.MultiWriter(s, lockedWriter{&mu, &rc.up}), c)
+		// Recorded before it is forwarded: a command the client sends as
+		// the server closes (ffmpeg's deleteStream) is in the transcript
+		// even when the write to the server fails.
+		io.Copy(io.MultiWriter(lockedWriter{&mu, &rc.up}, s), c)
 		s.CloseWrite()
 	}()
 	io.Copy(c, io.TeeReader(s, lockedWriter{&mu, &rc.down}))
