@@ -10,10 +10,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/streamwire/streamwire/bench/internal/wheplab"
 )
 
 // rtmpServerProc is a server process under measurement.
@@ -22,56 +23,16 @@ type rtmpServerProc struct {
 	cmd  *exec.Cmd
 }
 
-// CPUSeconds returns the CPU time the process's threads have run, summed
-// from /proc/PID/task/*/schedstat (the first field, nanoseconds on CPU, from
-// the scheduler's clock). Unlike utime+stime in /proc/PID/stat, which the
-// kernel samples at 100 Hz ticks and attributes whole ticks to whatever runs
-// then, it is exact for processes that wake thousands of times a second in
-// short bursts, as servers with many players do.
-func (p *rtmpServerProc) CPUSeconds() (float64, error) {
-	dir := fmt.Sprintf("/proc/%d/task", p.cmd.Process.Pid)
-	tasks, err := os.ReadDir(dir)
-	if err != nil {
-		return 0, err
-	}
-	var ns uint64
-	for _, t := range tasks {
-		b, err := os.ReadFile(filepath.Join(dir, t.Name(), "schedstat"))
-		if err != nil {
-			continue // the thread just exited
-		}
-		f := strings.Fields(string(b))
-		if len(f) < 1 {
-			return 0, fmt.Errorf("bad schedstat %q", b)
-		}
-		v, err := strconv.ParseUint(f[0], 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("bad schedstat %q", b)
-		}
-		ns += v
-	}
-	return float64(ns) / 1e9, nil
-}
+// CPUSeconds returns the CPU time the process's threads have run, from the
+// scheduler's clock (wheplab.ProcCPU): exact for processes that wake
+// thousands of times a second in short bursts, as servers with many
+// players do, where utime+stime is sampled at 100 Hz ticks.
+func (p *rtmpServerProc) CPUSeconds() (float64, error) { return wheplab.ProcCPU(p.cmd.Process.Pid) }
 
-// TickCPUSeconds returns utime+stime from /proc/PID/stat (fields 14 and 15,
-// in 1/100 s ticks), the tick-sampled figure top and ps show.
+// TickCPUSeconds returns utime+stime (wheplab.ProcTickCPU), the
+// tick-sampled figure top and ps show.
 func (p *rtmpServerProc) TickCPUSeconds() (float64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
-	if err != nil {
-		return 0, err
-	}
-	s := string(b)
-	// The command name (field 2) is in parentheses and may hold spaces.
-	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	if len(fields) < 13 {
-		return 0, fmt.Errorf("short /proc stat: %q", s)
-	}
-	utime, err1 := strconv.ParseUint(fields[11], 10, 64)
-	stime, err2 := strconv.ParseUint(fields[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("bad /proc stat: %q", s)
-	}
-	return float64(utime+stime) / 100, nil
+	return wheplab.ProcTickCPU(p.cmd.Process.Pid)
 }
 
 func (p *rtmpServerProc) stop() {

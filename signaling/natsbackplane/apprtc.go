@@ -189,16 +189,9 @@ func (s *AppRTCStore) Save(ctx context.Context, room, client, msg string) (bool,
 	saved := false
 	_, err := s.b.update(ctx, roomKey(room), func(e entry) ([]byte, time.Duration, change, error) {
 		saved = false
-		d, err := decodeRoom(e)
+		d, m, err := seated(e, client)
 		if err != nil {
 			return nil, 0, keep, err
-		}
-		if d.seats() == 0 {
-			return nil, 0, keep, apprtc.ErrUnknownRoom
-		}
-		m := d.find(client)
-		if m == nil || !m.Seat {
-			return nil, 0, keep, apprtc.ErrUnknownClient
 		}
 		if d.seats() > 1 {
 			if _, err := s.prune(ctx, room, d, client); err != nil || d.seats() > 1 {
@@ -221,16 +214,9 @@ func (s *AppRTCStore) Leave(ctx context.Context, room, client string) error {
 	}
 	gone := false
 	_, err := s.b.update(ctx, roomKey(room), func(e entry) ([]byte, time.Duration, change, error) {
-		d, err := decodeRoom(e)
+		d, m, err := seated(e, client)
 		if err != nil {
 			return nil, 0, keep, err
-		}
-		if d.seats() == 0 {
-			return nil, 0, keep, apprtc.ErrUnknownRoom
-		}
-		m := d.find(client)
-		if m == nil || !m.Seat {
-			return nil, 0, keep, apprtc.ErrUnknownClient
 		}
 		m.Seat, m.Saved = false, nil
 		if gone = !m.Client; gone {

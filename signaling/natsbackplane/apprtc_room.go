@@ -48,6 +48,24 @@ func decodeRoom(e entry) (*roomDoc, error) {
 	return d, nil
 }
 
+// seated decodes a room entry and finds client's seat in it:
+// apprtc.ErrUnknownRoom for a room with no seat taken,
+// apprtc.ErrUnknownClient for a client without a seat.
+func seated(e entry, client string) (*roomDoc, *member, error) {
+	d, err := decodeRoom(e)
+	if err != nil {
+		return nil, nil, err
+	}
+	if d.seats() == 0 {
+		return nil, nil, apprtc.ErrUnknownRoom
+	}
+	m := d.find(client)
+	if m == nil || !m.Seat {
+		return nil, nil, apprtc.ErrUnknownClient
+	}
+	return d, m, nil
+}
+
 // find returns the member id, or nil.
 func (d *roomDoc) find(id string) *member {
 	for _, m := range d.Members {
