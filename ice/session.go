@@ -310,10 +310,17 @@ func (s *Session) WriteBatch(bufs [][]byte) (int, error) {
 		ms[i] = sockio.Message{Buf: b, Addr: p.remote, Local: p.local, IfIndex: p.ifIndex}
 	}
 	defer clear(ms) // drop the references to the caller's buffers
-	sent := 0
-	var first error
+	return writePastRefused(s.wbatch, ms, nil)
+}
+
+// writePastRefused writes ms with bc, going on past a datagram whose
+// destination refused the one before it (ICMP port unreachable: a peer
+// gone, which must not stop the others), and returns how many were sent
+// and the first error: first if set, else the first refusal, or the
+// error that stopped the writing.
+func writePastRefused(bc *sockio.BatchConn, ms []sockio.Message, first error) (sent int, _ error) {
 	for len(ms) > 0 {
-		n, err := s.wbatch.WriteBatch(ms)
+		n, err := bc.WriteBatch(ms)
 		sent += n
 		if err == nil {
 			break

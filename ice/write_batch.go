@@ -62,19 +62,6 @@ func (m *Mux) WriteBatch(out []Datagram) (int, error) {
 	}
 	w.msgs = ms
 	defer clear(ms) // drop the references to the callers' buffers
-	for len(ms) > 0 {
-		n, err := w.bc.WriteBatch(ms)
-		sent += n
-		if err == nil {
-			break
-		}
-		if !sockio.Refused(err) {
-			return sent, err
-		}
-		if first == nil {
-			first = err
-		}
-		ms = ms[n+1:]
-	}
-	return sent, first
+	n, err := writePastRefused(w.bc, ms, first)
+	return sent + n, err
 }
