@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -332,26 +330,11 @@ func writeTags(t testing.TB, pub *Publisher, msgs ...flvMsg) {
 // flvPackets reads an FLV file into RTMP messages.
 func flvPackets(t testing.TB, path string) []flvMsg {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, err := flv.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []flvMsg
-	for {
-		tag, err := r.ReadTag()
-		if errors.Is(err, io.EOF) {
-			return out
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, flvMsg{Type: Type(tag.Type), Timestamp: tag.Timestamp, Payload: bytes.Clone(tag.Data)})
+	for _, tag := range ffmpegtest.ReadFLV(t, path) {
+		out = append(out, flvMsg{Type: Type(tag.Type), Timestamp: tag.Timestamp, Payload: tag.Data})
 	}
+	return out
 }
 
 // appendFLVFile appends an FLV file of the frames.

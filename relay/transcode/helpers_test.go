@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -53,24 +52,8 @@ func makeAAC(t testing.TB, lavfi string, rate, channels int, seconds float64) so
 // readFLVAudio reads the AAC sequence header and frames of an FLV file.
 func readFLVAudio(t testing.TB, path string) source {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, err := flv.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var s source
-	for {
-		tag, err := r.ReadTag()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, tag := range ffmpegtest.ReadFLV(t, path) {
 		if tag.Type != flv.TagAudio {
 			continue
 		}
@@ -79,10 +62,10 @@ func readFLVAudio(t testing.TB, path string) source {
 			t.Fatalf("audio tag: %v, codec %v", err, a.FourCC)
 		}
 		if a.IsSequenceHeader() {
-			s.asc = bytes.Clone(a.Data)
+			s.asc = a.Data
 			continue
 		}
-		s.aus = append(s.aus, accessUnit{ms: tag.Timestamp, data: bytes.Clone(a.Data)})
+		s.aus = append(s.aus, accessUnit{ms: tag.Timestamp, data: a.Data})
 	}
 	c, err := flv.ParseAudioSpecificConfig(s.asc)
 	if err != nil || len(s.aus) == 0 {
