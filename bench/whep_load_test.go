@@ -336,9 +336,10 @@ type whepMetrics struct {
 	took                    time.Duration
 }
 
-// latencyMetric is our server's histogram of the time from a frame's
-// arrival (the RTMP message read) to its last RTP packet written.
-const latencyMetric = "streamwire_webrtc_send_latency_seconds_bucket"
+// latencyMetric is our server's histogram of the time from a video
+// frame's arrival (the RTMP message read) to its last RTP packet written,
+// up to the bucket's bound.
+const latencyMetric = `streamwire_webrtc_send_latency_seconds_bucket{kind="video",le="`
 
 func scrapeWHEP(b *testing.B, p *whepProc, dropsMetric string) whepMetrics {
 	t := time.Now()
@@ -349,7 +350,7 @@ func scrapeWHEP(b *testing.B, p *whepProc, dropsMetric string) whepMetrics {
 	wm := whepMetrics{heap: m["go_memstats_heap_inuse_bytes"], goroutines: m["go_goroutines"], drops: m[dropsMetric],
 		latency: map[float64]float64{}, took: time.Since(t)}
 	for k, v := range m {
-		le, ok := strings.CutPrefix(k, latencyMetric+`{le="`)
+		le, ok := strings.CutPrefix(k, latencyMetric)
 		if !ok {
 			continue
 		}

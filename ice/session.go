@@ -168,6 +168,15 @@ func (s *Session) Selected() (addr netip.AddrPort, nominated, ok bool) {
 	return p.remote, p.nominated, true
 }
 
+// OverTCP reports whether the session's selected pair is ICE-TCP (RFC
+// 6544), whose writes wait for a slow peer's TCP window (up to
+// MuxConfig.TCPWriteTimeout), rather than UDP, whose writes never wait
+// for the peer. It is false while the session has no path.
+func (s *Session) OverTCP() bool {
+	p := s.selected.Load()
+	return p != nil && p.tcp != nil
+}
+
 // Read reads the next non-STUN datagram of the session into b and returns
 // its length; a datagram longer than b is truncated, as on a UDP socket.
 // It blocks until one arrives, the read deadline passes (an error that is

@@ -113,6 +113,8 @@ type slowRig struct {
 	viewers  sync.WaitGroup
 	cancelVs context.CancelFunc
 	ctx      context.Context
+	// groupSize is the viewers' WebRTCSubscriberConfig.GroupSize.
+	groupSize int
 }
 
 func newSlowRig(t *testing.T) *slowRig {
@@ -165,9 +167,20 @@ type slowViewer struct {
 	name    string
 	peer    *peer.Peer
 	sub     *relay.Subscriber
-	packets atomic.Int64 // RTP packets pion read
+	w       *relay.WebRTCSubscriber
+	cancel  context.CancelFunc // ends Run
+	packets atomic.Int64       // RTP packets pion read
 	ran     chan struct{}
 	err     error // Run's; read after ran is closed
+
+	mu  sync.Mutex
+	got []rtpSeen // every packet pion read, in order
+}
+
+// rtpSeen is what a viewer read of one RTP packet.
+type rtpSeen struct {
+	seq uint16
+	ts  uint32
 }
 
 // viewer connects a pion viewer over UDP; with conn, pion's socket is
@@ -215,9 +228,13 @@ func (r *slowRig) connect(t *testing.T, name string, se webrtc.SettingEngine, ca
 	v := &slowViewer{name: name, ran: make(chan struct{})}
 	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		for {
-			if _, _, err := tr.ReadRTP(); err != nil {
+			pkt, _, err := tr.ReadRTP()
+			if err != nil {
 				return
 			}
+			v.mu.Lock()
+			v.got = append(v.got, rtpSeen{pkt.SequenceNumber, pkt.Timestamp})
+			v.mu.Unlock()
 			v.packets.Add(1)
 		}
 	})
@@ -225,13 +242,15 @@ func (r *slowRig) connect(t *testing.T, name string, se webrtc.SettingEngine, ca
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(&r.logs, nil)).With("viewer", name)
-	w := relay.NewWebRTCSubscriber(v.sub, relay.WebRTCSubscriberConfig{Logger: log})
+	w := relay.NewWebRTCSubscriber(v.sub, relay.WebRTCSubscriberConfig{Logger: log, GroupSize: r.groupSize})
+	v.w = w
 	v.peer = connectPeer(t, pc, peer.Config{Mux: r.mux, Certificate: r.cert, Candidates: cands,
 		SDP:               sdp.Config{Video: sdp.MediaConfig{Direction: sdp.SendOnly}},
 		OnKeyFrameRequest: w.OnKeyFrameRequest, Logger: log})
 	video, _ := relay.PeerTracks(v.peer)
 	// As the server does: the viewer's Run ends with its peer.
 	ctx, cancel := context.WithCancel(r.ctx)
+	v.cancel = cancel
 	r.viewers.Add(1)
 	go func() {
 		defer r.viewers.Done()
@@ -418,6 +437,7 @@ func isTimeout(err error) bool {
 type slowPublisher struct {
 	frames atomic.Int64
 	worst  atomic.Int64 // nanoseconds
+	stop   func()       // unpublishes
 }
 
 func (p *slowPublisher) worstWrite() time.Duration { return time.Duration(p.worst.Load()) }
@@ -461,7 +481,8 @@ func startSlowPublisher(t *testing.T, url string) *slowPublisher {
 			}
 		}
 	}()
-	t.Cleanup(func() { cancel(); <-done })
+	p.stop = func() { cancel(); <-done }
+	t.Cleanup(p.stop)
 	return p
 }
 

@@ -30,8 +30,8 @@
 // packet's sequence number, timestamp, marker and payload under the
 // track's SSRC and payload type, with abs-send-time when negotiated,
 // protects it and sends it on the selected pair, without allocating;
-// WriteRTPBatch sends a frame's packets in one sendmmsg(2), and a Fanout
-// sends one packet to the tracks of many viewers in one (ice.Mux.WriteBatch).
+// WriteRTPBatch sends a frame's packets in one sendmmsg(2), and a Batch
+// sends the packets of many viewers' tracks in one (ice.Mux.WriteBatch).
 // Sender reports (RFC 3550 §6.4.1) map the newest RTP timestamp to when
 // it was sent, or, after LocalTrack.MapTimestamp, to the instant its user
 // says it belongs to: a relay maps each frame to its arrival, so that

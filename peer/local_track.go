@@ -96,6 +96,9 @@ func extensionID(s *sdp.Section, uri string) uint8 {
 	return 0
 }
 
+// Peer returns the peer the track belongs to.
+func (t *LocalTrack) Peer() *Peer { return t.p }
+
 // Mid returns the track's m-section mid (RFC 8843 §5).
 func (t *LocalTrack) Mid() string { return t.mid }
 

@@ -215,6 +215,10 @@ func (p *Peer) Description() *sdp.Session { return p.desc.Load() }
 // an ICE restart (ice.Session.Restart).
 func (p *Peer) ICE() *ice.Session { return p.ice }
 
+// Mux returns the ice.Mux the peer's media goes through (Config.Mux):
+// a Batch sends the packets of peers on one Mux together.
+func (p *Peer) Mux() *ice.Mux { return p.cfg.Mux }
+
 // LocalTracks returns the tracks the peer sends, one per m-section whose
 // answered direction sends, in m-section order.
 func (p *Peer) LocalTracks() []*LocalTrack { return p.local }

@@ -631,10 +631,10 @@ func TestPeerOffer(t *testing.T) {
 	}
 }
 
-// TestFanout: one Fanout.WriteRTP reaches two viewers, each with its own
-// SSRC and keys, and a viewer that has not connected is skipped; once
-// warm it allocates nothing.
-func TestFanout(t *testing.T) {
+// TestBatch: packets queued in one Batch for two viewers reach each with
+// its own SSRC and keys, a viewer that has not connected is refused at
+// WriteRTP, and once warm a round of writes and a Flush allocate nothing.
+func TestBatch(t *testing.T) {
 	srv := newTestServer(t, ice.MuxConfig{})
 	var tracks []*LocalTrack
 	var remotes []*testRemote
@@ -643,14 +643,28 @@ func TestFanout(t *testing.T) {
 		p := r.answer(srv.config())
 		r.connect(srv)
 		waitConnected(t, p)
+		if p.Mux() != srv.mux || p.ICE().OverTCP() || p.LocalTracks()[0].Peer() != p {
+			t.Fatal("Mux, OverTCP or Peer wrong")
+		}
 		tracks = append(tracks, p.LocalTracks()[0])
 		remotes = append(remotes, r)
 	}
 	idle := newTestRemote(t, sdp.MediaConfig{Disabled: true}, sdp.MediaConfig{}).answer(srv.config())
-	var f Fanout
+	var b Batch
 	pkt := &rtp.Packet{Header: rtp.Header{SequenceNumber: 5, Timestamp: 9}, Payload: []byte("everyone")}
-	if n, err := f.WriteRTP(append(tracks, idle.LocalTracks()[0]), pkt); n != 2 || !errors.Is(err, ErrNotConnected) {
-		t.Fatalf("WriteRTP = %d, %v; want 2 and ErrNotConnected", n, err)
+	if err := b.WriteRTP(idle.LocalTracks()[0], pkt); !errors.Is(err, ErrNotConnected) {
+		t.Fatalf("WriteRTP of an unconnected peer: %v, want ErrNotConnected", err)
+	}
+	for _, tr := range tracks {
+		if err := b.WriteRTP(tr, pkt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if b.Queued() != 2 {
+		t.Fatalf("Queued = %d, want 2", b.Queued())
+	}
+	if n, err := b.Flush(); n != 2 || err != nil {
+		t.Fatalf("Flush = %d, %v; want 2, nil", n, err)
 	}
 	for i, r := range remotes {
 		if got := r.readRTP(); string(got.Payload) != "everyone" || got.SSRC != tracks[i].SSRC() {
@@ -662,8 +676,41 @@ func TestFanout(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(100, func() {
 		pkt.SequenceNumber++
-		_, _ = f.WriteRTP(tracks, pkt)
+		for range 40 { // more than one sendmmsg's worth
+			for _, tr := range tracks {
+				_ = b.WriteRTP(tr, pkt)
+			}
+		}
+		_, _ = b.Flush()
 	}); n != 0 {
-		t.Errorf("Fanout.WriteRTP: %v allocations", n)
+		t.Errorf("Batch: %v allocations", n)
+	}
+}
+
+// TestSendOnlyPeerSleeps: a peer that only sends (a WHEP viewer) has no
+// receive-side feedback to time, so its read loop wakes for its sender
+// reports (once a second) rather than every feedbackTick: thousands of
+// viewers would otherwise cost 20 wake-ups a second each. The peer's
+// clock (Config.Now), which the read loop reads at each wake-up, counts
+// them.
+func TestSendOnlyPeerSleeps(t *testing.T) {
+	srv := newTestServer(t, ice.MuxConfig{})
+	var calls atomic.Int64
+	cfg := srv.config()
+	cfg.SDP.Video.Direction = sdp.SendOnly
+	cfg.Now = func() time.Time { calls.Add(1); return time.Now() }
+	r := newTestRemote(t, sdp.MediaConfig{Disabled: true}, sdp.MediaConfig{})
+	p := r.answer(cfg)
+	r.connect(srv)
+	waitConnected(t, p)
+	if len(p.RemoteTracks()) != 0 || len(p.LocalTracks()) != 1 {
+		t.Fatalf("%d remote and %d local tracks, want a peer that only sends", len(p.RemoteTracks()), len(p.LocalTracks()))
+	}
+	r.discard.Store(true)
+	time.Sleep(200 * time.Millisecond) // the first report is out
+	before := calls.Load()
+	time.Sleep(2 * time.Second)
+	if n := calls.Load() - before; n > 10 {
+		t.Errorf("the peer read its clock %d times in 2 s idle: it wakes more often than for its reports", n)
 	}
 }

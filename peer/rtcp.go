@@ -176,6 +176,13 @@ func (p *Peer) onTimer(now monotime) {
 			p.sendReports(now)
 			p.nextReport = now.add(positiveOr(p.cfg.ReportInterval, DefaultReportInterval))
 		}
+		if len(p.remote) == 0 {
+			// A peer that only sends (a WHEP viewer) has no NACK,
+			// transport-wide or REMB feedback to time: it wakes for its
+			// reports and held key frame requests alone, not 20 times a
+			// second, which thousands of viewers would pay for.
+			next = p.nextReport
+		}
 		for _, t := range p.remote {
 			if d := t.onTimer(now); d != 0 && d < next {
 				next = d

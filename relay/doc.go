@@ -139,10 +139,15 @@
 //
 // Each frame's RTP payloads are computed once for all viewers, as the
 // RTMP chunks are, and kept on the frame; a viewer
-// writes them with its own RTP headers, one goroutine (Run) per viewer
-// blocking on the hub's queue. A viewer costs about 20 ns per packet plus
-// the peer's SRTP protection and send, without allocating (see the
-// package's benchmarks). A late joiner's cached GOP leaves as one burst.
+// writes them with its own RTP headers. A new viewer's Run sends it the
+// cached GOP as one burst from its own goroutine; a viewer on UDP then
+// joins one of the stream's viewer groups
+// ([WebRTCSubscriberConfig.GroupSize]): one goroutine and one hub queue
+// per group of up to 256 viewers, sending each frame to all of them and
+// writing their packets with one sendmmsg(2) per 64 (peer.Batch). Per
+// packet a viewer costs its RTP header, the peer's SRTP protection and a
+// share of a system call, without allocating (see the package's
+// benchmarks and the README's WHEP fan-out figures).
 // [WebRTCSubscriberConfig.OnSent] reports each frame's server-added
 // latency: from its arrival ([Unit.Arrival]) to its packets written.
 //

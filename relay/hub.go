@@ -259,7 +259,9 @@ func (h *Hub) Streams() []string {
 	return names
 }
 
-// Subscribers returns how many subscribers stream name has (0 if it does not exist).
+// Subscribers returns how many subscribers stream name has (0 if it does
+// not exist): each WebRTC viewer counts once, whether it reads a queue of
+// its own or is sent to by one of the stream's viewer groups.
 func (h *Hub) Subscribers(name string) int {
 	h.mu.Lock()
 	s, ok := h.streams[name]
@@ -269,7 +271,11 @@ func (h *Hub) Subscribers(name string) int {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.subs)
+	n := len(s.subs)
+	for _, g := range s.groups {
+		n += g.size() - 1 // the group's own queue is one of subs
+	}
+	return n
 }
 
 func (h *Hub) remove(s *stream) {

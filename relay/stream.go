@@ -29,6 +29,8 @@ type stream struct {
 	bridge  bridgeState
 	toOpus  *audioTranscoder // AAC to Opus for its WebRTC viewers, if running
 	toAAC   *audioTranscoder // Opus to AAC for its RTMP players without Enhanced RTMP Opus, if running
+	seq     uint64           // of the last frame fanned out (Frame.seq)
+	groups  []*webrtcGroup   // sending to WebRTC viewers at the live edge, each one of subs
 }
 
 // errNoStream is what the methods of a Publisher or Subscriber that no Hub
@@ -100,6 +102,8 @@ func (s *stream) fanOut(f *Frame) { s.fanOutTo(f, len(s.subs), CodecUnknown) }
 // instead of one per subscriber, and the references never reach zero
 // while readers release theirs.
 func (s *stream) fanOutTo(f *Frame, n int, only Codec) {
+	s.seq++
+	f.seq = s.seq
 	if n == 0 {
 		return
 	}
@@ -193,6 +197,7 @@ func (p *Publisher) Close() error {
 	s.closed = true
 	subs := s.subs
 	s.subs = nil
+	s.groups = nil // they end with their queues, which are among subs
 	s.dropGOP()
 	s.gop = nil
 	for _, slot := range [...]**Frame{&s.meta, &s.videoSeq, &s.audioSeq} {
@@ -260,13 +265,18 @@ func (s *stream) queueCached(sub *Subscriber, f *Frame) {
 
 func (s *stream) unsubscribe(sub *Subscriber) {
 	s.mu.Lock()
-	if i := slices.Index(s.subs, sub); i >= 0 {
-		s.subs = slices.Delete(s.subs, i, i+1)
-	}
+	s.removeSub(sub)
 	empty := len(s.subs) == 0
 	s.mu.Unlock()
 	if empty {
 		s.forgetIfWaiting()
+	}
+}
+
+// removeSub takes sub out of the stream's subscribers. s.mu is held.
+func (s *stream) removeSub(sub *Subscriber) {
+	if i := slices.Index(s.subs, sub); i >= 0 {
+		s.subs = slices.Delete(s.subs, i, i+1)
 	}
 }
 

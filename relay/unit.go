@@ -172,6 +172,7 @@ type Frame struct {
 	rtp    atomic.Pointer[rtpFrame] // rtpEncoding: a WebRTC publisher's own, or cut from Data
 	size   int                      // bytes charged to the hub's budgets (see frameSize)
 	refs   atomic.Int32             // the hub's owners holding the frame (see Hub.hold)
+	seq    uint64                   // its place in the stream's order, from 1 (stream.fanOutTo)
 }
 
 // memo returns *p, computing it with fn on first use. Concurrent first

@@ -16,9 +16,11 @@ func TestWebRTCSubscriberOnSent(t *testing.T) {
 	sub, _ := h.Subscribe("live/lat")
 	var mu sync.Mutex
 	var got []time.Duration
-	onSent := func(d time.Duration) {
+	types := map[Type]int{}
+	onSent := func(typ Type, d time.Duration) {
 		mu.Lock()
 		got = append(got, d)
+		types[typ]++
 		mu.Unlock()
 	}
 	video := newFakeLocal("H264")
@@ -40,6 +42,9 @@ func TestWebRTCSubscriberOnSent(t *testing.T) {
 	defer mu.Unlock()
 	if want := 10 + 2; len(got) != want || st.Frames != int64(want) {
 		t.Fatalf("OnSent called %d times, %d frames sent; want %d", len(got), st.Frames, want)
+	}
+	if types[Video] != 10 || types[Audio] != 2 {
+		t.Errorf("OnSent types %v, want 10 video and 2 audio", types)
 	}
 	for i, d := range got {
 		if d < age || d > age+10*time.Second {

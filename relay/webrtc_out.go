@@ -14,6 +14,7 @@ import (
 
 	"github.com/pion/rtp"
 
+	"github.com/streamwire/streamwire/ice"
 	"github.com/streamwire/streamwire/internal/logstr"
 	"github.com/streamwire/streamwire/peer"
 	"github.com/streamwire/streamwire/relay/transcode"
@@ -85,18 +86,30 @@ type WebRTCSubscriberConfig struct {
 	// Rand draws each track's first sequence number and timestamp offset
 	// (RFC 3550 §5.1). Nil means crypto/rand.
 	Rand io.Reader
-	// OnSent, if set, is called on Run's goroutine once per frame sent
-	// (each media frame whose packets the tracks took, not the skipped
-	// ones), just after its last packet was written, with the time since
-	// the frame reached the server (Unit.Arrival, on the monotonic
-	// clock): the latency the server added, from an RTMP message read or
-	// a WebRTC frame's last packet to its packets handed to the peer,
-	// queueing and the peer's SRTP and send included (for Opus
-	// transcoded from AAC, from the transcoder's output). A server feeds a
-	// histogram with it (e.g. Prometheus). It must be quick: it delays
-	// the viewer's next frame. Frames of a late joiner's cached GOP
-	// report how old they are.
-	OnSent func(d time.Duration)
+	// OnSent, if set, is called once per frame sent (each media frame
+	// whose packets the tracks took, not the skipped ones), just after
+	// its last packet was written, with the frame's type (Video or
+	// Audio) and the time since it reached the server (Unit.Arrival, on
+	// the monotonic clock): the latency the server added, from an RTMP
+	// message read or a WebRTC frame's last packet to its packets handed
+	// to the kernel, queueing, the peer's SRTP and the viewers sent to
+	// before this one in its group included (for Opus transcoded from
+	// AAC, from the transcoder's output). A server feeds a histogram with
+	// it (e.g. Prometheus). It runs on Run's goroutine or the group's and
+	// must be quick: it delays the next viewer. Frames of a late joiner's
+	// cached GOP report how old they are.
+	OnSent func(typ Type, d time.Duration)
+	// GroupSize is how many viewers of a stream one goroutine sends to
+	// once they are at the stream's live edge: a viewer whose tracks are
+	// a *peer.LocalTrack on UDP first sends the cached GOP on Run's
+	// goroutine, then joins a group of the stream's viewers on the same
+	// ice.Mux, whose goroutine sends each frame to all of them and writes
+	// their packets in batches (peer.Batch, sendmmsg(2)), which costs a
+	// third of the CPU of a goroutine and a system call per packet per
+	// viewer. Zero means DefaultWebRTCGroupSize (256); a negative value
+	// keeps every viewer on its own goroutine. Viewers on ICE-TCP always
+	// keep theirs: a slow one would hold up the group.
+	GroupSize int
 	// CloseOnCodecMismatch ends Run with ErrCodecMismatch at the first
 	// video frame of a codec other than the video track's, instead of
 	// leaving the viewer without video: for a viewer answered before the
@@ -125,6 +138,7 @@ type WebRTCSubscriber struct {
 type webrtcStats struct {
 	packets, bytes, frames, skipped atomic.Int64
 	keyRequests, keyForwarded       atomic.Int64
+	grouped                         atomic.Bool
 }
 
 // NewWebRTCSubscriber makes a WebRTCSubscriber of sub, which it owns from
@@ -135,6 +149,9 @@ func NewWebRTCSubscriber(sub *Subscriber, cfg WebRTCSubscriberConfig) *WebRTCSub
 	}
 	if cfg.Rand == nil {
 		cfg.Rand = rand.Reader
+	}
+	if cfg.GroupSize == 0 {
+		cfg.GroupSize = DefaultWebRTCGroupSize
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -159,6 +176,9 @@ type WebRTCSubscriberStats struct {
 	// passes them up, at most one per second); KeyFrameRequestsForwarded
 	// those that reached a publisher able to answer (WebRTC, not RTMP).
 	KeyFrameRequests, KeyFrameRequestsForwarded int64
+	// Grouped is whether one of the stream's viewer groups sends to the
+	// viewer now (see WebRTCSubscriberConfig.GroupSize).
+	Grouped bool
 }
 
 // Stats returns the counters; safe to call while Run runs.
@@ -168,6 +188,7 @@ func (v *WebRTCSubscriber) Stats() WebRTCSubscriberStats {
 		Packets: s.packets.Load(), Bytes: s.bytes.Load(),
 		Frames: s.frames.Load(), Skipped: s.skipped.Load(),
 		KeyFrameRequests: s.keyRequests.Load(), KeyFrameRequestsForwarded: s.keyForwarded.Load(),
+		Grouped: s.grouped.Load(),
 	}
 }
 
@@ -197,16 +218,17 @@ func (v *WebRTCSubscriber) RequestKeyFrame() {
 // that kind); a track whose codec the stream does not have gets nothing,
 // and the stream's log says why once.
 //
-// Run is the viewer's one goroutine: it blocks on the hub's queue and
-// writes each frame's packets as fast as the track takes them. A late
-// joiner's cached GOP therefore goes out as one burst (a few hundred
-// packets for a 2 s GOP at 2 Mbit/s), which loopback and LAN viewers
-// absorb and which lets the first picture show at once; a paced or
-// batched write (sendmmsg) belongs in the peer's LocalTrack.
+// Run blocks on the hub's queue and writes each frame's packets as fast
+// as the tracks take them. A late joiner's cached GOP therefore goes out
+// as one burst (a few hundred packets for a 2 s GOP at 2 Mbit/s), which
+// loopback and LAN viewers absorb and which lets the first picture show
+// at once. Once the queue is empty, a viewer on UDP hands its state to
+// one of the stream's viewer groups (see GroupSize), and Run waits for
+// the group to stop sending to it, for the same reasons.
 func (v *WebRTCSubscriber) Run(ctx context.Context, video, audio LocalTrack) error {
 	defer v.sub.Close()
 	defer v.sub.releaseTranscoder() // the stream's last Opus viewer closes its transcoder
-	s := sender{v: v}
+	s := &sender{v: v}
 	if err := s.video.init(video, v.cfg.Rand); err != nil {
 		return err
 	}
@@ -214,6 +236,10 @@ func (v *WebRTCSubscriber) Run(ctx context.Context, video, audio LocalTrack) err
 		return err
 	}
 	s.needKey = true
+	var mux *ice.Mux
+	if v.cfg.GroupSize > 0 {
+		mux = groupMux(video, audio)
+	}
 	frames := make([]*Frame, 0, v.cfg.MaxBatch)
 	for {
 		var err error
@@ -230,6 +256,12 @@ func (v *WebRTCSubscriber) Run(ctx context.Context, video, audio LocalTrack) err
 			return nil
 		case err != nil:
 			return err
+		case mux != nil && (!s.needKey || s.video.w == nil) && len(frames) < v.cfg.MaxBatch:
+			if g, m := v.sub.s.joinGroup(v.sub, s, mux, v.cfg.GroupSize); g != nil {
+				v.stats.grouped.Store(true)
+				defer v.stats.grouped.Store(false)
+				return g.wait(ctx, m)
+			}
 		}
 	}
 }
@@ -242,6 +274,13 @@ type sender struct {
 	params       *rtpFrame // the payloads of the last video sequence header
 	opus         opusUse   // AAC audio for an Opus track: through the stream's transcoder?
 	opusErr      error     // why not
+	// In a group: the group, its batch, which the tracks write into,
+	// and the arrival of the last frame sent, reported once the batch
+	// is flushed.
+	group      *webrtcGroup
+	batch      *peer.Batch
+	unsentAt   time.Time
+	unsentType Type
 }
 
 // opusUse says whether a viewer takes the stream's AAC as Opus from the
@@ -259,7 +298,8 @@ const (
 // hub drops for a slow viewer leave no gap for it to NACK.
 type rtpTrack struct {
 	w      LocalTrack
-	codec  Codec // CodecUnknown: one the hub cannot send
+	lt     *peer.LocalTrack // w, when it is one: written through a group's batch
+	codec  Codec            // CodecUnknown: one the hub cannot send
 	pkt    rtp.Packet
 	offset uint32          // random start of the RTP timestamps
 	mapper timestampMapper // w, when it maps timestamps for sender reports
@@ -270,6 +310,7 @@ func (t *rtpTrack) init(w LocalTrack, r io.Reader) error {
 		return nil
 	}
 	t.mapper, _ = w.(timestampMapper)
+	t.lt, _ = w.(*peer.LocalTrack)
 	var b [6]byte
 	if _, err := io.ReadFull(r, b[:]); err != nil {
 		return fmt.Errorf("relay: random RTP start: %w", err)
@@ -307,13 +348,13 @@ type timestampMapper interface {
 // milliseconds after the video of the same instant, and publishers that
 // send no sender reports of their own (OBS before 30) still give
 // viewers synchronized tracks.
-func (t *rtpTrack) write(it rtpPayloadIter, ts uint32, arrival time.Time, mark bool, st *webrtcStats) error {
+func (t *rtpTrack) write(it rtpPayloadIter, ts uint32, arrival time.Time, mark bool, s *sender) error {
 	t.pkt.Timestamp = ts + t.offset
 	if t.mapper != nil && !arrival.IsZero() {
 		t.mapper.MapTimestamp(t.pkt.Timestamp, arrival)
 	}
 	var n, bytes int64
-	defer func() { st.packets.Add(n); st.bytes.Add(bytes) }()
+	defer func() { s.v.stats.packets.Add(n); s.v.stats.bytes.Add(bytes) }()
 	for {
 		p, last, ok := it.next()
 		if !ok {
@@ -321,7 +362,12 @@ func (t *rtpTrack) write(it rtpPayloadIter, ts uint32, arrival time.Time, mark b
 		}
 		t.pkt.Marker = mark && last
 		t.pkt.Payload = p
-		err := t.w.WriteRTP(&t.pkt)
+		var err error
+		if s.batch != nil {
+			err = s.batch.WriteRTP(t.lt, &t.pkt)
+		} else {
+			err = t.w.WriteRTP(&t.pkt)
+		}
 		t.pkt.Payload = nil
 		if err != nil {
 			return fmt.Errorf("relay: WebRTC viewer write: %w", err)
@@ -366,7 +412,7 @@ func (s *sender) send(f *Frame) error {
 		}
 		return nil
 	case f.Type == Audio:
-		return s.sent(f, t.write(rf.payloads(), f.RTPTime, f.Arrival, false, &s.v.stats))
+		return s.sent(f, t.write(rf.payloads(), f.RTPTime, f.Arrival, false, s))
 	default:
 		return s.sendVideo(f, rf)
 	}
@@ -381,10 +427,20 @@ func (s *sender) sent(f *Frame, err error) error {
 		return err
 	}
 	s.v.stats.frames.Add(1)
-	if fn := s.v.cfg.OnSent; fn != nil && !f.Arrival.IsZero() {
-		fn(time.Since(f.Arrival))
+	s.unsentAt, s.unsentType = f.Arrival, f.Type
+	if s.batch == nil {
+		s.reportSent()
 	}
 	return nil
+}
+
+// reportSent reports the server-added latency of the last frame sent,
+// if not yet reported (OnSent).
+func (s *sender) reportSent() {
+	if fn := s.v.cfg.OnSent; fn != nil && !s.unsentAt.IsZero() {
+		fn(s.unsentType, time.Since(s.unsentAt))
+	}
+	s.unsentAt = time.Time{}
 }
 
 // sendVideo sends a coded video frame of the viewer's codec.
@@ -406,11 +462,11 @@ func (s *sender) sendVideo(f *Frame, rf *rtpFrame) error {
 	s.needKey = false
 	if rf.has(rtpKey) && !rf.has(rtpInband) && s.params != nil {
 		// A viewer that joins here decodes from this frame on.
-		if err := t.write(s.params.payloads(), f.RTPTime, f.Arrival, false, &s.v.stats); err != nil {
+		if err := t.write(s.params.payloads(), f.RTPTime, f.Arrival, false, s); err != nil {
 			return err
 		}
 	}
-	return s.sent(f, t.write(rf.payloads(), f.RTPTime, f.Arrival, true, &s.v.stats))
+	return s.sent(f, t.write(rf.payloads(), f.RTPTime, f.Arrival, true, s))
 }
 
 // warn logs msg once per stream.
@@ -432,6 +488,10 @@ func (s *sender) transcoded(f *Frame, t *rtpTrack) bool {
 		s.opus = opusOn
 		if s.opusErr = s.v.sub.acquireTranscoder(Opus); s.opusErr != nil {
 			s.opus = opusOff
+		} else if s.group != nil {
+			// The transcoder's frames reach the group's queue, not the
+			// viewer's own, which left the stream.
+			_ = s.group.sub.acquireTranscoder(Opus)
 		}
 	}
 	return s.opus == opusOn

@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/streamwire/streamwire/relay"
 	"github.com/streamwire/streamwire/signaling/whip"
 )
 
@@ -18,7 +19,10 @@ import (
 type metrics struct {
 	reg     *prometheus.Registry
 	connect *prometheus.HistogramVec
-	latency prometheus.Histogram
+	// latency by frame type: video and audio resolved once, so that an
+	// observation, made for every frame of every viewer, looks no label up.
+	latency                    *prometheus.HistogramVec
+	latencyVideo, latencyAudio prometheus.Observer
 }
 
 // connectBuckets spans a loopback connection (a few ms) to a slow mobile
@@ -38,13 +42,16 @@ func newMetrics(r *registry) *metrics {
 			Help:    "Time from a WHIP or WHEP answer to the end of ICE and the DTLS handshake.",
 			Buckets: connectBuckets,
 		}, []string{"kind"}),
-		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "streamwire_webrtc_send_latency_seconds",
-			Help: "Server-added latency of each frame sent to a WebRTC viewer: from its arrival (an RTMP message read, " +
-				"a WHIP frame's last packet) to its last RTP packet written to the viewer's socket.",
+			Help: "Server-added latency of each frame sent to a WebRTC viewer, by kind (video, audio): from its arrival " +
+				"(an RTMP message read, a WHIP frame's last packet, the AAC-to-Opus transcoder's output) to its last RTP " +
+				"packet written to the viewer's socket.",
 			Buckets: latencyBuckets,
-		}),
+		}, []string{"kind"}),
 	}
+	m.latencyVideo = m.latency.WithLabelValues("video")
+	m.latencyAudio = m.latency.WithLabelValues("audio")
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -65,9 +72,13 @@ func (m *metrics) observeConnect(kind whip.Kind, d time.Duration) {
 // observeSent records one frame's server-added latency; it is a
 // relay.WebRTCSubscriberConfig.OnSent, called for every frame of every
 // viewer, and allocates nothing. m may be nil.
-func (m *metrics) observeSent(d time.Duration) {
-	if m != nil {
-		m.latency.Observe(d.Seconds())
+func (m *metrics) observeSent(typ relay.Type, d time.Duration) {
+	switch {
+	case m == nil:
+	case typ == relay.Audio:
+		m.latencyAudio.Observe(d.Seconds())
+	default:
+		m.latencyVideo.Observe(d.Seconds())
 	}
 }
 

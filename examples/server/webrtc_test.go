@@ -9,6 +9,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -222,7 +223,7 @@ func TestWebRTCThroughServer(t *testing.T) {
 	require.Positive(t, value(t, mf, "streamwire_media_bytes_total", "protocol", "rtmp", "direction", "out"))
 	require.Equal(t, uint64(2), histogramCount(t, mf, "streamwire_webrtc_connect_seconds"), "a WHIP and a WHEP connect")
 	require.Positive(t, histogramCount(t, mf, "streamwire_webrtc_send_latency_seconds"), "frames sent to the WHEP viewer")
-	require.Less(t, histogramQuantile(t, mf, "streamwire_webrtc_send_latency_seconds", 0.5), 0.25, "median server-added latency")
+	require.Less(t, histogramQuantile(t, mf, "streamwire_webrtc_send_latency_seconds", "video", 0.5), 0.25, "median server-added latency")
 	for _, name := range []string{"go_goroutines", "process_cpu_seconds_total"} {
 		require.Contains(t, mf, name, "Go and process collectors")
 	}
@@ -354,11 +355,16 @@ next:
 
 // histogramQuantile returns the upper bound of the bucket that holds
 // quantile q of histogram name's samples (+Inf when past the last).
-func histogramQuantile(t *testing.T, mf map[string]*dto.MetricFamily, name string, q float64) float64 {
+func histogramQuantile(t *testing.T, mf map[string]*dto.MetricFamily, name, kind string, q float64) float64 {
 	t.Helper()
 	f, ok := mf[name]
 	require.True(t, ok, "no metric %s", name)
-	h := f.GetMetric()[0].GetHistogram()
+	i := slices.IndexFunc(f.GetMetric(), func(m *dto.Metric) bool {
+		return slices.ContainsFunc(m.GetLabel(), func(l *dto.LabelPair) bool { return l.GetName() == "kind" && l.GetValue() == kind })
+	})
+	require.GreaterOrEqual(t, i, 0, "no %s{kind=%q}", name, kind)
+	h := f.GetMetric()[i].GetHistogram()
+	require.Positive(t, h.GetSampleCount(), "%s{kind=%q}", name, kind)
 	want := q * float64(h.GetSampleCount())
 	for _, b := range h.GetBucket() {
 		if float64(b.GetCumulativeCount()) >= want {
