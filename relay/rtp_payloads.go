@@ -82,7 +82,7 @@ func cutRTP(u *Unit) rtpFrame {
 	case u.Codec == H264:
 		return appendAVCFrameRTP(buf, u.Data)
 	case u.Codec == H265:
-		return appendHEVCFrameRTP(buf, u.Data)
+		return appendHEVCFrameRTP(buf, u.Data, u.Config)
 	case u.Codec == AV1:
 		return appendAV1FrameRTP(buf, u)
 	case u.Codec == VP8:
