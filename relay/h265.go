@@ -80,7 +80,10 @@ func appendHEVCAP(b []byte, nalus [][]byte) []byte {
 // read with the SPSs and PPSs of cfg and of the frame itself, is
 // flagged: browsers that decode H.265 over WebRTC do not reorder
 // pictures either. Its NAL unit types do not tell: x265's reference
-// B-frames are TRAIL_R, as P-frames are.
+// B-frames are TRAIL_R, as P-frames are. A B-frame that is a reference
+// picture is flagged rtpRefB too: x265's P-frames predict from its
+// b-pyramid's reference B-frames (unlike x264's), so a viewer that drops
+// one must wait for the next keyframe.
 func appendHEVCFrameRTP(dst, data []byte, cfg *DecoderConfig) rtpFrame {
 	if !validAVCC(data, 4) {
 		return rtpFrame{flags: rtpBad}
@@ -96,6 +99,9 @@ func appendHEVCFrameRTP(dst, data []byte, cfg *DecoderConfig) rtpFrame {
 		}
 		if scan.isB(nalu) {
 			f.flags |= rtpBSlice
+			if hevcReference(hevcType(nalu)) {
+				f.flags |= rtpRefB
+			}
 		}
 		switch t := hevcType(nalu); {
 		case t == hevcAUD || t == hevcFD:

@@ -229,10 +229,11 @@ func (p *hevcParamSets) sliceType(nalu []byte) (int, error) {
 
 // hevcBScan finds B slices in the NAL units of one access unit, with the
 // parameter sets of its decoder configuration and those the access unit
-// carries itself, which apply from where they stand (§7.4.2.4.2).
+// carries itself, which apply from where they stand (§7.4.2.4.2). It
+// holds no pointer to itself, so that it stays on the stack.
 type hevcBScan struct {
-	params *hevcParamSets // the configuration's, or inband
-	inband hevcParamSets  // a copy of the configuration's, updated in-band
+	config *hevcParamSets // the configuration's, nil for none
+	inband hevcParamSets  // once copied, config's updated with the access unit's
 	copied bool
 }
 
@@ -241,7 +242,7 @@ type hevcBScan struct {
 func newHEVCBScan(cfg *DecoderConfig) hevcBScan {
 	var s hevcBScan
 	if cfg != nil {
-		s.params = cfg.hevc
+		s.config = cfg.hevc
 	}
 	return s
 }
@@ -252,19 +253,30 @@ func newHEVCBScan(cfg *DecoderConfig) hevcBScan {
 func (s *hevcBScan) isB(nalu []byte) bool {
 	switch t := hevcType(nalu); {
 	case t == hevcSPS || t == hevcPPS:
-		if !s.copied {
-			if s.params != nil {
-				s.inband = *s.params
-			}
-			s.params, s.copied = &s.inband, true
+		if !s.copied && s.config != nil {
+			s.inband = *s.config
 		}
-		_ = s.params.add(nalu)
-	case t < hevcVPS && s.params != nil:
-		st, err := s.params.sliceType(nalu)
+		s.copied = true
+		_ = s.inband.add(nalu)
+	case t < hevcVPS:
+		p := s.config
+		if s.copied {
+			p = &s.inband
+		}
+		if p == nil {
+			return false
+		}
+		st, err := p.sliceType(nalu)
 		return err == nil && st == hevcSliceB
 	}
 	return false
 }
+
+// hevcReference reports whether a VCL NAL unit of type t belongs to a
+// picture that later pictures of its sub-layer may predict from: all but
+// the sub-layer non-reference types (TRAIL_N, TSA_N, STSA_N, RADL_N,
+// RASL_N and the reserved RSV_VCL_N10/12/14: even types below 16, §7.4.2.2).
+func hevcReference(t byte) bool { return t%2 == 1 || t >= hevcIRAPFirst }
 
 // hevcReader reads the fields of an H.265 RBSP from a NAL unit's payload,
 // skipping its emulation prevention bytes (§7.4.2). A read past the end

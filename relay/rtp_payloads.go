@@ -21,6 +21,7 @@ const (
 	rtpInband              // its own parameter sets come before its IDR slice
 	rtpBad                 // malformed: nothing to send
 	rtpNoMedia             // nothing to send: end of sequence, empty data
+	rtpRefB                // B slices of a picture that later P pictures may predict from (H.265)
 )
 
 // rtpFrame is a frame's RTP encoding, shared by every WebRTC viewer of its
