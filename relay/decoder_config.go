@@ -29,8 +29,9 @@ type DecoderConfig struct {
 	//   - AAC: AudioSpecificConfig (ISO/IEC 14496-3 §1.6.2.1).
 	Record []byte
 
-	paramSets  [][]byte // H.264: SPS, PPS; H.265: VPS, SPS, PPS; aliasing Record
-	lengthSize int      // H.264, H.265: the record's NAL unit length size
+	paramSets  [][]byte       // H.264: SPS, PPS; H.265: VPS, SPS, PPS; aliasing Record
+	lengthSize int            // H.264, H.265: the record's NAL unit length size
+	hevc       *hevcParamSets // H.265: what slice headers need of its SPSs and PPSs
 }
 
 // NewDecoderConfig parses record as c's configuration record (see
@@ -54,6 +55,7 @@ func NewDecoderConfig(c Codec, record []byte) (*DecoderConfig, error) {
 		if r, err = flv.ParseHEVCDecoderConfig(record); err == nil {
 			cfg.lengthSize = r.LengthSize
 			err = cfg.setParamSets(r.VPS, r.SPS, r.PPS)
+			cfg.hevc = newHEVCParamSets(r.SPS, r.PPS)
 		}
 	case AAC:
 		_, err = flv.ParseAudioSpecificConfig(record)

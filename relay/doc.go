@@ -119,8 +119,13 @@
 //     specification, by pion/rtp's payloader, with the av1C's sequence
 //     header OBU in front of every key frame that lacks one). Answer
 //     such a viewer with [Subscriber.VideoCodecs], which puts the
-//     stream's codec first. HEVC B-frames are not looked for. VP9 and
-//     multitrack tags are not sent.
+//     stream's codec first. HEVC B-frames are found by slice_type too
+//     (the slice segment header read with the record's SPS and PPS, or
+//     the frame's own) and meet the same policy. x265's P-frames predict
+//     from its b-pyramid's reference B-frames, so under [DropBFrames] a
+//     viewer that drops a reference B-frame gets nothing more until the
+//     next IRAP picture: publish with b-pyramid=0, or no B-frames. VP9
+//     and multitrack tags are not sent.
 //   - From a WebRTC publisher, H.264 is reassembled from single NAL unit
 //     packets, STAP-A and FU-A into access units, with the SPS and PPS in
 //     an AVCDecoderConfigurationRecord sequence header (a new one when

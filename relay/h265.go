@@ -76,20 +76,32 @@ func appendHEVCAP(b []byte, nalus [][]byte) []byte {
 // single NAL unit packets and fragmentation units (RFC 7798 §4.4.1,
 // §4.4.3); AUD and filler data are left out. An IRAP picture is a
 // keyframe; it carries its own parameter sets when a VPS, an SPS and a
-// PPS come before it. B-frames are not looked for: finding them needs
-// the PPS's slice header fields, and browsers that decode H.265 (in
-// hardware) decode B-frames.
-func appendHEVCFrameRTP(dst, data []byte) rtpFrame {
+// PPS come before it. A frame with a B slice (slice_type 0, §7.4.7.1),
+// read with the SPSs and PPSs of cfg and of the frame itself, is
+// flagged: browsers that decode H.265 over WebRTC do not reorder
+// pictures either. Its NAL unit types do not tell: x265's reference
+// B-frames are TRAIL_R, as P-frames are. A B-frame that is a reference
+// picture is flagged rtpRefB too: x265's P-frames predict from its
+// b-pyramid's reference B-frames (unlike x264's), so a viewer that drops
+// one must wait for the next keyframe.
+func appendHEVCFrameRTP(dst, data []byte, cfg *DecoderConfig) rtpFrame {
 	if !validAVCC(data, 4) {
 		return rtpFrame{flags: rtpBad}
 	}
 	var f rtpFrame
 	var seen [3]bool // VPS, SPS, PPS
 	pl := codecs.H265Payloader{SkipAggregation: true}
+	scan := newHEVCBScan(cfg)
 	it := newNALUs(data)
 	for nalu, ok := it.Next(); ok; nalu, ok = it.Next() {
 		if len(nalu) < 2 {
 			return rtpFrame{flags: rtpBad}
+		}
+		if scan.isB(nalu) {
+			f.flags |= rtpBSlice
+			if hevcReference(hevcType(nalu)) {
+				f.flags |= rtpRefB
+			}
 		}
 		switch t := hevcType(nalu); {
 		case t == hevcAUD || t == hevcFD:

@@ -14,7 +14,7 @@ type bridgeState struct {
 const (
 	warnAudioCodec uint32 = 1 << iota // audio that WebRTC viewers cannot get (AAC)
 	warnVideoCodec                    // video of a codec the viewer did not negotiate
-	warnBFrames                       // H.264 B-frames
+	warnBFrames                       // H.264 or H.265 B-frames
 	warnBadFrame                      // a malformed frame
 	warnAACConfig                     // an AAC config the transcoder cannot take
 	warnOpusToAAC                     // Opus that RTMP players cannot get as AAC
@@ -24,8 +24,8 @@ const (
 func (s *stream) warnOnce(w uint32) bool { return s.bridge.warned.Or(w)&w == 0 }
 
 // HasBFrames reports whether a WebRTC viewer of the stream has met an
-// H.264 B-frame (H.264 §7.4.3 slice_type 1 or 6), which browsers do not
-// decode: a server refuses new WebRTC viewers of it under RefuseBFrames
+// H.264 B-frame (H.264 §7.4.3 slice_type 1 or 6) or an H.265 one (H.265
+// §7.4.7.1 slice_type 0), which browsers do not decode: a server refuses new WebRTC viewers of it under RefuseBFrames
 // (the WHEP POST, rather than a session that connects and is closed at
 // once). It stays false until a viewer has looked at a B-frame: a stream
 // whose B-frames start later ends its viewers with ErrBFrames then.

@@ -21,6 +21,7 @@ const (
 	rtpInband              // its own parameter sets come before its IDR slice
 	rtpBad                 // malformed: nothing to send
 	rtpNoMedia             // nothing to send: end of sequence, empty data
+	rtpRefB                // B slices of a picture that later P pictures may predict from (H.265)
 )
 
 // rtpFrame is a frame's RTP encoding, shared by every WebRTC viewer of its
@@ -82,7 +83,7 @@ func cutRTP(u *Unit) rtpFrame {
 	case u.Codec == H264:
 		return appendAVCFrameRTP(buf, u.Data)
 	case u.Codec == H265:
-		return appendHEVCFrameRTP(buf, u.Data)
+		return appendHEVCFrameRTP(buf, u.Data, u.Config)
 	case u.Codec == AV1:
 		return appendAV1FrameRTP(buf, u)
 	case u.Codec == VP8:

@@ -64,7 +64,7 @@ const (
 )
 
 // ErrBFrames ends a WebRTCSubscriber under RefuseBFrames.
-var ErrBFrames = errors.New("relay: the stream's H.264 has B-frames, which WebRTC viewers cannot decode " +
+var ErrBFrames = errors.New("relay: the stream's video (H.264 or H.265) has B-frames, which WebRTC viewers cannot decode " +
 	"(publish without them: x264/ffmpeg -bf 0, OBS Max B-frames 0)")
 
 // DefaultWebRTCBatch is WebRTCSubscriberConfig.MaxBatch's default.
@@ -453,7 +453,8 @@ func (s *sender) sendVideo(f *Frame, rf *rtpFrame) error {
 			s.warn(warnBFrames, ErrBFrames.Error(), f)
 			return ErrBFrames
 		}
-		s.warn(warnBFrames, "relay: the stream's H.264 has B-frames: WebRTC viewers get it without them (DropBFrames)", f)
+		s.needKey = s.needKey || rf.has(rtpRefB) // later P-frames may predict from it (x265's b-pyramid)
+		s.warn(warnBFrames, "relay: the stream's video has B-frames: WebRTC viewers get it without them (DropBFrames)", f)
 		return nil
 	case s.needKey && !rf.has(rtpKey):
 		s.v.stats.skipped.Add(1)
