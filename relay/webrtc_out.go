@@ -48,9 +48,9 @@ func PeerTracks(p *peer.Peer) (video, audio LocalTrack) {
 	return video, audio
 }
 
-// BFramePolicy says what a WebRTCSubscriber does with H.264 frames that
-// hold B slices (H.264 §7.4.3, slice_type 1 or 6), which browsers do not
-// decode.
+// BFramePolicy says what a WebRTCSubscriber does with video frames that
+// hold B slices (H.264 §7.4.3, slice_type 1 or 6; H.265 §7.4.7.1,
+// slice_type 0), which browsers do not decode.
 type BFramePolicy int
 
 const (
@@ -60,6 +60,10 @@ const (
 	// DropBFrames leaves every B-frame out. x264's B-pyramid makes some
 	// B-frames references, but only for other B-frames, so the I and P
 	// frames that remain decode; the viewer sees a lower frame rate.
+	// x265's P-frames may predict from its reference B-frames, so a
+	// viewer that misses an H.265 reference B-frame waits for the next
+	// keyframe: with x265's default b-pyramid it sees little more than
+	// keyframes (publish with b-pyramid=0, or without B-frames).
 	DropBFrames
 )
 
@@ -73,7 +77,7 @@ const DefaultWebRTCBatch = 64
 // WebRTCSubscriberConfig configures a WebRTCSubscriber. The zero value
 // works.
 type WebRTCSubscriberConfig struct {
-	// BFrames is the policy for H.264 B-frames. The zero value is
+	// BFrames is the policy for H.264 and H.265 B-frames. The zero value is
 	// RefuseBFrames.
 	BFrames BFramePolicy
 	// MaxBatch is how many frames Run takes from the hub per wake-up.
