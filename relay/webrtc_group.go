@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/streamwire/streamwire/ice"
 	"github.com/streamwire/streamwire/peer"
@@ -224,8 +225,9 @@ func (g *webrtcGroup) flush() {
 	// A datagram of a session that closed or lost its path is skipped:
 	// its viewer's next write fails at its track, which ends it.
 	_, _ = g.batch.Flush()
+	now := time.Now()
 	for _, m := range g.unsent {
-		m.snd.reportSent()
+		m.snd.reportSent(now)
 	}
 	clear(g.unsent)
 	g.unsent = g.unsent[:0]

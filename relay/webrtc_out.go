@@ -307,7 +307,16 @@ type rtpTrack struct {
 	pkt    rtp.Packet
 	offset uint32          // random start of the RTP timestamps
 	mapper timestampMapper // w, when it maps timestamps for sender reports
+	// mappedAt is the arrival last mapped: the sender reports extrapolate
+	// from it at the track's clock rate, so a mapping every remapEvery
+	// keeps them on the arrival timeline (a lock and a clock reading per
+	// frame and viewer saved).
+	mappedAt time.Time
 }
+
+// remapEvery is how often a track maps an RTP timestamp to its frame's
+// arrival; see rtpTrack.write.
+const remapEvery = 200 * time.Millisecond
 
 func (t *rtpTrack) init(w LocalTrack, r io.Reader) error {
 	if w == nil {
@@ -354,8 +363,9 @@ type timestampMapper interface {
 // viewers synchronized tracks.
 func (t *rtpTrack) write(it rtpPayloadIter, ts uint32, arrival time.Time, mark bool, s *sender) error {
 	t.pkt.Timestamp = ts + t.offset
-	if t.mapper != nil && !arrival.IsZero() {
+	if t.mapper != nil && !arrival.IsZero() && arrival.Sub(t.mappedAt) >= remapEvery {
 		t.mapper.MapTimestamp(t.pkt.Timestamp, arrival)
+		t.mappedAt = arrival
 	}
 	var n, bytes int64
 	defer func() { s.v.stats.packets.Add(n); s.v.stats.bytes.Add(bytes) }()
@@ -433,16 +443,16 @@ func (s *sender) sent(f *Frame, err error) error {
 	s.v.stats.frames.Add(1)
 	s.unsentAt, s.unsentType = f.Arrival, f.Type
 	if s.batch == nil {
-		s.reportSent()
+		s.reportSent(time.Now())
 	}
 	return nil
 }
 
 // reportSent reports the server-added latency of the last frame sent,
-// if not yet reported (OnSent).
-func (s *sender) reportSent() {
+// if not yet reported, as of now (OnSent).
+func (s *sender) reportSent(now time.Time) {
 	if fn := s.v.cfg.OnSent; fn != nil && !s.unsentAt.IsZero() {
-		fn(s.unsentType, time.Since(s.unsentAt))
+		fn(s.unsentType, now.Sub(s.unsentAt))
 	}
 	s.unsentAt = time.Time{}
 }
