@@ -34,28 +34,34 @@ type backend struct {
 	bframes  relay.BFramePolicy
 	wait     bool // WHEP of an unpublished stream waits for its publisher (-whep-wait)
 	log      *slog.Logger
+	answered func(*peer.Peer) // tests: sees every peer answer makes
 }
 
 var _ whip.Backend = (*backend)(nil)
 
-// Publish answers a WHIP offer: the stream is claimed in the hub (409 when
-// someone publishes it already: RTMP or WHIP), and the peer's RTP feeds it
-// until the peer ends.
+// Publish answers a WHIP offer, then claims the stream in the hub (409
+// when someone publishes it already: RTMP or WHIP), and the peer's RTP
+// feeds it until the peer ends. The answer comes first so that an offer
+// that does not parse (400) or that the peer refuses (422) never holds
+// the name, not even for a moment: an RTMP publisher of the same name
+// would be refused meanwhile, and the hub would log a publish and an
+// unpublish. The peer may get RTP before the claim (it exists, and so
+// does its ICE session); onRTP drops that media, and a peer that loses
+// the name to another publisher is closed.
 func (b *backend) Publish(_ context.Context, o *whip.Offer) (whip.Session, []byte, error) {
 	name := o.Stream.String()
-	pub, err := b.hub.Publish(name)
-	if err != nil {
-		return nil, nil, hubError(err)
-	}
-	w := relay.NewWebRTCPublisher(pub, relay.WebRTCPublisherConfig{Logger: b.log})
 	s := b.newSession(whip.KindWHIP, name, o.LogID)
-	s.pub = w
 	p, err := b.answer(o.SDP, sdp.RecvOnly, nil, peer.Config{OnRTP: s.onRTP})
 	if err != nil {
-		w.Close()
 		return nil, nil, err
 	}
+	pub, err := b.hub.Publish(name)
+	if err != nil {
+		p.Close()
+		return nil, nil, hubError(err)
+	}
 	s.p = p
+	s.pub.Store(relay.NewWebRTCPublisher(pub, relay.WebRTCPublisherConfig{Logger: b.log}))
 	b.reg.add(s, entryOf(protoWHIP, name, true))
 	go s.run(nil)
 	return s, p.LocalDescription(), nil
@@ -112,6 +118,9 @@ func (b *backend) answer(offer []byte, dir sdp.Direction, video []sdp.Codec, cfg
 	if errors.Is(err, peer.ErrUnbundled) {
 		return nil, fmt.Errorf("%w: %w", whip.ErrUnsupported, err)
 	}
+	if err == nil && b.answered != nil {
+		b.answered(p)
+	}
 	return p, err
 }
 
@@ -142,8 +151,10 @@ type session struct {
 	log     *slog.Logger
 	p       *peer.Peer
 
-	pub  *relay.WebRTCPublisher // WHIP
-	sub  *relay.Subscriber      // WHEP: owned by view, kept for Dropped
+	// pub is the WHIP side in the relay, stored once the stream is
+	// claimed: the peer's OnRTP may run before that.
+	pub  atomic.Pointer[relay.WebRTCPublisher]
+	sub  *relay.Subscriber // WHEP: owned by view, kept for Dropped
 	view *relay.WebRTCSubscriber
 
 	bytesIn, packetsIn atomic.Uint64 // WHIP: RTP payload bytes and packets taken
@@ -154,11 +165,16 @@ type session struct {
 
 var _ whip.Session = (*session)(nil)
 
-// onRTP is the WHIP peer's OnRTP: counted, then relayed.
+// onRTP is the WHIP peer's OnRTP: counted, then relayed. Media that
+// comes before the stream is claimed (Publish) is dropped uncounted.
 func (s *session) onRTP(t *peer.RemoteTrack, pkt *rtp.Packet) {
+	pub := s.pub.Load()
+	if pub == nil {
+		return
+	}
 	s.packetsIn.Add(1)
 	s.bytesIn.Add(uint64(len(pkt.Payload)))
-	s.pub.OnRTP(t, pkt)
+	pub.OnRTP(t, pkt)
 }
 
 // run waits for the peer to connect (observing the connect time), runs
@@ -177,8 +193,8 @@ func (s *session) run(media func() error) {
 	case <-s.p.Done():
 	}
 	<-s.p.Done()
-	if s.pub != nil {
-		s.pub.Close()
+	if pub := s.pub.Load(); pub != nil {
+		pub.Close()
 	}
 	if s.sub != nil && !ran {
 		s.sub.Close() // the viewer's Run, which owns it, never ran
