@@ -26,7 +26,7 @@ import (
 // testBackend is the server's backend on a served loopback Mux, with a
 // hub and a registry of its own; logs collects the hub's and the peers'
 // log lines.
-func testBackend(t *testing.T) (b *backend, logs *syncbuf.Buffer) {
+func testBackend(t testing.TB) (b *backend, logs *syncbuf.Buffer) {
 	t.Helper()
 	cfg := config{UDP: "127.0.0.1:0", HTTP: "127.0.0.1:0", RTMP: "127.0.0.1:0"}
 	ls, err := listen(cfg)
@@ -49,7 +49,7 @@ func testBackend(t *testing.T) (b *backend, logs *syncbuf.Buffer) {
 
 // pionOffer is a WHIP offer of an H.264 video and an Opus audio track,
 // bundled, candidates gathered.
-func pionOffer(t *testing.T) []byte {
+func pionOffer(t testing.TB) []byte {
 	t.Helper()
 	pc := newPC(t)
 	video, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000,

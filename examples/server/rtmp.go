@@ -171,6 +171,8 @@ func (p *rtmpPublisher) counters() counters {
 	return counters{bytesIn: p.bytes.Load(), packetsIn: p.messages.Load()}
 }
 
+func (p *rtmpPublisher) final() counters { return p.counters() }
+
 // rtmpPlayer counts what an RTMP player is sent. It keeps the relay
 // source's ReadyNotifier, through which the rtmp server writes plain TCP
 // players from the publisher's goroutine.
@@ -179,7 +181,11 @@ type rtmpPlayer struct {
 	rtmp.ReadyNotifier
 	reg             *registry
 	bytes, messages atomic.Uint64
-	closeOnce       sync.Once
+	// reads counts the reads that took media; every statsEvery of them
+	// the source's drops, which take the subscriber's lock (the one the
+	// publisher's fan-out takes), are copied to dropped for the scrapes.
+	reads, dropped atomic.Uint64
+	closeOnce      sync.Once
 }
 
 func (p *rtmpPlayer) ReadMedia(ctx context.Context, dst []rtmp.Media) ([]rtmp.Media, error) {
@@ -206,6 +212,9 @@ func (p *rtmpPlayer) count(ms []rtmp.Media) {
 	}
 	p.messages.Add(uint64(len(ms)))
 	p.bytes.Add(b)
+	if p.reads.Add(1)%statsEvery == 0 {
+		p.dropped.Store(p.sourceDropped())
+	}
 }
 
 func (p *rtmpPlayer) Close() error {
@@ -214,10 +223,21 @@ func (p *rtmpPlayer) Close() error {
 	return err
 }
 
-func (p *rtmpPlayer) counters() counters {
-	c := counters{bytesOut: p.bytes.Load(), packetsOut: p.messages.Load()}
+// sourceDropped is the relay source's count of dropped frames.
+func (p *rtmpPlayer) sourceDropped() uint64 {
 	if d, ok := p.MediaSource.(interface{ Dropped() int64 }); ok {
-		c.drops = uint64(d.Dropped())
+		return uint64(d.Dropped())
 	}
-	return c
+	return 0
+}
+
+// counters implements meter without a lock: drops as last copied.
+func (p *rtmpPlayer) counters() counters {
+	return counters{bytesOut: p.bytes.Load(), packetsOut: p.messages.Load(), drops: p.dropped.Load()}
+}
+
+// final implements meter: the drops read afresh.
+func (p *rtmpPlayer) final() counters {
+	p.dropped.Store(p.sourceDropped())
+	return p.counters()
 }

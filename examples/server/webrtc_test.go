@@ -72,7 +72,7 @@ func startServer(t *testing.T, cfg config) (b bound, stop func(), logs *syncbuf.
 }
 
 // newPC is a pion peer connection that gathers loopback UDP candidates only.
-func newPC(t *testing.T) *webrtc.PeerConnection {
+func newPC(t testing.TB) *webrtc.PeerConnection {
 	t.Helper()
 	var se webrtc.SettingEngine
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
