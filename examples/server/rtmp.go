@@ -14,6 +14,7 @@ import (
 
 	"github.com/streamwire/streamwire/relay"
 	"github.com/streamwire/streamwire/rtmp"
+	"github.com/streamwire/streamwire/signaling/whip"
 )
 
 // serveRTMP serves RTMP (or RTMPS, if ln is a TLS listener) on ln with h
@@ -80,13 +81,26 @@ func newRTMPHandler(hub *relay.Hub, reg *registry, token string) *rtmpHandler {
 }
 
 // authorize checks -token on publish: rtmp://HOST/APP/NAME?token=T (OBS:
-// stream key NAME?token=T). Playing needs no token, as with WHEP.
+// stream key NAME?token=T). Playing needs no token, as with WHEP. A
+// publisher's path must also be one that WHEP and player URLs can name
+// (whip.ParseStream: no empty, dot or control-character segment), so that
+// every URL /api/streams hands out for it plays it.
 func (h *rtmpHandler) authorize(_ context.Context, req *rtmp.StreamRequest, publish bool) error {
-	if !publish || h.token == "" || tokenEqual(req.Query.Get("token"), h.token) {
+	if !publish {
 		return nil
 	}
-	return rtmp.ErrUnauthorized
+	if h.token != "" && !tokenEqual(req.Query.Get("token"), h.token) {
+		return rtmp.ErrUnauthorized
+	}
+	if _, err := whip.ParseStream(escapePath(req.Path())); err != nil {
+		return fmt.Errorf("%w: %w", errStreamPath, err)
+	}
+	return nil
 }
+
+// errStreamPath refuses to publish a path that no WHEP URL can name.
+var errStreamPath = &rtmp.StatusError{Code: rtmp.CodePublishBadName,
+	Description: "Stream names are APP/NAME with NAME of one or more '/'-separated segments: no empty, '.' or '..' segment, no control characters."}
 
 // tokenEqual compares tokens in constant time.
 func tokenEqual(got, want string) bool {

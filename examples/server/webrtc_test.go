@@ -112,9 +112,8 @@ var (
 	pAU = append(append([]byte{}, annexB...), 0x41, 0x9a, 0x21, 0x40)
 )
 
-// publishWHIP publishes H.264 from a pion peer to /whip/live/NAME until ctx
-// ends, an IDR every 10 frames.
-func publishWHIP(ctx context.Context, t *testing.T, web, name string) *whip.Resource {
+// videoPC is a pion peer connection that sends one H.264 track.
+func videoPC(t *testing.T) (*webrtc.PeerConnection, *webrtc.TrackLocalStaticSample) {
 	t.Helper()
 	pc := newPC(t)
 	track, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
@@ -122,6 +121,14 @@ func publishWHIP(ctx context.Context, t *testing.T, web, name string) *whip.Reso
 	require.NoError(t, err)
 	_, err = pc.AddTransceiverFromTrack(track, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
 	require.NoError(t, err)
+	return pc, track
+}
+
+// publishWHIP publishes H.264 from a pion peer to /whip/live/NAME until ctx
+// ends, an IDR every 10 frames.
+func publishWHIP(ctx context.Context, t *testing.T, web, name string) *whip.Resource {
+	t.Helper()
+	pc, track := videoPC(t)
 	res, err := post(ctx, t, pc, web+"/whip/live/"+name, "")
 	require.NoError(t, err)
 	go func() {
@@ -180,7 +187,8 @@ func TestWebRTCThroughServer(t *testing.T) {
 	pubCtx, stopPub := context.WithCancel(ctx)
 	defer stopPub()
 	publishWHIP(pubCtx, t, web, "cam")
-	_, err = post(ctx, t, newPC(t), web+"/whip/live/cam", "")
+	second, _ := videoPC(t)
+	_, err = post(ctx, t, second, web+"/whip/live/cam", "")
 	require.ErrorAs(t, err, &he, "a second WHIP publisher of live/cam")
 	require.Equal(t, http.StatusConflict, he.Status)
 
