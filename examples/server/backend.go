@@ -34,28 +34,39 @@ type backend struct {
 	bframes  relay.BFramePolicy
 	wait     bool // WHEP of an unpublished stream waits for its publisher (-whep-wait)
 	log      *slog.Logger
+	// Tests and benchmarks only: answered sees every peer that answer
+	// makes; connectTimeout and now are the peers' peer.Config
+	// ConnectTimeout and Now (zero: the defaults).
+	answered       func(*peer.Peer)
+	connectTimeout time.Duration
+	now            func() time.Time
 }
 
 var _ whip.Backend = (*backend)(nil)
 
-// Publish answers a WHIP offer: the stream is claimed in the hub (409 when
-// someone publishes it already: RTMP or WHIP), and the peer's RTP feeds it
-// until the peer ends.
+// Publish answers a WHIP offer, then claims the stream in the hub (409
+// when someone publishes it already: RTMP or WHIP), and the peer's RTP
+// feeds it until the peer ends. The answer comes first so that an offer
+// that does not parse (400) or that the peer refuses (422) never holds
+// the name, not even for a moment: an RTMP publisher of the same name
+// would be refused meanwhile, and the hub would log a publish and an
+// unpublish. The peer may get RTP before the claim (it exists, and so
+// does its ICE session); onRTP drops that media, and a peer that loses
+// the name to another publisher is closed.
 func (b *backend) Publish(_ context.Context, o *whip.Offer) (whip.Session, []byte, error) {
 	name := o.Stream.String()
-	pub, err := b.hub.Publish(name)
-	if err != nil {
-		return nil, nil, hubError(err)
-	}
-	w := relay.NewWebRTCPublisher(pub, relay.WebRTCPublisherConfig{Logger: b.log})
 	s := b.newSession(whip.KindWHIP, name, o.LogID)
-	s.pub = w
 	p, err := b.answer(o.SDP, sdp.RecvOnly, nil, peer.Config{OnRTP: s.onRTP})
 	if err != nil {
-		w.Close()
 		return nil, nil, err
 	}
+	pub, err := b.hub.Publish(name)
+	if err != nil {
+		p.Close()
+		return nil, nil, hubError(err)
+	}
 	s.p = p
+	s.pub.Store(relay.NewWebRTCPublisher(pub, relay.WebRTCPublisherConfig{Logger: b.log}))
 	b.reg.add(s, entryOf(protoWHIP, name, true))
 	go s.run(nil)
 	return s, p.LocalDescription(), nil
@@ -83,9 +94,9 @@ func (b *backend) Play(_ context.Context, o *whip.Offer) (whip.Session, []byte, 
 		// frame, so that the player can say why (the answer's body).
 		return nil, nil, &whip.Error{Err: whip.ErrUnsupported, Reason: relay.ErrBFrames.Error()}
 	}
-	v := relay.NewWebRTCSubscriber(sub, relay.WebRTCSubscriberConfig{BFrames: b.bframes, Logger: b.log,
-		OnSent: b.metrics.observeSent, CloseOnCodecMismatch: closeOnMismatch})
 	s := b.newSession(whip.KindWHEP, name, o.LogID)
+	v := relay.NewWebRTCSubscriber(sub, relay.WebRTCSubscriberConfig{BFrames: b.bframes, Logger: b.log,
+		OnSent: s.onSent, CloseOnCodecMismatch: closeOnMismatch})
 	s.sub, s.view = sub, v
 	p, err := b.answer(o.SDP, sdp.SendOnly, sub.VideoCodecs(), peer.Config{OnKeyFrameRequest: v.OnKeyFrameRequest})
 	if err != nil {
@@ -107,10 +118,14 @@ func (b *backend) answer(offer []byte, dir sdp.Direction, video []sdp.Codec, cfg
 		return nil, fmt.Errorf("local candidates: %w", err)
 	}
 	cfg.Mux, cfg.Certificate, cfg.Candidates, cfg.Logger = b.mux, b.cert, cands, b.log
+	cfg.ConnectTimeout, cfg.Now = b.connectTimeout, b.now
 	cfg.SDP = sdp.Config{Audio: sdp.MediaConfig{Direction: dir}, Video: sdp.MediaConfig{Direction: dir, Codecs: video}}
 	p, err := peer.Answer(offer, cfg)
 	if errors.Is(err, peer.ErrUnbundled) {
 		return nil, fmt.Errorf("%w: %w", whip.ErrUnsupported, err)
+	}
+	if err == nil && b.answered != nil {
+		b.answered(p)
 	}
 	return p, err
 }
@@ -142,11 +157,20 @@ type session struct {
 	log     *slog.Logger
 	p       *peer.Peer
 
-	pub  *relay.WebRTCPublisher // WHIP
-	sub  *relay.Subscriber      // WHEP: owned by view, kept for Dropped
+	// pub is the WHIP side in the relay, stored once the stream is
+	// claimed: the peer's OnRTP may run before that.
+	pub  atomic.Pointer[relay.WebRTCPublisher]
+	sub  *relay.Subscriber // WHEP: owned by view, kept for Dropped
 	view *relay.WebRTCSubscriber
 
 	bytesIn, packetsIn atomic.Uint64 // WHIP: RTP payload bytes and packets taken
+
+	// WHEP: the counters that sit behind the media path's locks (the
+	// tracks' NACK statistics, the subscriber's drops), copied by the
+	// send goroutine every statsEvery frames (sent counts them), so that
+	// a scrape reads atomics only.
+	sent                    uint64 // Run's goroutine only
+	nacked, resent, dropped atomic.Uint64
 
 	done chan struct{}
 	err  error // set before done is closed
@@ -154,11 +178,16 @@ type session struct {
 
 var _ whip.Session = (*session)(nil)
 
-// onRTP is the WHIP peer's OnRTP: counted, then relayed.
+// onRTP is the WHIP peer's OnRTP: counted, then relayed. Media that
+// comes before the stream is claimed (Publish) is dropped uncounted.
 func (s *session) onRTP(t *peer.RemoteTrack, pkt *rtp.Packet) {
+	pub := s.pub.Load()
+	if pub == nil {
+		return
+	}
 	s.packetsIn.Add(1)
 	s.bytesIn.Add(uint64(len(pkt.Payload)))
-	s.pub.OnRTP(t, pkt)
+	pub.OnRTP(t, pkt)
 }
 
 // run waits for the peer to connect (observing the connect time), runs
@@ -177,8 +206,8 @@ func (s *session) run(media func() error) {
 	case <-s.p.Done():
 	}
 	<-s.p.Done()
-	if s.pub != nil {
-		s.pub.Close()
+	if pub := s.pub.Load(); pub != nil {
+		pub.Close()
 	}
 	if s.sub != nil && !ran {
 		s.sub.Close() // the viewer's Run, which owns it, never ran
@@ -285,26 +314,64 @@ func (s *session) Err() error {
 	}
 }
 
-// counters implements meter: the peer's track statistics and the relay's.
+// statsEvery is how many frames a WHEP session sends between two copies
+// of its locked counters: about a second of video and audio.
+const statsEvery = 64
+
+// onSent is the WHEP viewer's OnSent, on its send goroutine: the frame's
+// latency goes to the histogram, and every statsEvery frames the counters
+// that take the media path's locks are copied where a scrape reads them
+// without a lock. It does not allocate.
+func (s *session) onSent(d time.Duration) {
+	s.b.metrics.observeSent(d)
+	if s.sent++; s.sent%statsEvery == 0 {
+		s.copyLocked()
+	}
+}
+
+// copyLocked copies the WHEP counters that are read under locks which
+// the send path holds while it writes to the socket (the tracks'
+// statistics, the subscriber's drops).
+func (s *session) copyLocked() {
+	var nacked, resent uint64
+	for _, t := range s.p.LocalTracks() {
+		st := t.Stats()
+		nacked += st.NACKed
+		resent += st.Retransmitted
+	}
+	s.nacked.Store(nacked)
+	s.resent.Store(resent)
+	s.dropped.Store(uint64(s.sub.Dropped()))
+}
+
+// counters implements meter. A live session's counters are read without
+// taking a lock of the media path: a scrape walks every session, and a
+// lock that a sender holds across its socket write made it wait once per
+// track, behind every busy viewer (34 s at 1,000 viewers). The WHEP
+// counters behind locks are those copyLocked copied last; final reads
+// them afresh, once, when the session ends.
 func (s *session) counters() counters {
 	var c counters
 	if s.kind == whip.KindWHIP {
 		c.bytesIn, c.packetsIn = s.bytesIn.Load(), s.packetsIn.Load()
 		for _, t := range s.p.RemoteTracks() {
-			st := t.Stats()
+			st := t.Stats() // an atomic load
 			c.nacksSent += st.NACKed
 			c.plisSent += st.PLIs
 		}
 		return c
 	}
-	for _, t := range s.p.LocalTracks() {
-		st := t.Stats()
-		c.bytesOut += st.Bytes
-		c.packetsOut += st.Packets
-		c.nacksReceived += st.NACKed
-		c.retransmits += st.Retransmitted
-	}
-	c.plisReceived = uint64(s.view.Stats().KeyFrameRequests)
-	c.drops = uint64(s.sub.Dropped())
+	vs := s.view.Stats() // atomic loads
+	c.bytesOut, c.packetsOut = uint64(vs.Bytes), uint64(vs.Packets)
+	c.plisReceived = uint64(vs.KeyFrameRequests)
+	c.nacksReceived, c.retransmits, c.drops = s.nacked.Load(), s.resent.Load(), s.dropped.Load()
 	return c
+}
+
+// final implements meter: the counters once the session has ended.
+func (s *session) final() counters {
+	if s.kind == whip.KindWHEP {
+		s.copyLocked()
+	}
+	return s.counters()
 }

@@ -12,8 +12,9 @@
 //   - UDP 127.0.0.1:3478 (-udp) for plain STUN and all WebRTC media (one
 //     ICE-lite Mux), and ICE-TCP on TCP 127.0.0.1:3478 (-tcp);
 //   - RTMP ingest and playback on TCP 127.0.0.1:1935 (-rtmp): rtmp://HOST/APP/NAME
-//     is the same stream as /whep/APP/NAME; RTMPS on the same streams with
-//     -rtmps, -rtmps-cert and -rtmps-key.
+//     is the same stream as /whep/APP/NAME, NAME slashes and all
+//     (rtmp://HOST/live/a/b is /whep/live/a/b and /play/live/a/b); RTMPS on
+//     the same streams with -rtmps, -rtmps-cert and -rtmps-key.
 //
 // Every HTTP endpoint goes through internal/httpserver: read, write and idle
 // time-outs, a 1 MiB body cap and 256 connections per client IP

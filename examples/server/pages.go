@@ -5,6 +5,8 @@ import (
 	"io/fs"
 	"net/http"
 	"strings"
+
+	"github.com/streamwire/streamwire/signaling/whip"
 )
 
 // web holds the pages and their scripts, served as they are: no build
@@ -35,8 +37,18 @@ const (
 func (p pages) index() http.Handler { return p.file("index.html", cspPage) }
 
 // player serves the player page at /play/APP/NAME, which any site may
-// embed in an iframe; its script reads APP/NAME from the path.
-func (p pages) player() http.Handler { return p.file("play.html", cspPlayer) }
+// embed in an iframe; its script reads APP/NAME from the path. A path that
+// names no stream (see whip.ParseStream) is 404.
+func (p pages) player() http.Handler {
+	page := p.file("play.html", cspPlayer)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := whip.ParseStream(strings.TrimPrefix(r.URL.EscapedPath(), "/play/")); err != nil {
+			http.NotFound(w, r)
+			return
+		}
+		page.ServeHTTP(w, r)
+	})
+}
 
 func (p pages) file(name, csp string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

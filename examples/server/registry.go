@@ -39,8 +39,14 @@ func (c *counters) add(o counters) {
 	c.drops += o.drops
 }
 
-// meter is a live publisher or subscriber whose counters grow.
-type meter interface{ counters() counters }
+// meter is a live publisher or subscriber whose counters grow. counters
+// is called at every scrape, for every meter, while media flows: it takes
+// no lock of the media path (see session.counters). final is called once,
+// when the meter has ended, and may.
+type meter interface {
+	counters() counters
+	final() counters
+}
 
 // entry is what the registry knows of a meter.
 type entry struct {
@@ -75,7 +81,7 @@ func (r *registry) add(m meter, e entry) {
 
 // remove forgets m and keeps its last counters in the protocol's total.
 func (r *registry) remove(m meter) {
-	c := m.counters()
+	c := m.final()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	e, ok := r.live[m]
@@ -109,13 +115,19 @@ type streamInfo struct {
 	Viewers   map[string]int `json:"viewers"` // by protocol: "rtmp", "whep"
 }
 
-// snapshot reads every live meter's counters outside the lock: a peer's
-// statistics take locks of their own.
+// liveMeter is a meter with its entry, as snapshot copies them.
+type liveMeter struct {
+	m meter
+	entry
+}
+
+// snapshot reads every live meter's counters outside the lock, so that
+// add and remove never wait for a scrape.
 func (r *registry) snapshot() snapshot {
 	r.mu.Lock()
-	live := make(map[meter]entry, len(r.live))
+	live := make([]liveMeter, 0, len(r.live))
 	for m, e := range r.live {
-		live[m] = e
+		live = append(live, liveMeter{m, e})
 	}
 	s := snapshot{publishers: map[string]int{}, subscribers: map[string]int{}, totals: map[string]counters{}}
 	for p, c := range r.ended {
@@ -125,9 +137,10 @@ func (r *registry) snapshot() snapshot {
 
 	byName := map[string]*streamInfo{}
 	viewers := map[string]map[string]int{}
-	for m, e := range live {
+	for _, l := range live {
+		e := &l.entry
 		t := s.totals[e.proto]
-		t.add(m.counters())
+		t.add(l.m.counters())
 		s.totals[e.proto] = t
 		if !e.publisher {
 			s.subscribers[e.proto]++

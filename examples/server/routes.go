@@ -35,11 +35,18 @@ type route struct {
 //	/join/ /message/ /leave/ /params /r/   the AppRTC room server, at AppRTC's fixed paths
 //	/collider/              the AppRTC Collider (WebSocket signaling)
 //	/kvs/                   the AWS KVS-compatible signaling API (needs -https for wss://)
+//
+// NAME may have several segments, in /play/, /whip/ and /whep/: the whole
+// path is the stream's name, as in MediaMTX (/play/live/a/b plays the
+// stream of rtmp://HOST/live/a/b; see whip.Stream).
 func (a *app) routes() []route {
 	pages := newPages()
 	rs := []route{
 		{"GET /{$}", "GET /", pages.index()},
 		{"GET /play/{app}/{name}", "GET /play/live/cam", pages.player()},
+		// Nested names; not "/play/{app}/{name...}", which would redirect
+		// /play/live to /play/live/.
+		{"GET /play/{app}/{name}/{more...}", "GET /play/live/a/b", pages.player()},
 		{"GET /assets/", "GET /assets/whipwhep.js", pages.assets()},
 		{"/whip/", "POST /whip/live/cam", a.whip},
 		{"/whep/", "POST /whep/live/cam", a.whip},

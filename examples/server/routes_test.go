@@ -45,9 +45,27 @@ func TestRoutesNoShadowing(t *testing.T) {
 		_, pattern := mux.Handler(httptest.NewRequest(method, path, nil))
 		require.Equal(t, r.pattern, pattern, "%s is served by another route", r.sample)
 	}
-	for _, path := range []string{"/nope", "/play/live", "/play/live/cam/x", "/index.html", "/api/streams/x", "/healthzz"} {
-		_, pattern := mux.Handler(httptest.NewRequest(http.MethodGet, path, nil))
-		require.Empty(t, pattern, "%s is served by %q", path, pattern)
+	// Nested names (rtmp://HOST/live/a/b) are served by the routes of
+	// their kind, their sessions too.
+	id := strings.Repeat("A", 32)
+	for sample, pattern := range map[string]string{
+		"GET /play/live/a/b/c":         "GET /play/{app}/{name}/{more...}",
+		"POST /whip/live/a/b":          "/whip/",
+		"PATCH /whip/live/a/b/" + id:   "/whip/",
+		"DELETE /whip/live/a/b/" + id:  "/whip/",
+		"POST /whep/live/a/b":          "/whep/",
+		"OPTIONS /whep/live/a/b/" + id: "/whep/",
+	} {
+		method, path, _ := strings.Cut(sample, " ")
+		_, got := mux.Handler(httptest.NewRequest(method, path, nil))
+		require.Equal(t, pattern, got, "%s is served by another route", sample)
+	}
+	// Paths outside the map, and player paths that name no stream, are 404.
+	for _, path := range []string{"/nope", "/play", "/play/", "/play/live", "/play/live/", "/play/live/cam/", "/play/live/a%2Fb",
+		"/play/live/%01", "/index.html", "/api/streams/x", "/healthzz"} {
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		require.Equal(t, http.StatusNotFound, rec.Code, "GET %s", path)
 	}
 }
 
@@ -73,6 +91,8 @@ func TestPages(t *testing.T) {
 
 	res, body = get("/play/live/cam")
 	require.Equal(t, http.StatusOK, res.StatusCode)
+	nested, _ := get("/play/live/a/b%20c")
+	require.Equal(t, http.StatusOK, nested.StatusCode, "the player page of a nested name")
 	require.Contains(t, res.Header.Get("Content-Security-Policy"), "frame-ancestors *")
 	require.Contains(t, body, "<video id=\"video\" autoplay muted playsinline>")
 

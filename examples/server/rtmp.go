@@ -14,6 +14,7 @@ import (
 
 	"github.com/streamwire/streamwire/relay"
 	"github.com/streamwire/streamwire/rtmp"
+	"github.com/streamwire/streamwire/signaling/whip"
 )
 
 // serveRTMP serves RTMP (or RTMPS, if ln is a TLS listener) on ln with h
@@ -80,13 +81,26 @@ func newRTMPHandler(hub *relay.Hub, reg *registry, token string) *rtmpHandler {
 }
 
 // authorize checks -token on publish: rtmp://HOST/APP/NAME?token=T (OBS:
-// stream key NAME?token=T). Playing needs no token, as with WHEP.
+// stream key NAME?token=T). Playing needs no token, as with WHEP. A
+// publisher's path must also be one that WHEP and player URLs can name
+// (whip.ParseStream: no empty, dot or control-character segment), so that
+// every URL /api/streams hands out for it plays it.
 func (h *rtmpHandler) authorize(_ context.Context, req *rtmp.StreamRequest, publish bool) error {
-	if !publish || h.token == "" || tokenEqual(req.Query.Get("token"), h.token) {
+	if !publish {
 		return nil
 	}
-	return rtmp.ErrUnauthorized
+	if h.token != "" && !tokenEqual(req.Query.Get("token"), h.token) {
+		return rtmp.ErrUnauthorized
+	}
+	if _, err := whip.ParseStream(escapePath(req.Path())); err != nil {
+		return fmt.Errorf("%w: %w", errStreamPath, err)
+	}
+	return nil
 }
+
+// errStreamPath refuses to publish a path that no WHEP URL can name.
+var errStreamPath = &rtmp.StatusError{Code: rtmp.CodePublishBadName,
+	Description: "Stream names are APP/NAME with NAME of one or more '/'-separated segments: no empty, '.' or '..' segment, no control characters."}
 
 // tokenEqual compares tokens in constant time.
 func tokenEqual(got, want string) bool {
@@ -171,6 +185,8 @@ func (p *rtmpPublisher) counters() counters {
 	return counters{bytesIn: p.bytes.Load(), packetsIn: p.messages.Load()}
 }
 
+func (p *rtmpPublisher) final() counters { return p.counters() }
+
 // rtmpPlayer counts what an RTMP player is sent. It keeps the relay
 // source's ReadyNotifier, through which the rtmp server writes plain TCP
 // players from the publisher's goroutine.
@@ -179,7 +195,11 @@ type rtmpPlayer struct {
 	rtmp.ReadyNotifier
 	reg             *registry
 	bytes, messages atomic.Uint64
-	closeOnce       sync.Once
+	// reads counts the reads that took media; every statsEvery of them
+	// the source's drops, which take the subscriber's lock (the one the
+	// publisher's fan-out takes), are copied to dropped for the scrapes.
+	reads, dropped atomic.Uint64
+	closeOnce      sync.Once
 }
 
 func (p *rtmpPlayer) ReadMedia(ctx context.Context, dst []rtmp.Media) ([]rtmp.Media, error) {
@@ -206,6 +226,9 @@ func (p *rtmpPlayer) count(ms []rtmp.Media) {
 	}
 	p.messages.Add(uint64(len(ms)))
 	p.bytes.Add(b)
+	if p.reads.Add(1)%statsEvery == 0 {
+		p.dropped.Store(p.sourceDropped())
+	}
 }
 
 func (p *rtmpPlayer) Close() error {
@@ -214,10 +237,21 @@ func (p *rtmpPlayer) Close() error {
 	return err
 }
 
-func (p *rtmpPlayer) counters() counters {
-	c := counters{bytesOut: p.bytes.Load(), packetsOut: p.messages.Load()}
+// sourceDropped is the relay source's count of dropped frames.
+func (p *rtmpPlayer) sourceDropped() uint64 {
 	if d, ok := p.MediaSource.(interface{ Dropped() int64 }); ok {
-		c.drops = uint64(d.Dropped())
+		return uint64(d.Dropped())
 	}
-	return c
+	return 0
+}
+
+// counters implements meter without a lock: drops as last copied.
+func (p *rtmpPlayer) counters() counters {
+	return counters{bytesOut: p.bytes.Load(), packetsOut: p.messages.Load(), drops: p.dropped.Load()}
+}
+
+// final implements meter: the drops read afresh.
+func (p *rtmpPlayer) final() counters {
+	p.dropped.Store(p.sourceDropped())
+	return p.counters()
 }

@@ -49,7 +49,9 @@ func (a *app) hostPort(addr net.Addr) string {
 	return net.JoinHostPort(host, port)
 }
 
-// escapePath percent-encodes each segment of "app/name" for a URL path.
+// escapePath percent-encodes each segment of a stream's path, "app/name"
+// (name may have several segments), for a URL path: what /whip/, /whep/
+// and /play/ read back as the same stream (whip.ParseStream).
 func escapePath(p string) string {
 	segs := strings.Split(p, "/")
 	for i, s := range segs {

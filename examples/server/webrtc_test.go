@@ -73,7 +73,7 @@ func startServer(t *testing.T, cfg config) (b bound, stop func(), logs *syncbuf.
 }
 
 // newPC is a pion peer connection that gathers loopback UDP candidates only.
-func newPC(t *testing.T) *webrtc.PeerConnection {
+func newPC(t testing.TB) *webrtc.PeerConnection {
 	t.Helper()
 	var se webrtc.SettingEngine
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
@@ -113,9 +113,8 @@ var (
 	pAU = append(append([]byte{}, annexB...), 0x41, 0x9a, 0x21, 0x40)
 )
 
-// publishWHIP publishes H.264 from a pion peer to /whip/live/NAME until ctx
-// ends, an IDR every 10 frames.
-func publishWHIP(ctx context.Context, t *testing.T, web, name string) *whip.Resource {
+// videoPC is a pion peer connection that sends one H.264 track.
+func videoPC(t *testing.T) (*webrtc.PeerConnection, *webrtc.TrackLocalStaticSample) {
 	t.Helper()
 	pc := newPC(t)
 	track, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
@@ -123,6 +122,14 @@ func publishWHIP(ctx context.Context, t *testing.T, web, name string) *whip.Reso
 	require.NoError(t, err)
 	_, err = pc.AddTransceiverFromTrack(track, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
 	require.NoError(t, err)
+	return pc, track
+}
+
+// publishWHIP publishes H.264 from a pion peer to /whip/live/NAME until ctx
+// ends, an IDR every 10 frames.
+func publishWHIP(ctx context.Context, t *testing.T, web, name string) *whip.Resource {
+	t.Helper()
+	pc, track := videoPC(t)
 	res, err := post(ctx, t, pc, web+"/whip/live/"+name, "")
 	require.NoError(t, err)
 	go func() {
@@ -181,7 +188,8 @@ func TestWebRTCThroughServer(t *testing.T) {
 	pubCtx, stopPub := context.WithCancel(ctx)
 	defer stopPub()
 	publishWHIP(pubCtx, t, web, "cam")
-	_, err = post(ctx, t, newPC(t), web+"/whip/live/cam", "")
+	second, _ := videoPC(t)
+	_, err = post(ctx, t, second, web+"/whip/live/cam", "")
 	require.ErrorAs(t, err, &he, "a second WHIP publisher of live/cam")
 	require.Equal(t, http.StatusConflict, he.Status)
 

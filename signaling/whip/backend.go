@@ -2,7 +2,9 @@ package whip
 
 import (
 	"context"
+	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/streamwire/streamwire/sdp"
 )
@@ -31,11 +33,18 @@ func (k Kind) String() string {
 	return "kind(" + strconv.Itoa(int(k)) + ")"
 }
 
-// Stream names a stream: the APP and NAME segments of /whip/APP/NAME and
-// /whep/APP/NAME, percent-decoded. It is the same pair as the app and stream
-// name of rtmp://HOST/APP/NAME, so that one relay key serves every protocol.
-// Each is 1 to MaxNameLen bytes of UTF-8 without control characters or '/',
-// and neither is "." or "..".
+// Stream names a stream: the path after /whip/ or /whep/, percent-decoded
+// segment by segment. App is the first segment and Name the rest, one or
+// more segments joined by '/', as MediaMTX takes the whole path as the
+// stream's name: /whep/live/a/b plays "live/a/b". String, "APP/NAME", is
+// the relay key of every protocol and the path of rtmp://HOST/APP/NAME,
+// however an RTMP client splits a nested path into its app and stream
+// name (ffmpeg publishes rtmp://HOST/live/a/b as app "live/a" and name
+// "b", OBS with server rtmp://HOST/live and key "a/b" as "live" and
+// "a/b"). Each segment is 1 to MaxNameLen bytes of UTF-8 without control
+// characters or '/' (an encoded %2F would make the path ambiguous), and is
+// not "." or ".."; there are 2 to MaxNameSegments of them. ParseStream
+// reads one, EscapedPath writes it.
 type Stream struct {
 	App, Name string
 }
@@ -43,6 +52,30 @@ type Stream struct {
 // String returns "APP/NAME". The result is client-supplied text: pass it
 // through internal/logstr before logging it.
 func (s Stream) String() string { return s.App + "/" + s.Name }
+
+// EscapedPath returns "APP/NAME" with each segment percent-encoded
+// (url.PathEscape), the part of a /whip/ or /whep/ URL after the prefix.
+func (s Stream) EscapedPath() string {
+	segs := strings.Split(s.String(), "/")
+	for i, seg := range segs {
+		segs[i] = url.PathEscape(seg)
+	}
+	return strings.Join(segs, "/")
+}
+
+// ParseStream reads the percent-encoded path of a stream, "APP/NAME" as it
+// follows /whip/ or /whep/ (EscapedPath writes it), and checks it (see
+// Stream). Errors wrap ErrBadName. A server uses it to check a name that
+// reached it otherwise (an RTMP publisher's) before it announces WHEP or
+// player URLs of it.
+func ParseStream(escaped string) (Stream, error) {
+	segs := strings.SplitN(escaped, "/", MaxNameSegments+1)
+	names, err := decodeNames(segs)
+	if err == nil {
+		return streamOf(names)
+	}
+	return Stream{}, err
+}
 
 // Offer is one WHIP or WHEP POST as the Backend receives it.
 type Offer struct {

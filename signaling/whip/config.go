@@ -37,9 +37,13 @@ const (
 		"are the announced addresses the server's public ones, and is the UDP (or ICE-TCP) port open in every firewall between?"
 )
 
-// MaxNameLen is the longest APP or NAME segment of a WHIP or WHEP URL, in
-// bytes after percent-decoding.
+// MaxNameLen is the longest segment of a stream's path in a WHIP or WHEP
+// URL (APP, or one segment of NAME), in bytes after percent-decoding.
 const MaxNameLen = 256
+
+// MaxNameSegments is the most segments a stream's path has, APP included:
+// /whip/live/a/b names the stream "live/a/b" of three.
+const MaxNameSegments = 16
 
 // ICEServer is one STUN or TURN server handed to clients in a Link header
 // (RFC 9725 §4.6). ParseLinks and ICEServers read them back.

@@ -13,9 +13,14 @@
 //	/whep/APP/NAME             WHEP endpoint
 //	/whip/APP/NAME/SESSIONID   a session: PATCH, DELETE
 //
-// The session ID is 192 random bits in base64url. It alone authorizes PATCH
-// and DELETE: OBS clears the query string when it resolves the Location, so
-// a stream key in the query would not survive. Every other path gets 404.
+// NAME may have several segments, as MediaMTX takes the whole path for the
+// stream's name: /whep/live/a/b plays "live/a/b", the stream an RTMP client
+// publishes to rtmp://HOST/live/a/b (see Stream). The session ID is 192
+// random bits in base64url. It alone authorizes PATCH and DELETE: OBS
+// clears the query string when it resolves the Location, so a stream key in
+// the query would not survive. A last segment of an ID's shape is a session
+// ID when a session of it is live or the method is PATCH or DELETE, and part
+// of NAME otherwise (path.go). Every other path gets 404.
 //
 // # What is implemented, by section of RFC 9725
 //

@@ -43,6 +43,9 @@ var (
 	ErrUnauthorized = errors.New("whip: unauthorized")
 	// ErrNoSession reports a session URL that names no live session: 404.
 	ErrNoSession = errors.New("whip: no such session")
+	// ErrBadName reports a stream path that no WHIP or WHEP URL can name
+	// (see Stream and ParseStream); a URL with one gets 404.
+	ErrBadName = errors.New("whip: bad stream name")
 	// ErrBadLink reports a Link header that does not parse (RFC 8288 §3).
 	ErrBadLink = errors.New("whip: malformed Link header")
 	// ErrBadResponse reports an answer of a WHIP or WHEP server that breaks the

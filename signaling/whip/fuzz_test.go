@@ -74,25 +74,33 @@ func FuzzIfMatch(f *testing.F) {
 
 func FuzzParseResource(f *testing.F) {
 	for _, s := range []string{"live/cam", "live/cam/", "live/cam/" + strings.Repeat("A", idLen), "a%2Fb/c", "%ff/x", "../x", "a/b/c/d"} {
-		f.Add(s)
+		f.Add(s, false)
+		f.Add(s, true)
 	}
-	f.Fuzz(func(t *testing.T, rest string) {
-		s, id, err := parseResource(rest)
+	f.Fuzz(func(t *testing.T, rest string, session bool) {
+		s, id, err := parseResource(rest, func(Stream, string) bool { return session })
 		if err != nil {
 			return
 		}
-		for _, n := range []string{s.App, s.Name} {
-			if n == "" || len(n) > MaxNameLen || strings.ContainsRune(n, '/') || !utf8.ValidString(n) {
-				t.Fatalf("parseResource(%q) accepted name %q", rest, n)
+		segs := strings.Split(s.String(), "/")
+		if len(segs) < 2 || len(segs) > MaxNameSegments || strings.ContainsRune(s.App, '/') {
+			t.Fatalf("parseResource(%q) accepted %+v", rest, s)
+		}
+		for _, n := range segs {
+			if n == "" || len(n) > MaxNameLen || n == "." || n == ".." || !utf8.ValidString(n) {
+				t.Fatalf("parseResource(%q) accepted segment %q", rest, n)
 			}
 		}
 		if id != "" && !validID(id) {
 			t.Fatalf("parseResource(%q) accepted ID %q", rest, id)
 		}
 		// What a client builds from the names names the same stream.
-		s2, _, err := parseResource(url.PathEscape(s.App) + "/" + url.PathEscape(s.Name))
+		s2, _, err := parseResource(s.EscapedPath(), func(Stream, string) bool { return false })
 		if err != nil || s2 != s {
 			t.Fatalf("%+v escaped reads back as %+v, %v", s, s2, err)
+		}
+		if s3, err := ParseStream(s.EscapedPath()); err != nil || s3 != s {
+			t.Fatalf("ParseStream(%q) = %+v, %v", s.EscapedPath(), s3, err)
 		}
 	})
 }

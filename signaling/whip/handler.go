@@ -195,7 +195,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.cors(w, r)
-	res, err := h.resolve(r.URL.EscapedPath())
+	res, err := h.resolve(r)
 	if err != nil {
 		h.refuse(w, r, res, &Error{Status: http.StatusNotFound, Reason: "no WHIP or WHEP resource here: endpoints are " +
 			h.whipPath + "APP/NAME and " + h.whepPath + "APP/NAME", Err: err})

@@ -129,8 +129,11 @@ func TestPostRefused(t *testing.T) {
 		{"DELETE endpoint", "DELETE", "/whep/live/cam", "", nil, 405, map[string]string{"Allow": "POST, OPTIONS, GET, HEAD"}},
 		{"no name", "POST", "/whip/live", offer, []string{"Content-Type: application/sdp"}, 404, nil},
 		{"prefix only", "POST", "/whip/", offer, []string{"Content-Type: application/sdp"}, 404, nil},
-		{"too deep", "POST", "/whip/a/b/c/d", offer, []string{"Content-Type: application/sdp"}, 404, nil},
-		{"bad session ID", "PATCH", "/whip/live/cam/short", "", nil, 404, nil},
+		{"too deep", "POST", "/whip/" + strings.Repeat("a/", MaxNameSegments) + "b", offer, []string{"Content-Type: application/sdp"}, 404, nil},
+		// Not shaped like a session ID: part of the name, an endpoint.
+		{"bad session ID", "PATCH", "/whip/live/cam/short", "", nil, 405, map[string]string{"Allow": "POST, OPTIONS, GET, HEAD"}},
+		{"no such session", "PATCH", "/whip/live/cam/" + strings.Repeat("A", idLen), "", nil, 404, nil},
+		{"empty segment", "POST", "/whip/live//cam", offer, []string{"Content-Type: application/sdp"}, 404, nil},
 		{"encoded slash", "POST", "/whip/live/a%2Fb", offer, []string{"Content-Type: application/sdp"}, 404, nil},
 		{"outside prefixes", "POST", "/other/live/cam", offer, []string{"Content-Type: application/sdp"}, 404, nil},
 	} {
@@ -358,7 +361,10 @@ func TestGetHead(t *testing.T) {
 		{"HEAD", "/whep/live/cam", 200, "application/sdp"}, // WHEP discoverability
 		{"GET", p, 204, ""},
 		{"HEAD", p, 204, ""},
-		{"GET", p[:len(p)-4] + "AAAA", 404, "text/plain; charset=utf-8"},
+		// No live session of that ID: the endpoint of the stream
+		// live/cam/ID, as a nested name with a key of an ID's shape.
+		{"GET", p[:len(p)-4] + "AAAA", 204, ""},
+		{"HEAD", "/whep" + strings.TrimPrefix(p[:len(p)-4], "/whip") + "AAAA", 200, "application/sdp"},
 	} {
 		r := hs.do(tc.method, tc.path, "")
 		if r.StatusCode != tc.status || r.Header.Get("Content-Type") != tc.contentType || (r.StatusCode < 300 && r.body != "") {
@@ -530,10 +536,15 @@ func TestDelete(t *testing.T) {
 	if _, _, closes := hs.be.session(t, 0).counts(); closes != 1 || hs.h.Sessions(0) != 0 {
 		t.Errorf("after DELETE: %d closes, %d sessions", closes, hs.h.Sessions(0))
 	}
-	for _, m := range []string{"DELETE", "PATCH", "GET"} {
+	for _, m := range []string{"DELETE", "PATCH"} {
 		if r := hs.do(m, p, "", "Content-Type: application/trickle-ice-sdpfrag"); r.StatusCode != http.StatusNotFound {
 			t.Errorf("%s after DELETE: %d, want 404", m, r.StatusCode)
 		}
+	}
+	// The ID names no session any more: a GET reads as one on the
+	// endpoint of the stream live/cam/ID (see the URL map).
+	if r := hs.do("GET", p, ""); r.StatusCode != http.StatusNoContent {
+		t.Errorf("GET after DELETE: %d, want 204", r.StatusCode)
 	}
 	// A session URL is bound to its stream and kind.
 	p2 := hs.sessionPath(hs.publish())

@@ -1,6 +1,7 @@
 package whip
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -40,37 +41,89 @@ func TestIfMatch(t *testing.T) {
 	}
 }
 
+// TestParseResource: endpoints of one- and several-segment names, session
+// URLs when the last segment has an ID's shape and a session of it is
+// asked for (isSession), and the paths that name nothing.
 func TestParseResource(t *testing.T) {
 	id := strings.Repeat("A", idLen)
+	hex := strings.Repeat("0123456789abcdef", 2) // a stream key of an ID's shape
+	long := strings.Repeat("n", MaxNameLen)
+	deep := strings.Repeat("s/", MaxNameSegments-1) + "s" // MaxNameSegments segments
 	for _, tc := range []struct {
-		rest   string
-		stream Stream
-		id     string
-		bad    bool
+		rest    string
+		session bool // what isSession answers
+		stream  Stream
+		id      string
+		bad     bool
 	}{
-		{"live/cam", Stream{"live", "cam"}, "", false},
-		{"live/cam/", Stream{"live", "cam"}, "", false},
-		{"live/cam/" + id, Stream{"live", "cam"}, id, false},
-		{"li%20ve/c%C3%A4m", Stream{"li ve", "cäm"}, "", false},
-		{"live/" + strings.Repeat("n", MaxNameLen), Stream{"live", strings.Repeat("n", MaxNameLen)}, "", false},
-		{"live/" + strings.Repeat("n", MaxNameLen+1), Stream{}, "", true},
-		{"live", Stream{}, "", true},
-		{"", Stream{}, "", true},
-		{"/cam", Stream{}, "", true},
-		{"live//", Stream{}, "", true},
-		{"live/cam/" + id + "/", Stream{}, "", true},
-		{"live/cam/" + id[1:], Stream{}, "", true},
-		{"live/cam/" + id[1:] + "=", Stream{}, "", true},
-		{"live/a%2Fb", Stream{}, "", true},
-		{"live/..", Stream{}, "", true},
-		{"live/%2E", Stream{}, "", true},
-		{"live/a%00b", Stream{}, "", true},
-		{"live/%ff", Stream{}, "", true},
-		{"live/%zz", Stream{}, "", true},
+		{"live/cam", false, Stream{"live", "cam"}, "", false},
+		{"live/cam/", false, Stream{"live", "cam"}, "", false},
+		{"live/cam/" + id, true, Stream{"live", "cam"}, id, false},
+		{"live/cam/" + id, false, Stream{"live", "cam/" + id}, "", false},
+		{"live/user/" + hex, false, Stream{"live", "user/" + hex}, "", false},
+		{"live/user/" + hex + "/" + id, true, Stream{"live", "user/" + hex}, id, false},
+		{"live/" + id, true, Stream{"live", id}, "", false}, // APP/NAME comes first
+		{"live/a/b", true, Stream{"live", "a/b"}, "", false},
+		{"live/a/b/", false, Stream{"live", "a/b"}, "", false},
+		{"live/a/b/c", false, Stream{"live", "a/b/c"}, "", false},
+		{"live/cam/" + id + "/", true, Stream{"live", "cam/" + id}, "", false}, // a session URL has no trailing '/'
+		{"li%20ve/c%C3%A4m/x%20y", false, Stream{"li ve", "cäm/x y"}, "", false},
+		{"live/" + long, false, Stream{"live", long}, "", false},
+		{"live/" + long + "/" + long, false, Stream{"live", long + "/" + long}, "", false},
+		{deep, false, Stream{"s", deep[2:]}, "", false},
+		{deep + "/" + id, true, Stream{"s", deep[2:]}, id, false},
+		{deep + "/s", false, Stream{}, "", true},
+		{deep + "/s/" + id, true, Stream{}, "", true},
+		{"live/" + long + "n", false, Stream{}, "", true},
+		{"live/a/" + long + "n", false, Stream{}, "", true},
+		{"live", false, Stream{}, "", true},
+		{"live/", false, Stream{}, "", true},
+		{"", false, Stream{}, "", true},
+		{"/cam", false, Stream{}, "", true},
+		{"live//", false, Stream{}, "", true},
+		{"live//cam", false, Stream{}, "", true},
+		{"live/a//b", false, Stream{}, "", true},
+		{"live/cam//" + id, true, Stream{}, "", true},
+		{"live/a%2Fb", false, Stream{}, "", true},
+		{"live/a%2Fb/" + id, true, Stream{}, "", true},
+		{"live/..", false, Stream{}, "", true},
+		{"live/a/../b", false, Stream{}, "", true},
+		{"live/%2E", false, Stream{}, "", true},
+		{"live/a%00b", false, Stream{}, "", true},
+		{"live/a/b%7F", false, Stream{}, "", true},
+		{"live/%ff", false, Stream{}, "", true},
+		{"live/%zz", false, Stream{}, "", true},
 	} {
-		s, id, err := parseResource(tc.rest)
+		var asked Stream
+		s, id, err := parseResource(tc.rest, func(s Stream, id string) bool { asked = s; return tc.session })
 		if s != tc.stream || id != tc.id || (err != nil) != tc.bad {
 			t.Errorf("parseResource(%q) = %+v, %q, %v; want %+v, %q, error %v", tc.rest, s, id, err, tc.stream, tc.id, tc.bad)
+		}
+		if id != "" && asked != s {
+			t.Errorf("parseResource(%q) asked about the session of %+v, answered %+v", tc.rest, asked, s)
+		}
+		if err != nil && !errors.Is(err, errPath) {
+			t.Errorf("parseResource(%q): %v does not match errPath", tc.rest, err)
+		}
+	}
+}
+
+// TestParseStream: ParseStream reads what EscapedPath writes, and refuses
+// what no URL can name, with ErrBadName.
+func TestParseStream(t *testing.T) {
+	for _, s := range []Stream{{"live", "cam"}, {"live", "a/b"}, {"li ve", "c%m/ä?#"}, {"a", "b/c/d/e"}} {
+		got, err := ParseStream(s.EscapedPath())
+		if err != nil || got != s {
+			t.Errorf("ParseStream(%q) = %+v, %v; want %+v", s.EscapedPath(), got, err, s)
+		}
+	}
+	if got := (Stream{"li ve", "a/b?c"}).EscapedPath(); got != "li%20ve/a/b%3Fc" {
+		t.Errorf("EscapedPath = %q", got)
+	}
+	for _, p := range []string{"", "live", "live/", "/cam", "live//cam", "live/a%2Fb", "live/.", "live/a/..", "live/%01",
+		"live/" + strings.Repeat("n", MaxNameLen+1), strings.Repeat("s/", MaxNameSegments) + "s"} {
+		if s, err := ParseStream(p); !errors.Is(err, ErrBadName) {
+			t.Errorf("ParseStream(%q) = %+v, %v; want ErrBadName", p, s, err)
 		}
 	}
 }

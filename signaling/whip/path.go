@@ -17,10 +17,23 @@ import (
 //	P + "APP/NAME"            the endpoint: POST, OPTIONS, GET, HEAD
 //	P + "APP/NAME/SESSIONID"  a session:    PATCH, DELETE, OPTIONS, GET, HEAD
 //
-// A session URL repeats its stream, so that it reads well in logs of proxies,
-// and carries its own unguessable ID, which alone authorizes PATCH and DELETE:
-// OBS clears the query string when it resolves a Location, so a stream key in
-// the query would not survive (RFC 9725 §4.7 allows the token in the URL).
+// NAME may have several segments (see Stream): /whep/live/a/b plays
+// "live/a/b". A session URL repeats its stream, so that it reads well in
+// logs of proxies, and carries its own unguessable ID, which alone
+// authorizes PATCH and DELETE: OBS clears the query string when it resolves
+// a Location, so a stream key in the query would not survive (RFC 9725 §4.7
+// allows the token in the URL).
+//
+// A last segment with the shape of a session ID (32 base64url characters)
+// is therefore either a session's ID or part of a nested NAME (a stream key
+// of 32 hex digits: live/user/0123...cdef). The method and the session table
+// tell: PATCH and DELETE (and a CORS preflight for them) address sessions
+// only, since endpoints take neither; other methods address the session if
+// one of that kind, stream and ID is live, and the endpoint otherwise, so
+// that a GET after a DELETE reads as one on an endpoint (204), and a POST
+// to a live session's URL is refused (405). A random ID of 192 bits names
+// no stream by chance, and the holder of one could DELETE its session
+// anyway.
 
 // idBytes is the entropy of a session ID: 192 bits, written as 32 base64url
 // characters. The first logIDLen characters are logged; the other 144 bits
@@ -45,9 +58,10 @@ type resource struct {
 	endpoint string
 }
 
-// resolve finds the resource that the escaped path p names under the
-// handler's prefixes.
-func (h *Handler) resolve(p string) (resource, error) {
+// resolve finds the resource that r's path names under the handler's
+// prefixes (see the URL map above).
+func (h *Handler) resolve(r *http.Request) (resource, error) {
+	p := r.URL.EscapedPath()
 	var res resource
 	rest, ok := strings.CutPrefix(p, h.whipPath)
 	res.kind = KindWHIP
@@ -57,8 +71,18 @@ func (h *Handler) resolve(p string) (resource, error) {
 		}
 		res.kind = KindWHEP
 	}
+	isSession := func(s Stream, id string) bool {
+		method := r.Method
+		if isPreflight(r) {
+			method = r.Header.Get("Access-Control-Request-Method")
+		}
+		if method == http.MethodPatch || method == http.MethodDelete {
+			return true
+		}
+		return h.lookup(resource{kind: res.kind, stream: s, id: id}) != nil
+	}
 	var err error
-	if res.stream, res.id, err = parseResource(rest); err != nil {
+	if res.stream, res.id, err = parseResource(rest, isSession); err != nil {
 		return resource{}, err
 	}
 	res.endpoint = strings.TrimSuffix(p, "/")
@@ -68,48 +92,60 @@ func (h *Handler) resolve(p string) (resource, error) {
 	return res, nil
 }
 
-// parseResource reads "APP/NAME", "APP/NAME/" or "APP/NAME/SESSIONID", the
-// escaped path after a prefix.
-func parseResource(rest string) (s Stream, id string, err error) {
-	segs := strings.SplitN(rest, "/", 4)
-	switch {
-	case len(segs) == 3 && segs[2] == "": // a trailing '/' after the endpoint
-	case len(segs) == 3:
-		id = segs[2]
-		if !validID(id) {
-			return Stream{}, "", fmt.Errorf("%w: malformed session ID", errPath)
+// parseResource reads the escaped path after a prefix: "APP/NAME" or
+// "APP/NAME/" (an endpoint), or "APP/NAME/SESSIONID" when isSession says
+// that the last segment, shaped like a session ID, is one (see the URL
+// map above).
+func parseResource(rest string, isSession func(s Stream, id string) bool) (s Stream, id string, err error) {
+	rest, trailing := strings.CutSuffix(rest, "/")
+	segs := strings.SplitN(rest, "/", MaxNameSegments+2) // a stream's segments and an ID, and one too many
+	names, err := decodeNames(segs)
+	if err != nil {
+		return Stream{}, "", fmt.Errorf("%w: %w", errPath, err)
+	}
+	if n := len(segs); !trailing && n >= 3 && validID(segs[n-1]) {
+		if s, err := streamOf(names[:n-1]); err == nil && isSession(s, segs[n-1]) {
+			return s, segs[n-1], nil
 		}
-	case len(segs) != 2:
-		return Stream{}, "", fmt.Errorf("%w: want APP/NAME", errPath)
 	}
-	if s.App, err = decodeName(segs[0]); err != nil {
-		return Stream{}, "", err
+	if s, err = streamOf(names); err != nil {
+		return Stream{}, "", fmt.Errorf("%w: %w", errPath, err)
 	}
-	if s.Name, err = decodeName(segs[1]); err != nil {
-		return Stream{}, "", err
-	}
-	return s, id, nil
+	return s, "", nil
 }
 
-// decodeName percent-decodes one APP or NAME segment and checks it (see
-// Stream).
-func decodeName(seg string) (string, error) {
-	if seg == "" || len(seg) > 3*MaxNameLen {
-		return "", fmt.Errorf("%w: empty or overlong name", errPath)
+// decodeNames percent-decodes and checks each segment of a stream's path
+// (see Stream); errors wrap ErrBadName.
+func decodeNames(segs []string) ([]string, error) {
+	names := make([]string, len(segs))
+	for i, seg := range segs {
+		if seg == "" || len(seg) > 3*MaxNameLen {
+			return nil, fmt.Errorf("%w: empty or overlong segment", ErrBadName)
+		}
+		name, err := url.PathUnescape(seg)
+		if err != nil {
+			return nil, fmt.Errorf("%w: bad percent-encoding", ErrBadName)
+		}
+		if len(name) > MaxNameLen || name == "." || name == ".." || !utf8.ValidString(name) {
+			return nil, fmt.Errorf("%w: segment longer than %d bytes, a dot segment or not UTF-8", ErrBadName, MaxNameLen)
+		}
+		// An encoded '/' would make the path ambiguous: "live/a%2Fb" and
+		// "live/a/b" would be the one relay key; control characters have no
+		// business in one.
+		if strings.ContainsFunc(name, func(r rune) bool { return r < ' ' || r == 0x7f || r == '/' }) {
+			return nil, fmt.Errorf("%w: segment holds '/' or a control character", ErrBadName)
+		}
+		names[i] = name
 	}
-	name, err := url.PathUnescape(seg)
-	if err != nil {
-		return "", fmt.Errorf("%w: bad percent-encoding", errPath)
+	return names, nil
+}
+
+// streamOf is the stream of decoded segments: APP and NAME's segments.
+func streamOf(names []string) (Stream, error) {
+	if len(names) < 2 || len(names) > MaxNameSegments {
+		return Stream{}, fmt.Errorf("%w: want APP/NAME, at most %d segments", ErrBadName, MaxNameSegments)
 	}
-	if len(name) > MaxNameLen || name == "." || name == ".." || !utf8.ValidString(name) {
-		return "", fmt.Errorf("%w: name longer than %d bytes, a dot segment or not UTF-8", errPath, MaxNameLen)
-	}
-	// An encoded '/' would make APP/NAME ambiguous with the RTMP and relay
-	// name of the same stream; control characters have no business in one.
-	if strings.ContainsFunc(name, func(r rune) bool { return r < ' ' || r == 0x7f || r == '/' }) {
-		return "", fmt.Errorf("%w: name holds '/' or a control character", errPath)
-	}
-	return name, nil
+	return Stream{App: names[0], Name: strings.Join(names[1:], "/")}, nil
 }
 
 // validID reports whether s has the shape of a session ID.
