@@ -142,7 +142,17 @@ type WebRTCSubscriber struct {
 type webrtcStats struct {
 	packets, bytes, frames, skipped atomic.Int64
 	keyRequests, keyForwarded       atomic.Int64
-	grouped                         atomic.Bool
+	// The drops of the group's queue while the viewer was a member:
+	// groupDropped of the groups it left, and the group it is in with
+	// the group queue's count when it joined.
+	groupDropped atomic.Int64
+	group        atomic.Pointer[groupDrops]
+}
+
+// groupDrops is the group a viewer is in, for its drop count.
+type groupDrops struct {
+	sub  *Subscriber
+	base int64 // sub.Dropped() when the viewer joined
 }
 
 // NewWebRTCSubscriber makes a WebRTCSubscriber of sub, which it owns from
@@ -180,6 +190,9 @@ type WebRTCSubscriberStats struct {
 	// passes them up, at most one per second); KeyFrameRequestsForwarded
 	// those that reached a publisher able to answer (WebRTC, not RTMP).
 	KeyFrameRequests, KeyFrameRequestsForwarded int64
+	// Dropped counts the frames the hub dropped for the viewer because
+	// it, or the viewer group it is in, fell behind (Config.SlowConsumer).
+	Dropped int64
 	// Grouped is whether one of the stream's viewer groups sends to the
 	// viewer now (see WebRTCSubscriberConfig.GroupSize).
 	Grouped bool
@@ -188,12 +201,17 @@ type WebRTCSubscriberStats struct {
 // Stats returns the counters; safe to call while Run runs.
 func (v *WebRTCSubscriber) Stats() WebRTCSubscriberStats {
 	s := &v.stats
-	return WebRTCSubscriberStats{
+	st := WebRTCSubscriberStats{
 		Packets: s.packets.Load(), Bytes: s.bytes.Load(),
 		Frames: s.frames.Load(), Skipped: s.skipped.Load(),
 		KeyFrameRequests: s.keyRequests.Load(), KeyFrameRequestsForwarded: s.keyForwarded.Load(),
-		Grouped: s.grouped.Load(),
+		Dropped: v.sub.Dropped() + s.groupDropped.Load(),
 	}
+	if g := s.group.Load(); g != nil {
+		st.Grouped = true
+		st.Dropped += g.sub.Dropped() - g.base
+	}
+	return st
 }
 
 // OnKeyFrameRequest is a peer.Config.OnKeyFrameRequest: see
@@ -262,12 +280,20 @@ func (v *WebRTCSubscriber) Run(ctx context.Context, video, audio LocalTrack) err
 			return err
 		case mux != nil && (!s.needKey || s.video.w == nil) && len(frames) < v.cfg.MaxBatch:
 			if g, m := v.sub.s.joinGroup(v.sub, s, mux, v.cfg.GroupSize); g != nil {
-				v.stats.grouped.Store(true)
-				defer v.stats.grouped.Store(false)
-				return g.wait(ctx, m)
+				return v.inGroup(ctx, g, m)
 			}
 		}
 	}
+}
+
+// inGroup waits for the group to stop sending to the viewer, counting
+// the frames its queue dropped meanwhile as the viewer's.
+func (v *WebRTCSubscriber) inGroup(ctx context.Context, g *webrtcGroup, m *groupMember) error {
+	v.stats.group.Store(&groupDrops{sub: g.sub, base: g.sub.Dropped()})
+	err := g.wait(ctx, m)
+	d := v.stats.group.Swap(nil)
+	v.stats.groupDropped.Add(d.sub.Dropped() - d.base)
+	return err
 }
 
 // sender is Run's state.

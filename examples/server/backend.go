@@ -318,12 +318,13 @@ func (s *session) Err() error {
 // of its locked counters: about a second of video and audio.
 const statsEvery = 64
 
-// onSent is the WHEP viewer's OnSent, on its send goroutine: the frame's
+// onSent is the WHEP viewer's OnSent, on the goroutine that sends to it
+// (its own, then its viewer group's, never both at once): the frame's
 // latency goes to the histogram, and every statsEvery frames the counters
 // that take the media path's locks are copied where a scrape reads them
 // without a lock. It does not allocate.
-func (s *session) onSent(d time.Duration) {
-	s.b.metrics.observeSent(d)
+func (s *session) onSent(typ relay.Type, d time.Duration) {
+	s.b.metrics.observeSent(typ, d)
 	if s.sent++; s.sent%statsEvery == 0 {
 		s.copyLocked()
 	}
@@ -341,7 +342,7 @@ func (s *session) copyLocked() {
 	}
 	s.nacked.Store(nacked)
 	s.resent.Store(resent)
-	s.dropped.Store(uint64(s.sub.Dropped()))
+	s.dropped.Store(uint64(s.view.Stats().Dropped)) // its group's drops included
 }
 
 // counters implements meter. A live session's counters are read without
@@ -361,7 +362,7 @@ func (s *session) counters() counters {
 		}
 		return c
 	}
-	vs := s.view.Stats() // atomic loads
+	vs := s.view.Stats() // atomic loads, and the relay queues' locks, which no socket write holds
 	c.bytesOut, c.packetsOut = uint64(vs.Bytes), uint64(vs.Packets)
 	c.plisReceived = uint64(vs.KeyFrameRequests)
 	c.nacksReceived, c.retransmits, c.drops = s.nacked.Load(), s.resent.Load(), s.dropped.Load()

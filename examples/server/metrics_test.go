@@ -93,11 +93,11 @@ func TestWHEPLockedCountersCopiedBySender(t *testing.T) {
 	require.Positive(t, dropped, "the unread subscriber dropped nothing")
 	require.Zero(t, s.counters().drops, "copied before any frame was sent")
 	for range statsEvery - 1 {
-		s.onSent(time.Millisecond)
+		s.onSent(relay.Video, time.Millisecond)
 	}
 	require.Zero(t, s.counters().drops, "copied before statsEvery frames")
-	s.onSent(time.Millisecond)
+	s.onSent(relay.Video, time.Millisecond)
 	require.Equal(t, dropped, s.counters().drops)
 	require.Equal(t, dropped, s.final().drops)
-	require.Zero(t, testing.AllocsPerRun(statsEvery, func() { s.onSent(time.Millisecond) }), "onSent allocates")
+	require.Zero(t, testing.AllocsPerRun(statsEvery, func() { s.onSent(relay.Video, time.Millisecond) }), "onSent allocates")
 }
