@@ -6,6 +6,8 @@ import (
 	"net"
 	"strings"
 
+	"github.com/pion/rtp"
+
 	"github.com/streamwire/streamwire/dtlsparams"
 	"github.com/streamwire/streamwire/dtlssrtp"
 	"github.com/streamwire/streamwire/ice"
@@ -70,4 +72,24 @@ func viewerOffer() []byte {
 		panic(err)
 	}
 	return o.SDP
+}
+
+// A relay's sending goroutine writes a frame to every viewer in a few
+// sendmmsg(2) calls: each WriteRTP gives a packet the track's header and
+// keys and queues it, the Batch writes 64 at a time, and Flush sends the
+// rest. A viewer whose WriteRTP fails has gone (its peer stopped).
+func ExampleBatch() {
+	var viewers []*peer.LocalTrack // connected viewers' video tracks, all on one Mux
+	frame := []*rtp.Packet{{Header: rtp.Header{Marker: true}, Payload: []byte{0x65}}}
+	var b peer.Batch
+	for _, t := range viewers {
+		for _, pkt := range frame {
+			if err := b.WriteRTP(t, pkt); err != nil {
+				break // drop the viewer
+			}
+		}
+	}
+	n, err := b.Flush()
+	fmt.Println("datagrams written:", n, err)
+	// Output: datagrams written: 0 <nil>
 }
