@@ -1,8 +1,6 @@
 package peer
 
 import (
-	"fmt"
-
 	"github.com/pion/rtp"
 	"github.com/streamwire/streamwire/ice"
 )
@@ -92,13 +90,5 @@ func (t *LocalTrack) protect(pkt *rtp.Packet, dst []byte) ([]byte, error) {
 	now := t.p.clock.at(wall)
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	plain, err := t.record(pkt, wall, now)
-	if err != nil {
-		return nil, err
-	}
-	out, err := s.ProtectRTP(dst, plain)
-	if err != nil {
-		return nil, fmt.Errorf("peer: protect: %w", err)
-	}
-	return out, nil
+	return t.protectLocked(s, pkt, dst, wall, now)
 }

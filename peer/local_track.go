@@ -10,6 +10,7 @@ import (
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
+	"github.com/streamwire/streamwire/dtlssrtp"
 	"github.com/streamwire/streamwire/ice"
 	"github.com/streamwire/streamwire/sdp"
 )
@@ -132,13 +133,9 @@ func (t *LocalTrack) WriteRTP(pkt *rtp.Packet) error {
 	now := t.p.clock.at(wall)
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	plain, err := t.record(pkt, wall, now)
+	out, err := t.protectLocked(s, pkt, t.out[:0], wall, now)
 	if err != nil {
 		return err
-	}
-	out, err := s.ProtectRTP(t.out[:0], plain)
-	if err != nil {
-		return fmt.Errorf("peer: protect: %w", err)
 	}
 	return t.p.write(out)
 }
@@ -190,13 +187,9 @@ func (t *LocalTrack) WriteRTPBatch(pkts []*rtp.Packet) (int, error) {
 		n := min(len(pkts), len(t.batch))
 		t.sends = t.sends[:0]
 		for i, pkt := range pkts[:n] {
-			plain, err := t.record(pkt, wall, now)
+			out, err := t.protectLocked(s, pkt, t.batch[i][:0], wall, now)
 			if err != nil {
 				return sent, err
-			}
-			out, err := s.ProtectRTP(t.batch[i][:0], plain)
-			if err != nil {
-				return sent, fmt.Errorf("peer: protect: %w", err)
 			}
 			t.sends = append(t.sends, out)
 		}
@@ -208,6 +201,20 @@ func (t *LocalTrack) WriteRTPBatch(pkts []*rtp.Packet) (int, error) {
 		pkts = pkts[n:]
 	}
 	return sent, nil
+}
+
+// protectLocked records pkt as sent at wall (now on the peer's clock)
+// and returns its protected copy in dst. t.mu is held.
+func (t *LocalTrack) protectLocked(s *dtlssrtp.Session, pkt *rtp.Packet, dst []byte, wall time.Time, now monotime) ([]byte, error) {
+	plain, err := t.record(pkt, wall, now)
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.ProtectRTP(dst, plain)
+	if err != nil {
+		return nil, fmt.Errorf("peer: protect: %w", err)
+	}
+	return out, nil
 }
 
 // record writes pkt with the track's header into the plain buffer, keeps

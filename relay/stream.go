@@ -217,9 +217,11 @@ func (p *Publisher) Close() error {
 	return nil
 }
 
-func (s *stream) subscribe() (*Subscriber, error) {
+// newSubscriber makes a subscriber of the stream with the hub's queue
+// limits, not yet in the stream.
+func (s *stream) newSubscriber() *Subscriber {
 	cfg := &s.hub.cfg
-	sub := &Subscriber{
+	return &Subscriber{
 		s:        s,
 		q:        make([]*Frame, min(initialQueue, cfg.QueueLen)),
 		limit:    cfg.QueueLen,
@@ -227,6 +229,10 @@ func (s *stream) subscribe() (*Subscriber, error) {
 		notify:   make(chan struct{}, 1),
 		policy:   cfg.SlowConsumer,
 	}
+}
+
+func (s *stream) subscribe() (*Subscriber, error) {
+	sub := s.newSubscriber()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {

@@ -96,19 +96,11 @@ func (sub *Subscriber) atLiveEdge() bool {
 // newGroup makes a group whose first member is m, its queue joining the
 // stream at its live edge. s.mu is held.
 func (s *stream) newGroup(mux *ice.Mux, max int, m *groupMember) *webrtcGroup {
-	cfg := &s.hub.cfg
 	ctx, stop := context.WithCancel(context.Background())
 	g := &webrtcGroup{
 		s: s, mux: mux, max: max, ctx: ctx, stop: stop,
 		members: []*groupMember{m},
-		sub: &Subscriber{
-			s:        s,
-			q:        make([]*Frame, min(initialQueue, cfg.QueueLen)),
-			limit:    cfg.QueueLen,
-			maxBytes: cfg.MaxQueueBytes,
-			notify:   make(chan struct{}, 1),
-			policy:   cfg.SlowConsumer,
-		},
+		sub:     s.newSubscriber(),
 	}
 	s.subs = append(s.subs, g.sub)
 	s.groups = append(s.groups, g)

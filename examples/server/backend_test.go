@@ -52,15 +52,28 @@ func testBackend(t testing.TB) (b *backend, logs *syncbuf.Buffer) {
 func pionOffer(t testing.TB) []byte {
 	t.Helper()
 	pc := newPC(t)
+	addSendTracks(t, pc)
+	return offerSDP(t, pc)
+}
+
+// addSendTracks adds an H.264 video and an Opus audio track that pc sends.
+func addSendTracks(t testing.TB, pc *webrtc.PeerConnection) (video, audio *webrtc.TrackLocalStaticSample) {
+	t.Helper()
 	video, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
 		SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"}, "video", "pion")
 	require.NoError(t, err)
-	audio, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "audio", "pion")
+	audio, err = webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "audio", "pion")
 	require.NoError(t, err)
 	for _, tr := range []webrtc.TrackLocal{video, audio} {
 		_, err := pc.AddTransceiverFromTrack(tr, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
 		require.NoError(t, err)
 	}
+	return video, audio
+}
+
+// offerSDP sets pc's offer and returns it with every candidate gathered.
+func offerSDP(t testing.TB, pc *webrtc.PeerConnection) []byte {
+	t.Helper()
 	offer, err := pc.CreateOffer(nil)
 	require.NoError(t, err)
 	gathered := webrtc.GatheringCompletePromise(pc)

@@ -19,12 +19,7 @@ func whepOffer(t testing.TB) []byte {
 		_, err := pc.AddTransceiverFromKind(kind, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly})
 		require.NoError(t, err)
 	}
-	offer, err := pc.CreateOffer(nil)
-	require.NoError(t, err)
-	gathered := webrtc.GatheringCompletePromise(pc)
-	require.NoError(t, pc.SetLocalDescription(offer))
-	<-gathered
-	return []byte(pc.LocalDescription().SDP)
+	return offerSDP(t, pc)
 }
 
 // BenchmarkMetricsScrape measures one scrape of the registry's metrics

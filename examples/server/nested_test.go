@@ -90,17 +90,7 @@ func TestNestedStreamNames(t *testing.T) {
 	defer stopWHIP()
 	wres := publishWHIP(whipCtx, t, web, "x/y")
 	require.True(t, strings.HasPrefix(wres.URL, web+"/whip/live/x/y/"), "Location %s", wres.URL)
-	player, err := rtmp.Dial(ctx, "rtmp://"+b.RTMP.String()+"/live/x/y", rtmp.ClientConfig{})
-	require.NoError(t, err)
-	defer player.Close()
-	require.NoError(t, player.Play(ctx))
-	for video := 0; video < 3; {
-		m, err := player.ReadMedia(ctx)
-		require.NoError(t, err)
-		if m.Type == rtmp.TypeVideo {
-			video++
-		}
-	}
+	playRTMP(ctx, t, "rtmp://"+b.RTMP.String()+"/live/x/y")
 	require.NoError(t, wres.Delete(ctx), "DELETE %s", wres.URL)
 }
 

@@ -28,16 +28,8 @@ func TestWebRTCSenderReportsSync(t *testing.T) {
 	// The publisher connects first and sends nothing until the viewer is
 	// connected, so that the viewer's first packets are its first samples.
 	pub := newPC(t)
-	video, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
-		SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"}, "video", "pion")
-	require.NoError(t, err)
-	audio, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "audio", "pion")
-	require.NoError(t, err)
-	for _, tr := range []webrtc.TrackLocal{video, audio} {
-		_, err := pub.AddTransceiverFromTrack(tr, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
-		require.NoError(t, err)
-	}
-	_, err = post(ctx, t, pub, web+"/whip/live/sync", "")
+	video, audio := addSendTracks(t, pub)
+	_, err := post(ctx, t, pub, web+"/whip/live/sync", "")
 	require.NoError(t, err)
 	waitConnected(t, pub)
 

@@ -195,17 +195,7 @@ func TestWebRTCThroughServer(t *testing.T) {
 
 	view, packets, err := playWHEP(ctx, t, web, "cam")
 	require.NoError(t, err)
-	player, err := rtmp.Dial(ctx, "rtmp://"+b.RTMP.String()+"/live/cam", rtmp.ClientConfig{})
-	require.NoError(t, err)
-	defer player.Close()
-	require.NoError(t, player.Play(ctx))
-	for video := 0; video < 3; {
-		m, err := player.ReadMedia(ctx)
-		require.NoError(t, err)
-		if m.Type == rtmp.TypeVideo {
-			video++
-		}
-	}
+	playRTMP(ctx, t, "rtmp://"+b.RTMP.String()+"/live/cam")
 	require.Eventually(t, func() bool { return packets.Load() >= 20 }, 10*time.Second, 20*time.Millisecond,
 		"the WHEP viewer got %d video packets", packets.Load())
 
@@ -363,6 +353,23 @@ next:
 
 // histogramQuantile returns the upper bound of the bucket that holds
 // quantile q of histogram name's samples (+Inf when past the last).
+// playRTMP plays url with our RTMP client until three video messages
+// came; the player stays until the test ends.
+func playRTMP(ctx context.Context, t *testing.T, url string) {
+	t.Helper()
+	player, err := rtmp.Dial(ctx, url, rtmp.ClientConfig{})
+	require.NoError(t, err)
+	t.Cleanup(func() { player.Close() })
+	require.NoError(t, player.Play(ctx))
+	for video := 0; video < 3; {
+		m, err := player.ReadMedia(ctx)
+		require.NoError(t, err)
+		if m.Type == rtmp.TypeVideo {
+			video++
+		}
+	}
+}
+
 func histogramQuantile(t *testing.T, mf map[string]*dto.MetricFamily, name, kind string, q float64) float64 {
 	t.Helper()
 	f, ok := mf[name]
