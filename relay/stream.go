@@ -30,7 +30,10 @@ type stream struct {
 	toOpus  *audioTranscoder // AAC to Opus for its WebRTC viewers, if running
 	toAAC   *audioTranscoder // Opus to AAC for its RTMP players without Enhanced RTMP Opus, if running
 	seq     uint64           // of the last frame fanned out (Frame.seq)
-	groups  []*webrtcGroup   // sending to WebRTC viewers at the live edge, each one of subs
+	// badVideo names the video codec no WebRTC viewer can get, once a
+	// frame of it came (Subscriber.UnsupportedVideo).
+	badVideo string
+	groups   []*webrtcGroup // sending to WebRTC viewers at the live edge, each one of subs
 }
 
 // errNoStream is what the methods of a Publisher or Subscriber that no Hub
@@ -132,6 +135,9 @@ func (s *stream) fanOutTo(f *Frame, n int, only Codec) {
 func (s *stream) cache(f *Frame) {
 	if f.Type == Video {
 		s.hasVideo = true
+		if f.Codec == CodecUnknown && s.badVideo == "" {
+			s.badVideo = unsupportedVideoCodec(f.Data)
+		}
 	}
 	switch {
 	case f.Type == Data:

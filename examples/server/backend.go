@@ -94,6 +94,10 @@ func (b *backend) Play(_ context.Context, o *whip.Offer) (whip.Session, []byte, 
 		// frame, so that the player can say why (the answer's body).
 		return nil, nil, &whip.Error{Err: whip.ErrUnsupported, Reason: relay.ErrBFrames.Error()}
 	}
+	if err := sub.UnsupportedVideo(); err != nil {
+		sub.Close() // FLV1, VP6...: refused with the codec's name, not played as a black picture
+		return nil, nil, &whip.Error{Err: whip.ErrUnsupported, Reason: err.Error()}
+	}
 	s := b.newSession(whip.KindWHEP, name, o.LogID)
 	v := relay.NewWebRTCSubscriber(sub, relay.WebRTCSubscriberConfig{BFrames: b.bframes, Logger: b.log,
 		OnSent: s.onSent, CloseOnCodecMismatch: closeOnMismatch})
@@ -237,8 +241,10 @@ func (s *session) send() error {
 	switch {
 	case err == nil:
 		s.log.Info("webrtc: stream ended")
-	case errors.Is(err, context.Canceled):
-		err = nil // the peer ended first: its Err says why
+	case errors.Is(err, context.Canceled) || s.p.Err() != nil:
+		// The peer ended first (a DELETE, consent expiry), maybe while
+		// its viewer group wrote to it: its Err says why.
+		err = nil
 	default:
 		s.log.Warn("webrtc: viewer stopped", "err", err)
 	}

@@ -160,6 +160,10 @@ func (a *app) build(mux *ice.Mux, ls *listeners) error {
 	if err != nil {
 		return err
 	}
+	if udp, ok := ls.udp.LocalAddr().(*net.UDPAddr); ok && udp.IP.IsLoopback() && len(a.cfg.PublicIPs) > 0 {
+		a.log.Warn("-public-ip is announced, but -udp listens on a loopback address: media from other machines cannot reach it "+
+			"(bind -udp, and -tcp, to 0.0.0.0 or the interface's address)", "udp", udp.String(), "public_ip", a.cfg.PublicIPs)
+	}
 	cert, err := dtlssrtp.GenerateCertificate(dtlssrtp.CertificateConfig{})
 	if err != nil {
 		return fmt.Errorf("dtls certificate: %w", err)

@@ -417,3 +417,38 @@ func TestWHEPWaitsForPublisher(t *testing.T) {
 	require.Eventually(t, func() bool { return packets.Load() >= 20 }, 15*time.Second, 20*time.Millisecond,
 		"the waiting viewer got %d video packets", packets.Load())
 }
+
+// TestWHEPRefusesUnsupportedVideo: ffmpeg's FLV default, Sorenson H.263,
+// reaches RTMP players, but a WHEP viewer of it gets 422 naming the codec
+// (the player page shows the answer's body), not a session whose picture
+// stays black.
+func TestWHEPRefusesUnsupportedVideo(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	b, _, _ := startServer(t, config{})
+	pub, err := rtmp.Dial(ctx, "rtmp://"+b.RTMP.String()+"/live/flv1", rtmp.ClientConfig{})
+	require.NoError(t, err)
+	defer pub.Close()
+	require.NoError(t, pub.Publish(ctx))
+	require.NoError(t, pub.WriteMedia(ctx, rtmp.Media{Type: rtmp.TypeVideo, Payload: []byte{0x12, 0, 0, 0x84, 0}}))
+	require.Eventually(t, func() bool { return len(getStreams(t, "http://"+b.HTTP.String())) == 1 }, 5*time.Second, 20*time.Millisecond)
+	_, _, err = playWHEP(ctx, t, "http://"+b.HTTP.String(), "flv1")
+	var we *whip.Error
+	require.ErrorAs(t, err, &we)
+	require.Equal(t, http.StatusUnprocessableEntity, we.Status)
+	require.Contains(t, we.Reason, "Sorenson H.263")
+}
+
+// TestPublicIPOnLoopbackWarns: -public-ip with the default loopback -udp
+// starts, but says that other machines cannot reach the media, which a
+// newcomer setting only -http and -public-ip would not see otherwise; a
+// server without -public-ip says nothing of it.
+func TestPublicIPOnLoopbackWarns(t *testing.T) {
+	const warning = "-public-ip is announced, but -udp listens on a loopback address"
+	_, stop, logs := startServer(t, config{PublicIPs: []string{"203.0.113.7"}})
+	stop()
+	require.Contains(t, logs.String(), warning)
+	_, stop, logs = startServer(t, config{})
+	stop()
+	require.NotContains(t, logs.String(), warning)
+}

@@ -106,7 +106,11 @@ type Error struct {
 
 // Error returns "whip: <status> <status text>[: reason][: cause]".
 func (e *Error) Error() string {
-	s := "whip: " + strconv.Itoa(e.Status) + " " + http.StatusText(e.Status)
+	status := e.Status
+	if status == 0 { // the status Err stands for, as the handler answers it
+		status = classify(e.Err, 0).status
+	}
+	s := "whip: " + strconv.Itoa(status) + " " + http.StatusText(status)
 	if e.Reason != "" {
 		s += ": " + e.Reason
 	}

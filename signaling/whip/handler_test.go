@@ -654,6 +654,23 @@ func TestErrorIs(t *testing.T) {
 	}
 }
 
+// TestErrorText: an Error names its status, that of its Err when Status
+// is zero, its reason and its cause.
+func TestErrorText(t *testing.T) {
+	for _, tc := range []struct {
+		e    *Error
+		want string
+	}{
+		{&Error{Err: ErrUnsupported, Reason: "B-frames"}, "whip: 422 Unprocessable Entity: B-frames: " + ErrUnsupported.Error()},
+		{&Error{Status: 503}, "whip: 503 Service Unavailable"},
+		{&Error{Err: errors.New("disk")}, "whip: 500 Internal Server Error: disk"},
+	} {
+		if got := tc.e.Error(); got != tc.want {
+			t.Errorf("Error() = %q, want %q", got, tc.want)
+		}
+	}
+}
+
 // TestServerBodyCap: behind internal/httpserver's body cap, smaller than
 // MaxOfferSize, an offer over the cap is answered 413 by the handler.
 func TestServerBodyCap(t *testing.T) {
