@@ -61,7 +61,8 @@ type Session struct {
 	queue     chan *packet
 	closed    chan struct{}
 	closeOnce sync.Once
-	err       error // why the session closed; written before closed is closed
+	err       error       // why the session closed; written before closed is closed
+	shutDown  atomic.Bool // set with closed, after err
 
 	lastCheck atomic.Int64 // Mux clock, Unix nanoseconds, of the last successful check
 
@@ -231,10 +232,8 @@ func (s *Session) take(p *packet, b []byte) (int, netip.AddrPort, error) {
 // the session's error once it closed, os.ErrDeadlineExceeded past the
 // write deadline, ErrNoPath while there is no path.
 func (s *Session) writePath() (*path, error) {
-	select {
-	case <-s.closed:
+	if s.shutDown.Load() { // not a receive on closed: a fan-out checks every datagram
 		return nil, s.err
-	default:
 	}
 	if s.writeDeadline.Expired() {
 		return nil, os.ErrDeadlineExceeded
@@ -370,6 +369,7 @@ func (s *Session) Close() error {
 func (s *Session) shut(err error) {
 	s.closeOnce.Do(func() {
 		s.err = err
+		s.shutDown.Store(true)
 		close(s.closed)
 		s.readDeadline.Stop()
 		s.writeDeadline.Stop()

@@ -58,9 +58,12 @@ type Peer struct {
 	// receiver reports) when it sends no media of its own (RFC 4585 §6.1).
 	rtcpSSRC uint32
 
-	// ctx is cancelled, with the reason as its cause, to stop the peer.
+	// ctx is cancelled, with the reason as its cause, to stop the peer;
+	// stopped is set first, for the send path's check of every packet,
+	// which a cold context's channel made cost a cache miss or two.
 	ctx       context.Context
 	stop      context.CancelCauseFunc
+	stopped   atomic.Bool
 	connected chan struct{}  // closed when DTLS is up
 	done      chan struct{}  // closed when everything is released
 	wg        sync.WaitGroup // run and readLoop
@@ -172,7 +175,12 @@ func newPeer(cfg Config, desc *sdp.Session, is *ice.Session, tr *sdp.Section) *P
 		connected: make(chan struct{}),
 		done:      make(chan struct{}),
 	}
-	p.ctx, p.stop = context.WithCancelCause(context.Background())
+	ctx, cancel := context.WithCancelCause(context.Background())
+	p.ctx = ctx
+	p.stop = func(cause error) {
+		p.stopped.Store(true)
+		cancel(cause)
+	}
 	p.desc.Store(desc)
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)

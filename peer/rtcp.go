@@ -271,10 +271,8 @@ func (p *Peer) remoteBitrate(ssrc uint32) float64 {
 
 // sendable returns the SRTP session for a write, or why there is none.
 func (p *Peer) sendable() (*dtlssrtp.Session, error) {
-	select {
-	case <-p.ctx.Done(): // cheaper than Err's context.Cause, on every packet
+	if p.stopped.Load() {
 		return nil, p.Err()
-	default:
 	}
 	s := p.srtp.Load()
 	if s == nil {
