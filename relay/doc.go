@@ -148,7 +148,8 @@
 // cached GOP as one burst from its own goroutine; a viewer on UDP then
 // joins one of the stream's viewer groups
 // ([WebRTCSubscriberConfig.GroupSize]): one goroutine and one hub queue
-// per group of up to 256 viewers, sending each frame to all of them and
+// per group of up to 256 viewers (as many groups as GOMAXPROCS first,
+// so that they run in parallel), sending each frame to all of them and
 // writing their packets with one sendmmsg(2) per 64 (peer.Batch). Per
 // packet a viewer costs its RTP header, the peer's SRTP protection and a
 // share of a system call, without allocating (see the package's

@@ -3,6 +3,7 @@ package relay
 import (
 	"context"
 	"io"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -52,9 +53,10 @@ type groupMember struct {
 	gone atomic.Bool
 }
 
-// joinGroup hands snd, the sender of sub's viewer, to a group of the
-// stream's viewers on mux with room for it (at most max members),
-// starting one if none has, and takes sub out of the stream. It does so
+// joinGroup hands snd, the sender of sub's viewer, to the group of the
+// stream's viewers on mux with the fewest members (see smallestGroup),
+// or to a new one when that has max members, and takes sub out of the
+// stream. It does so
 // only when the viewer is at the live edge: sub's queue is empty and not
 // skipping to a keyframe, so that every frame up to the stream's last
 // one has reached the viewer, and the group sends it what comes after.
@@ -66,14 +68,8 @@ func (s *stream) joinGroup(sub *Subscriber, snd *sender, mux *ice.Mux, max int) 
 		return nil, nil
 	}
 	m := &groupMember{snd: snd, from: s.seq, done: make(chan error, 1)}
-	var g *webrtcGroup
-	for _, c := range s.groups {
-		if c.mux == mux && c.add(m) {
-			g = c
-			break
-		}
-	}
-	if g == nil {
+	g := s.smallestGroup(mux)
+	if g == nil || !g.add(m) {
 		g = s.newGroup(mux, max, m)
 		go g.run()
 	}
@@ -83,6 +79,29 @@ func (s *stream) joinGroup(sub *Subscriber, snd *sender, mux *ice.Mux, max int) 
 	snd.group, snd.batch = g, &g.batch
 	s.removeSub(sub)
 	return g, m
+}
+
+// smallestGroup returns the group on mux with the fewest members, or nil
+// while the stream has fewer groups on mux than the Go scheduler has Ps
+// (GOMAXPROCS): a stream's viewers spread over as many groups as can run
+// at once, so that on several cores a frame reaches them in parallel.
+// s.mu is held.
+func (s *stream) smallestGroup(mux *ice.Mux) *webrtcGroup {
+	var best *webrtcGroup
+	bestSize, n := 0, 0
+	for _, g := range s.groups {
+		if g.mux != mux {
+			continue
+		}
+		n++
+		if size := g.size(); best == nil || size < bestSize {
+			best, bestSize = g, size
+		}
+	}
+	if n < runtime.GOMAXPROCS(0) {
+		return nil
+	}
+	return best
 }
 
 // atLiveEdge reports whether the subscriber has no frame queued, skips

@@ -108,9 +108,11 @@ type WebRTCSubscriberConfig struct {
 	// a *peer.LocalTrack on UDP first sends the cached GOP on Run's
 	// goroutine, then joins a group of the stream's viewers on the same
 	// ice.Mux, whose goroutine sends each frame to all of them and writes
-	// their packets in batches (peer.Batch, sendmmsg(2)), which costs a
-	// third of the CPU of a goroutine and a system call per packet per
-	// viewer. Zero means DefaultWebRTCGroupSize (256); a negative value
+	// their packets in batches (peer.Batch, sendmmsg(2)), which costs
+	// about two thirds of the CPU of a goroutine and a system call per
+	// packet per viewer (the README's WHEP fan-out figures). A stream has as many groups as GOMAXPROCS before any
+	// takes a second member, so that its viewers are sent to in
+	// parallel, and a viewer joins the smallest. Zero means DefaultWebRTCGroupSize (256); a negative value
 	// keeps every viewer on its own goroutine. Viewers on ICE-TCP always
 	// keep theirs: a slow one would hold up the group.
 	GroupSize int
