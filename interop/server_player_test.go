@@ -97,12 +97,15 @@ func TestServerPlayerPageReconnects(t *testing.T) {
 	t.Logf("publisher stopped: the page says %q after %v", st.Status, took.Round(time.Millisecond))
 
 	publishFFmpeg(t, s, "live/again")
+	// The page asks again as the 409's Retry-After (2 s) says: the first
+	// frame comes at most that and a connection's time after the listing.
+	// (Its stats, framesDecoded among them, are polled once a second.)
 	st, took = waitPlayer(t, ctx, s, "the page plays the restarted publisher", 5*time.Second, func(st playerStats) bool {
-		return st.Status == "playing" && st.FirstFrameMs != nil && st.Stats.FramesDecoded > 0
+		return st.Status == "playing" && st.FirstFrameMs != nil
 	})
 	t.Logf("publisher restarted: first frame %v after the server listed the stream (offer to first frame %.0f ms)",
 		took.Round(time.Millisecond), *st.FirstFrameMs)
-	framesRise(t, ctx, st.Stats.FramesDecoded, 5*time.Second)
+	framesRise(t, ctx, 0, 5*time.Second)
 }
 
 // TestServerPlayerPageAudioOnly: ffmpeg publishes AAC only (a sine) over
@@ -124,7 +127,8 @@ func TestServerPlayerPageAudioOnly(t *testing.T) {
 	if err != nil || tracks != 1 {
 		t.Errorf("the media element holds %d audio tracks (%v), want 1", tracks, err)
 	}
-	t.Logf("audio samples: %d, then %d; status %q", first, st.Stats.AudioSamples, st.Status)
+	t.Logf("audio samples: %d, then %d; status %q; the audio track joined the element %s after the offer",
+		first, st.Stats.AudioSamples, st.Status, msOrNone(st.AudioShownMs))
 	console.check(t, "player page")
 }
 

@@ -16,6 +16,7 @@ const state = {
   answerMs: null, // offer to answer applied
   connectedMs: null, // offer to ICE and DTLS connected
   firstFrameMs: null, // offer to first decoded frame
+  audioShownMs: null, // offer to the audio track joining the element
   stats: { bitrate: 0, framesDecoded: 0, rttMs: null, packetsLost: 0, packetsReceived: 0, audioSamples: 0 },
 };
 window.streamwirePlayer = state;
@@ -182,8 +183,10 @@ async function loop() {
 }
 
 async function poll() {
-  if (!pc) return;
-  const report = await pc.getStats();
+  const mine = pc;
+  if (!mine) return;
+  const report = await mine.getStats();
+  if (pc !== mine) return; // a new session has its own counters
   const s = state.stats;
   let bytes = 0;
   report.forEach((r) => {
