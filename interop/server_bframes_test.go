@@ -7,7 +7,6 @@ package interop
 // B-frames, unless -drop-bframes leaves the B-frames out.
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -15,9 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/page"
-	"github.com/chromedp/chromedp"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/streamwire/streamwire/signaling/whip"
@@ -166,19 +162,7 @@ func TestServerBFramesPlayerPageSaysWhy(t *testing.T) {
 	// A first viewer makes the server see the B-frames.
 	t.Logf("first WHEP viewer: %s", refusedForBFrames(t, s, "live/bframes"))
 	ctx := newBrowser(t, true)
-	// Page.navigate without waiting for the load event, which the page's
-	// video, never getting a frame, delays for minutes.
-	playURL := s.Web + "/play/live/bframes"
-	err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		res, err := cdp.Call(ctx, tg, page.Navigate, page.NavigateParams{URL: playURL})
-		if err == nil && res.ErrorText != "" {
-			err = errors.New(res.ErrorText)
-		}
-		return err
-	}))
-	if err != nil {
-		t.Fatalf("open the player page: %v", err)
-	}
+	navigateNoWait(t, ctx, s.Web+"/play/live/bframes")
 	var seen []string
 	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		st, err := readPlayer(ctx)

@@ -181,6 +181,7 @@ type playerStats struct {
 	Timing       map[string]float64
 	ConnectedMs  *float64 // offer to ICE and DTLS connected
 	FirstFrameMs *float64
+	AudioShownMs *float64 // offer to the audio track joining the media element
 	Stats        struct {
 		FramesDecoded   int
 		Bitrate         int

@@ -16,6 +16,7 @@ const state = {
   answerMs: null, // offer to answer applied
   connectedMs: null, // offer to ICE and DTLS connected
   firstFrameMs: null, // offer to first decoded frame
+  audioShownMs: null, // offer to the audio track joining the element
   stats: { bitrate: 0, framesDecoded: 0, rttMs: null, packetsLost: 0, packetsReceived: 0, audioSamples: 0 },
 };
 window.streamwirePlayer = state;
@@ -34,44 +35,106 @@ $('unmute').addEventListener('click', () => {
 
 let pc = null;
 let session = null;
+let last = null; // the previous poll's time and byte count, for the bitrate
 
+// After a stream ends the page tries again soon: a publisher that restarts
+// is shown at once, and a server that closed the session for a reason
+// (B-frames) tells it on the retry's POST.
+const retryEndedMs = 500;
+const retryErrorMs = 2000;
+// With no picture within this time of the connection, the audio track
+// joins the element anyway (audio-only streams, video that never comes).
+const audioWaitMs = 1000;
+
+// show adds track to the element's stream, and gives the element its
+// stream with the first track only: a media element with a source delays
+// the document's load event until it has data (HTML §4.8.11.5), so an
+// empty stream, while the page waits for a publisher, would hold back the
+// load event and an embedding iframe's onload for as long as it waits.
+function show(track) {
+  const stream = video.srcObject || new MediaStream();
+  stream.addTrack(track);
+  if (!video.srcObject) video.srcObject = stream;
+}
+
+// hasVideo reports whether pc's answer sends video.
+function hasVideo(pc) {
+  return pc.getTransceivers().some((t) => t.receiver.track.kind === 'video'
+    && (t.currentDirection === 'recvonly' || t.currentDirection === 'sendrecv'));
+}
+
+// connect plays the stream once. It returns when the session ends and
+// throws when it cannot start.
 async function connect() {
-  pc = new RTCPeerConnection();
+  const mine = pc = new RTCPeerConnection();
   pc.addTransceiver('video', { direction: 'recvonly' });
   pc.addTransceiver('audio', { direction: 'recvonly' });
-  const stream = new MediaStream();
-  video.srcObject = stream;
   // The audio track joins the element after the first picture: its
   // output device takes Chromium's main thread for a few hundred ms on
   // machines without a sound server, which would hold the picture back.
+  // Without a picture (audio only) it joins once connected, or at once
+  // when the answer has no video.
   let audio = null;
+  let audioShown = false;
+  const showAudio = () => {
+    if (audio && !audioShown && pc === mine) {
+      audioShown = true;
+      show(audio);
+      state.audioShownMs = Math.round(performance.now() - state.offerAt);
+    }
+  };
   pc.ontrack = (e) => {
-    if (e.track.kind === 'audio' && state.firstFrameMs === null) audio = e.track;
-    else stream.addTrack(e.track);
+    if (e.track.kind === 'audio') audio = e.track;
+    else show(e.track);
   };
   session = new Session(`/whep/${path}`);
   state.offerAt = performance.now();
-  state.answerMs = state.connectedMs = state.firstFrameMs = null;
-  watchFirstFrame(() => { if (audio) stream.addTrack(audio); });
+  state.answerMs = state.connectedMs = state.firstFrameMs = state.audioShownMs = null;
+  state.stats = { bitrate: 0, framesDecoded: 0, rttMs: null, packetsLost: 0, packetsReceived: 0, audioSamples: 0 };
+  last = null;
+  watchFirstFrame(showAudio);
   await session.start(pc);
   state.answerMs = Math.round(performance.now() - state.offerAt);
   state.timing = session.timing;
+  if (!hasVideo(mine)) showAudio();
   setStatus('connecting to media…');
-  await new Promise((resolve, reject) => {
-    pc.onconnectionstatechange = () => {
-      if (pc.connectionState === 'connected') {
-        state.connectedMs = Math.round(performance.now() - state.offerAt);
-        setStatus('playing');
-        resolve();
-      } else if (pc.connectionState === 'failed' || pc.connectionState === 'closed') {
-        reject(new Error('connection ' + pc.connectionState));
-      }
-    };
+  return untilEnded(mine, () => {
+    state.connectedMs = Math.round(performance.now() - state.offerAt);
+    setStatus('playing');
+    setTimeout(showAudio, audioWaitMs);
   });
-  await new Promise((resolve) => {
-    pc.onconnectionstatechange = () => {
-      if (['failed', 'closed', 'disconnected'].includes(pc.connectionState)) resolve();
+}
+
+// untilEnded calls up once mine is connected and resolves with how the
+// session ended; it rejects when ICE or DTLS fail before. The end shows
+// on the receivers' DTLS transport: a server that ends the session sends a
+// DTLS close_notify, and the transport is closed within milliseconds,
+// while Chromium keeps connectionState "connected" until ICE consent
+// times out, several seconds later.
+function untilEnded(mine, up) {
+  return new Promise((resolve, reject) => {
+    let connected = false;
+    const transports = new Set(mine.getReceivers().map((r) => r.transport).filter(Boolean));
+    const check = () => {
+      if (pc !== mine) return resolve('stopped');
+      const cs = mine.connectionState;
+      const dtls = [...transports].map((t) => t.state);
+      if (dtls.includes('closed')) return resolve(connected ? 'stream ended' : 'session closed by the server');
+      if (!connected && (cs === 'failed' || cs === 'closed' || dtls.includes('failed'))) {
+        return reject(new Error('connection ' + (cs === 'failed' || cs === 'closed' ? cs : 'failed (DTLS)')));
+      }
+      if (connected && (cs === 'failed' || cs === 'closed' || cs === 'disconnected' || dtls.includes('failed'))) {
+        return resolve('connection ' + cs);
+      }
+      if (!connected && cs === 'connected') {
+        connected = true;
+        up();
+      }
+      return undefined;
     };
+    mine.addEventListener('connectionstatechange', check);
+    for (const t of transports) t.addEventListener('statechange', check);
+    check();
   });
 }
 
@@ -95,32 +158,35 @@ function teardown() {
   if (pc) pc.close();
   session = null;
   pc = null;
+  video.srcObject = null;
 }
 
 async function loop() {
   for (;;) {
-    let wait = 2;
+    let wait = retryErrorMs;
     try {
       setStatus('connecting…');
-      await connect();
-      setStatus('stream ended, reconnecting…');
+      const how = await connect();
+      setStatus(`${how}, reconnecting…`);
+      wait = retryEndedMs;
     } catch (e) {
       if (e instanceof HTTPError && e.status === 409) {
         setStatus('waiting for the stream to be published…');
-        wait = e.retryAfter || 2;
+        wait = (e.retryAfter || 2) * 1000;
       } else {
         setStatus(`error: ${e.message}`);
       }
     }
     teardown();
-    await new Promise((r) => setTimeout(r, wait * 1000));
+    await new Promise((r) => setTimeout(r, wait));
   }
 }
 
-let last = null;
 async function poll() {
-  if (!pc) return;
-  const report = await pc.getStats();
+  const mine = pc;
+  if (!mine) return;
+  const report = await mine.getStats();
+  if (pc !== mine) return; // a new session has its own counters
   const s = state.stats;
   let bytes = 0;
   report.forEach((r) => {
