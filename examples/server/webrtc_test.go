@@ -90,12 +90,7 @@ func newPC(t testing.TB) *webrtc.PeerConnection {
 // and applies the answer.
 func post(ctx context.Context, t *testing.T, pc *webrtc.PeerConnection, endpoint, token string) (*whip.Resource, error) {
 	t.Helper()
-	offer, err := pc.CreateOffer(nil)
-	require.NoError(t, err)
-	gathered := webrtc.GatheringCompletePromise(pc)
-	require.NoError(t, pc.SetLocalDescription(offer))
-	<-gathered
-	res, err := (&whip.Client{Token: token}).Post(ctx, endpoint, []byte(pc.LocalDescription().SDP))
+	res, err := (&whip.Client{Token: token}).Post(ctx, endpoint, offerSDP(t, pc))
 	if err != nil {
 		return nil, err
 	}
