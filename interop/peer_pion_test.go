@@ -348,6 +348,33 @@ func addPionSenders(t *testing.T, pc *webrtc.PeerConnection) (audio, video *webr
 	return audio, video
 }
 
+// waitPionSRTP waits until pion can send media on pc. pion starts its
+// SRTP session only when something needs it, and a sender's write before
+// it has started is dropped without an error (pion's srtpWriterFuture):
+// under load the tests' first key frame was lost this way, written as
+// soon as our side had connected. Reading RTCP from the senders, as pion
+// applications should anyway, asks for the session at once, and pion
+// starts it right after it reports the connection connected; no API says
+// when it has, so a short wait follows.
+func waitPionSRTP(t *testing.T, pc *webrtc.PeerConnection) {
+	t.Helper()
+	for _, s := range pc.GetSenders() {
+		go func() {
+			for {
+				if _, _, err := s.ReadRTCP(); err != nil {
+					return // pc closed
+				}
+			}
+		}()
+	}
+	for deadline := time.Now().Add(ppWait); pc.ConnectionState() != webrtc.PeerConnectionStateConnected; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("pion's connection is %v after %v", pc.ConnectionState(), ppWait)
+		}
+	}
+	time.Sleep(100 * time.Millisecond)
+}
+
 // TestPeerPionPublisher: pion sends H.264 and Opus from recorded files;
 // peer answers recvonly and receives every frame intact.
 func TestPeerPionPublisher(t *testing.T) {
@@ -367,6 +394,15 @@ func TestPeerPionPublisher(t *testing.T) {
 	if n := len(p.RemoteTracks()); n != 2 {
 		t.Fatalf("%d remote tracks, want 2", n)
 	}
+	t.Cleanup(func() {
+		if t.Failed() { // where packets went: the Mux's queues, the tracks' NACKs
+			t.Logf("mux %+v", srv.mux.Stats())
+			for _, tr := range p.RemoteTracks() {
+				t.Logf("%s track %+v", tr.Kind(), tr.Stats())
+			}
+		}
+	})
+	waitPionSRTP(t, pc)
 	var wg sync.WaitGroup
 	send := func(tr *webrtc.TrackLocalStaticSample, frames [][]byte, d time.Duration) {
 		defer wg.Done()

@@ -139,6 +139,7 @@ func TestRelayPionPublisherToRTMP(t *testing.T) {
 		SDP:   sdp.Config{Audio: sdp.MediaConfig{Direction: sdp.RecvOnly}, Video: sdp.MediaConfig{Direction: sdp.RecvOnly}},
 		OnRTP: w.OnRTP,
 	})
+	waitPionSRTP(t, pc)
 	var wg sync.WaitGroup
 	send := func(tr *webrtc.TrackLocalStaticSample, frames [][]byte, d time.Duration) {
 		defer wg.Done()
