@@ -37,6 +37,10 @@ const (
 	// DefaultWriteBatchSize is how many datagrams one sendmmsg(2) of
 	// Session.WriteBatch moves.
 	DefaultWriteBatchSize = 16
+	// MuxWriteBatchSize is how many datagrams one sendmmsg(2) of
+	// Mux.WriteBatch moves: the Mux has one such writer, shared by its
+	// sessions, so it can be large.
+	MuxWriteBatchSize = 64
 	// MaxValidAddrs is how many validated remote addresses a Session keeps
 	// for routing, and how many TCP connections bound by checks; the
 	// oldest one that is not selected is forgotten (a connection: closed)

@@ -284,8 +284,9 @@ func (s *Session) Write(b []byte) (int, error) {
 
 // WriteBatch sends each of bufs as one datagram to the selected address,
 // as Write does, moving up to DefaultWriteBatchSize datagrams per system
-// call (sendmmsg on Linux): the media path's burst of packets (a video
-// frame) costs one call. It returns how many datagrams were sent. A
+// call (sendmmsg on Linux, each run of equal-length datagrams and a
+// shorter last one as one UDP GSO send where the kernel takes it): the
+// media path's burst of packets (a video frame) costs one call. It returns how many datagrams were sent. A
 // datagram the kernel refuses is skipped and the rest are sent; the first
 // such error is returned at the end. A failing socket stops the batch.
 // The first call allocates the batch state; later ones do not allocate
@@ -349,7 +350,7 @@ func writePastRefused(bc *sockio.BatchConn, ms []sockio.Message, first error) (s
 // NewSession, so that a session costs no writer memory (about 0.8 KiB for
 // Write's) until it sends, and none for the calls it never makes.
 func (s *Session) newWriter(size int) (*sockio.BatchConn, error) {
-	bc, err := sockio.NewBatchConn(s.mux.conn, sockio.BatchConfig{Size: size})
+	bc, err := sockio.NewBatchConn(s.mux.conn, sockio.BatchConfig{Size: size, GSO: true})
 	if err != nil {
 		return nil, fmt.Errorf("ice: session writer: %w", err)
 	}

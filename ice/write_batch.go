@@ -23,9 +23,12 @@ type muxWriter struct {
 }
 
 // WriteBatch sends each datagram to the selected pair of its session, the
-// UDP ones in as few sendmmsg(2) calls as possible (DefaultWriteBatchSize
+// UDP ones in as few sendmmsg(2) calls as possible (MuxWriteBatchSize
 // datagrams each): the fan-out of one media packet to the viewers of a
-// stream costs one system call per batch instead of one per viewer. A
+// stream costs one system call per batch instead of one per viewer.
+// Consecutive datagrams to one session's path, of one length but a
+// shorter last one (a video frame's RTP packets), go as one UDP GSO send
+// where Linux has it (UDP_SEGMENT): one trip down the network stack. A
 // datagram whose session has no path, is closed or is past its write
 // deadline is skipped, as is one the kernel refuses; datagrams of sessions
 // on ICE-TCP are written one by one. Every session must be of this Mux.
@@ -36,7 +39,7 @@ func (m *Mux) WriteBatch(out []Datagram) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.bc == nil {
-		bc, err := sockio.NewBatchConn(m.conn, sockio.BatchConfig{Size: DefaultWriteBatchSize})
+		bc, err := sockio.NewBatchConn(m.conn, sockio.BatchConfig{Size: MuxWriteBatchSize, GSO: true})
 		if err != nil {
 			return 0, fmt.Errorf("ice: mux writer: %w", err)
 		}

@@ -8,11 +8,11 @@ import (
 // Batch sends the RTP packets of many tracks, of many peers, in batched
 // writes: WriteRTP protects a packet as LocalTrack.WriteRTP would and
 // queues it, and the queue goes to the peers' ice.Mux in one
-// ice.Mux.WriteBatch (one sendmmsg(2) per ice.DefaultWriteBatchSize
+// ice.Mux.WriteBatch (one sendmmsg(2) per ice.MuxWriteBatchSize
 // datagrams) when it is full and at Flush. A relay that sends a stream to
 // many viewers from one goroutine pays one system call per batch instead
 // of one per packet and viewer. A Batch is not safe for concurrent use.
-// Its zero value is ready; its buffers grow to ice.DefaultWriteBatchSize
+// Its zero value is ready; its buffers grow to ice.MuxWriteBatchSize
 // packets of MaxPacketSize, after which it does not allocate.
 type Batch struct {
 	mux  *ice.Mux // of the queued packets' peers
@@ -44,7 +44,7 @@ func (b *Batch) WriteRTP(t *LocalTrack, pkt *rtp.Packet) error {
 	}
 	b.bufs[i] = out
 	b.out = append(b.out, ice.Datagram{Session: t.p.ice, Buf: out})
-	if len(b.out) == ice.DefaultWriteBatchSize {
+	if len(b.out) == ice.MuxWriteBatchSize {
 		b.write()
 	}
 	return nil

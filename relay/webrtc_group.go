@@ -226,7 +226,7 @@ func (g *webrtcGroup) send(f *Frame) {
 }
 
 // flushAt is how many queued packets make the group write its batch:
-// close to a full sendmmsg (ice.DefaultWriteBatchSize), which a member's
+// close to a full sendmmsg (ice.MuxWriteBatchSize), which a member's
 // packets may fill on their own.
 const flushAt = 48
 

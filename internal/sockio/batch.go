@@ -73,6 +73,14 @@ type BatchConfig struct {
 	// a socket), NewBatchConn fails with an error wrapping
 	// errors.ErrUnsupported.
 	PacketInfo bool
+	// GSO lets WriteBatch send consecutive datagrams to one destination
+	// (the same Addr, Local and IfIndex), of one length but the last,
+	// which may be shorter, as one UDP GSO send (Linux's UDP_SEGMENT,
+	// since 4.18): one trip down the network stack for all of them. The
+	// receiver gets the same datagrams. Where the kernel does not take
+	// it, and for a send the path refuses segmented, datagrams go one by
+	// one. It applies to Linux only.
+	GSO bool
 }
 
 // BatchConn reads and writes batches of datagrams on one net.PacketConn.
@@ -110,7 +118,7 @@ func NewBatchConn(c net.PacketConn, cfg BatchConfig) (*BatchConn, error) {
 		size = DefaultBatchSize
 	}
 	size = min(size, MaxBatchSize)
-	impl, err := newNative(c, size, cfg.PacketInfo)
+	impl, err := newNative(c, size, cfg.PacketInfo, cfg.GSO)
 	if err != nil {
 		return nil, err
 	}

@@ -34,9 +34,10 @@ var (
 
 // oobSize is the control buffer of one datagram: room for both IP_PKTINFO
 // and IPV6_PKTINFO, which a dual-stack socket delivers together for an
-// IPv4 datagram. Both sizes are multiples of the cmsg alignment, so every
-// datagram's slot stays aligned for unix.Cmsghdr.
-var oobSize = unix.CmsgSpace(unix.SizeofInet4Pktinfo) + unix.CmsgSpace(unix.SizeofInet6Pktinfo)
+// IPv4 datagram, and for the UDP_SEGMENT of a GSO send. All sizes are
+// multiples of the cmsg alignment, so every datagram's slot stays aligned
+// for unix.Cmsghdr.
+var oobSize = unix.CmsgSpace(unix.SizeofInet4Pktinfo) + unix.CmsgSpace(unix.SizeofInet6Pktinfo) + unix.CmsgSpace(2)
 
 // mmsgRing is the kernel-facing state of one direction of a BatchConn:
 // headers, iovecs, socket addresses and control buffers, allocated once.
@@ -48,6 +49,7 @@ type mmsgRing struct {
 	names []unix.RawSockaddrInet6 // large enough for sockaddr_in too
 	oob   []byte
 	ms    []Message // the caller's messages during a call
+	first []int     // writes: the first of ms in each header, and after the last
 	n     int       // result of the last system call
 	errno unix.Errno
 }
@@ -58,6 +60,7 @@ func newMmsgRing(n int) mmsgRing {
 		iovs:  make([]unix.Iovec, n),
 		names: make([]unix.RawSockaddrInet6, n),
 		oob:   make([]byte, n*oobSize),
+		first: make([]int, n+1),
 	}
 	for i := range r.hdrs {
 		h := &r.hdrs[i].hdr
@@ -78,6 +81,7 @@ type mmsgConn struct {
 	rc      syscall.RawConn
 	family  int // AF_INET or AF_INET6
 	pktinfo bool
+	gso     bool // coalesce datagrams to one destination (BatchConfig.GSO)
 	rd, wr  mmsgRing
 	readFn  func(uintptr) bool
 	writeFn func(uintptr) bool
@@ -87,7 +91,7 @@ type mmsgConn struct {
 
 // newNative returns the recvmmsg implementation for a UDP socket, nil for
 // any other connection, or an error when PacketInfo cannot be enabled.
-func newNative(c net.PacketConn, size int, pktinfo bool) (batchIO, error) {
+func newNative(c net.PacketConn, size int, pktinfo, gso bool) (batchIO, error) {
 	sc, ok := c.(syscall.Conn)
 	if !ok {
 		return nil, nil
@@ -106,6 +110,7 @@ func newNative(c net.PacketConn, size int, pktinfo bool) (batchIO, error) {
 		}
 	}
 	m := &mmsgConn{c: c, rc: rc, family: family, pktinfo: pktinfo, rd: newMmsgRing(size), wr: newMmsgRing(size)}
+	m.gso = gso && gsoSupported(rc)
 	m.readFn, m.writeFn = m.recvmmsg, m.sendmmsg
 	return m, nil
 }
@@ -205,45 +210,67 @@ func (m *mmsgConn) unpack(i int, msg *Message) {
 	msg.Local, msg.IfIndex = parsePktinfo(r.oob[i*oobSize : i*oobSize+int(h.hdr.Controllen)])
 }
 
-// writeBatch sends ms in runs of at most len(m.wr.hdrs) datagrams.
+// writeBatch sends ms in runs of at most len(m.wr.hdrs) headers, each one
+// datagram or, with GSO, several to one destination.
 func (m *mmsgConn) writeBatch(ms []Message) (int, error) {
-	w := &m.wr
-	done := 0
+	done, split := 0, false
 	for done < len(ms) {
-		run := ms[done:min(len(ms), done+len(w.hdrs))]
-		filled, ferr := m.pack(run)
-		w.ms, m.wrOff, m.wrEnd = run, 0, filled
-		for m.wrOff < m.wrEnd {
-			err := m.rc.Write(m.writeFn)
-			if err == nil && w.errno == 0 && w.n <= 0 {
-				w.errno = unix.EIO // sendmmsg sent nothing and said nothing: never loop on it
-			}
-			if err == nil && w.errno != 0 {
-				err = m.opError("write", "sendmmsg", w.errno, &run[m.wrOff])
-			}
-			if err != nil {
-				w.ms = nil
-				return done + m.wrOff, err
-			}
-			for i := m.wrOff; i < m.wrOff+w.n; i++ {
-				run[i].N = int(w.hdrs[i].len)
-			}
-			m.wrOff += w.n
+		n, resplit, err := m.writeRun(ms[done:], split)
+		done += n
+		if err != nil {
+			return done, err
 		}
-		w.ms = nil
-		done += filled
-		if ferr != nil {
-			return done, ferr
-		}
+		split = split || resplit
 	}
 	return done, nil
 }
 
+// writeRun sends the datagrams of ms that fit one ring of headers, one per
+// header when split is set, and returns how many it sent. When a GSO send
+// fails as one that the path or the device cannot take (see gsoRefused),
+// it returns what it sent before it and resplit, and the caller sends the
+// rest one datagram per header.
+func (m *mmsgConn) writeRun(ms []Message, split bool) (sent int, resplit bool, _ error) {
+	w := &m.wr
+	nh, covered, ferr := m.pack(ms, split)
+	w.ms, m.wrOff, m.wrEnd = ms, 0, nh
+	defer func() { w.ms = nil }()
+	for m.wrOff < m.wrEnd {
+		first, next := w.first[m.wrOff], w.first[m.wrOff+1]
+		err := m.rc.Write(m.writeFn)
+		if err == nil && w.errno == 0 && w.n <= 0 {
+			w.errno = unix.EIO // sendmmsg sent nothing and said nothing: never loop on it
+		}
+		if err == nil && w.errno != 0 {
+			if next-first > 1 && gsoRefused(w.errno) {
+				m.gso = m.gso && w.errno != unix.EIO // the device cannot: never again
+				return first, true, nil
+			}
+			err = m.opError("write", "sendmmsg", w.errno, &ms[first])
+		}
+		if err != nil {
+			return first, false, err
+		}
+		for j := m.wrOff; j < m.wrOff+w.n; j++ {
+			for i := w.first[j]; i < w.first[j+1]; i++ {
+				ms[i].N = len(ms[i].Buf) // UDP sends a datagram whole or not at all
+			}
+		}
+		m.wrOff += w.n
+	}
+	return covered, false, ferr
+}
+
 // sendmmsg runs inside RawConn.Write: false means "wait until writable".
+// It is a raw system call, which the Go scheduler does not see: on the
+// non-blocking socket that RawConn gives, sendmmsg(2) never sleeps, and
+// with Syscall a call that took longer than the scheduler's 20 µs tick
+// (a batch of datagrams on loopback does) had its P handed to another
+// thread and taken back: with one P, that was 7% of a WHEP server's CPU.
 func (m *mmsgConn) sendmmsg(fd uintptr) bool {
 	w := &m.wr
 	for {
-		n, _, e := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&w.hdrs[m.wrOff])), uintptr(m.wrEnd-m.wrOff), 0, 0, 0)
+		n, _, e := unix.RawSyscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&w.hdrs[m.wrOff])), uintptr(m.wrEnd-m.wrOff), 0, 0, 0)
 		switch e {
 		case unix.EINTR:
 			continue
@@ -255,27 +282,43 @@ func (m *mmsgConn) sendmmsg(fd uintptr) bool {
 	}
 }
 
-// pack fills the send headers for ms. It stops at the first datagram whose
-// addresses do not fit the socket and returns how many it filled and the
-// error for the next one.
-func (m *mmsgConn) pack(ms []Message) (int, error) {
+// pack fills the send headers for ms: one datagram each, or with GSO, and
+// unless split, each run of datagrams that segments gives. It returns how
+// many headers it filled and how many datagrams they hold; it stops at the
+// first datagram whose addresses do not fit the socket and returns, with
+// those counts, the error for it.
+func (m *mmsgConn) pack(ms []Message, split bool) (headers, datagrams int, _ error) {
 	w := &m.wr
-	for i := range ms {
+	i, j := 0, 0
+	for ; i < len(ms) && i < len(w.iovs); j++ {
 		msg := &ms[i]
-		h := &w.hdrs[i].hdr
-		n, ok := toSockaddr(&w.names[i], msg.Addr, m.family)
-		if !ok {
-			return i, m.opError("write", "sendmmsg", unix.EAFNOSUPPORT, msg)
+		h := &w.hdrs[j].hdr
+		n, ok := toSockaddr(&w.names[j], msg.Addr, m.family)
+		oob := w.oob[j*oobSize : (j+1)*oobSize]
+		used, ok2 := putPktinfo(oob, msg, m.family)
+		if !ok || !ok2 {
+			w.first[j] = i
+			return j, i, m.opError("write", "sendmmsg", unix.EAFNOSUPPORT, msg)
 		}
 		h.Namelen = n
-		oob, ok := putPktinfo(w.oob[i*oobSize:(i+1)*oobSize], msg, m.family)
-		if !ok {
-			return i, m.opError("write", "sendmmsg", unix.EAFNOSUPPORT, msg)
+		segs := 1
+		if m.gso && !split {
+			segs = segments(ms[i:min(len(ms), i+maxSegments, len(w.iovs))])
 		}
-		h.SetControllen(oob)
-		setIovec(&w.iovs[i], msg.Buf)
+		if segs > 1 {
+			used += putSegmentSize(oob[used:], len(msg.Buf))
+		}
+		h.SetControllen(used)
+		h.Iov = &w.iovs[i]
+		h.SetIovlen(segs)
+		for k := i; k < i+segs; k++ {
+			setIovec(&w.iovs[k], ms[k].Buf)
+		}
+		w.first[j] = i
+		i += segs
 	}
-	return len(ms), nil
+	w.first[j] = i
+	return j, i, nil
 }
 
 // setIovec points v at b.
