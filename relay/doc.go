@@ -154,8 +154,9 @@
 // packet a viewer costs its RTP header, the peer's SRTP protection and a
 // share of a system call, without allocating (see the package's
 // benchmarks and the README's WHEP fan-out figures).
-// [WebRTCSubscriberConfig.OnSent] reports each frame's server-added
-// latency: from its arrival ([Unit.Arrival]) to its packets written.
+// [WebRTCSubscriberConfig.Latency] is told each frame's server-added
+// latency: from its arrival ([Unit.Arrival]) to its packets written, in
+// one call for all the members of a group that one write sent the frame.
 //
 // Sender reports: a viewer's tracks map each frame's RTP timestamp to
 // the frame's arrival (peer.LocalTrack.MapTimestamp), and transcoded
@@ -186,7 +187,7 @@
 //
 //	// WHEP: the stream's subscriber, then the peer, then Run once connected.
 //	sub, err := hub.Subscribe(name)
-//	v := relay.NewWebRTCSubscriber(sub, relay.WebRTCSubscriberConfig{Logger: log, OnSent: observe})
+//	v := relay.NewWebRTCSubscriber(sub, relay.WebRTCSubscriberConfig{Logger: log, Latency: histogram})
 //	cfg := peer.Config{..., OnKeyFrameRequest: v.OnKeyFrameRequest}
 //	cfg.SDP.Video.Codecs = sub.VideoCodecs() // H.265 or AV1 first for such a stream
 //	p, err := peer.Answer(offer, cfg)

@@ -205,7 +205,7 @@ func (g *webrtcGroup) run() {
 
 // send sends f to every member that did not have it. The batch is
 // written whenever it holds flushAt packets, and the members whose
-// packets went out report their latency then (OnSent), so that a
+// packets went out report their latency then (Latency), so that a
 // member's latency is the work done for the members before it, not for
 // the whole group.
 func (g *webrtcGroup) send(f *Frame) {
@@ -231,18 +231,56 @@ func (g *webrtcGroup) send(f *Frame) {
 const flushAt = 48
 
 // flush writes the batch and reports the latency of the members whose
-// packets it held.
+// packets it held: in one call for each run of members that sent the
+// same frame and share an observer (the server's one histogram).
 func (g *webrtcGroup) flush() {
 	// A datagram of a session that closed or lost its path is skipped:
 	// its viewer's next write fails at its track, which ends it.
 	_, _ = g.batch.Flush()
-	now := time.Now()
+	r := latencyRun{now: time.Now()}
 	for _, m := range g.unsent {
-		m.snd.reportSent(now)
+		r.add(m.snd)
 	}
+	r.report()
 	clear(g.unsent)
 	g.unsent = g.unsent[:0]
 }
+
+// latencyRun gathers the latency reports of consecutive senders that
+// share an observer and sent the same frame, written at one instant.
+type latencyRun struct {
+	now time.Time
+	o   LatencyObserver
+	typ Type
+	at  time.Time // the frame's arrival
+	n   int
+}
+
+// add takes s's unreported frame into the run, reporting the run first
+// if s's frame or observer differs.
+func (r *latencyRun) add(s *sender) {
+	o, at := s.v.cfg.Latency, s.unsentAt
+	s.unsentAt = time.Time{}
+	if o == nil || at.IsZero() {
+		return
+	}
+	if r.n > 0 && (o != r.o || s.unsentType != r.typ || !at.Equal(r.at)) {
+		r.report()
+	}
+	r.o, r.typ, r.at = o, s.unsentType, at
+	r.n++
+}
+
+// report reports the run gathered, if any.
+func (r *latencyRun) report() {
+	if r.n > 0 {
+		r.o.ObserveLatency(r.typ, r.now.Sub(r.at), r.n)
+		r.n = 0
+	}
+}
+
+// latencyBox makes an observer that cannot be compared comparable.
+type latencyBox struct{ LatencyObserver }
 
 // end takes the group out of the stream and ends the memberships left:
 // nil for the stream's end, the queue's error (ErrSlowConsumer) else.

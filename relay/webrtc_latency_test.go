@@ -1,15 +1,22 @@
 package relay
 
 import (
+	"slices"
 	"sync"
 	"testing"
 	"time"
 )
 
-// OnSent reports, once per frame sent and for no skipped frame, the time
+// latencyFunc is a LatencyObserver that cannot be compared, which
+// NewWebRTCSubscriber boxes.
+type latencyFunc func(typ Type, d time.Duration, frames int)
+
+func (f latencyFunc) ObserveLatency(typ Type, d time.Duration, frames int) { f(typ, d, frames) }
+
+// Latency is told, once per frame sent and for no skipped frame, the time
 // from the frame's arrival to its packets written: at least the age the
 // frames had when published.
-func TestWebRTCSubscriberOnSent(t *testing.T) {
+func TestWebRTCSubscriberLatency(t *testing.T) {
 	const age = 40 * time.Millisecond
 	h := NewHub(Config{NoTranscode: true})
 	pub, _ := h.Publish("live/lat")
@@ -17,14 +24,16 @@ func TestWebRTCSubscriberOnSent(t *testing.T) {
 	var mu sync.Mutex
 	var got []time.Duration
 	types := map[Type]int{}
-	onSent := func(typ Type, d time.Duration) {
+	observe := latencyFunc(func(typ Type, d time.Duration, frames int) {
 		mu.Lock()
-		got = append(got, d)
-		types[typ]++
+		for range frames {
+			got = append(got, d)
+			types[typ]++
+		}
 		mu.Unlock()
-	}
+	})
 	video := newFakeLocal("H264")
-	v, wait := runViewer(t, sub, WebRTCSubscriberConfig{OnSent: onSent}, video, newFakeLocal("opus"))
+	v, wait := runViewer(t, sub, WebRTCSubscriberConfig{Latency: observe}, video, newFakeLocal("opus"))
 	frames := tagFrames(append(avcPackets(t, readH264AUs(t)[:10], false), opusPackets([][]byte{{0xfc, 1}, {0xfc, 2}})...))
 	arrival := time.Now().Add(-age)
 	for _, f := range frames {
@@ -41,15 +50,73 @@ func TestWebRTCSubscriberOnSent(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	if want := 10 + 2; len(got) != want || st.Frames != int64(want) {
-		t.Fatalf("OnSent called %d times, %d frames sent; want %d", len(got), st.Frames, want)
+		t.Fatalf("Latency told of %d frames, %d frames sent; want %d", len(got), st.Frames, want)
 	}
 	if types[Video] != 10 || types[Audio] != 2 {
-		t.Errorf("OnSent types %v, want 10 video and 2 audio", types)
+		t.Errorf("Latency told of types %v, want 10 video and 2 audio", types)
 	}
 	for i, d := range got {
 		if d < age || d > age+10*time.Second {
 			t.Errorf("frame %d: %v since arrival, want at least %v", i, d, age)
 		}
+	}
+}
+
+// latencyRecorder is a comparable LatencyObserver that records its calls.
+type latencyRecorder struct{ calls []latencyCall }
+
+type latencyCall struct {
+	typ    Type
+	d      time.Duration
+	frames int
+}
+
+func (r *latencyRecorder) ObserveLatency(typ Type, d time.Duration, frames int) {
+	r.calls = append(r.calls, latencyCall{typ, d, frames})
+}
+
+// TestLatencyRun: a group reports in one call the members of one write
+// that sent the same frame to one observer, and apart those that differ
+// in frame, type or observer; a member without an observer or without an
+// unreported frame reports nothing, and every member's frame is reported
+// once.
+func TestLatencyRun(t *testing.T) {
+	now := time.Now()
+	a, b := now.Add(-3*time.Millisecond), now.Add(-5*time.Millisecond)
+	o1, o2 := &latencyRecorder{}, &latencyRecorder{}
+	snd := func(o LatencyObserver, typ Type, at time.Time) *sender {
+		v := &WebRTCSubscriber{}
+		if o != nil {
+			v.cfg.Latency = o
+		}
+		return &sender{v: v, unsentAt: at, unsentType: typ}
+	}
+	members := []*sender{
+		snd(o1, Video, a), snd(o1, Video, a), snd(o1, Video, a),
+		snd(nil, Video, a),
+		snd(o1, Video, time.Time{}),
+		snd(o1, Video, b),
+		snd(o1, Audio, b),
+		snd(o2, Audio, b), snd(o2, Audio, b),
+	}
+	r := latencyRun{now: now}
+	for _, s := range members {
+		r.add(s)
+	}
+	r.report()
+	want1 := []latencyCall{{Video, 3 * time.Millisecond, 3}, {Video, 5 * time.Millisecond, 1}, {Audio, 5 * time.Millisecond, 1}}
+	want2 := []latencyCall{{Audio, 5 * time.Millisecond, 2}}
+	if !slices.Equal(o1.calls, want1) || !slices.Equal(o2.calls, want2) {
+		t.Fatalf("calls %v and %v, want %v and %v", o1.calls, o2.calls, want1, want2)
+	}
+	for i, s := range members {
+		if !s.unsentAt.IsZero() {
+			t.Errorf("member %d: its frame is still to report", i)
+		}
+	}
+	r.report()
+	if len(o1.calls) != 3 || len(o2.calls) != 1 {
+		t.Error("a second report repeated calls")
 	}
 }
 

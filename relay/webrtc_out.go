@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -74,6 +75,15 @@ var ErrBFrames = errors.New("relay: the stream's video (H.264 or H.265) has B-fr
 // DefaultWebRTCBatch is WebRTCSubscriberConfig.MaxBatch's default.
 const DefaultWebRTCBatch = 64
 
+// LatencyObserver receives the server-added latency of the frames sent to
+// WebRTC viewers (WebRTCSubscriberConfig.Latency).
+type LatencyObserver interface {
+	// ObserveLatency records that frames frames of type typ (Video or
+	// Audio), one per viewer, were written d after they reached the
+	// server. frames is at least 1.
+	ObserveLatency(typ Type, d time.Duration, frames int)
+}
+
 // WebRTCSubscriberConfig configures a WebRTCSubscriber. The zero value
 // works.
 type WebRTCSubscriberConfig struct {
@@ -90,19 +100,21 @@ type WebRTCSubscriberConfig struct {
 	// Rand draws each track's first sequence number and timestamp offset
 	// (RFC 3550 §5.1). Nil means crypto/rand.
 	Rand io.Reader
-	// OnSent, if set, is called once per frame sent (each media frame
-	// whose packets the tracks took, not the skipped ones), just after
-	// its last packet was written, with the frame's type (Video or
-	// Audio) and the time since it reached the server (Unit.Arrival, on
-	// the monotonic clock): the latency the server added, from an RTMP
-	// message read or a WebRTC frame's last packet to its packets handed
-	// to the kernel, queueing, the peer's SRTP and the viewers sent to
-	// before this one in its group included (for Opus transcoded from
-	// AAC, from the transcoder's output). A server feeds a histogram with
-	// it (e.g. Prometheus). It runs on Run's goroutine or the group's and
-	// must be quick: it delays the next viewer. Frames of a late joiner's
-	// cached GOP report how old they are.
-	OnSent func(typ Type, d time.Duration)
+	// Latency, if set, is told the server-added latency of each frame
+	// sent (each media frame whose packets the tracks took, not the
+	// skipped ones), just after its last packet was written: the time
+	// since the frame reached the server (Unit.Arrival, on the monotonic
+	// clock), from an RTMP message read or a WebRTC frame's last packet
+	// to its packets handed to the kernel, queueing, the peer's SRTP and
+	// the viewers sent to before this one in its group included (for
+	// Opus transcoded from AAC, from the transcoder's output). A server
+	// feeds a histogram with it (e.g. Prometheus). Viewers that share an
+	// observer share its calls: a group reports the members whose packets
+	// one write took, which all have the same latency, in one call. It
+	// runs on Run's goroutine or a group's and must be quick: it delays
+	// the next viewer. Frames of a late joiner's cached GOP report how
+	// old they are.
+	Latency LatencyObserver
 	// GroupSize is how many viewers of a stream one goroutine sends to
 	// once they are at the stream's live edge: a viewer whose tracks are
 	// a *peer.LocalTrack on UDP first sends the cached GOP on Run's
@@ -168,6 +180,11 @@ func NewWebRTCSubscriber(sub *Subscriber, cfg WebRTCSubscriberConfig) *WebRTCSub
 	}
 	if cfg.GroupSize == 0 {
 		cfg.GroupSize = DefaultWebRTCGroupSize
+	}
+	if o := cfg.Latency; o != nil && !reflect.TypeOf(o).Comparable() {
+		// A group compares its members' observers (see latencyRun): one
+		// that cannot be compared (a func type) gets a box of its own.
+		cfg.Latency = &latencyBox{o}
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -463,7 +480,7 @@ func (s *sender) send(f *Frame) error {
 }
 
 // sent counts a frame sent, unless err says that it was not, and
-// reports its server-added latency (OnSent).
+// reports its server-added latency (Latency).
 func (s *sender) sent(f *Frame, err error) error {
 	if err != nil {
 		return err
@@ -477,10 +494,10 @@ func (s *sender) sent(f *Frame, err error) error {
 }
 
 // reportSent reports the server-added latency of the last frame sent,
-// if not yet reported, as of now (OnSent).
+// if not yet reported, as of now (Latency).
 func (s *sender) reportSent(now time.Time) {
-	if fn := s.v.cfg.OnSent; fn != nil && !s.unsentAt.IsZero() {
-		fn(s.unsentType, now.Sub(s.unsentAt))
+	if o := s.v.cfg.Latency; o != nil && !s.unsentAt.IsZero() {
+		o.ObserveLatency(s.unsentType, now.Sub(s.unsentAt), 1)
 	}
 	s.unsentAt = time.Time{}
 }

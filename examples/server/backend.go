@@ -99,8 +99,11 @@ func (b *backend) Play(_ context.Context, o *whip.Offer) (whip.Session, []byte, 
 		return nil, nil, &whip.Error{Err: whip.ErrUnsupported, Reason: err.Error()}
 	}
 	s := b.newSession(whip.KindWHEP, name, o.LogID)
-	v := relay.NewWebRTCSubscriber(sub, relay.WebRTCSubscriberConfig{BFrames: b.bframes, Logger: b.log,
-		OnSent: s.onSent, CloseOnCodecMismatch: closeOnMismatch})
+	vcfg := relay.WebRTCSubscriberConfig{BFrames: b.bframes, Logger: b.log, CloseOnCodecMismatch: closeOnMismatch}
+	if b.metrics != nil {
+		vcfg.Latency = b.metrics
+	}
+	v := relay.NewWebRTCSubscriber(sub, vcfg)
 	s.sub, s.view = sub, v
 	p, err := b.answer(o.SDP, sdp.SendOnly, sub.VideoCodecs(), peer.Config{OnKeyFrameRequest: v.OnKeyFrameRequest})
 	if err != nil {
@@ -170,10 +173,9 @@ type session struct {
 	bytesIn, packetsIn atomic.Uint64 // WHIP: RTP payload bytes and packets taken
 
 	// WHEP: the counters that sit behind the media path's locks (the
-	// tracks' NACK statistics, the subscriber's drops), copied by the
-	// send goroutine every statsEvery frames (sent counts them), so that
-	// a scrape reads atomics only.
-	sent                    uint64 // Run's goroutine only
+	// tracks' NACK statistics, the subscriber's drops), copied every
+	// copyEvery while the viewer runs (see watch), so that a scrape reads
+	// atomics only.
 	nacked, resent, dropped atomic.Uint64
 
 	done chan struct{}
@@ -229,13 +231,7 @@ func (s *session) run(media func() error) {
 func (s *session) send() error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go func() {
-		select {
-		case <-s.p.Done():
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
+	go s.watch(ctx, cancel, copyEvery)
 	video, audio := relay.PeerTracks(s.p)
 	err := s.view.Run(ctx, video, audio)
 	switch {
@@ -320,19 +316,30 @@ func (s *session) Err() error {
 	}
 }
 
-// statsEvery is how many frames a WHEP session sends between two copies
-// of its locked counters: about a second of video and audio.
+// statsEvery is how many reads of an RTMP player's media come between
+// two copies of its locked counters.
 const statsEvery = 64
 
-// onSent is the WHEP viewer's OnSent, on the goroutine that sends to it
-// (its own, then its viewer group's, never both at once): the frame's
-// latency goes to the histogram, and every statsEvery frames the counters
-// that take the media path's locks are copied where a scrape reads them
-// without a lock. It does not allocate.
-func (s *session) onSent(typ relay.Type, d time.Duration) {
-	s.b.metrics.observeSent(typ, d)
-	if s.sent++; s.sent%statsEvery == 0 {
-		s.copyLocked()
+// copyEvery is how often a WHEP session copies its locked counters.
+const copyEvery = time.Second
+
+// watch copies the WHEP session's locked counters every interval
+// (copyLocked) until ctx ends, and cancels it when the peer ends. It
+// runs beside the viewer's Run, not on the goroutine that sends to the
+// viewer, which is its group's, thousands of viewers' own.
+func (s *session) watch(ctx context.Context, cancel context.CancelFunc, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.p.Done():
+			cancel()
+			return
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			s.copyLocked()
+		}
 	}
 }
 

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"math"
 	"net/http"
+	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -19,10 +22,7 @@ import (
 type metrics struct {
 	reg     *prometheus.Registry
 	connect *prometheus.HistogramVec
-	// latency by frame type: video and audio resolved once, so that an
-	// observation, made for every frame of every viewer, looks no label up.
-	latency                    *prometheus.HistogramVec
-	latencyVideo, latencyAudio prometheus.Observer
+	latency *latencyCollector
 }
 
 // connectBuckets spans a loopback connection (a few ms) to a slow mobile
@@ -32,7 +32,7 @@ var connectBuckets = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10,
 // latencyBuckets span what the server adds to a frame on its way to a
 // WebRTC viewer: tens of microseconds when idle, to a queue that a slow
 // viewer let grow.
-var latencyBuckets = []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1}
+var latencyBuckets = [...]float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1}
 
 func newMetrics(r *registry) *metrics {
 	m := &metrics{
@@ -42,16 +42,8 @@ func newMetrics(r *registry) *metrics {
 			Help:    "Time from a WHIP or WHEP answer to the end of ICE and the DTLS handshake.",
 			Buckets: connectBuckets,
 		}, []string{"kind"}),
-		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "streamwire_webrtc_send_latency_seconds",
-			Help: "Server-added latency of each frame sent to a WebRTC viewer, by kind (video, audio): from its arrival " +
-				"(an RTMP message read, a WHIP frame's last packet, the AAC-to-Opus transcoder's output) to its last RTP " +
-				"packet written to the viewer's socket.",
-			Buckets: latencyBuckets,
-		}, []string{"kind"}),
+		latency: newLatencyCollector(),
 	}
-	m.latencyVideo = m.latency.WithLabelValues("video")
-	m.latencyAudio = m.latency.WithLabelValues("audio")
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -69,17 +61,74 @@ func (m *metrics) observeConnect(kind whip.Kind, d time.Duration) {
 	}
 }
 
-// observeSent records one frame's server-added latency; it is a
-// relay.WebRTCSubscriberConfig.OnSent, called for every frame of every
-// viewer, and allocates nothing. m may be nil.
-func (m *metrics) observeSent(typ relay.Type, d time.Duration) {
-	switch {
-	case m == nil:
-	case typ == relay.Audio:
-		m.latencyAudio.Observe(d.Seconds())
-	default:
-		m.latencyVideo.Observe(d.Seconds())
+// ObserveLatency implements relay.LatencyObserver: frames frames of one
+// type, one per viewer, sent d after they arrived. It allocates nothing.
+func (m *metrics) ObserveLatency(typ relay.Type, d time.Duration, frames int) {
+	h := &m.latency.video
+	if typ == relay.Audio {
+		h = &m.latency.audio
 	}
+	h.observe(d, uint64(frames))
+}
+
+// latencyCollector is the histogram of server-added latency by frame
+// type, as streamwire_webrtc_send_latency_seconds{kind}. Prometheus's
+// own histogram takes one observation per call, and a viewer group
+// reports the hundreds of viewers a write reached, all with the same
+// latency, in one call (relay.LatencyObserver): here one call adds them
+// all, with three atomic operations.
+type latencyCollector struct {
+	desc         *prometheus.Desc
+	video, audio latencyHistogram
+}
+
+// latencyHistogram counts observations per bucket of latencyBuckets
+// (not cumulative; the last is +Inf) and sums them, in seconds (the
+// bits of a float64: nanoseconds in a uint64 would wrap within months at
+// thousands of viewers).
+type latencyHistogram struct {
+	counts  [len(latencyBuckets) + 1]atomic.Uint64
+	sumBits atomic.Uint64
+}
+
+func newLatencyCollector() *latencyCollector {
+	return &latencyCollector{desc: prometheus.NewDesc("streamwire_webrtc_send_latency_seconds",
+		"Server-added latency of each frame sent to a WebRTC viewer, by kind (video, audio): from its arrival "+
+			"(an RTMP message read, a WHIP frame's last packet, the AAC-to-Opus transcoder's output) to its last RTP "+
+			"packet written to the viewer's socket.", []string{"kind"}, nil)}
+}
+
+func (h *latencyHistogram) observe(d time.Duration, n uint64) {
+	s := d.Seconds()
+	i, _ := slices.BinarySearch(latencyBuckets[:], s) // the first bound >= s: le is inclusive
+	h.counts[i].Add(n)
+	for {
+		old := h.sumBits.Load()
+		if h.sumBits.CompareAndSwap(old, math.Float64bits(math.Float64frombits(old)+s*float64(n))) {
+			return
+		}
+	}
+}
+
+// metric returns the histogram as Prometheus exposes it. Its count is
+// the sum of the buckets read, so that the two agree while it grows.
+func (h *latencyHistogram) metric(desc *prometheus.Desc, kind string) prometheus.Metric {
+	buckets := make(map[float64]uint64, len(latencyBuckets))
+	var count uint64
+	for i, le := range latencyBuckets {
+		count += h.counts[i].Load()
+		buckets[le] = count
+	}
+	count += h.counts[len(latencyBuckets)].Load()
+	sum := math.Float64frombits(h.sumBits.Load())
+	return prometheus.MustNewConstHistogram(desc, count, sum, buckets, kind)
+}
+
+func (c *latencyCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *latencyCollector) Collect(ch chan<- prometheus.Metric) {
+	ch <- c.video.metric(c.desc, "video")
+	ch <- c.audio.metric(c.desc, "audio")
 }
 
 // handler serves /metrics.

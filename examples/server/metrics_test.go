@@ -3,11 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
+	"math"
+	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/require"
 
 	"github.com/streamwire/streamwire/relay"
@@ -72,11 +75,11 @@ func TestMetricsScrapeWaitsForNoPeer(t *testing.T) {
 	require.Equal(t, len(ss), b.reg.snapshot().subscribers[protoWHEP])
 }
 
-// TestWHEPLockedCountersCopiedBySender: the WHEP counters that sit behind
-// the media path's locks (here the subscriber's slow-consumer drops) reach
-// the scrapes through the send goroutine's copy, made every statsEvery
-// frames sent, and exactly when the session ends.
-func TestWHEPLockedCountersCopiedBySender(t *testing.T) {
+// TestWHEPLockedCountersCopied: the WHEP counters that sit behind the
+// media path's locks (here the subscriber's slow-consumer drops) reach
+// the scrapes through the session's copy, made every interval by watch
+// beside the viewer, and exactly when the session ends.
+func TestWHEPLockedCountersCopied(t *testing.T) {
 	b, _ := testBackend(t)
 	sink, ss := whepSessions(t, b, 1)
 	s := ss[0]
@@ -91,13 +94,70 @@ func TestWHEPLockedCountersCopiedBySender(t *testing.T) {
 	}
 	dropped := uint64(s.sub.Dropped())
 	require.Positive(t, dropped, "the unread subscriber dropped nothing")
-	require.Zero(t, s.counters().drops, "copied before any frame was sent")
-	for range statsEvery - 1 {
-		s.onSent(relay.Video, time.Millisecond)
-	}
-	require.Zero(t, s.counters().drops, "copied before statsEvery frames")
-	s.onSent(relay.Video, time.Millisecond)
-	require.Equal(t, dropped, s.counters().drops)
+	require.Zero(t, s.counters().drops, "copied before watch ran")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.watch(ctx, cancel, 5*time.Millisecond); close(done) }()
+	require.Eventually(t, func() bool { return s.counters().drops == dropped }, 5*time.Second, time.Millisecond)
+	cancel()
+	<-done
 	require.Equal(t, dropped, s.final().drops)
-	require.Zero(t, testing.AllocsPerRun(statsEvery, func() { s.onSent(relay.Video, time.Millisecond) }), "onSent allocates")
+}
+
+// TestLatencyHistogram: the latency histogram, which takes many frames
+// in one observation, exposes what Prometheus's own histogram exposes
+// for the same frames observed one by one (bounds inclusive, +Inf, count
+// and sum), scraped and parsed with expfmt.
+func TestLatencyHistogram(t *testing.T) {
+	m := newMetrics(newRegistry())
+	ref := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "ref", Buckets: latencyBuckets[:]}, []string{"kind"})
+	obs := []struct {
+		typ    relay.Type
+		d      time.Duration
+		frames int
+	}{
+		{relay.Video, 3 * time.Millisecond, 300}, {relay.Video, time.Millisecond, 2}, // on a bound
+		{relay.Video, 2 * time.Second, 1}, {relay.Audio, 50 * time.Microsecond, 7}, {relay.Video, 0, 1},
+	}
+	for _, o := range obs {
+		m.ObserveLatency(o.typ, o.d, o.frames)
+		kind := "video"
+		if o.typ == relay.Audio {
+			kind = "audio"
+		}
+		for range o.frames {
+			ref.WithLabelValues(kind).Observe(o.d.Seconds())
+		}
+	}
+	r := prometheus.NewRegistry()
+	r.MustRegister(ref)
+	want, err := r.Gather()
+	require.NoError(t, err)
+	srv := httptest.NewServer(m.handler())
+	defer srv.Close()
+	got := scrape(t, srv.URL)["streamwire_webrtc_send_latency_seconds"]
+	require.NotNil(t, got)
+	require.Len(t, got.Metric, 2)
+	for _, gm := range got.Metric {
+		var wm *dto.Metric
+		for _, c := range want[0].Metric {
+			if c.Label[0].GetValue() == gm.Label[0].GetValue() {
+				wm = c
+			}
+		}
+		require.NotNil(t, wm, gm.Label[0].GetValue())
+		gh, wh := gm.Histogram, wm.Histogram
+		require.Equal(t, wh.GetSampleCount(), gh.GetSampleCount(), gm.Label[0].GetValue())
+		require.InDelta(t, wh.GetSampleSum(), gh.GetSampleSum(), 1e-9)
+		require.Len(t, gh.Bucket, len(wh.Bucket)+1) // the text has +Inf; Gather leaves it out
+		inf := gh.Bucket[len(wh.Bucket)]
+		require.True(t, math.IsInf(inf.GetUpperBound(), 1))
+		require.Equal(t, gh.GetSampleCount(), inf.GetCumulativeCount())
+		for i := range wh.Bucket {
+			require.Equal(t, wh.Bucket[i].GetUpperBound(), gh.Bucket[i].GetUpperBound())
+			require.Equal(t, wh.Bucket[i].GetCumulativeCount(), gh.Bucket[i].GetCumulativeCount(), "le=%v", wh.Bucket[i].GetUpperBound())
+		}
+	}
+	require.Zero(t, testing.AllocsPerRun(100, func() { m.ObserveLatency(relay.Video, time.Millisecond, 256) }), "an observation allocates")
 }
