@@ -30,6 +30,11 @@
 //     with SRTP and SRTCP replay protection (RFC 3711 §3.3.2). Profiles:
 //     AEAD_AES_128_GCM and AEAD_AES_256_GCM (RFC 7714), AES128_CM_HMAC_SHA1_80
 //     and AES128_CM_HMAC_SHA1_32 (RFC 5764 §4.1.2).
+//   - Outgoing RTP with the AEAD profiles (aead_rtp.go). The Session
+//     protects it itself, a fan-out server's hottest path, with one
+//     rollover counter per SSRC (RFC 3711 §3.3.1, RFC 7714 §8-9);
+//     ProtectRTPParts takes the header and the payload apart, so that a
+//     sender need not join them first.
 //   - Demultiplexing (demux.go). Classify sorts datagrams on one ICE
 //     component into STUN, ZRTP, DTLS, TURN channel data, RTP and RTCP by
 //     their first byte (RFC 7983 §7), and RTP from RTCP by the packet type

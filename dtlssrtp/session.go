@@ -31,9 +31,12 @@ type Session struct {
 	peer    []byte
 
 	// Each direction keeps its own context and reusable headers, so the
-	// hot path does not allocate; the lock guards all three.
+	// hot path does not allocate; the lock guards all of them. With the
+	// AEAD profiles outRTP protects outgoing RTP (aead_rtp.go) and out
+	// only RTCP; with the others outRTP is nil and out does both.
 	outMu      sync.Mutex
 	out        *srtp.Context
+	outRTP     *aeadSender
 	outRTPHdr  rtp.Header
 	outRTCPHdr rtcp.Header
 	inMu       sync.Mutex
@@ -63,15 +66,30 @@ func newSession(dc *dtls.Conn, role dtlsparams.Role, cfg Config) (*Session, erro
 	if err != nil {
 		return nil, err
 	}
-	out, in, err := keys.Contexts(cfg.ReplayWindow)
-	if err != nil {
+	s := &Session{conn: dc, role: role}
+	if err := s.setKeys(keys, cfg.ReplayWindow); err != nil {
 		return nil, err
 	}
-	var peer []byte
 	if len(state.PeerCertificates) > 0 {
-		peer = state.PeerCertificates[0]
+		s.peer = state.PeerCertificates[0]
 	}
-	return &Session{conn: dc, role: role, profile: p, keys: keys, peer: peer, out: out, in: in}, nil
+	return s, nil
+}
+
+// setKeys builds the SRTP state of both directions from keys (see
+// KeyingMaterial.Contexts for replayWindow).
+func (s *Session) setKeys(keys KeyingMaterial, replayWindow uint) error {
+	out, in, err := keys.Contexts(replayWindow)
+	if err != nil {
+		return err
+	}
+	if keys.Profile.aead() {
+		if s.outRTP, err = newAEADSender(keys.LocalKey, keys.LocalSalt); err != nil {
+			return err
+		}
+	}
+	s.profile, s.keys, s.out, s.in = keys.Profile, keys, out, in
+	return nil
 }
 
 // Role returns our DTLS role.
@@ -95,20 +113,73 @@ func (s *Session) DTLSConn() *dtls.Conn { return s.conn }
 // Contexts returns the pion/srtp contexts: out encrypts what we send, in
 // decrypts what we receive (with replay protection). They are not safe for
 // concurrent use; callers that use them directly must not also call the
-// Session's Protect and Unprotect methods.
+// Session's Protect and Unprotect methods. With the AEAD profiles this
+// matters most: the Session protects RTP with its own state, not out's, so
+// RTP protected by both would repeat AES-GCM nonces (RFC 7714 §8.1),
+// which reveals the keystream and lets the tag be forged.
 func (s *Session) Contexts() (out, in *srtp.Context) { return s.out, s.in }
 
 // ProtectRTP encrypts and authenticates one RTP packet (RFC 3711 §3.3,
 // RFC 7714 §9). The result is written to dst's backing array when
 // cap(dst) >= len(pkt)+s.Profile().Overhead(), else to a new slice; with a
 // reused dst it does not allocate. dst and pkt must not overlap.
+//
+// The packet index of each SSRC follows RFC 3711 §3.3.1: a sequence
+// number behind the highest sent (a retransmission) keeps the rollover
+// counter a receiver would guess for it. Protecting the same packet again
+// is safe; protecting different bytes under an SSRC and sequence number
+// already sent repeats the keystream, as in any SRTP implementation. With
+// the AEAD profiles it returns ErrBadRTPHeader for a malformed header,
+// ErrTooManySSRCs past MaxSendSSRCs SSRCs and ErrRTPIndex for an index
+// out of range; other errors wrap pion/srtp's.
 func (s *Session) ProtectRTP(dst, pkt []byte) ([]byte, error) {
 	s.outMu.Lock()
 	defer s.outMu.Unlock()
 	if s.out == nil {
 		return nil, ErrNotEstablished
 	}
+	if s.outRTP != nil {
+		n, err := rtpHeaderLen(pkt)
+		if err != nil {
+			return nil, err
+		}
+		return s.outRTP.seal(dst, pkt[:n], pkt[n:])
+	}
 	out, err := s.out.EncryptRTP(dst, pkt, &s.outRTPHdr)
+	return out, wrap("protect rtp", err)
+}
+
+// ProtectRTPParts is ProtectRTP of the packet header||payload, for a
+// caller that holds the two apart: no copy joins them first. header must
+// be exactly one RTP header, CSRCs and extension included (RFC 3550 §5.1,
+// §5.3.1; RFC 7714 §9.1 authenticates it as the AAD); payload is the rest
+// of the packet, padding included. The result is written to dst's backing
+// array when cap(dst) >= len(header)+len(payload)+s.Profile().Overhead(),
+// else to a new slice; with a reused dst it does not allocate. header may
+// be dst[:len(header)] (a header marshalled in place) and payload may
+// follow it there; otherwise neither may overlap dst's backing array.
+// Errors are ProtectRTP's, and ErrBadRTPHeader for a header longer than
+// its fields say.
+func (s *Session) ProtectRTPParts(dst, header, payload []byte) ([]byte, error) {
+	s.outMu.Lock()
+	defer s.outMu.Unlock()
+	if s.out == nil {
+		return nil, ErrNotEstablished
+	}
+	if s.outRTP != nil {
+		return s.outRTP.seal(dst, header, payload)
+	}
+	// pion/srtp takes the packet whole and encrypts it in place.
+	if err := checkRTPHeader(header); err != nil {
+		return nil, err
+	}
+	size := len(header) + len(payload)
+	pkt := dst[:0]
+	if cap(dst) < size+s.profile.Overhead() {
+		pkt = make([]byte, 0, size+s.profile.Overhead())
+	}
+	pkt = append(append(pkt, header...), payload...)
+	out, err := s.out.EncryptRTP(pkt, pkt, &s.outRTPHdr)
 	return out, wrap("protect rtp", err)
 }
 

@@ -44,7 +44,6 @@ type LocalTrack struct {
 	nack    bool  // the remote side may NACK ("nack" negotiated)
 
 	mu       sync.Mutex // guards everything below
-	plain    []byte     // the packet as sent, before SRTP
 	out      []byte     // the protected packet
 	history  *sendHistory
 	sender   *senderStats
@@ -72,7 +71,6 @@ func newLocalTrack(p *Peer, s *sdp.Section) *LocalTrack {
 func (t *LocalTrack) start() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.plain = make([]byte, MaxPacketSize)
 	t.out = make([]byte, 0, MaxPacketSize)
 	if !t.nack {
 		return
@@ -204,41 +202,45 @@ func (t *LocalTrack) WriteRTPBatch(pkts []*rtp.Packet) (int, error) {
 }
 
 // protectLocked records pkt as sent at wall (now on the peer's clock)
-// and returns its protected copy in dst. t.mu is held.
+// and returns its protected copy in dst, whose capacity should be
+// MaxPacketSize: the header is written there and protected in place,
+// followed by the encrypted payload, so the plain packet is never joined
+// (dtlssrtp.Session.ProtectRTPParts). t.mu is held.
 func (t *LocalTrack) protectLocked(s *dtlssrtp.Session, pkt *rtp.Packet, dst []byte, wall time.Time, now monotime) ([]byte, error) {
-	plain, err := t.record(pkt, wall, now)
+	if cap(dst) < MaxPacketSize {
+		dst = make([]byte, 0, MaxPacketSize) // not on the track's own paths
+	}
+	header, err := t.marshalHeader(dst[:cap(dst)], pkt, wall)
 	if err != nil {
 		return nil, err
 	}
-	out, err := s.ProtectRTP(dst, plain)
+	t.record(header, pkt, now)
+	out, err := s.ProtectRTPParts(dst, header, pkt.Payload)
 	if err != nil {
 		return nil, fmt.Errorf("peer: protect: %w", err)
 	}
 	return out, nil
 }
 
-// record writes pkt with the track's header into the plain buffer, keeps
-// it for retransmission and counts it for sender reports. t.mu is held.
-func (t *LocalTrack) record(pkt *rtp.Packet, wall time.Time, now monotime) ([]byte, error) {
-	plain, err := t.marshal(t.plain, pkt, wall)
-	if err != nil {
-		return nil, err
-	}
+// record keeps the packet header||pkt.Payload for retransmission and
+// counts it for sender reports. t.mu is held.
+func (t *LocalTrack) record(header []byte, pkt *rtp.Packet, now monotime) {
 	if t.history != nil {
-		t.history.store(plain, now)
+		t.history.storeParts(header, pkt.Payload, now)
 	}
 	t.sender.onSent(pkt.Timestamp, len(pkt.Payload), now)
-	return plain, nil
 }
 
-// marshal writes pkt into b with the track's header: V=2, no padding,
-// no CSRC, the abs-send-time extension when negotiated.
-func (t *LocalTrack) marshal(b []byte, pkt *rtp.Packet, now time.Time) ([]byte, error) {
+// marshalHeader writes the track's RTP header for pkt at the start of b
+// and returns it: V=2, no padding, no CSRC, the abs-send-time extension
+// when negotiated. It returns ErrPacketTooLarge when the header, the
+// payload and the SRTP tag do not fit MaxPacketSize.
+func (t *LocalTrack) marshalHeader(b []byte, pkt *rtp.Packet, now time.Time) ([]byte, error) {
 	hdr := 12
 	if t.absID != 0 {
 		hdr += 8
 	}
-	if hdr+len(pkt.Payload)+maxSRTPOverhead > len(b) {
+	if hdr+len(pkt.Payload)+maxSRTPOverhead > min(len(b), MaxPacketSize) {
 		return nil, ErrPacketTooLarge
 	}
 	b[0] = 0x80
@@ -258,8 +260,7 @@ func (t *LocalTrack) marshal(b []byte, pkt *rtp.Packet, now time.Time) ([]byte, 
 		ast := absSendTime(now)
 		b[17], b[18], b[19] = byte(ast>>16), byte(ast>>8), byte(ast)
 	}
-	n := copy(b[hdr:], pkt.Payload)
-	return b[:hdr+n], nil
+	return b[:hdr], nil
 }
 
 // absSendTime is the 24-bit abs-send-time value of t: seconds in 6.18

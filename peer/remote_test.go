@@ -29,7 +29,7 @@ type testServer struct {
 	cert *dtlssrtp.Certificate
 }
 
-func newTestServer(t *testing.T, cfg ice.MuxConfig) *testServer {
+func newTestServer(t testing.TB, cfg ice.MuxConfig) *testServer {
 	t.Helper()
 	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
@@ -50,7 +50,7 @@ func newTestServer(t *testing.T, cfg ice.MuxConfig) *testServer {
 
 var testCert *dtlssrtp.Certificate
 
-func testCertificate(t *testing.T) *dtlssrtp.Certificate {
+func testCertificate(t testing.TB) *dtlssrtp.Certificate {
 	t.Helper()
 	if testCert == nil {
 		c, err := dtlssrtp.GenerateCertificate(dtlssrtp.CertificateConfig{})
@@ -73,7 +73,7 @@ func (s *testServer) config() Config {
 // to the one nominating check a lite peer needs, and a DTLS-SRTP endpoint,
 // on its own loopback socket.
 type testRemote struct {
-	t     *testing.T
+	t     testing.TB
 	conn  *net.UDPConn
 	offer *sdp.LocalOffer
 	desc  *sdp.Session // what the answer negotiated
@@ -91,7 +91,7 @@ type testRemote struct {
 }
 
 // newTestRemote makes the remote side's offer with mc for both kinds.
-func newTestRemote(t *testing.T, audio, video sdp.MediaConfig) *testRemote {
+func newTestRemote(t testing.TB, audio, video sdp.MediaConfig) *testRemote {
 	t.Helper()
 	fp, err := testCertificate(t).Fingerprint(dtlsparams.SHA256)
 	if err != nil {

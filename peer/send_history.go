@@ -189,29 +189,53 @@ func (h *sendHistory) setRTT(rtt time.Duration) { h.rtt = rtt }
 // reports false, and stores nothing, for a packet larger than MaxPacket or
 // malformed. It does not allocate.
 func (h *sendHistory) store(pkt []byte, now monotime) bool {
-	if len(pkt) > h.maxPacket {
+	n, ok := rtpHeaderSize(pkt)
+	if !ok {
 		h.stats.Unstorable++
 		return false
 	}
-	if _, _, ok := rtpPayloadBounds(pkt); !ok {
+	return h.storeParts(pkt[:n], pkt[n:], now)
+}
+
+// storeParts is store of the packet header||payload, for the send path,
+// which holds the two apart: header must be exactly the packet's RTP
+// header. The packet is copied into the arena in one piece, as store
+// would copy it.
+func (h *sendHistory) storeParts(header, payload []byte, now monotime) bool {
+	size := len(header) + len(payload)
+	if size > h.maxPacket || !validParts(header, payload) {
 		h.stats.Unstorable++
 		return false
 	}
-	size := uint64(len(h.arena))
-	if phys := h.w % size; phys+uint64(len(pkt)) > size {
-		h.w += size - phys // skip the tail: copies are contiguous
+	arena := uint64(len(h.arena))
+	if phys := h.w % arena; phys+uint64(size) > arena {
+		h.w += arena - phys // skip the tail: copies are contiguous
 	}
-	seq := rtpSeq(pkt)
+	seq := rtpSeq(header)
 	h.slots[seq&h.mask] = historySlot{
 		pos:    h.w,
 		sentAt: now,
-		n:      uint16(len(pkt)),
+		n:      uint16(size),
 		seq:    seq,
 	}
-	copy(h.arena[h.w%size:], pkt)
-	h.w += uint64(len(pkt))
+	at := h.arena[h.w%arena:]
+	copy(at[copy(at, header):], payload)
+	h.w += uint64(size)
 	h.stats.Stored++
 	return true
+}
+
+// validParts reports whether header is exactly one RTP header and the
+// payload after it holds its padding (RFC 3550 §5.1), as rtpPayloadBounds
+// requires of the joined packet.
+func validParts(header, payload []byte) bool {
+	if n, ok := rtpHeaderSize(header); !ok || n != len(header) {
+		return false
+	}
+	if header[0]&rtpPaddingBit == 0 {
+		return true
+	}
+	return len(payload) > 0 && payload[len(payload)-1] != 0 && int(payload[len(payload)-1]) <= len(payload)
 }
 
 // resend answers the NACK pairs (RFC 4585 §6.2.1: PID and the bitmask of the

@@ -289,3 +289,57 @@ func BenchmarkSendHistoryResendRTX(b *testing.B) {
 		h.resend(pairs, at(0), emit)
 	}
 }
+
+// TestSendHistoryStoreParts: a packet stored as header and payload is
+// resent as the joined packet, across the arena's wrap, and a header
+// split at the wrong place or padding the payload cannot hold is refused.
+func TestSendHistoryStoreParts(t *testing.T) {
+	h := newSendHistory(sendHistoryConfig{Bytes: 2500, MaxPacket: 1500})
+	sent := make(map[uint16][]byte)
+	opts := []rtpOpts{
+		{ssrc: 7, payload: 1000},
+		{ssrc: 7, payload: 900, padding: 3, csrc: []uint32{1, 2}, ext: map[uint8][]byte{3: {1, 2, 3}}},
+		{ssrc: 7, payload: 0, twoByte: true, ext: map[uint8][]byte{200: {9}}},
+		{ssrc: 7, payload: 900}, // does not fit at the end: skips to 0, over 10 only
+	}
+	for i, o := range opts {
+		seq := uint16(10 + i)
+		p := mkRTP(t, seq, o)
+		n, _ := rtpHeaderSize(p)
+		if !h.storeParts(p[:n], p[n:], at(0)) {
+			t.Fatalf("storeParts(%d) = false", seq)
+		}
+		sent[seq] = p
+	}
+	var got [][]byte
+	h.resend([]rtcp.NackPair{{PacketID: 11, LostPackets: 0b11}}, at(1), collectResends(&got))
+	if len(got) != 3 {
+		t.Fatalf("resent %d packets, want 3 (10 was overwritten)", len(got))
+	}
+	for i, p := range got {
+		if want := sent[uint16(11+i)]; !bytes.Equal(p, want) {
+			t.Errorf("retransmission of %d: %x, want %x", 11+i, p, want)
+		}
+	}
+
+	p := mkRTP(t, 20, rtpOpts{payload: 10, csrc: []uint32{1}})
+	padded := mkRTP(t, 21, rtpOpts{payload: 2, padding: 4})
+	for _, c := range []struct {
+		name            string
+		header, payload []byte
+	}{
+		{"header short", p[:12], p[12:]},
+		{"header long", p[:17], p[17:]},
+		{"padding longer than payload", padded[:12], padded[15:]},
+		{"padding without payload", padded[:12], nil},
+		{"too large", p[:16], make([]byte, 1500)},
+	} {
+		if h.storeParts(c.header, c.payload, at(2)) {
+			t.Errorf("%s: stored", c.name)
+		}
+	}
+	if h.stats.Unstorable != 5 {
+		t.Errorf("stats %+v, want 5 unstorable", h.stats)
+	}
+	assertNoAllocs(t, "storeParts", func() { h.storeParts(p[:16], p[16:], at(3)) })
+}
