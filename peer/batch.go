@@ -1,6 +1,8 @@
 package peer
 
 import (
+	"time"
+
 	"github.com/pion/rtp"
 	"github.com/streamwire/streamwire/ice"
 )
@@ -20,6 +22,11 @@ type Batch struct {
 	out  []ice.Datagram
 	sent int   // datagrams written since the last Flush
 	err  error // the first write error since the last Flush
+	// wall is the time of the queued packets of peers on time.Now (set:
+	// read), read once per write: a clock reading per packet was a
+	// tenth of the protect path.
+	wall time.Time
+	set  bool
 }
 
 // WriteRTP queues pkt on track t as t.WriteRTP would send it: the same
@@ -29,7 +36,14 @@ type Batch struct {
 // queue first. It returns the errors of t.WriteRTP that concern the
 // track (ErrNotConnected, the peer's Err, ErrPacketTooLarge, a protect
 // error); write errors of the batch are Flush's.
-func (b *Batch) WriteRTP(t *LocalTrack, pkt *rtp.Packet) error {
+func (b *Batch) WriteRTP(t *LocalTrack, pkt *rtp.Packet) error { return b.writeRTP(t, pkt, false) }
+
+// WriteRTPShared is WriteRTP for a payload that nobody modifies after
+// the call, as LocalTrack.WriteRTPShared: the track's retransmission
+// history keeps a reference to it, not a copy.
+func (b *Batch) WriteRTPShared(t *LocalTrack, pkt *rtp.Packet) error { return b.writeRTP(t, pkt, true) }
+
+func (b *Batch) writeRTP(t *LocalTrack, pkt *rtp.Packet, shared bool) error {
 	if mux := t.p.cfg.Mux; mux != b.mux {
 		b.Flush()
 		b.mux = mux
@@ -38,7 +52,7 @@ func (b *Batch) WriteRTP(t *LocalTrack, pkt *rtp.Packet) error {
 	if i == len(b.bufs) {
 		b.bufs = append(b.bufs, make([]byte, 0, MaxPacketSize))
 	}
-	out, err := t.protect(pkt, b.bufs[i][:0])
+	out, err := t.protect(pkt, b.bufs[i][:0], b.now(t.p), shared)
 	if err != nil {
 		return err
 	}
@@ -48,6 +62,18 @@ func (b *Batch) WriteRTP(t *LocalTrack, pkt *rtp.Packet) error {
 		b.write()
 	}
 	return nil
+}
+
+// now is the send time of a packet of p: the batch's time, or p's own
+// clock when the peer has one (Config.Now).
+func (b *Batch) now(p *Peer) time.Time {
+	if !p.realClock {
+		return p.now()
+	}
+	if !b.set {
+		b.wall, b.set = time.Now(), true
+	}
+	return b.wall
 }
 
 // Queued is how many packets wait for the next write.
@@ -77,18 +103,18 @@ func (b *Batch) write() {
 	}
 	clear(b.out) // no session pinned
 	b.out = b.out[:0]
+	b.set = false
 }
 
-// protect records pkt as sent on the track and returns its protected copy
-// in dst.
-func (t *LocalTrack) protect(pkt *rtp.Packet, dst []byte) ([]byte, error) {
+// protect records pkt as sent on the track at wall (its payload shared:
+// see WriteRTPShared) and returns its protected copy in dst.
+func (t *LocalTrack) protect(pkt *rtp.Packet, dst []byte, wall time.Time, shared bool) ([]byte, error) {
 	s, err := t.p.sendable()
 	if err != nil {
 		return nil, err
 	}
-	wall := t.p.now()
 	now := t.p.clock.at(wall)
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.protectLocked(s, pkt, dst, wall, now)
+	return t.protectLocked(s, pkt, dst, wall, now, shared)
 }

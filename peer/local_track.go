@@ -122,7 +122,16 @@ func (t *LocalTrack) SSRC() uint32 { return t.ssrc }
 // peer's Err after it stopped, ErrPacketTooLarge for a packet that does
 // not fit MaxPacketSize, and the ICE session's write error otherwise.
 // Safe for concurrent use.
-func (t *LocalTrack) WriteRTP(pkt *rtp.Packet) error {
+func (t *LocalTrack) WriteRTP(pkt *rtp.Packet) error { return t.writeRTP(pkt, false) }
+
+// WriteRTPShared is WriteRTP for a payload that nobody modifies after
+// the call and that many tracks may be sent (a relay's frame, sent to
+// every viewer): the retransmission history keeps a reference to
+// pkt.Payload instead of a copy, so that it costs no copy per packet and
+// a viewer no history memory beyond its index of packets.
+func (t *LocalTrack) WriteRTPShared(pkt *rtp.Packet) error { return t.writeRTP(pkt, true) }
+
+func (t *LocalTrack) writeRTP(pkt *rtp.Packet, shared bool) error {
 	s, err := t.p.sendable()
 	if err != nil {
 		return err
@@ -131,7 +140,7 @@ func (t *LocalTrack) WriteRTP(pkt *rtp.Packet) error {
 	now := t.p.clock.at(wall)
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	out, err := t.protectLocked(s, pkt, t.out[:0], wall, now)
+	out, err := t.protectLocked(s, pkt, t.out[:0], wall, now, shared)
 	if err != nil {
 		return err
 	}
@@ -185,7 +194,7 @@ func (t *LocalTrack) WriteRTPBatch(pkts []*rtp.Packet) (int, error) {
 		n := min(len(pkts), len(t.batch))
 		t.sends = t.sends[:0]
 		for i, pkt := range pkts[:n] {
-			out, err := t.protectLocked(s, pkt, t.batch[i][:0], wall, now)
+			out, err := t.protectLocked(s, pkt, t.batch[i][:0], wall, now, false)
 			if err != nil {
 				return sent, err
 			}
@@ -206,7 +215,7 @@ func (t *LocalTrack) WriteRTPBatch(pkts []*rtp.Packet) (int, error) {
 // MaxPacketSize: the header is written there and protected in place,
 // followed by the encrypted payload, so the plain packet is never joined
 // (dtlssrtp.Session.ProtectRTPParts). t.mu is held.
-func (t *LocalTrack) protectLocked(s *dtlssrtp.Session, pkt *rtp.Packet, dst []byte, wall time.Time, now monotime) ([]byte, error) {
+func (t *LocalTrack) protectLocked(s *dtlssrtp.Session, pkt *rtp.Packet, dst []byte, wall time.Time, now monotime, shared bool) ([]byte, error) {
 	if cap(dst) < MaxPacketSize {
 		dst = make([]byte, 0, MaxPacketSize) // not on the track's own paths
 	}
@@ -214,7 +223,7 @@ func (t *LocalTrack) protectLocked(s *dtlssrtp.Session, pkt *rtp.Packet, dst []b
 	if err != nil {
 		return nil, err
 	}
-	t.record(header, pkt, now)
+	t.record(header, pkt, now, shared)
 	out, err := s.ProtectRTPParts(dst, header, pkt.Payload)
 	if err != nil {
 		return nil, fmt.Errorf("peer: protect: %w", err)
@@ -222,10 +231,15 @@ func (t *LocalTrack) protectLocked(s *dtlssrtp.Session, pkt *rtp.Packet, dst []b
 	return out, nil
 }
 
-// record keeps the packet header||pkt.Payload for retransmission and
-// counts it for sender reports. t.mu is held.
-func (t *LocalTrack) record(header []byte, pkt *rtp.Packet, now monotime) {
-	if t.history != nil {
+// record keeps the packet header||pkt.Payload for retransmission (a
+// reference to a shared payload) and counts it for sender reports. t.mu
+// is held.
+func (t *LocalTrack) record(header []byte, pkt *rtp.Packet, now monotime, shared bool) {
+	switch {
+	case t.history == nil:
+	case shared:
+		t.history.storeShared(header, pkt.Payload, now)
+	default:
 		t.history.storeParts(header, pkt.Payload, now)
 	}
 	t.sender.onSent(pkt.Timestamp, len(pkt.Payload), now)

@@ -29,18 +29,19 @@ import (
 // close_notify from the remote side stops all of them and releases the
 // ICE session, timers and buffers.
 type Peer struct {
-	cfg      Config
-	log      *slog.Logger
-	now      func() time.Time
-	desc     atomic.Pointer[sdp.Session] // the latest answer
-	renegMu  sync.Mutex                  // serialises Renegotiate
-	ice      *ice.Session
-	role     dtlsparams.Role
-	fps      []dtlsparams.Fingerprint
-	dtlsPipe *dtlsConn
-	srtp     atomic.Pointer[dtlssrtp.Session]
-	srtpMu   sync.Mutex // orders publishing srtp against release
-	released bool       // guarded by srtpMu
+	cfg       Config
+	log       *slog.Logger
+	now       func() time.Time
+	realClock bool                        // now is time.Now, which a Batch reads once for many peers
+	desc      atomic.Pointer[sdp.Session] // the latest answer
+	renegMu   sync.Mutex                  // serialises Renegotiate
+	ice       *ice.Session
+	role      dtlsparams.Role
+	fps       []dtlsparams.Fingerprint
+	dtlsPipe  *dtlsConn
+	srtp      atomic.Pointer[dtlssrtp.Session]
+	srtpMu    sync.Mutex // orders publishing srtp against release
+	released  bool       // guarded by srtpMu
 
 	local  []*LocalTrack
 	remote []*RemoteTrack
@@ -186,6 +187,7 @@ func newPeer(cfg Config, desc *sdp.Session, is *ice.Session, tr *sdp.Section) *P
 		p.log = slog.New(slog.DiscardHandler)
 	}
 	if p.now == nil {
+		p.realClock = true
 		p.now = time.Now
 	}
 	p.clock.at(p.now()) // fixes the origin

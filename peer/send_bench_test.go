@@ -50,7 +50,7 @@ func BenchmarkTrackProtect(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				pkt.SequenceNumber++
-				if _, err := t.protect(pkt, dst[:0]); err != nil {
+				if _, err := t.protect(pkt, dst[:0], time.Now(), false); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -66,22 +66,28 @@ func BenchmarkTrackProtectFanOut(b *testing.B) {
 	tracks := benchTracks(b, 100)
 	dst := make([]byte, 0, MaxPacketSize)
 	for _, size := range benchPayloads {
-		b.Run(fmt.Sprint(size), func(b *testing.B) {
-			pkt := &rtp.Packet{Header: rtp.Header{Timestamp: 1}, Payload: make([]byte, size)}
-			b.SetBytes(int64(size))
-			b.ReportAllocs()
-			i := 0
-			for b.Loop() {
-				if i == len(tracks) {
-					i = 0
-					pkt.SequenceNumber++
-				}
-				if _, err := tracks[i].protect(pkt, dst[:0]); err != nil {
-					b.Fatal(err)
-				}
-				i++
+		for _, shared := range []bool{false, true} {
+			name := fmt.Sprintf("%d/copied", size)
+			if shared {
+				name = fmt.Sprintf("%d/shared", size) // WriteRTPShared: the history keeps the payload
 			}
-		})
+			b.Run(name, func(b *testing.B) {
+				pkt := &rtp.Packet{Header: rtp.Header{Timestamp: 1}, Payload: make([]byte, size)}
+				b.SetBytes(int64(size))
+				b.ReportAllocs()
+				i := 0
+				for b.Loop() {
+					if i == len(tracks) {
+						i = 0
+						pkt.SequenceNumber++
+					}
+					if _, err := tracks[i].protect(pkt, dst[:0], time.Now(), shared); err != nil {
+						b.Fatal(err)
+					}
+					i++
+				}
+			})
+		}
 	}
 }
 

@@ -97,14 +97,22 @@ type sendHistoryConfig struct {
 	RTXSeq         uint16
 }
 
-// historySlot locates one stored packet in the arena.
+// historySlot locates one stored packet: a copy in the arena, or its
+// header here and its payload, shared, in sendHistory.payloads.
 type historySlot struct {
 	pos      uint64   // absolute arena position of the copy
 	sentAt   monotime // 0 for an empty slot
 	resentAt monotime // last retransmission, 0 for none
-	n        uint16   // length of the copy
+	n        uint16   // length of the copy, or of hdr
 	seq      uint16
+	shared   bool // the header is in hdr, the payload in payloads
+	hdr      [maxSharedHeader]byte
 }
+
+// maxSharedHeader is the longest header that storeShared keeps beside a
+// shared payload: 12 bytes and a few words of extensions (the track's
+// own header is 12 or 20 bytes).
+const maxSharedHeader = 24
 
 // historyStats counts what a sendHistory did, for metrics and tests.
 type historyStats struct {
@@ -122,11 +130,17 @@ type historyStats struct {
 // them. Not safe for concurrent use: the peer calls it from its write path
 // and its RTCP path under one lock (or one goroutine).
 type sendHistory struct {
-	slots     []historySlot
+	slots []historySlot
+	// payloads holds the shared payload of each slot stored with
+	// storeShared (a slice of its own, so that slots hold no pointer for
+	// the garbage collector to scan); nil until the first.
+	payloads  [][]byte
 	mask      uint16
-	arena     []byte
+	arena     []byte // allocated by the first copy: a relay's tracks may never copy
+	arenaSize int
 	w         uint64 // absolute write cursor into arena
 	scratch   []byte // retransmission being built
+	joined    []byte // a shared packet's header and payload, for build
 	maxPacket int
 	maxAge    time.Duration
 	minResend time.Duration
@@ -154,7 +168,7 @@ func newSendHistory(cfg sendHistoryConfig) *sendHistory {
 	h := &sendHistory{
 		slots:     make([]historySlot, slots),
 		mask:      uint16(slots - 1),
-		arena:     make([]byte, max(orDefault(cfg.Bytes, defaultHistoryBytes), maxPacket)),
+		arenaSize: max(orDefault(cfg.Bytes, defaultHistoryBytes), maxPacket),
 		scratch:   make([]byte, 0, maxPacket+rtxOSNSize+resendHeadroom),
 		maxPacket: maxPacket,
 		maxAge:    orDefault(cfg.MaxAge, defaultHistoryMaxAge),
@@ -207,11 +221,17 @@ func (h *sendHistory) storeParts(header, payload []byte, now monotime) bool {
 		h.stats.Unstorable++
 		return false
 	}
+	if h.arena == nil {
+		h.arena = make([]byte, h.arenaSize)
+	}
 	arena := uint64(len(h.arena))
 	if phys := h.w % arena; phys+uint64(size) > arena {
 		h.w += arena - phys // skip the tail: copies are contiguous
 	}
 	seq := rtpSeq(header)
+	if h.payloads != nil {
+		h.payloads[seq&h.mask] = nil // no longer pinned
+	}
 	h.slots[seq&h.mask] = historySlot{
 		pos:    h.w,
 		sentAt: now,
@@ -221,6 +241,31 @@ func (h *sendHistory) storeParts(header, payload []byte, now monotime) bool {
 	at := h.arena[h.w%arena:]
 	copy(at[copy(at, header):], payload)
 	h.w += uint64(size)
+	h.stats.Stored++
+	return true
+}
+
+// storeShared is storeParts for a payload that is never modified and
+// may be shared by many tracks (a relay's frame, sent to every viewer):
+// the history keeps the header and a reference to the payload, not a
+// copy. A header longer than maxSharedHeader is copied with the payload.
+func (h *sendHistory) storeShared(header, payload []byte, now monotime) bool {
+	if len(header) > maxSharedHeader {
+		return h.storeParts(header, payload, now)
+	}
+	if len(header)+len(payload) > h.maxPacket || !validParts(header, payload) {
+		h.stats.Unstorable++
+		return false
+	}
+	if h.payloads == nil {
+		h.payloads = make([][]byte, len(h.slots))
+	}
+	seq := rtpSeq(header)
+	i := seq & h.mask
+	s := &h.slots[i]
+	*s = historySlot{sentAt: now, n: uint16(len(header)), seq: seq, shared: true}
+	copy(s.hdr[:], header)
+	h.payloads[i] = payload
 	h.stats.Stored++
 	return true
 }
@@ -272,9 +317,10 @@ func (h *sendHistory) resendBudgeted(seq uint16, now monotime, emit func([]byte)
 // resendOne emits seq if it is stored, young enough, not resent within the
 // interval and within the bitrate; it reports whether it did.
 func (h *sendHistory) resendOne(seq uint16, now monotime, emit func([]byte)) bool {
-	s := &h.slots[seq&h.mask]
-	size := uint64(len(h.arena))
-	if s.sentAt == 0 || s.seq != seq || h.w-s.pos > size || now.sub(s.sentAt) > h.maxAge {
+	i := seq & h.mask
+	s := &h.slots[i]
+	overwritten := !s.shared && h.w-s.pos > uint64(len(h.arena))
+	if s.sentAt == 0 || s.seq != seq || overwritten || now.sub(s.sentAt) > h.maxAge {
 		h.stats.Missing++
 		return false
 	}
@@ -286,7 +332,7 @@ func (h *sendHistory) resendOne(seq uint16, now monotime, emit func([]byte)) boo
 		h.stats.RateLimited++
 		return false
 	}
-	pkt := h.build(h.arena[s.pos%size : s.pos%size+uint64(s.n)])
+	pkt := h.build(h.original(i))
 	if h.rate > 0 {
 		h.tokens -= float64(len(pkt))
 	}
@@ -298,6 +344,21 @@ func (h *sendHistory) resendOne(seq uint16, now monotime, emit func([]byte)) boo
 	h.stats.ResentBytes += uint64(len(pkt))
 	emit(pkt)
 	return true
+}
+
+// original returns the packet stored in slot i: its copy in the arena,
+// or its header and shared payload joined in h.joined.
+func (h *sendHistory) original(i uint16) []byte {
+	s := &h.slots[i]
+	if !s.shared {
+		size := uint64(len(h.arena))
+		return h.arena[s.pos%size : s.pos%size+uint64(s.n)]
+	}
+	if h.joined == nil {
+		h.joined = make([]byte, 0, h.maxPacket)
+	}
+	h.joined = append(append(h.joined[:0], s.hdr[:s.n]...), h.payloads[i]...)
+	return h.joined
 }
 
 // build writes the retransmission of orig into h.scratch: orig itself, or

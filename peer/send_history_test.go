@@ -343,3 +343,87 @@ func TestSendHistoryStoreParts(t *testing.T) {
 	}
 	assertNoAllocs(t, "storeParts", func() { h.storeParts(p[:16], p[16:], at(3)) })
 }
+
+// TestSendHistoryStoreShared: a packet stored with its payload shared is
+// resent whole, plain and as RTX, without the history copying the
+// payload (a change to it shows in the retransmission) or allocating
+// its arena; a header longer than maxSharedHeader is copied instead, and
+// a copy stored over a shared slot releases its payload.
+func TestSendHistoryStoreShared(t *testing.T) {
+	for _, rtx := range []bool{false, true} {
+		h := newSendHistory(sendHistoryConfig{Slots: 8, RTX: rtx, RTXSSRC: 0xBEEF, RTXPayloadType: 97})
+		p := mkRTP(t, 100, rtpOpts{ssrc: 5, pt: 96, marker: true, payload: 1000, ext: map[uint8][]byte{3: {1, 2, 3}}})
+		n, _ := rtpHeaderSize(p)
+		if n > maxSharedHeader {
+			t.Fatalf("a %d-byte header: not the case tested", n)
+		}
+		payload := bytes.Clone(p[n:])
+		if !h.storeShared(p[:n], payload, at(0)) {
+			t.Fatal("storeShared = false")
+		}
+		if h.arena != nil {
+			t.Error("the arena was allocated for a shared payload")
+		}
+		payload[0] ^= 0xFF // the history sees the caller's bytes
+		p[n] ^= 0xFF
+		var got [][]byte
+		h.resend([]rtcp.NackPair{{PacketID: 100}}, at(1), collectResends(&got))
+		if len(got) != 1 {
+			t.Fatalf("rtx %v: resent %d packets, want 1", rtx, len(got))
+		}
+		if !rtx {
+			if !bytes.Equal(got[0], p) {
+				t.Errorf("plain retransmission %x, want %x", got[0][:16], p[:16])
+			}
+		} else {
+			r := parseRTP(t, got[0])
+			if r.SSRC != 0xBEEF || !r.Marker || binary.BigEndian.Uint16(r.Payload) != 100 || !bytes.Equal(r.Payload[2:], payload) {
+				t.Errorf("RTX retransmission %+v is not of the shared packet", r.Header)
+			}
+		}
+
+		// Slot 100&7 again: a copy releases the shared payload.
+		q := mkRTP(t, 108, rtpOpts{ssrc: 5, payload: 10})
+		if !h.store(q, at(2)) || h.payloads[108&h.mask] != nil {
+			t.Error("a copy over a shared slot kept its payload")
+		}
+	}
+
+	h := newSendHistory(sendHistoryConfig{})
+	long := mkRTP(t, 7, rtpOpts{payload: 50, csrc: []uint32{1, 2, 3, 4}})
+	n, _ := rtpHeaderSize(long)
+	payload := bytes.Clone(long[n:])
+	if n <= maxSharedHeader || !h.storeShared(long[:n], payload, at(0)) {
+		t.Fatalf("a %d-byte header not stored", n)
+	}
+	payload[0] ^= 0xFF
+	var got [][]byte
+	h.resend([]rtcp.NackPair{{PacketID: 7}}, at(1), collectResends(&got))
+	if len(got) != 1 || !bytes.Equal(got[0], long) {
+		t.Error("a long header's packet was not copied whole")
+	}
+}
+
+func TestSendHistorySharedNoAllocs(t *testing.T) {
+	h := newSendHistory(sendHistoryConfig{RTX: true, RTXSSRC: 2, RTXPayloadType: 97})
+	pkt := mkRTP(t, 0, rtpOpts{payload: 1100, ext: map[uint8][]byte{1: {1, 2}}})
+	n, _ := rtpHeaderSize(pkt)
+	seq, ms := uint16(0), 0.0
+	h.storeShared(pkt[:n], pkt[n:], at(ms)) // allocates the payload index
+	assertNoAllocs(t, "storeShared", func() {
+		seq++
+		ms += 5
+		binary.BigEndian.PutUint16(pkt[2:], seq)
+		h.storeShared(pkt[:n], pkt[n:], at(ms))
+	})
+	emitted := 0
+	h.resend([]rtcp.NackPair{{PacketID: seq}}, at(ms+20), func(p []byte) { emitted++ }) // allocates joined
+	pairs := []rtcp.NackPair{{PacketID: seq - 20, LostPackets: 0xFFFF}}
+	assertNoAllocs(t, "resend", func() {
+		ms += 20
+		h.resend(pairs, at(ms), func(p []byte) { emitted++ })
+	})
+	if emitted < 2 {
+		t.Fatal("nothing was resent")
+	}
+}

@@ -347,7 +347,7 @@ const (
 // hub drops for a slow viewer leave no gap for it to NACK.
 type rtpTrack struct {
 	w      LocalTrack
-	lt     *peer.LocalTrack // w, when it is one: written through a group's batch
+	lt     *peer.LocalTrack // w, when it is one: written with its payloads shared, alone or through a group's batch
 	codec  Codec            // CodecUnknown: one the hub cannot send
 	pkt    rtp.Packet
 	offset uint32          // random start of the RTP timestamps
@@ -421,10 +421,15 @@ func (t *rtpTrack) write(it rtpPayloadIter, ts uint32, arrival time.Time, mark b
 		}
 		t.pkt.Marker = mark && last
 		t.pkt.Payload = p
+		// The payloads are the frame's, shared by every viewer and never
+		// modified: a peer's retransmission history keeps them, not copies.
 		var err error
-		if s.batch != nil {
-			err = s.batch.WriteRTP(t.lt, &t.pkt)
-		} else {
+		switch {
+		case s.batch != nil:
+			err = s.batch.WriteRTPShared(t.lt, &t.pkt)
+		case t.lt != nil:
+			err = t.lt.WriteRTPShared(&t.pkt)
+		default:
 			err = t.w.WriteRTP(&t.pkt)
 		}
 		t.pkt.Payload = nil
