@@ -3,6 +3,7 @@ package peer
 import (
 	"time"
 
+	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/streamwire/streamwire/ice"
 )
@@ -27,6 +28,7 @@ type Batch struct {
 	// tenth of the protect path.
 	wall time.Time
 	set  bool
+	sr   [senderReportSize]byte // a sender report being protected
 }
 
 // WriteRTP queues pkt on track t as t.WriteRTP would send it: the same
@@ -48,20 +50,52 @@ func (b *Batch) writeRTP(t *LocalTrack, pkt *rtp.Packet, shared bool) error {
 		b.Flush()
 		b.mux = mux
 	}
+	s, err := t.p.sendable()
+	if err != nil {
+		return err
+	}
+	wall := b.now(t.p)
+	now := t.p.clock.at(wall)
+	t.mu.Lock()
+	out, err := t.protectLocked(s, pkt, b.next(), wall, now, shared)
+	var sr rtcp.SenderReport
+	report := false
+	if err == nil {
+		sr, report = t.batchReport(now, wall)
+	}
+	t.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	b.queue(t.p, out)
+	if report {
+		// Its sender report, in the batch rather than in a system call
+		// of the peer's own each second: a tenth of the write. A report
+		// that cannot be protected is not sent; the next one may be.
+		if out, err := s.ProtectRTCP(b.next(), appendSenderReport(b.sr[:0], &sr)); err == nil {
+			b.queue(t.p, out)
+		}
+	}
+	return nil
+}
+
+// next returns the buffer of the next queued datagram, empty.
+func (b *Batch) next() []byte {
 	i := len(b.out)
 	if i == len(b.bufs) {
 		b.bufs = append(b.bufs, make([]byte, 0, MaxPacketSize))
 	}
-	out, err := t.protect(pkt, b.bufs[i][:0], b.now(t.p), shared)
-	if err != nil {
-		return err
-	}
-	b.bufs[i] = out
-	b.out = append(b.out, ice.Datagram{Session: t.p.ice, Buf: out})
+	return b.bufs[i][:0]
+}
+
+// queue queues out, written into next's buffer, for p's ICE session,
+// and writes the queue once it is full.
+func (b *Batch) queue(p *Peer, out []byte) {
+	b.bufs[len(b.out)] = out
+	b.out = append(b.out, ice.Datagram{Session: p.ice, Buf: out})
 	if len(b.out) == ice.MuxWriteBatchSize {
 		b.write()
 	}
-	return nil
 }
 
 // now is the send time of a packet of p: the batch's time, or p's own
@@ -104,17 +138,4 @@ func (b *Batch) write() {
 	clear(b.out) // no session pinned
 	b.out = b.out[:0]
 	b.set = false
-}
-
-// protect records pkt as sent on the track at wall (its payload shared:
-// see WriteRTPShared) and returns its protected copy in dst.
-func (t *LocalTrack) protect(pkt *rtp.Packet, dst []byte, wall time.Time, shared bool) ([]byte, error) {
-	s, err := t.p.sendable()
-	if err != nil {
-		return nil, err
-	}
-	now := t.p.clock.at(wall)
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.protectLocked(s, pkt, dst, wall, now, shared)
 }

@@ -43,14 +43,18 @@ type LocalTrack struct {
 	absID   uint8 // abs-send-time extension ID, 0 when not negotiated
 	nack    bool  // the remote side may NACK ("nack" negotiated)
 
-	mu       sync.Mutex // guards everything below
-	out      []byte     // the protected packet
-	history  *sendHistory
-	sender   *senderStats
-	receiver *remoteReceiverStats
-	keyframe *keyframeLimiter // key frame requests from the remote side (read goroutine only)
-	batch    [][]byte         // protected packets of WriteRTPBatch, made by its first call
-	sends    [][]byte
+	mu      sync.Mutex // guards everything below
+	out     []byte     // the protected packet
+	history *sendHistory
+	sender  *senderStats
+	// A Batch sends the track's sender reports in its writes (see
+	// Batch.WriteRTP): srDue is when the next is due, srBatched when a
+	// batch last sent one (0: never). t.mu guards both.
+	srDue, srBatched monotime
+	receiver         *remoteReceiverStats
+	keyframe         *keyframeLimiter // key frame requests from the remote side (read goroutine only)
+	batch            [][]byte         // protected packets of WriteRTPBatch, made by its first call
+	sends            [][]byte
 }
 
 func newLocalTrack(p *Peer, s *sdp.Section) *LocalTrack {
@@ -303,9 +307,35 @@ func (t *LocalTrack) resend(pairs []rtcp.NackPair, now monotime) {
 
 // senderReport returns the track's sender report for now (RFC 3550 §6.4.1),
 // ok false before the first packet.
+// It reports false while a Batch sends the track's reports (one did
+// within batchReportGrace intervals).
 func (t *LocalTrack) senderReport(now monotime, wall time.Time) (rtcp.SenderReport, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.srBatched != 0 && now.sub(t.srBatched) < batchReportGrace*t.p.reportInterval() {
+		return rtcp.SenderReport{}, false
+	}
+	return t.sender.senderReport(t.ssrc, now, wall, nil)
+}
+
+// batchReportGrace is how many report intervals the peer waits after a
+// Batch's last sender report of a track before it sends the track's
+// reports itself again (a stream that stopped sending frames).
+const batchReportGrace = 3
+
+// batchReport returns the track's sender report when one is due, for a
+// Batch that sends the track's packets, and takes the reports of the
+// track over from the peer's timer. The first packet a Batch sends
+// schedules the first report an interval later. t.mu is held.
+func (t *LocalTrack) batchReport(now monotime, wall time.Time) (rtcp.SenderReport, bool) {
+	if t.srDue == 0 || now < t.srDue {
+		if t.srDue == 0 {
+			t.srDue = now.add(t.p.reportInterval())
+		}
+		return rtcp.SenderReport{}, false
+	}
+	t.srDue = now.add(t.p.reportInterval())
+	t.srBatched = now
 	return t.sender.senderReport(t.ssrc, now, wall, nil)
 }
 

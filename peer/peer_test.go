@@ -1,6 +1,7 @@
 package peer
 
 import (
+	"bytes"
 	"errors"
 	"runtime"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/streamwire/streamwire/dtlsparams"
+	"github.com/streamwire/streamwire/dtlssrtp"
 	"github.com/streamwire/streamwire/ice"
 	"github.com/streamwire/streamwire/sdp"
 	"go.uber.org/goleak"
@@ -712,5 +714,102 @@ func TestSendOnlyPeerSleeps(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	if n := calls.Load() - before; n > 10 {
 		t.Errorf("the peer read its clock %d times in 2 s idle: it wakes more often than for its reports", n)
+	}
+}
+
+// srTimes reads what the remote side receives for d and returns when
+// each sender report of ssrc arrived, with the last one.
+func srTimes(t *testing.T, r *testRemote, ssrc uint32, d time.Duration) (times []time.Time, last *rtcp.SenderReport) {
+	t.Helper()
+	end := time.After(d)
+	for {
+		select {
+		case b := <-r.media:
+			if dtlssrtp.Classify(b) != dtlssrtp.ClassRTCP {
+				continue
+			}
+			plain, err := r.dtls.UnprotectRTCP(nil, b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pkts, err := rtcp.Unmarshal(plain)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, pk := range pkts {
+				if sr, ok := pk.(*rtcp.SenderReport); ok && sr.SSRC == ssrc {
+					times, last = append(times, time.Now()), sr
+				}
+			}
+		case <-end:
+			return times, last
+		}
+	}
+}
+
+// TestBatchSenderReports: a track written through a Batch gets its
+// sender reports in the batch, once per ReportInterval, and the peer's
+// timer sends none beside them; once the batch stops, the timer sends
+// them again within batchReportGrace intervals and one more.
+func TestBatchSenderReports(t *testing.T) {
+	const interval = 50 * time.Millisecond
+	srv := newTestServer(t, ice.MuxConfig{})
+	r := newTestRemote(t, sdp.MediaConfig{Disabled: true}, sdp.MediaConfig{})
+	cfg := srv.config()
+	cfg.ReportInterval = interval
+	p := r.answer(cfg)
+	r.connect(srv)
+	waitConnected(t, p)
+	lt := p.LocalTracks()[0]
+	var b Batch
+	pkt := &rtp.Packet{Header: rtp.Header{Timestamp: 90000}, Payload: []byte("frame")}
+	const frames = 60
+	start := time.Now()
+	for i := range frames {
+		pkt.SequenceNumber = uint16(i)
+		if err := b.WriteRTP(lt, pkt); err != nil {
+			t.Fatal(err)
+		}
+		b.Flush()
+		time.Sleep(10 * time.Millisecond)
+	}
+	spent := time.Since(start)
+	times, last := srTimes(t, r, lt.SSRC(), 20*time.Millisecond) // what came while writing
+	// One source: about spent/interval reports, less the first interval;
+	// two (the batch's and the timer's): about twice that.
+	if most := int(spent/interval) + 2; len(times) < 3 || len(times) > most {
+		t.Fatalf("%d sender reports in %v at a %v interval, want 3 to %d", len(times), spent.Round(time.Millisecond), interval, most)
+	}
+	if last.PacketCount == 0 || last.PacketCount > frames || last.OctetCount != last.PacketCount*5 {
+		t.Errorf("last sender report %+v", last)
+	}
+	if p.reportsBatched(p.clock.at(time.Now())) != true {
+		t.Error("the peer does not see its track's reports as batched")
+	}
+
+	// The batch stops: the timer takes the reports back.
+	stopped := time.Now()
+	times, last = srTimes(t, r, lt.SSRC(), (batchReportGrace+2)*interval)
+	if len(times) == 0 {
+		t.Fatalf("no sender report in %v after the batch stopped", time.Since(stopped).Round(time.Millisecond))
+	}
+	if after := times[0].Sub(stopped); after > (batchReportGrace+1)*interval+50*time.Millisecond {
+		t.Errorf("the first report after the batch stopped came %v later", after)
+	}
+	if last.PacketCount != frames {
+		t.Errorf("report after the batch: %d packets, want %d", last.PacketCount, frames)
+	}
+}
+
+// TestAppendSenderReport: the batch's sender report is what pion/rtcp
+// marshals.
+func TestAppendSenderReport(t *testing.T) {
+	sr := rtcp.SenderReport{SSRC: 0xDEADBEEF, NTPTime: 0x0102030405060708, RTPTime: 9, PacketCount: 1 << 31, OctetCount: 77}
+	want, err := sr.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := appendSenderReport(nil, &sr); !bytes.Equal(got, want) || len(got) != senderReportSize {
+		t.Fatalf("appendSenderReport = %x, want %x", got, want)
 	}
 }

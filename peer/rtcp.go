@@ -173,8 +173,13 @@ func (p *Peer) onTimer(now monotime) {
 	next := now.add(feedbackTick)
 	if p.srtp.Load() != nil {
 		if now >= p.nextReport {
-			p.sendReports(now)
-			p.nextReport = now.add(positiveOr(p.cfg.ReportInterval, DefaultReportInterval))
+			interval := p.reportInterval()
+			if !p.sendReports(now) && len(p.remote) == 0 && p.reportsBatched(now) {
+				// Batches send every report of this peer: wake only to
+				// take them back once a batch stops (batchReportGrace).
+				interval *= batchReportGrace
+			}
+			p.nextReport = now.add(interval)
 		}
 		if len(p.remote) == 0 {
 			// A peer that only sends (a WHEP viewer) has no NACK,
@@ -207,7 +212,8 @@ func (p *Peer) onTimer(now monotime) {
 // per local track, the first carrying the reception report blocks of the
 // remote tracks, or a receiver report when the peer sends nothing. A
 // REMB estimate moves with the loss the report shows.
-func (p *Peer) sendReports(now monotime) {
+// It reports whether it sent anything.
+func (p *Peer) sendReports(now monotime) bool {
 	wall := p.clock.time(now)
 	var rrs []rtcp.ReceptionReport
 	for _, t := range p.remote {
@@ -230,9 +236,30 @@ func (p *Peer) sendReports(now monotime) {
 	if len(rrs) > 0 {
 		pkts = append(pkts, &rtcp.ReceiverReport{SSRC: p.rtcpSSRC, Reports: rrs})
 	}
-	if len(pkts) > 0 {
-		_ = p.writeRTCP(pkts...)
+	if len(pkts) == 0 {
+		return false
 	}
+	_ = p.writeRTCP(pkts...)
+	return true
+}
+
+// reportsBatched reports whether a Batch sends the sender reports of one
+// of the peer's tracks.
+func (p *Peer) reportsBatched(now monotime) bool {
+	for _, t := range p.local {
+		t.mu.Lock()
+		b := t.srBatched != 0 && now.sub(t.srBatched) < batchReportGrace*p.reportInterval()
+		t.mu.Unlock()
+		if b {
+			return true
+		}
+	}
+	return false
+}
+
+// reportInterval is the interval of the peer's RTCP reports.
+func (p *Peer) reportInterval() time.Duration {
+	return positiveOr(p.cfg.ReportInterval, DefaultReportInterval)
 }
 
 // writeRTCP marshals, protects and sends one compound RTCP packet.

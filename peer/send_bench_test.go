@@ -50,7 +50,7 @@ func BenchmarkTrackProtect(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				pkt.SequenceNumber++
-				if _, err := t.protect(pkt, dst[:0], time.Now(), false); err != nil {
+				if _, err := protectOnce(t, pkt, dst[:0], false); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -81,7 +81,7 @@ func BenchmarkTrackProtectFanOut(b *testing.B) {
 						i = 0
 						pkt.SequenceNumber++
 					}
-					if _, err := tracks[i].protect(pkt, dst[:0], time.Now(), shared); err != nil {
+					if _, err := protectOnce(tracks[i], pkt, dst[:0], shared); err != nil {
 						b.Fatal(err)
 					}
 					i++
@@ -111,4 +111,17 @@ func BenchmarkBatchWriteRTP(b *testing.B) {
 			batch.Flush()
 		})
 	}
+}
+
+// protectOnce protects pkt on t into dst as a Batch does, without the
+// socket write.
+func protectOnce(t *LocalTrack, pkt *rtp.Packet, dst []byte, shared bool) ([]byte, error) {
+	s, err := t.p.sendable()
+	if err != nil {
+		return nil, err
+	}
+	wall := time.Now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.protectLocked(s, pkt, dst, wall, t.p.clock.at(wall), shared)
 }

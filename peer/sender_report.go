@@ -14,6 +14,7 @@ package peer
 // payload only, without header and padding.
 
 import (
+	"encoding/binary"
 	"time"
 
 	"github.com/pion/rtcp"
@@ -107,4 +108,21 @@ func (s *senderStats) senderReport(ssrc uint32, now monotime, wall time.Time, re
 		OctetCount:  s.octets,
 		Reports:     reports,
 	}, true
+}
+
+// senderReportSize is the size of a sender report without reception
+// report blocks (RFC 3550 §6.4.1): header, SSRC, NTP and RTP timestamps,
+// packet and octet counts.
+const senderReportSize = 28
+
+// appendSenderReport appends sr, whose Reports and ProfileExtensions
+// must be empty, to b as rtcp.SenderReport.Marshal would, without
+// allocating.
+func appendSenderReport(b []byte, sr *rtcp.SenderReport) []byte {
+	b = append(b, 2<<6, byte(rtcp.TypeSenderReport), 0, senderReportSize/4-1)
+	b = binary.BigEndian.AppendUint32(b, sr.SSRC)
+	b = binary.BigEndian.AppendUint64(b, sr.NTPTime)
+	b = binary.BigEndian.AppendUint32(b, sr.RTPTime)
+	b = binary.BigEndian.AppendUint32(b, sr.PacketCount)
+	return binary.BigEndian.AppendUint32(b, sr.OctetCount)
 }

@@ -174,7 +174,7 @@ type session struct {
 
 	// WHEP: the counters that sit behind the media path's locks (the
 	// tracks' NACK statistics, the subscriber's drops), copied every
-	// copyEvery while the viewer runs (see watch), so that a scrape reads
+	// refreshEvery by the registry's refresh loop, so that a scrape reads
 	// atomics only.
 	nacked, resent, dropped atomic.Uint64
 
@@ -231,7 +231,13 @@ func (s *session) run(media func() error) {
 func (s *session) send() error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go s.watch(ctx, cancel, copyEvery)
+	go func() {
+		select {
+		case <-s.p.Done():
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	video, audio := relay.PeerTracks(s.p)
 	err := s.view.Run(ctx, video, audio)
 	switch {
@@ -320,26 +326,11 @@ func (s *session) Err() error {
 // two copies of its locked counters.
 const statsEvery = 64
 
-// copyEvery is how often a WHEP session copies its locked counters.
-const copyEvery = time.Second
-
-// watch copies the WHEP session's locked counters every interval
-// (copyLocked) until ctx ends, and cancels it when the peer ends. It
-// runs beside the viewer's Run, not on the goroutine that sends to the
-// viewer, which is its group's, thousands of viewers' own.
-func (s *session) watch(ctx context.Context, cancel context.CancelFunc, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.p.Done():
-			cancel()
-			return
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			s.copyLocked()
-		}
+// refresh implements refresher: a WHEP session copies the counters that
+// sit behind its media path's locks.
+func (s *session) refresh() {
+	if s.kind == whip.KindWHEP {
+		s.copyLocked()
 	}
 }
 

@@ -77,8 +77,8 @@ func TestMetricsScrapeWaitsForNoPeer(t *testing.T) {
 
 // TestWHEPLockedCountersCopied: the WHEP counters that sit behind the
 // media path's locks (here the subscriber's slow-consumer drops) reach
-// the scrapes through the session's copy, made every interval by watch
-// beside the viewer, and exactly when the session ends.
+// the scrapes through the session's copy, made every interval by the
+// registry's refresh loop, and exactly when the session ends.
 func TestWHEPLockedCountersCopied(t *testing.T) {
 	b, _ := testBackend(t)
 	sink, ss := whepSessions(t, b, 1)
@@ -94,11 +94,11 @@ func TestWHEPLockedCountersCopied(t *testing.T) {
 	}
 	dropped := uint64(s.sub.Dropped())
 	require.Positive(t, dropped, "the unread subscriber dropped nothing")
-	require.Zero(t, s.counters().drops, "copied before watch ran")
+	require.Zero(t, s.counters().drops, "copied before a refresh")
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { s.watch(ctx, cancel, 5*time.Millisecond); close(done) }()
+	go func() { b.reg.refresh(ctx, 5*time.Millisecond); close(done) }()
 	require.Eventually(t, func() bool { return s.counters().drops == dropped }, 5*time.Second, time.Millisecond)
 	cancel()
 	<-done

@@ -2,6 +2,7 @@ package main
 
 import (
 	"cmp"
+	"context"
 	"slices"
 	"strings"
 	"sync"
@@ -46,6 +47,43 @@ func (c *counters) add(o counters) {
 type meter interface {
 	counters() counters
 	final() counters
+}
+
+// refresher is a meter whose counters behind the media path's locks are
+// copied where counters reads them, by the registry's refresh loop.
+type refresher interface {
+	refresh()
+}
+
+// refreshEvery is how often the registry refreshes its live meters.
+const refreshEvery = time.Second
+
+// refresh calls refresh on every live refresher, every interval, until
+// ctx ends: one goroutine for all WHEP sessions, rather than a wake-up
+// per session, or a copy on the send path of thousands of viewers.
+func (r *registry) refresh(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	var live []refresher
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		r.mu.Lock()
+		for m := range r.live {
+			if f, ok := m.(refresher); ok {
+				live = append(live, f)
+			}
+		}
+		r.mu.Unlock()
+		for _, f := range live {
+			f.refresh()
+		}
+		clear(live)
+		live = live[:0]
+	}
 }
 
 // entry is what the registry knows of a meter.

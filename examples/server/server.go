@@ -110,6 +110,8 @@ func run(ctx context.Context, cfg config, log *slog.Logger, out io.Writer, ready
 		stopRTMP = append(stopRTMP, serveRTMP(media, ls.rtmps, a.rtmp, cfg, log, fail))
 	}
 	httpDone := a.serveHTTP(ctx, &wg, ls, fail)
+	wg.Add(1)
+	go func() { defer wg.Done(); a.reg.refresh(media, refreshEvery) }()
 
 	a.printURLs(out)
 	if ready != nil {
