@@ -14,7 +14,10 @@ import (
 // ice.Mux.WriteBatch (one sendmmsg(2) per ice.MuxWriteBatchSize
 // datagrams) when it is full and at Flush. A relay that sends a stream to
 // many viewers from one goroutine pays one system call per batch instead
-// of one per packet and viewer. A Batch is not safe for concurrent use.
+// of one per packet and viewer. The sender reports of the tracks a Batch
+// writes (RFC 3550 §6.4.1) go in its writes too, once per the peer's
+// ReportInterval, and the peer's timer leaves them to it while it writes.
+// A Batch is not safe for concurrent use.
 // Its zero value is ready; its buffers grow to ice.MuxWriteBatchSize
 // packets of MaxPacketSize, after which it does not allocate.
 type Batch struct {
@@ -69,8 +72,8 @@ func (b *Batch) writeRTP(t *LocalTrack, pkt *rtp.Packet, shared bool) error {
 	}
 	b.queue(t.p, out)
 	if report {
-		// Its sender report, in the batch rather than in a system call
-		// of the peer's own each second: a tenth of the write. A report
+		// Its sender report, in the batch rather than with a wake-up
+		// and a system call of the peer's own each second. A report
 		// that cannot be protected is not sent; the next one may be.
 		if out, err := s.ProtectRTCP(b.next(), appendSenderReport(b.sr[:0], &sr)); err == nil {
 			b.queue(t.p, out)
@@ -110,7 +113,8 @@ func (b *Batch) now(p *Peer) time.Time {
 	return b.wall
 }
 
-// Queued is how many packets wait for the next write.
+// Queued is how many datagrams (packets and sender reports) wait for the
+// next write.
 func (b *Batch) Queued() int { return len(b.out) }
 
 // Flush sends the queued packets and returns how many datagrams the

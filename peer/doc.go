@@ -31,7 +31,10 @@
 // track's SSRC and payload type, with abs-send-time when negotiated,
 // protects it and sends it on the selected pair, without allocating;
 // WriteRTPBatch sends a frame's packets in one sendmmsg(2), and a Batch
-// sends the packets of many viewers' tracks in one (ice.Mux.WriteBatch).
+// sends the packets of many viewers' tracks in one (ice.Mux.WriteBatch),
+// with their sender reports. WriteRTPShared, for a payload nobody
+// modifies (a relay's frame, sent to every viewer), keeps a reference to
+// it for retransmissions instead of a copy.
 // Sender reports (RFC 3550 §6.4.1) map the newest RTP timestamp to when
 // it was sent, or, after LocalTrack.MapTimestamp, to the instant its user
 // says it belongs to: a relay maps each frame to its arrival, so that
