@@ -60,8 +60,9 @@ type Peer struct {
 	rtcpSSRC uint32
 
 	// ctx is cancelled, with the reason as its cause, to stop the peer;
-	// stopped is set first, for the send path's check of every packet,
-	// which a cold context's channel made cost a cache miss or two.
+	// stopped is set just after, for the send path's check of every
+	// packet, which a cold context's channel made cost a cache miss or
+	// two. A sender that sees stopped finds ctx's cause set.
 	ctx       context.Context
 	stop      context.CancelCauseFunc
 	stopped   atomic.Bool
@@ -179,8 +180,8 @@ func newPeer(cfg Config, desc *sdp.Session, is *ice.Session, tr *sdp.Section) *P
 	ctx, cancel := context.WithCancelCause(context.Background())
 	p.ctx = ctx
 	p.stop = func(cause error) {
+		cancel(cause) // first: a sender that sees stopped finds the cause
 		p.stopped.Store(true)
-		cancel(cause)
 	}
 	p.desc.Store(desc)
 	if p.log == nil {

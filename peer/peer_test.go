@@ -813,3 +813,27 @@ func TestAppendSenderReport(t *testing.T) {
 		t.Fatalf("appendSenderReport = %x, want %x", got, want)
 	}
 }
+
+// TestStoppingPeerRefusesWrites: a write that sees the peer stopping
+// gets an error, never a nil SRTP session: a group's write to a viewer
+// whose peer was closing (stopped set before its cause) panicked in CI.
+func TestStoppingPeerRefusesWrites(t *testing.T) {
+	srv := newTestServer(t, ice.MuxConfig{})
+	r := newTestRemote(t, sdp.MediaConfig{Disabled: true}, sdp.MediaConfig{})
+	p := r.answer(srv.config())
+	r.connect(srv)
+	waitConnected(t, p)
+	p.stopped.Store(true) // as a Close in progress: the context not yet cancelled
+	if s, err := p.sendable(); s != nil || !errors.Is(err, ErrClosed) {
+		t.Fatalf("sendable = %v, %v; want nil, ErrClosed", s, err)
+	}
+	var b Batch
+	pkt := &rtp.Packet{Header: rtp.Header{SequenceNumber: 1}, Payload: []byte("x")}
+	if err := b.WriteRTPShared(p.LocalTracks()[0], pkt); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Batch.WriteRTPShared = %v, want ErrClosed", err)
+	}
+	if err := p.LocalTracks()[0].WriteRTP(pkt); !errors.Is(err, ErrClosed) {
+		t.Fatalf("WriteRTP = %v, want ErrClosed", err)
+	}
+	p.Close()
+}

@@ -299,7 +299,10 @@ func (p *Peer) remoteBitrate(ssrc uint32) float64 {
 // sendable returns the SRTP session for a write, or why there is none.
 func (p *Peer) sendable() (*dtlssrtp.Session, error) {
 	if p.stopped.Load() {
-		return nil, p.Err()
+		if err := p.Err(); err != nil {
+			return nil, err
+		}
+		return nil, ErrClosed // never nil with a nil session
 	}
 	s := p.srtp.Load()
 	if s == nil {
