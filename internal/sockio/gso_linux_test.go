@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -181,5 +182,40 @@ func TestBatchGSOAllocs(t *testing.T) {
 	cycle()
 	if a := testing.AllocsPerRun(100, cycle); a != 0 {
 		t.Errorf("%v allocations per 8-datagram GSO cycle, want 0", a)
+	}
+}
+
+// TestBatchGSODualStack: a dual-stack socket segments datagrams to an
+// IPv4 peer, sent from the address the peer reached (IP_PKTINFO), as the
+// ICE Mux on a wildcard socket sends a frame to a viewer.
+func TestBatchGSODualStack(t *testing.T) {
+	srv := listenUDP(t, "udp", "[::]:0")
+	cl := listenUDP(t, "udp4", "127.0.0.1:0")
+	b, err := NewBatchConn(srv, BatchConfig{GSO: true, PacketInfo: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	to := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), addrPort(srv).Port())
+	if _, err := cl.WriteToUDPAddrPort([]byte("hello"), to); err != nil {
+		t.Fatal(err)
+	}
+	in := readAll(t, srv, b, NewMessages(1, 64), 1)[0]
+	out := gsoOut(nil, in.Addr, 1000, 1000, 200)
+	for i := range out {
+		out[i].Local, out[i].IfIndex = in.Local, in.IfIndex
+	}
+	if h, d, err := b.io.(*mmsgConn).pack(out, false); h != 1 || d != 3 || err != nil {
+		t.Fatalf("pack = %d headers, %d datagrams, %v; want 1, 3", h, d, err)
+	}
+	if n, err := b.WriteBatch(out); n != 3 || err != nil {
+		t.Fatalf("WriteBatch = %d, %v", n, err)
+	}
+	buf := make([]byte, 2048)
+	cl.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for i, m := range out {
+		n, from, err := cl.ReadFromUDPAddrPort(buf)
+		if err != nil || !bytes.Equal(buf[:n], m.Buf) || from != to {
+			t.Fatalf("datagram %d: %d bytes from %v, %v; want %d from %v", i, n, from, err, len(m.Buf), to)
+		}
 	}
 }
