@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/streamwire/streamwire/dtlssrtp"
@@ -115,6 +116,14 @@ type slowRig struct {
 	ctx      context.Context
 	// groupSize is the viewers' WebRTCSubscriberConfig.GroupSize.
 	groupSize int
+	// noRTX answers without RTX (RFC 4588): retransmissions resend the
+	// original packets.
+	noRTX bool
+	// onRTP, when set, is given every packet a viewer reads, and whether
+	// pion unwrapped it from RTX.
+	onRTP func(v *slowViewer, pkt *rtp.Packet, rtx bool)
+	// pion, when set, adjusts the UDP viewers' SettingEngine.
+	pion func(*webrtc.SettingEngine)
 }
 
 func newSlowRig(t *testing.T) *slowRig {
@@ -188,6 +197,9 @@ type rtpSeen struct {
 func (r *slowRig) viewer(t *testing.T, name string, conn *freezableConn) *slowViewer {
 	t.Helper()
 	se := pionLoopback(webrtc.NetworkTypeUDP4)
+	if r.pion != nil {
+		r.pion(&se)
+	}
 	if conn != nil {
 		pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
 		if err != nil {
@@ -228,9 +240,13 @@ func (r *slowRig) connect(t *testing.T, name string, se webrtc.SettingEngine, ca
 	v := &slowViewer{name: name, ran: make(chan struct{})}
 	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		for {
-			pkt, _, err := tr.ReadRTP()
+			pkt, attrs, err := tr.ReadRTP()
 			if err != nil {
 				return
+			}
+			if r.onRTP != nil {
+				_, rtx := attrs[webrtc.AttributeRtxSsrc]
+				r.onRTP(v, pkt, rtx)
 			}
 			v.mu.Lock()
 			v.got = append(v.got, rtpSeen{pkt.SequenceNumber, pkt.Timestamp})
@@ -245,7 +261,7 @@ func (r *slowRig) connect(t *testing.T, name string, se webrtc.SettingEngine, ca
 	w := relay.NewWebRTCSubscriber(v.sub, relay.WebRTCSubscriberConfig{Logger: log, GroupSize: r.groupSize})
 	v.w = w
 	v.peer = connectPeer(t, pc, peer.Config{Mux: r.mux, Certificate: r.cert, Candidates: cands,
-		SDP:               sdp.Config{Video: sdp.MediaConfig{Direction: sdp.SendOnly}},
+		SDP:               sdp.Config{Video: sdp.MediaConfig{Direction: sdp.SendOnly, NoRTX: r.noRTX}},
 		OnKeyFrameRequest: w.OnKeyFrameRequest, Logger: log})
 	video, _ := relay.PeerTracks(v.peer)
 	// As the server does: the viewer's Run ends with its peer.
@@ -320,16 +336,18 @@ func (v *slowViewer) waitEnd(t *testing.T, limit time.Duration) {
 
 // freezableConn is pion's UDP socket; once frozen, it drops what it
 // reads and what it is given to write, like a viewer whose network went
-// away.
+// away. drop, when set before the viewer connects, picks datagrams to
+// lose on the way in.
 type freezableConn struct {
 	net.PacketConn
 	frozen atomic.Bool
+	drop   func(datagram []byte) bool
 }
 
 func (c *freezableConn) ReadFrom(b []byte) (int, net.Addr, error) {
 	for {
 		n, addr, err := c.PacketConn.ReadFrom(b)
-		if err != nil || !c.frozen.Load() {
+		if err != nil || !c.frozen.Load() && (c.drop == nil || !c.drop(b[:n])) {
 			return n, addr, err
 		}
 	}
