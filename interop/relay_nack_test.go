@@ -46,7 +46,8 @@ const (
 	// repaired every 100 ms until it leaves its 512-packet log
 	// (pion/interceptor#320), and we resend it each time: the NACKs of
 	// what pion lost while joining would otherwise take the history's
-	// per-NACK and bitrate budget from the drops'.
+	// bitrate budget from the drops' (its per-NACK budget goes to
+	// packets never resent first).
 	lossSettle = time.Second
 	// srtpReplayWindow is pion's SRTP replay window in these tests: its
 	// default of 64 packets rejects a plain retransmission that arrives

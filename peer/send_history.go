@@ -290,21 +290,44 @@ func validParts(header, payload []byte) bool {
 // resendHeadroom bytes of spare capacity; emit may modify it in place (SRTP)
 // but must not keep it after returning. resend returns the number of
 // packets emitted and does not allocate.
+//
+// Packets never resent go first, in a pass of their own: a receiver may
+// NACK again a packet it already got back (pion's NACK generator does not
+// see packets repaired through RTX: pion/interceptor#320), and those
+// repeats, earlier in the NACK, must not spend the budget that a packet
+// lost for the first time needs.
 func (h *sendHistory) resend(pairs []rtcp.NackPair, now monotime, emit func(pkt []byte)) int {
 	h.refill(now)
 	budget := h.perNack
-	for _, p := range pairs {
-		h.resendBudgeted(p.PacketID, now, emit, &budget)
-		for lost := uint16(p.LostPackets); lost != 0; lost &= lost - 1 {
-			h.resendBudgeted(p.PacketID+uint16(bits.TrailingZeros16(lost))+1, now, emit, &budget)
+	for _, fresh := range [...]bool{true, false} {
+		for _, p := range pairs {
+			h.resendBudgeted(p.PacketID, now, emit, &budget, fresh)
+			for lost := uint16(p.LostPackets); lost != 0; lost &= lost - 1 {
+				h.resendBudgeted(p.PacketID+uint16(bits.TrailingZeros16(lost))+1, now, emit, &budget, fresh)
+			}
 		}
 	}
 	return h.perNack - budget
 }
 
-// resendBudgeted resends seq if the per-NACK budget allows, and spends one
-// unit of it when it does.
-func (h *sendHistory) resendBudgeted(seq uint16, now monotime, emit func([]byte), budget *int) {
+// inPass reports whether resend takes seq in its first pass (fresh: a
+// stored packet never resent) or in its second (any other, but those
+// the first pass took).
+func (h *sendHistory) inPass(seq uint16, now monotime, fresh bool) bool {
+	s := &h.slots[seq&h.mask]
+	stored := s.seq == seq && s.sentAt != 0
+	if fresh {
+		return stored && s.resentAt == 0
+	}
+	return !stored || (s.resentAt != 0 && s.resentAt != now)
+}
+
+// resendBudgeted resends seq, if resend takes it in this pass and the
+// per-NACK budget allows, and spends one unit of it when it does.
+func (h *sendHistory) resendBudgeted(seq uint16, now monotime, emit func([]byte), budget *int, fresh bool) {
+	if !h.inPass(seq, now, fresh) {
+		return
+	}
 	if *budget == 0 {
 		h.stats.OverCap++
 		return

@@ -3,6 +3,7 @@ package peer
 import (
 	"bytes"
 	"encoding/binary"
+	"slices"
 	"testing"
 	"time"
 
@@ -425,5 +426,36 @@ func TestSendHistorySharedNoAllocs(t *testing.T) {
 	})
 	if emitted < 2 {
 		t.Fatal("nothing was resent")
+	}
+}
+
+// TestSendHistoryFreshFirst: packets never resent take the per-NACK
+// budget before packets NACKed again (as pion's NACK generator does for
+// packets repaired through RTX, pion/interceptor#320), though these come
+// first in the NACK; a repeat is resent with what is left.
+func TestSendHistoryFreshFirst(t *testing.T) {
+	h := newSendHistory(sendHistoryConfig{MaxPerNack: 5})
+	fillHistory(t, h, 10, 20, rtpOpts{payload: 10})
+	var got [][]byte
+	if n := h.resend([]rtcp.NackPair{{PacketID: 10, LostPackets: 0b1111}}, at(1), collectResends(&got)); n != 5 {
+		t.Fatalf("first NACK: %d resent, want 5", n)
+	}
+	got = got[:0]
+	// 10-14 again, and 15-26 for the first time.
+	h.resend([]rtcp.NackPair{{PacketID: 10, LostPackets: 0xFFFF}}, at(100), collectResends(&got))
+	var seqs []uint16
+	for _, p := range got {
+		seqs = append(seqs, rtpSeq(p))
+	}
+	if want := []uint16{15, 16, 17, 18, 19}; !slices.Equal(seqs, want) {
+		t.Fatalf("second NACK resent %v, want %v: the packets lost for the first time", seqs, want)
+	}
+	got = got[:0]
+	h.resend([]rtcp.NackPair{{PacketID: 10, LostPackets: 0b11}}, at(200), collectResends(&got))
+	if len(got) != 3 || rtpSeq(got[0]) != 10 {
+		t.Fatalf("a third NACK of 10-12 alone resent %d packets, want the 3", len(got))
+	}
+	if h.stats.Throttled != 0 {
+		t.Errorf("%d throttled: the first pass's packets were counted again in the second", h.stats.Throttled)
 	}
 }
