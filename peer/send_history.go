@@ -140,7 +140,7 @@ type sendHistory struct {
 	arenaSize int
 	w         uint64 // absolute write cursor into arena
 	scratch   []byte // retransmission being built
-	joined    []byte // a shared packet's header and payload, for build
+	joined    []byte // a shared packet's header and payload, for an RTX build
 	maxPacket int
 	maxAge    time.Duration
 	minResend time.Duration
@@ -355,7 +355,7 @@ func (h *sendHistory) resendOne(seq uint16, now monotime, emit func([]byte)) boo
 		h.stats.RateLimited++
 		return false
 	}
-	pkt := h.build(h.original(i))
+	pkt := h.build(i)
 	if h.rate > 0 {
 		h.tokens -= float64(len(pkt))
 	}
@@ -369,31 +369,46 @@ func (h *sendHistory) resendOne(seq uint16, now monotime, emit func([]byte)) boo
 	return true
 }
 
-// original returns the packet stored in slot i: its copy in the arena,
-// or its header and shared payload joined in h.joined.
-func (h *sendHistory) original(i uint16) []byte {
+// appendOriginal appends the packet stored in slot i to b: its copy in
+// the arena, or its header and its shared payload.
+func (h *sendHistory) appendOriginal(b []byte, i uint16) []byte {
 	s := &h.slots[i]
-	if !s.shared {
-		size := uint64(len(h.arena))
-		return h.arena[s.pos%size : s.pos%size+uint64(s.n)]
+	if c := h.arenaCopy(i); c != nil {
+		return append(b, c...)
 	}
-	if h.joined == nil {
-		h.joined = make([]byte, 0, h.maxPacket)
-	}
-	h.joined = append(append(h.joined[:0], s.hdr[:s.n]...), h.payloads[i]...)
-	return h.joined
+	return append(append(b, s.hdr[:s.n]...), h.payloads[i]...)
 }
 
-// build writes the retransmission of orig into h.scratch: orig itself, or
-// its RTX packet (rtx.go). resendOne advances the RTX sequence number once
-// the packet is emitted.
-func (h *sendHistory) build(orig []byte) []byte {
+// build writes the retransmission of the packet in slot i into h.scratch:
+// the packet itself, or its RTX packet (rtx.go), built from the packet in
+// the arena or joined in h.joined. resendOne advances the RTX sequence
+// number once the packet is emitted.
+func (h *sendHistory) build(i uint16) []byte {
 	if !h.rtx {
-		h.scratch = append(h.scratch[:0], orig...)
+		h.scratch = h.appendOriginal(h.scratch[:0], i)
 		return h.scratch
+	}
+	orig := h.arenaCopy(i)
+	if orig == nil {
+		if h.joined == nil {
+			h.joined = make([]byte, 0, h.maxPacket)
+		}
+		h.joined = h.appendOriginal(h.joined[:0], i)
+		orig = h.joined
 	}
 	h.scratch, _ = appendRTX(h.scratch[:0], orig, h.rtxSSRC, h.rtxPT, h.rtxSeq) // orig checked by store
 	return h.scratch
+}
+
+// arenaCopy returns the arena's copy of the packet in slot i, or nil for
+// a packet stored with its payload shared.
+func (h *sendHistory) arenaCopy(i uint16) []byte {
+	s := &h.slots[i]
+	if s.shared {
+		return nil
+	}
+	size := uint64(len(h.arena))
+	return h.arena[s.pos%size : s.pos%size+uint64(s.n)]
 }
 
 // refill adds the tokens earned since the last refill.
