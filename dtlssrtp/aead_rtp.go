@@ -20,7 +20,6 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"math"
 )
@@ -31,26 +30,6 @@ import (
 // nonces), so past this bound packets of new SSRCs are refused with
 // ErrTooManySSRCs.
 const MaxSendSSRCs = 64
-
-// Sentinel errors of the RTP protect path.
-var (
-	// ErrBadRTPHeader reports an RTP header that ProtectRTP or
-	// ProtectRTPParts cannot protect: shorter than 12 bytes, not version
-	// 2, shorter than its CSRC count and extension length say (RFC 3550
-	// §5.1, §5.3.1), or, for ProtectRTPParts, longer; or with a cryptex
-	// extension profile (RFC 9335), which is not negotiated.
-	ErrBadRTPHeader = errors.New("dtlssrtp: malformed RTP header")
-
-	// ErrTooManySSRCs reports a packet of a new SSRC once the Session
-	// already sends MaxSendSSRCs SSRCs.
-	ErrTooManySSRCs = errors.New("dtlssrtp: too many outgoing SSRCs")
-
-	// ErrRTPIndex reports a packet whose SRTP packet index cannot be
-	// formed: a sequence number older than the SSRC's first packet across
-	// a wrap (a negative index), or a rollover counter past 2^32-1, after
-	// which RFC 3711 §9.2 requires new keys.
-	ErrRTPIndex = errors.New("dtlssrtp: SRTP packet index out of range")
-)
 
 const (
 	// gcmTagLen is the AEAD_AES_*_GCM authentication tag length (RFC 7714 §14.2).

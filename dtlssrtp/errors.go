@@ -47,6 +47,23 @@ var (
 	// ErrNotEstablished reports a Session method called on a Session that
 	// Handshake did not return (the zero Session).
 	ErrNotEstablished = errors.New("dtlssrtp: session not established by Handshake")
+
+	// ErrBadRTPHeader reports an RTP header that ProtectRTP or
+	// ProtectRTPParts cannot protect: shorter than 12 bytes, not version
+	// 2, shorter than its CSRC count and extension length say (RFC 3550
+	// §5.1, §5.3.1), or, for ProtectRTPParts, longer; or with a cryptex
+	// extension profile (RFC 9335), which is not negotiated.
+	ErrBadRTPHeader = errors.New("dtlssrtp: malformed RTP header")
+
+	// ErrTooManySSRCs reports a packet of a new SSRC once the Session
+	// already sends MaxSendSSRCs SSRCs.
+	ErrTooManySSRCs = errors.New("dtlssrtp: too many outgoing SSRCs")
+
+	// ErrRTPIndex reports a packet whose SRTP packet index cannot be
+	// formed: a sequence number older than the SSRC's first packet across
+	// a wrap (a negative index), or a rollover counter past 2^32-1, after
+	// which RFC 3711 §9.2 requires new keys.
+	ErrRTPIndex = errors.New("dtlssrtp: SRTP packet index out of range")
 )
 
 // timeoutError is the type of ErrHandshakeTimeout: a comparable net.Error,
