@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -74,7 +75,11 @@ func TestStartRunsInside(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	outside, err := os.Readlink("/proc/self/ns/net")
+	// The test's own thread, not /proc/self: that is the process's first
+	// thread, which may be the one the namespace's goroutine locked.
+	runtime.LockOSThread()
+	outside, err := os.Readlink("/proc/thread-self/ns/net")
+	runtime.UnlockOSThread()
 	if err != nil {
 		t.Fatal(err)
 	}
